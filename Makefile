@@ -1,0 +1,28 @@
+# Two commands do all set-up on a fresh machine (see README):
+#   make run    install into .venv and launch the app on the bundled sample
+#   make test   install into .venv (with test extras) and run lint + the whole test suite
+VENV ?= .venv
+PYTHON ?= python3
+PIP = $(VENV)/bin/pip
+
+.PHONY: run test venv system-deps benchmark screenshot
+
+venv:
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+run: venv
+	$(PIP) install --quiet .
+	$(VENV)/bin/biasviz
+
+test: venv system-deps
+	$(PIP) install --quiet -e ".[test]"
+	$(VENV)/bin/ruff check biasviz tests benchmarks scripts
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest
+
+benchmark: venv
+	$(PIP) install --quiet -e ".[test]"
+	$(VENV)/bin/python benchmarks/bench_training.py
