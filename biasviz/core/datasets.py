@@ -164,6 +164,10 @@ class TaskData:
     def n_valid(self) -> int:
         return int(self.valid_x.shape[0])
 
+    def describe(self) -> str:
+        """"3 vs 7" or "all ten classes"."""
+        return " vs ".join(self.class_names) if self.task.is_binary else "all ten classes"
+
     def target_names(self) -> tuple[str, ...]:
         """Name of each target value: for two classes index 1 is the first class."""
         if self.task.is_binary:
@@ -277,19 +281,19 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 def sample_split(labels: np.ndarray, seed: int = SAMPLE_SEED) -> tuple[np.ndarray, np.ndarray]:
     """Stratified train/validation indices: a fifth of each class goes to validation.
 
-    Each image gets a key from ``np.random.default_rng(seed).random``; within each class
-    the fifth with the smallest keys is the validation set.  Both index arrays are sorted.
+    ``np.random.default_rng(seed).random`` draws two keys per image: within each class
+    the fifth with the smallest first keys is the validation set; the second keys give
+    the order of both sets, so the classes come mixed (the source file is sorted by label).
     """
-    keys = np.random.default_rng(seed).random(labels.shape[0])
-    valid_parts = []
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
-        order = np.argsort(keys[members], kind="stable")
-        valid_parts.append(members[order[: members.size // SAMPLE_VALID_FRACTION]])
-    valid = np.sort(np.concatenate(valid_parts))
+    rng = np.random.default_rng(seed)
+    pick_keys = rng.random(labels.shape[0])
+    order = np.argsort(rng.random(labels.shape[0]), kind="stable")
     in_valid = np.zeros(labels.shape[0], dtype=bool)
-    in_valid[valid] = True
-    return np.flatnonzero(~in_valid), valid
+    by_pick = np.argsort(pick_keys, kind="stable")
+    for c in np.unique(labels):
+        members = by_pick[labels[by_pick] == c]  # this class, in key order
+        in_valid[members[: members.size // SAMPLE_VALID_FRACTION]] = True
+    return order[~in_valid[order]], order[in_valid[order]]
 
 
 @functools.lru_cache(maxsize=1)

@@ -95,7 +95,8 @@ class BBox(NamedTuple):
         return self.right - self.left
 
 
-@dataclass(frozen=True)
+# eq=False: a generated __eq__ would compare the arrays and raise "truth value ambiguous".
+@dataclass(frozen=True, eq=False)
 class Preprocessed:
     """A picture made ready for an MNIST model.
 
@@ -123,8 +124,8 @@ class Preprocessed:
         return self.image.reshape(-1).copy()
 
 
-def _empty(inverted: bool = False) -> Preprocessed:
-    return Preprocessed(np.zeros((OUT_SIDE, OUT_SIDE), np.float32), True, inverted, None)
+def _empty() -> Preprocessed:
+    return Preprocessed(np.zeros((OUT_SIDE, OUT_SIDE), np.float32), True, False, None)
 
 
 # --------------------------------------------------------------------------- arrays
@@ -183,7 +184,7 @@ def _divisor(arr: np.ndarray) -> float:
         return 255.0
     if peak <= 65535.0:
         return 65535.0
-    # float(longdouble max) is inf; any finite huge divisor maps such values near 1.
+    # A longdouble peak beyond float64's range is inf here; any huge finite divisor will do.
     return peak if math.isfinite(peak) else float(np.finfo(np.float64).max)
 
 
@@ -424,7 +425,7 @@ def _to_luma(picture: Image.Image) -> Image.Image:
 def _decode(picture: Image.Image, name: str) -> np.ndarray:
     width, height = picture.size
     orientation = _orientation(picture)
-    if picture.format == "JPEG" and max(width, height) > MAX_WORK_SIDE:
+    if picture.format in ("JPEG", "MPO") and max(width, height) > MAX_WORK_SIDE:
         # Let libjpeg decode at 1/2, 1/4 or 1/8 scale (never below the size we need)
         # and straight to grayscale: big photos never exist at full size in memory.
         shrink = max(width, height) / MAX_WORK_SIDE

@@ -19,6 +19,7 @@ cnn           ``conv.weights`` (C, 1, K, K), ``conv.biases`` (C,),
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
@@ -206,6 +207,17 @@ class LayerCount:
         return self.weights + self.biases
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """Copies of a model's parameters at one moment, safe to hand to another thread."""
+
+    spec: ModelSpec
+    params: dict[str, np.ndarray]
+    step: int = 0
+    epoch: int = 0
+    last_update: dict[str, np.ndarray] | None = None  # change made by the last step
+
+
 def total_parameters(spec: ModelSpec) -> int:
     return sum(c.total for c in spec.layer_counts())
 
@@ -316,3 +328,49 @@ def validate_params(params: dict[str, np.ndarray], spec: ModelSpec) -> dict[str,
             raise ConfigError(f"parameter {name} contains NaN or infinite values")
         out[name] = a
     return out
+
+
+# -- how to train (torch-free so the GUI can hold it before torch is loaded) ----------
+class Optimizer(StrEnum):
+    SGD = "sgd"  # the chapter's p -= lr * p.grad
+    ADAM = "adam"
+
+
+class BinaryLoss(StrEnum):
+    MNIST = "mnist"  # the chapter's mnist_loss: sigmoid, then where(t==1, 1-p, p).mean()
+    BCE = "bce"  # binary cross-entropy on the logit
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train.  Defaults are the fastai chapter's: SGD, lr 1.0, batch 256."""
+
+    epochs: int = 20
+    lr: float = 1.0
+    batch_size: int = 256
+    optimizer: Optimizer = Optimizer.SGD
+    loss: BinaryLoss = BinaryLoss.MNIST
+    shuffle: bool = True
+    seed: int = 0  # order of the batches
+
+    def __post_init__(self) -> None:
+        for name, enum in (("optimizer", Optimizer), ("loss", BinaryLoss)):
+            value = getattr(self, name)
+            if not isinstance(value, enum):
+                try:
+                    object.__setattr__(self, name, enum(str(value).lower()))
+                except ValueError:
+                    choices = ", ".join(e.value for e in enum)
+                    raise ConfigError(f"unknown {name} {value!r}: choose {choices}") from None
+        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"learning rate must be a positive number, got {self.lr}")
+        if not 1 <= int(self.batch_size) <= 65536:
+            raise ConfigError(f"batch size must be between 1 and 65536, got {self.batch_size}")
+        if not 0 <= int(self.epochs) <= 100000:
+            raise ConfigError(f"epochs must be between 0 and 100000, got {self.epochs}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["optimizer"] = self.optimizer.value
+        d["loss"] = self.loss.value
+        return d

@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -30,54 +30,16 @@ import torch.nn.functional as F
 from biasviz.core.datasets import TaskData
 from biasviz.core.errors import ConfigError
 from biasviz.core.models import build_model, initialize, load_params, snapshot_params
-from biasviz.core.spec import ModelKind, ModelSpec
+from biasviz.core.spec import (  # noqa: F401 - re-exported for callers
+    BinaryLoss,
+    ModelKind,
+    ModelSpec,
+    Optimizer,
+    Snapshot,
+    TrainConfig,
+)
 
 EVAL_CHUNK = 4096
-
-
-class Optimizer(StrEnum):
-    SGD = "sgd"  # the chapter's p -= lr * p.grad
-    ADAM = "adam"
-
-
-class BinaryLoss(StrEnum):
-    MNIST = "mnist"  # the chapter's mnist_loss: sigmoid, then where(t==1, 1-p, p).mean()
-    BCE = "bce"  # binary cross-entropy on the logit
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train.  Defaults are the fastai chapter's: SGD, lr 1.0, batch 256."""
-
-    epochs: int = 20
-    lr: float = 1.0
-    batch_size: int = 256
-    optimizer: Optimizer = Optimizer.SGD
-    loss: BinaryLoss = BinaryLoss.MNIST
-    shuffle: bool = True
-    seed: int = 0  # order of the batches
-
-    def __post_init__(self) -> None:
-        for name, enum in (("optimizer", Optimizer), ("loss", BinaryLoss)):
-            value = getattr(self, name)
-            if not isinstance(value, enum):
-                try:
-                    object.__setattr__(self, name, enum(str(value).lower()))
-                except ValueError:
-                    choices = ", ".join(e.value for e in enum)
-                    raise ConfigError(f"unknown {name} {value!r}: choose {choices}") from None
-        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"learning rate must be a positive number, got {self.lr}")
-        if not 1 <= int(self.batch_size) <= 65536:
-            raise ConfigError(f"batch size must be between 1 and 65536, got {self.batch_size}")
-        if not 0 <= int(self.epochs) <= 100000:
-            raise ConfigError(f"epochs must be between 0 and 100000, got {self.epochs}")
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["optimizer"] = self.optimizer.value
-        d["loss"] = self.loss.value
-        return d
 
 
 # -- events ----------------------------------------------------------------------------
@@ -122,17 +84,6 @@ class TrainingEnded:
 
 
 Event = StepMetrics | EpochMetrics | Paused | TrainingEnded
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Copies of a model's parameters at one moment, for views in another thread."""
-
-    spec: ModelSpec
-    params: dict[str, np.ndarray]
-    step: int
-    epoch: int
-    last_update: dict[str, np.ndarray] | None = None  # change made by the last step
 
 
 class TrainingControl:

@@ -73,10 +73,15 @@ def test_sample_loads() -> None:
     assert (len(d.train), len(d.valid)) == (4000, 1000)
 
 
-def test_sample_split_is_stratified() -> None:
+def test_sample_split_is_stratified_and_mixed() -> None:
     d = load_sample()
     assert np.bincount(d.train.labels, minlength=10).tolist() == [400] * 10
     assert np.bincount(d.valid.labels, minlength=10).tolist() == [100] * 10
+    # the source file is sorted by digit; the sets must not be
+    _, labels = _sample_file()
+    assert (np.diff(labels.astype(int)) >= 0).all()
+    assert len(set(d.train.labels[:50].tolist())) == 10
+    assert len(set(d.valid.labels[:50].tolist())) == 10
 
 
 def test_sample_split_covers_every_image_once() -> None:

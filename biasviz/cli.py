@@ -1,0 +1,612 @@
+"""The ``biasviz`` command: open the app, or train / predict / inspect from a terminal.
+
+======================================  =================================================
+``biasviz`` (or ``biasviz gui``)        open the desktop app
+``biasviz train [options]``             train a model, print its validation accuracy,
+                                        optionally save it (``--out model.npz``)
+``biasviz predict PARAMS IMAGE``        classify a picture with a saved model
+``biasviz info PARAMS``                 describe a saved model: parameters, metadata,
+                                        counts per layer
+======================================  =================================================
+
+Errors meant for the user (bad arguments, missing or damaged files, impossible
+settings) are printed as one line, ``biasviz: error: ...``, with exit status 2 for
+usage errors and 1 for bad files or data; Ctrl+C exits with 130.  Set
+``BIASVIZ_DEBUG=1`` to get the Python traceback instead.
+
+Importing this module must stay cheap: the app's start-up goes through it, so only the
+standard library's ``os`` and ``sys`` are imported here; argparse, numpy, torch and Qt
+are imported by the functions that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (saves ~8 ms)
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    import argparse
+
+    from biasviz.core.paramfiles import ModelFile
+
+PROG = "biasviz"
+EXIT_OK = 0
+EXIT_FAILURE = 1  # bad files or data, diverged training
+EXIT_USAGE = 2  # bad arguments or impossible settings
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl+C
+
+COMMANDS = ("gui", "train", "predict", "info")
+_TOP_LEVEL_FLAGS = ("-h", "--help", "-V", "--version")
+
+BAR_INTERVAL_S = 0.1  # the progress bar redraws at most ten times a second
+
+
+class UsageError(Exception):
+    """Arguments that make no sense together; reported like an argparse error (exit 2)."""
+
+
+# -- output helpers ---------------------------------------------------------------------
+def _error(message: str) -> None:
+    """One line on stderr: ``biasviz: error: message``."""
+    text = " ".join(str(message).split()) or "unknown error"
+    print(f"{PROG}: error: {text}", file=sys.stderr, flush=True)
+
+
+def _note(message: str) -> None:
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+
+
+def _safe_streams() -> None:
+    """Never crash on a character the terminal's encoding lacks (·, →, σ)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - exotic streams
+                pass
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class StatusLine:
+    """A single carriage-return status line on a terminal (no dependency needed)."""
+
+    def __init__(self, stream, interval: float = BAR_INTERVAL_S) -> None:
+        self.stream = stream
+        self.interval = interval
+        self._shown = False
+        self._last = 0.0
+        self._width = 0
+
+    def update(self, text: str, force: bool = False) -> None:
+        import time
+
+        now = time.monotonic()
+        if not force and now - self._last < self.interval:
+            return
+        self._last = now
+        import shutil
+
+        columns = max(20, shutil.get_terminal_size((80, 24)).columns - 1)
+        text = text[:columns]
+        pad = max(0, self._width - len(text))
+        self.stream.write("\r" + text + " " * pad)
+        self.stream.flush()
+        self._width = len(text)
+        self._shown = True
+
+    def clear(self) -> None:
+        """Erase the line so that a normal line can be printed in its place."""
+        if self._shown:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._shown = False
+            self._width = 0
+
+
+def _bar(fraction: float, width: int = 20) -> str:
+    fraction = min(max(fraction, 0.0), 1.0)
+    filled = int(round(fraction * width))
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+# -- argument parsing -----------------------------------------------------------------------
+def _parser_class():
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        """argparse, but usage errors are one ``biasviz: error:`` line (exit 2)."""
+
+        def error(self, message: str):  # type: ignore[override]
+            hint = f"try '{self.prog} --help'"
+            raise UsageError(f"{message} ({hint})")
+
+    return Parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (imports argparse and biasviz's version only)."""
+    import argparse
+
+    import biasviz
+
+    Parser = _parser_class()
+    parser = Parser(
+        prog=PROG,
+        description=(
+            "See and feel what weights and biases do inside a neural network, on MNIST "
+            "digits. Without a command, opens the desktop app."
+        ),
+    )
+    parser.add_argument("-V", "--version", action="version",
+                        version=f"%(prog)s {biasviz.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = sub.add_parser("gui", help="open the desktop app (the default)",
+                         description="Open the desktop app. Further arguments go to the app.")
+    gui.add_argument("app_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    train = sub.add_parser(
+        "train",
+        help="train a model and report its validation accuracy",
+        description=(
+            "Train a model the way the fastai chapter does (SGD, learning rate 1.0, "
+            "batches of 256, the chapter's mnist_loss) and print its validation accuracy. "
+            "Unset options take the app's defaults."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    data = train.add_argument_group("data")
+    data.add_argument("--dataset", default="sample", metavar="NAME|FOLDER",
+                      help="sample, mnist, fashion-mnist, kmnist (downloaded once), or a "
+                      "folder with MNIST-style IDX files")
+    data.add_argument("--task", default="3,7",
+                      help="two classes ('3,7': 3 is the neuron's 'yes') or 'all'")
+    model = train.add_argument_group("model")
+    model.add_argument("--model", choices=("single", "linear", "mlp", "cnn"), default=None,
+                       help="default: single for two classes, linear for all ten")
+    model.add_argument("--bias-mode", choices=("scalar", "per_pixel", "per-pixel", "none"),
+                       default=None, help="single neuron: one bias, one per pixel, or none "
+                       "(default scalar)")
+    model.add_argument("--hidden", type=int, default=None, metavar="N",
+                       help="hidden neurons of the mlp (default 32)")
+    model.add_argument("--channels", type=int, default=None, metavar="N",
+                       help="kernels of the cnn (default 8)")
+    model.add_argument("--kernel", type=int, default=None, metavar="K",
+                       help="kernel size of the cnn: 3, 5 or 7 (default 5)")
+    model.add_argument("--init", choices=("random", "zeros"), default=None,
+                       help="initial parameters (default random)")
+    model.add_argument("--init-std", type=float, default=None, metavar="STD",
+                       help="standard deviation of the random init (default 1.0)")
+    opt = train.add_argument_group("training")
+    opt.add_argument("--optimizer", choices=("sgd", "adam"), default=None,
+                     help="default sgd")
+    opt.add_argument("--loss", choices=("mnist", "bce"), default=None,
+                     help="two-class loss: the chapter's mnist_loss or binary cross-entropy "
+                     "(default mnist; ten classes always use cross-entropy)")
+    opt.add_argument("--epochs", type=int, default=None, help="default 20")
+    opt.add_argument("--lr", type=float, default=None, metavar="RATE",
+                     help="learning rate (default 1.0)")
+    opt.add_argument("--batch-size", type=int, default=None, metavar="N",
+                     help="default 256")
+    opt.add_argument("--seed", type=int, default=None,
+                     help="seed of the initial parameters and the batch order (default 0)")
+    out = train.add_argument_group("output")
+    out.add_argument("--out", default=None, metavar="FILE",
+                     help="save the trained model; the extension picks the format: "
+                     ".npz, .pt, .json, .csv (first layer only) or .png (weight pictures)")
+    out.add_argument("-q", "--quiet", action="store_true",
+                     help="no progress on stderr, only the result")
+
+    predict = sub.add_parser(
+        "predict",
+        help="classify a picture with a saved model",
+        description=(
+            "Classify a picture (PNG, JPEG, ...) with a model saved as .npz, .pt or .json. "
+            "The picture is cropped, scaled and centred like an MNIST digit first; dark "
+            "ink on light paper is inverted."
+        ),
+    )
+    predict.add_argument("params", metavar="PARAMS", help="model file (.npz, .pt, .json)")
+    predict.add_argument("image", metavar="IMAGE", help="picture to classify")
+
+    info = sub.add_parser(
+        "info",
+        help="describe a saved model",
+        description="Describe a saved model: its parameters, metadata and parameter counts.",
+    )
+    info.add_argument("params", metavar="PARAMS", help="model file (.npz, .pt, .json)")
+    return parser
+
+
+# -- entry point ---------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``biasviz`` command with ``argv`` (default ``sys.argv[1:]``); return the
+    exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    _safe_streams()
+    debug = os.environ.get("BIASVIZ_DEBUG", "") not in ("", "0")
+    from biasviz.core.errors import BiasvizError, ConfigError
+
+    try:
+        # The app is the default; options that are not ours (e.g. Qt's -platform) go to it.
+        if not args or (args[0].startswith("-") and args[0] not in _TOP_LEVEL_FLAGS):
+            return _run_gui(args)
+        if args[0] == "gui":
+            return _run_gui(args[1:])
+        ns = build_parser().parse_args(args)
+        if ns.command is None:  # pragma: no cover - only flags like --version get here
+            return _run_gui([])
+        return {"train": cmd_train, "predict": cmd_predict, "info": cmd_info}[ns.command](ns)
+    except KeyboardInterrupt:
+        _note("interrupted")
+        return EXIT_INTERRUPTED
+    except SystemExit as exc:  # argparse's --help and --version
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_FAILURE)
+    except (UsageError, ConfigError) as exc:
+        if debug:
+            raise
+        _error(str(exc))
+        return EXIT_USAGE
+    except (BiasvizError, OSError, ValueError) as exc:
+        if debug:
+            raise
+        _error(_describe(exc))
+        return EXIT_FAILURE
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
+    return str(exc) or type(exc).__name__
+
+
+def _run_gui(app_args: list[str]) -> int:
+    try:
+        from biasviz.gui.app import run_app
+    except ImportError as exc:
+        if os.environ.get("BIASVIZ_DEBUG", "") not in ("", "0"):
+            raise
+        _error(
+            f"cannot start the desktop app ({exc}); is PySide6 installed? "
+            "The train, predict and info commands work without it"
+        )
+        return EXIT_FAILURE
+    return int(run_app(list(app_args)) or 0)
+
+
+# -- train --------------------------------------------------------------------------------
+def _check_out_path(out: str) -> None:
+    """Fail before training, not after, when the output file cannot be written."""
+    from pathlib import Path
+
+    from biasviz.core.errors import ParamFileError
+    from biasviz.core.paramfiles import FORMATS
+
+    target = Path(out).expanduser()
+    suffix = target.suffix.lower()
+    known = [ext for ext, _ in FORMATS]
+    if suffix not in known:
+        raise UsageError(
+            f"--out {out}: unknown file type {suffix or '(none)'!r}; choose one of "
+            + ", ".join(known)
+        )
+    if target.is_dir():
+        raise ParamFileError(f"--out {out}: it is a folder")
+    folder = target.parent
+    if not folder.is_dir():
+        raise ParamFileError(f"--out {out}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ParamFileError(f"--out {out}: the folder {folder} is not writable")
+
+
+class _DownloadProgress:
+    """``progress(done, total)`` for dataset downloads, shown on stderr."""
+
+    def __init__(self, name: str, status: StatusLine | None, quiet: bool) -> None:
+        self.name = name
+        self.status = status
+        self.quiet = quiet
+        self.started = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self.quiet:
+            return
+        if not self.started:
+            self.started = True
+            if self.status is None:
+                _note(f"downloading {self.name} (once; it is cached afterwards)...")
+        if self.status is not None:
+            if total:
+                text = (f"downloading {self.name} {_bar(done / total)} "
+                        f"{_megabytes(done)} / {_megabytes(total)}")
+            else:
+                text = f"downloading {self.name} {_megabytes(done)}"
+            self.status.update(text, force=total is not None and done >= total)
+
+    def finish(self) -> None:
+        if self.status is not None:
+            self.status.clear()
+        if self.started and not self.quiet:
+            _note(f"downloaded {self.name}")
+
+
+def _build_spec(ns: argparse.Namespace, task):
+    from biasviz.core.spec import ModelSpec
+
+    kind = ns.model or ("single" if task.is_binary else "linear")
+    kwargs: dict = {"kind": kind, "n_outputs": task.n_outputs}
+    for name in ("bias_mode", "hidden", "channels", "kernel", "init", "init_std", "seed"):
+        value = getattr(ns, name)
+        if value is not None:
+            kwargs[name] = value
+    if ns.bias_mode is not None and kind != "single":
+        raise UsageError(f"--bias-mode is for the single neuron, not the {kind} model")
+    return ModelSpec(**kwargs)
+
+
+def _build_config(ns: argparse.Namespace):
+    from biasviz.core.training import TrainConfig
+
+    kwargs: dict = {}
+    for name in ("epochs", "lr", "batch_size", "optimizer", "loss", "seed"):
+        value = getattr(ns, name)
+        if value is not None:
+            kwargs[name] = value
+    return TrainConfig(**kwargs)
+
+
+def cmd_train(ns: argparse.Namespace) -> int:
+    from biasviz.core.datasets import Task
+
+    quiet = bool(ns.quiet)
+    interactive = not quiet and _is_tty(sys.stderr)
+    status = StatusLine(sys.stderr) if interactive else None
+
+    # Everything that can be checked without data is checked first.
+    task = Task.parse(ns.task)
+    spec = _build_spec(ns, task)
+    if ns.out is not None:
+        _check_out_path(ns.out)
+    if ns.loss is not None and not task.is_binary:
+        raise UsageError("--loss is for two-class tasks; ten classes use cross-entropy")
+    config = _build_config(ns)  # imports torch
+
+    from biasviz.core.datasets import load_dataset, make_task_data
+
+    download = _DownloadProgress(ns.dataset, status, quiet)
+    try:
+        dataset = load_dataset(ns.dataset, progress=download)
+    finally:
+        download.finish()
+    data = make_task_data(dataset, task)
+    if not quiet:
+        _note(
+            f"{dataset.name}: {data.describe()}, {data.n_train:,} training and "
+            f"{data.n_valid:,} validation images"
+        )
+
+    from biasviz.core.training import Trainer
+
+    trainer = Trainer(spec, data, config)
+    if not quiet:
+        _note(
+            f"{spec.describe()}; {config.optimizer.value}, lr {config.lr:g}, batch "
+            f"{int(config.batch_size)}, {int(config.epochs)} epoch(s)"
+        )
+    try:
+        accuracy, ended = _train_loop(trainer, int(config.epochs), status, quiet)
+    except KeyboardInterrupt:
+        if status is not None:
+            status.clear()
+        nothing = "; nothing was written" if ns.out else ""
+        _note(f"interrupted at epoch {trainer.epoch + 1}, step {trainer.step}{nothing}")
+        return EXIT_INTERRUPTED
+    if ended is not None and ended.reason.value == "diverged":
+        _error(ended.message + ("; nothing was written" if ns.out else ""))
+        return EXIT_FAILURE
+    if accuracy is None:  # zero epochs: report the untrained model
+        accuracy = trainer.evaluate()[1]
+
+    if ns.out is not None:
+        from biasviz.core.paramfiles import export_params, model_file_from_trainer
+
+        export_params(os.path.expanduser(ns.out), model_file_from_trainer(trainer, accuracy))
+        if not quiet:
+            _note(f"saved {ns.out}")
+    print(f"validation accuracy: {accuracy:.4f} ({data.describe()}, {data.n_valid:,} images)")
+    return EXIT_OK
+
+
+def _train_loop(trainer, epochs: int, status: StatusLine | None, quiet: bool):
+    """Consume ``trainer.run(epochs)``; return (last validation accuracy, end event)."""
+    from biasviz.core.training import EpochMetrics, StepMetrics, TrainingEnded
+
+    accuracy: float | None = None
+    ended = None
+    first_epoch = trainer.epoch
+    for event in trainer.run(epochs):
+        if isinstance(event, StepMetrics):
+            if status is not None:
+                acc = "--" if accuracy is None else f"{accuracy:.4f}"
+                done = (event.epoch - 1 - first_epoch + event.batch / event.batches_per_epoch)
+                status.update(
+                    f"epoch {event.epoch - first_epoch}/{epochs} "
+                    f"{_bar(done / max(epochs, 1))} step {event.batch}/"
+                    f"{event.batches_per_epoch} loss {event.loss:.4f} valid acc {acc}",
+                    force=event.batch == event.batches_per_epoch,
+                )
+        elif isinstance(event, EpochMetrics):
+            accuracy = event.valid_accuracy
+            if not quiet:
+                if status is not None:
+                    status.clear()
+                print(
+                    f"epoch {event.epoch - first_epoch}/{epochs}: train loss "
+                    f"{event.train_loss:.4f}, valid loss {event.valid_loss:.4f}, valid "
+                    f"accuracy {event.valid_accuracy:.4f} ({event.elapsed:.1f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        elif isinstance(event, TrainingEnded):
+            ended = event
+    if status is not None:
+        status.clear()
+    return accuracy, ended
+
+
+# -- predict ------------------------------------------------------------------------------
+def _class_names(mf: ModelFile) -> tuple[str, ...]:
+    """Names in target order: for one output, index 0 is the class of a logit ≥ 0."""
+    names = mf.metadata.get("class_names")
+    wanted = 2 if mf.spec.n_outputs == 1 else 10
+    if isinstance(names, list) and len(names) == wanted:
+        return tuple(str(n) for n in names)
+    task = mf.metadata.get("task")
+    if wanted == 2 and isinstance(task, str):
+        from biasviz.core.datasets import Task
+        from biasviz.core.errors import ConfigError
+
+        try:
+            parsed = Task.parse(task)
+        except ConfigError:
+            parsed = None
+        if parsed is not None and parsed.is_binary:
+            return tuple(str(c) for c in parsed.classes)
+    if wanted == 2:
+        return ("first class", "second class")
+    return tuple(str(d) for d in range(10))
+
+
+def cmd_predict(ns: argparse.Namespace) -> int:
+    import numpy as np
+
+    from biasviz.core.decisions import sigmoid
+    from biasviz.core.errors import ImageError
+    from biasviz.core.paramfiles import import_params
+    from biasviz.core.preprocess import preprocess_file
+    from biasviz.core.spec import numpy_logits
+
+    mf = import_params(ns.params)
+    pre = preprocess_file(ns.image)
+    if pre.empty:
+        raise ImageError(
+            f"{ns.image}: no ink found (the picture is blank or has no contrast); "
+            "draw a dark digit on light paper or a light one on black"
+        )
+    logits = np.asarray(numpy_logits(mf.params, mf.spec, pre.image.reshape(1, -1)),
+                        dtype=np.float64)
+    names = _class_names(mf)
+    if mf.spec.n_outputs == 1:
+        z = float(logits.reshape(-1)[0])
+        p_first = float(sigmoid(z))
+        probs = np.array([p_first, 1.0 - p_first])
+        shown_logits: list[float | None] = [z, None]
+    else:
+        z_all = logits.reshape(-1)
+        e = np.exp(z_all - z_all.max())
+        probs = e / e.sum()
+        shown_logits = [float(v) for v in z_all]
+    best = int(np.argmax(probs))
+    width = max(len("class"), *(len(n) for n in names))
+    print(f"prediction: {names[best]} (probability {probs[best]:.4f})")
+    if pre.inverted:
+        print("note: dark ink on a light background; the picture was inverted first")
+    print(f"{'class':<{width}}  probability      logit")
+    for name, p, z in zip(names, probs, shown_logits, strict=True):
+        logit = "" if z is None else f"{z:>10.4f}"
+        print(f"{name:<{width}}  {p:>11.4f} {logit}".rstrip())
+    if mf.spec.n_outputs == 1:
+        print(
+            f"logit: {shown_logits[0]:.4f} (σ(logit) = {p_first:.4f} is the probability of "
+            f"{names[0]}; the neuron says {names[0]} when the logit is ≥ 0)"
+        )
+    return EXIT_OK
+
+
+# -- info ---------------------------------------------------------------------------------
+_META_LABELS = (
+    ("dataset", "dataset"),
+    ("dataset_key", "dataset key"),
+    ("task", "task"),
+    ("class_names", "class names"),
+    ("epochs", "epochs"),
+    ("step", "steps"),
+    ("valid_accuracy", "validation accuracy"),
+    ("lr", "learning rate"),
+    ("optimizer", "optimizer"),
+    ("batch_size", "batch size"),
+    ("loss", "loss"),
+    ("biasviz_version", "biasviz version"),
+    ("created", "created"),
+    ("format", "format"),
+    ("format_version", "format version"),
+)
+_META_SKIP = {"model", "bias_mode", "spec"}
+
+
+def _meta_value(key: str, value) -> str:
+    if value is None:
+        return "unknown"
+    if key == "valid_accuracy" and isinstance(value, int | float):
+        return f"{value:.4f}"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def cmd_info(ns: argparse.Namespace) -> int:
+    from biasviz.core.paramfiles import import_params
+
+    mf = import_params(ns.params)
+    spec, meta = mf.spec, dict(mf.metadata or {})
+    print(f"file: {ns.params}")
+    print(f"model: {spec.describe()}")
+
+    print("parameters:")
+    name_width = max(len(n) for n in mf.params)
+    for name, array in mf.params.items():
+        shape = str(tuple(array.shape))
+        print(f"  {name:<{name_width}}  {shape:<12} {array.dtype}")
+
+    print("metadata:")
+    label_width = max(len(label) for _, label in _META_LABELS)
+    shown = set()
+    for key, label in _META_LABELS:
+        shown.add(key)
+        if key in meta:
+            print(f"  {label + ':':<{label_width + 1}} {_meta_value(key, meta[key])}")
+    for key in sorted(k for k in meta if k not in shown and k not in _META_SKIP):
+        print(f"  {key + ':':<{label_width + 1}} {_meta_value(key, meta[key])}")
+
+    counts = spec.layer_counts()
+    rows = [(c.layer, c.weights, c.biases, c.total) for c in counts]
+    rows.append(("total", sum(r[1] for r in rows), sum(r[2] for r in rows),
+                 sum(r[3] for r in rows)))
+    lw = max(len("layer"), *(len(r[0]) for r in rows))
+    print("parameter counts:")
+    print(f"  {'layer':<{lw}}  {'weights':>9}  {'biases':>7}  {'total':>9}")
+    for layer, w, b, t in rows:
+        print(f"  {layer:<{lw}}  {w:>9,}  {b:>7,}  {t:>9,}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Start the desktop app: the window first, torch afterwards (in the background)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+T0 = time.perf_counter()
+
+
+def _parse(args: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="biasviz", description="Open the biasviz window.")
+    parser.add_argument("--screenshot", metavar="PNG",
+                        help="save a screenshot of the window after start-up and quit")
+    parser.add_argument("--train-epochs", type=int, default=0, metavar="N",
+                        help="with --screenshot: train N epochs before taking it")
+    parser.add_argument("--tab", type=int, default=0, help="with --screenshot: which tab")
+    parser.add_argument("--report-startup", action="store_true",
+                        help="print how long the first window took to appear")
+    return parser.parse_args(args)
+
+
+def run_app(args: list[str] | None = None) -> int:
+    options = _parse(list(args or []))
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("biasviz")
+    app.setOrganizationName("biasviz")
+    app.setApplicationDisplayName("biasviz")
+    app.setDesktopFileName("io.github.biasviz.Biasviz")
+
+    from biasviz.gui.main_window import MainWindow
+
+    window = MainWindow()
+    app.setWindowIcon(window.windowIcon())
+    app.aboutToQuit.connect(window.session.shutdown)
+    window.show()
+
+    def first_paint() -> None:
+        if options.report_startup:
+            print(f"window shown after {time.perf_counter() - T0:.3f} s", flush=True)
+        window.session.load_engine_in_background()
+
+    QTimer.singleShot(0, first_paint)
+    if options.screenshot:
+        _schedule_screenshot(window, options)
+    return int(app.exec())
+
+
+def _schedule_screenshot(window, options: argparse.Namespace) -> None:
+    """Wait for the engine, optionally train, then grab the window and quit."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    session = window.session
+
+    def when_ready() -> None:
+        if not session.engine_ready:
+            QTimer.singleShot(100, when_ready)
+            return
+        if options.train_epochs:
+            window.training_panel.epochs_spin.setValue(options.train_epochs)
+            session.trainingEnded.connect(lambda _e: QTimer.singleShot(800, grab))
+            session.start()
+        else:
+            QTimer.singleShot(500, grab)
+
+    def grab() -> None:
+        window.tabs.setCurrentIndex(options.tab)
+        QApplication.processEvents()
+        QTimer.singleShot(400, lambda: (window.grab().save(options.screenshot), window.close()))
+
+    QTimer.singleShot(200, when_ready)

@@ -1,0 +1,995 @@
+"""The decision panel: move a neuron's bias (or its firing threshold) by hand and see,
+live, which validation images land on which side of the decision line.
+
+Binary mode (one output neuron, two digits): the neuron says the FIRST class when
+``w·x + b ≥ t``, i.e. when ``w·x ≥ t − b``.  The histograms of ``z = w·x`` never move
+when you change ``b`` or ``t``; only the vertical decision line at ``t − b`` does.  That
+is the whole lesson: *the bias is a threshold in disguise*.
+
+Ten-class mode (linear model or an MLP's output layer): one bias per output neuron;
+raising ``bᵢ`` makes the network answer "i" more often.  A confusion heat-map shows
+which digits are traded for which.
+
+Everything is computed from cached pre-activations (:mod:`biasviz.core.decisions`), so
+every control move is cheap: the binary view only moves one line and updates labels.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biasviz.core.decisions import (
+    BinaryDecision,
+    BinaryResult,
+    MulticlassDecision,
+    MulticlassResult,
+    probability_from_threshold,
+    threshold_from_probability,
+)
+from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
+
+SLIDER_STEPS = 1000
+P_MIN, P_MAX = 0.001, 0.999
+T_LIMIT = round(threshold_from_probability(P_MAX), 3)  # 6.907: the logit of p = 0.999
+BIAS_DECIMALS = 3
+THRESHOLD_DECIMALS = 3
+PROBABILITY_DECIMALS = 3
+MULTI_DECIMALS = 2
+
+MINUS = "\u2212"
+CORRECT_BG = "#dcefd9"  # light green: the correct diagonal
+CORRECT_FG = "#1d4a1b"
+WRONG_BG = "#f6f6f6"
+WRONG_FG = "#3a3a3a"
+OVERRIDE_FG = "#a14a00"  # dark orange: "you changed this"
+NOTE_FG = "#8a1c1c"  # dark red: why a control is disabled
+# Sequential map for confusion counts: white (0) to dark blue (most images).
+HEAT_COLORS = [(255, 255, 255), (198, 219, 239), (107, 174, 214), (33, 113, 181), (8, 48, 107)]
+
+MODE_EMPTY, MODE_BINARY, MODE_MULTICLASS = "empty", "binary", "multiclass"
+
+
+def fmt(value: float, decimals: int = 2, sign: bool = False) -> str:
+    """A number for display: typographic minus, no "−0.00", optional explicit "+"."""
+    if not math.isfinite(value):
+        return "—"
+    value = round(float(value), decimals)
+    if value == 0:
+        value = 0.0
+    text = f"{value:+.{decimals}f}" if sign else f"{value:.{decimals}f}"
+    return text.replace("-", MINUS)
+
+
+def fmt_percent(fraction: float) -> str:
+    return "—" if not math.isfinite(fraction) else f"{100.0 * fraction:.1f}%"
+
+
+def quoted(name: str) -> str:
+    return f"“{name}”"
+
+
+def _rgba(color: tuple[int, int, int], alpha: int) -> tuple[int, int, int, int]:
+    return (int(color[0]), int(color[1]), int(color[2]), alpha)
+
+
+def _css(color: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in color))
+
+
+def _small(label: QLabel, delta: float = -1.0) -> QLabel:
+    font = label.font()
+    if font.pointSizeF() > 0:
+        font.setPointSizeF(max(6.0, font.pointSizeF() + delta))
+    label.setFont(font)
+    return label
+
+
+def _bold(label: QLabel) -> QLabel:
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    return label
+
+
+class FloatSlider(QSlider):
+    """A horizontal QSlider over a float range, in ``SLIDER_STEPS`` steps.
+
+    ``floatChanged`` fires when the user moves it (keyboard, mouse, or ``setValue`` on
+    the integer position); :meth:`set_float_value` moves it silently.
+    """
+
+    floatChanged = Signal(float)
+
+    def __init__(self, decimals: int, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self._lo, self._hi = -1.0, 1.0
+        self._decimals = decimals
+        self.setRange(0, SLIDER_STEPS)
+        self.setSingleStep(1)
+        self.setPageStep(SLIDER_STEPS // 20)
+        self.setMinimumWidth(90)
+        self.valueChanged.connect(self._on_int_value)
+
+    def float_range(self) -> tuple[float, float]:
+        return self._lo, self._hi
+
+    def set_float_range(self, lo: float, hi: float) -> None:
+        if not hi > lo:
+            lo, hi = lo - 1.0, hi + 1.0
+        self._lo, self._hi = float(lo), float(hi)
+
+    def float_at(self, position: int) -> float:
+        value = self._lo + (self._hi - self._lo) * position / SLIDER_STEPS
+        return round(value, self._decimals)
+
+    def float_value(self) -> float:
+        return self.float_at(self.value())
+
+    def position_of(self, value: float) -> int:
+        frac = (float(value) - self._lo) / (self._hi - self._lo)
+        return int(round(min(max(frac, 0.0), 1.0) * SLIDER_STEPS))
+
+    def set_float_value(self, value: float) -> None:
+        blocked = self.blockSignals(True)
+        self.setValue(self.position_of(value))
+        self.blockSignals(blocked)
+
+    def _on_int_value(self, position: int) -> None:
+        self.floatChanged.emit(self.float_at(position))
+
+
+def _spin(decimals: int, lo: float, hi: float, step: float) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setDecimals(decimals)
+    spin.setRange(lo, hi)
+    spin.setSingleStep(step)
+    spin.setKeyboardTracking(False)  # update when the number is complete, not per keystroke
+    spin.setAccelerated(True)
+    spin.setAlignment(Qt.AlignmentFlag.AlignRight)
+    return spin
+
+
+def _plot_widget() -> pg.PlotWidget:
+    """A still plot (no pan/zoom/menu: learners should not lose the view) that follows
+    the application palette, so it looks right in light and dark themes."""
+    plot = pg.PlotWidget()
+    app_palette = plot.palette()
+    plot.setBackground(app_palette.color(QPalette.ColorRole.Base))
+    text_color = app_palette.color(QPalette.ColorRole.Text)
+    item = plot.getPlotItem()
+    item.setMouseEnabled(x=False, y=False)
+    item.setMenuEnabled(False)
+    item.hideButtons()
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(text_color))
+        axis.setTextPen(pg.mkPen(text_color))
+    return plot
+
+
+class DecisionPanel(QWidget):
+    """Bias / threshold controls with a live decision view, for one or ten output neurons.
+
+    Binary mode: :meth:`set_binary`.  Ten-class mode: :meth:`set_multiclass`.  The caller
+    feeds new decisions when the parameters change; the panel never recomputes ``w·x``.
+    """
+
+    biasChanged = Signal(float)  # the user moved the bias (binary mode)
+    thresholdChanged = Signal(float)  # the user moved the threshold (logit t)
+    biasesChanged = Signal(object)  # the user edited output biases (np.ndarray, ten-class)
+    resultChanged = Signal(object)  # BinaryResult or MulticlassResult after every change
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._mode = MODE_EMPTY
+        self._editable = True
+        self._edit_reason = ""
+        # binary state (exact floats; the widgets show them rounded)
+        self._decision: BinaryDecision | None = None
+        self._trained_bias = 0.0
+        self._bias = 0.0
+        self._bias_overridden = False
+        self._threshold = 0.0
+        self._class_names: tuple[str, str] = ("first", "second")
+        self._result: BinaryResult | None = None
+        # ten-class state
+        self._mc_decision: MulticlassDecision | None = None
+        self._mc_trained = np.zeros(0)
+        self._mc_biases = np.zeros(0)
+        self._mc_names: list[str] = []
+        self._mc_result: MulticlassResult | None = None
+        self._mc_k = 0
+
+        self.stack = QStackedWidget()
+        self.empty_page = self._build_empty_page()
+        self.binary_page = self._build_binary_page()
+        self.multiclass_page = self._build_multiclass_page()
+        for page in (self.empty_page, self.binary_page, self.multiclass_page):
+            self.stack.addWidget(page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self._apply_editable()
+
+    # ------------------------------------------------------------------ building
+    def _build_empty_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        label = QLabel(
+            "Train or load a model to see how its bias decides between the digits."
+        )
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setEnabled(False)
+        layout.addWidget(label)
+        return page
+
+    def _build_binary_page(self) -> QWidget:
+        page = QWidget()
+        outer = QVBoxLayout(page)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.setSpacing(6)
+
+        # --- the histograms of z = w·x, with the decision line
+        self.legend_label = QLabel()
+        self.legend_label.setWordWrap(True)
+        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        outer.addWidget(self.legend_label)
+
+        self.plot = _plot_widget()
+        self.plot.setMinimumHeight(170)
+        item = self.plot.getPlotItem()
+        item.setLabel("bottom", "w·x (pre-activation, without bias)")
+        item.setLabel("left", "images")
+        item.getViewBox().setDefaultPadding(0.0)
+        self.hist_second_curve = pg.PlotDataItem(
+            x=[0.0, 1.0], y=[0.0], stepMode="center", fillLevel=0,
+            pen=pg.mkPen(SECOND_CLASS_COLOR, width=2),
+            brush=pg.mkBrush(_rgba(SECOND_CLASS_COLOR, 80)),
+        )
+        self.hist_first_curve = pg.PlotDataItem(
+            x=[0.0, 1.0], y=[0.0], stepMode="center", fillLevel=0,
+            pen=pg.mkPen(FIRST_CLASS_COLOR, width=2),
+            brush=pg.mkBrush(_rgba(FIRST_CLASS_COLOR, 80)),
+        )
+        item.addItem(self.hist_second_curve)
+        item.addItem(self.hist_first_curve)
+        text_color = self.plot.palette().color(QPalette.ColorRole.Text)
+        label_fill = QColor(self.plot.palette().color(QPalette.ColorRole.Base))
+        label_fill.setAlpha(210)
+        self.decision_line = pg.InfiniteLine(
+            pos=0.0, angle=90, movable=True,
+            pen=pg.mkPen(text_color, width=2),
+            hoverPen=pg.mkPen(OVERRIDE_FG, width=3),
+        )
+        self.decision_line.setZValue(10)
+        item.addItem(self.decision_line)
+        # one label on each side of the line, near the top
+        self.line_label_first = pg.InfLineLabel(
+            self.decision_line, text="", position=0.93, anchors=[(0, 0.5), (0, 0.5)],
+            color=text_color, fill=pg.mkBrush(label_fill),
+        )
+        self.line_label_second = pg.InfLineLabel(
+            self.decision_line, text="", position=0.93, anchors=[(1, 0.5), (1, 0.5)],
+            color=text_color, fill=pg.mkBrush(label_fill),
+        )
+        self.decision_line.sigDragged.connect(self._on_line_dragged)
+        # where the trained bias puts the line: shown only while the user overrides it
+        self.trained_line = pg.InfiniteLine(
+            pos=0.0, angle=90, movable=False,
+            pen=pg.mkPen(OVERRIDE_FG, width=1, style=Qt.PenStyle.DashLine),
+        )
+        self.trained_line.setZValue(9)
+        self.trained_line_label = pg.InfLineLabel(
+            self.trained_line, text="trained", position=0.06, anchors=[(0, 1), (0, 1)],
+            color=OVERRIDE_FG, fill=pg.mkBrush(label_fill),
+        )
+        self.trained_line.setVisible(False)
+        item.addItem(self.trained_line)
+        outer.addWidget(self.plot, stretch=1)
+
+        # --- the equivalence, written out live
+        eq_frame = QFrame()
+        eq_frame.setFrameShape(QFrame.Shape.StyledPanel)
+        eq_layout = QVBoxLayout(eq_frame)
+        eq_layout.setContentsMargins(8, 4, 8, 4)
+        eq_layout.setSpacing(2)
+        self.rule_label = QLabel()
+        self.rule_label.setWordWrap(True)
+        self.equation_label = QLabel()
+        self.equation_label.setTextFormat(Qt.TextFormat.RichText)
+        self.equation_label.setWordWrap(True)
+        _small(self.equation_label, +1.0)
+        self.equation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.equation_label.setToolTip(
+            "Three ways of writing the same rule with the current numbers. Moving the bias b "
+            "or the threshold t changes only the number that w·x is compared with."
+        )
+        self.explain_label = _small(QLabel(
+            "The bias is a threshold in disguise: moving b by\u00a0+1 is the same as "
+            "moving t by\u00a0−1."
+        ))
+        self.explain_label.setWordWrap(True)
+        eq_layout.addWidget(self.rule_label)
+        eq_layout.addWidget(self.equation_label)
+        eq_layout.addWidget(self.explain_label)
+        outer.addWidget(eq_frame)
+
+        # --- controls
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(3)
+        grid.setColumnStretch(1, 1)
+
+        self.bias_name_label = _bold(QLabel("bias b"))
+        self.bias_slider = FloatSlider(BIAS_DECIMALS)
+        self.bias_spin = _spin(BIAS_DECIMALS, -1000.0, 1000.0, 0.1)
+        self.bias_spin.setMinimumWidth(88)
+        self.bias_status_label = QLabel()
+        self.bias_status_label.setWordWrap(True)
+        self.reset_button = QPushButton("Reset to trained b")
+        self.reset_button.setToolTip(
+            "Put back the bias that training found (the decision line jumps back)."
+        )
+        self.edit_note_label = _small(QLabel())
+        self.edit_note_label.setStyleSheet(f"color: {NOTE_FG}; font-style: italic;")
+        self.edit_note_label.setWordWrap(True)
+        self.edit_note_label.hide()
+        grid.addWidget(self.bias_name_label, 0, 0)
+        grid.addWidget(self.bias_slider, 0, 1)
+        grid.addWidget(self.bias_spin, 0, 2)
+        grid.addWidget(self.bias_status_label, 1, 0, 1, 2)
+        grid.addWidget(self.reset_button, 1, 2)
+        grid.addWidget(self.edit_note_label, 2, 0, 1, 3)
+
+        self.threshold_name_label = _bold(QLabel("threshold t"))
+        self.threshold_slider = FloatSlider(THRESHOLD_DECIMALS)
+        self.threshold_slider.set_float_range(-T_LIMIT, T_LIMIT)
+        self.threshold_spin = _spin(THRESHOLD_DECIMALS, -T_LIMIT, T_LIMIT, 0.1)
+        self.threshold_spin.setMinimumWidth(88)
+        self.probability_name_label = QLabel("or as a probability:  σ(w·x + b) ≥ p")
+        self.probability_name_label.setWordWrap(True)
+        self.probability_spin = _spin(PROBABILITY_DECIMALS, P_MIN, P_MAX, 0.01)
+        self.probability_spin.setPrefix("p = ")
+        self.probability_spin.setMinimumWidth(88)
+        grid.addWidget(self.threshold_name_label, 3, 0)
+        grid.addWidget(self.threshold_slider, 3, 1)
+        grid.addWidget(self.threshold_spin, 3, 2)
+        grid.addWidget(self.probability_name_label, 4, 0, 1, 2)
+        grid.addWidget(self.probability_spin, 4, 2)
+        outer.addLayout(grid)
+
+        # --- results: accuracy and the 2×2 confusion counts
+        results = QHBoxLayout()
+        results.setSpacing(10)
+        left = QVBoxLayout()
+        left.setSpacing(2)
+        self.accuracy_label = _bold(QLabel())
+        self.accuracy_label.setWordWrap(True)
+        self.accuracy_label.setToolTip(
+            "The share of validation images (not used for training) that land on the "
+            "correct side of the decision line."
+        )
+        self.compare_label = _small(QLabel())
+        self.compare_label.setWordWrap(True)
+        left.addWidget(self.accuracy_label)
+        left.addWidget(self.compare_label)
+        left.addStretch(1)
+        results.addLayout(left, stretch=1)
+
+        confusion_box = QGridLayout()
+        confusion_box.setSpacing(2)
+        self.confusion_col_headers = [_small(QLabel()), _small(QLabel())]
+        self.confusion_row_headers = [_small(QLabel()), _small(QLabel())]
+        self.confusion_labels: list[list[QLabel]] = [[QLabel(), QLabel()], [QLabel(), QLabel()]]
+        for j, header in enumerate(self.confusion_col_headers):
+            header.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            confusion_box.addWidget(header, 0, j + 1)
+        for i, header in enumerate(self.confusion_row_headers):
+            header.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            confusion_box.addWidget(header, i + 1, 0)
+            for j in range(2):
+                cell = self.confusion_labels[i][j]
+                cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                cell.setMinimumWidth(64)
+                bg, fg = (CORRECT_BG, CORRECT_FG) if i == j else (WRONG_BG, WRONG_FG)
+                cell.setStyleSheet(
+                    f"background: {bg}; color: {fg}; border: 1px solid #c8c8c8; "
+                    "padding: 2px 6px;"
+                )
+                _bold(cell)
+                confusion_box.addWidget(cell, i + 1, j + 1)
+        results.addLayout(confusion_box)
+        outer.addLayout(results)
+
+        self.bias_slider.floatChanged.connect(self._on_bias_input)
+        self.bias_spin.valueChanged.connect(self._on_bias_input)
+        self.reset_button.clicked.connect(self.reset_bias)
+        self.threshold_slider.floatChanged.connect(self._on_threshold_input)
+        self.threshold_spin.valueChanged.connect(self._on_threshold_input)
+        self.probability_spin.valueChanged.connect(self._on_probability_input)
+        self._set_binary_names(self._class_names)
+        return page
+
+    def _build_multiclass_page(self) -> QWidget:
+        page = QWidget()
+        outer = QVBoxLayout(page)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.setSpacing(6)
+
+        top = QHBoxLayout()
+        self.mc_accuracy_label = _bold(QLabel())
+        self.mc_accuracy_label.setWordWrap(True)
+        self.mc_accuracy_label.setToolTip(
+            "The share of validation images whose highest output is the right digit."
+        )
+        self.mc_reset_button = QPushButton("Reset all to trained")
+        self.mc_reset_button.setToolTip("Put back every output bias that training found.")
+        top.addWidget(self.mc_accuracy_label, stretch=1)
+        top.addWidget(self.mc_reset_button)
+        outer.addLayout(top)
+
+        self.mc_explain_label = _small(QLabel(
+            "One bias per output neuron. The network answers the digit with the highest "
+            "output w·x + b, so raising one digit's bias makes it answer that digit more "
+            "often — for better or worse."
+        ))
+        self.mc_explain_label.setWordWrap(True)
+        outer.addWidget(self.mc_explain_label)
+        self.mc_status_label = _small(QLabel())
+        self.mc_status_label.setWordWrap(True)
+        outer.addWidget(self.mc_status_label)
+        self.mc_edit_note_label = _small(QLabel())
+        self.mc_edit_note_label.setStyleSheet(f"color: {NOTE_FG}; font-style: italic;")
+        self.mc_edit_note_label.setWordWrap(True)
+        self.mc_edit_note_label.hide()
+        outer.addWidget(self.mc_edit_note_label)
+
+        self.mc_grid_host = QWidget()
+        self.mc_grid = QGridLayout(self.mc_grid_host)
+        self.mc_grid.setContentsMargins(0, 0, 0, 0)
+        self.mc_grid.setHorizontalSpacing(4)
+        self.mc_grid.setVerticalSpacing(4)
+        outer.addWidget(self.mc_grid_host)
+        self.bias_spins: list[QDoubleSpinBox] = []
+        self.mc_name_labels: list[QLabel] = []
+        self.mc_trained_labels: list[QLabel] = []
+        self.per_class_labels: list[QLabel] = []
+
+        self.mc_plot_title = _small(QLabel(
+            "Confusion: rows = the true digit, columns = the network's answer. "
+            "Darker = more images; off the diagonal are the mistakes."
+        ))
+        self.mc_plot_title.setWordWrap(True)
+        outer.addWidget(self.mc_plot_title)
+        self.confusion_plot = _plot_widget()
+        self.confusion_plot.setMinimumHeight(220)
+        item = self.confusion_plot.getPlotItem()
+        item.invertY(True)
+        item.getViewBox().setDefaultPadding(0.0)
+        item.setLabel("left", "true")
+        item.setLabel("bottom", "predicted")
+        self.confusion_image = pg.ImageItem(axisOrder="row-major")
+        heat = pg.ColorMap(np.linspace(0.0, 1.0, len(HEAT_COLORS)), HEAT_COLORS)
+        # square-root scale: the few mistakes stay visible next to the big diagonal
+        self._heat_lut = heat.map(np.sqrt(np.linspace(0.0, 1.0, 256)), mode="byte")
+        self.confusion_image.setLookupTable(self._heat_lut)
+        item.addItem(self.confusion_image)
+        self.confusion_plot.setToolTip(
+            "Each cell counts validation images: row = what the digit really is, column = "
+            "what the network answered. The diagonal holds the correct answers. Raise one "
+            "bias and watch its column fill up."
+        )
+        self.confusion_texts: list[list[pg.TextItem]] = []
+        outer.addWidget(self.confusion_plot, stretch=1)
+
+        self.mc_reset_button.clicked.connect(self.reset_biases)
+        return page
+
+    def _rebuild_multiclass_items(self, k: int) -> None:
+        """(Re)create the k bias boxes and the k×k count labels: only when k changes."""
+        while self.mc_grid.count():
+            child = self.mc_grid.takeAt(0)
+            if child.widget() is not None:
+                child.widget().deleteLater()
+        self.bias_spins, self.mc_name_labels = [], []
+        self.mc_trained_labels, self.per_class_labels = [], []
+        columns = 5 if k > 5 else k
+        for i in range(k):
+            cell = QFrame()
+            cell.setFrameShape(QFrame.Shape.StyledPanel)
+            box = QVBoxLayout(cell)
+            box.setContentsMargins(3, 2, 3, 2)
+            box.setSpacing(1)
+            name = _bold(QLabel())
+            name.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            spin = _spin(MULTI_DECIMALS, -999.99, 999.99, 0.1)
+            spin.setMinimumWidth(70)
+            trained = _small(QLabel())
+            trained.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            per_class = _small(QLabel())
+            per_class.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            for widget in (name, spin, trained, per_class):
+                box.addWidget(widget)
+            spin.valueChanged.connect(lambda value, index=i: self._on_multi_bias_input(index, value))
+            self.mc_grid.addWidget(cell, i // columns, i % columns)
+            self.bias_spins.append(spin)
+            self.mc_name_labels.append(name)
+            self.mc_trained_labels.append(trained)
+            self.per_class_labels.append(per_class)
+
+        item = self.confusion_plot.getPlotItem()
+        for row in self.confusion_texts:
+            for text in row:
+                item.removeItem(text)
+        font = QFont(self.font())
+        font.setPointSizeF(max(6.0, (font.pointSizeF() if font.pointSizeF() > 0 else 9) - 2))
+        self.confusion_texts = []
+        for i in range(k):
+            row = []
+            for j in range(k):
+                text = pg.TextItem("", anchor=(0.5, 0.5))
+                text.setFont(font)
+                text.setPos(j + 0.5, i + 0.5)
+                text.setZValue(5)
+                item.addItem(text)
+                row.append(text)
+            self.confusion_texts.append(row)
+        self.confusion_image.setImage(np.zeros((k, k)), levels=(0.0, 1.0))
+        item.setXRange(0, k, padding=0)
+        item.setYRange(0, k, padding=0)
+        self._mc_k = k
+        self._apply_editable()
+
+    # ------------------------------------------------------------------ binary API
+    def set_binary(
+        self,
+        decision: BinaryDecision,
+        trained_bias: float,
+        class_names: tuple[str, str],
+        keep_user_values: bool = False,
+    ) -> None:
+        """Show a new neuron (or the same neuron after a training step).
+
+        The bias goes back to ``trained_bias`` unless ``keep_user_values`` is True and the
+        user has overridden it.  The threshold t is never reset here.  Emits only
+        ``resultChanged`` (never ``biasChanged``).
+        """
+        self._decision = decision
+        self._trained_bias = float(trained_bias)
+        if not (keep_user_values and self._bias_overridden):
+            self._bias = self._trained_bias
+            self._bias_overridden = False
+        names = (str(class_names[0]), str(class_names[1]))
+        if names != self._class_names:
+            self._set_binary_names(names)
+
+        edges = decision.bin_edges
+        self.hist_first_curve.setData(x=edges, y=decision.hist_first.astype(np.float64))
+        self.hist_second_curve.setData(x=edges, y=decision.hist_second.astype(np.float64))
+        self._update_bias_range()
+        self._update_plot_range()
+        self._sync_bias_widgets()
+        self._sync_threshold_widgets()
+        self._show(MODE_BINARY)
+        self._refresh_binary()
+
+    def bias(self) -> float:
+        return self._bias
+
+    def trained_bias(self) -> float:
+        return self._trained_bias
+
+    def bias_overridden(self) -> bool:
+        return self._bias_overridden
+
+    def threshold(self) -> float:
+        return self._threshold
+
+    def probability_threshold(self) -> float:
+        return probability_from_threshold(self._threshold)
+
+    def result(self) -> BinaryResult | MulticlassResult | None:
+        """The last result of the current mode (a BinaryResult in binary mode)."""
+        return self._mc_result if self._mode == MODE_MULTICLASS else self._result
+
+    def mode(self) -> str:
+        """"empty", "binary" or "multiclass"."""
+        return self._mode
+
+    def set_bias(self, value: float) -> None:
+        """Set the bias as if the user typed it (emits ``biasChanged``)."""
+        self._user_bias(float(value))
+
+    def set_threshold(self, t: float) -> None:
+        """Set the logit threshold as if the user typed it (emits ``thresholdChanged``)."""
+        self._user_threshold(float(t))
+
+    def set_probability(self, p: float) -> None:
+        """Set the threshold as a probability p (t = logit p), as if the user typed it."""
+        p = min(max(float(p), P_MIN), P_MAX)
+        self._user_threshold(threshold_from_probability(p))
+
+    def reset_bias(self) -> None:
+        """Back to the trained bias (a user action: emits ``biasChanged``)."""
+        if self._decision is None or not self._editable:
+            return
+        self._bias = self._trained_bias
+        self._bias_overridden = False
+        self._sync_bias_widgets()
+        self._refresh_binary()
+        self.biasChanged.emit(self._bias)
+
+    def set_editable(self, enabled: bool, reason: str = "") -> None:
+        """Enable or disable editing of the bias(es), showing ``reason`` when disabled.
+        The threshold stays editable: it is not a parameter the training touches."""
+        self._editable = bool(enabled)
+        self._edit_reason = "" if enabled else str(reason)
+        self._apply_editable()
+
+    def is_editable(self) -> bool:
+        return self._editable
+
+    # ------------------------------------------------------------------ binary internals
+    def _set_binary_names(self, names: tuple[str, str]) -> None:
+        self._class_names = names
+        first, second = quoted(names[0]), quoted(names[1])
+        c1, c2 = _css(FIRST_CLASS_COLOR), _css(SECOND_CLASS_COLOR)
+        self.legend_label.setText(
+            f"How the validation images score on z = w·x: "
+            f"<span style='color:{c1}'>■</span>&nbsp;{escape(first)}&nbsp;&nbsp; "
+            f"<span style='color:{c2}'>■</span>&nbsp;{escape(second)}"
+        )
+        self.line_label_first.setFormat(f"predict {first} →")
+        self.line_label_second.setFormat(f"← predict {second}")
+        self.rule_label.setText(f"The neuron says {first} when w·x + b ≥ t:")
+        for j, name in enumerate(names):
+            self.confusion_col_headers[j].setText(f"called {quoted(name)}")
+            self.confusion_row_headers[j].setText(f"true {quoted(name)}")
+        for i in range(2):
+            for j in range(2):
+                verdict = "correct" if i == j else "mistakes"
+                self.confusion_labels[i][j].setToolTip(
+                    f"Validation images that are really {quoted(names[i])} and that the "
+                    f"neuron called {quoted(names[j])} ({verdict})."
+                )
+        self.plot.setToolTip(
+            f"Histograms of z = w·x for the validation images of {first} and {second}. "
+            "The bias is not included, so the bars never move when you change b or t: "
+            f"only the line at w·x = t − b moves. Images right of the line are called {first}.\n"
+            "Drag the line to change the bias."
+        )
+        self.decision_line.setToolTip(
+            f"The decision line at w·x = t − b. Right of it the neuron says {first}, left of "
+            f"it {second}. Drag it to change the bias b."
+        )
+        bias_tip = (
+            f"The bias b of this neuron, added to w·x before the threshold test. A bigger b "
+            f"moves the decision line left, so more images are called {first}."
+        )
+        self.bias_slider.setToolTip(bias_tip)
+        self.bias_spin.setToolTip(bias_tip + " Type an exact value here.")
+        self.bias_name_label.setToolTip(bias_tip)
+        t_tip = (
+            f"The firing threshold t on the neuron's output (the logit w·x + b): it says "
+            f"{first} when w·x + b ≥ t. The usual choice is t = 0. A bigger t moves the line "
+            "right: the neuron gets pickier."
+        )
+        self.threshold_slider.setToolTip(t_tip)
+        self.threshold_spin.setToolTip(t_tip)
+        self.threshold_name_label.setToolTip(t_tip)
+        p_tip = (
+            f"The same threshold as a probability: say {first} when σ(w·x + b) ≥ p. "
+            "p = 0.5 is t = 0; p = 0.8 is t = logit(0.8) = ln(0.8 / 0.2) ≈ 1.39. "
+            "Change p or t: the other follows."
+        )
+        self.probability_spin.setToolTip(p_tip)
+        self.probability_name_label.setToolTip(p_tip)
+        self.bias_status_label.setToolTip(
+            "The bias training found, and yours if you moved it. Your value is only for "
+            "exploring: it does not change the trained model."
+        )
+
+    def _update_bias_range(self) -> None:
+        """Slider span: every bias that puts the line somewhere over the histograms
+        (at the current t), plus the trained and current bias."""
+        assert self._decision is not None
+        edges = self._decision.bin_edges
+        lo = self._threshold - float(edges[-1])
+        hi = self._threshold - float(edges[0])
+        lo = min(lo, self._trained_bias, self._bias)
+        hi = max(hi, self._trained_bias, self._bias)
+        pad = 0.02 * (hi - lo) if hi > lo else 1.0
+        self.bias_slider.set_float_range(lo - pad, hi + pad)
+        limit = max(1000.0, 10.0 * max(abs(lo), abs(hi)))
+        blocked = self.bias_spin.blockSignals(True)
+        self.bias_spin.setRange(-limit, limit)
+        self.bias_spin.blockSignals(blocked)
+
+    def _update_plot_range(self) -> None:
+        assert self._decision is not None
+        d = self._decision
+        edges = d.bin_edges
+        # the x range covers every line position the bias slider can reach at this t
+        b_lo, b_hi = self.bias_slider.float_range()
+        x_lo = min(float(edges[0]), self._threshold - b_hi)
+        x_hi = max(float(edges[-1]), self._threshold - b_lo)
+        top = max(int(d.hist_first.max(initial=0)), int(d.hist_second.max(initial=0)), 1)
+        item = self.plot.getPlotItem()
+        item.setXRange(x_lo, x_hi, padding=0.0)
+        item.setYRange(0.0, top * 1.25, padding=0.0)  # head room for the line labels
+
+    def _sync_bias_widgets(self) -> None:
+        blocked = self.bias_spin.blockSignals(True)
+        self.bias_spin.setValue(self._bias)
+        self.bias_spin.blockSignals(blocked)
+        self.bias_slider.set_float_value(self._bias)
+
+    def _sync_threshold_widgets(self) -> None:
+        blocked = self.threshold_spin.blockSignals(True)
+        self.threshold_spin.setValue(self._threshold)
+        self.threshold_spin.blockSignals(blocked)
+        self.threshold_slider.set_float_value(self._threshold)
+        blocked = self.probability_spin.blockSignals(True)
+        self.probability_spin.setValue(self.probability_threshold())
+        self.probability_spin.blockSignals(blocked)
+
+    def _on_bias_input(self, value: float) -> None:
+        self._user_bias(float(value))
+
+    def _on_line_dragged(self, line: pg.InfiniteLine) -> None:
+        if self._decision is None or not self._editable:
+            self.decision_line.setValue(self._threshold - self._bias)
+            return
+        self._user_bias(round(self._threshold - float(line.value()), BIAS_DECIMALS))
+
+    def _on_threshold_input(self, value: float) -> None:
+        self._user_threshold(float(value))
+
+    def _on_probability_input(self, value: float) -> None:
+        self._user_threshold(threshold_from_probability(float(value)))
+
+    def _user_bias(self, value: float) -> None:
+        if self._decision is None or not self._editable:
+            self._sync_bias_widgets()
+            return
+        self._bias = value
+        self._bias_overridden = abs(value - self._trained_bias) >= 0.5 * 10.0**-BIAS_DECIMALS
+        self._sync_bias_widgets()
+        self._refresh_binary()
+        self.biasChanged.emit(self._bias)
+
+    def _user_threshold(self, t: float) -> None:
+        self._threshold = min(max(t, -T_LIMIT), T_LIMIT)
+        self._sync_threshold_widgets()
+        if self._decision is None:
+            return
+        self._refresh_binary()
+        self.thresholdChanged.emit(self._threshold)
+
+    def _refresh_binary(self) -> None:
+        """O(log n): evaluate, move the line, rewrite the labels."""
+        assert self._decision is not None
+        result = self._decision.evaluate(self._bias, self._threshold)
+        self._result = result
+        self.decision_line.setValue(result.cut)
+        self.trained_line.setValue(self._threshold - self._trained_bias)
+        self.trained_line.setVisible(self._bias_overridden)
+        b, t = self._bias, self._threshold
+        self.equation_label.setText(
+            f"w·x + (<b>{fmt(b, sign=True)}</b>) ≥ <b>{fmt(t)}</b>"
+            "&nbsp;&nbsp;⇔&nbsp;&nbsp;"
+            f"w·x + (<b>{fmt(b - t, sign=True)}</b>) ≥ 0"
+            "&nbsp;&nbsp;⇔&nbsp;&nbsp;"
+            f"w·x ≥ <b>{fmt(t - b)}</b>"
+        )
+        n = self._decision.n
+        correct = int(result.confusion[0, 0] + result.confusion[1, 1])
+        self.accuracy_label.setText(
+            f"validation accuracy {fmt_percent(result.accuracy)} ({correct} / {n})"
+        )
+        for i in range(2):
+            for j in range(2):
+                self.confusion_labels[i][j].setText(str(int(result.confusion[i, j])))
+        trained_text = fmt(self._trained_bias, BIAS_DECIMALS, sign=True)
+        if self._bias_overridden:
+            self.bias_status_label.setText(
+                f"<span style='color:{OVERRIDE_FG}'><b>your b = "
+                f"{fmt(b, BIAS_DECIMALS, sign=True)}</b></span> (trained b = {trained_text})"
+            )
+            trained = self._decision.evaluate(self._trained_bias, t)
+            self.compare_label.setText(
+                f"with the trained b: {fmt_percent(trained.accuracy)}"
+            )
+        else:
+            self.bias_status_label.setText(f"trained b = {trained_text}")
+            self.compare_label.setText("line at w·x = t − b = " + fmt(result.cut))
+        self.resultChanged.emit(result)
+
+    # ------------------------------------------------------------------ ten-class API
+    def set_multiclass(
+        self,
+        decision: MulticlassDecision,
+        trained_biases: np.ndarray,
+        class_names: list[str],
+        keep_user_values: bool = False,
+    ) -> None:
+        """Show output-layer biases (one per class).  Resets them to ``trained_biases``
+        unless ``keep_user_values`` is True and the user changed some.  Emits only
+        ``resultChanged``."""
+        trained = np.asarray(trained_biases, dtype=np.float64).ravel().copy()
+        if trained.shape[0] != decision.k:
+            raise ValueError(f"{trained.shape[0]} biases for {decision.k} output neurons")
+        names = [str(name) for name in class_names]
+        if len(names) != decision.k:
+            raise ValueError(f"{len(names)} class names for {decision.k} output neurons")
+        if decision.k != self._mc_k:
+            self._rebuild_multiclass_items(decision.k)
+            self._mc_biases = np.zeros(0)
+        keep = (
+            keep_user_values
+            and self._mc_biases.shape == trained.shape
+            and self._mc_overridden().any()
+        )
+        self._mc_decision = decision
+        self._mc_trained = trained
+        if not keep:
+            self._mc_biases = trained.copy()
+        if names != self._mc_names:
+            self._set_multiclass_names(names)
+        self._sync_multi_widgets()
+        self._show(MODE_MULTICLASS)
+        self._refresh_multiclass()
+
+    def biases(self) -> np.ndarray:
+        return self._mc_biases.copy()
+
+    def trained_biases(self) -> np.ndarray:
+        return self._mc_trained.copy()
+
+    def set_biases(self, biases: np.ndarray) -> None:
+        """Set all output biases as if the user typed them (emits ``biasesChanged``)."""
+        if self._mc_decision is None or not self._editable:
+            return
+        values = np.asarray(biases, dtype=np.float64).ravel()
+        if values.shape != self._mc_biases.shape:
+            raise ValueError(f"{values.shape[0]} biases for {self._mc_biases.shape[0]} outputs")
+        self._mc_biases = values.copy()
+        self._sync_multi_widgets()
+        self._refresh_multiclass()
+        self.biasesChanged.emit(self.biases())
+
+    def reset_biases(self) -> None:
+        """Back to the trained output biases (a user action: emits ``biasesChanged``)."""
+        if self._mc_decision is None or not self._editable:
+            return
+        self.set_biases(self._mc_trained)
+
+    # ------------------------------------------------------------------ ten-class internals
+    def _mc_overridden(self) -> np.ndarray:
+        if self._mc_biases.shape != self._mc_trained.shape:
+            return np.zeros(self._mc_biases.shape, dtype=bool)
+        return np.abs(self._mc_biases - self._mc_trained) >= 0.5 * 10.0**-MULTI_DECIMALS
+
+    def _set_multiclass_names(self, names: list[str]) -> None:
+        self._mc_names = names
+        for i, name in enumerate(names):
+            self.mc_name_labels[i].setText(quoted(name))
+            tip = (
+                f"Bias of the output neuron for {quoted(name)}. Raise it and the network "
+                f"answers {quoted(name)} more often (its column in the confusion grid fills "
+                "up); lower it and it answers it less."
+            )
+            self.bias_spins[i].setToolTip(tip)
+            self.mc_name_labels[i].setToolTip(tip)
+            self.mc_trained_labels[i].setToolTip("The value training found for this bias.")
+            self.per_class_labels[i].setToolTip(
+                f"How many of the true {quoted(name)} images the network gets right."
+            )
+        ticks = [[(i + 0.5, name) for i, name in enumerate(names)], []]
+        item = self.confusion_plot.getPlotItem()
+        item.getAxis("left").setTicks(ticks)
+        item.getAxis("bottom").setTicks(ticks)
+
+    def _sync_multi_widgets(self) -> None:
+        overridden = self._mc_overridden()
+        for i, spin in enumerate(self.bias_spins):
+            blocked = spin.blockSignals(True)
+            spin.setValue(float(self._mc_biases[i]))
+            spin.blockSignals(blocked)
+            changed = bool(overridden[i])
+            spin.setStyleSheet(
+                f"QDoubleSpinBox {{ color: {OVERRIDE_FG}; font-weight: bold; }}" if changed else ""
+            )
+            trained_text = f"trained {fmt(self._mc_trained[i], MULTI_DECIMALS, sign=True)}"
+            self.mc_trained_labels[i].setText(trained_text)
+            self.mc_trained_labels[i].setStyleSheet(
+                f"color: {OVERRIDE_FG};" if changed else ""
+            )
+
+    def _on_multi_bias_input(self, index: int, value: float) -> None:
+        if self._mc_decision is None or not self._editable:
+            self._sync_multi_widgets()
+            return
+        self._mc_biases[index] = float(value)
+        self._sync_multi_widgets()
+        self._refresh_multiclass()
+        self.biasesChanged.emit(self.biases())
+
+    def _refresh_multiclass(self) -> None:
+        assert self._mc_decision is not None
+        result = self._mc_decision.evaluate(self._mc_biases)
+        self._mc_result = result
+        n = int(self._mc_decision.targets.shape[0])
+        correct = int(np.trace(result.confusion))
+        self.mc_accuracy_label.setText(
+            f"validation accuracy {fmt_percent(result.accuracy)} ({correct} / {n})"
+        )
+        overridden = self._mc_overridden()
+        count = int(overridden.sum())
+        if count:
+            trained = self._mc_decision.evaluate(self._mc_trained)
+            self.mc_status_label.setText(
+                f"<span style='color:{OVERRIDE_FG}'><b>You changed {count} of "
+                f"{len(overridden)} biases</b></span> (trained value under each box). "
+                f"With the trained biases: {fmt_percent(trained.accuracy)}."
+            )
+        else:
+            self.mc_status_label.setText("All biases are the trained values. Edit any box.")
+        for i, label in enumerate(self.per_class_labels):
+            label.setText(f"{fmt_percent(float(result.per_class_accuracy[i]))} right")
+
+        confusion = result.confusion
+        top = max(float(confusion.max(initial=0)), 1.0)
+        self.confusion_image.setImage(confusion.astype(np.float64), levels=(0.0, top))
+        dark = QColor(30, 30, 30)
+        light = QColor(255, 255, 255)
+        for i, row in enumerate(self.confusion_texts):
+            for j, text_item in enumerate(row):
+                count = int(confusion[i, j])
+                text_item.setText("" if count == 0 else str(count))
+                text_item.setColor(light if math.sqrt(count / top) > 0.55 else dark)
+        self.resultChanged.emit(result)
+
+    # ------------------------------------------------------------------ shared
+    def _show(self, mode: str) -> None:
+        self._mode = mode
+        page = {
+            MODE_EMPTY: self.empty_page,
+            MODE_BINARY: self.binary_page,
+            MODE_MULTICLASS: self.multiclass_page,
+        }[mode]
+        self.stack.setCurrentWidget(page)
+
+    def _apply_editable(self) -> None:
+        enabled = self._editable
+        for widget in (self.bias_slider, self.bias_spin, self.reset_button, self.mc_reset_button):
+            widget.setEnabled(enabled)
+        for spin in self.bias_spins:
+            spin.setEnabled(enabled)
+        self.decision_line.setMovable(enabled)
+        reason = self._edit_reason or "Editing the bias is switched off for now."
+        for label in (self.edit_note_label, self.mc_edit_note_label):
+            label.setText(reason)
+            label.setVisible(not enabled)
+
+
+__all__ = ["DecisionPanel", "FloatSlider", "fmt", "fmt_percent"]

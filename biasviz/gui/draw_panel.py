@@ -1,0 +1,794 @@
+"""Draw a digit and watch the model decide: the canvas plus live prediction views.
+
+What the panel shows, left to right:
+
+* the drawing canvas with its controls (brush width, Clear, Undo, Open image…);
+* the prediction in words ("Prediction: 3 (97%)"), and for two classes the logit z and
+  σ(z) written out;
+* "what the model sees": the 28×28 image the model really receives (the drawing cropped,
+  scaled and centred like MNIST), enlarged without smoothing so every pixel shows;
+* the contribution map w⊙x (each pixel's weight times its ink) on a diverging colormap
+  centred on 0, and its sum: Σ w⊙x + b = the logit — for models whose output neurons
+  look at pixels directly (single neuron, linear);
+* the class probabilities as bars, the predicted class highlighted.
+
+Predictions run off the GUI thread on a private one-thread ``QThreadPool``.  Each
+request bumps a generation number; a result whose generation is no longer current is
+dropped.  At most one job is in flight: changes that arrive meanwhile are coalesced into
+one more job, run with the latest drawing when the current one finishes.
+
+Widgets never import torch: the forward pass is :func:`~biasviz.core.spec.numpy_logits`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QColor, QFont, QKeySequence, QPalette, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biasviz.core.colormap import RDBU_ANCHORS
+from biasviz.core.decisions import sigmoid
+from biasviz.core.preprocess import OUT_SIDE, preprocess
+from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, effective_bias, numpy_logits
+from biasviz.gui.canvas import DEFAULT_BRUSH, MAX_BRUSH, MIN_BRUSH, DrawingCanvas
+from biasviz.gui.colormaps import (
+    FIRST_CLASS_COLOR,
+    SECOND_CLASS_COLOR,
+    diverging_colormap,
+    gray_colormap,
+    symmetric_levels,
+)
+
+IMAGE_FILTER = (
+    "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.pgm *.ppm);;All files (*)"
+)
+_RED = QColor(*(int(c) for c in RDBU_ANCHORS[-2])).name()
+_BLUE = QColor(*(int(c) for c in RDBU_ANCHORS[1])).name()
+_OTHER_BAR = (170, 170, 170)
+_PICKED_BAR = SECOND_CLASS_COLOR
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """What the model made of one drawing (all numpy, safe to pass between threads).
+
+    Attributes
+    ----------
+    generation : int
+        The request this answers; the panel drops results that are not current.
+    image : np.ndarray
+        (28, 28) float32 in [0, 1]: the preprocessed image the model receives.
+    empty : bool
+        No ink: nothing is predicted (``probabilities`` etc. are None).
+    has_model : bool
+        False when no model was set: only ``image`` is meaningful.
+    class_names : tuple[str, ...]
+        Two names (the logit is for the first) or ten, in output order.
+    probabilities : np.ndarray or None
+        (2,) ``[σ(z), 1 − σ(z)]`` for one output, (10,) softmax for ten; sums to 1.
+    predicted : int or None
+        Index into ``class_names`` of the predicted class.
+    logits : np.ndarray or None
+        (1,) ``[z]`` for one output, (10,) otherwise.
+    contribution : np.ndarray or None
+        (28, 28) w⊙x of the neuron the map explains (the single neuron, or the linear
+        model's predicted class); None for MLP/CNN.
+    contribution_sum : float or None
+        Σ w⊙x (float64).
+    bias_term : float or None
+        What is added to Σ w⊙x: b, Σbᵢ (per-pixel bias) or 0 (no bias).
+    error : str or None
+        Why the model could not be evaluated (wrong parameter shapes and the like).
+    """
+
+    generation: int
+    image: np.ndarray
+    empty: bool
+    has_model: bool
+    class_names: tuple[str, ...] = ()
+    probabilities: np.ndarray | None = None
+    predicted: int | None = None
+    logits: np.ndarray | None = None
+    contribution: np.ndarray | None = None
+    contribution_sum: float | None = None
+    bias_term: float | None = None
+    error: str | None = None
+
+    @property
+    def binary(self) -> bool:
+        return self.logits is not None and self.logits.size == 1
+
+    @property
+    def logit(self) -> float | None:
+        """The logit the contribution map explains: z for one output, else the winner's."""
+        if self.logits is None or self.predicted is None:
+            return None
+        if self.binary:
+            return float(self.logits[0])
+        return float(self.logits[self.predicted])
+
+    @property
+    def predicted_name(self) -> str | None:
+        return None if self.predicted is None else self.class_names[self.predicted]
+
+    @property
+    def confidence(self) -> float | None:
+        if self.probabilities is None or self.predicted is None:
+            return None
+        return float(self.probabilities[self.predicted])
+
+
+def _names(class_names: Sequence[str], n: int) -> tuple[str, ...]:
+    names = tuple(str(c) for c in class_names)
+    if len(names) == n:
+        return names
+    if n == 2:
+        return ("first class", "second class")
+    return tuple(str(i) for i in range(n))
+
+
+def predict_drawing(
+    drawing: np.ndarray,
+    params: dict[str, np.ndarray] | None,
+    spec: ModelSpec | None,
+    class_names: Sequence[str],
+    generation: int = 0,
+) -> Prediction:
+    """Preprocess a drawing and run the model on it with numpy.  Thread-safe, pure."""
+    pre = preprocess(drawing)
+    image = pre.image
+    if params is None or spec is None:
+        return Prediction(generation, image, pre.empty, has_model=False)
+    names = _names(class_names, 2 if spec.n_outputs == 1 else spec.n_outputs)
+    if pre.empty:
+        return Prediction(generation, image, True, has_model=True, class_names=names)
+    x = image.reshape(1, -1).astype(np.float32)
+    try:
+        raw = np.asarray(numpy_logits(params, spec, x), dtype=np.float64).reshape(-1)
+    except Exception as exc:  # noqa: BLE001 - bad parameters must not kill the worker
+        return Prediction(
+            generation, image, False, True, names, error=f"{type(exc).__name__}: {exc}"
+        )
+    if not np.all(np.isfinite(raw)):
+        return Prediction(
+            generation,
+            image,
+            False,
+            True,
+            names,
+            error="The model's output is not a finite number (are its weights huge or NaN?).",
+        )
+    if spec.n_outputs == 1:
+        z = float(raw[0])
+        p = float(sigmoid(z))
+        probabilities = np.array([p, 1.0 - p])
+        predicted = 0 if p >= 0.5 else 1
+        logits = np.array([z])
+    else:
+        logits = raw
+        e = np.exp(logits - logits.max())
+        probabilities = e / e.sum()
+        predicted = int(np.argmax(logits))
+    contribution = contribution_sum = bias_term = None
+    pixels = x[0].astype(np.float64)
+    if spec.kind is ModelKind.SINGLE:
+        w = np.asarray(params["weights"], dtype=np.float64).reshape(-1)
+        contribution = (w * pixels).reshape(OUT_SIDE, OUT_SIDE)
+        bias_term = effective_bias(params, spec)
+    elif spec.kind is ModelKind.LINEAR:
+        w = np.asarray(params["weights"], dtype=np.float64)[predicted]
+        contribution = (w * pixels).reshape(OUT_SIDE, OUT_SIDE)
+        bias_term = float(np.asarray(params["biases"], dtype=np.float64)[predicted])
+    if contribution is not None:
+        contribution_sum = float(contribution.sum())
+    return Prediction(
+        generation,
+        image,
+        False,
+        True,
+        names,
+        probabilities,
+        predicted,
+        logits,
+        contribution,
+        contribution_sum,
+        bias_term,
+    )
+
+
+# --------------------------------------------------------------------------- worker
+
+
+class _JobSignals(QObject):
+    finished = Signal(object)
+
+
+class _PredictJob(QRunnable):
+    def __init__(
+        self, signals: _JobSignals, compute: Callable[[], Prediction], generation: int
+    ) -> None:
+        super().__init__()
+        self.setAutoDelete(False)  # the panel holds the reference until it reports back
+        self._signals = signals
+        self._compute = compute
+        self._generation = generation
+
+    def run(self) -> None:
+        try:
+            result = self._compute()
+        except Exception as exc:  # noqa: BLE001 - report it, never crash the thread
+            result = Prediction(
+                self._generation,
+                np.zeros((OUT_SIDE, OUT_SIDE), np.float32),
+                False,
+                True,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        self._signals.finished.emit(result)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _num(value: float, digits: int = 2, sign: bool = False) -> str:
+    """A number with a real minus sign (−), optionally with an explicit +."""
+    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+    return text.replace("-", "−")
+
+
+def _percent(p: float) -> str:
+    if 0.995 <= p < 1.0:
+        return "> 99%"
+    if 0.0 < p < 0.005:
+        return "< 1%"
+    return f"{p * 100:.0f}%"
+
+
+def _swatch(color: str) -> str:
+    return f'<span style="color:{color}; font-size:large">■</span>'
+
+
+# --------------------------------------------------------------------------- views
+
+
+class _PixelView(pg.GraphicsView):
+    """A 28×28 image, square, enlarged with nearest-neighbour pixels, no mouse zoom."""
+
+    def __init__(self, colormap: pg.ColorMap, background: QColor, border: QColor) -> None:
+        super().__init__(background=background)
+        self.view = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
+        self.setCentralItem(self.view)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.item.setColorMap(colormap)
+        self.item.setBorder(pg.mkPen(border, width=1))
+        self.view.addItem(self.item)
+        self.view.setRange(QRectF(0, 0, OUT_SIDE, OUT_SIDE), padding=0.02)
+        self.setMinimumSize(130, 130)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.hovered: Callable[[int, int] | None, None] | None = None
+        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    def show_image(self, image: np.ndarray, levels: tuple[float, float]) -> None:
+        self.item.setImage(np.asarray(image, dtype=np.float32), levels=levels, autoLevels=False)
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        if self.hovered is None:
+            return
+        p = self.item.mapFromScene(scene_pos)
+        row, col = math.floor(p.y()), math.floor(p.x())
+        inside = 0 <= row < OUT_SIDE and 0 <= col < OUT_SIDE
+        self.hovered((row, col) if inside else None)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self.hovered is not None:
+            self.hovered(None)
+        super().leaveEvent(event)
+
+
+def _title(text: str) -> QLabel:
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    return label
+
+
+class DrawPanel(QWidget):
+    """The drawing canvas, its controls, and live views of what the model makes of it.
+
+    Call :meth:`set_model` whenever the model changes.  ``predicted(Prediction)`` is
+    emitted after each accepted (current) result.
+    """
+
+    predicted = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._params: dict[str, np.ndarray] | None = None
+        self._spec: ModelSpec | None = None
+        self._class_names: tuple[str, ...] = ()
+        self._generation = 0
+        self._job: _PredictJob | None = None
+        self._pending = False
+        self._closing = False
+        self._last: Prediction | None = None
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        # Parentless on purpose: a job still holding it never touches a deleted object.
+        self._signals = _JobSignals()
+        self._signals.finished.connect(self._on_job_finished)
+
+        palette = self.palette()
+        self._bg = palette.color(QPalette.ColorRole.Base)
+        self._fg = palette.color(QPalette.ColorRole.Text)
+        self._build_ui()
+        self.canvas.changed.connect(self.request_prediction)
+        self.canvas.changed.connect(self._message.clear)
+        self.canvas.loadFailed.connect(self._show_load_error)
+        self.canvas.undoAvailable.connect(self._undo_button.setEnabled)
+        self._show(Prediction(0, np.zeros((OUT_SIDE, OUT_SIDE), np.float32), True, has_model=False))
+
+    # -- building ------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.canvas = DrawingCanvas()
+
+        brush_label = QLabel("Brush")
+        self._brush_slider = QSlider(Qt.Orientation.Horizontal)
+        self._brush_slider.setRange(MIN_BRUSH, MAX_BRUSH)
+        self._brush_slider.setValue(DEFAULT_BRUSH)
+        self._brush_value = QLabel(f"{DEFAULT_BRUSH} px")
+        self._brush_value.setMinimumWidth(
+            self._brush_value.fontMetrics().horizontalAdvance("00 px")
+        )
+        brush_tip = (
+            "Width of the pen, in canvas pixels.  The canvas is 280×280; the digit is "
+            "shrunk to fit 20×20 pixels for the model, so a thin pen gives a faint, thin "
+            "digit.  MNIST digits are written with a fairly thick pen: 14–24 px works well."
+        )
+        for w in (brush_label, self._brush_slider, self._brush_value):
+            w.setToolTip(brush_tip)
+        self._brush_slider.valueChanged.connect(self._on_brush_changed)
+
+        self._clear_button = QPushButton("Clear")
+        self._clear_button.setToolTip("Wipe the canvas (Undo brings it back).")
+        self._clear_button.clicked.connect(self.canvas.clear)
+        self._undo_button = QPushButton("Undo")
+        self._undo_button.setToolTip("Take back the last stroke, clear or loaded picture (Ctrl+Z).")
+        self._undo_button.setEnabled(False)
+        self._undo_button.clicked.connect(self.canvas.undo)
+        self._open_button = QPushButton("Open image…")
+        self._open_button.setToolTip(
+            "Load a picture of a digit (a photo or scan works: dark ink on light paper is "
+            "inverted).  You can also drop an image file onto the canvas."
+        )
+        self._open_button.clicked.connect(self._open_image)
+        shortcut = QShortcut(QKeySequence.StandardKey.Undo, self)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(self.canvas.undo)
+
+        self._message = QLabel()
+        self._message.setWordWrap(True)
+        self._message.setStyleSheet("color: #b2182b;")
+
+        brush_row = QHBoxLayout()
+        brush_row.addWidget(brush_label)
+        brush_row.addWidget(self._brush_slider, 1)
+        brush_row.addWidget(self._brush_value)
+        button_row = QHBoxLayout()
+        button_row.addWidget(self._clear_button)
+        button_row.addWidget(self._undo_button)
+        button_row.addWidget(self._open_button)
+
+        draw_box = QGroupBox("Your drawing")
+        draw_box.setToolTip(self.canvas.toolTip())
+        left = QVBoxLayout(draw_box)
+        left.addWidget(self.canvas, 1)
+        left.addLayout(brush_row)
+        left.addLayout(button_row)
+        left.addWidget(self._message)
+
+        # -- the verdict
+        self._headline = QLabel()
+        font = QFont(self._headline.font())
+        font.setPointSizeF(font.pointSizeF() * 1.9)
+        font.setBold(True)
+        self._headline.setFont(font)
+        self._headline.setToolTip(
+            "The class with the highest probability, and how sure the model is of it.  "
+            "It changes live while you draw."
+        )
+        self._detail = QLabel()
+        self._detail.setWordWrap(True)
+        self._detail.setTextFormat(Qt.TextFormat.RichText)
+
+        # -- what the model sees
+        border = self.palette().color(QPalette.ColorRole.Mid)
+        self._preview = _PixelView(gray_colormap(), self._bg, border)
+        self._preview.hovered = self._on_pixel_hovered
+        preview_box = QGroupBox("What the model sees")
+        preview_box.setToolTip(
+            "Exactly the input the model gets: your drawing cropped to its ink, shrunk to "
+            "fit 20×20 pixels and centred in a 28×28 image, like the MNIST digits.  "
+            "Each square is one of the 784 inputs x (black 0, white 1).  If the digit "
+            "looks odd here, the prediction will be odd too."
+        )
+        pv = QVBoxLayout(preview_box)
+        pv.addWidget(self._preview, 1)
+        pv.addWidget(QLabel("28×28 pixels, one input each", alignment=Qt.AlignmentFlag.AlignCenter))
+
+        # -- contribution map
+        self._contribution = _PixelView(diverging_colormap(), self._bg, border)
+        self._contribution.hovered = self._on_pixel_hovered
+        self._legend = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self._legend.setTextFormat(Qt.TextFormat.RichText)
+        map_page = QWidget()
+        mp = QVBoxLayout(map_page)
+        mp.setContentsMargins(0, 0, 0, 0)
+        mp.addWidget(self._contribution, 1)
+        mp.addWidget(self._legend)
+        self._map_note = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self._map_note.setWordWrap(True)
+        self._map_note.setMargin(8)
+        self._map_stack = QStackedWidget()
+        self._map_stack.addWidget(map_page)
+        self._map_stack.addWidget(self._map_note)
+        self._map_box = QGroupBox("Contribution map  w⊙x")
+        cv = QVBoxLayout(self._map_box)
+        cv.addWidget(self._map_stack, 1)
+
+        self._readout = QLabel(" ")
+        self._readout.setToolTip("Point at a pixel of either 28×28 image to read its numbers.")
+        self._sum = QLabel()
+        self._sum.setTextFormat(Qt.TextFormat.RichText)
+        self._sum.setWordWrap(True)
+        self._sum.setToolTip(
+            "The contribution map added up, plus the bias, is the logit: the very number "
+            "the model computes.  That is all a neuron does — multiply each pixel by its "
+            "weight, add them up, add the bias."
+        )
+
+        # -- probabilities
+        self._bars_plot = pg.PlotWidget(background=self._bg)
+        plot = self._bars_plot.getPlotItem()
+        plot.setMouseEnabled(False, False)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.showGrid(x=False, y=True, alpha=0.2)
+        plot.setYRange(0, 1.12, padding=0)
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setPen(pg.mkPen(self._fg))
+            axis.setTextPen(pg.mkPen(self._fg))
+        plot.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)], []])
+        plot.getAxis("left").setWidth(44)
+        self._bars = pg.BarGraphItem(x=np.arange(2), height=np.zeros(2), width=0.62)
+        plot.addItem(self._bars)
+        self._bar_text = pg.TextItem(anchor=(0.5, 1.0), color=self._fg)
+        bar_font = QFont(self.font())
+        bar_font.setBold(True)
+        self._bar_text.setFont(bar_font)
+        plot.addItem(self._bar_text)
+        self._bars_plot.setMinimumHeight(140)
+        self._bars_box = QGroupBox("Class probabilities")
+        bv = QVBoxLayout(self._bars_box)
+        bv.addWidget(self._bars_plot)
+
+        images = QHBoxLayout()
+        images.addWidget(preview_box, 1)
+        images.addWidget(self._map_box, 1)
+
+        right = QVBoxLayout()
+        right.addWidget(self._headline)
+        right.addWidget(self._detail)
+        right.addLayout(images, 3)
+        right.addWidget(self._readout)
+        right.addWidget(self._sum)
+        right.addWidget(self._bars_box, 2)
+
+        outer = QGridLayout(self)
+        outer.addWidget(draw_box, 0, 0)
+        outer.addLayout(right, 0, 1)
+        outer.setColumnStretch(0, 2)
+        outer.setColumnStretch(1, 3)
+
+    # -- public API ----------------------------------------------------------------------
+    def set_model(
+        self,
+        params: dict[str, np.ndarray] | None,
+        spec: ModelSpec | None,
+        class_names: Sequence[str] = (),
+    ) -> None:
+        """Use this model from now on (None: no model) and re-predict the drawing.
+
+        ``class_names``: ten names in output order for ten classes; for two classes
+        ``(first, second)`` where the single logit is for the first.
+        """
+        if params is None or spec is None:
+            self._params, self._spec, self._class_names = None, None, ()
+        else:
+            self._params = dict(params)
+            self._spec = spec
+            self._class_names = tuple(str(c) for c in class_names)
+        self.request_prediction()
+
+    def last_prediction(self) -> Prediction | None:
+        """The last accepted result (None before the first one)."""
+        return self._last
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def is_busy(self) -> bool:
+        """True while a prediction job is running or waiting to report back."""
+        return self._job is not None
+
+    @Slot()
+    def request_prediction(self) -> None:
+        """Schedule a prediction of the current drawing with the current model."""
+        if self._closing:
+            return
+        self._generation += 1
+        if self._job is None:
+            self._start_job()
+        else:
+            self._pending = True  # coalesced: one more run when the current one reports
+
+    def handle_result(self, result: Prediction) -> bool:
+        """Show a result if it answers the current request; returns whether it did."""
+        if not isinstance(result, Prediction) or result.generation != self._generation:
+            return False
+        self._last = result
+        self._show(result)
+        self.predicted.emit(result)
+        return True
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Stop scheduling predictions and wait for a running one to finish."""
+        self._closing = True
+        self._pending = False
+        return self._pool.waitForDone(timeout_ms)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._pool.waitForDone(5000)
+        super().closeEvent(event)
+
+    # -- the job machinery -----------------------------------------------------------------
+    def _start_job(self) -> None:
+        self._pending = False
+        drawing = self.canvas.image_array()
+        params, spec, names, gen = self._params, self._spec, self._class_names, self._generation
+
+        def compute() -> Prediction:
+            return predict_drawing(drawing, params, spec, names, gen)
+
+        self._job = _PredictJob(self._signals, compute, gen)
+        self._pool.start(self._job)
+
+    @Slot(object)
+    def _on_job_finished(self, result: object) -> None:
+        self._job = None
+        self.handle_result(result)
+        if self._pending and not self._closing:
+            self._start_job()
+
+    # -- showing -------------------------------------------------------------------------
+    def _show(self, r: Prediction) -> None:
+        self._preview.show_image(r.image, (0.0, 1.0))
+        self._show_verdict(r)
+        self._show_contribution(r)
+        self._show_bars(r)
+        self._readout.setText(" ")
+
+    def _show_verdict(self, r: Prediction) -> None:
+        if not r.has_model:
+            self._headline.setText("Train or import a model first")
+            self._detail.setText(
+                "You can draw already: “what the model sees” shows the 28×28 input any "
+                "model would get."
+            )
+        elif r.error is not None:
+            self._headline.setText("Cannot predict with this model")
+            self._detail.setText(escape(r.error))
+        elif r.empty:
+            self._headline.setText("Draw a digit")
+            self._detail.setText("The prediction updates while you draw.")
+        else:
+            assert r.probabilities is not None and r.logits is not None
+            name = r.predicted_name
+            self._headline.setText(f"Prediction: {name} ({_percent(r.confidence or 0.0)})")
+            if r.binary:
+                z = float(r.logits[0])
+                first, second = (escape(n) for n in r.class_names)
+                self._detail.setText(
+                    f"logit z = <b>{_num(z)}</b> &nbsp;→&nbsp; σ(z) = <b>{r.probabilities[0]:.3f}</b>"
+                    f" = P(“{first}”), &nbsp; P(“{second}”) = 1 − σ(z) = "
+                    f"{r.probabilities[1]:.3f}.&nbsp; z ≥ 0 means “{first}”."
+                )
+            else:
+                self._detail.setText(
+                    f"Highest logit: z = <b>{_num(float(r.logits[r.predicted]))}</b> for "
+                    f"“{escape(name or '')}”.  Softmax turns the ten logits into "
+                    "probabilities that add up to 100%."
+                )
+        tip = (
+            "σ(z) = 1 / (1 + e^−z) squashes the logit into a probability between 0 and 1."
+            if r.binary
+            else "Softmax: exp of each logit, divided by the sum of all ten."
+        )
+        self._detail.setToolTip(tip)
+
+    def _show_contribution(self, r: Prediction) -> None:
+        spec = self._spec if r.has_model else None
+        pixel_model = spec is not None and spec.kind in (ModelKind.SINGLE, ModelKind.LINEAR)
+        if spec is None:
+            self._map_note.setText(
+                "Train or import a model to see which pixels push the prediction which way."
+            )
+            self._map_stack.setCurrentIndex(1)
+            self._map_box.setToolTip("")
+            self._sum.setText("")
+            return
+        if not pixel_model:
+            self._map_note.setText(
+                "The contribution map is for models whose output neurons look at pixels "
+                "directly (single neuron, linear).  In an MLP or CNN they look at hidden "
+                "features instead, so no single map adds up to the logit."
+            )
+            self._map_stack.setCurrentIndex(1)
+            self._map_box.setToolTip("")
+            self._sum.setText("")
+            return
+        self._map_stack.setCurrentIndex(0)
+        names = _names(self._class_names, 2 if spec.n_outputs == 1 else 10)
+        if spec.n_outputs == 1:
+            toward, away = escape(names[0]), escape(names[1])
+            self._legend.setText(
+                f"{_swatch(_RED)} toward “{toward}” &nbsp; {_swatch(_BLUE)} toward “{away}”"
+            )
+            self._map_box.setToolTip(
+                "Each pixel's weight times its ink, w⊙x.  Red pixels push the logit up, "
+                f"toward “{names[0]}”; blue pixels push it down, toward “{names[1]}”; "
+                "white ones do nothing (no ink there, or a weight near 0).\n"
+                "Add them all up, add the bias, and you get the logit."
+            )
+        else:
+            picked = escape(r.predicted_name) if r.predicted_name is not None else "its class"
+            self._legend.setText(
+                f"{_swatch(_RED)} for “{picked}” &nbsp; {_swatch(_BLUE)} against it"
+            )
+            self._map_box.setToolTip(
+                "Each pixel's weight times its ink, w⊙x, for the output neuron of the "
+                "predicted class (ten neurons, one per class).  Red pixels raise that "
+                "neuron's logit, blue ones lower it, white ones do nothing.\n"
+                "Add them all up, add that neuron's bias, and you get its logit."
+            )
+        if r.contribution is None or r.empty or r.error is not None:
+            self._contribution.show_image(np.zeros((OUT_SIDE, OUT_SIDE)), (-1.0, 1.0))
+            self._sum.setText("Σ w⊙x + b = logit: &nbsp;draw a digit to see the sum.")
+            return
+        self._contribution.show_image(r.contribution, symmetric_levels(r.contribution))
+        self._sum.setText(self._sum_text(r, spec))
+
+    @staticmethod
+    def _sum_text(r: Prediction, spec: ModelSpec) -> str:
+        s, b, z = r.contribution_sum, r.bias_term, r.logit
+        assert s is not None and b is not None and z is not None
+        if spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.PER_PIXEL:
+            bias = f"+ Σbᵢ = {_num(b)}"
+        elif spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.NONE:
+            bias = "+ 0 (no bias)"
+        else:
+            bias = f"+ b = {_num(b)}"
+        ok = abs(s + b - z) <= 1e-3 * max(1.0, abs(z))
+        check = (
+            '<span style="color:#1a9850">✓ the same number the model computes</span>'
+            if ok
+            else f'<span style="color:#b2182b">✗ the model computed {_num(z)}</span>'
+        )
+        who = "" if r.binary else f"For “{escape(r.predicted_name or '')}”: &nbsp;"
+        gap = "&nbsp;&nbsp;&nbsp;"
+        return (
+            f"{who}<b>Σ w⊙x = {_num(s)}</b>{gap}<b>{bias}</b>{gap}"
+            f"<b>= logit {_num(s + b)}</b>{gap}{check}"
+        )
+
+    def _show_bars(self, r: Prediction) -> None:
+        plot = self._bars_plot.getPlotItem()
+        if not r.has_model or r.error is not None:
+            n = 2
+            names: tuple[str, ...] = ("", "")
+        else:
+            names = r.class_names
+            n = len(names)
+        x = np.arange(n, dtype=float)
+        probs = r.probabilities if r.probabilities is not None else np.zeros(n)
+        if n == 2 and r.has_model:
+            base = [FIRST_CLASS_COLOR, SECOND_CLASS_COLOR]
+        else:
+            base = [_OTHER_BAR] * n
+        brushes, pens = [], []
+        for i in range(n):
+            color = base[i] if n == 2 else (_PICKED_BAR if i == r.predicted else base[i])
+            picked = i == r.predicted
+            alpha = 255 if picked or r.predicted is None else 110
+            brushes.append(pg.mkBrush(*color, alpha))
+            pens.append(pg.mkPen(self._fg, width=2) if picked else pg.mkPen(None))
+        self._bars.setOpts(x=x, height=probs, width=0.62, brushes=brushes, pens=pens)
+        plot.getAxis("bottom").setTicks([[(i, name) for i, name in enumerate(names)], []])
+        plot.setXRange(-0.6, n - 0.4, padding=0)
+        if r.predicted is not None and r.probabilities is not None:
+            p = float(r.probabilities[r.predicted])
+            self._bar_text.setText(_percent(p))
+            self._bar_text.setPos(float(r.predicted), p + 0.01)
+            self._bar_text.setVisible(True)
+        else:
+            self._bar_text.setVisible(False)
+        if n == 2 and r.has_model:
+            first, second = names
+            self._bars_box.setToolTip(
+                f"The neuron outputs one number, the logit z.  σ(z) turns it into the "
+                f"probability of “{first}”; the probability of “{second}” is what is "
+                "left, 1 − σ(z).  The taller bar is the prediction."
+            )
+        else:
+            self._bars_box.setToolTip(
+                "One bar per class: the model's probability for it.  The ten output "
+                "logits go through softmax, so the bars add up to 100%.  The highlighted, "
+                "tallest bar is the prediction."
+            )
+
+    # -- small handlers ----------------------------------------------------------------------
+    def _on_pixel_hovered(self, pixel: tuple[int, int] | None) -> None:
+        r = self._last
+        if pixel is None or r is None:
+            self._readout.setText(" ")
+            return
+        row, col = pixel
+        x = float(r.image[row, col])
+        text = f"Pixel row {row}, column {col}:  ink x = {x:.2f}"
+        params, spec = self._params, self._spec
+        if r.contribution is not None and r.predicted is not None and params and spec:
+            weights = np.asarray(params["weights"])
+            index = row * OUT_SIDE + col
+            if spec.kind is ModelKind.SINGLE:
+                w = float(weights.reshape(-1)[index])
+            else:
+                w = float(weights[r.predicted, index])
+            c = float(r.contribution[row, col])
+            text += f"  ·  weight w = {_num(w, sign=True)}  →  w·x = {_num(c, sign=True)}"
+        self._readout.setText(text)
+
+    def _on_brush_changed(self, value: int) -> None:
+        self.canvas.set_brush_width(value)
+        self._brush_value.setText(f"{value} px")
+
+    def _show_load_error(self, message: str) -> None:
+        self._message.setText(message)
+
+    def _open_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a picture of a digit", "", IMAGE_FILTER)
+        if path:
+            self.canvas.load_image(path)

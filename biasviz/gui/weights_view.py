@@ -1,0 +1,691 @@
+"""Neurons' weights drawn as pictures: one big 28×28 image, or a grid of tiles.
+
+Each pixel of a picture is the weight that multiplies that pixel of the input image.
+Colours are diverging and centred on zero (blue < 0 < red, white = exactly 0) with
+symmetric limits ±max|w| shared by every tile, so that tiles can be compared.
+
+Updates arrive up to 30 times a second while training, so plot items are built once per
+structure (number of tiles, tile side) and later calls only swap the image data and the
+label texts.
+
+In single-neuron mode the weights can be painted with the mouse (add / subtract / erase
+under a soft round brush); the widget edits a local copy and emits the new weights.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetricsF, QPalette
+from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biasviz.gui.colormaps import diverging_colormap, symmetric_levels
+
+MAX_TILES = 256
+PAINT_MODES = ("add", "subtract", "erase")
+HOVER_HINT = "Point at a pixel to read its weight."
+
+# Gaps between tiles, as fractions of a tile's side (room for the label above a tile).
+_H_GAP = 0.18
+_V_GAP = 0.50
+_GAP_NO_LABELS = 0.12  # grids too dense for labels (more than MAX_LABELLED tiles)
+MAX_LABELLED = 64
+_MAX_LABEL_PX = 13.0
+_MIN_LABEL_PX = 8.0
+
+
+def grid_shape(k: int) -> tuple[int, int]:
+    """(rows, columns) of a near-square grid for ``k`` tiles, wider than tall.
+
+    Prefers a grid with no empty cells when its columns are at most 2.5× its rows
+    (10 → 2×5, 32 → 4×8, 8 → 2×4); otherwise the smallest near-square grid (7 → 3×3).
+    """
+    k = max(int(k), 1)
+    base = math.ceil(math.sqrt(k))
+    for cols in range(base, k + 1):
+        rows = math.ceil(k / cols)
+        if cols / rows > 2.5:
+            break
+        if rows * cols == k:
+            return rows, cols
+    return math.ceil(k / base), base
+
+
+def best_grid(k: int, width: float, height: float, h_gap: float, v_pitch: float) -> tuple[int, int]:
+    """(rows, columns) giving the biggest tiles in a ``width``×``height`` area.
+
+    Sizes are in tile sides: a tile is 1 wide, columns are ``1 + h_gap`` apart and rows
+    ``v_pitch`` apart (tile + room for its label).  Grids with empty cells must win by
+    more than 10% to be chosen, and no grid is more than 3 times wider than tall in
+    tiles, so tiles stay in tidy rows.
+    """
+    k = max(int(k), 1)
+    if width <= 0 or height <= 0:
+        return grid_shape(k)
+    best, best_score = grid_shape(k), -1.0
+    for cols in range(1, k + 1):
+        rows = math.ceil(k / cols)
+        if rows * cols - k >= cols or max(rows, cols) > 3 * min(rows, cols) + 1:
+            continue
+        grid_w = cols + (cols - 1) * h_gap
+        grid_h = rows * v_pitch
+        score = min(width / grid_w, height / grid_h) * (1.0 if rows * cols == k else 0.9)
+        if score > best_score * (1 + 1e-9):
+            best, best_score = (rows, cols), score
+    return best
+
+
+def format_value(v: float) -> str:
+    """Signed number for read-outs: +0.123, −small values in scientific notation."""
+    v = float(v)
+    if not math.isfinite(v):
+        return str(v)
+    if v == 0.0:
+        return "0.000"
+    if abs(v) < 0.001:
+        return f"{v:+.1e}"
+    return f"{v:+.3f}"
+
+
+def _brush_kernel(dist: np.ndarray, radius: float) -> np.ndarray:
+    """Soft round brush: 1 at the centre, falling smoothly to 0 at ``radius``."""
+    r = max(float(radius), 0.5)
+    return np.clip(1.0 - (dist / r) ** 2, 0.0, 1.0) ** 2
+
+
+class _FixedViewBox(pg.ViewBox):
+    """A view that never pans, zooms or shows a menu; left drags/clicks go to the owner
+    (for painting) when it says painting is on."""
+
+    def __init__(self, owner: WeightsView):
+        super().__init__(lockAspect=True, invertY=True, enableMenu=False, defaultPadding=0.0)
+        self.setMouseEnabled(x=False, y=False)
+        self._owner = owner
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (Qt naming)
+        if ev.button() != Qt.MouseButton.LeftButton or not self._owner.painting_enabled():
+            ev.ignore()
+            return
+        ev.accept()
+        if ev.isStart():
+            p0 = self.mapToView(ev.buttonDownPos())
+            self._owner.drag_to(p0.x(), p0.y(), start=True)
+        p = self.mapToView(ev.pos())
+        self._owner.drag_to(p.x(), p.y(), finish=ev.isFinish())
+
+    def mouseClickEvent(self, ev):  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton and self._owner.painting_enabled():
+            ev.accept()
+            p = self.mapToView(ev.pos())
+            self._owner.drag_to(p.x(), p.y(), start=True, finish=True)
+        else:
+            ev.ignore()
+
+    def wheelEvent(self, ev, axis=None):  # noqa: N802
+        ev.ignore()  # let an enclosing scroll area scroll
+
+
+class _LeaveFilter(QObject):
+    """Calls back when the mouse leaves the plot's viewport."""
+
+    def __init__(self, callback, parent=None):
+        super().__init__(parent)
+        self._callback = callback
+
+    def eventFilter(self, obj, event):  # noqa: N802
+        if event.type() == QEvent.Type.Leave:
+            self._callback()
+        return False
+
+
+class WeightsView(QWidget):
+    """Shows neurons' weights as images (one large image, or a grid of labelled tiles).
+
+    Signals:
+      - ``weightsPainted(np.ndarray)``: (side*side,) float32 copy of the single neuron's
+        weights after each brush stamp while painting (every mouse move of a drag).
+      - ``paintFinished(np.ndarray)``: the same, once, when a stroke ends.
+    """
+
+    weightsPainted = Signal(object)
+    paintFinished = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._weights = np.zeros((0, 0), dtype=np.float32)
+        self._biases: np.ndarray | None = None
+        self._labels: list[str] = []
+        self._side = 0
+        self._structure: tuple[int, int] | None = None
+        self._levels = (-1.0, 1.0)
+        self._images: list[pg.ImageItem] = []
+        self._texts: list[pg.TextItem] = []
+        self._origins = np.zeros((0, 2))
+        self._rows = self._cols = 0
+        self._label_px = 0.0
+        self._hover_text = HOVER_HINT
+        self._class_names: tuple[str, str] | None = None
+        self._help: str | None = None
+        self._total_neurons = 0
+        self._title = ""
+        # painting
+        self._paint_mode: str | None = None
+        self._brush_radius = 1.5
+        self._brush_strength = 0.25
+        self._stroke_last: tuple[float, float] | None = None
+
+        cmap = diverging_colormap()
+        self._lut = cmap.getLookupTable(nPts=256, alpha=False)
+        pal = self.palette()
+        bg = pal.color(QPalette.ColorRole.Window)
+        fg = pal.color(QPalette.ColorRole.WindowText)
+        self._text_color = fg
+        self._border_pen = pg.mkPen(pal.color(QPalette.ColorRole.Mid), width=1)
+
+        # -- widgets ----------------------------------------------------------------
+        self._title_label = QLabel()
+        f = self._title_label.font()
+        f.setBold(True)
+        self._title_label.setFont(f)
+        self._title_label.setWordWrap(True)
+        self._title_label.hide()
+
+        self._plot = pg.GraphicsLayoutWidget()
+        self._plot.setBackground(bg)
+        self._plot.setMinimumSize(160, 140)
+        self._plot.ci.layout.setContentsMargins(4, 4, 4, 4)
+        self._plot.ci.layout.setHorizontalSpacing(10)
+        self._view = _FixedViewBox(self)
+        self._plot.addItem(self._view, row=0, col=0)
+
+        self._colorbar = pg.ColorBarItem(
+            values=self._levels,
+            colorMap=cmap,
+            interactive=False,
+            colorMapMenu=False,
+            width=14,
+        )
+        for name in ("left", "right", "top", "bottom"):
+            axis = self._colorbar.getAxis(name)
+            axis.setPen(pg.mkPen(fg))
+            axis.setTextPen(pg.mkPen(fg))
+        self._colorbar.getAxis("right").setLabel("weight", color=fg.name())
+        self._colorbar.getAxis("right").setWidth(58)
+        self._plot.addItem(self._colorbar, row=0, col=1)
+
+        self._brush_outline = QGraphicsEllipseItem()
+        outline_pen = pg.mkPen((40, 40, 40), width=1.5, style=Qt.PenStyle.DashLine)
+        self._brush_outline.setPen(outline_pen)
+        self._brush_outline.setZValue(20)
+        self._brush_outline.hide()
+        self._view.addItem(self._brush_outline, ignoreBounds=True)
+
+        self._hover_label = QLabel(HOVER_HINT)
+        self._hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._hover_label.setToolTip(
+            "The weight of the pixel under the mouse pointer. Rows and columns count from 0 "
+            "at the top-left corner, like numpy indexing of a 28×28 image."
+        )
+        self._bias_label = QLabel()
+        bf = self._bias_label.font()
+        bf.setBold(True)
+        self._bias_label.setFont(bf)
+        self._bias_label.setToolTip(
+            "The bias is added after the weighted sum of the pixels: output = Σ pixel×weight "
+            "+ b.\nIt shifts the neuron's output up (towards the first class) or down "
+            "(towards the second) for every image, whatever its pixels."
+        )
+        self._bias_label.hide()
+
+        self._note_label = QLabel()
+        self._note_label.setWordWrap(True)
+        note_pal = self._note_label.palette()
+        note_pal.setColor(
+            QPalette.ColorRole.WindowText, pal.color(QPalette.ColorRole.PlaceholderText)
+        )
+        self._note_label.setPalette(note_pal)
+        self._note_label.hide()
+
+        readouts = QHBoxLayout()
+        readouts.setContentsMargins(4, 0, 4, 0)
+        readouts.addWidget(self._hover_label, 1)
+        readouts.addWidget(self._bias_label, 0, Qt.AlignmentFlag.AlignRight)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self._title_label)
+        layout.addWidget(self._plot, 1)
+        layout.addLayout(readouts)
+        layout.addWidget(self._note_label)
+
+        # -- events -------------------------------------------------------------------
+        self._plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._leave_filter = _LeaveFilter(self._on_mouse_left, self)
+        self._plot.viewport().installEventFilter(self._leave_filter)
+        self._view.sigResized.connect(self._fit_labels)
+        self._view.sigRangeChanged.connect(self._fit_labels)
+
+        self._colorbar.setToolTip(
+            "How to read the colours: white means a weight of exactly 0 (the pixel is "
+            "ignored).\nRed is a positive weight, blue a negative one; the deeper the "
+            "colour, the bigger the weight.\nThe scale runs from −max|w| to +max|w| and is "
+            "shared by every picture, so colours can be compared; it rescales as the "
+            "weights change."
+        )
+        self._update_tooltips()
+
+    # ------------------------------------------------------------------ public API
+    def set_neurons(
+        self,
+        weights: np.ndarray,
+        biases: np.ndarray | None,
+        labels: list[str],
+        side: int = 28,
+        title: str = "",
+    ) -> None:
+        """Show ``weights`` (k, side*side), one picture per neuron.
+
+        ``biases`` (k,) or None; ``labels`` names each neuron (e.g. the digit it scores).
+        Cheap when the structure (k, side) is unchanged: only the data are swapped.
+        """
+        side = int(side)
+        w = np.asarray(weights, dtype=np.float32)
+        if w.ndim == 1:
+            w = w.reshape(1, -1)
+        if w.ndim != 2 or w.shape[1] != side * side:
+            raise ValueError(f"weights must have shape (k, {side * side}), got {w.shape}")
+        total = w.shape[0]
+        k = min(total, MAX_TILES)
+        w = np.array(w[:k], dtype=np.float32, copy=True)
+        b = None
+        if biases is not None:
+            b = np.asarray(biases, dtype=np.float64).reshape(-1)[:k]
+            if b.shape[0] != k:
+                raise ValueError(f"need {k} biases, got {b.shape[0]}")
+        labels = [str(s) for s in list(labels)[:k]]
+        labels += [f"#{i}" for i in range(len(labels), k)]
+
+        self._weights, self._biases, self._labels = w, b, labels
+        self._total_neurons = total
+        if (k, side) != self._structure:
+            self._build(k, side)
+        self._set_title(title)
+        self._refresh()
+
+    def set_note(self, text: str) -> None:
+        """A short explanation under the picture (e.g. "bias shown is Σbᵢ of 784 biases")."""
+        self._note_label.setText(text)
+        self._note_label.setVisible(bool(text))
+
+    def set_class_names(self, first: str | None, second: str | None = None) -> None:
+        """Name the classes that red (first) and blue (second) push towards, for the
+        tooltips and the hover read-out of a single neuron."""
+        self._class_names = (str(first), str(second)) if first and second else None
+        self._update_tooltips()
+
+    def set_help(self, text: str | None) -> None:
+        """Replace the picture's tooltip (None restores the built-in explanation)."""
+        self._help = text
+        self._update_tooltips()
+
+    def set_paint_mode(self, mode: str | None) -> None:
+        """"add", "subtract", "erase" or None (no painting). Only a single neuron paints."""
+        if mode is not None and mode not in PAINT_MODES:
+            raise ValueError(f"paint mode must be one of {PAINT_MODES} or None, got {mode!r}")
+        self._paint_mode = mode
+        self._stroke_last = None
+        cursor = Qt.CursorShape.CrossCursor if self.painting_enabled() else Qt.CursorShape.ArrowCursor
+        self._plot.viewport().setCursor(cursor)
+        if not self.painting_enabled():
+            self._brush_outline.hide()
+        self._update_tooltips()
+
+    def paint_mode(self) -> str | None:
+        return self._paint_mode
+
+    def painting_enabled(self) -> bool:
+        return self._paint_mode is not None and len(self._images) == 1
+
+    def set_brush(self, radius_px: float, strength: float) -> None:
+        """Brush radius in image pixels and strength in weight units per stamp."""
+        self._brush_radius = max(float(radius_px), 0.5)
+        self._brush_strength = max(float(strength), 0.0)
+
+    def brush(self) -> tuple[float, float]:
+        return self._brush_radius, self._brush_strength
+
+    def current_weights(self) -> np.ndarray:
+        """A copy of the weights shown, (k, side*side)."""
+        return self._weights.copy()
+
+    def tile_count(self) -> int:
+        return len(self._images)
+
+    def grid(self) -> tuple[int, int]:
+        """(rows, columns) of the tile grid."""
+        return self._rows, self._cols
+
+    def image_item(self, i: int) -> pg.ImageItem:
+        return self._images[i]
+
+    def tile_label(self, i: int) -> str:
+        """Text shown above tile ``i`` (empty for a single neuron)."""
+        return self._texts[i].toPlainText() if self._texts else ""
+
+    def tile_label_item(self, i: int) -> pg.TextItem:
+        return self._texts[i]
+
+    def levels(self) -> tuple[float, float]:
+        return self._levels
+
+    def color_bar(self) -> pg.ColorBarItem:
+        return self._colorbar
+
+    def view_box(self) -> pg.ViewBox:
+        return self._view
+
+    def plot_widget(self) -> pg.GraphicsLayoutWidget:
+        return self._plot
+
+    def bias_text(self) -> str:
+        return self._bias_label.text() if self._bias_label.isVisibleTo(self) else ""
+
+    def note_text(self) -> str:
+        return self._note_label.text()
+
+    def hover_text(self) -> str:
+        return self._hover_text
+
+    def tile_origin(self, i: int) -> tuple[float, float]:
+        """View coordinates (x, y) of tile ``i``'s top-left corner; pixel (r, c) of the
+        tile covers [x + c, x + c + 1) × [y + r, y + r + 1)."""
+        x, y = self._origins[i]
+        return float(x), float(y)
+
+    def locate(self, x: float, y: float) -> tuple[int, int, int] | None:
+        """(tile, row, column) of the pixel at view coordinates (x, y), or None."""
+        if not self._images or not (math.isfinite(x) and math.isfinite(y)):
+            return None
+        side = self._side
+        pitch_x, pitch_y = self._pitch()
+        top = self._top_margin()
+        col_t = math.floor(x / pitch_x)
+        row_t = math.floor((y - top) / pitch_y)
+        if not (0 <= col_t < self._cols and 0 <= row_t < self._rows):
+            return None
+        i = row_t * self._cols + col_t
+        if i >= len(self._images):
+            return None
+        ox, oy = self._origins[i]
+        c, r = math.floor(x - ox), math.floor(y - oy)
+        if 0 <= r < side and 0 <= c < side:
+            return i, r, c
+        return None
+
+    def hover_at(self, x: float, y: float) -> str:
+        """Update the read-out for the pointer at view coordinates (x, y); return it."""
+        hit = self.locate(x, y)
+        self._move_brush_outline(x, y, visible=hit is not None)
+        if hit is None:
+            return self._set_hover(HOVER_HINT)
+        i, r, c = hit
+        value = float(self._weights[i, r * self._side + c])
+        text = f"(row {r}, column {c}): weight = {format_value(value)}"
+        if len(self._images) > 1:
+            label = self._labels[i]
+            who = label if label[:1].isalpha() else f"neuron {label}"
+            if self._biases is not None:
+                text = f"{who} (b = {format_value(self._biases[i])}) · {text}"
+            else:
+                text = f"{who} · {text}"
+        elif self._class_names is not None and math.isfinite(value) and value != 0.0:
+            towards = self._class_names[0] if value > 0 else self._class_names[1]
+            text += f" → ink here pushes towards “{towards}”"
+        return self._set_hover(text)
+
+    def paint_at(self, x: float, y: float) -> bool:
+        """One brush stamp centred at view coordinates (x, y) (x = column, y = row,
+        pixel centres at +0.5). Emits ``weightsPainted``; False when nothing changed."""
+        if not self.painting_enabled() or self._weights.size == 0:
+            return False
+        side = self._side
+        if not (-self._brush_radius <= x <= side + self._brush_radius):
+            return False
+        if not (-self._brush_radius <= y <= side + self._brush_radius):
+            return False
+        yy, xx = np.mgrid[0:side, 0:side]
+        dist = np.hypot(xx + 0.5 - x, yy + 0.5 - y)
+        kernel = _brush_kernel(dist, self._brush_radius).reshape(-1)
+        if not np.any(kernel > 0):
+            return False
+        w = self._weights[0].astype(np.float64)
+        amount = self._brush_strength * kernel
+        if self._paint_mode == "add":
+            w = w + amount
+        elif self._paint_mode == "subtract":
+            w = w - amount
+        else:  # erase: move towards 0 by up to `amount`, never past it
+            w = np.sign(w) * np.maximum(np.abs(w) - amount, 0.0)
+        self._weights[0] = w.astype(np.float32)
+        self._refresh()
+        self.weightsPainted.emit(self._weights[0].copy())
+        return True
+
+    def drag_to(self, x: float, y: float, start: bool = False, finish: bool = False) -> None:
+        """Stroke handler (view coordinates): stamps along the way from the last position
+        so that fast drags leave no gaps; ``finish`` ends the stroke."""
+        if not self.painting_enabled():
+            self._stroke_last = None
+            return
+        if start or self._stroke_last is None:
+            self.paint_at(x, y)
+        else:
+            x0, y0 = self._stroke_last
+            spacing = max(self._brush_radius * 0.5, 0.5)
+            n = max(int(math.ceil(math.hypot(x - x0, y - y0) / spacing)), 1)
+            for t in np.linspace(0.0, 1.0, n + 1)[1:]:
+                self.paint_at(x0 + (x - x0) * t, y0 + (y - y0) * t)
+        self._stroke_last = (x, y)
+        self.hover_at(x, y)
+        if finish:
+            self._stroke_last = None
+            self.paintFinished.emit(self._weights[0].copy())
+
+    # ------------------------------------------------------------------ building
+    def _pitch(self) -> tuple[float, float]:
+        if len(self._images) <= 1:
+            return float(self._side), float(self._side)
+        return self._side * (1 + _H_GAP), self._side * (1 + _V_GAP)
+
+    def _top_margin(self) -> float:
+        return self._side * _V_GAP if len(self._images) > 1 else 0.0
+
+    def _build(self, k: int, side: int) -> None:
+        for item in self._images:
+            self._view.removeItem(item)
+        for item in self._texts:
+            self._view.removeItem(item)
+        self._images, self._texts = [], []
+        self._side = side
+        self._structure = (k, side)
+        self._rows, self._cols = (1, 1) if k == 1 else grid_shape(k)
+        self._stroke_last = None
+        self._label_px = 0.0
+
+        single = k == 1
+        pitch_x, pitch_y = (side, side) if single else (side * (1 + _H_GAP), side * (1 + _V_GAP))
+        top = 0.0 if single else side * _V_GAP
+        origins = []
+        for i in range(k):
+            r, c = divmod(i, self._cols)
+            x0, y0 = c * pitch_x, top + r * pitch_y
+            origins.append((x0, y0))
+            img = pg.ImageItem(axisOrder="row-major")
+            img.setLookupTable(self._lut)
+            img.setBorder(self._border_pen)
+            img.setPos(x0, y0)
+            self._view.addItem(img)
+            self._images.append(img)
+            if not single:
+                text = pg.TextItem("", color=self._text_color, anchor=(0, 1))
+                text.setPos(x0, y0 - side * 0.04)
+                self._view.addItem(text, ignoreBounds=True)
+                self._texts.append(text)
+        self._origins = np.array(origins, dtype=np.float64).reshape(-1, 2)
+
+        width = (self._cols - 1) * pitch_x + side
+        height = top + (self._rows - 1) * pitch_y + side
+        self._view.setRange(QRectF(0, 0, width, height), padding=0.02)
+        self._view.disableAutoRange()
+        self._bias_label.setVisible(single)
+        if not single:
+            self._paint_outline_off()
+        self.set_paint_mode(self._paint_mode)  # cursor / availability depend on k
+        self._set_hover(HOVER_HINT)
+        self._fit_labels()
+
+    def _refresh(self) -> None:
+        """Push the current data into the existing items (no item creation)."""
+        lo, hi = symmetric_levels(self._weights)
+        if hi < 1e-9:  # all weights 0: any symmetric scale shows white; keep ticks sane
+            lo, hi = -1.0, 1.0
+        self._levels = (float(lo), float(hi))
+        side = self._side
+        for i, img in enumerate(self._images):
+            img.setImage(self._weights[i].reshape(side, side), levels=self._levels)
+        self._colorbar.setLevels(self._levels)
+        if self._texts:
+            for i, text in enumerate(self._texts):
+                label = self._labels[i]
+                if self._biases is not None:
+                    label = f"{label}  b={self._biases[i]:+.2f}"
+                text.setPlainText(label)
+            self._fit_labels()
+        elif self._images:
+            if self._biases is not None:
+                self._bias_label.setText(f"bias b = {format_value(self._biases[0])}")
+            else:
+                self._bias_label.setText("no bias")
+
+    def _set_title(self, title: str) -> None:
+        shown = len(self._images)
+        if self._total_neurons > shown:
+            extra = f"showing the first {shown} of {self._total_neurons} neurons"
+            title = f"{title} ({extra})" if title else extra.capitalize()
+        if title != self._title:
+            self._title = title
+            self._title_label.setText(title)
+            self._title_label.setVisible(bool(title))
+
+    def _fit_labels(self, *_args) -> None:
+        """Size the tile labels to the room they have on screen (hide when too small)."""
+        if not self._texts:
+            return
+        px_w, _px_h = self._view.viewPixelSize()
+        if not px_w or not math.isfinite(px_w):
+            return
+        units_per_px = px_w
+        room_h = self._side * _V_GAP / units_per_px
+        room_w = self._side * (1 + _H_GAP * 0.8) / units_per_px
+        size = min(_MAX_LABEL_PX, room_h * 0.72)
+        font = QFont(self.font())
+        longest = max((t.toPlainText() for t in self._texts), key=len, default="")
+        if longest and size > 0:
+            font.setPixelSize(max(int(size), 1))
+            width = QFontMetricsF(font).horizontalAdvance(longest)
+            if width > room_w:
+                size *= room_w / width
+        size = math.floor(size)
+        visible = size >= _MIN_LABEL_PX
+        if size == self._label_px:
+            return
+        self._label_px = size
+        if visible:
+            font.setPixelSize(int(size))
+        for t in self._texts:
+            t.setVisible(visible)
+            if visible:
+                t.setFont(font)
+
+    # ------------------------------------------------------------------ hover & tooltips
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        if not self._view.sceneBoundingRect().contains(scene_pos):
+            self._on_mouse_left()
+            return
+        p = self._view.mapSceneToView(scene_pos)
+        self.hover_at(p.x(), p.y())
+
+    def _on_mouse_left(self) -> None:
+        self._brush_outline.hide()
+        self._set_hover(HOVER_HINT)
+
+    def _set_hover(self, text: str) -> str:
+        if text != self._hover_text:
+            self._hover_text = text
+            self._hover_label.setText(text)
+        return text
+
+    def _move_brush_outline(self, x: float, y: float, visible: bool) -> None:
+        if not self.painting_enabled():
+            self._brush_outline.hide()
+            return
+        r = self._brush_radius
+        self._brush_outline.setRect(QRectF(x - r, y - r, 2 * r, 2 * r))
+        self._brush_outline.setVisible(visible)
+
+    def _paint_outline_off(self) -> None:
+        self._brush_outline.hide()
+
+    def _update_tooltips(self) -> None:
+        if self._help is not None:
+            self._view.setToolTip(self._help)
+            return
+        k = len(self._images)
+        if self._class_names is not None:
+            first, second = (f"“{n}”" for n in self._class_names)
+        else:
+            first, second = "the first class", "the second class"
+        if k > 1 and self._side != 28:
+            text = (
+                f"Each tile is one convolution kernel: a small {self._side}×{self._side} "
+                "patch of weights that slides over every position of the digit.\n"
+                "Red weights respond to ink, blue weights to background at that spot of the "
+                "patch; a kernel with red on one side and blue on the other detects an edge."
+            )
+        elif k > 1:
+            text = (
+                "Each tile is one neuron's 784 weights, one per pixel, laid out like the "
+                "28×28 digit; above it are its name and its bias b.\n"
+                "Red pixel: ink there raises that neuron's output. Blue: ink there lowers "
+                "it. White: that pixel is ignored.\n"
+                "What to look for: a neuron that scores one digit slowly turns into a blurry "
+                "template of that digit, minus the digits it is most often confused with."
+            )
+        else:
+            text = (
+                "This picture is the neuron's 784 weights, one per pixel, laid out like the "
+                "28×28 digit it looks at.\n"
+                f"Red pixel: ink there pushes the neuron towards {first}. Blue pixel: ink "
+                f"there pushes it towards {second}. White: that pixel doesn't matter.\n"
+                "The neuron adds up pixel × weight over all pixels, then adds the bias.\n"
+                "What to look for: as it trains, a “first minus second” template appears "
+                "(for 3 vs 7: red where 3s have ink and 7s don't, blue where 7s have ink and "
+                "3s don't)."
+            )
+            if self.painting_enabled():
+                text += (
+                    "\n\nPainting is on: drag with the left mouse button to "
+                    f"{self._paint_mode} weights under the round brush."
+                )
+        self._view.setToolTip(text)

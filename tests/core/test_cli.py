@@ -1,0 +1,235 @@
+"""The ``biasviz`` command: train, predict, info, errors, and a cheap import."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from biasviz import cli
+from biasviz.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+ACCURACY_LINE = re.compile(r"^validation accuracy: (\d\.\d{4}) \((.+), ([\d,]+) images\)$", re.M)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    env.pop("BIASVIZ_DEBUG", None)
+    return env
+
+
+def _draw_one(path: Path) -> Path:
+    """A thick white "1"-ish stroke on black, as a user might draw it."""
+    picture = Image.new("L", (200, 200), 0)
+    draw = ImageDraw.Draw(picture)
+    draw.line([(92, 40), (108, 30), (104, 170)], fill=255, width=18, joint="curve")
+    picture.save(path)
+    return path
+
+
+def _probabilities(out: str) -> dict[str, float]:
+    """The class → probability table printed by ``predict``."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("class"))
+    table: dict[str, float] = {}
+    for line in lines[start + 1 :]:
+        if line.startswith("logit:") or not line.strip():
+            break
+        match = re.match(r"^(.*?)\s+(\d\.\d{4})(\s+-?\d+\.\d{4})?$", line)
+        assert match, line
+        table[match.group(1)] = float(match.group(2))
+    return table
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict[str, Path]:
+    """A single neuron (3 vs 7, .npz) and a ten-class linear model (.json), trained once."""
+    folder = tmp_path_factory.mktemp("models")
+    single, linear = folder / "model.npz", folder / "m.json"
+    assert main(["train", "--epochs", "2", "--out", str(single), "-q"]) == 0
+    assert main(["train", "--task", "all", "--model", "linear", "--epochs", "1",
+                 "--out", str(linear), "-q"]) == 0
+    return {"single": single, "linear": linear}
+
+
+def test_train_prints_accuracy_and_writes_a_file_info_describes(tmp_path, capsys):
+    out_file = tmp_path / "model.npz"
+    assert main(["train", "--epochs", "2", "--out", str(out_file)]) == 0
+    out, err = capsys.readouterr()
+    match = ACCURACY_LINE.search(out)
+    assert match, out
+    assert 0.0 <= float(match.group(1)) <= 1.0
+    assert match.group(2) == "3 vs 7"
+    assert match.group(3) == "200"
+    assert "epoch 2/2" in err  # plain per-epoch lines: stderr is not a terminal here
+    assert out_file.is_file()
+
+    assert main(["info", str(out_file)]) == 0
+    out, _ = capsys.readouterr()
+    assert "Single neuron" in out
+    assert "weights" in out and "(784,)" in out and "bias" in out
+    assert "MNIST sample" in out
+    assert re.search(r"class names:\s+3, 7", out)
+    assert re.search(r"epochs:\s+2", out)
+    assert f"validation accuracy: {match.group(1)}" in re.sub(r" +", " ", out)
+    assert re.search(r"biasviz version:\s+\d", out)
+    assert re.search(r"neuron\s+784\s+1\s+785", out)
+    assert re.search(r"total\s+784\s+1\s+785", out)
+
+
+def test_train_ten_classes_linear_json(tmp_path, capsys):
+    out_file = tmp_path / "m.json"
+    code = main(["train", "--task", "all", "--model", "linear", "--epochs", "1",
+                 "--out", str(out_file)])
+    assert code == 0
+    out, _ = capsys.readouterr()
+    match = ACCURACY_LINE.search(out)
+    assert match and match.group(2) == "all ten classes" and match.group(3) == "1,000"
+    assert out_file.is_file()
+    assert main(["info", str(out_file)]) == 0
+    out, _ = capsys.readouterr()
+    assert "Linear: 784 → 10" in out
+    assert "(10, 784)" in out
+    assert re.search(r"total\s+7,840\s+10\s+7,850", out)
+
+
+def test_quiet_train_prints_only_the_result(capsys):
+    assert main(["train", "--epochs", "1", "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert len(out.splitlines()) == 1 and ACCURACY_LINE.search(out)
+
+
+def test_progress_bar_on_a_terminal(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_is_tty", lambda stream: True)
+    assert main(["train", "--epochs", "2"]) == 0
+    _, err = capsys.readouterr()
+    assert "\r" in err
+    assert re.search(r"epoch 2/2 \[#+-*\] step \d+/\d+ loss \d\.\d{4} valid acc \d\.\d{4}", err)
+
+
+@pytest.mark.parametrize("kind", ["single", "linear"])
+def test_predict_prints_prediction_and_probabilities(models, tmp_path, capsys, kind):
+    image = _draw_one(tmp_path / "one.png")
+    assert main(["predict", str(models[kind]), str(image)]) == 0
+    out, err = capsys.readouterr()
+    assert re.search(r"^prediction: \S+ \(probability \d\.\d{4}\)$", out, re.M), out
+    table = _probabilities(out)
+    assert len(table) == (2 if kind == "single" else 10)
+    assert sum(table.values()) == pytest.approx(1.0, abs=2e-3)
+    if kind == "single":
+        assert list(table) == ["3", "7"]
+        assert re.search(r"^logit: -?\d+\.\d{4}", out, re.M)
+    else:
+        assert list(table) == [str(d) for d in range(10)]
+    assert "Traceback" not in out + err
+
+
+def test_interrupt_stops_cleanly_without_writing(tmp_path, monkeypatch, capsys):
+    from biasviz.core import training
+
+    def interrupted_run(self, epochs=None, control=None):
+        yield training.StepMetrics(1, 1, 1, 4, 0.5, 0.0)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.Trainer, "run", interrupted_run)
+    out_file = tmp_path / "model.npz"
+    assert main(["train", "--out", str(out_file)]) == 130
+    out, err = capsys.readouterr()
+    assert "interrupted" in err and "nothing was written" in err
+    assert "validation accuracy" not in out
+    assert list(tmp_path.iterdir()) == []
+
+
+def _bad_files(tmp_path: Path) -> dict[str, Path]:
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"PK\x03\x04 this is not really a zip file")
+    bad_image = tmp_path / "bad.png"
+    bad_image.write_bytes(b"\x89PNG\r\n\x1a\n but then nothing an image needs")
+    blank = tmp_path / "blank.png"
+    Image.new("L", (40, 40), 0).save(blank)
+    return {"corrupt": corrupt, "bad_image": bad_image, "blank": blank,
+            "missing": tmp_path / "missing.npz"}
+
+
+ERROR_CASES = {
+    "missing params file": (["info", "{missing}"], 1),
+    "corrupt params file": (["info", "{corrupt}"], 1),
+    "predict with missing params": (["predict", "{missing}", "{blank}"], 1),
+    "bad image file": (["predict", "{model}", "{bad_image}"], 1),
+    "image with no ink": (["predict", "{model}", "{blank}"], 1),
+    "missing image": (["predict", "{model}", "{tmp}/nope.png"], 1),
+    "unknown dataset": (["train", "--dataset", "no-such-dataset"], 1),
+    "same class twice": (["train", "--task", "3,3"], 2),
+    "unreadable task": (["train", "--task", "threes"], 2),
+    "negative learning rate": (["train", "--lr", "-1"], 2),
+    "single neuron on ten classes": (["train", "--model", "single", "--task", "all"], 2),
+    "bias mode of an mlp": (["train", "--model", "mlp", "--bias-mode", "none"], 2),
+    "unknown output type": (["train", "--out", "{tmp}/model.txt"], 2),
+    "output folder missing": (["train", "--out", "{tmp}/no/such/model.npz"], 1),
+    "unknown model (argparse)": (["train", "--model", "huge"], 2),
+    "unknown command (argparse)": (["trian"], 2),
+    "not a number (argparse)": (["train", "--epochs", "many"], 2),
+}
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+def test_errors_are_one_line_without_traceback(case, models, tmp_path, capsys):
+    args, expected = ERROR_CASES[case]
+    names = {k: str(v) for k, v in _bad_files(tmp_path).items()}
+    names.update(model=str(models["single"]), tmp=str(tmp_path))
+    code = main([a.format(**names) for a in args])
+    out, err = capsys.readouterr()
+    assert code == expected
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("biasviz: error:"), err
+    assert "Traceback" not in out + err
+    assert not (tmp_path / "model.txt").exists()
+
+
+def test_subprocess_error_has_no_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "biasviz", "info", "missing.npz"],
+        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("biasviz: error:")
+    assert "missing.npz" in result.stderr
+
+
+def test_import_is_cheap():
+    code = "import sys, biasviz.cli; print('torch' in sys.modules, 'PySide6' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=_env(),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_version_and_help(capsys):
+    import biasviz
+
+    assert main(["--version"]) == 0
+    assert biasviz.__version__ in capsys.readouterr().out
+    assert main(["train", "--help"]) == 0
+    assert "--bias-mode" in capsys.readouterr().out
+
+
+def test_no_arguments_open_the_gui(monkeypatch):
+    calls: list[list[str]] = []
+    fake = types.ModuleType("biasviz.gui.app")
+    fake.run_app = lambda args: calls.append(list(args)) or 0
+    monkeypatch.setitem(sys.modules, "biasviz.gui.app", fake)
+    assert main([]) == 0
+    assert main(["gui", "--dataset", "mnist"]) == 0
+    assert main(["-platform", "offscreen"]) == 0
+    assert calls == [[], ["--dataset", "mnist"], ["-platform", "offscreen"]]

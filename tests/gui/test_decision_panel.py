@@ -1,0 +1,408 @@
+"""DecisionPanel: the displayed numbers are exactly what the core decisions compute."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QTextDocument
+
+from biasviz.core.decisions import (
+    BinaryDecision,
+    BinaryResult,
+    MulticlassDecision,
+    MulticlassResult,
+    threshold_from_probability,
+)
+from biasviz.gui.decision_panel import SLIDER_STEPS, DecisionPanel, fmt
+
+ACCURACY_RE = re.compile(r"validation accuracy ([\d.]+)% \((\d+) / (\d+)\)")
+TRAINED_B = 0.4137
+
+
+def make_binary(seed: int = 0, shift: float = 0.0) -> BinaryDecision:
+    rng = np.random.default_rng(seed)
+    z = np.concatenate([rng.normal(3 + shift, 2, 100), rng.normal(-3 + shift, 2, 100)])
+    targets = np.concatenate([np.ones(100, dtype=np.int64), np.zeros(100, dtype=np.int64)])
+    return BinaryDecision(z, targets)
+
+
+def make_multiclass(seed: int = 1, k: int = 10, n: int = 600) -> MulticlassDecision:
+    rng = np.random.default_rng(seed)
+    targets = rng.integers(0, k, n)
+    scores = rng.normal(0, 1, (n, k))
+    scores[np.arange(n), targets] += 2.0
+    return MulticlassDecision(scores, targets)
+
+
+def plain(html: str) -> str:
+    doc = QTextDocument()
+    doc.setHtml(html)
+    return doc.toPlainText()
+
+
+def displayed_accuracy(text: str) -> tuple[float, int, int]:
+    match = ACCURACY_RE.search(text)
+    assert match, text
+    return float(match.group(1)), int(match.group(2)), int(match.group(3))
+
+
+def assert_shows(panel: DecisionPanel, expected: BinaryResult) -> None:
+    """Label, confusion cells and result() all agree with decision.evaluate."""
+    result = panel.result()
+    assert isinstance(result, BinaryResult)
+    assert result.cut == pytest.approx(expected.cut)
+    assert result.accuracy == pytest.approx(expected.accuracy)
+    np.testing.assert_array_equal(result.confusion, expected.confusion)
+    percent, correct, n = displayed_accuracy(panel.accuracy_label.text())
+    assert percent == pytest.approx(round(100 * expected.accuracy, 1))
+    assert correct == expected.true_first + expected.true_second
+    assert n == int(expected.confusion.sum())
+    for i in range(2):
+        for j in range(2):
+            assert panel.confusion_labels[i][j].text() == str(int(expected.confusion[i, j]))
+    assert panel.decision_line.value() == pytest.approx(expected.cut)
+
+
+@pytest.fixture
+def decision() -> BinaryDecision:
+    return make_binary()
+
+
+@pytest.fixture
+def panel(qtbot, decision) -> DecisionPanel:
+    widget = DecisionPanel()
+    qtbot.addWidget(widget)
+    widget.resize(520, 650)
+    widget.set_binary(decision, TRAINED_B, ("3", "7"))
+    return widget
+
+
+# ---------------------------------------------------------------- binary: display
+def test_starts_empty_then_switches_modes(qtbot):
+    widget = DecisionPanel()
+    qtbot.addWidget(widget)
+    assert widget.mode() == "empty"
+    assert widget.stack.currentWidget() is widget.empty_page
+    widget.set_binary(make_binary(), 0.0, ("3", "7"))
+    assert widget.mode() == "binary"
+    assert widget.stack.currentWidget() is widget.binary_page
+    widget.set_multiclass(make_multiclass(), np.zeros(10), [str(i) for i in range(10)])
+    assert widget.mode() == "multiclass"
+    assert widget.stack.currentWidget() is widget.multiclass_page
+    assert isinstance(widget.result(), MulticlassResult)
+
+
+def test_initial_binary_state_is_the_trained_model(panel, decision):
+    assert panel.bias() == TRAINED_B
+    assert panel.threshold() == 0.0
+    assert panel.probability_threshold() == pytest.approx(0.5)
+    assert panel.probability_spin.value() == pytest.approx(0.5)
+    assert panel.bias_spin.value() == pytest.approx(round(TRAINED_B, 3))
+    assert_shows(panel, decision.evaluate(TRAINED_B, 0.0))
+    assert "trained b = +0.414" in plain(panel.bias_status_label.text())
+    assert "your b" not in plain(panel.bias_status_label.text())
+
+
+def test_histograms_are_the_decisions_histograms(panel, decision):
+    np.testing.assert_allclose(panel.hist_first_curve.xData, decision.bin_edges)
+    np.testing.assert_allclose(panel.hist_first_curve.yData, decision.hist_first)
+    np.testing.assert_allclose(panel.hist_second_curve.xData, decision.bin_edges)
+    np.testing.assert_allclose(panel.hist_second_curve.yData, decision.hist_second)
+
+
+def test_class_names_appear_in_labels(panel):
+    assert panel.confusion_row_headers[0].text() == "true “3”"
+    assert panel.confusion_row_headers[1].text() == "true “7”"
+    assert panel.confusion_col_headers[0].text() == "called “3”"
+    assert panel.confusion_col_headers[1].text() == "called “7”"
+    assert "predict “3” →" in panel.line_label_first.toPlainText()
+    assert "← predict “7”" in panel.line_label_second.toPlainText()
+    assert "“3”" in plain(panel.legend_label.text()) and "“7”" in plain(panel.legend_label.text())
+
+
+def test_every_control_has_a_tooltip(panel, qtbot):
+    panel.set_multiclass(make_multiclass(), np.zeros(10), [str(i) for i in range(10)])
+    controls = [
+        panel.bias_slider, panel.bias_spin, panel.reset_button, panel.threshold_slider,
+        panel.threshold_spin, panel.probability_spin, panel.plot, panel.accuracy_label,
+        panel.mc_reset_button, panel.confusion_plot, *panel.bias_spins,
+    ]
+    for control in controls:
+        assert control.toolTip().strip(), control
+
+
+# ---------------------------------------------------------------- binary: bias
+def test_bias_slider_moves_accuracy_to_what_evaluate_says(panel, decision):
+    trained_accuracy = panel.result().accuracy
+    seen = set()
+    for position in (0, 250, 500, 750, SLIDER_STEPS):
+        panel.bias_slider.setValue(position)
+        b = panel.bias_slider.float_at(position)
+        assert panel.bias() == pytest.approx(b)
+        assert panel.bias_spin.value() == pytest.approx(b)
+        expected = decision.evaluate(b, 0.0)
+        assert_shows(panel, expected)
+        seen.add(round(expected.accuracy, 4))
+    # the slider really sweeps the line over the histograms: the extremes call everything
+    # one class (50 %), the middle is much better
+    assert 0.5 in seen and max(seen) >= trained_accuracy - 1e-9 and len(seen) >= 3
+
+
+def test_bias_spin_moves_accuracy_and_slider(panel, decision):
+    panel.bias_spin.setValue(-2.5)
+    assert panel.bias() == pytest.approx(-2.5)
+    assert panel.bias_slider.float_value() == pytest.approx(-2.5, abs=0.05)
+    expected = decision.evaluate(-2.5, 0.0)
+    assert_shows(panel, expected)
+    assert expected.accuracy != pytest.approx(decision.evaluate(TRAINED_B, 0.0).accuracy)
+
+
+def test_override_is_visible_and_reset_restores_trained_bias(panel, decision, qtbot):
+    panel.set_bias(3.0)
+    status = plain(panel.bias_status_label.text())
+    assert "your b = +3.000" in status and "trained b = +0.414" in status
+    assert panel.bias_overridden()
+    assert panel.trained_line.isVisible() or not panel.isVisible()
+    assert panel.trained_line.value() == pytest.approx(0.0 - TRAINED_B)
+    trained_accuracy = decision.evaluate(TRAINED_B, 0.0).accuracy
+    assert f"{100 * trained_accuracy:.1f}%" in panel.compare_label.text()
+
+    with qtbot.waitSignal(panel.biasChanged) as blocker:
+        panel.reset_button.click()
+    assert blocker.args == [TRAINED_B]
+    assert panel.bias() == TRAINED_B
+    assert not panel.bias_overridden()
+    assert "your b" not in plain(panel.bias_status_label.text())
+    assert_shows(panel, decision.evaluate(TRAINED_B, 0.0))
+
+
+def test_bias_changed_on_user_edit_not_on_set_binary(panel, decision, qtbot):
+    with qtbot.waitSignal(panel.biasChanged) as blocker:
+        panel.bias_spin.setValue(1.25)
+    assert blocker.args == [pytest.approx(1.25)]
+    with qtbot.waitSignal(panel.biasChanged):
+        panel.bias_slider.setValue(100)
+    with qtbot.assertNotEmitted(panel.biasChanged), qtbot.assertNotEmitted(panel.thresholdChanged):
+        panel.set_binary(decision, -1.0, ("3", "7"))
+    assert panel.bias() == -1.0
+
+
+def test_result_changed_carries_the_new_result(panel, decision, qtbot):
+    with qtbot.waitSignal(panel.resultChanged) as blocker:
+        panel.set_bias(-1.0)
+    result = blocker.args[0]
+    assert isinstance(result, BinaryResult)
+    np.testing.assert_array_equal(result.confusion, decision.evaluate(-1.0, 0.0).confusion)
+    with qtbot.waitSignal(panel.resultChanged):  # also for programmatic updates
+        panel.set_binary(decision, 0.0, ("3", "7"))
+
+
+def test_dragging_the_line_sets_the_bias(panel, decision, qtbot):
+    panel.set_threshold(0.5)
+    panel.decision_line.setValue(2.0)  # where the user dropped the line: w·x = t − b
+    with qtbot.waitSignal(panel.biasChanged):
+        panel.decision_line.sigDragged.emit(panel.decision_line)
+    assert panel.bias() == pytest.approx(0.5 - 2.0)
+    assert_shows(panel, decision.evaluate(-1.5, 0.5))
+
+
+def test_keep_user_values(panel, qtbot):
+    new = make_binary(seed=5, shift=0.5)
+    # no override yet: follows the new trained bias even with keep_user_values
+    panel.set_binary(new, 0.9, ("3", "7"), keep_user_values=True)
+    assert panel.bias() == 0.9
+    panel.set_bias(-2.0)
+    panel.set_binary(new, 1.1, ("3", "7"), keep_user_values=True)
+    assert panel.bias() == pytest.approx(-2.0)
+    assert panel.trained_bias() == 1.1
+    status = plain(panel.bias_status_label.text())
+    assert "your b = −2.000" in status and "trained b = +1.100" in status
+    assert_shows(panel, new.evaluate(-2.0, 0.0))
+    panel.set_binary(new, 1.2, ("3", "7"), keep_user_values=False)
+    assert panel.bias() == 1.2
+    assert not panel.bias_overridden()
+
+
+def test_slider_range_covers_histogram_and_trained_bias(qtbot, decision):
+    widget = DecisionPanel()
+    qtbot.addWidget(widget)
+    widget.set_binary(decision, 40.0, ("3", "7"))  # a trained bias far outside the data
+    lo, hi = widget.bias_slider.float_range()
+    assert lo <= -decision.bin_edges[-1] and hi >= -decision.bin_edges[0]
+    assert lo <= 40.0 <= hi
+    assert widget.bias_slider.float_value() == pytest.approx(40.0, abs=(hi - lo) / SLIDER_STEPS)
+
+
+# ---------------------------------------------------------------- binary: threshold
+def test_probability_and_logit_are_linked(panel, qtbot):
+    assert panel.threshold() == 0.0 and panel.probability_threshold() == pytest.approx(0.5)
+    panel.set_threshold(threshold_from_probability(0.8))
+    assert panel.probability_threshold() == pytest.approx(0.8)
+    assert panel.probability_spin.value() == pytest.approx(0.8)
+    panel.set_probability(0.5)
+    assert panel.threshold() == pytest.approx(0.0, abs=1e-12)
+    assert panel.threshold_spin.value() == pytest.approx(0.0)
+    with qtbot.waitSignal(panel.thresholdChanged) as blocker:
+        panel.probability_spin.setValue(0.8)
+    assert blocker.args[0] == pytest.approx(math.log(0.8 / 0.2))
+    assert panel.threshold() == pytest.approx(math.log(4.0))
+    assert panel.threshold_spin.value() == pytest.approx(round(math.log(4.0), 3))
+    panel.threshold_spin.setValue(-1.0)
+    assert panel.probability_spin.value() == pytest.approx(1 / (1 + math.e), abs=5e-4)
+    assert panel.probability_threshold() == pytest.approx(1 / (1 + math.e))
+
+
+def test_thresholds_move_accuracy_and_line(panel, decision):
+    for p in (0.2, 0.8, 0.99):
+        panel.probability_spin.setValue(p)
+        t = threshold_from_probability(p)
+        assert_shows(panel, decision.evaluate(TRAINED_B, t))
+        assert panel.decision_line.value() == pytest.approx(t - TRAINED_B)
+    panel.threshold_slider.setValue(SLIDER_STEPS)  # the pickiest neuron
+    t = panel.threshold_slider.float_value()
+    assert panel.threshold() == pytest.approx(t)
+    assert_shows(panel, decision.evaluate(TRAINED_B, t))
+    panel.set_bias(2.0)
+    assert panel.decision_line.value() == pytest.approx(t - 2.0)
+
+
+def test_threshold_survives_new_parameters(panel, decision):
+    panel.set_probability(0.8)
+    panel.set_binary(decision, 0.0, ("3", "7"))
+    assert panel.probability_threshold() == pytest.approx(0.8)
+    assert_shows(panel, decision.evaluate(0.0, threshold_from_probability(0.8)))
+
+
+def test_equation_shows_the_live_numbers(panel):
+    panel.set_bias(1.23)
+    panel.set_threshold(0.5)
+    text = plain(panel.equation_label.text())
+    assert "w·x + (+1.23) ≥ 0.50" in text
+    assert "w·x + (+0.73) ≥ 0" in text
+    assert "w·x ≥ −0.73" in text
+    assert "threshold in disguise" in panel.explain_label.text()
+
+
+# ---------------------------------------------------------------- editable
+def test_set_editable_disables_bias_controls_with_reason(panel, qtbot):
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_editable(False, "Pause training to edit the bias")
+    for control in (panel.bias_slider, panel.bias_spin, panel.reset_button):
+        assert not control.isEnabled()
+    assert not panel.decision_line.movable
+    assert panel.edit_note_label.isVisible()
+    assert panel.edit_note_label.text() == "Pause training to edit the bias"
+    assert panel.threshold_spin.isEnabled()  # t is not a trained parameter
+    with qtbot.assertNotEmitted(panel.biasChanged):
+        panel.set_bias(2.0)
+    assert panel.bias() == TRAINED_B
+    panel.set_editable(True)
+    assert panel.bias_spin.isEnabled() and panel.decision_line.movable
+    assert not panel.edit_note_label.isVisible()
+    panel.set_bias(2.0)
+    assert panel.bias() == 2.0
+
+
+def test_editable_state_applies_to_multiclass(panel, qtbot):
+    panel.set_multiclass(make_multiclass(), np.zeros(10), [str(i) for i in range(10)])
+    panel.set_editable(False, "Pause training first")
+    assert not any(spin.isEnabled() for spin in panel.bias_spins)
+    assert not panel.mc_reset_button.isEnabled()
+    assert panel.mc_edit_note_label.text() == "Pause training first"
+    assert not panel.mc_edit_note_label.isHidden()
+
+
+# ---------------------------------------------------------------- ten classes
+@pytest.fixture
+def mc_panel(qtbot):
+    widget = DecisionPanel()
+    qtbot.addWidget(widget)
+    widget.resize(520, 650)
+    decision = make_multiclass()
+    trained = np.linspace(-0.3, 0.3, 10)
+    widget.set_multiclass(decision, trained, [str(i) for i in range(10)])
+    return widget, decision, trained
+
+
+def assert_multiclass_shows(widget: DecisionPanel, decision: MulticlassDecision) -> None:
+    expected = decision.evaluate(widget.biases())
+    result = widget.result()
+    assert isinstance(result, MulticlassResult)
+    np.testing.assert_array_equal(result.confusion, expected.confusion)
+    np.testing.assert_array_equal(widget.confusion_image.image, expected.confusion)
+    percent, correct, n = displayed_accuracy(widget.mc_accuracy_label.text())
+    assert percent == pytest.approx(round(100 * expected.accuracy, 1))
+    assert correct == int(np.trace(expected.confusion)) and n == decision.targets.shape[0]
+    for i, label in enumerate(widget.per_class_labels):
+        assert label.text() == f"{100 * expected.per_class_accuracy[i]:.1f}% right"
+    for i in range(decision.k):
+        for j in range(decision.k):
+            count = int(expected.confusion[i, j])
+            assert widget.confusion_texts[i][j].toPlainText() == ("" if count == 0 else str(count))
+
+
+def test_multiclass_initial_state(mc_panel):
+    widget, decision, trained = mc_panel
+    np.testing.assert_array_equal(widget.biases(), trained)
+    assert_multiclass_shows(widget, decision)
+    assert widget.mc_trained_labels[0].text() == "trained −0.30"
+    assert widget.mc_name_labels[3].text() == "“3”"
+
+
+def test_editing_one_bias_changes_accuracy_and_confusion(mc_panel, qtbot):
+    widget, decision, trained = mc_panel
+    before = widget.result().confusion.copy()
+    with qtbot.waitSignal(widget.biasesChanged) as blocker:
+        widget.bias_spins[3].setValue(2.0)
+    assert widget.biases()[3] == pytest.approx(2.0)
+    np.testing.assert_array_equal(np.delete(widget.biases(), 3), np.delete(trained, 3))
+    np.testing.assert_allclose(blocker.args[0], widget.biases())
+    assert_multiclass_shows(widget, decision)
+    # a big bias for "3" pulls answers into column 3
+    assert widget.result().confusion[:, 3].sum() > before[:, 3].sum()
+    assert "You changed 1 of 10" in plain(widget.mc_status_label.text())
+
+
+def test_multiclass_reset_and_signals(mc_panel, qtbot):
+    widget, decision, trained = mc_panel
+    edited = trained.copy()
+    edited[[0, 7]] += 1.5
+    widget.set_biases(edited)
+    np.testing.assert_allclose(widget.biases(), edited)
+    assert_multiclass_shows(widget, decision)
+    with qtbot.waitSignal(widget.biasesChanged):
+        widget.mc_reset_button.click()
+    np.testing.assert_array_equal(widget.biases(), trained)
+    assert_multiclass_shows(widget, decision)
+    with qtbot.assertNotEmitted(widget.biasesChanged):
+        widget.set_multiclass(decision, trained + 0.1, [str(i) for i in range(10)])
+
+
+def test_multiclass_keep_user_values(mc_panel):
+    widget, decision, trained = mc_panel
+    widget.bias_spins[5].setValue(-1.0)
+    widget.set_multiclass(decision, trained + 0.2, [str(i) for i in range(10)],
+                          keep_user_values=True)
+    assert widget.biases()[5] == pytest.approx(-1.0)
+    np.testing.assert_allclose(widget.trained_biases(), trained + 0.2)
+    assert_multiclass_shows(widget, decision)
+    widget.set_multiclass(decision, trained, [str(i) for i in range(10)])
+    np.testing.assert_array_equal(widget.biases(), trained)
+
+
+def test_multiclass_rejects_mismatched_biases(mc_panel):
+    widget, decision, _ = mc_panel
+    with pytest.raises(ValueError):
+        widget.set_multiclass(decision, np.zeros(9), [str(i) for i in range(10)])
+
+
+# ---------------------------------------------------------------- helpers
+def test_fmt_never_shows_negative_zero():
+    assert fmt(-0.001) == "0.00"
+    assert fmt(-0.001, sign=True) == "+0.00"
+    assert fmt(-1.234, sign=True) == "−1.23"
+    assert fmt(float("nan")) == "—"
