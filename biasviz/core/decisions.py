@@ -89,13 +89,17 @@ class BinaryDecision:
         targets = np.asarray(targets).ravel()
         if z.shape != targets.shape:
             raise ValueError(f"{z.shape[0]} pre-activations but {targets.shape[0]} targets")
+        # Absurd parameters (after a divergence) can overflow to ±inf or NaN: a NaN never
+        # fires (−inf); ±inf still compare correctly, the histogram just omits them.
+        z = np.where(np.isnan(z), -np.inf, z)
         self.z = z
         self.targets = targets
         self.z_first = np.sort(z[targets == 1])
         self.z_second = np.sort(z[targets == 0])
         self.n = z.shape[0]
-        lo, hi = (float(z.min()), float(z.max())) if self.n else (-1.0, 1.0)
-        if not hi > lo:
+        finite = z[np.isfinite(z)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+        if not hi > lo or not np.isfinite(hi - lo):
             lo, hi = lo - 1.0, hi + 1.0
         pad = 0.05 * (hi - lo)
         self.bin_edges = np.linspace(lo - pad, hi + pad, bins + 1)
@@ -127,7 +131,7 @@ class BinaryDecision:
 
     def best_bias(self, threshold: float = 0.0) -> float:
         """The bias that maximises validation accuracy for ``threshold`` (midpoint rule)."""
-        candidates = np.unique(self.z)
+        candidates = np.unique(self.z[np.isfinite(self.z)])
         if candidates.size == 0:
             return 0.0
         mids = np.concatenate(([candidates[0] - 1], (candidates[:-1] + candidates[1:]) / 2,

@@ -377,8 +377,9 @@ def explanation_text(
         else:
             lines.append(f"logit {fmt(logit, digits)} → {sigma_text(p)} → {verdict}")
         t = ev.threshold
+        who = "The neuron" if spec.kind is ModelKind.SINGLE else "The model"
         lines.append(
-            f"The neuron calls {names[0]} when its logit is ≥ {fmt(t)} "
+            f"{who} calls {names[0]} when its logit is ≥ {fmt(t)} "
             f"(σ ≥ {fmt(float(sigmoid(t)))}), otherwise {names[1]}."
         )
         if ev.bias_overridden:

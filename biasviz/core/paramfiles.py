@@ -233,6 +233,7 @@ def _jsonable(obj: Any) -> Any:
 def _complete_metadata(model_file: ModelFile) -> dict:
     """The metadata as written: given keys kept, format and model fields made true."""
     meta = _jsonable(dict(model_file.metadata or {}))
+    meta.pop("spec", None)  # the spec is stored on its own, from model_file.spec
     meta.setdefault("created", _now())
     meta.setdefault("biasviz_version", biasviz.__version__)
     meta["format"] = FORMAT
@@ -244,22 +245,27 @@ def _complete_metadata(model_file: ModelFile) -> dict:
 
 
 # -- exact float text ---------------------------------------------------------------------
-def _exact_float64(a: np.ndarray) -> np.ndarray:
-    """float64 values whose shortest text reads back as exactly ``a``'s float32 values.
+def _float_texts(a: np.ndarray) -> np.ndarray:
+    """Decimal text for each value (same shape) that reads back as exactly that float32.
 
-    The shortest float32 decimal ("0.1") is used when parsing it as a double and
-    rounding to float32 gives the original; otherwise (a rare double-rounding case) the
-    exact double value of the float32 is used.  Text stays short and the round trip
-    through JSON/CSV is exact.
+    The shortest float32 decimal ("0.1", not "0.10000000149011612") keeps JSON and CSV
+    readable.  Readers parse it as a double and round to float32; that is checked here,
+    and any value that would not survive it (none is known) gets the double's own text.
     """
     a32 = np.asarray(a, dtype=np.float32)
-    short = a32.astype(str).astype(np.float64)
-    exact = a32.astype(np.float64)
-    return np.where(short.astype(np.float32) == a32, short, exact)
+    text = a32.astype(str)
+    bad = text.astype(np.float64).astype(np.float32) != a32
+    if bad.any():
+        text = text.astype("<U32")  # room for any double's repr
+        text[bad] = [repr(float(v)) for v in a32[bad]]
+    return text
 
 
-def _float_strings(a: np.ndarray) -> list[str]:
-    return _exact_float64(a).astype(str).tolist()
+def _json_nested(text: np.ndarray) -> str:
+    """A JSON array (nested like ``text``) of the number texts."""
+    if text.ndim <= 1:
+        return "[" + ", ".join(text.reshape(-1).tolist()) + "]"
+    return "[" + ", ".join(_json_nested(t) for t in text) + "]"
 
 
 # -- atomic writes -------------------------------------------------------------------------
@@ -460,16 +466,16 @@ def _json_text(mf: ModelFile) -> str:
     lines.append('  "params": {')
     entries = []
     for name, a in mf.params.items():
-        values = _exact_float64(a).reshape(a.shape)
+        text = _float_texts(a)
         if a.ndim <= 1:
-            text = dumps(values.tolist())
+            values = _json_nested(text)
         else:  # one line per neuron / kernel: readable, and diff-friendly
-            rows = ",\n        ".join(dumps(row.tolist()) for row in values)
-            text = "[\n        " + rows + "\n      ]"
+            rows = ",\n        ".join(_json_nested(row) for row in text)
+            values = "[\n        " + rows + "\n      ]"
         entries.append(
             f"    {dumps(name)}: {{\n"
             f'      "shape": {dumps(list(a.shape))},\n'
-            f'      "values": {text}\n'
+            f'      "values": {values}\n'
             "    }"
         )
     lines.append(",\n".join(entries))
@@ -505,9 +511,10 @@ def _write_csv(mf: ModelFile) -> Callable[[IO[bytes]], None]:
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
     out.writerow(["neuron", "bias"] + [f"w{i}" for i in range(weights.shape[1])])
-    bias_text = _float_strings(biases)
-    for label, b, w in zip(labels, bias_text, weights, strict=True):
-        out.writerow([label, b, *_float_strings(w)])
+    bias_text = _float_texts(biases).tolist()
+    weight_text = _float_texts(weights).tolist()
+    for label, b, w in zip(labels, bias_text, weight_text, strict=True):
+        out.writerow([label, b, *w])
     data = buf.getvalue().encode("utf-8")
 
     def write(fh: IO[bytes]) -> None:

@@ -90,7 +90,8 @@ class DrawingCanvas(QWidget):
         A picture could not be loaded; the message says why, for the user.  The
         drawing is left as it was.
     undoAvailable(bool)
-        Whether :meth:`undo` has anything to go back to (for enabling an Undo button).
+        Whether :meth:`undo` has anything to go back to (for enabling an Undo button);
+        emitted when that changes.
     """
 
     changed = Signal()
@@ -180,7 +181,8 @@ class DrawingCanvas(QWidget):
         if not self._undo:
             return False
         self._image = self._undo.pop()
-        self.undoAvailable.emit(bool(self._undo))
+        if not self._undo:
+            self.undoAvailable.emit(False)
         self.update()
         self.changed.emit()
         return True
@@ -246,8 +248,10 @@ class DrawingCanvas(QWidget):
         return rect
 
     def _push_undo(self) -> None:
+        was_empty = not self._undo
         self._undo.append(self._image.copy())
-        self.undoAvailable.emit(True)
+        if was_empty:  # only on a change of state
+            self.undoAvailable.emit(True)
 
     def _pen(self) -> QPen:
         pen = QPen(QColor(_INK, _INK, _INK))

@@ -390,6 +390,10 @@ class DecisionPanel(QWidget):
         )
         self.compare_label = _small(QLabel())
         self.compare_label.setWordWrap(True)
+        self.compare_label.setToolTip(
+            "Where the decision line sits, or, once you moved the bias, how the trained "
+            "bias scored for comparison."
+        )
         left.addWidget(self.accuracy_label)
         left.addWidget(self.compare_label)
         left.addStretch(1)
@@ -732,6 +736,8 @@ class DecisionPanel(QWidget):
         b_lo, b_hi = self.bias_slider.float_range()
         x_lo = min(float(edges[0]), self._threshold - b_hi)
         x_hi = max(float(edges[-1]), self._threshold - b_lo)
+        margin = 0.01 * (x_hi - x_lo)  # so the line stays visible at the slider's ends
+        x_lo, x_hi = x_lo - margin, x_hi + margin
         top = max(int(d.hist_first.max(initial=0)), int(d.hist_second.max(initial=0)), 1)
         item = self.plot.getPlotItem()
         item.setXRange(x_lo, x_hi, padding=0.0)
@@ -925,6 +931,23 @@ class DecisionPanel(QWidget):
                 f"color: {OVERRIDE_FG};" if changed else ""
             )
 
+    def _update_mc_status(self) -> None:
+        if self._mc_decision is None:
+            return
+        overridden = self._mc_overridden()
+        count = int(overridden.sum())
+        if count:
+            trained = self._mc_decision.evaluate(self._mc_trained)
+            self.mc_status_label.setText(
+                f"<span style='color:{OVERRIDE_FG}'><b>You changed {count} of "
+                f"{len(overridden)} biases</b></span> (trained value under each box). "
+                f"With the trained biases: {fmt_percent(trained.accuracy)}."
+            )
+        elif self._editable:
+            self.mc_status_label.setText("All biases are the trained values. Edit any box.")
+        else:
+            self.mc_status_label.setText("All biases are the trained values.")
+
     def _on_multi_bias_input(self, index: int, value: float) -> None:
         if self._mc_decision is None or not self._editable:
             self._sync_multi_widgets()
@@ -943,17 +966,7 @@ class DecisionPanel(QWidget):
         self.mc_accuracy_label.setText(
             f"validation accuracy {fmt_percent(result.accuracy)} ({correct} / {n})"
         )
-        overridden = self._mc_overridden()
-        count = int(overridden.sum())
-        if count:
-            trained = self._mc_decision.evaluate(self._mc_trained)
-            self.mc_status_label.setText(
-                f"<span style='color:{OVERRIDE_FG}'><b>You changed {count} of "
-                f"{len(overridden)} biases</b></span> (trained value under each box). "
-                f"With the trained biases: {fmt_percent(trained.accuracy)}."
-            )
-        else:
-            self.mc_status_label.setText("All biases are the trained values. Edit any box.")
+        self._update_mc_status()
         for i, label in enumerate(self.per_class_labels):
             label.setText(f"{fmt_percent(float(result.per_class_accuracy[i]))} right")
 
@@ -990,6 +1003,7 @@ class DecisionPanel(QWidget):
         for label in (self.edit_note_label, self.mc_edit_note_label):
             label.setText(reason)
             label.setVisible(not enabled)
+        self._update_mc_status()
 
 
 __all__ = ["DecisionPanel", "FloatSlider", "fmt", "fmt_percent"]

@@ -29,7 +29,17 @@ from html import escape
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import (
+    QEvent,
+    QObject,
+    QPointF,
+    QRectF,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QColor, QFont, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -254,6 +264,8 @@ class _PredictJob(QRunnable):
 
 def _num(value: float, digits: int = 2, sign: bool = False) -> str:
     """A number with a real minus sign (−), optionally with an explicit +."""
+    if round(value, digits) == 0:
+        value = 0.0  # never "−0.00"
     text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
     return text.replace("-", "−")
 
@@ -276,8 +288,10 @@ def _swatch(color: str) -> str:
 class _PixelView(pg.GraphicsView):
     """A 28×28 image, square, enlarged with nearest-neighbour pixels, no mouse zoom."""
 
-    def __init__(self, colormap: pg.ColorMap, background: QColor, border: QColor) -> None:
-        super().__init__(background=background)
+    def __init__(self, colormap: pg.ColorMap, background: QColor | None, border: QColor) -> None:
+        super().__init__(background=background)  # None: see-through, like a label
+        if background is None:
+            self.setStyleSheet("background: transparent")
         self.view = pg.ViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
         self.setCentralItem(self.view)
         self.item = pg.ImageItem(axisOrder="row-major")
@@ -404,10 +418,29 @@ class DrawPanel(QWidget):
         draw_box = QGroupBox("Your drawing")
         draw_box.setToolTip(self.canvas.toolTip())
         left = QVBoxLayout(draw_box)
-        left.addWidget(self.canvas, 1)
+        left.addWidget(self.canvas, 100)
         left.addLayout(brush_row)
         left.addLayout(button_row)
         left.addWidget(self._message)
+        how = QLabel(
+            "How the model reads your drawing: the ink is cropped, shrunk to fit 20×20 "
+            "pixels and centred in a 28×28 image, the way the MNIST digits were made.  "
+            "Those 784 numbers (0 = black, 1 = white) are the input x; each is multiplied "
+            "by its weight, the products are added up, and the bias is added: that sum "
+            "is the logit."
+        )
+        how.setWordWrap(True)
+        how.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        muted = how.palette()
+        muted.setColor(
+            QPalette.ColorRole.WindowText, self.palette().color(QPalette.ColorRole.PlaceholderText)
+        )
+        how.setPalette(muted)
+        left.addWidget(how)
+        left.addStretch(1)
+        # Keep the square canvas at the top with its controls right under it: it may
+        # grow as wide as the column allows, but never taller than it is wide.
+        self.canvas.installEventFilter(self)
 
         # -- the verdict
         self._headline = QLabel()
@@ -422,10 +455,13 @@ class DrawPanel(QWidget):
         self._detail = QLabel()
         self._detail.setWordWrap(True)
         self._detail.setTextFormat(Qt.TextFormat.RichText)
+        self._detail.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # room for two lines, so the views below don't jump when the text wraps
+        self._detail.setMinimumHeight(2 * self._detail.fontMetrics().lineSpacing() + 2)
 
         # -- what the model sees
         border = self.palette().color(QPalette.ColorRole.Mid)
-        self._preview = _PixelView(gray_colormap(), self._bg, border)
+        self._preview = _PixelView(gray_colormap(), None, border)
         self._preview.hovered = self._on_pixel_hovered
         preview_box = QGroupBox("What the model sees")
         preview_box.setToolTip(
@@ -439,7 +475,7 @@ class DrawPanel(QWidget):
         pv.addWidget(QLabel("28×28 pixels, one input each", alignment=Qt.AlignmentFlag.AlignCenter))
 
         # -- contribution map
-        self._contribution = _PixelView(diverging_colormap(), self._bg, border)
+        self._contribution = _PixelView(diverging_colormap(), None, border)
         self._contribution.hovered = self._on_pixel_hovered
         self._legend = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self._legend.setTextFormat(Qt.TextFormat.RichText)
@@ -463,6 +499,8 @@ class DrawPanel(QWidget):
         self._sum = QLabel()
         self._sum.setTextFormat(Qt.TextFormat.RichText)
         self._sum.setWordWrap(True)
+        self._sum.setMinimumHeight(2 * self._sum.fontMetrics().lineSpacing() + 2)
+        self._sum.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self._sum.setToolTip(
             "The contribution map added up, plus the bias, is the logit: the very number "
             "the model computes.  That is all a neuron does — multiply each pixel by its "
@@ -476,7 +514,7 @@ class DrawPanel(QWidget):
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.showGrid(x=False, y=True, alpha=0.2)
-        plot.setYRange(0, 1.12, padding=0)
+        plot.setYRange(0, 1.18, padding=0)
         for name in ("left", "bottom"):
             axis = plot.getAxis(name)
             axis.setPen(pg.mkPen(self._fg))
@@ -571,6 +609,13 @@ class DrawPanel(QWidget):
         self._pending = False
         return self._pool.waitForDone(timeout_ms)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.canvas and event.type() == QEvent.Type.Resize:
+            height = max(self.canvas.minimumHeight(), self.canvas.width())
+            if self.canvas.maximumHeight() != height:
+                self.canvas.setMaximumHeight(height)
+        return super().eventFilter(watched, event)
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self._pool.waitForDone(5000)
         super().closeEvent(event)
@@ -629,9 +674,9 @@ class DrawPanel(QWidget):
                 )
             else:
                 self._detail.setText(
-                    f"Highest logit: z = <b>{_num(float(r.logits[r.predicted]))}</b> for "
-                    f"“{escape(name or '')}”.  Softmax turns the ten logits into "
-                    "probabilities that add up to 100%."
+                    f"Highest logit: z = <b>{_num(float(r.logits[r.predicted]))}</b> "
+                    f"for “{escape(name or '')}”.&nbsp; Softmax turns the ten logits "
+                    "into probabilities that add up to 100%."
                 )
         tip = (
             "σ(z) = 1 / (1 + e^−z) squashes the logit into a probability between 0 and 1."
@@ -703,8 +748,12 @@ class DrawPanel(QWidget):
         else:
             bias = f"+ b = {_num(b)}"
         ok = abs(s + b - z) <= 1e-3 * max(1.0, abs(z))
+        if ok:
+            # Show Σ as (rounded logit − rounded bias), within 0.01 of the exact sum, so
+            # the three numbers on screen add up exactly as a learner checks them.
+            s = round(z, 2) - round(b, 2)
         check = (
-            '<span style="color:#1a9850">✓ the same number the model computes</span>'
+            '<span style="color:#1a9850">✓ equals the model\'s logit</span>'
             if ok
             else f'<span style="color:#b2182b">✗ the model computed {_num(z)}</span>'
         )
@@ -712,7 +761,7 @@ class DrawPanel(QWidget):
         gap = "&nbsp;&nbsp;&nbsp;"
         return (
             f"{who}<b>Σ w⊙x = {_num(s)}</b>{gap}<b>{bias}</b>{gap}"
-            f"<b>= logit {_num(s + b)}</b>{gap}{check}"
+            f"<b>= logit {_num(z if ok else s + b)}</b>{gap}{check}"
         )
 
     def _show_bars(self, r: Prediction) -> None:
@@ -737,12 +786,17 @@ class DrawPanel(QWidget):
             brushes.append(pg.mkBrush(*color, alpha))
             pens.append(pg.mkPen(self._fg, width=2) if picked else pg.mkPen(None))
         self._bars.setOpts(x=x, height=probs, width=0.62, brushes=brushes, pens=pens)
-        plot.getAxis("bottom").setTicks([[(i, name) for i, name in enumerate(names)], []])
+        ticks = [(i, name) for i, name in enumerate(names)] if r.has_model else []
+        plot.getAxis("bottom").setTicks([ticks, []])
         plot.setXRange(-0.6, n - 0.4, padding=0)
         if r.predicted is not None and r.probabilities is not None:
             p = float(r.probabilities[r.predicted])
             self._bar_text.setText(_percent(p))
             self._bar_text.setPos(float(r.predicted), p + 0.01)
+            self._bar_text.setVisible(True)
+        elif not r.has_model:
+            self._bar_text.setText("no model yet")
+            self._bar_text.setPos(0.5, 0.6)
             self._bar_text.setVisible(True)
         else:
             self._bar_text.setVisible(False)

@@ -104,7 +104,8 @@ TIP_IMAGE = "The image as the model sees it: 28×28 pixels, 0 = black, 1 = white
 TIP_MAP = (
     "Contribution map w⊙x: each pixel's value times its weight — how much that pixel adds "
     "to this neuron's logit.\nRed pushes the logit up, blue pulls it down, white adds "
-    "nothing. Blank pixels (x = 0) always add 0, whatever their weight.\nAll the red and "
+    "nothing. Blank pixels (x = 0) always add 0, whatever their weight.\nThe few strongest "
+    "pixels all show at full colour. All the red and "
     "blue added up is Σ w⊙x; add the bias b and you have the logit."
 )
 TIP_ARITHMETIC = (
@@ -132,6 +133,20 @@ def _blend(color: tuple[int, int, int], amount: float) -> tuple[int, int, int]:
     """``color`` mixed into white: 0 → white, 1 → the colour."""
     a = float(np.clip(amount, 0.0, 1.0))
     return tuple(int(round(255 + (c - 255) * a)) for c in color)  # type: ignore[return-value]
+
+
+def _map_limit(maps: list[np.ndarray]) -> float:
+    """One colour scale for the contribution maps shown together, centred on 0.
+
+    The 98th percentile of the inked pixels' |w⊙x| rather than the maximum: one extreme
+    pixel would otherwise wash every other pixel out to white.  Stronger pixels show at
+    full colour.
+    """
+    values = np.abs(np.concatenate([np.ravel(m) for m in maps]))
+    inked = values[values > 0]
+    if inked.size == 0:
+        return symmetric_limit(values)
+    return max(float(np.percentile(inked, 98)), 1e-12)
 
 
 def _percent(value: float) -> str:
@@ -303,6 +318,19 @@ class EvaluationView(QWidget):
         self.confusion_plot.scene().sigMouseClicked.connect(self._on_confusion_click)
         self.confusion_panel.layout_.addWidget(self.confusion_plot)
 
+        self._placeholders = []
+        for plot, pos, text in (
+            (self.bar_plot, (0.5, 56), "No model yet:\nthe bars appear after training."),
+            (self.confusion_plot, (0.5, 0.5), "No model yet:\nthe counts appear after training."),
+        ):
+            placeholder = pg.TextItem(text, color=(120, 120, 120), anchor=(0.5, 0.5))
+            placeholder.setPos(*pos)
+            plot.getPlotItem().addItem(placeholder)
+            self._placeholders.append(placeholder)
+        for side in ("bottom", "left"):
+            conf_item.getAxis(side).enableAutoSIPrefix(False)
+        bar_item.getAxis("bottom").enableAutoSIPrefix(False)
+
         # gallery of mistakes
         self.gallery_panel = _Panel("Mistakes", TIP_GALLERY)
         top = QHBoxLayout()
@@ -345,28 +373,39 @@ class EvaluationView(QWidget):
         self.map_views = [PixelView(), PixelView()]
         for view in self.map_views:
             view.setToolTip(TIP_MAP)
+        self.detail_placeholder = QLabel()
+        self.detail_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail_placeholder.setWordWrap(True)
+        self.detail_placeholder.setStyleSheet("color: #777;")
         pictures.addStretch(1)
+        pictures.addWidget(self.detail_placeholder, 8)
         for view in (self.image_view, *self.map_views):
             pictures.addWidget(view, 4)
         pictures.addStretch(1)
         self.detail_panel.layout_.addLayout(pictures, 1)
 
-        legend = QHBoxLayout()
-        legend.setSpacing(6)
+        legend_row = QHBoxLayout()
+        legend_row.setSpacing(6)
         self.legend_low = QLabel()
         self.legend_bar = QLabel()
         self.legend_bar.setPixmap(self._legend_pixmap(120, 10))
         self.legend_high = QLabel()
-        self.legend_note = QLabel("white: no effect · blank pixels always add 0")
+        self.legend_note = QLabel()
+        self.legend_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.legend_note.setWordWrap(True)
         self.legend_note.setStyleSheet("color: #555;")
-        legend.addStretch(1)
-        for w in (self.legend_low, self.legend_bar, self.legend_high, self.legend_note):
-            w.setToolTip(TIP_MAP)
-            legend.addWidget(w)
-        legend.addStretch(1)
+        legend_row.addStretch(1)
+        for w in (self.legend_low, self.legend_bar, self.legend_high):
+            legend_row.addWidget(w)
+        legend_row.addStretch(1)
         self.legend = QWidget()
-        self.legend.setLayout(legend)
+        legend = QVBoxLayout(self.legend)
         legend.setContentsMargins(0, 0, 0, 0)
+        legend.setSpacing(1)
+        legend.addLayout(legend_row)
+        legend.addWidget(self.legend_note)
+        for w in (self.legend, self.legend_low, self.legend_bar, self.legend_high, self.legend_note):
+            w.setToolTip(TIP_MAP)
         self.detail_panel.layout_.addWidget(self.legend)
 
         self.arithmetic = QLabel()
@@ -443,6 +482,8 @@ class EvaluationView(QWidget):
         if not same_data:
             self._selected = None
             self._filter = None
+        for placeholder in self._placeholders:
+            placeholder.hide()
         self._update_header()
         self._update_bars()
         self._update_confusion()
@@ -515,7 +556,10 @@ class EvaluationView(QWidget):
         return self._explanation is not None and bool(self._explanation.breakdowns)
 
     def detail_text(self) -> str:
-        """The detail's words: the arithmetic, plus the note when there is no map."""
+        """The detail's words: the arithmetic, plus the note when there is no map (or,
+        with nothing selected, the hint to click a mistake)."""
+        if self._explanation is None:
+            return self.detail_placeholder.text()
         parts = [self.arithmetic.text()]
         if not self.note.isHidden():
             parts.append(self.note.text())
@@ -537,6 +581,15 @@ class EvaluationView(QWidget):
         for t in self._bar_texts + self._cell_texts:
             t.hide()
         self.confusion_image.clear()
+        self.bar_plot.getPlotItem().getAxis("bottom").setTicks([[], []])
+        self.bar_plot.getPlotItem().setXRange(0, 1, padding=0)
+        conf_item = self.confusion_plot.getPlotItem()
+        for side in ("bottom", "left"):
+            conf_item.getAxis(side).setTicks([[], []])
+        conf_item.setXRange(0, 1, padding=0)
+        conf_item.setYRange(0, 1, padding=0)
+        for placeholder in self._placeholders:
+            placeholder.show()
         self.gallery_list.clear()
         self._gallery = []
         self.gallery_label.setText("No model yet.")
@@ -567,9 +620,13 @@ class EvaluationView(QWidget):
             text += " · <i>" + "; ".join(extras) + "</i>"
         self.header.setText(text)
 
-    def _text_item(self, pool: list[pg.TextItem], i: int, plot: pg.PlotWidget) -> pg.TextItem:
+    def _text_item(
+        self, pool: list[pg.TextItem], i: int, plot: pg.PlotWidget, fill=None
+    ) -> pg.TextItem:
+        """Text item ``i`` of a pool that grows on demand and is reused on every update."""
         while len(pool) <= i:
-            item = pg.TextItem(anchor=(0.5, 0.5), color=TEXT_DARK)
+            item = pg.TextItem(anchor=(0.5, 0.5), color=TEXT_DARK, fill=fill)
+            item.setZValue(10)
             plot.getPlotItem().addItem(item)
             pool.append(item)
         return pool[i]
@@ -589,9 +646,10 @@ class EvaluationView(QWidget):
             brushes=[pg.mkBrush(*c) for c in colors], pens=[pg.mkPen(None)] * k,
         )
         item = self.bar_plot.getPlotItem()
-        item.getAxis("bottom").setTicks([self._tick_labels(ev.class_names), []])
+        self._set_class_axis(self.bar_plot, "bottom", ev.class_names, 0.0)
         item.getAxis("left").setTicks(None)
-        item.setXRange(-0.6, k - 0.4, padding=0)
+        pad = 0.9 if self._long_names(ev.class_names) else 0.6
+        item.setXRange(-pad, k - 1 + pad, padding=0)
         item.setYRange(0, 112, padding=0)
         item.setTitle(
             f"<span style='color:#222'>Overall accuracy <b>{_percent(ev.accuracy)}</b> "
@@ -606,7 +664,7 @@ class EvaluationView(QWidget):
         font = QFont()
         font.setPointSize(8 if k > 2 else 10)
         for i in range(k):
-            t = self._text_item(self._bar_texts, i, self.bar_plot)
+            t = self._text_item(self._bar_texts, i, self.bar_plot, fill=(255, 255, 255, 210))
             t.setAnchor((0.5, 1.0))
             t.setFont(font)
             value = acc[i]
@@ -618,14 +676,34 @@ class EvaluationView(QWidget):
         self.bars.setToolTip("")
         self._hover_bar = None
 
-    def _tick_labels(self, names: tuple[str, ...]) -> list[tuple[float, str]]:
-        """Class names for an axis; long names are cut so ten of them still fit."""
-        limit = 7 if len(names) > 2 else 20
-        out = []
-        for i, name in enumerate(names):
-            label = name if len(name) <= limit else name[: limit - 1] + "…"
-            out.append((float(i), label))
-        return out
+    @staticmethod
+    def _long_names(names: tuple[str, ...]) -> bool:
+        return len(names) > 2 and max(len(n) for n in names) > 3
+
+    def _set_class_axis(
+        self, plot: pg.PlotWidget, side: str, names: tuple[str, ...], offset: float
+    ) -> None:
+        """Class names as the ticks of one axis, at ``i + offset``.
+
+        Ten long names (Fashion-MNIST) on a bottom axis are staggered over two lines so
+        neighbours do not overlap; a left axis is made wide enough for the longest name.
+        """
+        axis = plot.getPlotItem().getAxis(side)
+        long_names = self._long_names(names)
+        font = QFont(self.font())
+        if long_names:
+            font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.0))
+        axis.setTickFont(font)
+        labels = list(names)
+        if side == "bottom" and long_names:
+            labels = [("\n" + n) if i % 2 else n for i, n in enumerate(names)]
+        axis.setTicks([[(i + offset, label) for i, label in enumerate(labels)], []])
+        if side == "left":
+            fm = QFontMetrics(font)
+            axis.setWidth(max(fm.horizontalAdvance(n) for n in names) + 18)
+        else:
+            lines = 2 if long_names else 1
+            axis.setHeight(QFontMetrics(font).height() * lines + 12 + (18 if plot is self.confusion_plot else 0))
 
     def _confusion_rgb(self, ev: Evaluation) -> np.ndarray:
         k = ev.n_classes
@@ -659,9 +737,8 @@ class EvaluationView(QWidget):
         self.confusion_image.setImage(rgb, autoLevels=False, levels=(0, 255))
         self.confusion_image.setRect(QRectF(0, 0, k, k))
         item = self.confusion_plot.getPlotItem()
-        ticks = [(i + 0.5, label) for i, (_, label) in enumerate(self._tick_labels(ev.class_names))]
-        item.getAxis("bottom").setTicks([ticks, []])
-        item.getAxis("left").setTicks([ticks, []])
+        self._set_class_axis(self.confusion_plot, "bottom", ev.class_names, 0.5)
+        self._set_class_axis(self.confusion_plot, "left", ev.class_names, 0.5)
         item.setXRange(0, k, padding=0.02)
         item.setYRange(0, k, padding=0.02)
         font = QFont()
@@ -726,7 +803,10 @@ class EvaluationView(QWidget):
             )
             t, p = names[int(ev.true[idx])], names[int(ev.predicted[idx])]
             sure = percent_sure(float(ev.confidence[idx]))
-            it = QListWidgetItem(QIcon(QPixmap.fromImage(image)), f"true {t} → called {p}\n{sure} sure")
+            pixmap = QPixmap.fromImage(image)
+            icon = QIcon(pixmap)
+            icon.addPixmap(pixmap, QIcon.Mode.Selected)  # no tint: the image stays as it is
+            it = QListWidgetItem(icon, f"true {t} → called {p}\n{sure} sure")
             it.setData(Qt.ItemDataRole.UserRole, idx)
             it.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             it.setToolTip(
@@ -774,42 +854,42 @@ class EvaluationView(QWidget):
         ev = self._evaluation
         if index is None or ev is None or self._data is None or self._spec is None:
             self._explanation = None
-            self.image_view.set_image(None)
-            self.image_view.set_texts("The image")
-            self.map_views[0].set_image(None)
-            self.map_views[0].set_texts("Contribution map w⊙x")
-            self.map_views[1].hide()
-            self.map_views[0].setVisible(self._spec is None or has_pixel_neurons(self._spec))
+            for view in (self.image_view, *self.map_views):
+                view.set_image(None)
+                view.set_texts("")
+                view.hide()
             self.legend.hide()
             self.note.hide()
-            self.arithmetic.setText(
-                "Click a mistake (or a cell of the confusion matrix, then a mistake) to see "
-                "why the model called it what it did."
+            self.arithmetic.setText("")
+            self.arithmetic.hide()
+            self.detail_placeholder.setText(
+                "Click a mistake above to see why the model called it what it did:\n"
+                "which pixels pushed its answer which way, and the arithmetic behind it."
                 if ev is not None
-                else "Nothing to explain yet."
+                else "Nothing to explain yet: train a model first."
             )
+            self.detail_placeholder.show()
             return
         assert self._params is not None
         ex = explain(self._params, self._spec, self._data, ev, index)
         self._explanation = ex
         names = ev.class_names
+        self.image_view.show()
         self.image_view.set_image(_gray_qimage(self._data.valid_x[index]))
         mark = "right ✓" if ex.correct else "wrong ✗"
         self.image_view.set_texts(
-            f"Validation image #{index}",
+            f"Validation image #{index}\n(as the model sees it)",
             f"true {names[ex.true]} · called {names[ex.predicted]} · {mark}",
         )
+        self.detail_placeholder.hide()
         self.arithmetic.setText(explanation_text(ex, ev, self._spec))
+        self.arithmetic.show()
 
         pixel = has_pixel_neurons(self._spec)
         self.note.setVisible(not pixel)
         self.legend.setVisible(pixel)
         shown = len(ex.breakdowns)
-        limit = (
-            symmetric_limit(np.concatenate([b.contributions for b in ex.breakdowns]))
-            if shown
-            else 1.0
-        )
+        limit = _map_limit([b.contributions for b in ex.breakdowns]) if shown else 1.0
         for k, view in enumerate(self.map_views):
             if k >= shown:
                 view.hide()
@@ -826,6 +906,10 @@ class EvaluationView(QWidget):
                 caption = f"w⊙x for neuron {names[b.class_index]}\n({role})"
             view.set_texts(caption, f"Σ w⊙x = {fmt(b.weighted_sum)}")
             view.show()
+        self.legend_note.setText(
+            f"white: no effect · blank pixels always add 0 · full colour at ±{fmt(limit, 3)}"
+            " per pixel or more"
+        )
         if pixel and ev.binary:
             self.legend_low.setText(f"blue: toward {names[1]}")
             self.legend_high.setText(f"red: toward {names[0]}")
@@ -880,6 +964,8 @@ class EvaluationView(QWidget):
         self.confusion_image.setToolTip(text)
 
     def _on_confusion_click(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
         cell = self._cell_at(event.scenePos())
         if cell is None:
             return

@@ -4,9 +4,9 @@ no pixel work and no maths here: only who talks to whom."""
 from __future__ import annotations
 
 import json
+import os
 
 import pyqtgraph as pg
-
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
@@ -30,6 +30,7 @@ from biasviz import __version__
 from biasviz.core.datasets import Task
 from biasviz.core.decisions import BinaryDecision
 from biasviz.core.errors import BiasvizError
+from biasviz.core.paramfiles import FORMATS, IMPORT_FORMATS, dialog_filter
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig, first_layer
 from biasviz.gui.decision_panel import DecisionPanel
 from biasviz.gui.draw_panel import DrawPanel
@@ -47,11 +48,6 @@ pg.setConfigOptions(background="w", foreground=(40, 40, 40), antialias=True)
 SETTINGS_ORG = "biasviz"
 SETTINGS_APP = "biasviz"
 MAX_TILES = 64
-EXPORT_FILTERS = (
-    "NumPy arrays (*.npz);;PyTorch state_dict (*.pt);;JSON (*.json);;"
-    "CSV, first layer (*.csv);;PNG image of the weights (*.png)"
-)
-IMPORT_FILTERS = "Parameter files (*.npz *.pt *.json);;All files (*)"
 
 CHAPTER_NOTE = (
     "<b>The fastai chapter's model</b> (04_mnist_basics): one neuron, 784 weights + 1 bias, "
@@ -448,9 +444,14 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ files
     def export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export parameters", "biasviz-model.npz",
-                                              EXPORT_FILTERS)
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export parameters", "biasviz-model.npz", dialog_filter(FORMATS)
+        )
         if path:
+            if not os.path.splitext(path)[1]:
+                # no extension typed: take the one of the chosen filter
+                ext = next((e for e, d in FORMATS if d == chosen), ".npz")
+                path += ext
             self.export_to(path)
 
     def export_to(self, path: str) -> bool:
@@ -463,7 +464,11 @@ class MainWindow(QMainWindow):
         return True
 
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import parameters", "", IMPORT_FILTERS)
+        filters = (
+            "Parameter files (*.npz *.pt *.json);;" + dialog_filter(IMPORT_FORMATS)
+            + ";;All files (*)"
+        )
+        path, _ = QFileDialog.getOpenFileName(self, "Import parameters", "", filters)
         if path:
             self.import_from(path)
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from biasviz.core.datasets import Dataset, Task, TaskData, load_sample, make_task_data
 from biasviz.core.decisions import (
@@ -522,17 +522,24 @@ class Session(QObject):
     # ------------------------------------------------------------------ files
     def export(self, path: str) -> None:
         """Write the current parameters; raises ParamFileError with a clear message."""
-        from biasviz.core.paramfiles import ModelFile, build_metadata, export_params
+        from biasviz.core.paramfiles import ModelFile, export_params, make_metadata
 
         if self.snapshot is None:
             raise ConfigError("there is no model to export yet")
-        meta = build_metadata(
-            spec=self.spec,
-            data=self.data,
-            config=self.config,
+        data, config = self.data, self.config
+        meta = make_metadata(
+            self.spec,
+            dataset=data.dataset_name,
+            dataset_key=data.dataset_key,
+            task=data.task.to_text(),
+            class_names=data.class_names,
             epochs=self.snapshot.epoch,
             step=self.snapshot.step,
             valid_accuracy=self._current_accuracy(),
+            lr=config.lr,
+            optimizer=config.optimizer.value,
+            batch_size=int(config.batch_size),
+            loss=config.loss.value if data.task.is_binary else "cross_entropy",
         )
         export_params(path, ModelFile(self.spec, self.current_params(), meta))
 

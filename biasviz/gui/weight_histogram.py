@@ -96,7 +96,9 @@ class WeightHistogram(QWidget):
         )
         item.addItem(self._curve_initial)
         item.addItem(self._curve_current)
-        zero = pg.InfiniteLine(pos=0.0, angle=90, pen=pg.mkPen(fg, width=1, style=Qt.PenStyle.DotLine))
+        zero = pg.InfiniteLine(
+            pos=0.0, angle=90, pen=pg.mkPen(fg, width=1, style=Qt.PenStyle.DotLine)
+        )
         item.addItem(zero, ignoreBounds=True)
         item.setXRange(-1.0, 1.0, padding=0.02)
         item.enableAutoRange(axis="y")
@@ -105,8 +107,7 @@ class WeightHistogram(QWidget):
         self._summary = QLabel("No weights yet.")
         self._summary.setWordWrap(True)
         self._summary.setToolTip(
-            "The spread (standard deviation) measures how far the weights typically are "
-            "from 0."
+            "The spread (standard deviation) measures how far the weights typically are from 0."
         )
 
         layout = QVBoxLayout(self)
@@ -115,7 +116,8 @@ class WeightHistogram(QWidget):
         layout.addWidget(self._plot, 1)
         layout.addWidget(self._summary)
 
-        self._plot.setToolTip(
+        # On the plot item: a QGraphicsView shows its items' tooltips, not its own.
+        item.setToolTip(
             "How many weights have each value: grey dashed = at initialization, green = "
             "now.\nWhat to look for: does the spread grow (weights becoming more decisive) "
             "or shrink (weight decay, or pixels that don't matter being pushed to 0)?\n"
@@ -198,7 +200,7 @@ class WeightHistogram(QWidget):
             parts.append(f"spread (std) at initialization {self._initial.std():.3g}")
         if self._current is not None and self._current.size:
             parts.append(f"now {self._current.std():.3g}")
-        bad = (self._n_current - (self._current.size if self._current is not None else 0))
+        bad = self._n_current - (self._current.size if self._current is not None else 0)
         if bad > 0:
             parts.append(f"{bad} not finite (not counted)")
         return " · ".join(parts) if parts else "No weights yet."

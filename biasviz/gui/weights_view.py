@@ -18,11 +18,10 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QPalette
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
-    QHBoxLayout,
     QLabel,
     QSizePolicy,
     QVBoxLayout,
@@ -97,6 +96,11 @@ def format_value(v: float) -> str:
     return f"{v:+.3f}"
 
 
+def _two_decimals(v: float) -> str:
+    text = f"{float(v):+.2f}"
+    return "0.00" if text in ("+0.00", "-0.00") else text
+
+
 def _brush_kernel(dist: np.ndarray, radius: float) -> np.ndarray:
     """Soft round brush: 1 at the centre, falling smoothly to 0 at ``radius``."""
     r = max(float(radius), 0.5)
@@ -135,17 +139,21 @@ class _FixedViewBox(pg.ViewBox):
         ev.ignore()  # let an enclosing scroll area scroll
 
 
-class _LeaveFilter(QObject):
-    """Calls back when the mouse leaves the plot's viewport."""
+class _PlotArea(pg.GraphicsLayoutWidget):
+    """The picture's canvas; tells the owner when the mouse leaves it.
 
-    def __init__(self, callback, parent=None):
-        super().__init__(parent)
-        self._callback = callback
+    (Overriding ``leaveEvent`` rather than installing a Python event filter: with
+    PySide6 6.12 a Python ``eventFilter`` returning ``False`` crashed the interpreter
+    at exit with a bool refcount error.)
+    """
 
-    def eventFilter(self, obj, event):  # noqa: N802
-        if event.type() == QEvent.Type.Leave:
-            self._callback()
-        return False
+    def __init__(self, on_leave):
+        super().__init__()
+        self._on_leave = on_leave
+
+    def leaveEvent(self, ev):  # noqa: N802
+        super().leaveEvent(ev)
+        self._on_leave()
 
 
 class WeightsView(QWidget):
@@ -171,8 +179,11 @@ class WeightsView(QWidget):
         self._images: list[pg.ImageItem] = []
         self._texts: list[pg.TextItem] = []
         self._origins = np.zeros((0, 2))
+        self._content = QRectF()
         self._rows = self._cols = 0
-        self._label_px = 0.0
+        self._labelled = False
+        self._label_full: list[str] = []
+        self._label_state: tuple[str, int] = ("", 0)
         self._hover_text = HOVER_HINT
         self._class_names: tuple[str, str] | None = None
         self._help: str | None = None
@@ -200,7 +211,7 @@ class WeightsView(QWidget):
         self._title_label.setWordWrap(True)
         self._title_label.hide()
 
-        self._plot = pg.GraphicsLayoutWidget()
+        self._plot = _PlotArea(self._on_mouse_left)
         self._plot.setBackground(bg)
         self._plot.setMinimumSize(160, 140)
         self._plot.ci.layout.setContentsMargins(4, 4, 4, 4)
@@ -219,9 +230,12 @@ class WeightsView(QWidget):
             axis = self._colorbar.getAxis(name)
             axis.setPen(pg.mkPen(fg))
             axis.setTextPen(pg.mkPen(fg))
-        self._colorbar.getAxis("right").setLabel("weight", color=fg.name())
-        self._colorbar.getAxis("right").setWidth(58)
+        bar_axis = self._colorbar.getAxis("right")
+        bar_axis.enableAutoSIPrefix(False)
+        bar_axis.setLabel("weight", color=fg.name())
+        bar_axis.setWidth(58)
         self._plot.addItem(self._colorbar, row=0, col=1)
+        self._plot.ci.layout.setAlignment(self._colorbar, Qt.AlignmentFlag.AlignVCenter)
 
         self._brush_outline = QGraphicsEllipseItem()
         outline_pen = pg.mkPen((40, 40, 40), width=1.5, style=Qt.PenStyle.DashLine)
@@ -256,25 +270,18 @@ class WeightsView(QWidget):
         self._note_label.setPalette(note_pal)
         self._note_label.hide()
 
-        readouts = QHBoxLayout()
-        readouts.setContentsMargins(4, 0, 4, 0)
-        readouts.addWidget(self._hover_label, 1)
-        readouts.addWidget(self._bias_label, 0, Qt.AlignmentFlag.AlignRight)
-
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
+        layout.setSpacing(3)
         layout.addWidget(self._title_label)
         layout.addWidget(self._plot, 1)
-        layout.addLayout(readouts)
+        layout.addWidget(self._bias_label)
+        layout.addWidget(self._hover_label)
         layout.addWidget(self._note_label)
 
         # -- events -------------------------------------------------------------------
         self._plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
-        self._leave_filter = _LeaveFilter(self._on_mouse_left, self)
-        self._plot.viewport().installEventFilter(self._leave_filter)
-        self._view.sigResized.connect(self._fit_labels)
-        self._view.sigRangeChanged.connect(self._fit_labels)
+        self._view.sigResized.connect(self._on_view_resized)
 
         self._colorbar.setToolTip(
             "How to read the colours: white means a weight of exactly 0 (the pixel is "
@@ -310,13 +317,20 @@ class WeightsView(QWidget):
         w = np.array(w[:k], dtype=np.float32, copy=True)
         b = None
         if biases is not None:
-            b = np.asarray(biases, dtype=np.float64).reshape(-1)[:k]
-            if b.shape[0] != k:
-                raise ValueError(f"need {k} biases, got {b.shape[0]}")
+            b = np.asarray(biases, dtype=np.float64).reshape(-1)
+            if b.shape[0] != total:
+                raise ValueError(f"need one bias per neuron ({total}), got {b.shape[0]}")
+            b = b[:k]
         labels = [str(s) for s in list(labels)[:k]]
         labels += [f"#{i}" for i in range(len(labels), k)]
 
         self._weights, self._biases, self._labels = w, b, labels
+        if b is not None:
+            self._label_full = [
+                f"{name}  b={_two_decimals(v)}" for name, v in zip(labels, b, strict=True)
+            ]
+        else:
+            self._label_full = list(labels)
         self._total_neurons = total
         if (k, side) != self._structure:
             self._build(k, side)
@@ -340,12 +354,14 @@ class WeightsView(QWidget):
         self._update_tooltips()
 
     def set_paint_mode(self, mode: str | None) -> None:
-        """"add", "subtract", "erase" or None (no painting). Only a single neuron paints."""
+        """ "add", "subtract", "erase" or None (no painting). Only a single neuron paints."""
         if mode is not None and mode not in PAINT_MODES:
             raise ValueError(f"paint mode must be one of {PAINT_MODES} or None, got {mode!r}")
         self._paint_mode = mode
         self._stroke_last = None
-        cursor = Qt.CursorShape.CrossCursor if self.painting_enabled() else Qt.CursorShape.ArrowCursor
+        cursor = (
+            Qt.CursorShape.CrossCursor if self.painting_enabled() else Qt.CursorShape.ArrowCursor
+        )
         self._plot.viewport().setCursor(cursor)
         if not self.painting_enabled():
             self._brush_outline.hide()
@@ -380,8 +396,9 @@ class WeightsView(QWidget):
         return self._images[i]
 
     def tile_label(self, i: int) -> str:
-        """Text shown above tile ``i`` (empty for a single neuron)."""
-        return self._texts[i].toPlainText() if self._texts else ""
+        """Label of tile ``i``: its name and bias ("3  b=-0.42"); the tile shows it, or
+        just the name, when there is room. Empty for a single neuron."""
+        return self._label_full[i] if len(self._images) > 1 else ""
 
     def tile_label_item(self, i: int) -> pg.TextItem:
         return self._texts[i]
@@ -503,13 +520,21 @@ class WeightsView(QWidget):
             self.paintFinished.emit(self._weights[0].copy())
 
     # ------------------------------------------------------------------ building
+    def _gaps(self) -> tuple[float, float, float]:
+        """(horizontal gap, vertical gap, top margin) between tiles, in view units."""
+        k, side = len(self._images), self._side
+        if k <= 1:
+            return 0.0, 0.0, 0.0
+        if self._labelled:
+            return side * _H_GAP, side * _V_GAP, side * _V_GAP
+        return side * _GAP_NO_LABELS, side * _GAP_NO_LABELS, 0.0
+
     def _pitch(self) -> tuple[float, float]:
-        if len(self._images) <= 1:
-            return float(self._side), float(self._side)
-        return self._side * (1 + _H_GAP), self._side * (1 + _V_GAP)
+        h_gap, v_gap, _top = self._gaps()
+        return self._side + h_gap, self._side + v_gap
 
     def _top_margin(self) -> float:
-        return self._side * _V_GAP if len(self._images) > 1 else 0.0
+        return self._gaps()[2]
 
     def _build(self, k: int, side: int) -> None:
         for item in self._images:
@@ -519,41 +544,67 @@ class WeightsView(QWidget):
         self._images, self._texts = [], []
         self._side = side
         self._structure = (k, side)
-        self._rows, self._cols = (1, 1) if k == 1 else grid_shape(k)
+        self._labelled = 1 < k <= MAX_LABELLED
+        self._label_state = ("", 0)
         self._stroke_last = None
-        self._label_px = 0.0
-
-        single = k == 1
-        pitch_x, pitch_y = (side, side) if single else (side * (1 + _H_GAP), side * (1 + _V_GAP))
-        top = 0.0 if single else side * _V_GAP
-        origins = []
-        for i in range(k):
-            r, c = divmod(i, self._cols)
-            x0, y0 = c * pitch_x, top + r * pitch_y
-            origins.append((x0, y0))
+        for _ in range(k):
             img = pg.ImageItem(axisOrder="row-major")
             img.setLookupTable(self._lut)
             img.setBorder(self._border_pen)
-            img.setPos(x0, y0)
             self._view.addItem(img)
             self._images.append(img)
-            if not single:
+            if self._labelled:
                 text = pg.TextItem("", color=self._text_color, anchor=(0, 1))
-                text.setPos(x0, y0 - side * 0.04)
+                text.textItem.document().setDocumentMargin(0)
                 self._view.addItem(text, ignoreBounds=True)
                 self._texts.append(text)
-        self._origins = np.array(origins, dtype=np.float64).reshape(-1, 2)
+        self._rows = self._cols = 0
+        self._layout_tiles(*self._choose_grid())
 
-        width = (self._cols - 1) * pitch_x + side
-        height = top + (self._rows - 1) * pitch_y + side
-        self._view.setRange(QRectF(0, 0, width, height), padding=0.02)
-        self._view.disableAutoRange()
+        single = k == 1
         self._bias_label.setVisible(single)
-        if not single:
-            self._paint_outline_off()
-        self.set_paint_mode(self._paint_mode)  # cursor / availability depend on k
+        self.set_paint_mode(self._paint_mode)  # availability and tooltips depend on k
         self._set_hover(HOVER_HINT)
+
+    def _choose_grid(self) -> tuple[int, int]:
+        k = len(self._images)
+        if k <= 1:
+            return 1, 1
+        size = self._view.size()
+        h_gap, v_gap, _top = self._gaps()
+        return best_grid(k, size.width(), size.height(), h_gap / self._side, 1 + v_gap / self._side)
+
+    def _layout_tiles(self, rows: int, cols: int) -> None:
+        """Place the existing tiles on a rows×cols grid and fit the view to them."""
+        self._rows, self._cols = rows, cols
+        side = self._side
+        h_gap, v_gap, top = self._gaps()
+        pitch_x, pitch_y = side + h_gap, side + v_gap
+        origins = []
+        for i, img in enumerate(self._images):
+            r, c = divmod(i, cols)
+            x0, y0 = c * pitch_x, top + r * pitch_y
+            origins.append((x0, y0))
+            img.setPos(x0, y0)
+            if self._texts:
+                self._texts[i].setPos(x0, y0 - side * 0.05)
+        self._origins = np.array(origins, dtype=np.float64).reshape(-1, 2)
+        n_cols = min(cols, len(self._images))
+        width = n_cols * pitch_x - h_gap
+        height = top + rows * pitch_y - v_gap
+        self._content = QRectF(0, 0, width, height)
+        self._view.setRange(self._content, padding=0.02)
         self._fit_labels()
+        self._fit_colorbar()
+
+    def _on_view_resized(self, *_args) -> None:
+        if len(self._images) > 1:
+            grid = self._choose_grid()
+            if grid != (self._rows, self._cols):
+                self._layout_tiles(*grid)
+                return
+        self._fit_labels()
+        self._fit_colorbar()
 
     def _refresh(self) -> None:
         """Push the current data into the existing items (no item creation)."""
@@ -565,13 +616,8 @@ class WeightsView(QWidget):
         for i, img in enumerate(self._images):
             img.setImage(self._weights[i].reshape(side, side), levels=self._levels)
         self._colorbar.setLevels(self._levels)
-        if self._texts:
-            for i, text in enumerate(self._texts):
-                label = self._labels[i]
-                if self._biases is not None:
-                    label = f"{label}  b={self._biases[i]:+.2f}"
-                text.setPlainText(label)
-            self._fit_labels()
+        if len(self._images) > 1:
+            self._fit_labels(force=True)
         elif self._images:
             if self._biases is not None:
                 self._bias_label.setText(f"bias b = {format_value(self._biases[0])}")
@@ -588,35 +634,50 @@ class WeightsView(QWidget):
             self._title_label.setText(title)
             self._title_label.setVisible(bool(title))
 
-    def _fit_labels(self, *_args) -> None:
-        """Size the tile labels to the room they have on screen (hide when too small)."""
-        if not self._texts:
+    def _fit_labels(self, *_args, force: bool = False) -> None:
+        """Size the tile labels to the room they have on screen: name and bias, else the
+        name only, else no labels (the hover read-out still names the tile)."""
+        if not self._texts or not self._label_full:
             return
-        px_w, _px_h = self._view.viewPixelSize()
-        if not px_w or not math.isfinite(px_w):
+        px_w = self._view.viewPixelSize()[0]
+        if not (px_w > 0 and math.isfinite(px_w)):
             return
-        units_per_px = px_w
-        room_h = self._side * _V_GAP / units_per_px
-        room_w = self._side * (1 + _H_GAP * 0.8) / units_per_px
-        size = min(_MAX_LABEL_PX, room_h * 0.72)
+        h_gap, v_gap, _top = self._gaps()
+        room_h = v_gap / px_w
+        room_w = (self._side + 0.85 * h_gap) / px_w
+        size0 = min(_MAX_LABEL_PX, room_h * 0.72)
         font = QFont(self.font())
-        longest = max((t.toPlainText() for t in self._texts), key=len, default="")
-        if longest and size > 0:
-            font.setPixelSize(max(int(size), 1))
-            width = QFontMetricsF(font).horizontalAdvance(longest)
-            if width > room_w:
-                size *= room_w / width
-        size = math.floor(size)
-        visible = size >= _MIN_LABEL_PX
-        if size == self._label_px:
+        font.setPixelSize(max(int(size0), 1))
+        metrics = QFontMetricsF(font)
+        mode, size = "hidden", 0
+        for candidate, texts in (("full", self._label_full), ("short", self._labels)):
+            width = max(metrics.horizontalAdvance(t) for t in texts)
+            fitted = size0 if width <= room_w else size0 * room_w / max(width, 1.0)
+            if math.floor(fitted) >= _MIN_LABEL_PX:
+                mode, size = candidate, math.floor(fitted)
+                break
+        state = (mode, size)
+        if state == self._label_state and not force:
             return
-        self._label_px = size
-        if visible:
+        texts = self._label_full if mode == "full" else self._labels
+        if state != self._label_state and mode != "hidden":
             font.setPixelSize(int(size))
-        for t in self._texts:
-            t.setVisible(visible)
-            if visible:
+            for t in self._texts:
                 t.setFont(font)
+        for t, text in zip(self._texts, texts, strict=True):
+            t.setPlainText(text)
+            t.setVisible(mode != "hidden")
+        self._label_state = state
+
+    def _fit_colorbar(self) -> None:
+        """Make the colour bar as tall as the pictures (a little taller for its labels)."""
+        if not self._images:
+            return
+        px_h = abs(self._view.viewPixelSize()[1])
+        if not (px_h > 0 and math.isfinite(px_h)):
+            return
+        content_px = self._content.height() / px_h
+        self._colorbar.setMaximumHeight(max(content_px + 16, 150))
 
     # ------------------------------------------------------------------ hover & tooltips
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
@@ -643,9 +704,6 @@ class WeightsView(QWidget):
         r = self._brush_radius
         self._brush_outline.setRect(QRectF(x - r, y - r, 2 * r, 2 * r))
         self._brush_outline.setVisible(visible)
-
-    def _paint_outline_off(self) -> None:
-        self._brush_outline.hide()
 
     def _update_tooltips(self) -> None:
         if self._help is not None:

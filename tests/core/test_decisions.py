@@ -111,3 +111,14 @@ def test_multiclass_bias_edits_match_full_logits():
     np.testing.assert_array_equal(np.diag(result.confusion), [np.sum((pred == k) & (data.valid_y == k)) for k in range(10)])
     assert result.confusion[:, 3].sum() > trained.confusion[:, 3].sum()
     assert result.per_class_accuracy[3] >= trained.per_class_accuracy[3]
+
+
+def test_overflowed_scores_do_not_break_the_decision():
+    z = np.array([np.inf, -np.inf, np.nan, 1.0, -1.0])
+    y = np.array([1, 0, 1, 1, 0])
+    d = BinaryDecision(z, y)
+    assert np.all(np.isfinite(d.bin_edges))
+    r = d.evaluate(0.0, 0.0)
+    # +inf and 1.0 fire (correct), NaN never fires (a wrong "second"), −inf and −1.0 do not
+    assert r.accuracy == pytest.approx(4 / 5)
+    assert np.isfinite(d.best_bias())

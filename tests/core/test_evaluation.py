@@ -216,3 +216,28 @@ def test_fmt():
     assert fmt(-1.3) == "−1.30"
     assert fmt(-0.001) == "0.00"
     assert fmt(2.0, 1) == "2.0"
+
+
+def test_near_the_threshold_more_digits_are_shown():
+    data = pair_data(n=20)
+    params = {"weights": np.zeros(784, np.float32), "bias": np.array([0.003], np.float32)}
+    spec = ModelSpec()
+    ev = evaluate(params, spec, data)
+    assert np.all(ev.predicted == 0)  # 0.003 ≥ 0: every image is called "3"
+    text = explanation_text(explain(params, spec, data, ev, 0), ev, spec)
+    assert "logit 0.0030" in text and "called 3" in text
+    ev2 = evaluate(params, spec, data, bias_override=-0.003)
+    text2 = explanation_text(explain(params, spec, data, ev2, 0), ev2, spec)
+    assert "logit −0.0030" in text2 and "called 7" in text2
+    assert "training had left it at 0.00" in text2
+
+
+def test_probability_and_confidence_wording():
+    from biasviz.core.evaluation import percent_sure, sigma_text
+
+    assert sigma_text(0.95) == "σ = 0.95"
+    assert sigma_text(0.004) == "σ = 0.004"
+    assert sigma_text(1e-9) == "σ < 0.001"
+    assert sigma_text(1 - 1e-9) == "σ > 0.999"
+    assert percent_sure(0.923) == "92%"
+    assert percent_sure(0.9999) == ">99%"

@@ -165,7 +165,7 @@ def test_override_is_visible_and_reset_restores_trained_bias(panel, decision, qt
     status = plain(panel.bias_status_label.text())
     assert "your b = +3.000" in status and "trained b = +0.414" in status
     assert panel.bias_overridden()
-    assert panel.trained_line.isVisible() or not panel.isVisible()
+    assert panel.trained_line.isVisible()  # a dashed line where the trained bias puts it
     assert panel.trained_line.value() == pytest.approx(0.0 - TRAINED_B)
     trained_accuracy = decision.evaluate(TRAINED_B, 0.0).accuracy
     assert f"{100 * trained_accuracy:.1f}%" in panel.compare_label.text()
@@ -176,6 +176,7 @@ def test_override_is_visible_and_reset_restores_trained_bias(panel, decision, qt
     assert panel.bias() == TRAINED_B
     assert not panel.bias_overridden()
     assert "your b" not in plain(panel.bias_status_label.text())
+    assert not panel.trained_line.isVisible()
     assert_shows(panel, decision.evaluate(TRAINED_B, 0.0))
 
 
@@ -314,6 +315,13 @@ def test_editable_state_applies_to_multiclass(panel, qtbot):
     assert not panel.mc_reset_button.isEnabled()
     assert panel.mc_edit_note_label.text() == "Pause training first"
     assert not panel.mc_edit_note_label.isHidden()
+    assert "Edit any box" not in panel.mc_status_label.text()
+    panel.bias_spins[2].setValue(3.0)  # ignored while locked
+    np.testing.assert_array_equal(panel.biases(), np.zeros(10))
+    assert panel.bias_spins[2].value() == 0.0
+    panel.set_editable(True)
+    assert all(spin.isEnabled() for spin in panel.bias_spins)
+    assert panel.mc_edit_note_label.isHidden()
 
 
 # ---------------------------------------------------------------- ten classes

@@ -1,0 +1,234 @@
+"""The main window end to end: training runs in the background and every view follows;
+bias and threshold controls show exactly the core's numbers; export and import through
+the actions; errors reach the user and change nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from biasviz.core.decisions import BinaryDecision
+from biasviz.core.spec import TrainConfig
+from biasviz.gui.main_window import MainWindow
+
+WAIT = 30_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    w.session.load_engine_now()
+    yield w
+    w.session.shutdown()
+
+
+def run_to_end(qtbot, w, epochs: int):
+    w.training_panel.epochs_spin.setValue(epochs)
+    qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.session.state == "running" or len(w.plots.epochs) >= epochs,
+                    timeout=WAIT)
+    qtbot.waitUntil(lambda: w.session.state == "ready" and len(w.plots.epochs) >= epochs,
+                    timeout=WAIT)
+
+
+def error_boxes(w):
+    return [b for b in w.findChildren(QMessageBox) if b.objectName() == "error_box"]
+
+
+def test_defaults_are_the_chapters_lesson(window):
+    s = window.session
+    assert s.task.classes == (3, 7)
+    assert s.spec.kind.value == "single" and s.spec.bias_mode.value == "scalar"
+    assert s.config.lr == 1.0 and s.config.batch_size == 256
+    assert s.dataset.key == "sample"
+    assert window.chapter_label.isVisibleTo(window)
+    assert window.training_panel.start_button.isEnabled()
+
+
+def test_short_run_feeds_every_view(qtbot, window):
+    w = window
+    before = w.weights_view.image_item(0).image.copy()
+    run_to_end(qtbot, w, 3)
+    per_epoch = w.session.trainer.batches_per_epoch
+    assert w.plots.steps.total == 3 * per_epoch
+    assert [e[0] for e in w.plots.epochs] == [1, 2, 3]
+    assert w.plots.acc_curve.getData()[1] is not None and len(w.plots.acc_curve.getData()[1]) == 3
+    after = w.weights_view.image_item(0).image
+    assert not np.allclose(before, after), "the weight image did not change"
+    np.testing.assert_allclose(
+        w.weights_view.current_weights().ravel(), w.session.snapshot.params["weights"], rtol=1e-6
+    )
+    assert f"step {3 * per_epoch}" in w.training_panel.counter_label.text()
+    assert len(w.learning_view.bias) == 3 * per_epoch
+
+
+def test_pause_resume_stop_reset(qtbot, window):
+    w, s = window, window.session
+    s.set_slow_motion(0.005)
+    w.training_panel.epochs_spin.setValue(1000)
+    qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.snapshot is not None and s.snapshot.step > 3, timeout=WAIT)
+    assert not w.decision_panel.is_editable(), "bias must not be editable while running"
+    assert not w.training_panel.model_combo.isEnabled()
+    qtbot.mouseClick(w.training_panel.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "paused", timeout=WAIT)
+    step = s.trainer.step
+    qtbot.wait(200)
+    assert s.trainer.step == step
+    assert w.decision_panel.is_editable()
+    assert w.training_panel.start_button.text() == "Resume"
+    qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.trainer.step > step + 2, timeout=WAIT)
+    qtbot.mouseClick(w.training_panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    assert s.trainer.step > step
+    initial = s.initial_params["weights"].copy()
+    qtbot.mouseClick(w.training_panel.reset_button, Qt.MouseButton.LeftButton)
+    assert s.trainer.step == 0
+    assert len(w.plots.steps) == 0 and w.plots.epochs == []
+    np.testing.assert_array_equal(s.snapshot.params["weights"], initial)
+
+
+def test_single_step_then_paused(qtbot, window):
+    w, s = window, window.session
+    qtbot.mouseClick(w.training_panel.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "paused", timeout=WAIT)
+    assert s.trainer.step == 1
+    snap = s.snapshot
+    assert snap.last_update is not None and np.abs(snap.last_update["weights"]).max() > 0
+    qtbot.mouseClick(w.training_panel.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.trainer.step == 2 and s.state == "paused", timeout=WAIT)
+    s.stop()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+
+
+def test_bias_and_threshold_show_exactly_the_core_numbers(qtbot, window):
+    w, s = window, window.session
+    run_to_end(qtbot, w, 5)
+    params = s.snapshot.params
+    z = (s.data.valid_x.astype(np.float32) / 255) @ params["weights"]
+    y = s.data.valid_y
+    decision = BinaryDecision(z, y)
+    for bias, threshold in [(3.0, 0.0), (-4.5, 1.5), (0.25, -2.0)]:
+        w.decision_panel.set_bias(bias)
+        w.decision_panel.set_threshold(threshold)
+        expected = decision.evaluate(w.decision_panel.bias(), w.decision_panel.threshold())
+        brute = np.mean(((z + w.decision_panel.bias()) >= w.decision_panel.threshold()) == (y == 1))
+        shown = w.decision_panel.result()
+        assert shown.accuracy == pytest.approx(expected.accuracy)
+        assert shown.accuracy == pytest.approx(brute)
+        np.testing.assert_array_equal(shown.confusion, expected.confusion)
+        assert f"{100 * brute:.1f}%" in w.decision_panel.accuracy_label.text()
+        # the user's bias is applied to the model itself (exports and the canvas see it)
+        assert float(s.snapshot.params["bias"][0]) == pytest.approx(w.decision_panel.bias(), abs=1e-5)
+
+
+def test_export_through_the_action_and_import_back(qtbot, window, tmp_path, monkeypatch):
+    w, s = window, window.session
+    run_to_end(qtbot, w, 2)
+    trained = s.current_params()
+    target = tmp_path / "model.npz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "NumPy arrays (*.npz)")))
+    w.export_action.trigger()
+    assert target.exists()
+    assert "Exported" in w.statusBar().currentMessage()
+    w.session.reset()
+    assert not np.array_equal(s.snapshot.params["weights"], trained["weights"])
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(target), "")))
+    w.import_action.trigger()
+    np.testing.assert_array_equal(s.snapshot.params["weights"], trained["weights"])
+    np.testing.assert_array_equal(w.weights_view.current_weights().ravel(), trained["weights"])
+    assert not error_boxes(w)
+
+
+def test_import_of_a_corrupt_file_shows_an_error_and_changes_nothing(qtbot, window, tmp_path):
+    w, s = window, window.session
+    before = s.current_params()
+    spec = s.spec
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"PK\x03\x04 definitely not a zip archive")
+    assert not w.import_from(str(bad))
+    boxes = error_boxes(w)
+    assert boxes and "broken.npz" in boxes[-1].text()
+    assert s.spec == spec
+    for k, v in before.items():
+        np.testing.assert_array_equal(s.snapshot.params[k], v)
+
+
+def test_export_to_a_bad_place_shows_an_error(qtbot, window, tmp_path):
+    assert not window.export_to(str(tmp_path))  # a directory
+    assert error_boxes(window)
+
+
+def test_ten_classes_show_ten_tiles_and_editable_biases(qtbot, window):
+    w, s = window, window.session
+    w.training_panel.task_combo.setCurrentIndex(1)  # all ten
+    assert s.task.n_outputs == 10 and s.spec.kind.value == "linear"
+    assert w.weights_view.tile_count() == 10
+    run_to_end(qtbot, w, 2)
+    assert w.decision_panel.mode() == "multiclass"
+    biases = w.decision_panel.biases().copy()
+    biases[0] += 50.0
+    w.decision_panel.set_biases(biases)
+    np.testing.assert_allclose(s.snapshot.params["biases"], biases, rtol=1e-6)
+    result = w.decision_panel.result()
+    assert result.confusion[:, 0].sum() > 0.5 * result.confusion.sum()
+
+
+def test_divergence_is_shown_and_the_app_recovers(qtbot, window):
+    w, s = window, window.session
+    s.set_config(TrainConfig(lr=1e38, loss="bce", epochs=2))
+    w._on_settings_changed()
+    s.start()
+    qtbot.waitUntil(lambda: bool(error_boxes(w)), timeout=WAIT)
+    assert "diverged" in error_boxes(w)[-1].text()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    assert all(np.isfinite(a).all() for a in s.snapshot.params.values())
+    s.set_config(TrainConfig(epochs=1))
+    s.start()
+    qtbot.waitUntil(lambda: s.state == "ready" and s.trainer.epoch >= 1, timeout=WAIT)
+
+
+def test_an_exception_in_the_worker_reaches_the_user_and_start_works_again(qtbot, window,
+                                                                          monkeypatch):
+    w, s = window, window.session
+    original = type(s.trainer).run
+
+    def broken(self, epochs=None, control=None):
+        it = original(self, epochs, control)
+        yield next(it)
+        raise RuntimeError("injected failure mid-epoch")
+
+    monkeypatch.setattr(type(s.trainer), "run", broken)
+    s.start()
+    qtbot.waitUntil(lambda: bool(error_boxes(w)), timeout=WAIT)
+    assert "injected failure" in error_boxes(w)[-1].text()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    monkeypatch.setattr(type(s.trainer), "run", original)
+    s.set_config(TrainConfig(epochs=1))
+    s.start()
+    qtbot.waitUntil(lambda: s.state == "ready" and s.trainer.epoch >= 1, timeout=WAIT)
+
+
+def test_settings_are_remembered_and_can_be_reset(qtbot, tmp_path):
+    path = str(tmp_path / "remember.ini")
+    first = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
+    qtbot.addWidget(first)
+    first.training_panel.lr_spin.setValue(0.5)
+    first.training_panel.first_combo.setCurrentIndex(1)
+    first.close()
+    second = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
+    qtbot.addWidget(second)
+    assert second.session.config.lr == 0.5
+    assert second.session.task.classes == (1, 7)
+    assert second.training_panel.lr_spin.value() == 0.5
+    second.reset_settings()
+    assert second.session.config.lr == 1.0 and second.session.task.classes == (3, 7)
+    second.close()

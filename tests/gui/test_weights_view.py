@@ -1,0 +1,426 @@
+"""WeightsView (neurons' weights as pictures, painting) and WeightHistogram."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from biasviz.gui.weight_histogram import WeightHistogram, nice_ceil
+from biasviz.gui.weights_view import (
+    HOVER_HINT,
+    MAX_TILES,
+    WeightsView,
+    best_grid,
+    format_value,
+    grid_shape,
+)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1)
+
+
+@pytest.fixture
+def view(qtbot):
+    w = WeightsView()
+    qtbot.addWidget(w)
+    w.resize(500, 450)
+    return w
+
+
+def shown(qtbot, w):
+    w.show()
+    qtbot.waitExposed(w)
+    QApplication.processEvents()
+    return w
+
+
+def single(view, rng, bias=-0.42):
+    weights = rng.normal(0, 1, 784).astype(np.float32)
+    view.set_neurons(weights[None], np.array([bias]), ["3 vs 7"])
+    return weights
+
+
+# -- helpers ------------------------------------------------------------------------
+def test_grid_shape_is_near_square_and_full_when_possible():
+    assert grid_shape(1) == (1, 1)
+    assert grid_shape(10) == (2, 5)
+    assert grid_shape(32) == (4, 8)
+    assert grid_shape(8) == (2, 4)
+    assert grid_shape(256) == (16, 16)
+    rows, cols = grid_shape(7)
+    assert rows * cols >= 7 and abs(rows - cols) <= 1
+
+
+def test_best_grid_fits_the_area_and_every_tile():
+    for k in (2, 3, 7, 10, 32, 64, 100, 256):
+        for w, h in ((400, 400), (800, 200), (200, 800)):
+            rows, cols = best_grid(k, w, h, 0.18, 1.5)
+            assert rows * cols >= k and rows * cols - k < cols
+    # a wide area gets more columns than a tall one
+    assert best_grid(10, 900, 200, 0.18, 1.5)[1] > best_grid(10, 200, 900, 0.18, 1.5)[1]
+
+
+def test_format_value():
+    assert format_value(0.123) == "+0.123"
+    assert format_value(-1.5) == "-1.500"
+    assert format_value(0.0) == "0.000"
+    assert format_value(2e-5) == "+2.0e-05"
+
+
+# -- single neuron ------------------------------------------------------------------
+def test_single_neuron_image_shows_the_weights_as_a_digit(view, rng):
+    weights = single(view, rng)
+    assert view.tile_count() == 1
+    img = view.image_item(0)
+    np.testing.assert_array_equal(img.image, weights.reshape(28, 28))
+    assert img.axisOrder == "row-major"  # image[row, column]
+    assert view.view_box().yInverted()  # row 0 at the top, like the digit
+    m = float(np.abs(weights).max())
+    lo, hi = view.levels()
+    assert lo == pytest.approx(-m) and hi == pytest.approx(m)
+    np.testing.assert_allclose(img.getLevels(), [-m, m], rtol=1e-6)
+    np.testing.assert_allclose(view.color_bar().levels(), [-m, m], rtol=1e-6)
+    np.testing.assert_array_equal(view.current_weights(), weights[None])
+
+
+def test_single_neuron_bias_readout_and_note(view, rng):
+    single(view, rng, bias=1.234)
+    assert view.bias_text() == "bias b = +1.234"
+    view.set_note("This is Σbᵢ, the sum of 784 per-pixel biases.")
+    assert "Σbᵢ" in view.note_text()
+    view.set_neurons(np.zeros((1, 784)), None, ["no bias"])
+    assert view.bias_text() == "no bias"
+
+
+def test_all_zero_weights_keep_a_sane_symmetric_scale(view):
+    view.set_neurons(np.zeros((1, 784)), np.zeros(1), ["zeros"])
+    lo, hi = view.levels()
+    assert lo == -hi and hi > 0
+
+
+def test_set_neurons_copies_its_input(view, rng):
+    weights = rng.normal(0, 1, (1, 784)).astype(np.float32)
+    view.set_neurons(weights, np.zeros(1), ["a"])
+    weights[0, 0] = 99.0
+    assert view.current_weights()[0, 0] != 99.0
+
+
+def test_bad_shapes_are_rejected(view):
+    with pytest.raises(ValueError):
+        view.set_neurons(np.zeros((2, 100)), np.zeros(2), ["a", "b"])
+    with pytest.raises(ValueError):
+        view.set_neurons(np.zeros((2, 784)), np.zeros(3), ["a", "b"])
+
+
+# -- grids --------------------------------------------------------------------------
+def test_grid_of_ten_tiles_has_labels_with_biases(qtbot, view, rng):
+    weights = rng.normal(0, 1, (10, 784)).astype(np.float32)
+    biases = np.linspace(-0.5, 0.5, 10)
+    view.set_neurons(weights, biases, [str(d) for d in range(10)], title="Ten neurons")
+    shown(qtbot, view)
+    assert view.tile_count() == 10
+    rows, cols = view.grid()
+    assert rows * cols >= 10
+    assert view.tile_label(3) == f"3  b={biases[3]:+.2f}"
+    assert view.tile_label(0) == "0  b=-0.50"
+    # at 500×450 there is room for the full labels
+    item = view.tile_label_item(3)
+    assert item.isVisible()
+    assert item.toPlainText() == view.tile_label(3)
+    m = float(np.abs(weights).max())
+    for i in range(10):
+        np.testing.assert_array_equal(view.image_item(i).image, weights[i].reshape(28, 28))
+        np.testing.assert_allclose(view.image_item(i).getLevels(), [-m, m], rtol=1e-6)
+
+
+def test_tiles_do_not_overlap(qtbot, view, rng):
+    view.set_neurons(rng.normal(0, 1, (32, 784)), np.zeros(32), [f"#{i}" for i in range(32)])
+    shown(qtbot, view)
+    rects = [view.image_item(i).sceneBoundingRect() for i in range(32)]
+    for i in range(32):
+        for j in range(i + 1, 32):
+            assert not rects[i].intersects(rects[j])
+
+
+def test_same_shape_updates_in_place(view, rng):
+    view.set_neurons(rng.normal(0, 1, (10, 784)), np.zeros(10), [str(d) for d in range(10)])
+    items = [view.image_item(i) for i in range(10)]
+    labels = [view.tile_label_item(i) for i in range(10)]
+    new = rng.normal(0, 2, (10, 784)).astype(np.float32)
+    view.set_neurons(new, np.ones(10), [str(d) for d in range(10)])
+    assert [view.image_item(i) for i in range(10)] == items
+    assert all(view.image_item(i) is items[i] for i in range(10))
+    assert all(view.tile_label_item(i) is labels[i] for i in range(10))
+    np.testing.assert_array_equal(view.image_item(7).image, new[7].reshape(28, 28))
+    assert view.tile_label(7) == "7  b=+1.00"
+
+
+def test_changing_the_structure_rebuilds(view, rng):
+    view.set_neurons(rng.normal(0, 1, (10, 784)), np.zeros(10), [str(d) for d in range(10)])
+    first = view.image_item(0)
+    view.set_neurons(rng.normal(0, 1, (1, 784)), np.zeros(1), ["one"])
+    assert view.tile_count() == 1 and view.image_item(0) is not first
+    view.set_neurons(rng.normal(0, 1, (8, 25)), np.zeros(8), [f"k{i}" for i in range(8)], side=5)
+    assert view.tile_count() == 8
+    assert view.image_item(0).image.shape == (5, 5)
+    # only the structure's items remain in the view
+    images = [it for it in view.view_box().addedItems if it.__class__.__name__ == "ImageItem"]
+    assert len(images) == 8
+
+
+def test_more_than_max_tiles_shows_the_first_ones(view, rng):
+    view.set_neurons(rng.normal(0, 1, (300, 784)), np.zeros(300), [str(i) for i in range(300)])
+    assert view.tile_count() == MAX_TILES
+    assert view.current_weights().shape == (MAX_TILES, 784)
+
+
+# -- hover --------------------------------------------------------------------------
+def test_hover_reads_the_weight_under_the_pointer(view, rng):
+    weights = single(view, rng)
+    r, c = 12, 15
+    text = view.hover_at(c + 0.5, r + 0.5)
+    assert text == view.hover_text()
+    assert text.startswith(f"(row {r}, column {c}): weight = {format_value(weights[r * 28 + c])}")
+    assert view.hover_at(-3, 5) == HOVER_HINT
+    assert view.hover_at(5, 28.5) == HOVER_HINT
+
+
+def test_hover_names_the_class_the_pixel_pushes_towards(view):
+    w = np.zeros(784, dtype=np.float32)
+    w[0], w[1] = 0.5, -0.5
+    view.set_neurons(w[None], np.zeros(1), ["3 vs 7"])
+    view.set_class_names("3", "7")
+    assert "towards “3”" in view.hover_at(0.5, 0.5)
+    assert "towards “7”" in view.hover_at(1.5, 0.5)
+
+
+def test_hover_in_a_grid_names_the_neuron(view, rng):
+    weights = rng.normal(0, 1, (10, 784)).astype(np.float32)
+    view.set_neurons(weights, np.full(10, 0.25), [str(d) for d in range(10)])
+    x0, y0 = view.tile_origin(3)
+    text = view.hover_at(x0 + 10.5, y0 + 5.5)
+    assert "neuron 3" in text and "b = +0.250" in text
+    assert f"(row 5, column 10): weight = {format_value(weights[3, 5 * 28 + 10])}" in text
+    assert view.locate(x0 + 10.5, y0 + 5.5) == (3, 5, 10)
+    # the label band above a tile is not a pixel
+    assert view.locate(x0 + 3, y0 - 2) is None
+
+
+def _viewport_pos(view, x, y) -> QPoint:
+    gv = view.plot_widget()
+    scene_pt = view.view_box().mapViewToScene(QPointF(x, y))
+    return gv.mapFromScene(scene_pt)
+
+
+def test_real_mouse_move_updates_the_hover_text(qtbot, view, rng):
+    weights = single(view, rng)
+    shown(qtbot, view)
+    pos = _viewport_pos(view, 7.5, 20.5)
+    qtbot.mouseMove(view.plot_widget().viewport(), pos)
+    qtbot.waitUntil(lambda: view.hover_text() != HOVER_HINT, timeout=2000)
+    assert view.hover_text().startswith(
+        f"(row 20, column 7): weight = {format_value(weights[20 * 28 + 7])}"
+    )
+
+
+# -- painting -----------------------------------------------------------------------
+def test_add_paint_raises_weights_under_the_brush(qtbot, view):
+    view.set_neurons(np.zeros((1, 784)), np.zeros(1), ["a"])
+    view.set_paint_mode("add")
+    view.set_brush(2.0, 0.5)
+    assert view.painting_enabled()
+    with qtbot.waitSignal(view.weightsPainted, timeout=1000) as blocker:
+        view.drag_to(10.5, 10.5, start=True)
+    painted = blocker.args[0]
+    assert isinstance(painted, np.ndarray)
+    assert painted.shape == (784,) and painted.dtype == np.float32
+    assert painted[10 * 28 + 10] == pytest.approx(0.5)  # full strength at the centre
+    assert painted[10 * 28 + 11] > 0  # soft falloff
+    assert painted[0] == 0.0  # far away: untouched
+    np.testing.assert_array_equal(view.current_weights()[0], painted)
+    np.testing.assert_array_equal(view.image_item(0).image.reshape(-1), painted)
+    # dragging on emits on every move and keeps adding
+    with qtbot.waitSignals([view.weightsPainted, view.paintFinished], timeout=1000):
+        view.drag_to(10.5, 10.5, finish=True)
+    assert view.current_weights()[0, 10 * 28 + 10] > 0.5
+
+
+def test_drag_leaves_no_gaps(view):
+    view.set_neurons(np.zeros((1, 784)), np.zeros(1), ["a"])
+    view.set_paint_mode("add")
+    view.set_brush(1.0, 1.0)
+    view.drag_to(2.5, 14.5, start=True)
+    view.drag_to(25.5, 14.5, finish=True)
+    row = view.current_weights()[0].reshape(28, 28)[14]
+    assert np.all(row[2:26] > 0)
+
+
+def test_subtract_and_erase(view):
+    w = np.full((1, 784), 0.3, dtype=np.float32)
+    w[0, 5 * 28 + 5] = -0.3
+    view.set_neurons(w, np.zeros(1), ["a"])
+    view.set_brush(1.0, 0.2)
+    view.set_paint_mode("subtract")
+    view.paint_at(20.5, 20.5)
+    assert view.current_weights()[0, 20 * 28 + 20] == pytest.approx(0.1)
+    view.set_paint_mode("erase")
+    view.set_brush(1.0, 1.0)  # stronger than the weights: erase stops at 0
+    view.paint_at(5.5, 5.5)
+    view.paint_at(12.5, 12.5)
+    now = view.current_weights()[0]
+    assert now[5 * 28 + 5] == 0.0  # negative weight pulled up to 0, not past it
+    assert now[12 * 28 + 12] == 0.0
+    view.set_brush(1.0, 0.1)
+    view.paint_at(3.5, 20.5)
+    assert 0.0 < now[20 * 28 + 3] and view.current_weights()[0, 20 * 28 + 3] < 0.3
+
+
+def test_no_paint_without_a_mode(qtbot, view, rng):
+    weights = single(view, rng)
+    view.set_paint_mode(None)
+    with qtbot.assertNotEmitted(view.weightsPainted):
+        view.drag_to(10.5, 10.5, start=True)
+        assert not view.paint_at(10.5, 10.5)
+    np.testing.assert_array_equal(view.current_weights()[0], weights)
+    with pytest.raises(ValueError):
+        view.set_paint_mode("smudge")
+
+
+def test_grids_do_not_paint(qtbot, view, rng):
+    view.set_neurons(rng.normal(0, 1, (10, 784)), np.zeros(10), [str(d) for d in range(10)])
+    view.set_paint_mode("add")
+    assert not view.painting_enabled()
+    with qtbot.assertNotEmitted(view.weightsPainted):
+        view.drag_to(10.5, 10.5, start=True)
+
+
+def _send_mouse(widget, kind, pos: QPoint, buttons):
+    button = Qt.MouseButton.LeftButton
+    if kind == QEvent.Type.MouseMove:
+        button = Qt.MouseButton.NoButton
+    global_pos = QPointF(widget.mapToGlobal(pos))
+    ev = QMouseEvent(
+        kind, QPointF(pos), global_pos, button, buttons, Qt.KeyboardModifier.NoModifier
+    )
+    QApplication.sendEvent(widget, ev)
+
+
+def _drag(qtbot, view, points):
+    viewport = view.plot_widget().viewport()
+    held = Qt.MouseButton.LeftButton
+    first = _viewport_pos(view, *points[0])
+    _send_mouse(viewport, QEvent.Type.MouseMove, first, Qt.MouseButton.NoButton)
+    _send_mouse(viewport, QEvent.Type.MouseButtonPress, first, held)
+    for x, y in points[1:]:
+        qtbot.wait(25)  # pyqtgraph ignores mouse moves closer than 10 ms apart
+        _send_mouse(viewport, QEvent.Type.MouseMove, _viewport_pos(view, x, y), held)
+    qtbot.wait(25)
+    last = _viewport_pos(view, *points[-1])
+    _send_mouse(viewport, QEvent.Type.MouseButtonRelease, last, Qt.MouseButton.NoButton)
+    QApplication.processEvents()
+
+
+def test_real_mouse_drag_paints(qtbot, view):
+    view.set_neurons(np.zeros((1, 784)), np.zeros(1), ["a"])
+    view.set_paint_mode("add")
+    view.set_brush(1.5, 0.5)
+    shown(qtbot, view)
+    received = []
+    view.weightsPainted.connect(received.append)
+    _drag(qtbot, view, [(4.5, 14.5), (10.5, 14.5), (16.5, 14.5), (22.5, 14.5)])
+    assert received, "dragging in paint mode must emit weightsPainted"
+    assert all(a.shape == (784,) for a in received)
+    now = view.current_weights()[0].reshape(28, 28)
+    assert now[14, 10] > 0 and now[14, 16] > 0
+    assert now[0, 0] == 0.0
+
+
+def test_real_mouse_drag_without_paint_mode_neither_paints_nor_pans(qtbot, view, rng):
+    weights = single(view, rng)
+    shown(qtbot, view)
+    before = view.view_box().viewRange()
+    received = []
+    view.weightsPainted.connect(received.append)
+    _drag(qtbot, view, [(4.5, 4.5), (14.5, 14.5), (24.5, 24.5)])
+    assert not received
+    np.testing.assert_array_equal(view.current_weights()[0], weights)
+    np.testing.assert_allclose(view.view_box().viewRange(), before)
+    assert not view.view_box().menuEnabled()
+
+
+def test_tooltips_explain_the_picture(view, rng):
+    single(view, rng)
+    view.set_class_names("3", "7")
+    tip = view.view_box().toolTip()
+    assert "“3”" in tip and "“7”" in tip and "Red" in tip and "Blue" in tip
+    assert "white" in view.color_bar().toolTip().lower()
+    view.set_paint_mode("add")
+    assert "Painting is on" in view.view_box().toolTip()
+    view.set_help("custom")
+    assert view.view_box().toolTip() == "custom"
+
+
+# -- histogram ----------------------------------------------------------------------
+@pytest.fixture
+def hist(qtbot):
+    h = WeightHistogram()
+    qtbot.addWidget(h)
+    return h
+
+
+def test_nice_ceil():
+    assert nice_ceil(0.7) == 1.0
+    assert nice_ceil(1.3) == 2.0
+    assert nice_ceil(2.2) == 2.5
+    assert nice_ceil(31) == 50
+
+
+def test_histogram_counts_every_weight(hist, rng):
+    init = rng.normal(0, 1, 784)
+    now = rng.normal(0, 2, (10, 784))
+    hist.set_initial(init)
+    hist.set_current(now)
+    assert hist.initial_counts().sum() == 784
+    assert hist.current_counts().sum() == 7840
+    edges = hist.edges()
+    assert len(edges) == len(hist.current_counts()) + 1
+    assert edges[0] <= now.min() and edges[-1] >= now.max()
+    assert edges[0] == -edges[-1]
+    initial_curve, current_curve = hist.curves()
+    np.testing.assert_array_equal(current_curve.getData()[1], hist.current_counts())
+    np.testing.assert_array_equal(initial_curve.getData()[0], edges)
+    assert hist.summary_text().startswith("7,840 weights")
+
+
+def test_histogram_zero_init_is_a_spike_at_zero(hist, rng):
+    hist.set_initial(np.zeros(784))
+    hist.set_current(rng.normal(0, 0.1, 784))
+    counts, edges = hist.initial_counts(), hist.edges()
+    centre = len(counts) // 2
+    assert counts[centre] == 784
+    assert edges[centre] < 0 < edges[centre + 1]
+
+
+def test_histogram_items_are_created_once(hist, rng):
+    curves = hist.curves()
+    items = list(hist.plot_item().items)
+    hist.set_initial(rng.normal(0, 1, 784))
+    for scale in (0.5, 1, 3, 10):
+        hist.set_current(rng.normal(0, scale, 784))
+        assert hist.current_counts().sum() == 784
+    assert hist.curves() == curves
+    assert list(hist.plot_item().items) == items
+
+
+def test_histogram_legend_and_axes(hist):
+    item = hist.plot_item()
+    names = [label.text for _sample, label in item.legend.items]
+    assert names == ["at initialization", "now"]
+    assert item.getAxis("bottom").labelText == "weight value"
+    assert item.getAxis("left").labelText == "count"
+    assert "spike at 0" in item.toolTip()
