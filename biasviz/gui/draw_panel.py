@@ -321,14 +321,6 @@ class _PixelView(pg.GraphicsView):
         super().leaveEvent(event)
 
 
-def _title(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
-    return label
-
-
 class DrawPanel(QWidget):
     """The drawing canvas, its controls, and live views of what the model makes of it.
 

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetricsF, QPalette
+from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPalette
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QLabel,
@@ -85,7 +85,7 @@ def best_grid(k: int, width: float, height: float, h_gap: float, v_pitch: float)
 
 
 def format_value(v: float) -> str:
-    """Signed number for read-outs: +0.123, −small values in scientific notation."""
+    """Signed number for read-outs: +0.123; tiny values in scientific notation."""
     v = float(v)
     if not math.isfinite(v):
         return str(v)
@@ -105,6 +105,48 @@ def _brush_kernel(dist: np.ndarray, radius: float) -> np.ndarray:
     """Soft round brush: 1 at the centre, falling smoothly to 0 at ``radius``."""
     r = max(float(radius), 0.5)
     return np.clip(1.0 - (dist / r) ** 2, 0.0, 1.0) ** 2
+
+
+class _WeightImage(pg.ImageItem):
+    """An ImageItem for one picture of weights (float data, symmetric levels).
+
+    pyqtgraph turns the lookup table into a Qt colour table on every render (256 Python
+    calls per image); with hundreds of tiles redrawn 30 times a second that dominated.
+    This item maps values to colours in numpy through an RGBA table made once, NaN
+    pixels transparent.  Other kinds of data fall back to pyqtgraph's own rendering.
+    """
+
+    def __init__(self, rgba_lut: np.ndarray):
+        super().__init__(axisOrder="row-major")
+        self._rgba_lut = rgba_lut  # (256, 4) uint8, shared by all tiles
+        self._rgba = np.zeros((0, 0, 4), dtype=np.uint8)
+        self.setLookupTable(rgba_lut[:, :3])
+
+    def render(self):
+        img, levels = self.image, self.levels
+        if (
+            img is None
+            or img.ndim != 2
+            or img.size == 0
+            or img.dtype.kind != "f"
+            or levels is None
+            or np.ndim(levels) != 1
+        ):
+            return super().render()
+        lo, hi = float(levels[0]), float(levels[1])
+        n = len(self._rgba_lut)
+        scale = n / (hi - lo) if hi > lo else 0.0
+        with np.errstate(invalid="ignore", over="ignore"):
+            idx = np.clip((img - lo) * scale, 0, n - 1)
+        nan = np.isnan(idx)
+        idx = np.where(nan, 0, idx).astype(np.intp)
+        rgba = self._rgba_lut[idx]
+        if nan.any():
+            rgba[nan] = 0
+        self._rgba = np.ascontiguousarray(rgba)
+        self.qimage = pg.functions.ndarray_to_qimage(self._rgba, QImage.Format.Format_RGBA8888)
+        self._renderRequired = False
+        self._unrenderable = False
 
 
 class _FixedViewBox(pg.ViewBox):
@@ -140,12 +182,7 @@ class _FixedViewBox(pg.ViewBox):
 
 
 class _PlotArea(pg.GraphicsLayoutWidget):
-    """The picture's canvas; tells the owner when the mouse leaves it.
-
-    (Overriding ``leaveEvent`` rather than installing a Python event filter: with
-    PySide6 6.12 a Python ``eventFilter`` returning ``False`` crashed the interpreter
-    at exit with a bool refcount error.)
-    """
+    """The picture's canvas; tells the owner when the mouse leaves it."""
 
     def __init__(self, on_leave):
         super().__init__()
@@ -196,7 +233,7 @@ class WeightsView(QWidget):
         self._stroke_last: tuple[float, float] | None = None
 
         cmap = diverging_colormap()
-        self._lut = cmap.getLookupTable(nPts=256, alpha=False)
+        self._lut = cmap.getLookupTable(nPts=256, alpha=True)
         pal = self.palette()
         bg = pal.color(QPalette.ColorRole.Window)
         fg = pal.color(QPalette.ColorRole.WindowText)
@@ -548,8 +585,7 @@ class WeightsView(QWidget):
         self._label_state = ("", 0)
         self._stroke_last = None
         for _ in range(k):
-            img = pg.ImageItem(axisOrder="row-major")
-            img.setLookupTable(self._lut)
+            img = _WeightImage(self._lut)
             img.setBorder(self._border_pen)
             self._view.addItem(img)
             self._images.append(img)
@@ -608,7 +644,11 @@ class WeightsView(QWidget):
 
     def _refresh(self) -> None:
         """Push the current data into the existing items (no item creation)."""
-        lo, hi = symmetric_levels(self._weights)
+        hi = float(np.abs(self._weights).max()) if self._weights.size else 0.0
+        if math.isfinite(hi):
+            lo = -hi
+        else:  # NaN or ±inf somewhere (a diverged run): scale to the finite weights
+            lo, hi = symmetric_levels(self._weights)
         if hi < 1e-9:  # all weights 0: any symmetric scale shows white; keep ticks sane
             lo, hi = -1.0, 1.0
         self._levels = (float(lo), float(hi))
@@ -718,8 +758,9 @@ class WeightsView(QWidget):
             text = (
                 f"Each tile is one convolution kernel: a small {self._side}×{self._side} "
                 "patch of weights that slides over every position of the digit.\n"
-                "Red weights respond to ink, blue weights to background at that spot of the "
-                "patch; a kernel with red on one side and blue on the other detects an edge."
+                "Red: ink at that spot of the patch raises the kernel's response. Blue: ink "
+                "there lowers it. White: ignored.\n"
+                "A kernel with red on one side and blue on the other responds to edges."
             )
         elif k > 1:
             text = (

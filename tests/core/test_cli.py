@@ -233,3 +233,50 @@ def test_no_arguments_open_the_gui(monkeypatch):
     assert main(["gui", "--dataset", "mnist"]) == 0
     assert main(["-platform", "offscreen"]) == 0
     assert calls == [[], ["--dataset", "mnist"], ["-platform", "offscreen"]]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_in_a_real_process_exits_130_without_a_file(tmp_path):
+    import signal
+
+    out_file = tmp_path / "model.npz"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "biasviz", "train", "--epochs", "100000", "--out", str(out_file)],
+        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A shell's background jobs ignore SIGINT; give the child Python's usual handler.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if line.startswith("epoch 2/"):
+                break
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130
+    assert "interrupted" in err and "nothing was written" in err
+    assert "Traceback" not in out + err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_download_progress_is_shown(monkeypatch, capsys, terminal):
+    from biasviz.core import datasets
+
+    def fake_load(spec, progress=None, cancel=None):
+        for done in (0, 4_000_000, 9_912_422):
+            progress(done, 9_912_422)
+        return datasets.load_sample()
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    monkeypatch.setattr(cli, "_is_tty", lambda stream: terminal)
+    assert main(["train", "--dataset", "mnist", "--epochs", "1"]) == 0
+    _, err = capsys.readouterr()
+    assert "downloading mnist" in err
+    if terminal:
+        assert "9.9 MB / 9.9 MB" in err
+    assert "downloaded mnist" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
@@ -103,6 +104,26 @@ def test_all_zero_weights_keep_a_sane_symmetric_scale(view):
     assert lo == -hi and hi > 0
 
 
+def test_non_finite_weights_do_not_break_the_scale(qtbot, view, rng):
+    weights = rng.normal(0, 1, 784).astype(np.float32)
+    weights[5], weights[6] = np.nan, np.inf
+    view.set_neurons(weights[None], np.zeros(1), ["diverged"])
+    shown(qtbot, view)
+    view.grab()
+    m = float(np.abs(np.delete(weights, [5, 6])).max())
+    assert view.levels() == pytest.approx((-m, m))
+    assert "nan" in view.hover_at(5.5, 0.5)
+
+
+def test_painting_rescales_the_colours(view):
+    view.set_neurons(np.zeros((1, 784)), np.zeros(1), ["a"])
+    view.set_paint_mode("add")
+    view.set_brush(1.0, 0.75)
+    view.paint_at(3.5, 3.5)
+    assert view.levels() == pytest.approx((-0.75, 0.75))
+    np.testing.assert_allclose(view.color_bar().levels(), (-0.75, 0.75))
+
+
 def test_set_neurons_copies_its_input(view, rng):
     weights = rng.normal(0, 1, (1, 784)).astype(np.float32)
     view.set_neurons(weights, np.zeros(1), ["a"])
@@ -169,7 +190,7 @@ def test_changing_the_structure_rebuilds(view, rng):
     assert view.tile_count() == 8
     assert view.image_item(0).image.shape == (5, 5)
     # only the structure's items remain in the view
-    images = [it for it in view.view_box().addedItems if it.__class__.__name__ == "ImageItem"]
+    images = [it for it in view.view_box().addedItems if isinstance(it, pg.ImageItem)]
     assert len(images) == 8
 
 
