@@ -189,12 +189,14 @@ def output_scores(params: dict[str, np.ndarray], spec: ModelSpec, x: np.ndarray)
     ``x @ W.T`` (linear) or ``h @ W_out.T`` (MLP, CNN).  One matrix product.
     """
     xf = as_float_images(x)
-    if spec.kind is ModelKind.SINGLE:
-        return xf @ params["weights"]
-    if spec.kind is ModelKind.LINEAR:
-        return xf @ params["weights"].T
-    h = hidden_activations(params, spec, xf)
-    out = h @ params["output.weights"].T
+    # After a divergence the numbers may overflow float32; BinaryDecision copes with inf.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if spec.kind is ModelKind.SINGLE:
+            return xf @ params["weights"]
+        if spec.kind is ModelKind.LINEAR:
+            return xf @ params["weights"].T
+        h = hidden_activations(params, spec, xf)
+        out = h @ params["output.weights"].T
     return out[:, 0] if spec.n_outputs == 1 else out
 
 

@@ -16,6 +16,8 @@ def _parse(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--train-epochs", type=int, default=0, metavar="N",
                         help="with --screenshot: train N epochs before taking it")
     parser.add_argument("--tab", type=int, default=0, help="with --screenshot: which tab")
+    parser.add_argument("--show-change", action="store_true",
+                        help="with --screenshot: show w − w₀ instead of the weights")
     parser.add_argument("--report-startup", action="store_true",
                         help="print how long the first window took to appear")
     return parser.parse_args(args)
@@ -70,6 +72,8 @@ def _schedule_screenshot(window, options: argparse.Namespace) -> None:
 
     def grab() -> None:
         window.tabs.setCurrentIndex(options.tab)
+        if options.show_change:
+            window.show_combo.setCurrentIndex(1)
         QApplication.processEvents()
         QTimer.singleShot(400, lambda: (window.grab().save(options.screenshot), window.close()))
 

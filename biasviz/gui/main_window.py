@@ -135,6 +135,17 @@ class MainWindow(QMainWindow):
         self.chapter_label.setWordWrap(True)
         outer.addWidget(self.chapter_label)
         paint_row = QHBoxLayout()
+        paint_row.addWidget(QLabel("Show:"))
+        self.show_combo = QComboBox()
+        self.show_combo.addItem("the weights w", "weights")
+        self.show_combo.addItem("what training changed: w − w₀", "delta")
+        self.show_combo.setToolTip(
+            "The weights themselves, or how far training has moved them from their random "
+            "start w₀. With the chapter's init (std 1.0) the start is loud noise and the "
+            "learned '3 minus 7' pattern hides under it: w − w₀ shows it."
+        )
+        paint_row.addWidget(self.show_combo)
+        paint_row.addSpacing(16)
         paint_row.addWidget(QLabel("Paint on the weights:"))
         self.paint_combo = QComboBox()
         for label, mode in (("off", None), ("add (+)", "add"), ("subtract (−)", "subtract"),
@@ -247,29 +258,38 @@ class MainWindow(QMainWindow):
         self.decision_panel.biasesChanged.connect(self._on_user_biases)
         self.decision_panel.resultChanged.connect(self._on_decision_result)
         self.weights_view.weightsPainted.connect(self._on_painted)
-        self.paint_combo.currentIndexChanged.connect(
-            lambda _i: self.weights_view.set_paint_mode(self.paint_combo.currentData())
-        )
+        self.paint_combo.currentIndexChanged.connect(lambda _i: self._sync_paint())
+        self.show_combo.currentIndexChanged.connect(self._on_show_changed)
         self.restore_weights_button.clicked.connect(lambda: s.restore_trained("weights"))
         self.tabs.currentChanged.connect(self._on_tab_changed)
 
     # ------------------------------------------------------------------ session → views
     def _on_state(self, state: str) -> None:
         self.training_panel.set_state(state)
-        running = state == RUNNING
         self.stop_action.setEnabled(state in (RUNNING, PAUSED))
         self.import_action.setEnabled(state not in (RUNNING, PAUSED))
         editable, reason = self._bias_editable()
         self.decision_panel.set_editable(editable, reason)
-        self.paint_combo.setEnabled(not running and self.session.spec.kind is ModelKind.SINGLE)
-        self.restore_weights_button.setEnabled(not running)
-        if running:
-            self.weights_view.set_paint_mode(None)
-        else:
-            self.weights_view.set_paint_mode(self.paint_combo.currentData())
+        self._sync_paint()
         if state in ("ready", PAUSED):
             self._refresh_decision()
             self._eval_timer.start()
+
+    def _sync_paint(self) -> None:
+        """Painting works on the single neuron's weights themselves, when not training."""
+        allowed = (
+            self.session.state != RUNNING
+            and self.session.spec.kind is ModelKind.SINGLE
+            and self.show_combo.currentData() == "weights"
+        )
+        self.paint_combo.setEnabled(allowed)
+        self.restore_weights_button.setEnabled(self.session.state != RUNNING)
+        self.weights_view.set_paint_mode(self.paint_combo.currentData() if allowed else None)
+
+    def _on_show_changed(self) -> None:
+        self._sync_paint()
+        if self.session.snapshot is not None:
+            self._show_weights(self.session.snapshot)
 
     def _bias_editable(self) -> tuple[bool, str]:
         spec = self.session.spec
@@ -322,6 +342,9 @@ class MainWindow(QMainWindow):
     def _show_weights(self, snapshot: Snapshot) -> None:
         spec = snapshot.spec
         weights, biases = first_layer(snapshot.params, spec)
+        delta = self.show_combo.currentData() == "delta" and self.session.initial_params
+        if delta:
+            weights = weights - first_layer(self.session.initial_params, spec)[0]
         k = weights.shape[0]
         if spec.kind is ModelKind.SINGLE:
             labels = [f"{self.session.data.class_names[0]} vs {self.session.data.class_names[1]}"]
@@ -337,6 +360,8 @@ class MainWindow(QMainWindow):
             labels = [f"kernel {i}" for i in range(k)]
             title = f"Convolution kernels {spec.kernel}×{spec.kernel} (shared everywhere)"
         side = int(spec.kernel) if spec.kind is ModelKind.CNN else 28
+        if delta:
+            title = "Change since initialization: w − w₀"
         self.weights_view.set_neurons(
             weights[:MAX_TILES], biases[:MAX_TILES], labels[:MAX_TILES], side=side, title=title
         )

@@ -41,7 +41,7 @@ class TrainingPlots(QWidget):
         self.acc_plot.setLabel("bottom", "epoch")
         self.acc_plot.setLabel("left", "accuracy (%)")
         self.acc_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.acc_plot.setYRange(0, 100)
+        self.acc_plot.setYRange(0, 108, padding=0)
         self.acc_curve = self.acc_plot.plot(
             [], [], pen=ACC_PEN, symbol="o", symbolSize=6, symbolBrush=(0, 158, 115)
         )

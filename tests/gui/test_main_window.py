@@ -232,3 +232,30 @@ def test_settings_are_remembered_and_can_be_reset(qtbot, tmp_path):
     second.reset_settings()
     assert second.session.config.lr == 1.0 and second.session.task.classes == (3, 7)
     second.close()
+
+
+def test_show_change_since_initialization(qtbot, window):
+    w, s = window, window.session
+    run_to_end(qtbot, w, 2)
+    w.show_combo.setCurrentIndex(1)
+    expected = s.snapshot.params["weights"] - s.initial_params["weights"]
+    np.testing.assert_allclose(w.weights_view.current_weights().ravel(), expected, atol=1e-6)
+    assert not w.paint_combo.isEnabled(), "painting the difference image would be ambiguous"
+    w.show_combo.setCurrentIndex(0)
+    np.testing.assert_allclose(w.weights_view.current_weights().ravel(), s.snapshot.params["weights"])
+    assert w.paint_combo.isEnabled()
+
+
+def test_painting_changes_the_model_and_restore_undoes_it(qtbot, window):
+    w, s = window, window.session
+    run_to_end(qtbot, w, 2)
+    trained = s.snapshot.params["weights"].copy()
+    acc_before = w.decision_panel.result().accuracy
+    w.paint_combo.setCurrentIndex(1)  # add
+    painted = trained.copy()
+    painted[:392] += 5.0  # as a brush stroke would: the view emits the new weights
+    w.weights_view.weightsPainted.emit(painted)
+    np.testing.assert_allclose(s.snapshot.params["weights"], painted)
+    assert w.decision_panel.result().accuracy != acc_before
+    qtbot.mouseClick(w.restore_weights_button, Qt.MouseButton.LeftButton)
+    np.testing.assert_allclose(s.snapshot.params["weights"], trained)
