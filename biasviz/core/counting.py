@@ -339,7 +339,7 @@ def _describe_layer(spec: ModelSpec, layer: str) -> tuple[str, str, str]:
             BiasMode.PER_PIXEL: "one per pixel (they act only through their sum)",
             BiasMode.NONE: "no bias",
         }[spec.bias_mode]
-        return "neuron", "784 inputs (pixels) × 1 weight each", how_b
+        return "neuron", "1 neuron × 784 inputs (pixels)", how_b
     if spec.kind is ModelKind.CNN and layer == "conv":
         c, _, k, _ = shapes["conv.weights"]
         return (

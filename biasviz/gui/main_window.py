@@ -3,8 +3,11 @@ no pixel work and no maths here: only who talks to whom."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import os
+import sys
 
 import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QTabBar,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -37,6 +41,7 @@ from biasviz.gui.draw_panel import DrawPanel
 from biasviz.gui.evaluation_view import EvaluationView
 from biasviz.gui.help_panel import HelpPanel
 from biasviz.gui.learning_view import LearningView
+from biasviz.gui.lessons.base import Lesson
 from biasviz.gui.session import PAUSED, RUNNING, Session
 from biasviz.gui.training_panel import TrainingPanel
 from biasviz.gui.training_plots import TrainingPlots
@@ -49,11 +54,29 @@ SETTINGS_ORG = "biasviz"
 SETTINGS_APP = "biasviz"
 MAX_TILES = 64
 
+# Lesson modules in menu order; each defines one biasviz.gui.lessons.base.Lesson subclass.
+LESSON_MODULES = (
+    "chapter_lesson",
+    "bias_lesson",
+    "activation_lesson",
+    "zero_init_lesson",
+    "counting_lesson",
+)
+
 CHAPTER_NOTE = (
     "<b>The fastai chapter's model</b> (04_mnist_basics): one neuron, 784 weights + 1 bias, "
     "3s vs 7s, SGD with lr 1.0, batches of 256. Press <b>Start</b> and watch the weights "
     "turn from noise into a '3 minus 7' template."
 )
+
+
+def lesson_class(module: str) -> type[Lesson]:
+    """The Lesson subclass defined in ``biasviz.gui.lessons.<module>``."""
+    mod = importlib.import_module(f"biasviz.gui.lessons.{module}")
+    for _name, obj in inspect.getmembers(mod, inspect.isclass):
+        if issubclass(obj, Lesson) and obj is not Lesson and obj.__module__ == mod.__name__:
+            return obj
+    raise ImportError(f"no Lesson subclass in biasviz.gui.lessons.{module}")
 
 
 def _icon() -> QIcon:
@@ -109,6 +132,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.learning_view, "Watch learning")
         self.tabs.addTab(self.draw_panel, "Draw")
         self.tabs.addTab(self.evaluation_view, "Evaluate")
+        self._fixed_tabs = self.tabs.count()
+        self.tabs.setTabsClosable(True)
+        for i in range(self._fixed_tabs):
+            self.tabs.tabBar().setTabButton(i, QTabBar.ButtonPosition.RightSide, None)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.lessons: dict[str, Lesson] = {}
         self.setCentralWidget(self.tabs)
 
         self._make_actions()
@@ -215,6 +244,17 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.reset_settings_action)
         self.lessons_menu = self.menuBar().addMenu("&Lessons")
+        self.lesson_actions: dict[str, QAction] = {}
+        for module in LESSON_MODULES:
+            try:
+                cls = lesson_class(module)
+            except ImportError as exc:  # a broken lesson must not take the app down
+                print(f"biasviz: lesson {module} unavailable: {exc}", file=sys.stderr)
+                continue
+            a = action(cls.title, lambda _c=False, m=module: self.open_lesson(m),
+                       tip=(cls.__doc__ or cls.title).strip().splitlines()[0])
+            self.lessons_menu.addAction(a)
+            self.lesson_actions[module] = a
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addActions([about, data_about])
 
@@ -302,6 +342,8 @@ class MainWindow(QMainWindow):
         return True, ""
 
     def _on_data(self, data) -> None:
+        for lesson in getattr(self, "lessons", {}).values():
+            lesson.set_data(data)
         names = self.session.dataset.class_names
         self.training_panel.set_class_names(names)
         self.training_panel.set_dataset_key(self.session.dataset.key)
@@ -414,6 +456,34 @@ class MainWindow(QMainWindow):
             return
         self.learning_view.set_snapshot(snap)
         self.draw_panel.set_model(snap.params, snap.spec, self._class_names())
+        current = self.tabs.currentWidget()
+        if isinstance(current, Lesson):
+            current.set_model(snap)
+
+    # ------------------------------------------------------------------ lessons
+    def open_lesson(self, module: str) -> Lesson:
+        """Show the lesson's tab (creating it the first time)."""
+        lesson = self.lessons.get(module)
+        if lesson is None:
+            lesson = lesson_class(module)()
+            lesson.setObjectName(f"lesson_{module}")
+            self.lessons[module] = lesson
+            self.tabs.addTab(lesson, lesson.title)
+            lesson.set_data(self.session.data)
+            lesson.set_model(self.session.snapshot)
+        self.tabs.setCurrentWidget(lesson)
+        return lesson
+
+    def close_tab(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        if not isinstance(widget, Lesson):
+            return
+        widget.shutdown()
+        for key, lesson in list(self.lessons.items()):
+            if lesson is widget:
+                del self.lessons[key]
+        self.tabs.removeTab(index)
+        widget.deleteLater()
 
     def _refresh_evaluation(self) -> None:
         snap = self.session.snapshot
@@ -422,8 +492,11 @@ class MainWindow(QMainWindow):
         self.evaluation_view.set_evaluation(snap.params, snap.spec, self.session.data)
 
     def _on_tab_changed(self, _index: int) -> None:
-        if self.tabs.currentWidget() is self.evaluation_view:
+        current = self.tabs.currentWidget()
+        if current is self.evaluation_view:
             self._refresh_evaluation()
+        elif isinstance(current, Lesson):
+            current.set_model(self.session.snapshot)
 
     # ------------------------------------------------------------------ views → session
     def _on_task_requested(self, task: Task) -> None:
@@ -586,6 +659,8 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.save_settings()
         self.session.shutdown()
-        self.draw_panel.shutdown() if hasattr(self.draw_panel, "shutdown") else None
+        for lesson in self.lessons.values():
+            lesson.shutdown()
+        self.draw_panel.shutdown()
         self.help_panel.detach()
         super().closeEvent(event)
