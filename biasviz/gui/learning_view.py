@@ -18,6 +18,7 @@ class LearningView(QWidget):
         super().__init__(parent)
         grid = QGridLayout(self)
         self.update_view = WeightsView()
+        self.update_view.set_bias_name("its bias moved by Δb")
         self.update_view.setToolTip(
             "The last update of the weights: Δw = −learning rate × gradient, as a 28×28 "
             "image. Red pixels were just pushed up, blue ones down. Use 'Step 1 batch' to "
@@ -26,6 +27,7 @@ class LearningView(QWidget):
         self.bias_plot = pg.PlotWidget(title="Bias over the steps")
         self.bias_plot.setLabel("bottom", "step")
         self.bias_plot.setLabel("left", "bias b (or Σbᵢ)")
+        self.bias_plot.getAxis("left").enableAutoSIPrefix(False)
         self.bias_plot.showGrid(x=True, y=True, alpha=0.2)
         self.bias_curve = self.bias_plot.plot([], [], pen=pg.mkPen((213, 94, 0), width=2))
         self.bias_plot.setToolTip(
@@ -76,17 +78,18 @@ class LearningView(QWidget):
         spec = snapshot.spec
         side = int(spec.kernel) if spec.kind is ModelKind.CNN else 28
         if snapshot.last_update is None:
-            weights, _ = first_layer(snapshot.params, spec)
-            delta = np.zeros_like(weights)
+            weights, biases = first_layer(snapshot.params, spec)
+            delta, delta_b = np.zeros_like(weights), np.zeros_like(biases)
         else:
-            delta, _ = first_layer(
-                {**snapshot.params, **snapshot.last_update}, spec
-            )
-            if spec.kind is ModelKind.SINGLE:
-                delta = snapshot.last_update["weights"].reshape(1, -1)
+            # first_layer of the update arrays: Δ of each first-layer neuron (Σ of a
+            # per-pixel Δb, which is how the bias acts).
+            delta, delta_b = first_layer({**snapshot.params, **snapshot.last_update}, spec)
+        if spec.kind is ModelKind.SINGLE and spec.bias_mode.value == "none":
+            delta_b = None
         labels = [f"Δ neuron {i}" for i in range(delta.shape[0])]
         if delta.shape[0] == 1:
             labels = ["Δw (last update)"]
         self.update_view.set_neurons(
-            delta[:64], None, labels[:64], side=side, title="Last update Δw = −lr · gradient"
+            delta[:64], None if delta_b is None else delta_b[:64], labels[:64], side=side,
+            title="Last update Δw = −lr · gradient",
         )

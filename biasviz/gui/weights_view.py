@@ -287,6 +287,7 @@ class WeightsView(QWidget):
             "The weight of the pixel under the mouse pointer. Rows and columns count from 0 "
             "at the top-left corner, like numpy indexing of a 28×28 image."
         )
+        self._bias_name = "bias b"
         self._bias_label = QLabel()
         bf = self._bias_label.font()
         bf.setBold(True)
@@ -373,6 +374,10 @@ class WeightsView(QWidget):
             self._build(k, side)
         self._set_title(title)
         self._refresh()
+
+    def set_bias_name(self, name: str) -> None:
+        """How the single neuron's bias readout is labelled (default "bias b")."""
+        self._bias_name = name
 
     def set_note(self, text: str) -> None:
         """A short explanation under the picture (e.g. "bias shown is Σbᵢ of 784 biases")."""
@@ -660,7 +665,7 @@ class WeightsView(QWidget):
             self._fit_labels(force=True)
         elif self._images:
             if self._biases is not None:
-                self._bias_label.setText(f"bias b = {format_value(self._biases[0])}")
+                self._bias_label.setText(f"{self._bias_name} = {format_value(self._biases[0])}")
             else:
                 self._bias_label.setText("no bias")
 
