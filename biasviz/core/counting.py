@@ -67,11 +67,13 @@ def conv_output_size(
     if f < 1:
         raise ConfigError(f"filter size must be at least 1 pixel, got {f}")
     if p < 0:
-        raise ConfigError(f"padding is a number of zero pixels added on each edge: it can't "
-                          f"be negative, got {p}")
+        raise ConfigError(
+            f"padding is a number of zero pixels added on each edge: it can't be negative, got {p}"
+        )
     if s < 1:
-        raise ConfigError(f"stride is how many pixels the filter moves each step: it must be "
-                          f"at least 1, got {s}")
+        raise ConfigError(
+            f"stride is how many pixels the filter moves each step: it must be at least 1, got {s}"
+        )
     padded = w + 2 * p
     if f > padded:
         raise ConfigError(
@@ -102,6 +104,23 @@ def conv_output_size(
     return steps + 1
 
 
+def side_working(size: int, filter_size: int, padding: int = 0, stride: int = 1) -> str:
+    """``(W − F + 2P) / S + 1`` written out with the numbers, ending with the result, or
+    with a ✗ and the reason when the numbers do not make a valid layer."""
+    w, f, p, s = size, filter_size, padding, stride
+    text = f"({w} − {f} + 2×{p}) / {s} + 1"
+    if s < 1:
+        return f"{text}   ✗ the stride must be at least 1"
+    span = w - f + 2 * p
+    text += f" = {span}/{s} + 1"
+    if span < 0:
+        return f"{text}   ✗ the filter is bigger than the padded input"
+    exact = Fraction(span, s) + 1
+    if exact.denominator != 1:
+        return f"{text} = {_decimal(exact)}   ✗ not a whole number"
+    return f"{text} = {exact.numerator}"
+
+
 @dataclass(frozen=True)
 class ConvCount:
     """One convolution layer's output size and parameter counts, with and without
@@ -128,10 +147,10 @@ class ConvCount:
             if value < 1:
                 raise ConfigError(f"{name.replace('_', ' ')} must be at least 1, got {value}")
             object.__setattr__(self, name, value)
-        ow = conv_output_size(self.width, self.filter_size, self.padding, self.stride,
-                              name="width")
-        oh = conv_output_size(self.height, self.filter_size, self.padding, self.stride,
-                              name="height")
+        ow = conv_output_size(self.width, self.filter_size, self.padding, self.stride, name="width")
+        oh = conv_output_size(
+            self.height, self.filter_size, self.padding, self.stride, name="height"
+        )
         for name in ("width", "height", "filter_size", "padding", "stride"):
             object.__setattr__(self, name, _whole(getattr(self, name), name))
         object.__setattr__(self, "out_width", ow)
@@ -190,30 +209,27 @@ class ConvCount:
         k, f, p, s = self.filters, self.filter_size, self.padding, self.stride
         ow, oh, kw = self.out_width, self.out_height, self.kernel_weights
 
-        def side(size: int, out: int) -> str:
-            return f"({size} − {f} + 2×{p}) / {s} + 1 = {size - f + 2 * p}/{s} + 1 = {out}"
-
         lines = [
             "Output size: (W − F + 2P) / S + 1",
-            f"  width   = {side(w, ow)}",
-            f"  height  = {side(h, oh)}",
+            f"  width   = {side_working(w, f, p, s)}",
+            f"  height  = {side_working(h, f, p, s)}",
             f"  outputs = {ow} × {oh} positions × {k} filters = {self.n_outputs:,}",
             "",
             f"One filter sees an F×F×C patch: {f}×{f}×{c} = {kw:,} inputs,",
             f"  so it has {kw:,} weights (one per input) and 1 bias.",
             "",
-            "With weight sharing (each filter's kernel is reused at every position):",
+            "With weight sharing (one kernel per filter, used everywhere):",
             f"  weights = {k} filters × {kw:,} = {self.shared_weights:,}",
             f"  biases  = {k} (one per filter)",
             f"  total   = {k} × ({kw:,} + 1) = {self.shared_total:,}",
             "",
-            "Without sharing (every output has its own weights and bias):",
+            "Without sharing (own weights and bias for every output):",
             f"  weights = {self.n_outputs:,} outputs × {kw:,} = {self.unshared_weights:,}",
             f"  biases  = {self.n_outputs:,} (one per output)",
             f"  total   = {self.n_outputs:,} × ({kw:,} + 1) = {self.unshared_total:,}",
             "",
             f"Ratio: {self.unshared_total:,} / {self.shared_total:,} = {self.positions:,}"
-            f" = {ow} × {oh}, the number of positions.",
+            f" = {ow} × {oh} positions",
         ]
         return lines
 
@@ -260,11 +276,17 @@ class ConvPreset:
 LENET5_C1 = ConvPreset(
     key="lenet5_c1",
     label="LeNet-5, layer C1 (LeCun et al., 1998)",
-    width=32, height=32, in_channels=1, filters=6, filter_size=5, padding=0, stride=1,
+    width=32,
+    height=32,
+    in_channels=1,
+    filters=6,
+    filter_size=5,
+    padding=0,
+    stride=1,
     source=(
-        "LeCun et al. 1998, section II-B: C1 has six 28×28 feature maps of 5×5 kernels on "
-        "a 32×32 input and “contains 156 trainable parameters, and 122,304 connections”. "
-        "Without sharing, each of those connections would be a parameter of its own."
+        "LeCun et al. 1998, §II-B: six 5×5 kernels on a 32×32 input → 28×28×6; “C1 "
+        "contains 156 trainable parameters, and 122,304 connections”. Without sharing, "
+        "every connection would be a parameter of its own."
     ),
 )
 
@@ -278,11 +300,17 @@ LENET5_C1 = ConvPreset(
 ALEXNET_CONV1 = ConvPreset(
     key="alexnet_conv1",
     label="AlexNet, conv1 (Krizhevsky et al., 2012)",
-    width=227, height=227, in_channels=3, filters=96, filter_size=11, padding=0, stride=4,
+    width=227,
+    height=227,
+    in_channels=3,
+    filters=96,
+    filter_size=11,
+    padding=0,
+    stride=4,
     source=(
-        "Krizhevsky et al. 2012: 96 kernels of 11×11×3 with stride 4 → 55×55×96. The paper "
-        "says 224×224, which does not tile (try it); 227×227 does. Stanford CS231n's notes "
-        "give 34,944 parameters with sharing and 290,400 × 364 = 105,705,600 without."
+        "Krizhevsky et al. 2012: 96 kernels 11×11×3, stride 4 → 55×55×96. The paper says "
+        "224×224, which does not tile (try it); 227×227 does. Stanford CS231n: 34,944 "
+        "parameters with sharing, 105,705,600 without."
     ),
 )
 
@@ -296,7 +324,13 @@ def biasviz_cnn_preset(spec: ModelSpec | None = None) -> ConvPreset:
     return ConvPreset(
         key="biasviz_cnn",
         label="biasviz Small CNN (this app)",
-        width=28, height=28, in_channels=1, filters=c, filter_size=k, padding=0, stride=1,
+        width=28,
+        height=28,
+        in_channels=1,
+        filters=c,
+        filter_size=k,
+        padding=0,
+        stride=1,
         source=(
             f"The convolution layer of this app's Small CNN: {c} kernels of {k}×{k} on the "
             "28×28 MNIST digit, stride 1, no padding (change them in the Training panel)."
@@ -315,7 +349,7 @@ class ParamRow:
     """One row of a parameter table: a layer (or the total) and how it is counted."""
 
     layer: str  # the spec's layer name ("hidden", "conv", ...) or "total"
-    label: str  # for people: "hidden layer (32 neurons)"
+    label: str  # for people: "hidden layer"
     weights: int
     biases: int
     weights_how: str = ""  # "32 neurons × 784 inputs"
@@ -343,8 +377,8 @@ def _describe_layer(spec: ModelSpec, layer: str) -> tuple[str, str, str]:
     if spec.kind is ModelKind.CNN and layer == "conv":
         c, _, k, _ = shapes["conv.weights"]
         return (
-            f"convolution ({_plural(c, 'kernel')} {k}×{k})",
-            f"{_plural(c, 'kernel')} × {k}×{k} weights, shared by all positions",
+            "convolution",
+            f"{_plural(c, 'kernel')} × {k}×{k}, shared by all positions",
             "one per kernel",
         )
     key = "weights" if spec.kind is ModelKind.LINEAR else f"{layer}.weights"
@@ -352,14 +386,13 @@ def _describe_layer(spec: ModelSpec, layer: str) -> tuple[str, str, str]:
     inputs = f"{n_in:,} inputs"
     if spec.kind is ModelKind.CNN:
         p = spec.pooled_side
-        inputs += f" ({spec.channels} maps × {p}×{p} after pooling)"
+        inputs += f" ({spec.channels} maps × {p}×{p} pooled)"
     elif layer == "hidden" or spec.kind is ModelKind.LINEAR:
         inputs += " (pixels)"
     else:
         inputs += " (hidden neurons)"
-    name = "hidden layer" if layer == "hidden" else "output layer"
     return (
-        f"{name} ({_plural(n_out, 'neuron')})",
+        "hidden layer" if layer == "hidden" else "output layer",
         f"{_plural(n_out, 'neuron')} × {inputs}",
         "one per neuron",
     )
@@ -377,8 +410,8 @@ def model_table(spec: ModelSpec) -> list[ParamRow]:
             "total",
             sum(r.weights for r in rows),
             sum(r.biases for r in rows),
-            "all weights",
-            "all biases",
+            "every layer's weights",
+            "every layer's biases",
         )
     )
     return rows

@@ -12,7 +12,7 @@ from __future__ import annotations
 from html import escape
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPlainTextEdit,
+    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QSplitter,
@@ -41,6 +42,7 @@ from biasviz.core.counting import (
     model_table,
     params_size,
     presets,
+    side_working,
 )
 from biasviz.core.errors import ConfigError
 from biasviz.core.spec import ModelKind, ModelSpec, Snapshot
@@ -53,39 +55,73 @@ OK_FG = "#1b6e2a"
 NOTE_FG = "#555555"
 
 INTRO = (
-    "<b>Counting weights and biases.</b> A neuron has <b>one weight per input</b> and "
-    "<b>one bias</b>: with 3 inputs it has 3 weights and 1 bias. The table on the left "
-    "counts every parameter of the model you are training, layer by layer, and checks the "
-    "total against what PyTorch reports.<br>"
+    "<b>Counting.</b> A neuron has <b>one weight per input</b> and <b>one bias</b> "
+    "(3 inputs → 3 weights + 1 bias). The table on the left counts every parameter of the "
+    "model you are training and checks the total against PyTorch. "
     "<b>Weight sharing.</b> A convolution slides the <i>same</i> small kernel over every "
-    "position of the image, so its count is <i>filters × (kernel weights + 1 bias)</i> and "
-    "does not grow with the image. Without sharing, every output position would need its "
-    "own weights and bias. Pick LeNet-5 or AlexNet in the calculator on the right and "
-    "compare the two counts; then change the stride to one that does not fit."
+    "position, so it has <i>filters × (kernel weights + 1 bias)</i> parameters whatever "
+    "the image size; without sharing every output position needs weights and a bias of "
+    "its own. Compare the two counts for LeNet-5 and AlexNet on the right, then try a "
+    "stride that does not fit."
 )
 
 # The calculator's inputs: ConvCount field, label, symbol used in the working, range,
 # tooltip.
 FIELDS: list[tuple[str, str, int, int, str]] = [
-    ("width", "Input width W", 1, 4096,
-     "W: how many pixels wide the layer's input is (MNIST 28, LeNet-5 32, AlexNet 227)."),
-    ("height", "Input height H", 1, 4096,
-     "H: how many pixels tall the input is. Computed the same way as the width."),
-    ("in_channels", "Input channels C", 1, 4096,
-     "C: numbers per pixel of the input: 1 for a grey image, 3 for red/green/blue, or the "
-     "number of filters of the layer before.\nEach filter covers all C channels, so it "
-     "has F×F×C weights."),
-    ("filters", "Filters K", 1, 4096,
-     "K: how many different kernels the layer learns. Each one gives one output map and "
-     "has its own single bias."),
-    ("filter_size", "Filter size F", 1, 512,
-     "F: the side of the square patch each kernel looks at (5 means 5×5)."),
-    ("padding", "Padding P", 0, 512,
-     "P: rings of zeros added around the input on every edge, so the filter can sit over "
-     "the border. The input becomes W + 2P wide."),
-    ("stride", "Stride S", 1, 512,
-     "S: how many pixels the filter moves between positions. The positions must tile the "
-     "input exactly: (W − F + 2P) / S must be a whole number."),
+    (
+        "width",
+        "Input width W",
+        1,
+        4096,
+        "W: how many pixels wide the layer's input is (MNIST 28, LeNet-5 32, AlexNet 227).",
+    ),
+    (
+        "height",
+        "Input height H",
+        1,
+        4096,
+        "H: how many pixels tall the input is. Computed the same way as the width.",
+    ),
+    (
+        "in_channels",
+        "Input channels C",
+        1,
+        4096,
+        "C: numbers per pixel of the input: 1 for a grey image, 3 for red/green/blue, or the "
+        "number of filters of the layer before.\nEach filter covers all C channels, so it "
+        "has F×F×C weights.",
+    ),
+    (
+        "filters",
+        "Filters K",
+        1,
+        4096,
+        "K: how many different kernels the layer learns. Each one gives one output map and "
+        "has its own single bias.",
+    ),
+    (
+        "filter_size",
+        "Filter size F",
+        1,
+        512,
+        "F: the side of the square patch each kernel looks at (5 means 5×5).",
+    ),
+    (
+        "padding",
+        "Padding P",
+        0,
+        512,
+        "P: rings of zeros added around the input on every edge, so the filter can sit over "
+        "the border. The input becomes W + 2P wide.",
+    ),
+    (
+        "stride",
+        "Stride S",
+        1,
+        512,
+        "S: how many pixels the filter moves between positions. The positions must tile the "
+        "input exactly: (W − F + 2P) / S must be a whole number.",
+    ),
 ]
 
 
@@ -106,6 +142,27 @@ def _card(title_color: str) -> QLabel:
         f" border-left: 4px solid {title_color}; border-radius: 3px; padding: 6px; }}"
     )
     return label
+
+
+class _Modest(QWidget):
+    """Holds a widget that should grow into spare room but not ask for it.
+
+    Each side of the lesson sits in a scroll area; with word-wrapped labels the scroll area
+    makes its page as tall as the layout's preferred height, and pyqtgraph's large
+    preferred size would then make the page scroll even when everything fits."""
+
+    def __init__(self, child: QWidget, hint: QSize) -> None:
+        super().__init__()
+        self._hint = hint
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(child)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        return self._hint
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - else the child's wrapped title
+        return False  # passes its big preferred height up through the layouts
 
 
 class CountingLesson(Lesson):
@@ -136,10 +193,18 @@ class CountingLesson(Lesson):
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self._build_model_side())
-        splitter.addWidget(self._build_calculator())
+        # Each side scrolls rather than squeezing its widgets on top of each other when the
+        # tab is small.
+        for side in (self._build_model_side(), self._build_calculator()):
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setWidget(side)
+            splitter.addWidget(scroll)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([540, 660])  # the calculator's working needs the width
+        self.splitter = splitter
         layout.addWidget(splitter, 1)
 
     def _build_model_side(self) -> QWidget:
@@ -148,12 +213,12 @@ class CountingLesson(Lesson):
         col.setContentsMargins(0, 0, 4, 0)
 
         self.model_box = QGroupBox("Your model")
+        _tip(
+            self.model_box,
+            "The model chosen in the Training panel; change it there and "
+            "this table follows. Each row is one layer of neurons.",
+        )
         box = QVBoxLayout(self.model_box)
-        self.model_label = QLabel()
-        self.model_label.setWordWrap(True)
-        _tip(self.model_label, "The model chosen in the Training panel. Change it there and "
-                               "this table follows.")
-        box.addWidget(self.model_label)
 
         self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(
@@ -162,33 +227,45 @@ class CountingLesson(Lesson):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setWordWrap(False)
+        self.table.setWordWrap(True)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = self.table.horizontalHeader()
         for col_i in range(4):
             header.setSectionResizeMode(col_i, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        _tip(self.table, "Every layer's weights and biases. A layer of N neurons, each "
-                         "looking at M inputs, has N×M weights and N biases.\nPoint at a "
-                         "number to see where it comes from.")
+        # the explanations wrap: refit the rows when the column's width changes
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self._fit_table_height)
+        header.sectionResized.connect(lambda *_: self._fit_timer.start())
+        _tip(
+            self.table,
+            "Every layer's weights and biases. A layer of N neurons, each "
+            "looking at M inputs, has N×M weights and N biases.\nPoint at a "
+            "number to see where it comes from.",
+        )
         box.addWidget(self.table)
 
         self.torch_label = QLabel()
         self.torch_label.setTextFormat(Qt.TextFormat.RichText)
         self.torch_label.setWordWrap(True)
-        _tip(self.torch_label, "PyTorch counts a model's parameters with "
-                               "sum(p.numel() for p in model.parameters()): the number of "
-                               "entries of every weight and bias tensor.\nHere it is "
-                               "computed from the same arrays (numpy's a.size), and must "
-                               "equal the table's total.")
+        _tip(
+            self.torch_label,
+            "PyTorch counts a model's parameters with "
+            "sum(p.numel() for p in model.parameters()): the number of "
+            "entries of every weight and bias tensor.\nHere it is "
+            "computed from the same arrays (numpy's a.size), and must "
+            "equal the table's total.",
+        )
         box.addWidget(self.torch_label)
 
         self.rules_label = QLabel(
-            "• A neuron has one weight per input and one bias (3 inputs → 3 weights + 1 "
-            "bias).<br>"
-            "• A layer of N neurons with M inputs each: N × M weights and N biases.<br>"
-            "• A convolution kernel is a neuron that looks at a K×K patch: K·K weights and "
-            "1 bias, reused at every position."
+            "• One neuron: one weight per input + one bias (3 inputs → 3 weights + 1 bias).<br>"
+            "• A layer of N neurons with M inputs each: N × M weights + N biases.<br>"
+            "• A conv kernel is a neuron on a K×K patch: K·K weights + 1 bias, used everywhere."
         )
         self.rules_label.setTextFormat(Qt.TextFormat.RichText)
         self.rules_label.setWordWrap(True)
@@ -203,13 +280,16 @@ class CountingLesson(Lesson):
         kpage = QVBoxLayout(kernels_page)
         kpage.setContentsMargins(0, 0, 0, 0)
         self.kernels_view = WeightsView()
-        self.kernels_view.setMinimumHeight(180)
-        kpage.addWidget(self.kernels_view, 1)
+        self.kernels_view.setMinimumHeight(130)
+        kpage.addWidget(_Modest(self.kernels_view, QSize(400, 200)), 1)
         self.kernel_counts_label = QLabel()
         self.kernel_counts_label.setTextFormat(Qt.TextFormat.RichText)
         self.kernel_counts_label.setWordWrap(True)
-        _tip(self.kernel_counts_label, "The Small CNN's convolution counted both ways: the "
-                                       "kernels above are all it has to learn.")
+        _tip(
+            self.kernel_counts_label,
+            "The Small CNN's convolution counted both ways: the "
+            "kernels above are all it has to learn.",
+        )
         kpage.addWidget(self.kernel_counts_label)
         self.kernels_stack.addWidget(kernels_page)
 
@@ -240,9 +320,12 @@ class CountingLesson(Lesson):
         for p in self._presets:
             self.preset_combo.addItem(p.label, p.key)
         self.preset_combo.addItem("Custom (your own numbers)", CUSTOM)
-        _tip(self.preset_combo, "Fill in the first convolution layer of a famous network "
-                                "(with its published parameter counts), or of this app's "
-                                "Small CNN.\nChange any number below and it becomes Custom.")
+        _tip(
+            self.preset_combo,
+            "Fill in the first convolution layer of a famous network "
+            "(with its published parameter counts), or of this app's "
+            "Small CNN.\nChange any number below and it becomes Custom.",
+        )
         preset_label.setBuddy(self.preset_combo)
         row.addWidget(self.preset_combo, 1)
         col.addLayout(row)
@@ -280,27 +363,39 @@ class CountingLesson(Lesson):
             f"QLabel {{ color: {ERROR_FG}; background: #fdecee; border: 1px solid #f0b7bf;"
             " border-radius: 3px; padding: 6px; }"
         )
-        _tip(self.error_label, "These numbers do not make a valid convolution layer; the "
-                               "message says why and what would fit.")
+        _tip(
+            self.error_label,
+            "These numbers do not make a valid convolution layer; the "
+            "message says why and what would fit.",
+        )
         self.error_label.hide()
         col.addWidget(self.error_label)
 
         self.output_label = QLabel()
         self.output_label.setTextFormat(Qt.TextFormat.RichText)
         self.output_label.setWordWrap(True)
-        _tip(self.output_label, "Output side = (W − F + 2P) / S + 1, for the width and the "
-                                "height; one output map per filter.")
+        _tip(
+            self.output_label,
+            "Output side = (W − F + 2P) / S + 1, for the width and the "
+            "height; one output map per filter.",
+        )
         col.addWidget(self.output_label)
 
         cards = QHBoxLayout()
         self.shared_label = _card("#2e7d32")
-        _tip(self.shared_label, "With weight sharing each filter has one kernel (F×F×C "
-                                "weights) and one bias, used at every position.\nThis is "
-                                "what a convolution layer in PyTorch or Keras really has.")
+        _tip(
+            self.shared_label,
+            "With weight sharing each filter has one kernel (F×F×C "
+            "weights) and one bias, used at every position.\nThis is "
+            "what a convolution layer in PyTorch or Keras really has.",
+        )
         self.unshared_label = _card("#c62828")
-        _tip(self.unshared_label, "Without sharing (a “locally connected” layer) every "
-                                  "output number has its own F×F×C weights and its own "
-                                  "bias.\nThe count grows with the size of the image.")
+        _tip(
+            self.unshared_label,
+            "Without sharing (a “locally connected” layer) every "
+            "output number has its own F×F×C weights and its own "
+            "bias.\nThe count grows with the size of the image.",
+        )
         cards.addWidget(self.shared_label, 1)
         cards.addWidget(self.unshared_label, 1)
         col.addLayout(cards)
@@ -308,9 +403,12 @@ class CountingLesson(Lesson):
         self.ratio_label = QLabel()
         self.ratio_label.setTextFormat(Qt.TextFormat.RichText)
         self.ratio_label.setWordWrap(True)
-        _tip(self.ratio_label, "Without sharing each filter's parameters are repeated at "
-                               "every position, so the ratio is exactly the number of "
-                               "positions, out width × out height.")
+        _tip(
+            self.ratio_label,
+            "Without sharing each filter's parameters are repeated at "
+            "every position, so the ratio is exactly the number of "
+            "positions, out width × out height.",
+        )
         col.addWidget(self.ratio_label)
 
         working_title = QLabel("The working, step by step:")
@@ -325,8 +423,10 @@ class CountingLesson(Lesson):
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.working_text.setFont(mono)
         self.working_text.setFrameShape(QFrame.Shape.StyledPanel)
-        _tip(self.working_text, "Every step of the arithmetic, so you can check it by hand "
-                                "(and copy it).")
+        _tip(
+            self.working_text,
+            "Every step of the arithmetic, so you can check it by hand (and copy it).",
+        )
         working_title.setBuddy(self.working_text)
         col.addWidget(self.working_text, 1)
 
@@ -367,10 +467,14 @@ class CountingLesson(Lesson):
 
     def calculator_text(self) -> str:
         """Everything the calculator shows as plain text (for tests and copying)."""
-        parts = [self.error_label.text() if self._error else "",
-                 self.output_label.text(), self.shared_label.text(),
-                 self.unshared_label.text(), self.ratio_label.text(),
-                 self.working_text.toPlainText()]
+        parts = [
+            self.error_label.text() if self._error else "",
+            self.output_label.text(),
+            self.shared_label.text(),
+            self.unshared_label.text(),
+            self.ratio_label.text(),
+            self.working_text.toPlainText(),
+        ]
         return "\n".join(p for p in parts if p)
 
     def table_rows(self) -> list[list[str]]:
@@ -384,9 +488,6 @@ class CountingLesson(Lesson):
     def _show_model(self) -> None:
         spec = self._spec
         self.model_box.setTitle(f"Your model: {spec.describe()}")
-        self.model_label.setText(
-            "The model chosen in the Training panel. Each row is one layer of neurons."
-        )
         rows = model_table(spec)
         self.table.setRowCount(len(rows))
         bold = QFont(self.table.font())
@@ -398,7 +499,12 @@ class CountingLesson(Lesson):
                 (f"{row.weights:,}", f"{row.weights:,} weights: {row.weights_how}"),
                 (f"{row.biases:,}", f"{row.biases:,} biases: {row.biases_how}"),
                 (f"{row.total:,}", f"{row.weights:,} weights + {row.biases:,} biases"),
-                ("" if is_total else f"{row.weights_how}; biases: {row.biases_how}", ""),
+                (
+                    f"{row.weights_how}; biases: {row.biases_how}"
+                    if not is_total
+                    else "every layer's weights and biases, added up",
+                    "",
+                ),
             ]
             for c, (text, tip) in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -407,7 +513,7 @@ class CountingLesson(Lesson):
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
                 item.setToolTip(tip or text)
-                if is_total:
+                if is_total and c < 4:
                     item.setFont(bold)
                 self.table.setItem(r, c, item)
         self._fit_table_height()
@@ -422,8 +528,9 @@ class CountingLesson(Lesson):
         if torch_total == total:
             verdict = f"<span style='color:{OK_FG}'>✓ same as the table's total</span>"
         else:
-            verdict = (f"<span style='color:{ERROR_FG}'>✗ differs from the table's total "
-                       f"{total:,}</span>")
+            verdict = (
+                f"<span style='color:{ERROR_FG}'>✗ differs from the table's total {total:,}</span>"
+            )
         self.torch_label.setText(
             f"<b>torch says</b> <code>sum(p.numel() for p in model.parameters())</code> = "
             f"<b>{torch_total:,}</b> {verdict} <span style='color:{NOTE_FG}'>"
@@ -457,9 +564,14 @@ class CountingLesson(Lesson):
         count = ConvCount(28, 28, 1, c, k)
         self.kernels_box.setTitle(f"The {c} shared {k}×{k} kernels of your Small CNN")
         self.kernels_view.set_neurons(
-            weights, biases, [f"kernel {i + 1}" for i in range(c)], side=k,
-            title=(f"Each kernel is used at all {count.out_width}×{count.out_height} "
-                   "positions of the digit"),
+            weights,
+            biases,
+            [f"kernel {i + 1}" for i in range(c)],
+            side=k,
+            title=(
+                f"Each kernel is used at all {count.out_width}×{count.out_height} "
+                "positions of the digit"
+            ),
         )
         self.kernel_counts_label.setText(
             f"With sharing: {c} kernels × ({k}×{k} + 1) = <b>{count.shared_total:,}</b> "
@@ -512,9 +624,11 @@ class CountingLesson(Lesson):
     def _recompute(self) -> None:
         key = self.preset_combo.currentData()
         preset = next((p for p in self._presets if p.key == key), None)
-        self.source_label.setText(preset.source if preset else
-                                  "Your own numbers. Pick a preset to see a published "
-                                  "network's first layer.")
+        self.source_label.setText(
+            preset.source
+            if preset
+            else "Your own numbers. Pick a preset to see a published network's first layer."
+        )
         try:
             count = ConvCount(**self._values())
         except ConfigError as exc:
@@ -531,14 +645,12 @@ class CountingLesson(Lesson):
         self.shared_label.setText(
             f"<b style='color:#2e7d32'>With weight sharing</b><br>"
             f"<span style='font-size:large'><b>{count.shared_total:,}</b></span> "
-            f"parameters<br>{count.filters} filters × ({kw:,} weights + 1 bias)<br>"
-            f"= {count.shared_weights:,} weights + {count.shared_biases:,} biases"
+            f"parameters = {count.filters} filters × ({kw:,} weights + 1 bias)"
         )
         self.unshared_label.setText(
             f"<b style='color:#c62828'>Without sharing</b><br>"
             f"<span style='font-size:large'><b>{count.unshared_total:,}</b></span> "
-            f"parameters<br>{count.n_outputs:,} outputs × ({kw:,} weights + 1 bias)<br>"
-            f"= {count.unshared_weights:,} weights + {count.unshared_biases:,} biases"
+            f"parameters = {count.n_outputs:,} outputs × ({kw:,} weights + 1 bias)"
         )
         times = "the same number" if count.positions == 1 else f"{count.positions:,} times more"
         self.ratio_label.setText(
@@ -558,8 +670,19 @@ class CountingLesson(Lesson):
         self.shared_label.setText(f"<b style='color:#2e7d32'>With weight sharing</b><br>{dash}")
         self.unshared_label.setText(f"<b style='color:#c62828'>Without sharing</b><br>{dash}")
         self.ratio_label.setText("")
+        v = self._values()
+        f, p, s = v["filter_size"], v["padding"], v["stride"]
         self.working_text.setPlainText(
-            "Output size: (W − F + 2P) / S + 1 must be a whole number, and the filter must "
-            "fit in the padded input.\nFix the numbers above (see the message) to see the "
-            "counts."
+            "\n".join(
+                [
+                    "Output size: (W − F + 2P) / S + 1",
+                    f"  width   = {side_working(v['width'], f, p, s)}",
+                    f"  height  = {side_working(v['height'], f, p, s)}",
+                    "",
+                    "Both must be whole numbers of at least 1, or the filter's",
+                    "positions don't tile the input: there is no layer to count.",
+                    "Change the stride, the padding or the input size (see the",
+                    "message above).",
+                ]
+            )
         )
