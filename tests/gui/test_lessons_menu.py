@@ -1,0 +1,49 @@
+"""Every lesson opens from the Lessons menu as a tab, follows the main model, and closes
+cleanly (its background work stopped)."""
+
+import pytest
+from PySide6.QtCore import QSettings, QThread
+
+from biasviz.gui.lessons.base import Lesson
+from biasviz.gui.main_window import LESSON_MODULES, MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    w.session.load_engine_now()
+    yield w
+    w.close()
+
+
+def test_every_lesson_is_in_the_menu(window):
+    assert set(window.lesson_actions) == set(LESSON_MODULES)
+    titles = [a.text() for a in window.lessons_menu.actions()]
+    assert len(titles) == len(LESSON_MODULES) and all(titles)
+
+
+@pytest.mark.parametrize("module", LESSON_MODULES)
+def test_lesson_opens_as_a_tab_and_closes_cleanly(qtbot, window, module):
+    w = window
+    tabs_before = w.tabs.count()
+    w.lesson_actions[module].trigger()
+    lesson = w.tabs.currentWidget()
+    assert isinstance(lesson, Lesson)
+    assert w.tabs.count() == tabs_before + 1
+    assert w.tabs.tabText(w.tabs.currentIndex()) == lesson.title
+    # opening again focuses the same tab rather than adding another
+    w.lesson_actions[module].trigger()
+    assert w.tabs.count() == tabs_before + 1
+    # it follows the main model: a training run reaches it without errors
+    w.session.set_config(w.session.config.__class__(epochs=1))
+    w.session.start()
+    qtbot.waitUntil(lambda: w.session.state == "ready" and w.session.trainer.epoch == 1,
+                    timeout=30_000)
+    w._refresh_slow_views()
+    w.close_tab(w.tabs.indexOf(lesson))
+    assert w.tabs.count() == tabs_before
+    assert module not in w.lessons
+    running = [t for t in lesson.findChildren(QThread) if t.isRunning()]
+    assert not running, f"{module} left threads running: {running}"
