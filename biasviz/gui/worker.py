@@ -13,7 +13,7 @@ import time
 import traceback
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 
 class TrainingWorker(QObject):
@@ -94,4 +94,6 @@ class WorkerThread(QThread):
         self.worker = worker
         worker.moveToThread(self)
         self.started.connect(worker.run)
-        worker.done.connect(self.quit)
+        # Direct: quit() is thread-safe, and a queued call would need the GUI thread
+        # to spin its event loop -- which it does not do while it waits for us.
+        worker.done.connect(self.quit, Qt.ConnectionType.DirectConnection)

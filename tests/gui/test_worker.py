@@ -54,3 +54,18 @@ def test_stop_ends_the_thread(qtbot, data):
     qtbot.waitUntil(lambda: bool(ended), timeout=5_000)
     assert ended[0].reason.value == "stopped"
     assert thread.wait(5000)
+
+
+def test_stop_then_wait_from_the_gui_thread_does_not_stall(qtbot, data):
+    """closeEvent stops the worker and waits without spinning the event loop: the thread
+    must end on its own (a queued done→quit would only run after the wait timed out)."""
+    trainer = Trainer(ModelSpec(), data, TrainConfig())
+    control = TrainingControl()
+    thread = WorkerThread(TrainingWorker(trainer, epochs=100000, control=control))
+    thread.start()
+    qtbot.waitUntil(lambda: trainer.step > 5, timeout=30_000)
+    control.stop()
+    started = time.monotonic()
+    assert thread.wait(8000), "thread did not end while the GUI thread waited"
+    # loose: the bug made this take the whole timeout
+    assert time.monotonic() - started < 6

@@ -1,0 +1,1038 @@
+"""Lesson "One bias, or one per pixel?" (seed question 000).
+
+Three single neurons learn the same two-class task side by side, from the same weights,
+on the same batches, with the same learning rate.  Only the bias differs:
+
+* one bias:      ``(x*w).sum() + b``     (the chapter's ``xb@weights + bias``)
+* one per pixel: ``(x*w + b).sum()``     (784 biases, as the forum question proposed)
+* no bias:       ``(x*w).sum()``
+
+What the lesson shows, live:
+
+* loss and validation accuracy of all three;
+* the 784 per-pixel biases as a picture, with their sum Σbᵢ next to the scalar b;
+* the identity ``(x*w + b).sum() == x·w + Σbᵢ`` with numbers, on a real validation
+  image: the per-pixel biases only ever act through their sum;
+* Σbᵢ and b against the step: every bᵢ gets the same gradient, so the sum moves 784×
+  as far per step as a single bias would -- and measured ratios;
+* a preset learning rate at which the per-pixel neuron collapses to 50% while the
+  one-bias neuron learns fine (measured on the MNIST sample, 3 vs 7: at lr 10 the
+  per-pixel neuron ended at 50% for every seed tried, 0 to 4, and the one-bias one
+  between 96% and 97%);
+* what no bias cannot do: a blank image always gets z = 0 and σ(z) = 0.5 exactly.
+
+By default the per-pixel neuron starts with bᵢ = b/784, so that Σbᵢ equals the one-bias
+neuron's b and both start in the same state: any difference later comes from how the
+biases learn, not from where they started.  The alternative start, 784 independent
+random numbers as ``init_params(28*28)`` would give, is offered too: their sum is 28×
+as spread (√784 = 28) and the per-pixel neuron then starts far off.
+
+A ten-class task is handled by cutting the pair 3 vs 7 out of the same dataset (one
+neuron answers one yes/no question); a note says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QFont, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biasviz.core.datasets import Task, TaskData, load_sample, make_task_data
+from biasviz.core.history import BoundedSeries
+from biasviz.core.side_by_side import (
+    mean_step,
+    per_pixel_identity,
+    sigmoid,
+    two_class_data,
+)
+from biasviz.core.spec import (
+    BiasMode,
+    ModelKind,
+    ModelSpec,
+    TrainConfig,
+    numpy_logits,
+    total_parameters,
+)
+from biasviz.gui.colormaps import diverging_colormap
+from biasviz.gui.lessons.base import Lesson, lesson_text
+from biasviz.gui.lessons.runner import DEFAULT_SPEED, SPEEDS, SideBySideRunner
+
+#: Learning rate of the "Show the instability" preset (see the module docstring).
+INSTABILITY_LR = 10.0
+DEFAULT_LR = 1.0  # the chapter's
+DEFAULT_EPOCHS = 20
+DEFAULT_STD = 1.0  # the chapter's init_params: normal(0, 1)
+DEFAULT_SEED = 1  # a seed with which all three train at lr 1.0 (see the note in the text)
+RATIO_WINDOW = 20  # steps over which the Σbᵢ / b movement ratio is measured
+
+SCALAR, PER_PIXEL, NONE = 0, 1, 2
+MODES = (BiasMode.SCALAR, BiasMode.PER_PIXEL, BiasMode.NONE)
+NAMES = ("one bias", "one bias per pixel", "no bias")
+FORMULAS = ("(x*w).sum() + b", "(x*w + b).sum()", "(x*w).sum()")
+# Okabe–Ito blue, vermillion and bluish green; the third is dashed as well.
+COLORS = ((0, 114, 178), (213, 94, 0), (0, 158, 115))
+PENS = (
+    pg.mkPen(COLORS[0], width=2),
+    pg.mkPen(COLORS[1], width=2),
+    pg.mkPen(COLORS[2], width=2, style=Qt.PenStyle.DashLine),
+)
+
+START_SAME_SUM = "same_sum"
+START_RANDOM = "random"
+
+
+def _fmt(v: float, digits: int = 4) -> str:
+    v = float(v)
+    if not math.isfinite(v):
+        return str(v)
+    if v != 0 and abs(v) < 10 ** (-digits):
+        return f"{v:+.2e}"
+    return f"{v:+.{digits}f}"
+
+
+def _html_color(i: int) -> str:
+    r, g, b = COLORS[i]
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _gray_pixmap(pixels: np.ndarray, scale: int = 4) -> QPixmap:
+    buf = np.ascontiguousarray(np.asarray(pixels, dtype=np.uint8).reshape(28, 28))
+    image = QImage(buf.data, 28, 28, 28, QImage.Format.Format_Grayscale8).copy()
+    return QPixmap.fromImage(image).scaled(
+        28 * scale, 28 * scale, Qt.AspectRatioMode.KeepAspectRatio,
+        Qt.TransformationMode.FastTransformation,
+    )
+
+
+def make_plot(title: str, x_label: str, y_label: str, tooltip: str) -> pg.PlotWidget:
+    """A white plot with dark axes, a grid, no context menu and a plain-words tooltip."""
+    plot = pg.PlotWidget()
+    plot.setTitle(title, color="#202020", size="10pt")
+    plot.setBackground("w")
+    plot.setLabel("bottom", x_label)
+    plot.setLabel("left", y_label)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.enableAutoSIPrefix(False)
+        axis.setPen(pg.mkPen((60, 60, 60)))
+        axis.setTextPen(pg.mkPen((40, 40, 40)))
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.setMenuEnabled(False)
+    plot.setMinimumSize(240, 160)
+    plot.setToolTip(tooltip)
+    return plot
+
+
+def _key_html() -> str:
+    """The colour key shared by every plot of the lesson."""
+    parts = []
+    for i in range(3):
+        line = "╌╌╌" if i == NONE else "━━━"
+        parts.append(
+            f"<span style='color:{_html_color(i)}'><b>{line} {NAMES[i]}</b></span> "
+            f"<code>{FORMULAS[i]}</code>"
+        )
+    return "Key: " + " &nbsp;&nbsp; ".join(parts)
+
+
+def _small_note(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    return label
+
+
+class ScrollBody(QWidget):
+    """The scrollable part of a lesson.  Reports no height-for-width, so that a
+    QScrollArea gives it the room there is rather than the plots' preferred heights."""
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt naming)
+        return -1
+
+
+class _BiasPicture(QWidget):
+    """The 784 per-pixel biases laid out as a 28×28 picture, colours centred on 0."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._area = pg.GraphicsLayoutWidget()
+        self._area.setBackground("w")
+        self._area.setFixedHeight(150)
+        self._area.setMinimumWidth(170)
+        self._view = self._area.addViewBox(row=0, col=0, lockAspect=True, invertY=True,
+                                           enableMenu=False)
+        self._view.setMouseEnabled(x=False, y=False)
+        cmap = diverging_colormap()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(cmap)
+        self.image.setBorder(pg.mkPen((150, 150, 150)))
+        self._view.addItem(self.image)
+        self._view.setRange(xRange=(0, 28), yRange=(0, 28), padding=0.02)
+        self._bar = pg.ColorBarItem(values=(-1, 1), colorMap=cmap, interactive=False,
+                                    colorMapMenu=False, width=12)
+        axis = self._bar.getAxis("right")
+        axis.enableAutoSIPrefix(False)
+        axis.setPen(pg.mkPen((60, 60, 60)))
+        axis.setTextPen(pg.mkPen((40, 40, 40)))
+        axis.setLabel("bᵢ", color="#303030")
+        self._area.addItem(self._bar, row=0, col=1)
+        self._levels = (-1.0, 1.0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._area)
+        self._area.setToolTip(
+            "The 784 per-pixel biases bᵢ, each drawn where its pixel is in the 28×28 "
+            "image.\nRed: a positive bᵢ, blue: negative, white: 0 (the scale is "
+            "symmetric around 0).\nWhat to look for: training never draws anything here. "
+            "Every bᵢ gets the same gradient, so all 784 move by the same amount each "
+            "step: the picture only changes colour as a whole. Any pattern you see is "
+            "left over from the random start."
+        )
+
+    def set_biases(self, b: np.ndarray) -> None:
+        b = np.asarray(b, dtype=np.float32).reshape(28, 28)
+        finite = b[np.isfinite(b)]
+        m = float(np.abs(finite).max()) if finite.size else 0.0
+        if m < 1e-9:
+            m = 1.0
+        self._levels = (-m, m)
+        self.image.setImage(b, levels=self._levels, autoLevels=False)
+        self._bar.setLevels(self._levels)
+
+    def levels(self) -> tuple[float, float]:
+        return self._levels
+
+
+class BiasLesson(Lesson):
+    """Three single neurons -- one bias, 784 per-pixel biases, no bias -- side by side."""
+
+    title = "One bias, or one per pixel?"
+    seed = "000"
+
+    def __init__(self, data: TaskData | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._closed = False
+        self._runner = SideBySideRunner(self)
+        self._runner.progress.connect(self._on_progress)
+        self._runner.epochDone.connect(self._on_epoch)
+        self._runner.modelEnded.connect(self._on_model_ended)
+        self._runner.ended.connect(self._on_ended)
+        self._runner.failed.connect(self._on_failed)
+        self._trainers: list | None = None
+        self._specs: tuple[ModelSpec, ...] = ()
+        self._snapshots: tuple | None = None
+        self._status = ["", "", ""]
+        self._accuracy: list[float | None] = [None, None, None]
+        self._image_index = 0
+        self._instability_mode = False
+        self._recent: deque[tuple[int, float, float]] = deque(maxlen=RATIO_WINDOW + 1)
+        self._first_ratio: float | None = None
+        self._start_biases: tuple[float, float] = (0.0, 0.0)
+        self._start_spread = 0.0
+        self._last_ratio = float("nan")
+        self._identity: dict[str, float] = {}
+        self._blank: list[tuple[float, float]] = []
+        self._build_ui()
+        if data is None:
+            data = make_task_data(load_sample(), Task.pair(3, 7))
+        self.set_data(data)
+
+    # ------------------------------------------------------------------ building
+    def _build_ui(self) -> None:
+        self.intro = lesson_text("")
+        self.task_note = QLabel()
+        self.task_note.setWordWrap(True)
+        self.task_note.setStyleSheet("QLabel { color: #8a4b00; }")
+        self.task_note.hide()
+
+        # controls --------------------------------------------------------------------
+        self.lr_spin = QDoubleSpinBox()
+        self.lr_spin.setDecimals(3)
+        self.lr_spin.setRange(0.001, 10000.0)
+        self.lr_spin.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+        self.lr_spin.setValue(DEFAULT_LR)
+        self.lr_spin.setToolTip(
+            "Learning rate, the same for all three neurons: each step moves every "
+            "parameter by −lr × its gradient (plain SGD, as in the chapter).\n"
+            "1.0 is the chapter's value. Try the preset button to see what a bigger one "
+            "does to the per-pixel neuron. Takes effect at the next Start."
+        )
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 1000)
+        self.epochs_spin.setValue(DEFAULT_EPOCHS)
+        self.epochs_spin.setToolTip(
+            "How many epochs (passes over the training images) each Start trains."
+        )
+        self.std_spin = QDoubleSpinBox()
+        self.std_spin.setDecimals(2)
+        self.std_spin.setRange(0.0, 10.0)
+        self.std_spin.setSingleStep(0.1)
+        self.std_spin.setValue(DEFAULT_STD)
+        self.std_spin.setToolTip(
+            "The spread of the random starting weights (and bias): normal(0, std), the "
+            "chapter's init_params uses 1.0.\nAll three neurons start from the very same "
+            "784 weights. Changing it starts again from step 0."
+        )
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 9999)
+        self.seed_spin.setValue(DEFAULT_SEED)
+        self.seed_spin.setToolTip(
+            "Seed of the random start and of the batch order (shared by all three "
+            "neurons).\nOther seeds give other starts: at the chapter's lr 1.0 the "
+            "per-pixel neuron trains with some seeds and gets stuck with others; at the "
+            "preset's lr it gets stuck with all of them. Changing it starts again."
+        )
+        self.start_combo = QComboBox()
+        self.start_combo.addItem("bᵢ = b/784, so Σbᵢ = b", START_SAME_SUM)
+        self.start_combo.addItem("784 random bᵢ (init_params(28*28))", START_RANDOM)
+        self.start_combo.setToolTip(
+            "Where the per-pixel biases start.\n"
+            "• bᵢ = b/784: each is the one-bias neuron's b divided by 784, so Σbᵢ = b and "
+            "both neurons start in exactly the same state; any difference later comes "
+            "from how the biases learn.\n"
+            "• 784 random bᵢ: what init_params(28*28) gives. Their sum is √784 = 28 "
+            "times as spread as one random number, so the neuron starts with a huge "
+            "bias (the forum's “inappropriate value range”). Changing it starts again."
+        )
+        self.speed_combo = QComboBox()
+        for label, delay in SPEEDS:
+            self.speed_combo.addItem(label, delay)
+        self.speed_combo.setCurrentIndex(DEFAULT_SPEED)
+        self.speed_combo.setToolTip(
+            "How fast training runs. Slower is easier to watch; the training itself is "
+            "the same. Can be changed while it runs."
+        )
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip(
+            "Train the three neurons side by side for the chosen number of epochs "
+            "(continues from where they are)."
+        )
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current batch; Start continues.")
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.setToolTip("Back to the starting parameters (step 0).")
+        self.preset_button = QPushButton(f"Show the instability (lr = {INSTABILITY_LR:g})")
+        self.preset_button.setToolTip(
+            f"Start again with learning rate {INSTABILITY_LR:g} (biases starting equal, "
+            "init std 1): the one-bias neuron learns fine, the per-pixel one gets stuck "
+            "at 50%. Measured on the MNIST sample, 3 vs 7, with seeds 0 to 4."
+        )
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setTextFormat(Qt.TextFormat.RichText)
+        self.hint.setFrameShape(QFrame.Shape.StyledPanel)
+        self.hint.setStyleSheet(
+            "QLabel { background: #fff6e0; border: 1px solid #e8c77a; border-radius: 4px;"
+            " padding: 5px; }"
+        )
+        self.hint.hide()
+        self.status_label = QLabel()
+        # Long messages must not widen the lesson: the label takes the room there is.
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status_label.setMinimumWidth(120)
+        self.status_label.setToolTip("What the three neurons are doing now.")
+
+        row1 = QHBoxLayout()
+        for text, widget in (("Learning rate", self.lr_spin), ("Epochs", self.epochs_spin),
+                             ("Init std", self.std_spin), ("Seed", self.seed_spin),
+                             ("Per-pixel biases start as", self.start_combo)):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            label.setToolTip(widget.toolTip())
+            row1.addWidget(label)
+            row1.addWidget(widget)
+            row1.addSpacing(6)
+        row1.addStretch(1)
+        row2 = QHBoxLayout()
+        for b in (self.start_button, self.stop_button, self.reset_button, self.preset_button):
+            row2.addWidget(b)
+        row2.addSpacing(10)
+        speed_label = QLabel("Speed")
+        speed_label.setBuddy(self.speed_combo)
+        speed_label.setToolTip(self.speed_combo.toolTip())
+        row2.addWidget(speed_label)
+        row2.addWidget(self.speed_combo)
+        row2.addSpacing(10)
+        row2.addWidget(self.status_label, 1)
+
+        # plots -----------------------------------------------------------------------------
+        self.loss_plot = make_plot(
+            "Training loss (each batch)", "step", "loss",
+            "The loss of each batch before the step, for the three neurons (lower is "
+            "better). They all see the same batches in the same order.\nA per-pixel "
+            "neuron that is stuck sits at 0.5: it gives every image the same answer.",
+        )
+        self.loss_plot.setYRange(0, 0.6)
+        self.loss_curves = [
+            self.loss_plot.plot([], [], pen=PENS[i], name=NAMES[i]) for i in range(3)
+        ]
+        self.acc_plot = make_plot(
+            "Validation accuracy (each epoch)", "epoch", "accuracy (%)",
+            "The share of validation images (never trained on) each neuron gets right, "
+            "after each epoch. Epoch 0 is the start.\nFor two balanced classes 50% "
+            "(dotted line) is what always giving the same answer scores.",
+        )
+        self.acc_plot.setYRange(40, 100)
+        self.acc_plot.addItem(pg.InfiniteLine(
+            50, angle=0, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine)))
+        self.acc_curves = [
+            self.acc_plot.plot([], [], pen=PENS[i], symbol="o", symbolSize=5,
+                               symbolBrush=COLORS[i], symbolPen=None, name=NAMES[i])
+            for i in range(3)
+        ]
+        self.bias_plot = make_plot(
+            f"The bias that acts: <span style='color:{_html_color(1)}'>Σbᵢ</span> and "
+            f"<span style='color:{_html_color(0)}'>b</span>",
+            "step", "bias",
+            "Orange: the per-pixel neuron's Σbᵢ, the sum of its 784 biases (the only way "
+            "they act). Blue: the one-bias neuron's b.\nEvery bᵢ gets the same gradient "
+            "that the single b would get, so their sum moves 784 times as far per step: "
+            "the orange line jumps while the blue one barely moves.",
+        )
+        self.bias_plot.addItem(pg.InfiniteLine(
+            0, angle=0, pen=pg.mkPen((150, 150, 150), style=Qt.PenStyle.DotLine)))
+        self.sum_curve = self.bias_plot.plot([], [], pen=PENS[PER_PIXEL],
+                                             name="Σbᵢ (784 per-pixel biases)")
+        self.b_curve = self.bias_plot.plot([], [], pen=PENS[SCALAR], name="b (one bias)")
+        self.ratio_label = _small_note()
+        self.ratio_label.setToolTip(
+            "How far the two biases move per step. The per-pixel neuron's 784 biases each "
+            "take the step a single bias would take, so their sum takes 784 of them.\n"
+            "The measured ratio drifts away from 784 once the two neurons are no longer "
+            "in the same state (their gradients then differ)."
+        )
+
+        # the per-pixel biases --------------------------------------------------------------
+        self.key_label = QLabel(_key_html())
+        self.key_label.setTextFormat(Qt.TextFormat.RichText)
+        self.key_label.setToolTip(
+            "The three neurons keep these colours in every plot and table of this lesson."
+        )
+        self.bias_picture = _BiasPicture()
+        self.bias_numbers = _small_note()
+        self.bias_numbers.setToolTip(
+            "Σbᵢ is the per-pixel neuron's sum of its 784 biases; b is the one-bias "
+            "neuron's bias. The spread is the largest bᵢ minus the smallest: training "
+            "never changes it, because all 784 move together."
+        )
+
+        # the identity -----------------------------------------------------------------------
+        self.image_label = QLabel()
+        self.image_label.setFixedSize(28 * 3 + 4, 28 * 3 + 4)
+        self.image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_label.setStyleSheet("QLabel { border: 1px solid #b0b0b0; background: black; }")
+        self.image_label.setToolTip(
+            "A real validation image x (784 pixel values between 0 and 1)."
+        )
+        self.next_image_button = QPushButton("Next image")
+        self.next_image_button.setToolTip("Check the identity on another validation image.")
+        self.identity_label = _small_note()
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.TypeWriter)
+        self.identity_label.setFont(mono)
+        self.identity_label.setToolTip(
+            "Left: what the per-pixel neuron computes, adding a bias to every pixel's "
+            "x×w and then summing.\nRight: the dot product plus the sum of the biases. "
+            "They are equal for every image, because a sum of (xᵢwᵢ + bᵢ) is Σxᵢwᵢ + Σbᵢ."
+            "\nSo the 784 biases act only through their sum: one bias b = Σbᵢ would give "
+            "exactly the same outputs."
+        )
+
+        # no bias ----------------------------------------------------------------------------
+        self.blank_label = _small_note()
+        self.blank_label.setToolTip(
+            "A blank image has every pixel 0, so x·w = 0 whatever the weights: without a "
+            "bias its output is z = 0 and σ(0) = 0.5 — exactly undecided, forever.\n"
+            "The bias is what lets a neuron move its threshold away from the origin."
+        )
+
+        # the scoreboard ----------------------------------------------------------------------
+        self.table = QTableWidget(3, 4)
+        self.table.setHorizontalHeaderLabels(
+            ["Model", "Parameters", "Valid. accuracy", "Status"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        header = self.table.horizontalHeader()
+        for c in (0, 1, 2):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setToolTip(
+            "The three neurons side by side: what they compute, how many numbers they "
+            "learn (784 weights plus their biases) and their accuracy on the validation "
+            "images after the last epoch."
+        )
+        for i in range(3):
+            item = QTableWidgetItem(NAMES[i])
+            item.setToolTip(f"{NAMES[i]}: {FORMULAS[i]}")
+            item.setForeground(pg.mkColor(COLORS[i]))
+            f = item.font()
+            f.setBold(True)
+            item.setFont(f)
+            self.table.setItem(i, 0, item)
+            for c in (1, 2, 3):
+                cell = QTableWidgetItem("")
+                cell.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.table.setItem(i, c, cell)
+        self.table.resizeRowsToContents()
+        height = self.table.horizontalHeader().height() + sum(
+            self.table.rowHeight(r) for r in range(3)) + 4
+        self.table.setFixedHeight(height)
+
+        # layout ---------------------------------------------------------------------------
+        def group(title: str, *widgets, tooltip: str = "") -> QGroupBox:
+            box = QGroupBox(title)
+            lay = QVBoxLayout(box)
+            lay.setContentsMargins(6, 6, 6, 6)
+            for w in widgets:
+                if isinstance(w, QWidget):
+                    lay.addWidget(w)
+                else:
+                    lay.addLayout(w)
+            if tooltip:
+                box.setToolTip(tooltip)
+            return box
+
+        picture_row = QHBoxLayout()
+        picture_row.addWidget(self.bias_picture, 3)
+        picture_row.addWidget(self.bias_numbers, 2)
+        identity_row = QHBoxLayout()
+        image_col = QVBoxLayout()
+        image_col.addWidget(self.image_label, 0, Qt.AlignmentFlag.AlignHCenter)
+        image_col.addWidget(self.next_image_button)
+        image_col.addStretch(1)
+        identity_row.addLayout(image_col)
+        identity_row.addWidget(self.identity_label, 1)
+
+        self.picture_box = group("The 784 per-pixel biases bᵢ: training shifts them all alike",
+                                 picture_row)
+        self.identity_box = group("The identity, on a real image", identity_row)
+        self.blank_box = group("No bias: what it cannot do", self.blank_label)
+        self.table_box = group("Side by side", self.table)
+
+        body = ScrollBody()
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(4)
+        outer.addWidget(self.key_label)
+        grid = QGridLayout()
+        outer.addLayout(grid, 1)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(6)
+        grid.addWidget(self.loss_plot, 0, 0)
+        grid.addWidget(self.acc_plot, 1, 0)
+        grid.addWidget(self.bias_plot, 0, 1)
+        below = QVBoxLayout()
+        below.addWidget(self.ratio_label)
+        below.addWidget(self.table_box)
+        below.addStretch(1)
+        grid.addLayout(below, 1, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.picture_box, 0)
+        right.addWidget(self.identity_box, 0)
+        right.addWidget(self.blank_box, 0)
+        right.addStretch(1)
+        grid.addLayout(right, 0, 2, 2, 1)
+        grid.setColumnStretch(0, 5)
+        grid.setColumnStretch(1, 5)
+        grid.setColumnStretch(2, 4)
+        grid.setRowStretch(0, 1)
+        grid.setRowStretch(1, 1)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        body.setMinimumSize(960, 540)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setSpacing(6)
+        layout.addWidget(self.intro)
+        layout.addWidget(self.task_note)
+        layout.addLayout(row1)
+        layout.addLayout(row2)
+        layout.addWidget(self.hint)
+        layout.addWidget(scroll, 1)
+        self.intro.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+        # wiring -----------------------------------------------------------------------------
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.reset_button.clicked.connect(self.reset)
+        self.preset_button.clicked.connect(self.show_instability)
+        self.next_image_button.clicked.connect(self.next_image)
+        self.std_spin.valueChanged.connect(self._on_start_changed)
+        self.seed_spin.valueChanged.connect(self._on_start_changed)
+        self.start_combo.currentIndexChanged.connect(self._on_start_changed)
+        self.speed_combo.currentIndexChanged.connect(self._on_speed_changed)
+        self.lr_spin.valueChanged.connect(self._on_lr_changed)
+
+    # ------------------------------------------------------------------ Lesson contract
+    def set_data(self, data: TaskData) -> None:
+        """New dataset or task: start again on it (ten classes: the pair 3 vs 7)."""
+        if self._closed:
+            return
+        self._runner.cancel()
+        self._data = two_class_data(data)
+        if not data.task.is_binary:
+            first, second = self._data.class_names
+            self.task_note.setText(
+                f"The main window's task has all ten classes, but one neuron answers one "
+                f"yes/no question, so this lesson uses “{first}” vs “{second}” from "
+                f"{data.dataset_name}."
+            )
+            self.task_note.show()
+        else:
+            self.task_note.hide()
+        self._image_index = 0
+        self._update_intro()
+        self.reset()
+
+    def shutdown(self) -> None:
+        """Stop training and wait for the thread; safe to call more than once."""
+        self._runner.cancel()
+        self._closed = True
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
+        self.shutdown()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------------ commands
+    def start(self) -> None:
+        """Train all three for the chosen number of epochs, from where they are."""
+        if self._closed or self._runner.is_running():
+            return
+        if self._trainers is None or len({t.step for t in self._trainers}) > 1:
+            self.reset()  # a neuron diverged earlier: they can no longer go in step
+        config = self._config()
+        for t in self._trainers:
+            t.set_config(config)
+        for i in range(3):
+            if self._status[i] in ("", "finished", "stopped"):
+                self._status[i] = "training"
+        self._update_table()
+        self._runner.start(self._trainers, self.epochs_spin.value(), self._delay())
+        self._set_running(True)
+        self.status_label.setText(f"Training at learning rate {self.lr_spin.value():g}…")
+
+    def stop(self) -> None:
+        """Stop after the current batch (Start continues)."""
+        self._runner.request_stop()
+
+    def reset(self) -> None:
+        """Back to step 0 with the current init settings (same weights for all three)."""
+        if self._closed:
+            return
+        self._runner.cancel()
+        self._make_trainers()
+        self._clear_history()
+        self._set_running(False)
+        self.status_label.setText(
+            "Ready: press Start. All three start from the same 784 weights.")
+
+    def show_instability(self) -> None:
+        """The preset: start again at a learning rate the per-pixel neuron cannot take."""
+        if self._closed:
+            return
+        self._runner.cancel()
+        # The measured set-up: biases starting equal (Σbᵢ = b) and the chapter's init.
+        for widget, set_value in ((self.lr_spin, lambda: self.lr_spin.setValue(INSTABILITY_LR)),
+                                  (self.std_spin, lambda: self.std_spin.setValue(DEFAULT_STD)),
+                                  (self.start_combo, lambda: self.start_combo.setCurrentIndex(0))):
+            widget.blockSignals(True)
+            set_value()
+            widget.blockSignals(False)
+        self._instability_mode = True
+        self._update_hint()
+        self.reset()
+        self.start()
+
+    def next_image(self) -> None:
+        """Check the identity on the next validation image."""
+        self._image_index = (self._image_index + 1) % max(self._data.n_valid, 1)
+        self._show_image()
+        self._update_identity()
+
+    # ------------------------------------------------------------------ read-outs for tests
+    def runner(self) -> SideBySideRunner:
+        return self._runner
+
+    def is_running(self) -> bool:
+        return self._runner.is_running()
+
+    def identity_values(self) -> dict[str, float]:
+        """The last identity shown: lhs, rhs, difference, bias_sum, weighted_sum."""
+        return dict(self._identity)
+
+    def blank_outputs(self) -> list[tuple[float, float]]:
+        """(z, σ(z)) of each neuron for a blank image, in the order of NAMES."""
+        return list(self._blank)
+
+    def bias_step_ratio(self) -> float:
+        """Measured mean |ΔΣbᵢ| / mean |Δb| over the last steps (NaN before any)."""
+        return self._last_ratio
+
+    def first_step_ratio(self) -> float | None:
+        """ΔΣbᵢ / Δb of step 1 (from the same state when the biases start equal)."""
+        return self._first_ratio
+
+    def accuracies(self) -> list[float | None]:
+        """Each neuron's latest validation accuracy, in the order of NAMES."""
+        return list(self._accuracy)
+
+    def snapshots(self) -> tuple | None:
+        """The parameters shown now, one Snapshot per neuron."""
+        return self._snapshots
+
+    # ------------------------------------------------------------------ internals
+    def _config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs_spin.value(), lr=float(self.lr_spin.value()),
+                           seed=self.seed_spin.value())
+
+    def _delay(self) -> float:
+        return float(self.speed_combo.currentData())
+
+    def _make_trainers(self) -> None:
+        from biasviz.core.training import Trainer  # torch: only once the lesson is used
+
+        seed, std = self.seed_spin.value(), float(self.std_spin.value())
+        self._specs = tuple(
+            ModelSpec(kind=ModelKind.SINGLE, bias_mode=m, init_std=std, seed=seed) for m in MODES
+        )
+        config = self._config()
+        self._trainers = [Trainer(spec, self._data, config) for spec in self._specs]
+        if self.start_combo.currentData() == START_SAME_SUM:
+            b = float(self._trainers[SCALAR].snapshot().params["bias"][0])
+            params = self._trainers[PER_PIXEL].snapshot().params
+            params["bias"] = np.full(784, b / 784, dtype=np.float32)
+            self._trainers[PER_PIXEL].set_params(params)
+        self._snapshots = tuple(t.snapshot() for t in self._trainers)
+        self._start_biases = (
+            float(self._snapshots[SCALAR].params["bias"][0]),
+            float(np.sum(self._snapshots[PER_PIXEL].params["bias"], dtype=np.float64)),
+        )
+        self._start_spread = float(np.ptp(self._snapshots[PER_PIXEL].params["bias"]))
+        self._accuracy = [t.evaluate()[1] for t in self._trainers]
+
+    def _clear_history(self) -> None:
+        self._losses = [BoundedSeries(4096) for _ in range(3)]
+        self._sum_series = BoundedSeries(4096)
+        self._b_series = BoundedSeries(4096)
+        self._acc_points: list[list[tuple[int, float]]] = [
+            [(0, 100 * a)] if a is not None else [] for a in self._accuracy
+        ]
+        self._recent.clear()
+        self._first_ratio = None
+        self._last_ratio = float("nan")
+        self._status = ["", "", ""]
+        self._sum_series.append(0, self._start_biases[1])
+        self._b_series.append(0, self._start_biases[0])
+        self._recent.append((0, self._start_biases[0], self._start_biases[1]))
+        for c in self.loss_curves:
+            c.setData([], [])
+        self._redraw_accuracy()
+        self._redraw_biases()
+        self._show_image()
+        self._show_snapshots(self._snapshots)
+        self._update_ratio_text(None)
+        self._update_table()
+
+    def _update_intro(self) -> None:
+        first, second = self._data.class_names
+        self.intro.setText(
+            f"<b>One bias, or one per pixel?</b> Three single neurons learn “{first}” vs "
+            f"“{second}” side by side — same starting weights, same batches, same learning "
+            "rate. Only the bias differs. Look at <b>the identity</b>: 784 per-pixel biases "
+            "act only through their sum Σbᵢ, so they are one bias in disguise. Look at "
+            "<b>the bias plot</b>: every bᵢ gets the same gradient, so Σbᵢ takes a step "
+            "784× as big — too big at higher learning rates. And look at <b>the blank "
+            "image</b>: with no bias it is always exactly 50/50."
+        )
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        for w in (self.lr_spin, self.epochs_spin, self.std_spin, self.seed_spin,
+                  self.start_combo):
+            w.setEnabled(not running)
+        at_start = self._trainers is None or all(t.step == 0 for t in self._trainers)
+        self.start_button.setText("Start" if at_start else "Continue")
+
+    def _on_start_changed(self, *_args) -> None:
+        if not self._runner.is_running():
+            self._instability_mode = False
+            self._update_hint()
+            self.reset()
+
+    def _on_lr_changed(self, *_args) -> None:
+        if self._instability_mode and self.lr_spin.value() != INSTABILITY_LR:
+            self._instability_mode = False
+            self._update_hint()
+
+    def _update_hint(self) -> None:
+        """The yellow box: what to watch for in the preset, or why the random start of
+        the per-pixel biases is a bad one."""
+        if self._instability_mode:
+            text = (
+                f"<b>What to watch for (lr = {INSTABILITY_LR:g}):</b> on the bias plot the "
+                "orange Σbᵢ leaps by tens or hundreds in a single step, while the blue b "
+                "moves by hundredths. Once |Σbᵢ| is large, σ(z) is nearly 1 (or 0) for "
+                "<i>every</i> image: the sigmoid is flat there, its gradient is almost 0, "
+                "and the per-pixel neuron is stuck giving everyone the same answer — 50% "
+                "accuracy, loss 0.5. The one-bias neuron, with the same learning rate and "
+                "the same batches, learns to well over 90%. Same maths, same gradient per "
+                "bias; only the 784-fold step of the sum differs."
+            )
+        elif self.start_combo.currentData() == START_RANDOM:
+            text = (
+                "<b>784 random biases:</b> each bᵢ is drawn from normal(0, std), like "
+                "<code>init_params(28*28)</code>. Their sum spreads √784 = 28 times as "
+                "much as one random number, so the per-pixel neuron usually starts with a "
+                "|Σbᵢ| far bigger than anything x·w adds: σ(z) is flat (nearly 0 or 1) "
+                "for every image, and it learns little or nothing at any learning rate — "
+                "the “inappropriate value range” from the forum answer. The picture now "
+                "shows the random start, and training never changes its pattern."
+            )
+        else:
+            self.hint.hide()
+            return
+        self.hint.setText(text)
+        self.hint.show()
+
+    def _on_speed_changed(self, *_args) -> None:
+        self._runner.set_delay(self._delay())
+
+    # -- runner events ------------------------------------------------------------------
+    def _on_progress(self, rounds: list, snapshots: tuple) -> None:
+        for r in rounds:
+            for i, s in enumerate(r.steps):
+                if s is not None and math.isfinite(s.loss):
+                    self._losses[i].append(s.step, s.loss)
+            sc, pp = r.steps[SCALAR], r.steps[PER_PIXEL]
+            if sc is not None:
+                self._b_series.append(sc.step, sc.bias)
+            if pp is not None:
+                self._sum_series.append(pp.step, pp.bias)
+            if sc is not None and pp is not None:
+                prev = self._recent[-1] if self._recent else None
+                if r.step == 1 and prev is not None and prev[0] == 0:
+                    d_b, d_sum = sc.bias - prev[1], pp.bias - prev[2]
+                    self._first_ratio = d_sum / d_b if d_b != 0 else None
+                self._recent.append((r.step, sc.bias, pp.bias))
+        for i, curve in enumerate(self.loss_curves):
+            curve.setData(self._losses[i].x, self._losses[i].y)
+        self._redraw_biases()
+        self._show_snapshots(snapshots)
+        self._update_ratio_text(snapshots)
+        last = rounds[-1]
+        epoch = last.steps[SCALAR] or last.steps[PER_PIXEL] or last.steps[NONE]
+        if epoch is not None:
+            self.status_label.setText(
+                f"Training at learning rate {self.lr_spin.value():g}: epoch {epoch.epoch}, "
+                f"batch {epoch.batch} of {epoch.batches_per_epoch} (step {epoch.step})"
+            )
+
+    def _on_epoch(self, epochs, snapshots: tuple) -> None:
+        for i, e in enumerate(epochs.epochs):
+            if e is not None:
+                self._accuracy[i] = e.valid_accuracy
+                self._acc_points[i].append((e.epoch, 100 * e.valid_accuracy))
+        self._redraw_accuracy()
+        self._show_snapshots(snapshots)
+        self._update_table()
+
+    def _on_model_ended(self, index: int, ended) -> None:
+        self._status[index] = "diverged"
+        self._update_table()
+        self.status_label.setText(f"The {NAMES[index]} neuron: {ended.message}")
+
+    def _on_ended(self, ends, snapshots: tuple) -> None:
+        for i, e in enumerate(ends.ends):
+            if self._status[i] != "diverged":
+                self._status[i] = e.reason.value
+        self._show_snapshots(snapshots)
+        self._update_ratio_text(snapshots)
+        self._update_table()
+        self._set_running(False)
+        reason = ends.ends[0].reason.value if ends.ends else "finished"
+        step = max((e.step for e in ends.ends), default=0)
+        text = "Stopped" if reason == "stopped" else "Finished"
+        self.status_label.setText(
+            f"{text} at step {step}. Continue: {self.epochs_spin.value()} more epoch(s). "
+            "Reset: back to step 0."
+        )
+
+    def _on_failed(self, message: str, _details: str) -> None:
+        self._set_running(False)
+        self.status_label.setText(f"Training failed: {message}")
+
+    # -- drawing -----------------------------------------------------------------------
+    def _redraw_accuracy(self) -> None:
+        for i, curve in enumerate(self.acc_curves):
+            pts = np.array(self._acc_points[i], dtype=np.float64).reshape(-1, 2)
+            curve.setData(pts[:, 0], pts[:, 1])
+
+    def _redraw_biases(self) -> None:
+        self.sum_curve.setData(self._sum_series.x, self._sum_series.y)
+        self.b_curve.setData(self._b_series.x, self._b_series.y)
+
+    def _show_image(self) -> None:
+        pixels = self._data.valid_x[self._image_index]
+        self.image_label.setPixmap(_gray_pixmap(pixels, scale=3))
+        names = self._data.target_names()
+        label = names[int(self._data.valid_y[self._image_index])]
+        self.image_label.setToolTip(
+            f"Validation image {self._image_index + 1} of {self._data.n_valid} "
+            f"(a “{label}”): the x in the identity, 784 pixel values between 0 and 1."
+        )
+
+    def _show_snapshots(self, snapshots: tuple | None) -> None:
+        if not snapshots:
+            return
+        self._snapshots = snapshots
+        scalar_b = float(snapshots[SCALAR].params["bias"][0])
+        biases = snapshots[PER_PIXEL].params["bias"]
+        total = float(np.sum(biases, dtype=np.float64))
+        self.bias_picture.set_biases(biases)
+        spread = float(np.ptp(biases))
+        self.bias_numbers.setText(
+            f"<span style='color:{_html_color(1)}'><b>Σbᵢ = {_fmt(total)}</b></span><br>"
+            f"the sum of the 784 biases above<br><br>"
+            f"<span style='color:{_html_color(0)}'><b>b = {_fmt(scalar_b)}</b></span><br>"
+            f"the one-bias neuron's bias<br><br>"
+            f"Each bᵢ on average: {_fmt(total / 784, 5)}<br>"
+            f"Spread of the 784 bᵢ<br>(largest − smallest):<br>"
+            f"at the start {self._start_spread:.4f},<br>now {spread:.4f}"
+        )
+        self._update_identity()
+        self._update_blank()
+
+    def _update_identity(self) -> None:
+        if not self._snapshots:
+            return
+        params = self._snapshots[PER_PIXEL].params
+        x = self._data.valid_x[self._image_index].astype(np.float64) / 255.0
+        ident = per_pixel_identity(params, x)
+        self._identity = ident
+        p = sigmoid(ident["lhs"])
+        first, second = self._data.class_names
+        answer = first if ident["lhs"] >= 0 else second
+        self.identity_label.setText(
+            "<table cellspacing=0 cellpadding=1>"
+            f"<tr><td>(x*w + b).sum()</td><td>= </td><td align=right><b>{ident['lhs']:.4f}"
+            "</b></td></tr>"
+            f"<tr><td>x·w + Σbᵢ</td><td>= </td><td align=right><b>{ident['rhs']:.4f}</b>"
+            "</td></tr>"
+            f"<tr><td colspan=3 style='font-family:sans-serif'>&nbsp;&nbsp;= "
+            f"{ident['weighted_sum']:.4f} + ({ident['bias_sum']:.4f})</td></tr>"
+            f"<tr><td>difference</td><td>= </td><td align=right>{ident['difference']:.1e}"
+            "</td></tr></table>"
+            "<p style='font-family:sans-serif'>Equal, for every image: the 784 biases act "
+            f"only through their sum.<br>Here σ(z) = {p:.3f} → “{answer}”.</p>"
+        )
+
+    def _update_blank(self) -> None:
+        if not self._snapshots:
+            return
+        blank = np.zeros((1, 784), dtype=np.float32)
+        self._blank = []
+        for spec, snap in zip(self._specs, self._snapshots, strict=True):
+            z = float(numpy_logits(snap.params, spec, blank)[0])
+            self._blank.append((z, sigmoid(z)))
+        (zs, ps), (zp, pp), (zn, pn) = self._blank
+        c = _html_color
+        self.blank_label.setText(
+            "A blank image (every pixel 0) has x·w = 0, so<br>"
+            f"<span style='color:{c(2)}'><b>no bias:</b></span> z = {zn:.4f} → "
+            f"σ(z) = <b>{pn:.4f}</b>, exactly 50/50, always<br>"
+            f"<span style='color:{c(0)}'>one bias:</span> z = b = {zs:.4f} → σ = {ps:.4f}<br>"
+            f"<span style='color:{c(1)}'>per pixel:</span> z = Σbᵢ = {zp:.4f} → σ = {pp:.4f}"
+            "<br>Without a bias the boundary x·w = 0 passes through the blank image: the "
+            "threshold cannot move, and stronger or fainter ink (x → 2x) never changes "
+            "the answer."
+        )
+
+    def _update_ratio_text(self, snapshots: tuple | None) -> None:
+        lines = []
+        if self._first_ratio is not None and self.start_combo.currentData() == START_SAME_SUM:
+            lines.append(
+                f"<b>Step 1</b>, from the very same state: Σbᵢ moved "
+                f"<b>{self._first_ratio:.1f}×</b> as far as b."
+            )
+        if len(self._recent) >= 2:
+            m_b = mean_step([r[1] for r in self._recent], RATIO_WINDOW)
+            m_sum = mean_step([r[2] for r in self._recent], RATIO_WINDOW)
+            ratio = m_sum / m_b if m_b > 0 else float("nan")
+            self._last_ratio = ratio
+            n = len(self._recent) - 1
+            text = (
+                f"<b>Last {n} step{'s' if n != 1 else ''}</b>: Σbᵢ moved {m_sum:.3f} per step "
+                f"on average, b {m_b:.4f}"
+            )
+            if math.isfinite(ratio) and m_sum < 1e-6:
+                text += (": Σbᵢ has stopped moving. The per-pixel neuron is stuck: its σ(z) "
+                         "is flat at 0 or 1 for every image, so its gradient is about 0")
+            elif math.isfinite(ratio):
+                text += f": <b>{ratio:.0f}×</b> as far"
+                if abs(ratio / 784 - 1) > 0.1:
+                    text += " (not exactly 784× now: the two neurons have drifted apart, so " \
+                        "their gradients differ)"
+            lines.append(text + ".")
+        if snapshots is not None:
+            up_pp = snapshots[PER_PIXEL].last_update
+            up_sc = snapshots[SCALAR].last_update
+            if up_pp is not None and up_sc is not None:
+                d = up_pp["bias"].astype(np.float64)
+                each, spread = float(d.mean()), float(np.ptp(d))
+                same = "all 784 exactly the same" if spread == 0 else \
+                    f"all 784 the same up to float rounding, ±{spread:.0e}"
+                lines.append(
+                    f"<b>Last step</b>: every bᵢ moved {_fmt(each, 5)} ({same}), so Σbᵢ moved "
+                    f"784 × that = {_fmt(784 * each, 3)}; b moved "
+                    f"{_fmt(float(up_sc['bias'][0]), 5)}."
+                )
+        if not lines:
+            lines.append(
+                "Press Start. At each step every one of the 784 bᵢ gets the same gradient "
+                "that a single b would get, so their sum moves 784 times as far."
+            )
+        self.ratio_label.setText("<br>".join(lines))
+
+    def _update_table(self) -> None:
+        for i in range(3):
+            params = total_parameters(self._specs[i]) if self._specs else 0
+            acc = self._accuracy[i]
+            status = self._status[i] or "ready"
+            if acc is not None and status in ("finished", "stopped") and acc <= 0.5 + 1e-9:
+                status = "stuck at 50%"
+            self.table.item(i, 1).setText(f"{params:,}")
+            self.table.item(i, 2).setText("—" if acc is None else f"{100 * acc:.1f}%")
+            self.table.item(i, 3).setText(status)
