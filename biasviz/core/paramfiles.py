@@ -85,6 +85,8 @@ from biasviz.core.spec import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover - only for annotations
+    from biasviz.core.datasets import TaskData
+    from biasviz.core.spec import Snapshot, TrainConfig
     from biasviz.core.training import Trainer
 
 FORMAT = "biasviz-params"
@@ -99,6 +101,20 @@ MAX_METADATA_BYTES = 1024 * 1024
 # Deflate cannot compress better than about 1032:1; a member claiming more is corrupt or
 # crafted.
 _MAX_DEFLATE_RATIO = 1100
+# Reliability fix (issue 5): zipfile parses the whole central directory into Python
+# objects (~0.4 KB per entry) before any member can be checked, and torch's reader keeps
+# its own copy: a 51 MB file listing a million entries took 0.4-0.9 GB.  Real .npz and
+# .pt files have about ten members, so the directory's size, read from the end record,
+# is checked first.
+MAX_ZIP_DIRECTORY_BYTES = 1024 * 1024
+MAX_ZIP_MEMBERS = 1000
+# Reliability fix (issue 5): json.loads makes a Python object per number (~32 bytes for a
+# float written in 4 bytes, "0.0,"): a 240 MB file of zeros took 3.2 GB.  The largest
+# model (MLP 784 → 4096 → 10) has 3,256,330 parameters and exports as 44 MB of JSON, so
+# files over these limits are refused before parsing.  Every value but the last of an
+# array is followed by a comma, so commas bound the number of values.
+MAX_JSON_BYTES = 96 * 1024 * 1024
+MAX_JSON_VALUES = 4_000_000
 
 PNG_SCALE = 8  # 28x28 weights → 224x224 tiles
 PNG_GAP = 2  # pixels between tiles and around the grid
@@ -181,14 +197,10 @@ def make_metadata(
     return _jsonable(meta)
 
 
-def model_file_from_trainer(trainer: Trainer, valid_accuracy: float | None = None) -> ModelFile:
-    """The trainer's current parameters with metadata from its data and config.
-
-    ``valid_accuracy`` is recorded as given (e.g. the last epoch's); it is not computed
-    here because evaluating would touch the model while another thread may train it.
-    """
-    snap = trainer.snapshot()
-    data, config = trainer.data, trainer.config
+def model_file_from_snapshot(
+    snap: Snapshot, data: TaskData, config: TrainConfig, valid_accuracy: float | None = None
+) -> ModelFile:
+    """A snapshot's parameters with metadata from the data and config it was trained with."""
     meta = make_metadata(
         snap.spec,
         dataset=data.dataset_name,
@@ -204,6 +216,16 @@ def model_file_from_trainer(trainer: Trainer, valid_accuracy: float | None = Non
         loss=config.loss.value if data.task.is_binary else "cross_entropy",
     )
     return ModelFile(snap.spec, snap.params, meta)
+
+
+def model_file_from_trainer(trainer: Trainer, valid_accuracy: float | None = None) -> ModelFile:
+    """The trainer's current parameters with metadata from its data and config.
+
+    ``valid_accuracy`` is recorded as given (e.g. the last epoch's); it is not computed
+    here because evaluating would touch the model while another thread may train it.
+    """
+    return model_file_from_snapshot(trainer.snapshot(), trainer.data, trainer.config,
+                                    valid_accuracy)
 
 
 def _bias_mode_of(spec: ModelSpec) -> str:
@@ -307,10 +329,16 @@ def _atomic_write(target: Path, write: Callable[[IO[bytes]], None]) -> None:
     A reader never sees a half-written file, and a failed export never damages the file
     it would have replaced.
     """
-    if target.is_dir():
-        raise ParamFileError(f"cannot write {target}: it is a folder")
     folder = target.parent
-    if not folder.is_dir():
+    try:
+        # Reliability fix (issue 5): on Python 3.11 is_dir() raises OSError for some
+        # paths (ENAMETOOLONG for a name over 255 bytes) instead of returning False.
+        target_is_dir, folder_is_dir = target.is_dir(), folder.is_dir()
+    except OSError as exc:
+        raise ParamFileError(_explain_os_error(exc, target)) from exc
+    if target_is_dir:
+        raise ParamFileError(f"cannot write {target}: it is a folder")
+    if not folder_is_dir:
         raise ParamFileError(f"cannot write {target.name}: the folder {folder} does not exist")
     try:
         mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else _new_file_mode()
@@ -446,7 +474,13 @@ def _write_pt(mf: ModelFile) -> Callable[[IO[bytes]], None]:
     }
 
     def write(fh: IO[bytes]) -> None:
-        torch.save(sd, fh)
+        # Reliability fix (issue 5): torch.save writing straight to the file swallows the
+        # OSError of a failed write (disk full) and raises "unexpected pos 64 vs 0"
+        # instead.  Serialising in memory first (at most ~13 MB) lets the real write's
+        # error, with its errno, reach the user.
+        buffer = io.BytesIO()
+        torch.save(sd, buffer)
+        fh.write(buffer.getbuffer())
 
     return write
 
@@ -820,10 +854,28 @@ def _npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, 
     return tuple(int(s) for s in shape), np.dtype(dtype)
 
 
+def _check_zip_directory(target: Path) -> None:
+    """Refuse a zip whose central directory is too big, before anything parses it."""
+    end_record = getattr(zipfile, "_EndRecData", None)  # private, but stable since 2.6
+    if end_record is None:  # pragma: no cover - a future Python without it
+        return
+    with open(target, "rb") as fh:
+        end = end_record(fh)
+    if end is None:
+        raise _Bad("it is not a zip archive; damaged?")
+    size, entries = end[zipfile._ECD_SIZE], end[zipfile._ECD_ENTRIES_TOTAL]
+    if size > MAX_ZIP_DIRECTORY_BYTES or entries > MAX_ZIP_MEMBERS:
+        raise _Bad(
+            f"its zip directory lists {entries:,} members in {size:,} bytes; a parameter "
+            f"file has a handful (limit {MAX_ZIP_MEMBERS:,})"
+        )
+
+
 def _check_npz_members(target: Path) -> None:
     """Refuse pickles, odd members, oversized and zip-bomb arrays *before* inflating."""
     if not zipfile.is_zipfile(target):
         raise _Bad("it is not a zip archive (an .npz is a zip of .npy arrays); damaged?")
+    _check_zip_directory(target)
     with zipfile.ZipFile(target) as zf:
         infos = zf.infolist()
         if not infos:
@@ -913,6 +965,7 @@ def _check_torch_zip(target: Path) -> None:
     # torch's zip files store tensors uncompressed; bound what torch.load would allocate.
     if not zipfile.is_zipfile(target):
         return  # legacy (pickle-only) format: bounded by the file size already checked
+    _check_zip_directory(target)
     with zipfile.ZipFile(target) as zf:
         total = 0
         for info in zf.infolist():
@@ -1105,7 +1158,18 @@ def _json_array(name: str, entry: Any) -> np.ndarray:
 
 
 def _read_json(target: Path) -> ModelFile:
+    size = target.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise _Bad(
+            f"it is {size / 2**20:.0f} MiB of text, more than any model's parameters "
+            f"(limit {MAX_JSON_BYTES // 2**20} MiB)"
+        )
     raw = target.read_bytes()
+    if raw.count(b",") >= MAX_JSON_VALUES:
+        raise _Bad(
+            f"it holds more than {MAX_JSON_VALUES:,} values, more than any model's "
+            "parameters"
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -1144,6 +1208,10 @@ __all__ = [
     "IMPORT_FORMATS",
     "MAX_ARRAY_BYTES",
     "MAX_FILE_BYTES",
+    "MAX_JSON_BYTES",
+    "MAX_JSON_VALUES",
+    "MAX_ZIP_DIRECTORY_BYTES",
+    "MAX_ZIP_MEMBERS",
     "ModelFile",
     "dialog_filter",
     "diverging_rgb",

@@ -522,26 +522,14 @@ class Session(QObject):
     # ------------------------------------------------------------------ files
     def export(self, path: str) -> None:
         """Write the current parameters; raises ParamFileError with a clear message."""
-        from biasviz.core.paramfiles import ModelFile, export_params, make_metadata
+        from biasviz.core.paramfiles import export_params, model_file_from_snapshot
 
         if self.snapshot is None:
             raise ConfigError("there is no model to export yet")
-        data, config = self.data, self.config
-        meta = make_metadata(
-            self.spec,
-            dataset=data.dataset_name,
-            dataset_key=data.dataset_key,
-            task=data.task.to_text(),
-            class_names=data.class_names,
-            epochs=self.snapshot.epoch,
-            step=self.snapshot.step,
-            valid_accuracy=self._current_accuracy(),
-            lr=config.lr,
-            optimizer=config.optimizer.value,
-            batch_size=int(config.batch_size),
-            loss=config.loss.value if data.task.is_binary else "cross_entropy",
+        snap = Snapshot(self.spec, self.current_params(), self.snapshot.step, self.snapshot.epoch)
+        export_params(
+            path, model_file_from_snapshot(snap, self.data, self.config, self._current_accuracy())
         )
-        export_params(path, ModelFile(self.spec, self.current_params(), meta))
 
     def _current_accuracy(self) -> float | None:
         decision = self.decision()
