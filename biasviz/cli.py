@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description=(
             "See and feel what weights and biases do inside a neural network, on MNIST "
-            "digits. Without a command, opens the desktop app."
+            "digits. Without a command, opens the desktop app (options: biasviz gui --help)."
         ),
     )
     parser.add_argument("-V", "--version", action="version",
@@ -165,19 +165,19 @@ def build_parser() -> argparse.ArgumentParser:
             "batches of 256, the chapter's mnist_loss) and print its validation accuracy. "
             "Unset options take the app's defaults."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     data = train.add_argument_group("data")
     data.add_argument("--dataset", default="sample", metavar="NAME|FOLDER",
                       help="sample, mnist, fashion-mnist, kmnist (downloaded once), or a "
-                      "folder with MNIST-style IDX files")
+                      "folder with MNIST-style IDX files (default sample)")
     data.add_argument("--task", default="3,7",
-                      help="two classes ('3,7': 3 is the neuron's 'yes') or 'all'")
+                      help="two classes ('3,7': 3 is the neuron's 'yes') or 'all' "
+                      "(default 3,7)")
     model = train.add_argument_group("model")
     model.add_argument("--model", choices=("single", "linear", "mlp", "cnn"), default=None,
                        help="default: single for two classes, linear for all ten")
-    model.add_argument("--bias-mode", choices=("scalar", "per_pixel", "per-pixel", "none"),
-                       default=None, help="single neuron: one bias, one per pixel, or none "
+    model.add_argument("--bias-mode", choices=("scalar", "per_pixel", "none"), default=None,
+                       type=lambda text: text.strip().lower().replace("-", "_"), help="single neuron: one bias, one per pixel, or none "
                        "(default scalar)")
     model.add_argument("--hidden", type=int, default=None, metavar="N",
                        help="hidden neurons of the mlp (default 32)")
@@ -239,12 +239,28 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("BIASVIZ_DEBUG", "") not in ("", "0")
     from biasviz.core.errors import BiasvizError, ConfigError
 
+    # The app is the default; options that are not ours (e.g. Qt's -platform, the app's
+    # own --screenshot) go to it.  Only user-facing errors are caught there: a bug in the
+    # GUI should show its traceback.
+    gui_args = None
+    if not args or (args[0].startswith("-") and args[0] not in _TOP_LEVEL_FLAGS):
+        gui_args = args
+    elif args[0] == "gui":
+        gui_args = args[1:]
+    if gui_args is not None:
+        try:
+            return _run_gui(gui_args)
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+        except SystemExit as exc:  # the app's own argument parser (--help, bad option)
+            return _exit_code(exc)
+        except BiasvizError as exc:
+            if debug:
+                raise
+            _error(str(exc))
+            return EXIT_FAILURE
+
     try:
-        # The app is the default; options that are not ours (e.g. Qt's -platform) go to it.
-        if not args or (args[0].startswith("-") and args[0] not in _TOP_LEVEL_FLAGS):
-            return _run_gui(args)
-        if args[0] == "gui":
-            return _run_gui(args[1:])
         ns = build_parser().parse_args(args)
         if ns.command is None:  # pragma: no cover - only flags like --version get here
             return _run_gui([])
@@ -253,8 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         _note("interrupted")
         return EXIT_INTERRUPTED
     except SystemExit as exc:  # argparse's --help and --version
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else EXIT_FAILURE)
+        return _exit_code(exc)
     except (UsageError, ConfigError) as exc:
         if debug:
             raise
@@ -265,6 +280,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _error(_describe(exc))
         return EXIT_FAILURE
+
+
+def _exit_code(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return EXIT_OK
+    return code if isinstance(code, int) else EXIT_FAILURE
 
 
 def _describe(exc: BaseException) -> str:
@@ -416,7 +438,7 @@ def cmd_train(ns: argparse.Namespace) -> int:
         _note(f"interrupted at epoch {trainer.epoch + 1}, step {trainer.step}{nothing}")
         return EXIT_INTERRUPTED
     if ended is not None and ended.reason.value == "diverged":
-        _error(ended.message + ("; nothing was written" if ns.out else ""))
+        _error(ended.message.rstrip(".") + ("; nothing was written" if ns.out else ""))
         return EXIT_FAILURE
     if accuracy is None:  # zero epochs: report the untrained model
         accuracy = trainer.evaluate()[1]

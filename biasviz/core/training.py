@@ -163,6 +163,10 @@ class TrainingControl:
         return edits
 
     def _after_batch(self, end_of_epoch: bool) -> None:
+        # Fast path, no lock: nothing to count down.  A step command that lands right now
+        # is seen at the next batch boundary.
+        if self._budget is None and not self._pause_at_epoch_end:
+            return
         with self._cond:
             if self._budget is not None:
                 self._budget -= 1
@@ -320,7 +324,9 @@ class Trainer:
         return total_loss / n, correct / n
 
     def _params_finite(self) -> bool:
-        return all(bool(torch.isfinite(p).all()) for p in self._params)
+        # One float64 sum per tensor: NaN or ±inf anywhere makes it non-finite (and float64
+        # cannot overflow from float32 values); cheaper than isfinite(p).all().
+        return all(math.isfinite(float(p.detach().sum(dtype=torch.float64))) for p in self._params)
 
     def _restore_backup(self) -> None:
         with torch.no_grad():
@@ -362,8 +368,11 @@ class Trainer:
                     yield self._end(EndReason.STOPPED, "stopped")
                     return
                 idx = order[b * bs : (b + 1) * bs]
-                xb = self._train_x[idx].float().div_(255.0)
-                yb = self._train_y[idx]
+                # index_select is much cheaper than fancy indexing on a uint8 tensor
+                # (uint8 × python float promotes to float32: the conversion and the /255
+                # are one operation)
+                xb = torch.index_select(self._train_x, 0, idx).mul(1.0 / 255.0)
+                yb = torch.index_select(self._train_y, 0, idx)
                 with self._lock:
                     for bk, p in zip(self._backup, self._params, strict=True):
                         bk.copy_(p.detach())

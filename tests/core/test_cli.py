@@ -149,6 +149,18 @@ def test_interrupt_stops_cleanly_without_writing(tmp_path, monkeypatch, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_divergence_is_an_error_and_writes_nothing(tmp_path, capsys):
+    out_file = tmp_path / "model.npz"
+    code = main(["train", "--loss", "bce", "--lr", "1e38", "--epochs", "3", "-q",
+                 "--out", str(out_file)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.startswith("biasviz: error: training diverged") and len(err.splitlines()) == 1
+    assert "nothing was written" in err
+    assert "validation accuracy" not in out
+    assert not out_file.exists()
+
+
 def _bad_files(tmp_path: Path) -> dict[str, Path]:
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"PK\x03\x04 this is not really a zip file")
@@ -280,3 +292,21 @@ def test_download_progress_is_shown(monkeypatch, capsys, terminal):
     if terminal:
         assert "9.9 MB / 9.9 MB" in err
     assert "downloaded mnist" in err
+
+
+def test_help_states_the_engine_defaults():
+    """The help text names defaults without importing torch; keep them true."""
+    from biasviz.core.spec import ModelSpec
+    from biasviz.core.training import TrainConfig
+
+    helps = {a.dest: a.help for sub in cli.build_parser()._subparsers._group_actions
+             for name, p in sub.choices.items() if name == "train" for a in p._actions}
+    config, spec = TrainConfig(), ModelSpec()
+    expected = {
+        "epochs": config.epochs, "lr": config.lr, "batch_size": config.batch_size,
+        "optimizer": config.optimizer.value, "loss": config.loss.value, "seed": config.seed,
+        "hidden": spec.hidden, "channels": spec.channels, "kernel": spec.kernel,
+        "init": spec.init.value, "init_std": spec.init_std, "bias_mode": spec.bias_mode.value,
+    }
+    for dest, value in expected.items():
+        assert f"default {value}" in helps[dest], (dest, helps[dest])
