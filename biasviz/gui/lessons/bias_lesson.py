@@ -39,46 +39,27 @@ from collections import deque
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QFont, QImage, QPixmap
+from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDoubleSpinBox,
     QFrame,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from biasviz.core.datasets import Task, TaskData, load_sample, make_task_data
+from biasviz.core.datasets import TaskData
 from biasviz.core.history import BoundedSeries
-from biasviz.core.side_by_side import (
-    mean_step,
-    per_pixel_identity,
-    sigmoid,
-    two_class_data,
-)
-from biasviz.core.spec import (
-    BiasMode,
-    ModelKind,
-    ModelSpec,
-    TrainConfig,
-    numpy_logits,
-    total_parameters,
-)
+from biasviz.core.side_by_side import mean_step, per_pixel_identity, sigmoid
+from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, numpy_logits, total_parameters
 from biasviz.gui.colormaps import diverging_colormap
-from biasviz.gui.lessons.base import Lesson, lesson_text
-from biasviz.gui.lessons.runner import DEFAULT_SPEED, SPEEDS, SideBySideRunner
+from biasviz.gui.lessons import side_by_side_ui as ui
 
 #: Learning rate of the "Show the instability" preset (see the module docstring).
 INSTABILITY_LR = 10.0
@@ -94,11 +75,7 @@ NAMES = ("one bias", "one bias per pixel", "no bias")
 FORMULAS = ("(x*w).sum() + b", "(x*w + b).sum()", "(x*w).sum()")
 # Okabe–Ito blue, vermillion and bluish green; the third is dashed as well.
 COLORS = ((0, 114, 178), (213, 94, 0), (0, 158, 115))
-PENS = (
-    pg.mkPen(COLORS[0], width=2),
-    pg.mkPen(COLORS[1], width=2),
-    pg.mkPen(COLORS[2], width=2, style=Qt.PenStyle.DashLine),
-)
+PENS = ui.pens(COLORS)
 
 START_SAME_SUM = "same_sum"
 START_RANDOM = "random"
@@ -114,8 +91,7 @@ def _fmt(v: float, digits: int = 4) -> str:
 
 
 def _html_color(i: int) -> str:
-    r, g, b = COLORS[i]
-    return f"#{r:02x}{g:02x}{b:02x}"
+    return ui.html_color(COLORS[i])
 
 
 def _gray_pixmap(pixels: np.ndarray, scale: int = 4) -> QPixmap:
@@ -125,52 +101,6 @@ def _gray_pixmap(pixels: np.ndarray, scale: int = 4) -> QPixmap:
         28 * scale, 28 * scale, Qt.AspectRatioMode.KeepAspectRatio,
         Qt.TransformationMode.FastTransformation,
     )
-
-
-def make_plot(title: str, x_label: str, y_label: str, tooltip: str) -> pg.PlotWidget:
-    """A white plot with dark axes, a grid, no context menu and a plain-words tooltip."""
-    plot = pg.PlotWidget()
-    plot.setTitle(title, color="#202020", size="10pt")
-    plot.setBackground("w")
-    plot.setLabel("bottom", x_label)
-    plot.setLabel("left", y_label)
-    for name in ("left", "bottom"):
-        axis = plot.getAxis(name)
-        axis.enableAutoSIPrefix(False)
-        axis.setPen(pg.mkPen((60, 60, 60)))
-        axis.setTextPen(pg.mkPen((40, 40, 40)))
-    plot.showGrid(x=True, y=True, alpha=0.2)
-    plot.setMenuEnabled(False)
-    plot.setMinimumSize(240, 160)
-    plot.setToolTip(tooltip)
-    return plot
-
-
-def _key_html() -> str:
-    """The colour key shared by every plot of the lesson."""
-    parts = []
-    for i in range(3):
-        line = "╌╌╌" if i == NONE else "━━━"
-        parts.append(
-            f"<span style='color:{_html_color(i)}'><b>{line} {NAMES[i]}</b></span> "
-            f"<code>{FORMULAS[i]}</code>"
-        )
-    return "Key: " + " &nbsp;&nbsp; ".join(parts)
-
-
-def _small_note(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.RichText)
-    return label
-
-
-class ScrollBody(QWidget):
-    """The scrollable part of a lesson.  Reports no height-for-width, so that a
-    QScrollArea gives it the room there is rather than the plots' preferred heights."""
-
-    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt naming)
-        return -1
 
 
 class _BiasPicture(QWidget):
@@ -194,9 +124,7 @@ class _BiasPicture(QWidget):
         self._bar = pg.ColorBarItem(values=(-1, 1), colorMap=cmap, interactive=False,
                                     colorMapMenu=False, width=12)
         axis = self._bar.getAxis("right")
-        axis.enableAutoSIPrefix(False)
-        axis.setPen(pg.mkPen((60, 60, 60)))
-        axis.setTextPen(pg.mkPen((40, 40, 40)))
+        ui.style_axis(axis)
         axis.setLabel("bᵢ", color="#303030")
         self._area.addItem(self._bar, row=0, col=1)
         self._levels = (-1.0, 1.0)
@@ -226,26 +154,20 @@ class _BiasPicture(QWidget):
         return self._levels
 
 
-class BiasLesson(Lesson):
+class BiasLesson(ui.SideBySideLesson):
     """Three single neurons -- one bias, 784 per-pixel biases, no bias -- side by side."""
 
     title = "One bias, or one per pixel?"
     seed = "000"
+    ready_text = "Ready: press Start. All three start from the same 784 weights."
+    ten_class_note = (
+        "The main window's task has all ten classes, but one neuron answers one "
+        "yes/no question, so this lesson uses “{first}” vs “{second}” from {dataset}."
+    )
 
     def __init__(self, data: TaskData | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self._closed = False
-        self._runner = SideBySideRunner(self)
-        self._runner.progress.connect(self._on_progress)
-        self._runner.epochDone.connect(self._on_epoch)
-        self._runner.modelEnded.connect(self._on_model_ended)
-        self._runner.ended.connect(self._on_ended)
-        self._runner.failed.connect(self._on_failed)
-        self._trainers: list | None = None
-        self._specs: tuple[ModelSpec, ...] = ()
-        self._snapshots: tuple | None = None
         self._status = ["", "", ""]
-        self._accuracy: list[float | None] = [None, None, None]
         self._image_index = 0
         self._instability_mode = False
         self._recent: deque[tuple[int, float, float]] = deque(maxlen=RATIO_WINDOW + 1)
@@ -256,50 +178,32 @@ class BiasLesson(Lesson):
         self._identity: dict[str, float] = {}
         self._blank: list[tuple[float, float]] = []
         self._build_ui()
-        if data is None:
-            data = make_task_data(load_sample(), Task.pair(3, 7))
-        self.set_data(data)
+        self._open(data)
 
     # ------------------------------------------------------------------ building
     def _build_ui(self) -> None:
-        self.intro = lesson_text("")
-        self.task_note = QLabel()
-        self.task_note.setWordWrap(True)
-        self.task_note.setStyleSheet("QLabel { color: #8a4b00; }")
-        self.task_note.hide()
+        self._make_top()
 
         # controls --------------------------------------------------------------------
-        self.lr_spin = QDoubleSpinBox()
-        self.lr_spin.setDecimals(3)
-        self.lr_spin.setRange(0.001, 10000.0)
-        self.lr_spin.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
-        self.lr_spin.setValue(DEFAULT_LR)
-        self.lr_spin.setToolTip(
+        self.lr_spin = ui.lr_spin(
+            DEFAULT_LR, 10000.0,
             "Learning rate, the same for all three neurons: each step moves every "
             "parameter by −lr × its gradient (plain SGD, as in the chapter).\n"
             "1.0 is the chapter's value. Try the preset button to see what a bigger one "
             "does to the per-pixel neuron. Takes effect at the next Start."
         )
-        self.epochs_spin = QSpinBox()
-        self.epochs_spin.setRange(1, 1000)
-        self.epochs_spin.setValue(DEFAULT_EPOCHS)
-        self.epochs_spin.setToolTip(
+        self.epochs_spin = ui.int_spin(
+            1, 1000, DEFAULT_EPOCHS,
             "How many epochs (passes over the training images) each Start trains."
         )
-        self.std_spin = QDoubleSpinBox()
-        self.std_spin.setDecimals(2)
-        self.std_spin.setRange(0.0, 10.0)
-        self.std_spin.setSingleStep(0.1)
-        self.std_spin.setValue(DEFAULT_STD)
-        self.std_spin.setToolTip(
+        self.std_spin = ui.decimal_spin(
+            2, 0.0, 10.0, 0.1, DEFAULT_STD,
             "The spread of the random starting weights (and bias): normal(0, std), the "
             "chapter's init_params uses 1.0.\nAll three neurons start from the very same "
             "784 weights. Changing it starts again from step 0."
         )
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 9999)
-        self.seed_spin.setValue(DEFAULT_SEED)
-        self.seed_spin.setToolTip(
+        self.seed_spin = ui.int_spin(
+            0, 9999, DEFAULT_SEED,
             "Seed of the random start and of the batch order (shared by all three "
             "neurons).\nOther seeds give other starts: at the chapter's lr 1.0 the "
             "per-pixel neuron trains with some seeds and gets stuck with others; at the "
@@ -317,23 +221,14 @@ class BiasLesson(Lesson):
             "times as spread as one random number, so the neuron starts with a huge "
             "bias (the forum's “inappropriate value range”). Changing it starts again."
         )
-        self.speed_combo = QComboBox()
-        for label, delay in SPEEDS:
-            self.speed_combo.addItem(label, delay)
-        self.speed_combo.setCurrentIndex(DEFAULT_SPEED)
-        self.speed_combo.setToolTip(
+        self.speed_combo = ui.speed_combo(
             "How fast training runs. Slower is easier to watch; the training itself is "
             "the same. Can be changed while it runs."
         )
-        self.start_button = QPushButton("Start")
-        self.start_button.setToolTip(
+        self.start_button, self.stop_button, self.reset_button = ui.run_buttons(
             "Train the three neurons side by side for the chosen number of epochs "
             "(continues from where they are)."
         )
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the current batch; Start continues.")
-        self.reset_button = QPushButton("Reset")
-        self.reset_button.setToolTip("Back to the starting parameters (step 0).")
         self.preset_button = QPushButton(f"Show the instability (lr = {INSTABILITY_LR:g})")
         self.preset_button.setToolTip(
             f"Start again with learning rate {INSTABILITY_LR:g} (biases starting equal, "
@@ -349,37 +244,20 @@ class BiasLesson(Lesson):
             " padding: 5px; }"
         )
         self.hint.hide()
-        self.status_label = QLabel()
-        # Long messages must not widen the lesson: the label takes the room there is.
-        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.status_label.setMinimumWidth(120)
-        self.status_label.setToolTip("What the three neurons are doing now.")
+        self.status_label = ui.status_label("What the three neurons are doing now.")
+        self._settings = (self.lr_spin, self.epochs_spin, self.std_spin, self.seed_spin,
+                          self.start_combo)
 
-        row1 = QHBoxLayout()
-        for text, widget in (("Learning rate", self.lr_spin), ("Epochs", self.epochs_spin),
-                             ("Init std", self.std_spin), ("Seed", self.seed_spin),
-                             ("Per-pixel biases start as", self.start_combo)):
-            label = QLabel(text)
-            label.setBuddy(widget)
-            label.setToolTip(widget.toolTip())
-            row1.addWidget(label)
-            row1.addWidget(widget)
-            row1.addSpacing(6)
-        row1.addStretch(1)
-        row2 = QHBoxLayout()
-        for b in (self.start_button, self.stop_button, self.reset_button, self.preset_button):
-            row2.addWidget(b)
-        row2.addSpacing(10)
-        speed_label = QLabel("Speed")
-        speed_label.setBuddy(self.speed_combo)
-        speed_label.setToolTip(self.speed_combo.toolTip())
-        row2.addWidget(speed_label)
-        row2.addWidget(self.speed_combo)
-        row2.addSpacing(10)
-        row2.addWidget(self.status_label, 1)
+        row1 = ui.settings_row((("Learning rate", self.lr_spin), ("Epochs", self.epochs_spin),
+                                ("Init std", self.std_spin), ("Seed", self.seed_spin),
+                                ("Per-pixel biases start as", self.start_combo)))
+        row2 = ui.button_row(
+            (self.start_button, self.stop_button, self.reset_button, self.preset_button),
+            (("Speed", self.speed_combo),), self.status_label,
+        )
 
         # plots -----------------------------------------------------------------------------
-        self.loss_plot = make_plot(
+        self.loss_plot = ui.make_plot(
             "Training loss (each batch)", "step", "loss",
             "The loss of each batch before the step, for the three neurons (lower is "
             "better). They all see the same batches in the same order.\nA per-pixel "
@@ -389,21 +267,13 @@ class BiasLesson(Lesson):
         self.loss_curves = [
             self.loss_plot.plot([], [], pen=PENS[i], name=NAMES[i]) for i in range(3)
         ]
-        self.acc_plot = make_plot(
-            "Validation accuracy (each epoch)", "epoch", "accuracy (%)",
+        self.acc_plot, self.acc_curves = ui.accuracy_plot(
             "The share of validation images (never trained on) each neuron gets right, "
             "after each epoch. Epoch 0 is the start.\nFor two balanced classes 50% "
             "(dotted line) is what always giving the same answer scores.",
+            COLORS, NAMES,
         )
-        self.acc_plot.setYRange(40, 100)
-        self.acc_plot.addItem(pg.InfiniteLine(
-            50, angle=0, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine)))
-        self.acc_curves = [
-            self.acc_plot.plot([], [], pen=PENS[i], symbol="o", symbolSize=5,
-                               symbolBrush=COLORS[i], symbolPen=None, name=NAMES[i])
-            for i in range(3)
-        ]
-        self.bias_plot = make_plot(
+        self.bias_plot = ui.make_plot(
             f"The bias that acts: <span style='color:{_html_color(1)}'>Σbᵢ</span> and "
             f"<span style='color:{_html_color(0)}'>b</span>",
             "step", "bias",
@@ -417,7 +287,7 @@ class BiasLesson(Lesson):
         self.sum_curve = self.bias_plot.plot([], [], pen=PENS[PER_PIXEL],
                                              name="Σbᵢ (784 per-pixel biases)")
         self.b_curve = self.bias_plot.plot([], [], pen=PENS[SCALAR], name="b (one bias)")
-        self.ratio_label = _small_note()
+        self.ratio_label = ui.note()
         self.ratio_label.setToolTip(
             "How far the two biases move per step. The per-pixel neuron's 784 biases each "
             "take the step a single bias would take, so their sum takes 784 of them.\n"
@@ -426,13 +296,12 @@ class BiasLesson(Lesson):
         )
 
         # the per-pixel biases --------------------------------------------------------------
-        self.key_label = QLabel(_key_html())
-        self.key_label.setTextFormat(Qt.TextFormat.RichText)
-        self.key_label.setToolTip(
-            "The three neurons keep these colours in every plot and table of this lesson."
+        self.key_label = ui.key_label(
+            ui.key_html(COLORS, NAMES, tuple(f" <code>{f}</code>" for f in FORMULAS)),
+            "The three neurons keep these colours in every plot and table of this lesson.",
         )
         self.bias_picture = _BiasPicture()
-        self.bias_numbers = _small_note()
+        self.bias_numbers = ui.note()
         self.bias_numbers.setToolTip(
             "Σbᵢ is the per-pixel neuron's sum of its 784 biases; b is the one-bias "
             "neuron's bias. The spread is the largest bᵢ minus the smallest: training "
@@ -449,7 +318,7 @@ class BiasLesson(Lesson):
         )
         self.next_image_button = QPushButton("Next image")
         self.next_image_button.setToolTip("Check the identity on another validation image.")
-        self.identity_label = _small_note()
+        self.identity_label = ui.note()
         mono = QFont("monospace")
         mono.setStyleHint(QFont.StyleHint.TypeWriter)
         self.identity_label.setFont(mono)
@@ -462,7 +331,7 @@ class BiasLesson(Lesson):
         )
 
         # no bias ----------------------------------------------------------------------------
-        self.blank_label = _small_note()
+        self.blank_label = ui.note()
         self.blank_label.setToolTip(
             "A blank image has every pixel 0, so x·w = 0 whatever the weights: without a "
             "bias its output is z = 0 and σ(0) = 0.5 — exactly undecided, forever.\n"
@@ -506,19 +375,6 @@ class BiasLesson(Lesson):
         self.table.setFixedHeight(height)
 
         # layout ---------------------------------------------------------------------------
-        def group(title: str, *widgets, tooltip: str = "") -> QGroupBox:
-            box = QGroupBox(title)
-            lay = QVBoxLayout(box)
-            lay.setContentsMargins(6, 6, 6, 6)
-            for w in widgets:
-                if isinstance(w, QWidget):
-                    lay.addWidget(w)
-                else:
-                    lay.addLayout(w)
-            if tooltip:
-                box.setToolTip(tooltip)
-            return box
-
         picture_row = QHBoxLayout()
         picture_row.addWidget(self.bias_picture, 3)
         picture_row.addWidget(self.bias_numbers, 2)
@@ -530,22 +386,13 @@ class BiasLesson(Lesson):
         identity_row.addLayout(image_col)
         identity_row.addWidget(self.identity_label, 1)
 
-        self.picture_box = group("The 784 per-pixel biases bᵢ: training shifts them all alike",
-                                 picture_row)
-        self.identity_box = group("The identity, on a real image", identity_row)
-        self.blank_box = group("No bias: what it cannot do", self.blank_label)
-        self.table_box = group("Side by side", self.table)
+        self.picture_box = ui.group(
+            "The 784 per-pixel biases bᵢ: training shifts them all alike", picture_row)
+        self.identity_box = ui.group("The identity, on a real image", identity_row)
+        self.blank_box = ui.group("No bias: what it cannot do", self.blank_label)
+        self.table_box = ui.group("Side by side", self.table)
 
-        body = ScrollBody()
-        outer = QVBoxLayout(body)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(4)
-        outer.addWidget(self.key_label)
-        grid = QGridLayout()
-        outer.addLayout(grid, 1)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(8)
-        grid.setVerticalSpacing(6)
+        scroll, grid = ui.scroll_grid(self.key_label, 540)
         grid.addWidget(self.loss_plot, 0, 0)
         grid.addWidget(self.acc_plot, 1, 0)
         grid.addWidget(self.bias_plot, 0, 1)
@@ -560,103 +407,33 @@ class BiasLesson(Lesson):
         right.addWidget(self.blank_box, 0)
         right.addStretch(1)
         grid.addLayout(right, 0, 2, 2, 1)
-        grid.setColumnStretch(0, 5)
-        grid.setColumnStretch(1, 5)
-        grid.setColumnStretch(2, 4)
         grid.setRowStretch(0, 1)
         grid.setRowStretch(1, 1)
-
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(body)
-        body.setMinimumSize(960, 540)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(6)
-        layout.addWidget(self.intro)
-        layout.addWidget(self.task_note)
-        layout.addLayout(row1)
-        layout.addLayout(row2)
-        layout.addWidget(self.hint)
-        layout.addWidget(scroll, 1)
-        self.intro.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self._lay_out(row1, row2, self.hint, scroll=scroll)
 
         # wiring -----------------------------------------------------------------------------
-        self.start_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(self.stop)
-        self.reset_button.clicked.connect(self.reset)
         self.preset_button.clicked.connect(self.show_instability)
         self.next_image_button.clicked.connect(self.next_image)
         self.std_spin.valueChanged.connect(self._on_start_changed)
         self.seed_spin.valueChanged.connect(self._on_start_changed)
         self.start_combo.currentIndexChanged.connect(self._on_start_changed)
-        self.speed_combo.currentIndexChanged.connect(self._on_speed_changed)
         self.lr_spin.valueChanged.connect(self._on_lr_changed)
 
     # ------------------------------------------------------------------ Lesson contract
     def set_data(self, data: TaskData) -> None:
         """New dataset or task: start again on it (ten classes: the pair 3 vs 7)."""
-        if self._closed:
+        if not self._take_data(data):
             return
-        self._runner.cancel()
-        self._data = two_class_data(data)
-        if not data.task.is_binary:
-            first, second = self._data.class_names
-            self.task_note.setText(
-                f"The main window's task has all ten classes, but one neuron answers one "
-                f"yes/no question, so this lesson uses “{first}” vs “{second}” from "
-                f"{data.dataset_name}."
-            )
-            self.task_note.show()
-        else:
-            self.task_note.hide()
         self._image_index = 0
         self._update_intro()
         self.reset()
 
-    def shutdown(self) -> None:
-        """Stop training and wait for the thread; safe to call more than once."""
-        self._runner.cancel()
-        self._closed = True
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
-        self.shutdown()
-        super().closeEvent(event)
-
     # ------------------------------------------------------------------ commands
-    def start(self) -> None:
-        """Train all three for the chosen number of epochs, from where they are."""
-        if self._closed or self._runner.is_running():
-            return
-        if self._trainers is None or len({t.step for t in self._trainers}) > 1:
-            self.reset()  # a neuron diverged earlier: they can no longer go in step
-        config = self._config()
-        for t in self._trainers:
-            t.set_config(config)
+    def _before_run(self) -> None:
         for i in range(3):
             if self._status[i] in ("", "finished", "stopped"):
                 self._status[i] = "training"
         self._update_table()
-        self._runner.start(self._trainers, self.epochs_spin.value(), self._delay())
-        self._set_running(True)
-        self.status_label.setText(f"Training at learning rate {self.lr_spin.value():g}…")
-
-    def stop(self) -> None:
-        """Stop after the current batch (Start continues)."""
-        self._runner.request_stop()
-
-    def reset(self) -> None:
-        """Back to step 0 with the current init settings (same weights for all three)."""
-        if self._closed:
-            return
-        self._runner.cancel()
-        self._make_trainers()
-        self._clear_history()
-        self._set_running(False)
-        self.status_label.setText(
-            "Ready: press Start. All three start from the same 784 weights.")
 
     def show_instability(self) -> None:
         """The preset: start again at a learning rate the per-pixel neuron cannot take."""
@@ -682,12 +459,6 @@ class BiasLesson(Lesson):
         self._update_identity()
 
     # ------------------------------------------------------------------ read-outs for tests
-    def runner(self) -> SideBySideRunner:
-        return self._runner
-
-    def is_running(self) -> bool:
-        return self._runner.is_running()
-
     def identity_values(self) -> dict[str, float]:
         """The last identity shown: lhs, rhs, difference, bias_sum, weighted_sum."""
         return dict(self._identity)
@@ -704,22 +475,7 @@ class BiasLesson(Lesson):
         """ΔΣbᵢ / Δb of step 1 (from the same state when the biases start equal)."""
         return self._first_ratio
 
-    def accuracies(self) -> list[float | None]:
-        """Each neuron's latest validation accuracy, in the order of NAMES."""
-        return list(self._accuracy)
-
-    def snapshots(self) -> tuple | None:
-        """The parameters shown now, one Snapshot per neuron."""
-        return self._snapshots
-
     # ------------------------------------------------------------------ internals
-    def _config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs_spin.value(), lr=float(self.lr_spin.value()),
-                           seed=self.seed_spin.value())
-
-    def _delay(self) -> float:
-        return float(self.speed_combo.currentData())
-
     def _make_trainers(self) -> None:
         from biasviz.core.training import Trainer  # torch: only once the lesson is used
 
@@ -746,9 +502,6 @@ class BiasLesson(Lesson):
         self._losses = [BoundedSeries(4096) for _ in range(3)]
         self._sum_series = BoundedSeries(4096)
         self._b_series = BoundedSeries(4096)
-        self._acc_points: list[list[tuple[int, float]]] = [
-            [(0, 100 * a)] if a is not None else [] for a in self._accuracy
-        ]
         self._recent.clear()
         self._first_ratio = None
         self._last_ratio = float("nan")
@@ -758,7 +511,7 @@ class BiasLesson(Lesson):
         self._recent.append((0, self._start_biases[0], self._start_biases[1]))
         for c in self.loss_curves:
             c.setData([], [])
-        self._redraw_accuracy()
+        self._clear_accuracy()
         self._redraw_biases()
         self._show_image()
         self._show_snapshots(self._snapshots)
@@ -776,15 +529,6 @@ class BiasLesson(Lesson):
             "784× as big — too big at higher learning rates. And look at <b>the blank "
             "image</b>: with no bias it is always exactly 50/50."
         )
-
-    def _set_running(self, running: bool) -> None:
-        self.start_button.setEnabled(not running)
-        self.stop_button.setEnabled(running)
-        for w in (self.lr_spin, self.epochs_spin, self.std_spin, self.seed_spin,
-                  self.start_combo):
-            w.setEnabled(not running)
-        at_start = self._trainers is None or all(t.step == 0 for t in self._trainers)
-        self.start_button.setText("Start" if at_start else "Continue")
 
     def _on_start_changed(self, *_args) -> None:
         if not self._runner.is_running():
@@ -827,9 +571,6 @@ class BiasLesson(Lesson):
         self.hint.setText(text)
         self.hint.show()
 
-    def _on_speed_changed(self, *_args) -> None:
-        self._runner.set_delay(self._delay())
-
     # -- runner events ------------------------------------------------------------------
     def _on_progress(self, rounds: list, snapshots: tuple) -> None:
         for r in rounds:
@@ -853,19 +594,10 @@ class BiasLesson(Lesson):
         self._show_snapshots(snapshots)
         self._update_ratio_text(snapshots)
         last = rounds[-1]
-        epoch = last.steps[SCALAR] or last.steps[PER_PIXEL] or last.steps[NONE]
-        if epoch is not None:
-            self.status_label.setText(
-                f"Training at learning rate {self.lr_spin.value():g}: epoch {epoch.epoch}, "
-                f"batch {epoch.batch} of {epoch.batches_per_epoch} (step {epoch.step})"
-            )
+        self._show_step(last.steps[SCALAR] or last.steps[PER_PIXEL] or last.steps[NONE])
 
     def _on_epoch(self, epochs, snapshots: tuple) -> None:
-        for i, e in enumerate(epochs.epochs):
-            if e is not None:
-                self._accuracy[i] = e.valid_accuracy
-                self._acc_points[i].append((e.epoch, 100 * e.valid_accuracy))
-        self._redraw_accuracy()
+        self._record_epoch(epochs)
         self._show_snapshots(snapshots)
         self._update_table()
 
@@ -884,22 +616,9 @@ class BiasLesson(Lesson):
         self._set_running(False)
         reason = ends.ends[0].reason.value if ends.ends else "finished"
         step = max((e.step for e in ends.ends), default=0)
-        text = "Stopped" if reason == "stopped" else "Finished"
-        self.status_label.setText(
-            f"{text} at step {step}. Continue: {self.epochs_spin.value()} more epoch(s). "
-            "Reset: back to step 0."
-        )
-
-    def _on_failed(self, message: str, _details: str) -> None:
-        self._set_running(False)
-        self.status_label.setText(f"Training failed: {message}")
+        self._show_ended(reason == "stopped", step)
 
     # -- drawing -----------------------------------------------------------------------
-    def _redraw_accuracy(self) -> None:
-        for i, curve in enumerate(self.acc_curves):
-            pts = np.array(self._acc_points[i], dtype=np.float64).reshape(-1, 2)
-            curve.setData(pts[:, 0], pts[:, 1])
-
     def _redraw_biases(self) -> None:
         self.sum_curve.setData(self._sum_series.x, self._sum_series.y)
         self.b_curve.setData(self._b_series.x, self._b_series.y)

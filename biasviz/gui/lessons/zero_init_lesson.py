@@ -35,30 +35,13 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QFrame,
-    QGridLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QWidget
 
-from biasviz.core.datasets import Task, TaskData, load_sample, make_task_data
+from biasviz.core.datasets import TaskData
 from biasviz.core.history import BoundedSeries
-from biasviz.core.side_by_side import hidden_symmetry, two_class_data
-from biasviz.core.spec import BiasMode, InitKind, ModelKind, ModelSpec, TrainConfig
-from biasviz.gui.lessons.base import Lesson, lesson_text
-from biasviz.gui.lessons.bias_lesson import ScrollBody, make_plot
-from biasviz.gui.lessons.runner import DEFAULT_SPEED, SPEEDS, SideBySideRunner
+from biasviz.core.side_by_side import hidden_symmetry
+from biasviz.core.spec import BiasMode, InitKind, ModelKind, ModelSpec
+from biasviz.gui.lessons import side_by_side_ui as ui
 from biasviz.gui.weights_view import WeightsView
 
 DEFAULT_HIDDEN = 8
@@ -75,94 +58,55 @@ START_ZEROS = "zeros"
 START_SAME = "same"
 NAMES = ("network from zeros", "network from random", "one neuron from zeros")
 COLORS = ((213, 94, 0), (0, 114, 178), (0, 158, 115))
-PENS = (
-    pg.mkPen(COLORS[0], width=2),
-    pg.mkPen(COLORS[1], width=2),
-    pg.mkPen(COLORS[2], width=2, style=Qt.PenStyle.DashLine),
-)
+PENS = ui.pens(COLORS)
 
 
 def _html_color(i: int) -> str:
-    r, g, b = COLORS[i]
-    return f"#{r:02x}{g:02x}{b:02x}"
+    return ui.html_color(COLORS[i])
 
 
-def _note() -> QLabel:
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.RichText)
-    return label
-
-
-class ZeroInitLesson(Lesson):
+class ZeroInitLesson(ui.SideBySideLesson):
     """A hidden layer started from zeros next to one started random, and one neuron."""
 
     title = "Zero initialization"
     seed = "001"
+    ten_class_note = (
+        "The main window's task has all ten classes; this lesson compares its "
+        "networks on “{first}” vs “{second}” from {dataset}, so that "
+        "the single neuron can take part (one neuron answers one yes/no question)."
+    )
 
     def __init__(self, data: TaskData | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self._closed = False
-        self._runner = SideBySideRunner(self)
-        self._runner.progress.connect(self._on_progress)
-        self._runner.epochDone.connect(self._on_epoch)
-        self._runner.modelEnded.connect(self._on_model_ended)
-        self._runner.ended.connect(self._on_ended)
-        self._runner.failed.connect(self._on_failed)
-        self._trainers: list | None = None
-        self._specs: tuple[ModelSpec, ...] = ()
-        self._snapshots: tuple | None = None
-        self._accuracy: list[float | None] = [None, None, None]
         self._symmetry = [float("nan"), float("nan")]
         self._start_spread = 0.0
         self._build_ui()
-        if data is None:
-            data = make_task_data(load_sample(), Task.pair(3, 7))
-        self.set_data(data)
+        self._open(data)
 
     # ------------------------------------------------------------------ building
     def _build_ui(self) -> None:
-        self.intro = lesson_text("")
-        self.intro.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        self.task_note = QLabel()
-        self.task_note.setWordWrap(True)
-        self.task_note.setStyleSheet("QLabel { color: #8a4b00; }")
-        self.task_note.hide()
+        self._make_top()
 
         # controls ----------------------------------------------------------------------
-        self.hidden_spin = QSpinBox()
-        self.hidden_spin.setRange(2, 64)
-        self.hidden_spin.setValue(DEFAULT_HIDDEN)
-        self.hidden_spin.setToolTip(
+        self.hidden_spin = ui.int_spin(
+            2, 64, DEFAULT_HIDDEN,
             "How many neurons the hidden layer has (both networks). Each is a picture "
             "below. Changing it starts again."
         )
-        self.std_spin = QDoubleSpinBox()
-        self.std_spin.setDecimals(3)
-        self.std_spin.setRange(0.001, 5.0)
-        self.std_spin.setSingleStep(0.05)
-        self.std_spin.setValue(DEFAULT_STD)
-        self.std_spin.setToolTip(
+        self.std_spin = ui.decimal_spin(
+            3, 0.001, 5.0, 0.05, DEFAULT_STD,
             "Spread of the random start: every weight and bias of the random network is "
             "drawn from normal(0, std). 0.1 trains well here. Changing it starts again."
         )
-        self.lr_spin = QDoubleSpinBox()
-        self.lr_spin.setDecimals(3)
-        self.lr_spin.setRange(0.001, 1000.0)
-        self.lr_spin.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
-        self.lr_spin.setValue(DEFAULT_LR)
-        self.lr_spin.setToolTip(
+        self.lr_spin = ui.lr_spin(
+            DEFAULT_LR, 1000.0,
             "Learning rate, the same for all three (plain SGD, the chapter's 1.0). Takes "
             "effect at the next Start."
         )
-        self.epochs_spin = QSpinBox()
-        self.epochs_spin.setRange(1, 1000)
-        self.epochs_spin.setValue(DEFAULT_EPOCHS)
-        self.epochs_spin.setToolTip("How many epochs each Start trains.")
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 9999)
-        self.seed_spin.setValue(DEFAULT_SEED)
-        self.seed_spin.setToolTip(
+        self.epochs_spin = ui.int_spin(1, 1000, DEFAULT_EPOCHS,
+                                       "How many epochs each Start trains.")
+        self.seed_spin = ui.int_spin(
+            0, 9999, DEFAULT_SEED,
             "Seed of the random start and of the batch order (all three models see the "
             "same batches). Changing it starts again."
         )
@@ -177,11 +121,7 @@ class ZeroInitLesson(Lesson):
             "flow, yet every hidden neuron gets the same gradient as the others: they all "
             "change, and stay exact copies of each other. Changing it starts again."
         )
-        self.speed_combo = QComboBox()
-        for label, delay in SPEEDS:
-            self.speed_combo.addItem(label, delay)
-        self.speed_combo.setCurrentIndex(DEFAULT_SPEED)
-        self.speed_combo.setToolTip(
+        self.speed_combo = ui.speed_combo(
             "How fast training runs; slower is easier to watch. Can be changed while it runs."
         )
         self.show_combo = QComboBox()
@@ -194,51 +134,22 @@ class ZeroInitLesson(Lesson):
             "network each neuron learned something different (in pattern, strength or "
             "sign); for the zero-started network nothing changed at all."
         )
-        self.start_button = QPushButton("Start")
-        self.start_button.setToolTip(
+        self.start_button, self.stop_button, self.reset_button = ui.run_buttons(
             "Train all three side by side, on the same batches, for the chosen epochs "
             "(continues from where they are)."
         )
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the current batch; Start continues.")
-        self.reset_button = QPushButton("Reset")
-        self.reset_button.setToolTip("Back to the starting parameters (step 0).")
-        self.status_label = QLabel()
-        # Long messages must not widen the lesson: the label takes the room there is.
-        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.status_label.setMinimumWidth(120)
-        self.status_label.setToolTip("What the three models are doing now.")
+        self.status_label = ui.status_label("What the three models are doing now.")
+        self._settings = (self.hidden_spin, self.std_spin, self.lr_spin, self.epochs_spin,
+                          self.seed_spin, self.start_combo)
 
-        row1 = QHBoxLayout()
-        for text, widget in (("Hidden neurons", self.hidden_spin),
-                             ("Left network starts with", self.start_combo),
-                             ("Right network: random, std", self.std_spin),
-                             ("Learning rate", self.lr_spin), ("Epochs", self.epochs_spin),
-                             ("Seed", self.seed_spin)):
-            label = QLabel(text)
-            label.setBuddy(widget)
-            label.setToolTip(widget.toolTip())
-            row1.addWidget(label)
-            row1.addWidget(widget)
-            row1.addSpacing(6)
-        row1.addStretch(1)
-        row2 = QHBoxLayout()
-        for b in (self.start_button, self.stop_button, self.reset_button):
-            row2.addWidget(b)
-        row2.addSpacing(10)
-        speed_label = QLabel("Speed")
-        speed_label.setBuddy(self.speed_combo)
-        speed_label.setToolTip(self.speed_combo.toolTip())
-        row2.addWidget(speed_label)
-        row2.addWidget(self.speed_combo)
-        row2.addSpacing(10)
-        show_label = QLabel("Pictures show")
-        show_label.setBuddy(self.show_combo)
-        show_label.setToolTip(self.show_combo.toolTip())
-        row2.addWidget(show_label)
-        row2.addWidget(self.show_combo)
-        row2.addSpacing(10)
-        row2.addWidget(self.status_label, 1)
+        row1 = ui.settings_row((("Hidden neurons", self.hidden_spin),
+                                ("Left network starts with", self.start_combo),
+                                ("Right network: random, std", self.std_spin),
+                                ("Learning rate", self.lr_spin), ("Epochs", self.epochs_spin),
+                                ("Seed", self.seed_spin)))
+        row2 = ui.button_row((self.start_button, self.stop_button, self.reset_button),
+                             (("Speed", self.speed_combo), ("Pictures show", self.show_combo)),
+                             self.status_label)
 
         # pictures -----------------------------------------------------------------------
         self.zero_view = WeightsView()
@@ -267,7 +178,7 @@ class ZeroInitLesson(Lesson):
             view.setMinimumHeight(180)
 
         # plots ----------------------------------------------------------------------------
-        self.sym_plot = make_plot(
+        self.sym_plot = ui.make_plot(
             "How different the hidden neurons are", "step",
             "largest difference (log scale)",
             "For each network: the largest difference between the weights of any two of "
@@ -286,111 +197,54 @@ class ZeroInitLesson(Lesson):
         self.sym_curves = [
             self.sym_plot.plot([], [], pen=PENS[i]) for i in (ZERO, RANDOM)
         ]
-        self.acc_plot = make_plot(
-            "Validation accuracy (each epoch)", "epoch", "accuracy (%)",
+        self.acc_plot, self.acc_curves = ui.accuracy_plot(
             "The share of validation images (never trained on) each model gets right, "
             "after each epoch; epoch 0 is the start.\n50% (dotted) is what giving every "
             "image the same answer scores on two balanced classes.",
+            COLORS,
         )
-        self.acc_plot.setYRange(40, 100)
-        self.acc_plot.addItem(pg.InfiniteLine(
-            50, angle=0, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine)))
-        self.acc_curves = [
-            self.acc_plot.plot([], [], pen=PENS[i], symbol="o", symbolSize=5,
-                               symbolBrush=COLORS[i], symbolPen=None) for i in range(3)
-        ]
-        self.key_label = QLabel()
-        self.key_label.setTextFormat(Qt.TextFormat.RichText)
-        self.key_label.setToolTip("Each model keeps its colour in every plot of this lesson.")
+        self.key_label = ui.key_label(
+            "", "Each model keeps its colour in every plot of this lesson.")
 
-        self.why_label = _note()
+        self.why_label = ui.note()
         self.why_label.setToolTip(
             "Why each model behaves as it does, with numbers from the models as they are "
             "now."
         )
-        self.single_label = _note()
+        self.single_label = ui.note()
         self.single_label.setToolTip(
             "One neuron started from zeros: nothing to break, so it learns."
         )
 
         # layout -----------------------------------------------------------------------------
-        def group(title: str, *widgets) -> QGroupBox:
-            box = QGroupBox(title)
-            lay = QVBoxLayout(box)
-            lay.setContentsMargins(6, 6, 6, 6)
-            for w in widgets:
-                lay.addWidget(w)
-            return box
+        self.zero_box = ui.group("", self.zero_view)
+        self.random_box = ui.group("", self.random_view)
+        self.single_box = ui.group("One neuron, started from zeros", self.single_view,
+                                   self.single_label)
+        self.why_box = ui.group("Why?", self.why_label)
 
-        self.zero_box = group("", self.zero_view)
-        self.random_box = group("", self.random_view)
-        self.single_box = group("One neuron, started from zeros", self.single_view,
-                                self.single_label)
-        self.why_box = group("Why?", self.why_label)
-
-        body = ScrollBody()
-        outer = QVBoxLayout(body)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(4)
-        outer.addWidget(self.key_label)
-        grid = QGridLayout()
-        outer.addLayout(grid, 1)
-        grid.setHorizontalSpacing(8)
-        grid.setVerticalSpacing(6)
+        scroll, grid = ui.scroll_grid(self.key_label, 520)
         grid.addWidget(self.zero_box, 0, 0)
         grid.addWidget(self.random_box, 0, 1)
         grid.addWidget(self.single_box, 0, 2)
         grid.addWidget(self.sym_plot, 1, 0)
         grid.addWidget(self.acc_plot, 1, 1)
         grid.addWidget(self.why_box, 1, 2)
-        grid.setColumnStretch(0, 5)
-        grid.setColumnStretch(1, 5)
-        grid.setColumnStretch(2, 4)
         grid.setRowStretch(0, 5)
         grid.setRowStretch(1, 4)
-        body.setMinimumSize(960, 520)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(body)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(6)
-        layout.addWidget(self.intro)
-        layout.addWidget(self.task_note)
-        layout.addLayout(row1)
-        layout.addLayout(row2)
-        layout.addWidget(scroll, 1)
+        self._lay_out(row1, row2, scroll=scroll)
 
         # wiring -----------------------------------------------------------------------------
-        self.start_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(self.stop)
-        self.reset_button.clicked.connect(self.reset)
         for signal in (self.hidden_spin.valueChanged, self.std_spin.valueChanged,
                        self.seed_spin.valueChanged, self.start_combo.currentIndexChanged):
             signal.connect(self._on_start_changed)
-        self.speed_combo.currentIndexChanged.connect(
-            lambda *_: self._runner.set_delay(self._delay()))
         self.show_combo.currentIndexChanged.connect(self._redraw_pictures)
 
     # ------------------------------------------------------------------ Lesson contract
     def set_data(self, data: TaskData) -> None:
         """New dataset or task: start again on it (ten classes: the pair 3 vs 7)."""
-        if self._closed:
+        if not self._take_data(data):
             return
-        self._runner.cancel()
-        self._data = two_class_data(data)
-        if not data.task.is_binary:
-            first, second = self._data.class_names
-            self.task_note.setText(
-                "The main window's task has all ten classes; this lesson compares its "
-                f"networks on “{first}” vs “{second}” from {data.dataset_name}, so that "
-                "the single neuron can take part (one neuron answers one yes/no question)."
-            )
-            self.task_note.show()
-        else:
-            self.task_note.hide()
         first, second = self._data.class_names
         self.single_view.set_class_names(first, second)
         self.intro.setText(
@@ -405,72 +259,12 @@ class ZeroInitLesson(Lesson):
         )
         self.reset()
 
-    def shutdown(self) -> None:
-        """Stop training and wait for the thread; safe to call more than once."""
-        self._runner.cancel()
-        self._closed = True
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
-        self.shutdown()
-        super().closeEvent(event)
-
-    # ------------------------------------------------------------------ commands
-    def start(self) -> None:
-        """Train all three for the chosen number of epochs, from where they are."""
-        if self._closed or self._runner.is_running():
-            return
-        if self._trainers is None or len({t.step for t in self._trainers}) > 1:
-            self.reset()
-        config = self._config()
-        for t in self._trainers:
-            t.set_config(config)
-        self._runner.start(self._trainers, self.epochs_spin.value(), self._delay())
-        self._set_running(True)
-        self.status_label.setText(f"Training at learning rate {self.lr_spin.value():g}…")
-
-    def stop(self) -> None:
-        self._runner.request_stop()
-
-    def reset(self) -> None:
-        """Back to step 0 with the current settings."""
-        if self._closed:
-            return
-        self._runner.cancel()
-        self._make_trainers()
-        self._sym_series = [BoundedSeries(4096), BoundedSeries(4096)]
-        self._acc_points: list[list[tuple[int, float]]] = [
-            [(0, 100 * a)] if a is not None else [] for a in self._accuracy
-        ]
-        self._show_snapshots(self._snapshots, step=0)
-        self._redraw_accuracy()
-        self._set_running(False)
-        self.status_label.setText("Ready: press Start.")
-
     # ------------------------------------------------------------------ read-outs for tests
-    def runner(self) -> SideBySideRunner:
-        return self._runner
-
-    def is_running(self) -> bool:
-        return self._runner.is_running()
-
     def symmetry(self) -> list[float]:
         """Latest hidden_symmetry of the zero-started and the random network."""
         return list(self._symmetry)
 
-    def accuracies(self) -> list[float | None]:
-        return list(self._accuracy)
-
-    def snapshots(self) -> tuple | None:
-        return self._snapshots
-
     # ------------------------------------------------------------------ internals
-    def _config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs_spin.value(), lr=float(self.lr_spin.value()),
-                           seed=self.seed_spin.value())
-
-    def _delay(self) -> float:
-        return float(self.speed_combo.currentData())
-
     def _make_trainers(self) -> None:
         from biasviz.core.training import Trainer  # torch: only once the lesson is used
 
@@ -492,36 +286,19 @@ class ZeroInitLesson(Lesson):
         self._start = self._snapshots
         self._accuracy = [t.evaluate()[1] for t in self._trainers]
 
-    def _set_running(self, running: bool) -> None:
-        self.start_button.setEnabled(not running)
-        self.stop_button.setEnabled(running)
-        for w in (self.hidden_spin, self.std_spin, self.lr_spin, self.epochs_spin,
-                  self.seed_spin, self.start_combo):
-            w.setEnabled(not running)
-        at_start = self._trainers is None or all(t.step == 0 for t in self._trainers)
-        self.start_button.setText("Start" if at_start else "Continue")
-
-    def _on_start_changed(self, *_args) -> None:
-        if not self._runner.is_running():
-            self.reset()
+    def _clear_history(self) -> None:
+        self._sym_series = [BoundedSeries(4096), BoundedSeries(4096)]
+        self._clear_accuracy()
+        self._show_snapshots(self._snapshots, step=0)
 
     # -- runner events ------------------------------------------------------------------
     def _on_progress(self, rounds: list, snapshots: tuple) -> None:
         last = rounds[-1]
         self._show_snapshots(snapshots, step=last.step)
-        s = next((x for x in last.steps if x is not None), None)
-        if s is not None:
-            self.status_label.setText(
-                f"Training at learning rate {self.lr_spin.value():g}: epoch {s.epoch}, "
-                f"batch {s.batch} of {s.batches_per_epoch} (step {s.step})"
-            )
+        self._show_step(next((x for x in last.steps if x is not None), None))
 
     def _on_epoch(self, epochs, snapshots: tuple) -> None:
-        for i, e in enumerate(epochs.epochs):
-            if e is not None:
-                self._accuracy[i] = e.valid_accuracy
-                self._acc_points[i].append((e.epoch, 100 * e.valid_accuracy))
-        self._redraw_accuracy()
+        self._record_epoch(epochs)
         self._update_texts()
 
     def _on_model_ended(self, index: int, ended) -> None:
@@ -531,15 +308,7 @@ class ZeroInitLesson(Lesson):
         step = max((e.step for e in ends.ends), default=0)
         self._show_snapshots(snapshots, step=step)
         self._set_running(False)
-        stopped = any(e.reason.value == "stopped" for e in ends.ends)
-        self.status_label.setText(
-            f"{'Stopped' if stopped else 'Finished'} at step {step}. Continue: "
-            f"{self.epochs_spin.value()} more epoch(s). Reset: back to step 0."
-        )
-
-    def _on_failed(self, message: str, _details: str) -> None:
-        self._set_running(False)
-        self.status_label.setText(f"Training failed: {message}")
+        self._show_ended(any(e.reason.value == "stopped" for e in ends.ends), step)
 
     # -- drawing -----------------------------------------------------------------------
     def _show_snapshots(self, snapshots: tuple | None, step: int) -> None:
@@ -576,11 +345,6 @@ class ZeroInitLesson(Lesson):
         self.single_view.set_neurons(shown(SINGLE, "weights").reshape(1, -1),
                                      shown(SINGLE, "bias"), [""], title=title)
 
-    def _redraw_accuracy(self) -> None:
-        for i, curve in enumerate(self.acc_curves):
-            pts = np.array(self._acc_points[i], dtype=np.float64).reshape(-1, 2)
-            curve.setData(pts[:, 0], pts[:, 1])
-
     def _update_texts(self) -> None:
         snaps = self._snapshots
         if not snaps:
@@ -599,11 +363,7 @@ class ZeroInitLesson(Lesson):
         self.random_box.setTitle(
             f"Hidden neurons, started random (std {self.std_spin.value():g})")
         left_name = "network from equal values" if same_start else NAMES[ZERO]
-        self.key_label.setText(
-            f"Key: <span style='color:{c(0)}'><b>━━━ {left_name}</b></span>"
-            f" &nbsp;&nbsp; <span style='color:{c(1)}'><b>━━━ {NAMES[1]}</b></span>"
-            f" &nbsp;&nbsp; <span style='color:{c(2)}'><b>╌╌╌ {NAMES[2]}</b></span>"
-        )
+        self.key_label.setText(ui.key_html(COLORS, (left_name, NAMES[1], NAMES[2])))
         sym_z, sym_r = self._symmetry
         all_zero = not np.any(zp["hidden.weights"]) and not np.any(zp["output.weights"])
         if sym_z == 0.0:
