@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
 T0 = time.perf_counter()
+
+
+def seconds_since_process_start() -> float:
+    """Wall time since this process started (Linux: from /proc, 10 ms resolution);
+    elsewhere since this module was imported."""
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])  # field 22 of stat(5), counted after "comm)"
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - T0
 
 
 def _parse(args: list[str]) -> argparse.Namespace:
@@ -43,7 +58,8 @@ def run_app(args: list[str] | None = None) -> int:
 
     def first_paint() -> None:
         if options.report_startup:
-            print(f"window shown after {time.perf_counter() - T0:.3f} s", flush=True)
+            print(f"window shown {seconds_since_process_start():.2f} s after the process "
+                  "started", flush=True)
         window.session.load_engine_in_background()
 
     QTimer.singleShot(0, first_paint)

@@ -4,10 +4,8 @@ no pixel work and no maths here: only who talks to whom."""
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 import os
-import sys
 
 import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
@@ -54,14 +52,17 @@ SETTINGS_ORG = "biasviz"
 SETTINGS_APP = "biasviz"
 MAX_TILES = 64
 
-# Lesson modules in menu order; each defines one biasviz.gui.lessons.base.Lesson subclass.
-LESSON_MODULES = (
-    "chapter_lesson",
-    "bias_lesson",
-    "activation_lesson",
-    "zero_init_lesson",
-    "counting_lesson",
+# The lessons in menu order: module in biasviz.gui.lessons, its Lesson class, its title.
+# Titles are written here so that the menu costs no imports at start-up; a test checks
+# they match the classes.
+LESSONS = (
+    ("chapter_lesson", "ChapterLesson", "The fastai chapter's own moments"),
+    ("bias_lesson", "BiasLesson", "One bias, or one per pixel?"),
+    ("activation_lesson", "ActivationLesson", "What weight and bias do to an activation"),
+    ("zero_init_lesson", "ZeroInitLesson", "Zero initialization"),
+    ("counting_lesson", "CountingLesson", "Counting weights and biases"),
 )
+LESSON_MODULES = tuple(module for module, _cls, _title in LESSONS)
 
 CHAPTER_NOTE = (
     "<b>The fastai chapter's model</b> (04_mnist_basics): one neuron, 784 weights + 1 bias, "
@@ -71,12 +72,9 @@ CHAPTER_NOTE = (
 
 
 def lesson_class(module: str) -> type[Lesson]:
-    """The Lesson subclass defined in ``biasviz.gui.lessons.<module>``."""
-    mod = importlib.import_module(f"biasviz.gui.lessons.{module}")
-    for _name, obj in inspect.getmembers(mod, inspect.isclass):
-        if issubclass(obj, Lesson) and obj is not Lesson and obj.__module__ == mod.__name__:
-            return obj
-    raise ImportError(f"no Lesson subclass in biasviz.gui.lessons.{module}")
+    """The Lesson subclass of ``biasviz.gui.lessons.<module>`` (imported on first use)."""
+    class_name = next(c for m, c, _t in LESSONS if m == module)
+    return getattr(importlib.import_module(f"biasviz.gui.lessons.{module}"), class_name)
 
 
 def _icon() -> QIcon:
@@ -245,14 +243,8 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.reset_settings_action)
         self.lessons_menu = self.menuBar().addMenu("&Lessons")
         self.lesson_actions: dict[str, QAction] = {}
-        for module in LESSON_MODULES:
-            try:
-                cls = lesson_class(module)
-            except ImportError as exc:  # a broken lesson must not take the app down
-                print(f"biasviz: lesson {module} unavailable: {exc}", file=sys.stderr)
-                continue
-            a = action(cls.title, lambda _c=False, m=module: self.open_lesson(m),
-                       tip=(cls.__doc__ or cls.title).strip().splitlines()[0])
+        for module, _cls, title in LESSONS:
+            a = action(title, lambda _c=False, m=module: self.open_lesson(m))
             self.lessons_menu.addAction(a)
             self.lesson_actions[module] = a
         help_menu = self.menuBar().addMenu("&Help")

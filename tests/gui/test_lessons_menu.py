@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import QSettings, QThread
 
 from biasviz.gui.lessons.base import Lesson
-from biasviz.gui.main_window import LESSON_MODULES, MainWindow
+from biasviz.gui.main_window import LESSON_MODULES, MainWindow, lesson_class
 
 
 @pytest.fixture
@@ -18,10 +18,12 @@ def window(qtbot, tmp_path):
     w.close()
 
 
-def test_every_lesson_is_in_the_menu(window):
+def test_every_lesson_is_in_the_menu_under_its_own_title(window):
     assert set(window.lesson_actions) == set(LESSON_MODULES)
-    titles = [a.text() for a in window.lessons_menu.actions()]
-    assert len(titles) == len(LESSON_MODULES) and all(titles)
+    for module in LESSON_MODULES:
+        cls = lesson_class(module)
+        assert issubclass(cls, Lesson)
+        assert window.lesson_actions[module].text() == cls.title
 
 
 @pytest.mark.parametrize("module", LESSON_MODULES)
