@@ -7,6 +7,7 @@ inside the download function.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import os
@@ -392,8 +393,20 @@ def _guess_kind(folder: Path) -> _Kind | None:
     return None
 
 
+def _is_dir(path: Path) -> bool:
+    """``path.is_dir()``, but a path the OS refuses to look at is a DatasetError.
+
+    Reliability fix (issue 5): on Python 3.11 is_dir() raises OSError for some paths
+    (ENAMETOOLONG for a name over 255 bytes) instead of returning False.
+    """
+    try:
+        return path.is_dir()
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot open it ({exc.strerror or exc})") from None
+
+
 def _read_folder(folder: Path, prefer_gz: bool) -> tuple[ImageSet, ImageSet]:
-    if not folder.is_dir():
+    if not _is_dir(folder):
         raise DatasetError(f"{folder}: not a folder")
     files = _find_idx_files(folder, prefer_gz)
     train = _read_pair(files[("train", "images")], files[("train", "labels")])
@@ -579,6 +592,19 @@ class _ChecksumError(Exception):
     """A download finished but its md5 is not torchvision's."""
 
 
+class _SaveError(DatasetError):
+    """A downloaded file could not be written to the cache (not a network problem)."""
+
+    @classmethod
+    def of(cls, exc: OSError, target: Path) -> _SaveError:
+        full = exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", None))
+        reason = "the disk is full" if full else (exc.strerror or str(exc))
+        return cls(
+            f"cannot save the download {target.name} in {target.parent}: {reason}. "
+            "Free some space or set BIASVIZ_CACHE_DIR to a folder with room."
+        )
+
+
 def _fetch(
     url: str,
     target: Path,
@@ -593,9 +619,16 @@ def _fetch(
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     done_before = progress.done
     with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
-                                        dir=target.parent)
+        # Reliability fix (issue 5): a failure to *save* (disk full, read-only cache) is
+        # not a network failure: it was reported as one ("check the internet
+        # connection") after trying every mirror.  _SaveError is a DatasetError, which
+        # _download_file does not catch, so it reaches the user at once.
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
+                                            dir=target.parent)
+        except OSError as e:
+            raise _SaveError.of(e, target) from e
         tmp = Path(tmp_name)
         try:
             h = hashlib.md5(usedforsecurity=False)
@@ -606,16 +639,26 @@ def _fetch(
                     chunk = response.read(DOWNLOAD_CHUNK)
                     if not chunk:
                         break
-                    out.write(chunk)
+                    try:
+                        out.write(chunk)
+                    except OSError as e:
+                        raise _SaveError.of(e, target) from e
                     h.update(chunk)
                     progress.add(len(chunk))
+                try:
+                    out.flush()
+                except OSError as e:
+                    raise _SaveError.of(e, target) from e
             got = h.hexdigest()
             if got != md5:
                 raise _ChecksumError(
                     f"checksum mismatch (md5 {got}, expected {md5}; "
                     f"{progress.done - done_before:,} bytes received)"
                 )
-            os.replace(tmp, target)
+            try:
+                os.replace(tmp, target)
+            except OSError as e:
+                raise _SaveError.of(e, target) from e
         except BaseException:
             progress.done = done_before
             tmp.unlink(missing_ok=True)
@@ -768,7 +811,7 @@ def load_dataset(
     if key in _KINDS:
         return download_torchvision(key, progress=progress, cancel=cancel)
     path = Path(text).expanduser()
-    if text and path.is_dir():
+    if text and _is_dir(path):
         return load_idx_folder(path)
     raise DatasetError(
         f"unknown dataset {spec!r}: choose one of {', '.join(DATASET_CHOICES)}, "

@@ -483,9 +483,15 @@ def load_image_file(path: str | os.PathLike[str]) -> np.ndarray:
         file = Path(name)
     except TypeError as exc:
         raise ImageError(f"Cannot read image {path!r}: not a file path") from exc
-    if not file.exists():
+    try:
+        exists, is_dir = file.exists(), file.is_dir()
+    except OSError as exc:
+        # Reliability fix (issue 5): on Python 3.11 exists() raises OSError for some
+        # paths (ENAMETOOLONG for a name over 255 bytes) instead of returning False.
+        raise _fail(name, f"cannot open it ({exc.strerror or exc})") from exc
+    if not exists:
         raise _fail(name, "no such file")
-    if file.is_dir():
+    if is_dir:
         raise _fail(name, "it is a folder, not a file")
     try:
         if file.stat().st_size == 0:
@@ -502,6 +508,14 @@ def load_image_file(path: str | os.PathLike[str]) -> np.ndarray:
         raise _fail(name, "not an image in a format this app can read") from exc
     except MemoryError as exc:
         raise _fail(name, "not enough memory to decode it") from exc
+    except OSError as exc:
+        # Reliability fix (issue 5): an error from the file system itself (permission
+        # denied, I/O error...) carries an errno; say that instead of "damaged".  Pillow's
+        # decoders raise plain OSErrors without one for damaged data, handled below.
+        if exc.errno is None:
+            reason = str(exc) or type(exc).__name__
+            raise _fail(name, f"the file is damaged or unsupported ({reason})") from exc
+        raise _fail(name, f"cannot open it ({exc.strerror or exc})") from exc
     except Exception as exc:
         # Pillow's decoders raise OSError, SyntaxError, ValueError, struct.error,
         # EOFError ... for damaged files: all of them mean "unreadable" to the user.

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 
 from biasviz.core.datasets import Dataset, Task, TaskData, load_sample, make_task_data
 from biasviz.core.decisions import (
@@ -241,8 +241,11 @@ class Session(QObject):
 
     def _on_dataset_loaded(self, dataset: Dataset | None, error: object) -> None:
         self._loading_dataset = False
+        if self.is_running:  # cannot happen through the UI; never swap data under a run
+            self.shutdown_training()
         if dataset is None:
             self.datasetLoadFinished.emit(False)
+            self._pending = None  # a Start queued for the new data is not wanted now
             if isinstance(error, DownloadCancelled):
                 self.statusMessage.emit("Download cancelled; still using " + self.dataset.name)
             else:
@@ -253,6 +256,9 @@ class Session(QObject):
             task = self.task  # same class indices; names come from the dataset
         ok = self._apply_settings(dataset, task, self.spec)
         self.datasetLoadFinished.emit(ok)
+        if self._pending is not None and self.trainer is not None:
+            pending, self._pending = self._pending, None
+            pending()
         if ok:
             self.statusMessage.emit(
                 f"Loaded {dataset.name}: {len(dataset.train):,} training and "
@@ -266,6 +272,12 @@ class Session(QObject):
             self.resume()
             return
         if self.state == RUNNING:
+            return
+        if self._loading_dataset:
+            self.statusMessage.emit(
+                "A dataset is still loading: training starts on it when it is ready"
+            )
+            self._pending = self.start
             return
         if self.trainer is None:
             self._pending = self.start
@@ -403,19 +415,12 @@ class Session(QObject):
         control.stop()
         finished = thread.wait(timeout_ms)
         if finished:
-            # Deliver the queued signals now so state is consistent, then drop the thread.
-            for sig, slot in (
-                (self._worker.progress, self._on_progress),
-                (self._worker.epochDone, self._on_epoch),
-                (self._worker.paused, self._on_paused),
-                (self._worker.ended, self._on_ended),
-                (self._worker.failed, self._on_failed),
-            ):
-                try:
-                    sig.disconnect(slot)
-                except (RuntimeError, TypeError):
-                    pass
-            self._on_thread_finished()
+            # The worker may have queued updates (and the thread its `finished`) before
+            # it stopped: deliver them now, while they still describe the current model,
+            # so that nothing stale arrives after a reset or a new trainer.
+            QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+            if self._thread is thread:
+                self._on_thread_finished()
         return bool(finished)
 
     def shutdown(self) -> None:
@@ -546,6 +551,10 @@ class Session(QObject):
 
         if self.is_running:
             raise ConfigError("stop training before importing a model")
+        if self._loading_dataset:
+            raise ConfigError(
+                "a dataset is still loading: wait for it (or cancel it), then import"
+            )
         model_file = import_params(path)
         spec = model_file.spec
         task = self.task
