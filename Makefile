@@ -14,7 +14,7 @@ venv:
 system-deps:
 	bash scripts/install-system-deps.sh
 
-run: venv
+run: venv system-deps
 	$(PIP) install --quiet .
 	$(VENV)/bin/biasviz
 

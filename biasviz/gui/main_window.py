@@ -67,7 +67,10 @@ LESSON_MODULES = tuple(module for module, _cls, _title in LESSONS)
 CHAPTER_NOTE = (
     "<b>The fastai chapter's model</b> (04_mnist_basics): one neuron, 784 weights + 1 bias, "
     "3s vs 7s, SGD with lr 1.0, batches of 256. Press <b>Start</b> and watch the weights "
-    "turn from noise into a '3 minus 7' template."
+    "turn from noise into a '3 minus 7' template (choose <i>Show: w − w₀</i> to see it "
+    "through the random start). The <b>Lessons</b> menu answers the forum's questions: one "
+    "bias or one per pixel, zero initialization, counting parameters, weight and bias on an "
+    "activation."
 )
 
 
