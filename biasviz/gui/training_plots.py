@@ -69,7 +69,7 @@ class TrainingPlots(QWidget):
         self.acc_text.setText("")
 
     def add_steps(self, steps: list) -> None:
-        alpha = 0.05
+        alpha = 0.1  # ~10-step memory: short runs on the sample are only 80-240 steps
         for s in steps:
             if not np.isfinite(s.loss):
                 continue
