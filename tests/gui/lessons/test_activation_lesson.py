@@ -25,11 +25,6 @@ from biasviz.gui.lessons.base import Lesson
 
 
 @pytest.fixture(scope="module")
-def data():
-    return make_task_data(load_sample(), Task.pair(3, 7))
-
-
-@pytest.fixture(scope="module")
 def trained(data):
     trainer = Trainer(ModelSpec(), data)
     list(trainer.run(10))
@@ -37,13 +32,8 @@ def trained(data):
 
 
 @pytest.fixture
-def lesson(qtbot):
-    w = ActivationLesson()
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+def lesson(show_lesson):
+    return show_lesson(ActivationLesson)
 
 
 def slope_at(lesson: ActivationLesson, kind: str, x0: float) -> float:

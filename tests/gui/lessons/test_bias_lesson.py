@@ -3,8 +3,9 @@ the preset instability, the blank image, and clean shutdowns."""
 
 import numpy as np
 import pytest
+from lesson_helpers import FULL_SPEED, run_to_end
 
-from biasviz.core.datasets import Task, load_sample, make_task_data
+from biasviz.core.datasets import Task, make_task_data
 from biasviz.core.side_by_side import per_pixel_identity
 from biasviz.gui.lessons.base import Lesson
 from biasviz.gui.lessons.bias_lesson import (
@@ -15,35 +16,16 @@ from biasviz.gui.lessons.bias_lesson import (
     BiasLesson,
 )
 
-FULL_SPEED = 2  # index of "Full speed" in the speed box
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_sample()
-
 
 @pytest.fixture
-def lesson(qtbot, sample):
-    w = BiasLesson(make_task_data(sample, Task.pair(3, 7)))
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    yield w
-    w.shutdown()
+def lesson(show_lesson, data):
+    return show_lesson(BiasLesson, data)
 
 
 def npoints(curve) -> int:
     x, _y = curve.getData()
     return 0 if x is None else len(x)
 
-
-def run_to_end(qtbot, lesson, epochs=3):
-    lesson.speed_combo.setCurrentIndex(FULL_SPEED)
-    lesson.epochs_spin.setValue(epochs)
-    with qtbot.waitSignal(lesson.runner().ended, timeout=20_000):
-        lesson.start_button.click()
-    qtbot.waitUntil(lambda: not lesson.is_running(), timeout=5_000)
 
 
 def test_it_is_a_lesson_for_seed_000(lesson):

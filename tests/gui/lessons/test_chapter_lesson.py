@@ -28,11 +28,6 @@ from biasviz.gui.lessons.chapter_lesson import (
 
 
 @pytest.fixture(scope="module")
-def data():
-    return make_task_data(load_sample(), Task.pair(3, 7))
-
-
-@pytest.fixture(scope="module")
 def trained(data):
     trainer = Trainer(ModelSpec(), data)
     list(trainer.run(30))
@@ -40,13 +35,8 @@ def trained(data):
 
 
 @pytest.fixture
-def lesson(qtbot):
-    w = ChapterLesson()
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+def lesson(show_lesson):
+    return show_lesson(ChapterLesson)
 
 
 @pytest.fixture
