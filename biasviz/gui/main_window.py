@@ -280,7 +280,7 @@ class MainWindow(QMainWindow):
         s.modelReset.connect(self._on_model_reset)
         s.paramsChanged.connect(self._on_params)
         s.stepsAdded.connect(self._on_steps)
-        s.epochAdded.connect(self._on_epoch)
+        s.epochsAdded.connect(self._on_epochs)
         s.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
         s.errorOccurred.connect(self.show_error)
         s.settingsChanged.connect(self._on_settings_changed)
@@ -416,11 +416,12 @@ class MainWindow(QMainWindow):
         self.training_panel.show_progress(last.step, last.epoch, last.batch,
                                           last.batches_per_epoch)
 
-    def _on_epoch(self, metrics) -> None:
-        self.plots.add_epoch(metrics)
+    def _on_epochs(self, epochs: list) -> None:
+        self.plots.add_epochs(epochs)
+        last = epochs[-1]
         self.statusBar().showMessage(
-            f"epoch {metrics.epoch}: validation accuracy {metrics.valid_accuracy:.1%}, "
-            f"loss {metrics.valid_loss:.4f}", 5000
+            f"epoch {last.epoch}: validation accuracy {last.valid_accuracy:.1%}, "
+            f"loss {last.valid_loss:.4f}", 5000
         )
 
     def _refresh_decision(self, keep_user: bool = True) -> None:

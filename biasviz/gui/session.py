@@ -50,7 +50,7 @@ class Session(QObject):
     modelReset = Signal(object)  # Snapshot: a new model (structure or initialization)
     paramsChanged = Signal(object)  # Snapshot: new parameter values (training or edits)
     stepsAdded = Signal(object)  # list[StepMetrics]
-    epochAdded = Signal(object)  # EpochMetrics
+    epochsAdded = Signal(object)  # list[EpochMetrics], oldest first
     stateChanged = Signal(str)
     settingsChanged = Signal()  # dataset/task/spec/config changed (e.g. by an import)
     statusMessage = Signal(str)
@@ -297,7 +297,7 @@ class Session(QObject):
         worker = TrainingWorker(self.trainer, int(self.config.epochs), control)
         thread = WorkerThread(worker)
         worker.progress.connect(self._on_progress)
-        worker.epochDone.connect(self._on_epoch)
+        worker.epochsDone.connect(self._on_epochs)
         worker.paused.connect(self._on_paused)
         worker.ended.connect(self._on_ended)
         worker.failed.connect(self._on_failed)
@@ -375,9 +375,9 @@ class Session(QObject):
         self.stepsAdded.emit(steps)
         self.paramsChanged.emit(snapshot)
 
-    def _on_epoch(self, metrics: Any) -> None:
-        self.last_accuracy = metrics.valid_accuracy
-        self.epochAdded.emit(metrics)
+    def _on_epochs(self, epochs: list) -> None:
+        self.last_accuracy = epochs[-1].valid_accuracy
+        self.epochsAdded.emit(epochs)
 
     def _on_paused(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot

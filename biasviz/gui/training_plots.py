@@ -13,6 +13,7 @@ RAW_PEN = pg.mkPen((150, 150, 150), width=1)
 SMOOTH_PEN = pg.mkPen((0, 114, 178), width=2)
 VALID_LOSS_PEN = pg.mkPen((213, 94, 0), width=2)
 ACC_PEN = pg.mkPen((0, 158, 115), width=2)
+MARKER_LIMIT = 200  # draw a marker per epoch up to this many epochs
 
 
 class TrainingPlots(QWidget):
@@ -57,13 +58,16 @@ class TrainingPlots(QWidget):
         self.smoothed = BoundedSeries(capacity)
         self._avg = 0.0
         self._n_avg = 0
-        self.epochs: list[tuple[int, int, float, float]] = []  # epoch, step, vloss, vacc
+        # per epoch, kept in lockstep (same length, same decimation)
+        self.valid_loss = BoundedSeries(capacity)  # x = step
+        self.accuracy = BoundedSeries(capacity)  # x = epoch, y = %
 
     def clear(self) -> None:
         self.steps.clear()
         self.smoothed.clear()
         self._avg, self._n_avg = 0.0, 0
-        self.epochs.clear()
+        self.valid_loss.clear()
+        self.accuracy.clear()
         for curve in (self.raw_curve, self.smooth_curve, self.valid_loss_curve, self.acc_curve):
             curve.setData([], [])
         self.acc_text.setText("")
@@ -80,12 +84,27 @@ class TrainingPlots(QWidget):
         self.raw_curve.setData(self.steps.x, self.steps.y)
         self.smooth_curve.setData(self.smoothed.x, self.smoothed.y)
 
-    def add_epoch(self, metrics) -> None:
-        self.epochs.append(
-            (metrics.epoch, metrics.step, metrics.valid_loss, metrics.valid_accuracy)
-        )
-        e = np.array(self.epochs, dtype=np.float64)
-        self.valid_loss_curve.setData(e[:, 1], e[:, 2])
-        self.acc_curve.setData(e[:, 0], 100 * e[:, 3])
-        self.acc_text.setText(f"{100 * metrics.valid_accuracy:.1f}%")
-        self.acc_text.setPos(e[-1, 0], 100 * e[-1, 3])
+    @property
+    def epochs(self) -> list[tuple[int, int, float, float]]:
+        """(epoch, step, validation loss, validation accuracy) of the epochs kept."""
+        return [
+            (int(e), int(st), float(vl), float(va))
+            for e, st, vl, va in zip(
+                self.accuracy.x, self.valid_loss.x, self.valid_loss.y, self.accuracy.y,
+                strict=True,
+            )
+        ]
+
+    def add_epochs(self, epochs: list) -> None:
+        for m in epochs:
+            self.valid_loss.append(m.step, m.valid_loss)
+            self.accuracy.append(m.epoch, 100 * m.valid_accuracy)
+        # markers help with a few epochs and only clutter (and slow) thousands
+        few = len(self.accuracy) <= MARKER_LIMIT
+        self.valid_loss_curve.setSymbol("o" if few else None)
+        self.acc_curve.setSymbol("o" if few else None)
+        self.valid_loss_curve.setData(self.valid_loss.x, self.valid_loss.y)
+        self.acc_curve.setData(self.accuracy.x, self.accuracy.y)
+        last = epochs[-1]
+        self.acc_text.setText(f"{100 * last.valid_accuracy:.1f}%")
+        self.acc_text.setPos(last.epoch, 100 * last.valid_accuracy)

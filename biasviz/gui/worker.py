@@ -23,14 +23,14 @@ class TrainingWorker(QObject):
 
     - ``progress(list[StepMetrics], Snapshot)``: the steps since the last update and the
       parameters now,
-    - ``epochDone(EpochMetrics)``,
+    - ``epochsDone(list[EpochMetrics])``: the epochs finished since the last update,
     - ``paused(Snapshot)``: training is waiting for Resume/Step,
     - ``ended(TrainingEnded, Snapshot)``,
     - ``failed(str, str)``: an exception escaped the loop (message, traceback text).
     """
 
     progress = Signal(object, object)
-    epochDone = Signal(object)
+    epochsDone = Signal(object)
     paused = Signal(object)
     ended = Signal(object, object)
     failed = Signal(str, str)
@@ -49,41 +49,46 @@ class TrainingWorker(QObject):
         # Imported here: this module must stay importable before torch is loaded.
         from biasviz.core.training import EpochMetrics, Paused, StepMetrics, TrainingEnded
 
-        pending: list = []
+        steps: list = []
+        epochs: list = []
         last_emit = 0.0
         try:
             for event in self.trainer.run(self.epochs, self.control):
                 if isinstance(event, StepMetrics):
-                    pending.append(event)
-                    now = time.monotonic()
-                    if now - last_emit >= self.min_interval:
-                        self._flush(pending)
-                        pending = []
-                        last_emit = now
+                    steps.append(event)
                 elif isinstance(event, EpochMetrics):
-                    if pending:
-                        self._flush(pending)
-                        pending = []
-                        last_emit = time.monotonic()
-                    self.epochDone.emit(event)
+                    # Batched like the steps: with one batch per epoch (a tiny dataset)
+                    # epochs come as fast as steps.
+                    epochs.append(event)
                 elif isinstance(event, Paused):
-                    if pending:
-                        self._flush(pending)
-                        pending = []
+                    self._flush(steps, epochs)
+                    steps, epochs = [], []
                     self.paused.emit(self.trainer.snapshot())
+                    continue
                 elif isinstance(event, TrainingEnded):
-                    if pending:
-                        self._flush(pending)
-                        pending = []
+                    self._flush(steps, epochs)
+                    steps, epochs = [], []
                     self.ended.emit(event, self.trainer.snapshot())
+                    continue
+                now = time.monotonic()
+                if now - last_emit >= self.min_interval:
+                    self._flush(steps, epochs)
+                    steps, epochs = [], []
+                    last_emit = now
         except Exception as exc:  # noqa: BLE001 - anything must reach the user, not kill the app
             self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
         finally:
             self.done.emit()
 
-    def _flush(self, steps: list) -> None:
+    def _flush(self, steps: list, epochs: list) -> None:
+        """One GUI update: the steps and epochs since the last one, and the parameters."""
+        if not steps and not epochs:
+            return
         self.emitted += 1
-        self.progress.emit(steps, self.trainer.snapshot())
+        if steps:
+            self.progress.emit(steps, self.trainer.snapshot())
+        if epochs:
+            self.epochsDone.emit(epochs)
 
 
 class WorkerThread(QThread):

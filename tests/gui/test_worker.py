@@ -23,7 +23,7 @@ def test_updates_are_throttled_and_nothing_is_lost(qtbot, data):
     epochs: list = []
     snapshots: list = []
     worker.progress.connect(lambda steps, snap: (got_steps.extend(steps), snapshots.append(snap)))
-    worker.epochDone.connect(epochs.append)
+    worker.epochsDone.connect(epochs.extend)
     thread = WorkerThread(worker)
     started = time.monotonic()
     with qtbot.waitSignal(thread.finished, timeout=120_000):
@@ -69,3 +69,27 @@ def test_stop_then_wait_from_the_gui_thread_does_not_stall(qtbot, data):
     assert thread.wait(8000), "thread did not end while the GUI thread waited"
     # loose: the bug made this take the whole timeout
     assert time.monotonic() - started < 6
+
+
+def test_epochs_are_throttled_too_when_each_epoch_is_one_batch(qtbot):
+    """A tiny dataset (one batch per epoch) makes epochs as fast as steps: they must be
+    batched like the steps, or the GUI drowns in epoch updates."""
+    from biasviz.core.datasets import TaskData
+
+    full = make_task_data(load_sample(), Task.pair(3, 7))
+    tiny = TaskData(full.task, full.class_names, "tiny", "tiny", full.train_x[:40],
+                    full.train_y[:40], full.valid_x[:20], full.valid_y[:20])
+    trainer = Trainer(ModelSpec(), tiny, TrainConfig())
+    worker = TrainingWorker(trainer, epochs=2000, control=TrainingControl(), max_rate=30)
+    epochs: list = []
+    calls: list = []
+    worker.epochsDone.connect(lambda batch: (epochs.extend(batch), calls.append(len(batch))))
+    thread = WorkerThread(worker)
+    started = time.monotonic()
+    with qtbot.waitSignal(thread.finished, timeout=120_000):
+        thread.start()
+    elapsed = time.monotonic() - started
+    qtbot.wait(50)
+    assert [e.epoch for e in epochs] == list(range(1, 2001))
+    assert len(calls) <= 30 * elapsed + 2
+    assert max(calls) > 1, "epochs were not batched"

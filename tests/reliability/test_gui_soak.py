@@ -418,7 +418,7 @@ def test_random_user_session(qtbot, qtlog, soak_window, tmp_path, monkeypatch):
         s.set_config(TrainConfig(epochs=1, lr=0.1, batch_size=64))
         w._on_settings_changed()
         accuracies = []
-        s.epochAdded.connect(lambda m: accuracies.append(m.valid_accuracy))
+        s.epochsAdded.connect(lambda ms: accuracies.extend(m.valid_accuracy for m in ms))
         s.start()
         qtbot.waitUntil(lambda: s.state == "ready" and bool(accuracies), timeout=WAIT)
         user.dismiss_boxes()
