@@ -394,7 +394,24 @@ class Session(QObject):
             self.errorOccurred.emit("Training diverged", ended.message)
         else:
             acc = f"; validation accuracy {self.last_accuracy:.1%}" if self.last_accuracy else ""
-            self.statusMessage.emit(f"Training {ended.message}{acc}")
+            self.statusMessage.emit(f"Training {ended.message}{acc}{self._not_learning_hint()}")
+
+    def chance_accuracy(self) -> float:
+        """Accuracy of always answering the most common validation class."""
+        counts = np.bincount(self.data.valid_y)
+        return float(counts.max() / counts.sum())
+
+    def _not_learning_hint(self) -> str:
+        """A plain hint when training ended no better than guessing (not a divergence:
+        e.g. dead ReLUs after a huge learning rate, or an all-zero hidden layer)."""
+        if self.last_accuracy is None or self.trainer is None or self.trainer.epoch < 3:
+            return ""
+        if self.last_accuracy > self.chance_accuracy() + 0.01:
+            return ""
+        return (
+            " — no better than guessing: the model is not learning. Try a smaller learning "
+            "rate, or a random (not all-zero) start for a hidden layer."
+        )
 
     def _on_failed(self, message: str, details: str) -> None:
         self.errorOccurred.emit("Training failed", f"{message}\n\n{details.strip().splitlines()[-1]}")

@@ -259,3 +259,17 @@ def test_painting_changes_the_model_and_restore_undoes_it(qtbot, window):
     assert w.decision_panel.result().accuracy != acc_before
     qtbot.mouseClick(w.restore_weights_button, Qt.MouseButton.LeftButton)
     np.testing.assert_allclose(s.snapshot.params["weights"], trained)
+
+
+def test_a_model_that_learns_nothing_is_called_out(qtbot, window):
+    """Not a divergence, but the learner should hear it: an MLP from all zeros never
+    leaves chance level (its hidden layer gets no gradient)."""
+    w, s = window, window.session
+    s.set_spec(s.spec.__class__(kind="mlp", hidden=4, init="zeros"))
+    run_to_end(qtbot, w, 3)
+    assert s.last_accuracy == pytest.approx(s.chance_accuracy(), abs=0.01)
+    assert "not learning" in w.statusBar().currentMessage()
+    s.set_spec(s.spec.__class__(init_std=0.01))  # one neuron, small start: learns at once
+    run_to_end(qtbot, w, 3)
+    assert s.last_accuracy > 0.9
+    assert "not learning" not in w.statusBar().currentMessage()
