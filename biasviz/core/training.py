@@ -426,8 +426,3 @@ class Trainer:
 
     def _end(self, reason: EndReason, message: str) -> TrainingEnded:
         return TrainingEnded(reason, message, self.step, self.epoch)
-
-
-def train_to_end(trainer: Trainer, epochs: int | None = None) -> list[Event]:
-    """Run to the end and return every event (for tests, notebooks, the CLI)."""
-    return list(trainer.run(epochs))

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from biasviz import __version__
 from biasviz.core.datasets import Task
-from biasviz.core.decisions import BinaryDecision
+from biasviz.core.decisions import BinaryDecision, output_biases
 from biasviz.core.errors import BiasvizError
 from biasviz.core.paramfiles import FORMATS, IMPORT_FORMATS, dialog_filter
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig, first_layer
@@ -291,7 +291,6 @@ class MainWindow(QMainWindow):
 
         self.decision_panel.biasChanged.connect(self._on_user_bias)
         self.decision_panel.biasesChanged.connect(self._on_user_biases)
-        self.decision_panel.resultChanged.connect(self._on_decision_result)
         self.weights_view.weightsPainted.connect(self._on_painted)
         self.paint_combo.currentIndexChanged.connect(lambda _i: self._sync_paint())
         self.show_combo.currentIndexChanged.connect(self._on_show_changed)
@@ -439,8 +438,6 @@ class MainWindow(QMainWindow):
         else:
             trained = self.session.trained_output_biases()
             if running:
-                from biasviz.core.decisions import output_biases
-
                 trained = output_biases(self.session.snapshot.params, self.session.spec)
             self.decision_panel.set_multiclass(
                 decision, trained, self._class_names(), keep_user_values=keep
@@ -520,9 +517,6 @@ class MainWindow(QMainWindow):
             self.session.set_output_biases(biases)
         finally:
             self._user_bias_edit = False
-
-    def _on_decision_result(self, _result) -> None:
-        pass  # accuracy and confusion are shown by the panel itself
 
     def _on_painted(self, weights) -> None:
         self.session.set_weights(weights)

@@ -251,10 +251,8 @@ class Session(QObject):
             else:
                 self.errorOccurred.emit("Could not load the dataset", str(error))
             return
-        task = self.task
-        if task.is_binary and dataset.key != "sample" and dataset.class_names != self.dataset.class_names:
-            task = self.task  # same class indices; names come from the dataset
-        ok = self._apply_settings(dataset, task, self.spec)
+        # The task keeps its class indices; their names come from the new dataset.
+        ok = self._apply_settings(dataset, self.task, self.spec)
         self.datasetLoadFinished.emit(ok)
         if self._pending is not None and self.trainer is not None:
             pending, self._pending = self._pending, None
