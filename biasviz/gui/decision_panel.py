@@ -45,6 +45,7 @@ from biasviz.core.decisions import (
     threshold_from_probability,
 )
 from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
+from biasviz.gui.plot_style import make_still
 
 SLIDER_STEPS = 1000
 P_MIN, P_MAX = 0.001, 0.999
@@ -173,15 +174,7 @@ def _plot_widget() -> pg.PlotWidget:
     plot = pg.PlotWidget()
     app_palette = plot.palette()
     plot.setBackground(app_palette.color(QPalette.ColorRole.Base))
-    text_color = app_palette.color(QPalette.ColorRole.Text)
-    item = plot.getPlotItem()
-    item.setMouseEnabled(x=False, y=False)
-    item.setMenuEnabled(False)
-    item.hideButtons()
-    for name in ("left", "bottom"):
-        axis = item.getAxis(name)
-        axis.setPen(pg.mkPen(text_color))
-        axis.setTextPen(pg.mkPen(text_color))
+    make_still(plot.getPlotItem(), app_palette.color(QPalette.ColorRole.Text))
     return plot
 
 

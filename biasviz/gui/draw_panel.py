@@ -67,6 +67,7 @@ from biasviz.gui.colormaps import (
     gray_colormap,
     symmetric_levels,
 )
+from biasviz.gui.plot_style import make_still
 
 IMAGE_FILTER = (
     "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.pgm *.ppm);;All files (*)"
@@ -501,16 +502,9 @@ class DrawPanel(QWidget):
 
         # -- probabilities
         self._bars_plot = pg.PlotWidget(background=self._bg)
-        plot = self._bars_plot.getPlotItem()
-        plot.setMouseEnabled(False, False)
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
+        plot = make_still(self._bars_plot.getPlotItem(), self._fg)
         plot.showGrid(x=False, y=True, alpha=0.2)
         plot.setYRange(0, 1.18, padding=0)
-        for name in ("left", "bottom"):
-            axis = plot.getAxis(name)
-            axis.setPen(pg.mkPen(self._fg))
-            axis.setTextPen(pg.mkPen(self._fg))
         plot.getAxis("left").setTicks([[(v, f"{v:.0%}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)], []])
         plot.getAxis("left").setWidth(44)
         self._bars = pg.BarGraphItem(x=np.arange(2), height=np.zeros(2), width=0.62)

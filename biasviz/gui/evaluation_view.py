@@ -64,6 +64,7 @@ from biasviz.core.evaluation import (
 )
 from biasviz.core.spec import ModelSpec
 from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
+from biasviz.gui.plot_style import make_still
 
 #: At most this many mistakes are shown as thumbnails.
 GALLERY_LIMIT = 48
@@ -237,14 +238,7 @@ class _Panel(QGroupBox):
 
 
 def _style_plot(plot: pg.PlotWidget) -> pg.PlotItem:
-    item = plot.getPlotItem()
-    item.setMenuEnabled(False)
-    item.hideButtons()
-    item.setMouseEnabled(x=False, y=False)
-    for name in ("left", "bottom"):
-        axis = item.getAxis(name)
-        axis.setPen(pg.mkPen(AXIS_COLOR))
-        axis.setTextPen(pg.mkPen(AXIS_COLOR))
+    item = make_still(plot.getPlotItem(), AXIS_COLOR)
     plot.setAntialiasing(True)
     return item
 

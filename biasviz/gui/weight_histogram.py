@@ -16,6 +16,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from biasviz.gui.plot_style import make_still
+
 INITIAL_COLOR = (140, 140, 140)
 NOW_COLOR = (0, 158, 115)  # Okabe–Ito bluish green: not red/blue, which mean a sign here
 
@@ -58,14 +60,7 @@ class WeightHistogram(QWidget):
         self._plot = pg.PlotWidget()
         self._plot.setBackground(pal.color(QPalette.ColorRole.Window))
         self._plot.setMinimumSize(200, 140)
-        item = self._plot.getPlotItem()
-        item.setMouseEnabled(x=False, y=False)
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(fg))
-            axis.setTextPen(pg.mkPen(fg))
+        item = make_still(self._plot.getPlotItem(), fg)
         item.setLabel("bottom", "weight value", color=fg.name())
         item.setLabel("left", "count", color=fg.name())
         item.showGrid(x=False, y=True, alpha=0.15)

@@ -52,6 +52,7 @@ from biasviz.core.decisions import as_float_images, sigmoid
 from biasviz.core.spec import MODEL_LABELS, ModelKind, Snapshot, effective_bias
 from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
 from biasviz.gui.lessons.base import Lesson, lesson_text
+from biasviz.gui.plot_style import make_still
 
 MINUS = "\u2212"
 NOTE_STYLE = "color: #8a1c1c; font-style: italic;"
@@ -128,29 +129,15 @@ def make_plot() -> pg.PlotWidget:
     plot = pg.PlotWidget()
     palette = plot.palette()
     plot.setBackground(palette.color(QPalette.ColorRole.Base))
-    text_color = palette.color(QPalette.ColorRole.Text)
-    item = plot.getPlotItem()
-    item.setMouseEnabled(x=False, y=False)
-    item.setMenuEnabled(False)
-    item.hideButtons()
-    for name in ("left", "bottom", "right", "top"):
-        axis = item.getAxis(name)
-        axis.setPen(pg.mkPen(text_color))
-        axis.setTextPen(pg.mkPen(text_color))
+    item = make_still(plot.getPlotItem(), palette.color(QPalette.ColorRole.Text),
+                      axes=("left", "bottom", "right", "top"))
     item.showGrid(x=True, y=True, alpha=0.12)
     return plot
 
 
 def style_plot_item(item: pg.PlotItem, palette: QPalette) -> None:
     """Axis colours and a still view for a PlotItem inside a GraphicsLayoutWidget."""
-    text_color = palette.color(QPalette.ColorRole.Text)
-    item.setMouseEnabled(x=False, y=False)
-    item.setMenuEnabled(False)
-    item.hideButtons()
-    for name in ("left", "bottom"):
-        axis = item.getAxis(name)
-        axis.setPen(pg.mkPen(text_color))
-        axis.setTextPen(pg.mkPen(text_color))
+    make_still(item, palette.color(QPalette.ColorRole.Text))
     item.showGrid(x=True, y=True, alpha=0.12)
 
 
