@@ -377,7 +377,25 @@ def fire_interval(w: float, t: float, lo: float, hi: float) -> tuple[float, floa
 
 
 # -- the lesson -----------------------------------------------------------------------------
-class ActivationLesson(Lesson):
+class GatedLesson(Lesson):
+    """A lesson that redraws model updates through a :class:`RefreshGate` in
+    ``self._gate``: only while visible, at a bounded rate, stopped on shutdown."""
+
+    _gate: RefreshGate
+
+    def shutdown(self) -> None:
+        self._gate.stop()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._gate.shown()
+
+    def flush(self) -> None:
+        """Draw pending model updates now (tests, screenshots)."""
+        self._gate.flush()
+
+
+class ActivationLesson(GatedLesson):
     """σ, step, ReLU and tanh of ``w·x + b`` under the learner's hands, the threshold
     form beside the bias form, and the trained neuron's images on its sigmoid."""
 
@@ -763,17 +781,6 @@ class ActivationLesson(Lesson):
     def set_model(self, snapshot: Snapshot | None) -> None:
         self._snapshot = snapshot
         self._gate.request()
-
-    def shutdown(self) -> None:
-        self._gate.stop()
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        self._gate.shown()
-
-    def flush(self) -> None:
-        """Draw pending model updates now (tests, screenshots)."""
-        self._gate.flush()
 
     def _rename_scatter(self, first: str, second: str) -> None:
         for scatter, name in ((self.scatter_first, first), (self.scatter_second, second)):

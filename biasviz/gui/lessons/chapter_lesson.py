@@ -51,6 +51,7 @@ from biasviz.core.datasets import TaskData
 from biasviz.core.decisions import as_float_images
 from biasviz.core.spec import MODEL_LABELS, BiasMode, ModelKind, Snapshot, effective_bias
 from biasviz.gui.lessons.activation_lesson import (
+    GatedLesson,
     RefreshGate,
     install_scrolling,
     make_plot,
@@ -58,7 +59,7 @@ from biasviz.gui.lessons.activation_lesson import (
     num,
     rich_label,
 )
-from biasviz.gui.lessons.base import Lesson, lesson_text
+from biasviz.gui.lessons.base import lesson_text
 from biasviz.gui.weights_view import WeightsView
 
 SIDE = 28
@@ -121,7 +122,7 @@ def is_chapter_setup(data: TaskData | None, snapshot: Snapshot | None) -> bool:
     )
 
 
-class ChapterLesson(Lesson):
+class ChapterLesson(GatedLesson):
     """The pixel-similarity baseline next to the learned neuron, and why the chapter
     trains on mnist_loss rather than on accuracy."""
 
@@ -370,17 +371,6 @@ class ChapterLesson(Lesson):
             self._pixel = None  # a new model: choose its most influential pixel again
         self._update_badge()
         self._gate.request()
-
-    def shutdown(self) -> None:
-        self._gate.stop()
-
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().showEvent(event)
-        self._gate.shown()
-
-    def flush(self) -> None:
-        """Draw pending model updates now (tests, screenshots)."""
-        self._gate.flush()
 
     # ------------------------------------------------------------------ pages and badge
     def _update_page(self) -> None:
