@@ -871,6 +871,15 @@ def _check_zip_directory(target: Path) -> None:
         )
 
 
+def _check_deflate_ratio(info: zipfile.ZipInfo, what: str) -> None:
+    """Refuse a deflated member that claims to inflate beyond what deflate can do."""
+    if (
+        info.compress_type == zipfile.ZIP_DEFLATED
+        and info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 4096
+    ):
+        raise _Bad(f"{what} claims an impossible compression ratio")
+
+
 def _check_npz_members(target: Path) -> None:
     """Refuse pickles, odd members, oversized and zip-bomb arrays *before* inflating."""
     if not zipfile.is_zipfile(target):
@@ -893,11 +902,7 @@ def _check_npz_members(target: Path) -> None:
                     f"array {member[:-4]!r} would inflate to {info.file_size / 2**20:.0f} MiB, "
                     f"over the {MAX_ARRAY_BYTES // 2**20} MiB limit (a zip bomb?)"
                 )
-            if (
-                info.compress_type == zipfile.ZIP_DEFLATED
-                and info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 4096
-            ):
-                raise _Bad(f"array {member[:-4]!r} claims an impossible compression ratio")
+            _check_deflate_ratio(info, f"array {member[:-4]!r}")
             shape, dtype = _npy_header(zf, info)
             if dtype.hasobject:
                 raise _Bad(
@@ -975,11 +980,7 @@ def _check_torch_zip(target: Path) -> None:
                     f"member {info.filename!r} would inflate to {info.file_size / 2**20:.0f} "
                     f"MiB, over the limit for a parameter file"
                 )
-            if (
-                info.compress_type == zipfile.ZIP_DEFLATED
-                and info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 4096
-            ):
-                raise _Bad(f"member {info.filename!r} claims an impossible compression ratio")
+            _check_deflate_ratio(info, f"member {info.filename!r}")
 
 
 def _tensor_array(name: str, value: Any) -> np.ndarray:
