@@ -21,6 +21,7 @@ from biasviz.core.datasets import TaskData
 from biasviz.core.decisions import as_float_images, output_biases, sigmoid
 from biasviz.core.errors import ConfigError
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, numpy_logits
+from biasviz.core.text import num
 
 #: How many images one forward pass takes at a time (bounds the memory of a CNN pass).
 CHUNK = 2048
@@ -310,10 +311,7 @@ def explain(
 
 def fmt(value: float, digits: int = 2) -> str:
     """A number with a real minus sign and no "−0.00"."""
-    text = f"{value:.{digits}f}"
-    if float(text) == 0:
-        text = f"{0.0:.{digits}f}"
-    return text.replace("-", "−")
+    return num(value, digits)
 
 
 def sigma_text(p: float) -> str:

@@ -77,3 +77,65 @@ def smooth(y: np.ndarray, alpha: float = 0.05) -> np.ndarray:
         avg = (1 - alpha) * avg + alpha * v
         out[i] = avg / (1 - (1 - alpha) ** (i + 1))
     return out
+
+
+class TrainingHistory:
+    """Everything the curves show, for the whole run, in bounded memory: the loss of every
+    step (raw and smoothed), the single neuron's bias after every step, and the
+    validation loss and accuracy after every epoch.
+
+    The app model owns one; views read it when they redraw (``version`` tells them whether
+    anything changed since they last looked).
+    """
+
+    SMOOTHING = 0.1  # ~10-step memory: short runs on the sample are only 80-240 steps
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.loss = BoundedSeries(capacity)  # x = step
+        self.smoothed = BoundedSeries(capacity)  # x = step
+        self.bias = BoundedSeries(capacity)  # x = step, y = b (or Σbᵢ)
+        self.valid_loss = BoundedSeries(capacity)  # x = step
+        self.accuracy = BoundedSeries(capacity)  # x = epoch, y = fraction
+        self._avg = 0.0
+        self._n_avg = 0
+        self.last_step = None  # the newest StepMetrics
+        self.last_epoch = None  # the newest EpochMetrics
+        self.version = 0
+
+    def clear(self) -> None:
+        for series in (self.loss, self.smoothed, self.bias, self.valid_loss, self.accuracy):
+            series.clear()
+        self._avg, self._n_avg = 0.0, 0
+        self.last_step = self.last_epoch = None
+        self.version += 1
+
+    @property
+    def n_epochs(self) -> int:
+        return self.accuracy.total
+
+    def add_steps(self, steps) -> None:
+        alpha = self.SMOOTHING
+        for s in steps:
+            if s.bias is not None and np.isfinite(s.bias):
+                self.bias.append(s.step, s.bias)
+            if not np.isfinite(s.loss):
+                continue
+            self.loss.append(s.step, s.loss)
+            self._n_avg += 1
+            self._avg = (1 - alpha) * self._avg + alpha * s.loss
+            self.smoothed.append(s.step, self._avg / (1 - (1 - alpha) ** self._n_avg))
+        if steps:
+            self.last_step = steps[-1]
+            self.version += 1
+
+    def add_epochs(self, epochs) -> None:
+        for m in epochs:
+            self.valid_loss.append(m.step, m.valid_loss)
+            self.accuracy.append(m.epoch, m.valid_accuracy)
+        if epochs:
+            self.last_epoch = epochs[-1]
+            self.version += 1
+
+    @property
+    def last_accuracy(self) -> float | None:
+        return None if self.last_epoch is None else float(self.last_epoch.valid_accuracy)

@@ -44,6 +44,7 @@ from biasviz.core.decisions import (
     probability_from_threshold,
     threshold_from_probability,
 )
+from biasviz.core.text import num, percent
 from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
 from biasviz.gui.plot_style import make_still
 
@@ -55,7 +56,6 @@ THRESHOLD_DECIMALS = 3
 PROBABILITY_DECIMALS = 3
 MULTI_DECIMALS = 2
 
-MINUS = "\u2212"
 CORRECT_BG = "#dcefd9"  # light green: the correct diagonal
 CORRECT_FG = "#1d4a1b"
 WRONG_BG = "#f6f6f6"
@@ -68,19 +68,8 @@ HEAT_COLORS = [(255, 255, 255), (198, 219, 239), (107, 174, 214), (33, 113, 181)
 MODE_EMPTY, MODE_BINARY, MODE_MULTICLASS = "empty", "binary", "multiclass"
 
 
-def fmt(value: float, decimals: int = 2, sign: bool = False) -> str:
-    """A number for display: typographic minus, no "−0.00", optional explicit "+"."""
-    if not math.isfinite(value):
-        return "—"
-    value = round(float(value), decimals)
-    if value == 0:
-        value = 0.0
-    text = f"{value:+.{decimals}f}" if sign else f"{value:.{decimals}f}"
-    return text.replace("-", MINUS)
-
-
-def fmt_percent(fraction: float) -> str:
-    return "—" if not math.isfinite(fraction) else f"{100.0 * fraction:.1f}%"
+fmt = num  # the panel's historical names
+fmt_percent = percent
 
 
 def quoted(name: str) -> str:
@@ -562,19 +551,25 @@ class DecisionPanel(QWidget):
         decision: BinaryDecision,
         trained_bias: float,
         class_names: tuple[str, str],
-        keep_user_values: bool = False,
+        bias: float | None = None,
+        threshold: float | None = None,
     ) -> None:
-        """Show a new neuron (or the same neuron after a training step).
+        """Show a neuron: its decision (the scores z = w·x of the validation images), the
+        bias it has now (``bias``; None: the trained one) and the trained bias, and the
+        threshold t (None: keep the current one).
 
-        The bias goes back to ``trained_bias`` unless ``keep_user_values`` is True and the
-        user has overridden it.  The threshold t is never reset here.  Emits only
+        The panel keeps no bias of its own between calls: the app model is the bias's one
+        home, and the window calls this after every change.  Emits only
         ``resultChanged`` (never ``biasChanged``).
         """
         self._decision = decision
         self._trained_bias = float(trained_bias)
-        if not (keep_user_values and self._bias_overridden):
-            self._bias = self._trained_bias
-            self._bias_overridden = False
+        self._bias = self._trained_bias if bias is None else float(bias)
+        self._bias_overridden = (
+            abs(self._bias - self._trained_bias) >= 0.5 * 10.0**-BIAS_DECIMALS
+        )
+        if threshold is not None and np.isfinite(threshold):
+            self._threshold = float(threshold)
         names = (str(class_names[0]), str(class_names[1]))
         if names != self._class_names:
             self._set_binary_names(names)
@@ -829,10 +824,11 @@ class DecisionPanel(QWidget):
         decision: MulticlassDecision,
         trained_biases: np.ndarray,
         class_names: list[str],
-        keep_user_values: bool = False,
+        biases: np.ndarray | None = None,
     ) -> None:
-        """Show output-layer biases (one per class).  Resets them to ``trained_biases``
-        unless ``keep_user_values`` is True and the user changed some.  Emits only
+        """Show output-layer biases (one per class): the values they have now
+        (``biases``; None: the trained ones) beside ``trained_biases``.  Keeps nothing of
+        its own between calls (the app model is their home).  Emits only
         ``resultChanged``."""
         trained = np.asarray(trained_biases, dtype=np.float64).ravel().copy()
         if trained.shape[0] != decision.k:
@@ -843,15 +839,12 @@ class DecisionPanel(QWidget):
         if decision.k != self._mc_k:
             self._rebuild_multiclass_items(decision.k)
             self._mc_biases = np.zeros(0)
-        keep = (
-            keep_user_values
-            and self._mc_biases.shape == trained.shape
-            and self._mc_overridden().any()
-        )
         self._mc_decision = decision
         self._mc_trained = trained
-        if not keep:
-            self._mc_biases = trained.copy()
+        current = trained if biases is None else np.asarray(biases, dtype=np.float64).ravel()
+        if current.shape != trained.shape:
+            raise ValueError(f"{current.shape[0]} biases for {decision.k} output neurons")
+        self._mc_biases = current.copy()
         if names != self._mc_names:
             self._set_multiclass_names(names)
         self._sync_multi_widgets()

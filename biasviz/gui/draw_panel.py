@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from html import escape
 
 import numpy as np
@@ -56,9 +55,10 @@ from PySide6.QtWidgets import (
 )
 
 from biasviz.core.colormap import RDBU_ANCHORS
-from biasviz.core.decisions import sigmoid
-from biasviz.core.preprocess import OUT_SIDE, preprocess
-from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, effective_bias, numpy_logits
+from biasviz.core.drawing import Prediction, class_names_for, predict_drawing
+from biasviz.core.preprocess import OUT_SIDE
+from biasviz.core.spec import BiasMode, ModelKind, ModelSpec
+from biasviz.core.text import num, rough_percent
 from biasviz.gui.canvas import DEFAULT_BRUSH, MAX_BRUSH, MIN_BRUSH, DrawingCanvas
 from biasviz.gui.colormaps import (
     FIRST_CLASS_COLOR,
@@ -80,153 +80,6 @@ _PICKED_BAR = SECOND_CLASS_COLOR
 
 # --------------------------------------------------------------------------- results
 
-
-@dataclass(frozen=True, eq=False)
-class Prediction:
-    """What the model made of one drawing (all numpy, safe to pass between threads).
-
-    Attributes
-    ----------
-    generation : int
-        The request this answers; the panel drops results that are not current.
-    image : np.ndarray
-        (28, 28) float32 in [0, 1]: the preprocessed image the model receives.
-    empty : bool
-        No ink: nothing is predicted (``probabilities`` etc. are None).
-    has_model : bool
-        False when no model was set: only ``image`` is meaningful.
-    class_names : tuple[str, ...]
-        Two names (the logit is for the first) or ten, in output order.
-    probabilities : np.ndarray or None
-        (2,) ``[σ(z), 1 − σ(z)]`` for one output, (10,) softmax for ten; sums to 1.
-    predicted : int or None
-        Index into ``class_names`` of the predicted class.
-    logits : np.ndarray or None
-        (1,) ``[z]`` for one output, (10,) otherwise.
-    contribution : np.ndarray or None
-        (28, 28) w⊙x of the neuron the map explains (the single neuron, or the linear
-        model's predicted class); None for MLP/CNN.
-    contribution_sum : float or None
-        Σ w⊙x (float64).
-    bias_term : float or None
-        What is added to Σ w⊙x: b, Σbᵢ (per-pixel bias) or 0 (no bias).
-    error : str or None
-        Why the model could not be evaluated (wrong parameter shapes and the like).
-    """
-
-    generation: int
-    image: np.ndarray
-    empty: bool
-    has_model: bool
-    class_names: tuple[str, ...] = ()
-    probabilities: np.ndarray | None = None
-    predicted: int | None = None
-    logits: np.ndarray | None = None
-    contribution: np.ndarray | None = None
-    contribution_sum: float | None = None
-    bias_term: float | None = None
-    error: str | None = None
-
-    @property
-    def binary(self) -> bool:
-        return self.logits is not None and self.logits.size == 1
-
-    @property
-    def logit(self) -> float | None:
-        """The logit the contribution map explains: z for one output, else the winner's."""
-        if self.logits is None or self.predicted is None:
-            return None
-        if self.binary:
-            return float(self.logits[0])
-        return float(self.logits[self.predicted])
-
-    @property
-    def predicted_name(self) -> str | None:
-        return None if self.predicted is None else self.class_names[self.predicted]
-
-    @property
-    def confidence(self) -> float | None:
-        if self.probabilities is None or self.predicted is None:
-            return None
-        return float(self.probabilities[self.predicted])
-
-
-def _names(class_names: Sequence[str], n: int) -> tuple[str, ...]:
-    names = tuple(str(c) for c in class_names)
-    if len(names) == n:
-        return names
-    if n == 2:
-        return ("first class", "second class")
-    return tuple(str(i) for i in range(n))
-
-
-def predict_drawing(
-    drawing: np.ndarray,
-    params: dict[str, np.ndarray] | None,
-    spec: ModelSpec | None,
-    class_names: Sequence[str],
-    generation: int = 0,
-) -> Prediction:
-    """Preprocess a drawing and run the model on it with numpy.  Thread-safe, pure."""
-    pre = preprocess(drawing)
-    image = pre.image
-    if params is None or spec is None:
-        return Prediction(generation, image, pre.empty, has_model=False)
-    names = _names(class_names, 2 if spec.n_outputs == 1 else spec.n_outputs)
-    if pre.empty:
-        return Prediction(generation, image, True, has_model=True, class_names=names)
-    x = image.reshape(1, -1).astype(np.float32)
-    try:
-        raw = np.asarray(numpy_logits(params, spec, x), dtype=np.float64).reshape(-1)
-    except Exception as exc:  # noqa: BLE001 - bad parameters must not kill the worker
-        return Prediction(
-            generation, image, False, True, names, error=f"{type(exc).__name__}: {exc}"
-        )
-    if not np.all(np.isfinite(raw)):
-        return Prediction(
-            generation,
-            image,
-            False,
-            True,
-            names,
-            error="The model's output is not a finite number (are its weights huge or NaN?).",
-        )
-    if spec.n_outputs == 1:
-        z = float(raw[0])
-        p = float(sigmoid(z))
-        probabilities = np.array([p, 1.0 - p])
-        predicted = 0 if p >= 0.5 else 1
-        logits = np.array([z])
-    else:
-        logits = raw
-        e = np.exp(logits - logits.max())
-        probabilities = e / e.sum()
-        predicted = int(np.argmax(logits))
-    contribution = contribution_sum = bias_term = None
-    pixels = x[0].astype(np.float64)
-    if spec.kind is ModelKind.SINGLE:
-        w = np.asarray(params["weights"], dtype=np.float64).reshape(-1)
-        contribution = (w * pixels).reshape(OUT_SIDE, OUT_SIDE)
-        bias_term = effective_bias(params, spec)
-    elif spec.kind is ModelKind.LINEAR:
-        w = np.asarray(params["weights"], dtype=np.float64)[predicted]
-        contribution = (w * pixels).reshape(OUT_SIDE, OUT_SIDE)
-        bias_term = float(np.asarray(params["biases"], dtype=np.float64)[predicted])
-    if contribution is not None:
-        contribution_sum = float(contribution.sum())
-    return Prediction(
-        generation,
-        image,
-        False,
-        True,
-        names,
-        probabilities,
-        predicted,
-        logits,
-        contribution,
-        contribution_sum,
-        bias_term,
-    )
 
 
 # --------------------------------------------------------------------------- worker
@@ -261,22 +114,6 @@ class _PredictJob(QRunnable):
 
 
 # --------------------------------------------------------------------------- formatting
-
-
-def _num(value: float, digits: int = 2, sign: bool = False) -> str:
-    """A number with a real minus sign (−), optionally with an explicit +."""
-    if round(value, digits) == 0:
-        value = 0.0  # never "−0.00"
-    text = f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
-    return text.replace("-", "−")
-
-
-def _percent(p: float) -> str:
-    if 0.995 <= p < 1.0:
-        return "> 99%"
-    if 0.0 < p < 0.005:
-        return "< 1%"
-    return f"{p * 100:.0f}%"
 
 
 def _swatch(color: str) -> str:
@@ -649,18 +486,18 @@ class DrawPanel(QWidget):
         else:
             assert r.probabilities is not None and r.logits is not None
             name = r.predicted_name
-            self._headline.setText(f"Prediction: {name} ({_percent(r.confidence or 0.0)})")
+            self._headline.setText(f"Prediction: {name} ({rough_percent(r.confidence or 0.0)})")
             if r.binary:
                 z = float(r.logits[0])
                 first, second = (escape(n) for n in r.class_names)
                 self._detail.setText(
-                    f"logit z = <b>{_num(z)}</b> &nbsp;→&nbsp; σ(z) = <b>{r.probabilities[0]:.3f}</b>"
+                    f"logit z = <b>{num(z)}</b> &nbsp;→&nbsp; σ(z) = <b>{r.probabilities[0]:.3f}</b>"
                     f" = P(“{first}”), &nbsp; P(“{second}”) = 1 − σ(z) = "
                     f"{r.probabilities[1]:.3f}.&nbsp; z ≥ 0 means “{first}”."
                 )
             else:
                 self._detail.setText(
-                    f"Highest logit: z = <b>{_num(float(r.logits[r.predicted]))}</b> "
+                    f"Highest logit: z = <b>{num(float(r.logits[r.predicted]))}</b> "
                     f"for “{escape(name or '')}”.&nbsp; Softmax turns the ten logits "
                     "into probabilities that add up to 100%."
                 )
@@ -693,7 +530,7 @@ class DrawPanel(QWidget):
             self._sum.setText("")
             return
         self._map_stack.setCurrentIndex(0)
-        names = _names(self._class_names, 2 if spec.n_outputs == 1 else 10)
+        names = class_names_for(self._class_names, 2 if spec.n_outputs == 1 else 10)
         if spec.n_outputs == 1:
             toward, away = escape(names[0]), escape(names[1])
             self._legend.setText(
@@ -728,11 +565,11 @@ class DrawPanel(QWidget):
         s, b, z = r.contribution_sum, r.bias_term, r.logit
         assert s is not None and b is not None and z is not None
         if spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.PER_PIXEL:
-            bias = f"+ Σbᵢ = {_num(b)}"
+            bias = f"+ Σbᵢ = {num(b)}"
         elif spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.NONE:
             bias = "+ 0 (no bias)"
         else:
-            bias = f"+ b = {_num(b)}"
+            bias = f"+ b = {num(b)}"
         ok = abs(s + b - z) <= 1e-3 * max(1.0, abs(z))
         if ok:
             # Show Σ as (rounded logit − rounded bias), within 0.01 of the exact sum, so
@@ -741,13 +578,13 @@ class DrawPanel(QWidget):
         check = (
             '<span style="color:#1a9850">✓ equals the model\'s logit</span>'
             if ok
-            else f'<span style="color:#b2182b">✗ the model computed {_num(z)}</span>'
+            else f'<span style="color:#b2182b">✗ the model computed {num(z)}</span>'
         )
         who = "" if r.binary else f"For “{escape(r.predicted_name or '')}”: &nbsp;"
         gap = "&nbsp;&nbsp;&nbsp;"
         return (
-            f"{who}<b>Σ w⊙x = {_num(s)}</b>{gap}<b>{bias}</b>{gap}"
-            f"<b>= logit {_num(z if ok else s + b)}</b>{gap}{check}"
+            f"{who}<b>Σ w⊙x = {num(s)}</b>{gap}<b>{bias}</b>{gap}"
+            f"<b>= logit {num(z if ok else s + b)}</b>{gap}{check}"
         )
 
     def _show_bars(self, r: Prediction) -> None:
@@ -777,7 +614,7 @@ class DrawPanel(QWidget):
         plot.setXRange(-0.6, n - 0.4, padding=0)
         if r.predicted is not None and r.probabilities is not None:
             p = float(r.probabilities[r.predicted])
-            self._bar_text.setText(_percent(p))
+            self._bar_text.setText(rough_percent(p))
             self._bar_text.setPos(float(r.predicted), p + 0.01)
             self._bar_text.setVisible(True)
         elif not r.has_model:
@@ -818,7 +655,7 @@ class DrawPanel(QWidget):
             else:
                 w = float(weights[r.predicted, index])
             c = float(r.contribution[row, col])
-            text += f"  ·  weight w = {_num(w, sign=True)}  →  w·x = {_num(c, sign=True)}"
+            text += f"  ·  weight w = {num(w, sign=True)}  →  w·x = {num(c, sign=True)}"
         self._readout.setText(text)
 
     def _on_brush_changed(self, value: int) -> None:

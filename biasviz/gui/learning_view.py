@@ -44,12 +44,14 @@ class LearningView(QWidget):
         grid.addWidget(self.note, 2, 0, 1, 2)
         grid.setRowStretch(0, 3)
         grid.setRowStretch(1, 2)
-        self.bias = BoundedSeries(4096)
         self._spec = None
+        self._shown_bias = np.empty(0)
+        self._bias_total = 0
 
     def reset(self, snapshot: Snapshot, initial_params: dict[str, np.ndarray]) -> None:
         self._spec = snapshot.spec
-        self.bias.clear()
+        self._shown_bias = np.empty(0)
+        self._bias_total = 0
         self.bias_curve.setData([], [])
         weights, _ = first_layer(initial_params, snapshot.spec)
         self.histogram.set_initial(weights.ravel())
@@ -62,12 +64,12 @@ class LearningView(QWidget):
         )
         self._show_update(snapshot)
 
-    def add_steps(self, steps: list) -> None:
-        for s in steps:
-            if s.bias is not None and np.isfinite(s.bias):
-                self.bias.append(s.step, s.bias)
-        if len(self.bias):
-            self.bias_curve.setData(self.bias.x, self.bias.y)
+    def show_bias_path(self, series: BoundedSeries) -> None:
+        """The bias after every step, from the app model's history."""
+        if len(series) != len(self._shown_bias) or series.total != self._bias_total:
+            self._bias_total = series.total
+            self.bias_curve.setData(series.x, series.y)
+            self._shown_bias = series.x
 
     def set_snapshot(self, snapshot: Snapshot) -> None:
         weights, _ = first_layer(snapshot.params, snapshot.spec)

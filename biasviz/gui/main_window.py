@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import time
 
 import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
@@ -30,16 +31,19 @@ from PySide6.QtWidgets import (
 
 from biasviz import __version__
 from biasviz.core.datasets import Task
-from biasviz.core.decisions import BinaryDecision, output_biases
+from biasviz.core.decisions import BinaryDecision
 from biasviz.core.errors import BiasvizError
+from biasviz.core.mailbox import FrameBudget
 from biasviz.core.paramfiles import FORMATS, IMPORT_FORMATS, dialog_filter
-from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig, first_layer
+from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig
+from biasviz.core.weight_display import weight_display
 from biasviz.gui.decision_panel import DecisionPanel
 from biasviz.gui.draw_panel import DrawPanel
 from biasviz.gui.evaluation_view import EvaluationView
 from biasviz.gui.help_panel import HelpPanel
 from biasviz.gui.learning_view import LearningView
 from biasviz.gui.lessons.base import Lesson
+from biasviz.gui.runner import stop_all_runners
 from biasviz.gui.session import PAUSED, RUNNING, Session
 from biasviz.gui.training_panel import TrainingPanel
 from biasviz.gui.training_plots import TrainingPlots
@@ -50,7 +54,7 @@ pg.setConfigOptions(background="w", foreground=(40, 40, 40), antialias=True)
 
 SETTINGS_ORG = "biasviz"
 SETTINGS_APP = "biasviz"
-MAX_TILES = 64
+PROGRESS_INTERVAL = 0.25  # the progress bar redraws at most four times a second
 
 # The lessons in menu order: module in biasviz.gui.lessons, its Lesson class, its title.
 # Titles are written here so that the menu costs no imports at start-up; a test checks
@@ -97,7 +101,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("biasviz — weights and biases, seen and felt")
         self.setWindowIcon(_icon())
         self.resize(1440, 920)
-        self._user_bias_edit = False
         self._closing = False
 
         # widgets ------------------------------------------------------------
@@ -144,11 +147,16 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self.statusBar().showMessage("Loading PyTorch in the background…")
 
-        # timers that keep expensive views at a human rate while training -------
-        self._decision_timer = QTimer(self, singleShot=True, interval=150)
-        self._decision_timer.timeout.connect(self._refresh_decision)
-        self._slow_views_timer = QTimer(self, singleShot=True, interval=250)
-        self._slow_views_timer.timeout.connect(self._refresh_slow_views)
+        # While training, the views redraw at their own pace, not at the training's: one
+        # refresh per frame at most, from one snapshot of the model, and never more often
+        # than the frame budget allows (painting holds the GIL the training needs).
+        self._frame_budget = FrameBudget(min_interval=1 / 30, max_share=0.4)
+        self._frame_timer = QTimer(self, singleShot=True)
+        self._frame_timer.timeout.connect(self._refresh_frame)
+        self._next_frame = self._frame_budget.min_interval
+        self._last_progress = 0.0
+        self._shown_epoch = None
+        self.frames_drawn = 0  # refreshes while training (tests, benchmarks)
         self._eval_timer = QTimer(self, singleShot=True, interval=300)
         self._eval_timer.timeout.connect(self._refresh_evaluation)
 
@@ -279,8 +287,8 @@ class MainWindow(QMainWindow):
         s.dataChanged.connect(self._on_data)
         s.modelReset.connect(self._on_model_reset)
         s.paramsChanged.connect(self._on_params)
-        s.stepsAdded.connect(self._on_steps)
-        s.epochsAdded.connect(self._on_epochs)
+        s.historyChanged.connect(self._on_history)
+        s.thresholdChanged.connect(lambda _t: self._refresh_decision())
         s.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
         s.errorOccurred.connect(self.show_error)
         s.settingsChanged.connect(self._on_settings_changed)
@@ -289,8 +297,9 @@ class MainWindow(QMainWindow):
         s.datasetLoadFinished.connect(self._on_dataset_finished)
         s.trainingEnded.connect(lambda _e: self._eval_timer.start())
 
-        self.decision_panel.biasChanged.connect(self._on_user_bias)
-        self.decision_panel.biasesChanged.connect(self._on_user_biases)
+        self.decision_panel.biasChanged.connect(s.set_bias)
+        self.decision_panel.biasesChanged.connect(s.set_output_biases)
+        self.decision_panel.thresholdChanged.connect(s.set_threshold)
         self.weights_view.weightsPainted.connect(self._on_painted)
         self.paint_combo.currentIndexChanged.connect(lambda _i: self._sync_paint())
         self.show_combo.currentIndexChanged.connect(self._on_show_changed)
@@ -302,11 +311,12 @@ class MainWindow(QMainWindow):
         self.training_panel.set_state(state)
         self.stop_action.setEnabled(state in (RUNNING, PAUSED))
         self.import_action.setEnabled(state not in (RUNNING, PAUSED))
-        editable, reason = self._bias_editable()
+        editable, reason = self.session.model.bias_editable()
         self.decision_panel.set_editable(editable, reason)
         self._sync_paint()
         if state in ("ready", PAUSED):
-            self._refresh_decision()
+            self._frame_timer.stop()
+            self._refresh_all()
             self._eval_timer.start()
 
     def _sync_paint(self) -> None:
@@ -324,16 +334,6 @@ class MainWindow(QMainWindow):
         self._sync_paint()
         if self.session.snapshot is not None:
             self._show_weights(self.session.snapshot)
-
-    def _bias_editable(self) -> tuple[bool, str]:
-        spec = self.session.spec
-        if self.session.state == RUNNING:
-            return False, "Training is running: pause or stop it to edit the bias."
-        if self.session.state == "loading":
-            return False, "Loading PyTorch…"
-        if spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.NONE:
-            return False, "This neuron has no bias: its decision line must pass through 0."
-        return True, ""
 
     def _on_data(self, data) -> None:
         for lesson in getattr(self, "lessons", {}).values():
@@ -357,100 +357,102 @@ class MainWindow(QMainWindow):
             spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.SCALAR
             and self.session.data.task.classes == (3, 7)
         )
-        self._show_weights(snapshot)
-        self._refresh_decision(keep_user=False)
-        self._refresh_slow_views()
+        self._refresh_all()
         self._on_state(self.session.state)
 
-    def _on_params(self, snapshot: Snapshot) -> None:
-        self._show_weights(snapshot)
+    def _on_params(self, _snapshot: Snapshot) -> None:
         if self.session.state == RUNNING:
-            if not self._decision_timer.isActive():
-                self._decision_timer.start()
-            if not self._slow_views_timer.isActive():
-                self._slow_views_timer.start()
+            self._schedule_frame()
         else:
-            if not self._user_bias_edit:
-                self._refresh_decision()
-            self._refresh_slow_views()
+            # An edit (bias, painting) or a pause: redraw now, in the same frame.
+            self._refresh_all()
             self._eval_timer.start()
 
-    def _show_weights(self, snapshot: Snapshot) -> None:
-        spec = snapshot.spec
-        weights, biases = first_layer(snapshot.params, spec)
-        delta = self.show_combo.currentData() == "delta" and self.session.initial_params
-        if delta:
-            weights = weights - first_layer(self.session.initial_params, spec)[0]
-        k = weights.shape[0]
-        if spec.kind is ModelKind.SINGLE:
-            labels = [f"{self.session.data.class_names[0]} vs {self.session.data.class_names[1]}"]
-            title = "The neuron's 784 weights"
-        elif spec.kind is ModelKind.LINEAR:
-            labels = self._class_names()
-            title = "Ten neurons, one per class"
-        elif spec.kind is ModelKind.MLP:
-            labels = [f"hidden {i}" for i in range(k)]
-            title = f"Hidden neurons ({min(k, MAX_TILES)} of {k} shown)" if k > MAX_TILES \
-                else "Hidden neurons"
+    def _on_history(self, _history) -> None:
+        if self.session.state == RUNNING:
+            self._schedule_frame()
         else:
-            labels = [f"kernel {i}" for i in range(k)]
-            title = f"Convolution kernels {spec.kernel}×{spec.kernel} (shared everywhere)"
-        side = int(spec.kernel) if spec.kind is ModelKind.CNN else 28
-        if delta:
-            title = "Change since initialization: w − w₀"
-        self.weights_view.set_neurons(
-            weights[:MAX_TILES], biases[:MAX_TILES], labels[:MAX_TILES], side=side, title=title
-        )
-        if spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.PER_PIXEL:
-            self.weights_view.set_note("bias shown is Σbᵢ, the sum of the 784 per-pixel biases")
-        elif spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.NONE:
-            self.weights_view.set_note("no bias: a blank image always gets z = 0, σ = 0.5")
-        else:
-            self.weights_view.set_note("")
+            self._refresh_history()
 
-    def _on_steps(self, steps: list) -> None:
-        self.plots.add_steps(steps)
-        self.learning_view.add_steps(steps)
-        last = steps[-1]
-        self.training_panel.show_progress(last.step, last.epoch, last.batch,
-                                          last.batches_per_epoch)
+    def _schedule_frame(self) -> None:
+        if not self._frame_timer.isActive():
+            self._frame_timer.start(int(1000 * self._next_frame))
 
-    def _on_epochs(self, epochs: list) -> None:
-        self.plots.add_epochs(epochs)
-        last = epochs[-1]
-        self.statusBar().showMessage(
-            f"epoch {last.epoch}: validation accuracy {last.valid_accuracy:.1%}, "
-            f"loss {last.valid_loss:.4f}", 5000
-        )
+    def _refresh_frame(self) -> None:
+        """One frame while training: every view from the same moment of the model."""
+        t0 = time.perf_counter()
+        self._refresh_all()
+        self.frames_drawn += 1
+        # The next frame is scheduled by the next update, no sooner than the budget says.
+        self._next_frame = self._frame_budget.next_interval(time.perf_counter() - t0)
 
-    def _refresh_decision(self, keep_user: bool = True) -> None:
-        decision = self.session.decision()
-        if decision is None:
-            return
-        running = self.session.state == RUNNING
-        keep = keep_user and not running
-        if isinstance(decision, BinaryDecision):
-            names = tuple(self.session.data.class_names)
-            trained = float(self.session.trained_output_biases()[0])
-            if running:
-                trained = self.session.effective_bias()
-            self.decision_panel.set_binary(decision, trained, names, keep_user_values=keep)
-        else:
-            trained = self.session.trained_output_biases()
-            if running:
-                trained = output_biases(self.session.snapshot.params, self.session.spec)
-            self.decision_panel.set_multiclass(
-                decision, trained, self._class_names(), keep_user_values=keep
-            )
-
-    def _refresh_slow_views(self) -> None:
+    def _refresh_all(self) -> None:
         snap = self.session.snapshot
         if snap is None:
             return
-        self.learning_view.set_snapshot(snap)
-        self.draw_panel.set_model(snap.params, snap.spec, self._class_names())
+        self._show_weights(snap)
+        self._refresh_decision()
+        self._refresh_history()
+        self._refresh_slow_views()
+
+    def _refresh_history(self) -> None:
+        history = self.session.history
+        self.plots.show_history(history)
+        self.learning_view.show_bias_path(history.bias)
+        last = history.last_step
+        now = time.monotonic()
+        running = self.session.state == RUNNING
+        if last is not None and (not running or now - self._last_progress >= PROGRESS_INTERVAL):
+            self._last_progress = now
+            self.training_panel.show_progress(last.step, last.epoch, last.batch,
+                                              last.batches_per_epoch)
+        epoch = history.last_epoch
+        if epoch is not None and epoch is not self._shown_epoch:
+            self._shown_epoch = epoch
+            self.statusBar().showMessage(
+                f"epoch {epoch.epoch}: validation accuracy {epoch.valid_accuracy:.1%}, "
+                f"loss {epoch.valid_loss:.4f}", 5000
+            )
+
+    def _show_weights(self, snapshot: Snapshot) -> None:
+        display = weight_display(
+            snapshot.params, snapshot.spec, self._class_names(), self.session.initial_params,
+            delta=self.show_combo.currentData() == "delta",
+        )
+        self.weights_view.set_neurons(
+            display.weights, display.biases, display.labels, side=display.side,
+            title=display.title,
+        )
+        self.weights_view.set_note(display.note)
+
+    def _refresh_decision(self) -> None:
+        model = self.session.model
+        decision = model.decision()
+        if decision is None:
+            return
+        if isinstance(decision, BinaryDecision):
+            self.decision_panel.set_binary(
+                decision, float(model.trained_output_biases()[0]),
+                tuple(model.data.class_names), bias=model.effective_bias(),
+                threshold=model.threshold,
+            )
+        else:
+            self.decision_panel.set_multiclass(
+                decision, model.trained_output_biases(), self._class_names(),
+                biases=model.output_biases(),
+            )
+
+    def _refresh_slow_views(self) -> None:
+        """Views that are not on screen wait until their tab is shown."""
+        snap = self.session.snapshot
+        if snap is None:
+            return
         current = self.tabs.currentWidget()
-        if isinstance(current, Lesson):
+        if current is self.learning_view:
+            self.learning_view.set_snapshot(snap)
+        elif current is self.draw_panel:
+            self.draw_panel.set_model(snap.params, snap.spec, self._class_names())
+        elif isinstance(current, Lesson):
             current.set_model(snap)
 
     # ------------------------------------------------------------------ lessons
@@ -488,8 +490,8 @@ class MainWindow(QMainWindow):
         current = self.tabs.currentWidget()
         if current is self.evaluation_view:
             self._refresh_evaluation()
-        elif isinstance(current, Lesson):
-            current.set_model(self.session.snapshot)
+        else:
+            self._refresh_slow_views()
 
     # ------------------------------------------------------------------ views → session
     def _on_task_requested(self, task: Task) -> None:
@@ -503,20 +505,6 @@ class MainWindow(QMainWindow):
     def _on_settings_changed(self) -> None:
         s = self.session
         self.training_panel.set_settings(s.task, s.spec, s.config)
-
-    def _on_user_bias(self, bias: float) -> None:
-        self._user_bias_edit = True
-        try:
-            self.session.set_bias(bias)
-        finally:
-            self._user_bias_edit = False
-
-    def _on_user_biases(self, biases) -> None:
-        self._user_bias_edit = True
-        try:
-            self.session.set_output_biases(biases)
-        finally:
-            self._user_bias_edit = False
 
     def _on_painted(self, weights) -> None:
         self.session.set_weights(weights)
@@ -647,10 +635,12 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         self._closing = True
+        self._frame_timer.stop()
         self.save_settings()
         self.session.shutdown()
         for lesson in self.lessons.values():
             lesson.shutdown()
         self.draw_panel.shutdown()
+        stop_all_runners()
         self.help_panel.detach()
         super().closeEvent(event)

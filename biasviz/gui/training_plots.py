@@ -3,11 +3,8 @@ per epoch.  Plot items are made once; updates call ``setData`` on bounded buffer
 
 from __future__ import annotations
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
-
-from biasviz.core.history import BoundedSeries
 
 RAW_PEN = pg.mkPen((150, 150, 150), width=1)
 SMOOTH_PEN = pg.mkPen((0, 114, 178), width=2)
@@ -24,7 +21,6 @@ class TrainingPlots(QWidget):
         self.loss_plot = pg.PlotWidget(title="Training loss per step")
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.setLabel("left", "loss")
-        self.loss_plot.getAxis("left").enableAutoSIPrefix(False)
         self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
         self.loss_plot.addLegend(offset=(-10, 10))
         self.raw_curve = self.loss_plot.plot([], [], pen=RAW_PEN, name="each batch")
@@ -54,57 +50,70 @@ class TrainingPlots(QWidget):
         )
         layout.addWidget(self.loss_plot, 3)
         layout.addWidget(self.acc_plot, 2)
-        self.steps = BoundedSeries(capacity)
-        self.smoothed = BoundedSeries(capacity)
-        self._avg = 0.0
-        self._n_avg = 0
-        # per epoch, kept in lockstep (same length, same decimation)
-        self.valid_loss = BoundedSeries(capacity)  # x = step
-        self.accuracy = BoundedSeries(capacity)  # x = epoch, y = %
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setMinimumHeight(150)
+            for side in ("left", "bottom"):
+                plot.getAxis(side).enableAutoSIPrefix(False)
+        self._version = -1
+        self._set_empty_ranges()
+
+    def _set_empty_ranges(self) -> None:
+        """Axes that make sense before the first point (not "−400…400, ×0.001")."""
+        self.loss_plot.enableAutoRange()
+        self.loss_plot.setXRange(0, 10, padding=0)
+        self.loss_plot.setYRange(0, 1, padding=0)
+        self.loss_plot.enableAutoRange(enable=True)
+        self.acc_plot.setXRange(0, 5, padding=0)
+        self.acc_plot.setYRange(0, 108, padding=0)
 
     def clear(self) -> None:
-        self.steps.clear()
-        self.smoothed.clear()
-        self._avg, self._n_avg = 0.0, 0
-        self.valid_loss.clear()
-        self.accuracy.clear()
         for curve in (self.raw_curve, self.smooth_curve, self.valid_loss_curve, self.acc_curve):
             curve.setData([], [])
         self.acc_text.setText("")
+        self._version = -1
+        self._set_empty_ranges()
 
-    def add_steps(self, steps: list) -> None:
-        alpha = 0.1  # ~10-step memory: short runs on the sample are only 80-240 steps
-        for s in steps:
-            if not np.isfinite(s.loss):
-                continue
-            self.steps.append(s.step, s.loss)
-            self._n_avg += 1
-            self._avg = (1 - alpha) * self._avg + alpha * s.loss
-            self.smoothed.append(s.step, self._avg / (1 - (1 - alpha) ** self._n_avg))
-        self.raw_curve.setData(self.steps.x, self.steps.y)
-        self.smooth_curve.setData(self.smoothed.x, self.smoothed.y)
+    def show_history(self, history) -> None:
+        """Draw the app model's training history (only when it changed)."""
+        if history.version == self._version:
+            return
+        self._version = history.version
+        self.raw_curve.setData(history.loss.x, history.loss.y)
+        self.smooth_curve.setData(history.smoothed.x, history.smoothed.y)
+        if len(history.loss) == 0:
+            self._set_empty_ranges()
+        elif len(history.loss) < 2:
+            # one point: a sensible window around it, not 1e-14-wide ticks
+            x, y = history.loss.last()
+            self.loss_plot.setXRange(max(0.0, x - 5), x + 5, padding=0)
+            self.loss_plot.setYRange(min(0.0, y), max(1.0, 1.2 * y), padding=0)
+        else:
+            self.loss_plot.enableAutoRange()
+        n = len(history.accuracy)
+        # markers help with a few epochs and only clutter (and slow) thousands
+        few = n <= MARKER_LIMIT
+        self.valid_loss_curve.setSymbol("o" if few else None)
+        self.acc_curve.setSymbol("o" if few else None)
+        self.valid_loss_curve.setData(history.valid_loss.x, history.valid_loss.y)
+        self.acc_curve.setData(history.accuracy.x, 100 * history.accuracy.y)
+        if n:
+            epoch, acc = history.accuracy.last()
+            self.acc_plot.setXRange(0, max(5.0, epoch * 1.05), padding=0)
+            self.acc_text.setText(f"{100 * acc:.1f}%")
+            # inside the plot whatever the value: below the point near the top
+            self.acc_text.setAnchor((1, 0) if acc > 0.85 else (1, 1))
+            self.acc_text.setPos(epoch, 100 * acc)
+        else:
+            self.acc_text.setText("")
 
     @property
     def epochs(self) -> list[tuple[int, int, float, float]]:
-        """(epoch, step, validation loss, validation accuracy) of the epochs kept."""
+        """(epoch, step, validation loss, validation accuracy %) of the epochs shown."""
+        xs, ys = self.acc_curve.getData()
+        sx, sy = self.valid_loss_curve.getData()
+        if xs is None or sx is None:
+            return []
         return [
             (int(e), int(st), float(vl), float(va))
-            for e, st, vl, va in zip(
-                self.accuracy.x, self.valid_loss.x, self.valid_loss.y, self.accuracy.y,
-                strict=True,
-            )
+            for e, st, vl, va in zip(xs, sx, sy, ys, strict=True)
         ]
-
-    def add_epochs(self, epochs: list) -> None:
-        for m in epochs:
-            self.valid_loss.append(m.step, m.valid_loss)
-            self.accuracy.append(m.epoch, 100 * m.valid_accuracy)
-        # markers help with a few epochs and only clutter (and slow) thousands
-        few = len(self.accuracy) <= MARKER_LIMIT
-        self.valid_loss_curve.setSymbol("o" if few else None)
-        self.acc_curve.setSymbol("o" if few else None)
-        self.valid_loss_curve.setData(self.valid_loss.x, self.valid_loss.y)
-        self.acc_curve.setData(self.accuracy.x, self.accuracy.y)
-        last = epochs[-1]
-        self.acc_text.setText(f"{100 * last.valid_accuracy:.1f}%")
-        self.acc_text.setPos(last.epoch, 100 * last.valid_accuracy)

@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biasviz.core.weight_display import MAX_TILES
 from biasviz.gui.colormaps import diverging_colormap, symmetric_levels
 
-MAX_TILES = 256
 PAINT_MODES = ("add", "subtract", "erase")
 HOVER_HINT = "Point at a pixel to read its weight."
 

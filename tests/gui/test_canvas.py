@@ -13,9 +13,10 @@ from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
+from biasviz.core.drawing import Prediction
 from biasviz.core.spec import ModelSpec
 from biasviz.gui.canvas import CANVAS_SIDE, UNDO_LIMIT, DrawingCanvas
-from biasviz.gui.draw_panel import DrawPanel, Prediction
+from biasviz.gui.draw_panel import DrawPanel
 
 LEFT = Qt.MouseButton.LeftButton
 NO_BUTTON = Qt.MouseButton.NoButton

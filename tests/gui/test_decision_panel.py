@@ -210,19 +210,21 @@ def test_dragging_the_line_sets_the_bias(panel, decision, qtbot):
     assert_shows(panel, decision.evaluate(-1.5, 0.5))
 
 
-def test_keep_user_values(panel, qtbot):
+def test_shows_the_bias_it_is_given(panel, qtbot):
     new = make_binary(seed=5, shift=0.5)
-    # no override yet: follows the new trained bias even with keep_user_values
-    panel.set_binary(new, 0.9, ("3", "7"), keep_user_values=True)
+    # no bias given: the trained one
+    panel.set_binary(new, 0.9, ("3", "7"))
     assert panel.bias() == 0.9
     panel.set_bias(-2.0)
-    panel.set_binary(new, 1.1, ("3", "7"), keep_user_values=True)
+    # the model sends the user's bias back with the new trained value
+    panel.set_binary(new, 1.1, ("3", "7"), bias=-2.0)
     assert panel.bias() == pytest.approx(-2.0)
     assert panel.trained_bias() == 1.1
     status = plain(panel.bias_status_label.text())
     assert "your b = −2.000" in status and "trained b = +1.100" in status
     assert_shows(panel, new.evaluate(-2.0, 0.0))
-    panel.set_binary(new, 1.2, ("3", "7"), keep_user_values=False)
+    # it keeps no bias of its own: what it is given next is what it shows
+    panel.set_binary(new, 1.2, ("3", "7"))
     assert panel.bias() == 1.2
     assert not panel.bias_overridden()
 
@@ -390,11 +392,11 @@ def test_multiclass_reset_and_signals(mc_panel, qtbot):
         widget.set_multiclass(decision, trained + 0.1, [str(i) for i in range(10)])
 
 
-def test_multiclass_keep_user_values(mc_panel):
+def test_multiclass_shows_the_biases_it_is_given(mc_panel):
     widget, decision, trained = mc_panel
     widget.bias_spins[5].setValue(-1.0)
-    widget.set_multiclass(decision, trained + 0.2, [str(i) for i in range(10)],
-                          keep_user_values=True)
+    edited = widget.biases()
+    widget.set_multiclass(decision, trained + 0.2, [str(i) for i in range(10)], biases=edited)
     assert widget.biases()[5] == pytest.approx(-1.0)
     np.testing.assert_allclose(widget.trained_biases(), trained + 0.2)
     assert_multiclass_shows(widget, decision)

@@ -55,7 +55,7 @@ def test_short_run_feeds_every_view(qtbot, window):
     before = w.weights_view.image_item(0).image.copy()
     run_to_end(qtbot, w, 3)
     per_epoch = w.session.trainer.batches_per_epoch
-    assert w.plots.steps.total == 3 * per_epoch
+    assert w.session.history.loss.total == 3 * per_epoch
     assert [e[0] for e in w.plots.epochs] == [1, 2, 3]
     assert w.plots.acc_curve.getData()[1] is not None and len(w.plots.acc_curve.getData()[1]) == 3
     after = w.weights_view.image_item(0).image
@@ -64,7 +64,7 @@ def test_short_run_feeds_every_view(qtbot, window):
         w.weights_view.current_weights().ravel(), w.session.snapshot.params["weights"], rtol=1e-6
     )
     assert f"step {3 * per_epoch}" in w.training_panel.counter_label.text()
-    assert len(w.learning_view.bias) == 3 * per_epoch
+    assert len(w.session.history.bias) == 3 * per_epoch
 
 
 def test_pause_resume_stop_reset(qtbot, window):
@@ -90,7 +90,7 @@ def test_pause_resume_stop_reset(qtbot, window):
     initial = s.initial_params["weights"].copy()
     qtbot.mouseClick(w.training_panel.reset_button, Qt.MouseButton.LeftButton)
     assert s.trainer.step == 0
-    assert len(w.plots.steps) == 0 and w.plots.epochs == []
+    assert len(w.session.history.loss) == 0 and w.plots.epochs == []
     np.testing.assert_array_equal(s.snapshot.params["weights"], initial)
 
 

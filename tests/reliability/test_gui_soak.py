@@ -147,7 +147,7 @@ class RandomUser:
         assert s.state in ("ready", "running", "paused"), s.state
         if s.state == "ready":
             assert s._thread is None
-        for series in (w.plots.steps, w.plots.smoothed, w.learning_view.bias):
+        for series in (w.session.history.loss, w.session.history.smoothed, w.session.history.bias):
             assert len(series) <= series.capacity
         assert all(np.isfinite(a).all() for a in s.snapshot.params.values())
         if s.state == "ready":
@@ -418,7 +418,9 @@ def test_random_user_session(qtbot, qtlog, soak_window, tmp_path, monkeypatch):
         s.set_config(TrainConfig(epochs=1, lr=0.1, batch_size=64))
         w._on_settings_changed()
         accuracies = []
-        s.epochsAdded.connect(lambda ms: accuracies.extend(m.valid_accuracy for m in ms))
+        s.historyChanged.connect(
+            lambda h: h.last_epoch is not None and accuracies.append(h.last_epoch.valid_accuracy)
+        )
         s.start()
         qtbot.waitUntil(lambda: s.state == "ready" and bool(accuracies), timeout=WAIT)
         user.dismiss_boxes()

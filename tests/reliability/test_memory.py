@@ -112,8 +112,8 @@ def test_gui_long_run_keeps_memory_flat(qtbot, tmp_path):
         assert time.monotonic() - started < 800, "the run did not finish"
     steps = epochs * per_epoch
     assert s.trainer.step == steps
-    assert w.plots.steps.total == steps
-    for series in (w.plots.steps, w.plots.smoothed, w.learning_view.bias):
+    assert w.session.history.loss.total == steps
+    for series in (w.session.history.loss, w.session.history.smoothed, w.session.history.bias):
         assert len(series) <= series.capacity
     assert len(w.plots.epochs) == epochs
     worker_updates = steps / max(1, len(samples))
@@ -121,8 +121,8 @@ def test_gui_long_run_keeps_memory_flat(qtbot, tmp_path):
     print(f"GUI single neuron: {steps:,} steps in {time.monotonic() - started:.0f} s "
           f"({worker_updates:.0f} steps per sample); RSS {samples[0][1]:.0f} -> "
           f"{samples[-1][1]:.0f} MiB; after warm-up ({start:.0f} MiB) at most +{growth:.1f} MiB; "
-          f"plot buffers {len(w.plots.steps)}/{w.plots.steps.capacity} points "
-          f"(stride {w.plots.steps.stride})")
+          f"plot buffers {len(w.session.history.loss)}/{w.session.history.loss.capacity} points "
+          f"(stride {w.session.history.loss.stride})")
     assert growth < GROWTH_LIMIT_MB, samples
     record("memory: GUI steps with the window updating", steps)
     w.close()

@@ -50,11 +50,11 @@ from biasviz.core.chapter import (
 from biasviz.core.datasets import TaskData
 from biasviz.core.decisions import as_float_images, sigmoid
 from biasviz.core.spec import MODEL_LABELS, ModelKind, Snapshot, effective_bias
+from biasviz.core.text import MINUS, num
 from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
 from biasviz.gui.lessons.base import Lesson, lesson_text
 from biasviz.gui.plot_style import make_still
 
-MINUS = "\u2212"
 NOTE_STYLE = "color: #8a1c1c; font-style: italic;"
 
 # Okabe–Ito colours (colour-blind safe), kept apart from the two class colours.
@@ -86,18 +86,6 @@ MIN_REFRESH_S = 0.15  # at most ~7 redraws a second from set_model
 
 
 # -- small shared helpers -----------------------------------------------------------------
-def num(value: float, decimals: int = 2, sign: bool = False) -> str:
-    """A number for people: typographic minus, no "−0.00", optional explicit "+"."""
-    value = float(value)
-    if not math.isfinite(value):
-        return "—" if math.isnan(value) else ("∞" if value > 0 else MINUS + "∞")
-    value = round(value, decimals)
-    if value == 0:
-        value = 0.0
-    text = f"{value:+.{decimals}f}" if sign else f"{value:.{decimals}f}"
-    return text.replace("-", MINUS)
-
-
 def css(color: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in color))
 

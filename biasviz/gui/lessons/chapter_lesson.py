@@ -50,6 +50,7 @@ from biasviz.core.chapter import (
 from biasviz.core.datasets import TaskData
 from biasviz.core.decisions import as_float_images
 from biasviz.core.spec import MODEL_LABELS, BiasMode, ModelKind, Snapshot, effective_bias
+from biasviz.core.text import signed_sci
 from biasviz.gui.lessons.activation_lesson import (
     GatedLesson,
     RefreshGate,
@@ -94,16 +95,6 @@ def nice_range(w_j: float) -> float:
         if raw <= step * power:
             return step * power
     return raw
-
-
-def signed_sci(value: float) -> str:
-    """−4.9 × 10⁻⁷ style."""
-    if value == 0 or not math.isfinite(value):
-        return num(value, 1)
-    exponent = math.floor(math.log10(abs(value)))
-    mantissa = value / 10.0**exponent
-    sup = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-    return f"{num(mantissa, 1, sign=True)} × 10{sup}"
 
 
 def percent(fraction: float) -> str:

@@ -4,7 +4,8 @@ A lesson hands a :class:`SideBySideRunner` its trainers; the runner trains them 
 lockstep off the GUI thread and sends what happened as plain Python objects:
 
 - ``progress(list[StepsTogether], tuple[Snapshot, ...])`` at most ``max_rate`` times a
-  second (about 20): every round since the last update, and each model's parameters now,
+  second (about 20), and never while the previous update is still being drawn
+  (backpressure): every round since the last update, and each model's parameters now,
 - ``epochDone(EpochsTogether, tuple[Snapshot, ...])`` at once, after each epoch,
 - ``modelEnded(int, TrainingEnded)`` at once, when one model diverges,
 - ``ended(AllEnded, tuple[Snapshot, ...])`` when the run is over (finished or stopped),
@@ -19,12 +20,12 @@ the thread; :meth:`SideBySideRunner.cancel` also drops the updates still on thei
 
 from __future__ import annotations
 
-import time
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal
+
+from biasviz.gui.runner import Outbox, Runner
 
 DEFAULT_RATE = 20.0  # updates a second
 
@@ -38,87 +39,9 @@ SPEEDS: tuple[tuple[str, float], ...] = (
 DEFAULT_SPEED = 1  # index into SPEEDS
 
 
-class _LockstepWorker(QObject):
-    """Iterates ``train_together``; its ``run`` is called by a :class:`_LockstepThread`.
-
-    Its signals are emitted from that thread and so are queued to receivers living in
-    the GUI thread.
-    """
-
-    progress = Signal(object, object)
-    epochDone = Signal(object, object)
-    modelEnded = Signal(int, object)
-    ended = Signal(object, object)
-    failed = Signal(str, str)
-
-    def __init__(self, trainers: Sequence[Any], epochs: int, control: Any, max_rate: float):
-        super().__init__()
-        self.trainers = list(trainers)
-        self.epochs = int(epochs)
-        self.control = control
-        self.min_interval = 1.0 / max(float(max_rate), 1e-3)
-        self.emitted = 0
-
-    def _snapshots(self) -> tuple:
-        return tuple(t.snapshot() for t in self.trainers)
-
-    def _flush(self, pending: list) -> None:
-        if pending:
-            self.emitted += 1
-            self.progress.emit(list(pending), self._snapshots())
-            pending.clear()
-
-    def run(self) -> None:
-        # Imported here: lessons must be importable before torch is loaded.
-        from biasviz.core.side_by_side import (
-            AllEnded,
-            EpochsTogether,
-            ModelEnded,
-            StepsTogether,
-            train_together,
-        )
-        from biasviz.core.training import Paused
-
-        pending: list = []
-        last = 0.0
-        try:
-            for event in train_together(self.trainers, self.epochs, self.control):
-                if isinstance(event, StepsTogether):
-                    pending.append(event)
-                    now = time.monotonic()
-                    if now - last >= self.min_interval:
-                        self._flush(pending)
-                        last = now
-                elif isinstance(event, EpochsTogether):
-                    self._flush(pending)
-                    self.epochDone.emit(event, self._snapshots())
-                elif isinstance(event, ModelEnded):
-                    self._flush(pending)
-                    self.modelEnded.emit(event.index, event.ended)
-                elif isinstance(event, Paused):
-                    self._flush(pending)
-                elif isinstance(event, AllEnded):
-                    self._flush(pending)
-                    self.ended.emit(event, self._snapshots())
-        except Exception as exc:  # noqa: BLE001 - must reach the user, not kill the thread
-            self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
-
-
-class _LockstepThread(QThread):
-    """Runs one worker in ``run`` itself, with no event loop: the thread ends as soon
-    as the work does, so ``wait()`` from the GUI thread never depends on a queued
-    ``quit`` that the blocked GUI thread could not deliver."""
-
-    def __init__(self, worker: _LockstepWorker):
-        super().__init__()
-        self.worker = worker
-
-    def run(self) -> None:
-        self.worker.run()
-
-
 class SideBySideRunner(QObject):
-    """Starts, stops and reports lockstep runs for a lesson (one run at a time)."""
+    """Starts, stops and reports lockstep runs for a lesson (one run at a time), on the
+    app's one background :class:`~biasviz.gui.runner.Runner`."""
 
     progress = Signal(object, object)
     epochDone = Signal(object, object)
@@ -130,23 +53,23 @@ class SideBySideRunner(QObject):
     def __init__(self, parent: QObject | None = None, max_rate: float = DEFAULT_RATE):
         super().__init__(parent)
         self.max_rate = float(max_rate)
-        self._thread: _LockstepThread | None = None
-        self._worker: _LockstepWorker | None = None
+        self._runner = Runner(self, "biasviz-lesson")
+        self._runner.updated.connect(self._on_updated)
+        self._runner.finished.connect(lambda _rid, _r: self.finished.emit())
+        self._runner.failed.connect(self._on_failed)
         self._control: Any = None
-        self._live: _LockstepWorker | None = None  # the run whose updates are delivered
-        self._orphans: list[tuple[_LockstepThread, _LockstepWorker | None]] = []
 
     # -- state ---------------------------------------------------------------------------
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
+        return self._runner.is_running()
 
-    def thread_object(self) -> _LockstepThread | None:
+    def thread_object(self) -> QThread | None:
         """The QThread of the latest run (None before the first): for tests."""
-        return self._thread
+        return self._runner.thread_object()
 
     def updates_sent(self) -> int:
         """Progress updates sent by the latest run (for tests of the throttle)."""
-        return self._worker.emitted if self._worker is not None else 0
+        return self._runner.wakeups()
 
     # -- commands --------------------------------------------------------------------------
     def start(self, trainers: Sequence[Any], epochs: int, delay: float = 0.0) -> None:
@@ -157,19 +80,21 @@ class SideBySideRunner(QObject):
         self.cancel()
         control = TrainingControl()
         control.set_delay(delay)
-        worker = _LockstepWorker(trainers, epochs, control, self.max_rate)
-        thread = _LockstepThread(worker)
-        # Queued into this (GUI) thread, in order; the slots drop what a cancelled run
-        # still had in the queue.
-        worker.progress.connect(self._on_progress)
-        worker.epochDone.connect(self._on_epoch)
-        worker.modelEnded.connect(self._on_model_ended)
-        worker.ended.connect(self._on_ended)
-        worker.failed.connect(self._on_failed)
-        thread.finished.connect(self._on_thread_finished)
-        self._control, self._worker, self._thread = control, worker, thread
-        self._live = worker
-        thread.start()
+        trainers = list(trainers)
+        epochs = int(epochs)
+
+        def snapshots() -> tuple:
+            return tuple(t.snapshot() for t in trainers)
+
+        def work(out: Outbox) -> None:
+            # Imported here: lessons must be importable before torch is loaded.
+            from biasviz.core.side_by_side import StepsTogether, train_together
+
+            for event in train_together(trainers, epochs, control):
+                out.put(event, urgent=not isinstance(event, StepsTogether), state=snapshots)
+
+        self._control = control
+        self._runner.start(work, on_stop=control.stop, min_interval=1.0 / self.max_rate)
 
     def set_delay(self, seconds: float) -> None:
         """Change the slow-motion pause between batches of the current run."""
@@ -179,59 +104,40 @@ class SideBySideRunner(QObject):
     def request_stop(self) -> None:
         """Ask the run to stop at the next batch boundary, without waiting.  Its last
         updates and ``ended`` (reason "stopped") still arrive."""
-        if self._control is not None:
-            self._control.stop()
+        self._runner.request_stop()
 
     def stop(self, wait_ms: int = 10_000) -> bool:
         """Ask the run to stop and wait for its thread; True when no thread is left
-        running.  Updates already queued still arrive.  Idempotent."""
-        self.request_stop()
-        thread = self._thread
-        if thread is None:
-            return True
-        if thread.isRunning():
-            thread.wait(wait_ms)
-        if thread.isRunning():  # never drop a running QThread: keep it until it ends
-            self._orphans.append((thread, self._worker))
-        return not thread.isRunning()
+        running.  What the run had left is delivered.  Idempotent."""
+        return self._runner.stop(wait_ms)
 
     def cancel(self, wait_ms: int = 10_000) -> bool:
         """Stop and wait like :meth:`stop`, and drop every update of that run that has
         not been delivered yet (for Reset, a new task, closing the lesson)."""
-        self._live = None
-        return self.stop(wait_ms)
+        return self._runner.cancel(wait_ms)
 
     # -- delivery (GUI thread) ---------------------------------------------------------------
-    def _current(self) -> bool:
-        return self._live is not None and self.sender() is self._live
+    def _on_updated(self, _rid: int, events: list, snapshots: Any) -> None:
+        """Split what piled up into the lesson's signals, in order: the rounds since the
+        previous epoch/end event go out as one ``progress``."""
+        from biasviz.core.side_by_side import AllEnded, EpochsTogether, ModelEnded, StepsTogether
 
-    @Slot(object, object)
-    def _on_progress(self, rounds, snapshots) -> None:
-        if self._current():
+        rounds: list = []
+        for event in events:
+            if isinstance(event, StepsTogether):
+                rounds.append(event)
+                continue
+            if rounds:
+                self.progress.emit(rounds, snapshots)
+                rounds = []
+            if isinstance(event, EpochsTogether):
+                self.epochDone.emit(event, snapshots)
+            elif isinstance(event, ModelEnded):
+                self.modelEnded.emit(event.index, event.ended)
+            elif isinstance(event, AllEnded):
+                self.ended.emit(event, snapshots)
+        if rounds:
             self.progress.emit(rounds, snapshots)
 
-    @Slot(object, object)
-    def _on_epoch(self, epochs, snapshots) -> None:
-        if self._current():
-            self.epochDone.emit(epochs, snapshots)
-
-    @Slot(int, object)
-    def _on_model_ended(self, index, ended) -> None:
-        if self._current():
-            self.modelEnded.emit(index, ended)
-
-    @Slot(object, object)
-    def _on_ended(self, ends, snapshots) -> None:
-        if self._current():
-            self.ended.emit(ends, snapshots)
-
-    @Slot(str, str)
-    def _on_failed(self, message, details) -> None:
-        if self._current():
-            self.failed.emit(message, details)
-
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        self._orphans = [(t, w) for t, w in self._orphans if t.isRunning()]
-        if self.sender() is self._thread:
-            self.finished.emit()
+    def _on_failed(self, _rid: int, message: str, details: str) -> None:
+        self.failed.emit(message, details)

@@ -1,0 +1,468 @@
+"""The app model: everything a biasviz session is, in one Qt-free object.
+
+The dataset, the task, the model description and training settings, the current, trained
+and initial parameters, the user's overrides (an edited bias, painted weights), the
+threshold, the training history and the run state all live here, and only here.  They
+change only through the methods below, and every change is announced to listeners
+(:class:`Events`, a tiny evented-model in the spirit of napari's, without Qt).  Widgets
+display what the model tells them and send commands; none keeps a copy of its own.
+
+The model owns the training engine (``trainer``) once torch is loaded
+(:meth:`AppModel.attach_engine`), but it never runs it: a runner (the GUI's, a test, a
+script) iterates ``trainer.run`` and reports what happened with
+:meth:`AppModel.training_update`, :meth:`AppModel.training_paused` and
+:meth:`AppModel.training_ended`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from biasviz.core.datasets import Dataset, Task, TaskData, load_sample, make_task_data
+from biasviz.core.decisions import (
+    BinaryDecision,
+    MulticlassDecision,
+    as_float_images,
+    output_biases,
+    output_scores,
+)
+from biasviz.core.errors import BiasvizError, ConfigError
+from biasviz.core.history import TrainingHistory
+from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig
+
+Params = dict[str, np.ndarray]
+
+
+class RunState(StrEnum):
+    LOADING = "loading"  # the training engine (torch) is not imported yet
+    READY = "ready"
+    RUNNING = "running"
+    PAUSED = "paused"
+
+
+class Events:
+    """Named callbacks: ``events.connect("params", fn)``; ``emit("params", snapshot)``.
+
+    The model's events and what they carry:
+
+    ========== ==========================================================================
+    data       TaskData: the dataset or the task changed
+    settings   None: dataset/task/spec/config changed (e.g. by an import)
+    model      Snapshot: a new model (structure, initialization, import, reset)
+    params     Snapshot: new parameter values (training, an edit)
+    history    TrainingHistory: steps or epochs were added
+    threshold  float: the decision threshold t changed
+    state      RunState
+    status     str: a short message for the status bar
+    ended      TrainingEnded
+    ========== ==========================================================================
+    """
+
+    def __init__(self) -> None:
+        self._callbacks: dict[str, list[Callable[..., Any]]] = defaultdict(list)
+
+    def connect(self, name: str, callback: Callable[..., Any]) -> None:
+        self._callbacks[name].append(callback)
+
+    def disconnect(self, name: str, callback: Callable[..., Any]) -> None:
+        if callback in self._callbacks.get(name, []):
+            self._callbacks[name].remove(callback)
+
+    def emit(self, name: str, *args: Any) -> None:
+        for callback in list(self._callbacks.get(name, ())):
+            callback(*args)
+
+
+def spec_for_task(spec: ModelSpec, task: Task) -> ModelSpec:
+    """Keep the user's model if it fits the task; else the natural one for it."""
+    if task.n_outputs == spec.n_outputs:
+        return spec
+    if task.is_binary:
+        kind = ModelKind.SINGLE if spec.kind is ModelKind.LINEAR else spec.kind
+    else:
+        kind = ModelKind.LINEAR if spec.kind is ModelKind.SINGLE else spec.kind
+    return replace(spec, kind=kind, n_outputs=task.n_outputs)
+
+
+def task_for_import(spec: ModelSpec, current: Task, metadata: Mapping[str, Any] | None) -> Task:
+    """The task an imported model is for: the current one when the number of outputs
+    fits, else the one its metadata names, else the natural default (3 vs 7, or ten)."""
+    if spec.n_outputs == current.n_outputs:
+        return current
+    meta_task = metadata.get("task") if metadata else None
+    if isinstance(meta_task, str):
+        try:
+            parsed = Task.parse(meta_task)
+            if parsed.n_outputs == spec.n_outputs:
+                return parsed
+        except BiasvizError:
+            pass
+    return Task.all_ten() if spec.n_outputs == 10 else Task.pair(3, 7)
+
+
+def with_single_bias(params: Params, spec: ModelSpec, bias: float) -> Params:
+    """The single neuron's parameters with its bias, as it acts on the logit, set to
+    ``bias``.  Per-pixel biases all shift by the same amount so that Σbᵢ = ``bias``
+    (their pattern, which the logit cannot see, is kept)."""
+    out = {k: v.copy() for k, v in params.items()}
+    if spec.bias_mode is BiasMode.SCALAR:
+        out["bias"] = np.array([bias], dtype=np.float32)
+    elif spec.bias_mode is BiasMode.PER_PIXEL:
+        old = out["bias"].astype(np.float64)
+        out["bias"] = (old + (bias - old.sum()) / old.size).astype(np.float32)
+    return out
+
+
+def output_bias_name(spec: ModelSpec) -> str | None:
+    """The parameter holding the output layer's biases (None: a neuron without bias)."""
+    if spec.kind is ModelKind.SINGLE:
+        return None if spec.bias_mode is BiasMode.NONE else "bias"
+    return "biases" if spec.kind is ModelKind.LINEAR else "output.biases"
+
+
+def restored(current: Params, trained: Params, what: str) -> Params:
+    """``current`` with the "bias", "weights" or "all" parameters taken from ``trained``."""
+    out = {k: v.copy() for k, v in current.items()}
+    for name, value in trained.items():
+        is_bias = "bias" in name
+        if what == "all" or (what == "bias" and is_bias) or (what == "weights" and not is_bias):
+            out[name] = value.copy()
+    return out
+
+
+class AppModel:
+    """The whole state of a session (see the module docstring)."""
+
+    def __init__(self, dataset: Dataset | None = None, task: Task | None = None,
+                 spec: ModelSpec | None = None, config: TrainConfig | None = None) -> None:
+        self.events = Events()
+        self.dataset: Dataset = dataset if dataset is not None else load_sample()
+        self.task: Task = task or Task.pair(3, 7)
+        self.spec: ModelSpec = spec or ModelSpec()
+        self.config: TrainConfig = config or TrainConfig()
+        self.data: TaskData = make_task_data(self.dataset, self.task)
+        self.state = RunState.LOADING
+        self.trainer: Any = None
+        self.snapshot: Snapshot | None = None
+        self.initial_params: Params | None = None
+        self.trained_params: Params | None = None
+        self.threshold = 0.0
+        self.history = TrainingHistory()
+        self.slow_delay = 0.0
+        self._valid_xf: np.ndarray | None = None
+        self._decision_cache: tuple[int, Any] | None = None
+        # Where parameter edits go: the trainer itself when idle; the session routes them
+        # to the training thread while a run is paused (set_param_sink).
+        self._param_sink: Callable[[Params], None] | None = None
+
+    # ------------------------------------------------------------------ state
+    def set_state(self, state: RunState) -> None:
+        state = RunState(state)
+        if state is not self.state:
+            self.state = state
+            self.events.emit("state", state)
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in (RunState.RUNNING, RunState.PAUSED)
+
+    @property
+    def engine_ready(self) -> bool:
+        return self.trainer is not None
+
+    @property
+    def has_trained(self) -> bool:
+        """Has any training step been taken on the current model?"""
+        return self.snapshot is not None and self.snapshot.step > 0
+
+    @property
+    def last_accuracy(self) -> float | None:
+        return self.history.last_accuracy
+
+    def status(self, message: str) -> None:
+        self.events.emit("status", message)
+
+    @property
+    def valid_xf(self) -> np.ndarray:
+        """The validation images as float32 (n, 784), converted once per dataset/task."""
+        if self._valid_xf is None:
+            self._valid_xf = as_float_images(self.data.valid_x)
+        return self._valid_xf
+
+    # ------------------------------------------------------------------ engine
+    def attach_engine(self) -> None:
+        """Build the trainer (imports torch: call it off the path to the first window)."""
+        self._new_model()
+        self.set_state(RunState.READY)
+
+    def _new_model(self, params: Params | None = None) -> None:
+        from biasviz.core.training import Trainer
+
+        self.trainer = Trainer(self.spec, self.data, self.config)
+        self._adopt_new_model(params)
+
+    def _adopt_new_model(self, params: Params | None = None) -> None:
+        snap = self.trainer.snapshot()
+        self.initial_params = snap.params
+        if params is not None:
+            self.trainer.set_params(params)
+            snap = self.trainer.snapshot()
+        self.trained_params = {k: v.copy() for k, v in snap.params.items()}
+        self.snapshot = snap
+        self.history.clear()
+        self._decision_cache = None
+        self.events.emit("model", snap)
+
+    def reset_model(self) -> None:
+        """Re-initialize with the same seed; clears the history.  The caller stops any
+        run first."""
+        if self.trainer is None:
+            return
+        self.trainer.reset()
+        self._adopt_new_model()
+        self.status("Model re-initialized (same seed)")
+
+    # ------------------------------------------------------------------ settings
+    def _check_idle(self, what: str) -> bool:
+        if self.is_running:
+            self.status(f"Stop training before changing {what}")
+            return False
+        return True
+
+    def set_task(self, task: Task) -> bool:
+        if not self._check_idle("the task"):
+            return False
+        return self._apply_settings(self.dataset, task, spec_for_task(self.spec, task))
+
+    def set_spec(self, spec: ModelSpec) -> bool:
+        if not self._check_idle("the model"):
+            return False
+        return self._apply_settings(self.dataset, self.task, spec)
+
+    def set_dataset(self, dataset: Dataset) -> bool:
+        """A new dataset: the task keeps its class indices; their names come from it."""
+        if not self._check_idle("the dataset"):
+            return False
+        return self._apply_settings(dataset, self.task, self.spec)
+
+    def set_config(self, config: TrainConfig) -> None:
+        """lr, batch, epochs, optimizer... take effect at the next Start (or at once when
+        idle: the trainer keeps its parameters)."""
+        self.config = config
+        if self.trainer is not None and not self.is_running:
+            self.trainer.set_config(config)
+
+    def _apply_settings(self, dataset: Dataset, task: Task, spec: ModelSpec,
+                        params: Params | None = None) -> bool:
+        data = make_task_data(dataset, task)  # raises BiasvizError: nothing changed yet
+        changed_data = data is not self.data
+        self.dataset, self.task, self.spec, self.data = dataset, task, spec, data
+        if changed_data:
+            self._valid_xf = None
+            self.events.emit("data", data)
+        if self.trainer is not None:
+            self._new_model(params)
+        self.events.emit("settings", None)
+        return True
+
+    # ------------------------------------------------------------------ training reports
+    def training_started(self) -> None:
+        if self.trainer is not None:
+            self.trainer.set_config(self.config)
+        self.set_state(RunState.RUNNING)
+
+    def training_update(self, steps: list, epochs: list, snapshot: Snapshot | None) -> None:
+        """What a run did since the last report (called on the model's thread)."""
+        if steps:
+            self.history.add_steps(steps)
+        if epochs:
+            self.history.add_epochs(epochs)
+        if steps or epochs:
+            self.events.emit("history", self.history)
+        if snapshot is not None:
+            self._set_trained(snapshot)
+
+    def _set_trained(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.trained_params = {k: v.copy() for k, v in snapshot.params.items()}
+        self.events.emit("params", snapshot)
+
+    def training_paused(self, snapshot: Snapshot | None) -> None:
+        if snapshot is not None:
+            self._set_trained(snapshot)
+        self.set_state(RunState.PAUSED)
+
+    def training_resumed(self) -> None:
+        self.set_state(RunState.RUNNING)
+
+    def training_ended(self, ended: Any, snapshot: Snapshot | None) -> None:
+        if snapshot is not None:
+            self._set_trained(snapshot)
+        self.events.emit("ended", ended)
+
+    def training_finished(self) -> None:
+        """The run's thread is gone."""
+        self._param_sink = None
+        self.set_state(RunState.READY if self.trainer is not None else RunState.LOADING)
+
+    def set_param_sink(self, sink: Callable[[Params], None] | None) -> None:
+        """Where parameter edits go while a run is paused (the training thread)."""
+        self._param_sink = sink
+
+    # ------------------------------------------------------------------ edits
+    def _apply_params(self, params: Params, what: str) -> bool:
+        if self.trainer is None:
+            return False
+        if self.state is RunState.RUNNING:
+            self.status(f"Pause training to edit the {what}")
+            return False
+        params = {k: np.asarray(v, dtype=np.float32).copy() for k, v in params.items()}
+        if self.state is RunState.PAUSED and self._param_sink is not None:
+            self._param_sink(params)
+        else:
+            self.trainer.set_params(params)
+        step = self.snapshot.step if self.snapshot else 0
+        epoch = self.snapshot.epoch if self.snapshot else 0
+        self.snapshot = Snapshot(self.spec, params, step, epoch)
+        self.events.emit("params", self.snapshot)
+        return True
+
+    def current_params(self) -> Params:
+        return {k: v.copy() for k, v in self.snapshot.params.items()} if self.snapshot else {}
+
+    def effective_bias(self) -> float:
+        return float(output_biases(self.snapshot.params, self.spec)[0]) if self.snapshot else 0.0
+
+    def trained_output_biases(self) -> np.ndarray:
+        source = self.trained_params or (self.snapshot.params if self.snapshot else None)
+        return output_biases(source, self.spec) if source else np.zeros(self.spec.n_outputs)
+
+    def output_biases(self) -> np.ndarray:
+        if self.snapshot is None:
+            return np.zeros(self.spec.n_outputs)
+        return output_biases(self.snapshot.params, self.spec)
+
+    def bias_overridden(self, decimals: int = 3) -> np.ndarray:
+        """Which output biases the user has moved away from their trained values."""
+        tol = 0.5 * 10.0**-decimals
+        return np.abs(self.output_biases() - self.trained_output_biases()) >= tol
+
+    def bias_editable(self) -> tuple[bool, str]:
+        """Can the user edit the bias now, and if not, why (in plain words)."""
+        if self.state is RunState.RUNNING:
+            return False, "Training is running: pause or stop it to edit the bias."
+        if self.state is RunState.LOADING:
+            return False, "Loading PyTorch…"
+        if self.spec.kind is ModelKind.SINGLE and self.spec.bias_mode is BiasMode.NONE:
+            return False, "This neuron has no bias: its decision line must pass through 0."
+        return True, ""
+
+    def set_bias(self, bias: float) -> bool:
+        """Set the single neuron's bias as it acts on the logit (per pixel: shift each bᵢ
+        by the same amount so that Σbᵢ is the new value)."""
+        if self.spec.kind is not ModelKind.SINGLE or self.spec.bias_mode is BiasMode.NONE:
+            return False
+        return self._apply_params(with_single_bias(self.current_params(), self.spec, bias),
+                                  "bias")
+
+    def set_output_biases(self, biases: np.ndarray) -> bool:
+        key = output_bias_name(self.spec)
+        if key is None or key not in (self.snapshot.params if self.snapshot else {}):
+            return False
+        if self.spec.kind is ModelKind.SINGLE:
+            return self.set_bias(float(np.ravel(biases)[0]))
+        params = self.current_params()
+        params[key] = np.asarray(biases, dtype=np.float32).reshape(params[key].shape)
+        return self._apply_params(params, "biases")
+
+    def set_weights(self, weights: np.ndarray) -> bool:
+        """Painted weights of the single neuron."""
+        if self.spec.kind is not ModelKind.SINGLE:
+            return False
+        params = self.current_params()
+        params["weights"] = np.asarray(weights, dtype=np.float32).reshape(784)
+        return self._apply_params(params, "weights")
+
+    def restore_trained(self, what: str = "all") -> bool:
+        """Undo the user's edits: "bias", "weights" or "all" back to the trained values."""
+        if self.trained_params is None:
+            return False
+        return self._apply_params(restored(self.current_params(), self.trained_params, what),
+                                  what)
+
+    def set_threshold(self, threshold: float) -> None:
+        threshold = float(threshold)
+        if not np.isfinite(threshold):
+            return
+        if threshold != self.threshold:
+            self.threshold = threshold
+            self.events.emit("threshold", threshold)
+
+    # ------------------------------------------------------------------ decisions
+    def decision(self) -> BinaryDecision | MulticlassDecision | None:
+        """The cached pre-activations for the current weights (one matrix product per
+        parameter change; bias edits reuse it)."""
+        if self.snapshot is None:
+            return None
+        return self.decision_for(self.snapshot.params)
+
+    def decision_for(self, params: Params) -> BinaryDecision | MulticlassDecision:
+        # Fingerprint everything that feeds the scores, i.e. all but the output bias:
+        # bias and threshold edits then reuse the cached scores.
+        out_bias = output_bias_name(self.spec)
+        cache_key = hash(
+            (id(self.data), self.spec)
+            + tuple(params[k].tobytes() for k in sorted(params) if k != out_bias)
+        )
+        if self._decision_cache is not None and self._decision_cache[0] == cache_key:
+            return self._decision_cache[1]
+        scores = output_scores(params, self.spec, self.valid_xf)
+        decision: Any
+        if self.spec.n_outputs == 1:
+            decision = BinaryDecision(scores, self.data.valid_y)
+        else:
+            decision = MulticlassDecision(scores, self.data.valid_y)
+        self._decision_cache = (cache_key, decision)
+        return decision
+
+    def current_accuracy(self) -> float | None:
+        decision = self.decision()
+        if decision is None:
+            return None
+        if isinstance(decision, BinaryDecision):
+            return decision.evaluate(self.effective_bias(), self.threshold).accuracy
+        return decision.evaluate(self.output_biases()).accuracy
+
+    def chance_accuracy(self) -> float:
+        """Accuracy of always answering the most common validation class."""
+        counts = np.bincount(self.data.valid_y)
+        return float(counts.max() / counts.sum())
+
+    # ------------------------------------------------------------------ files
+    def model_file(self) -> Any:
+        """The current parameters as a ModelFile, ready to export."""
+        from biasviz.core.paramfiles import model_file_from_snapshot
+
+        if self.snapshot is None:
+            raise ConfigError("there is no model to export yet")
+        snap = Snapshot(self.spec, self.current_params(), self.snapshot.step, self.snapshot.epoch)
+        return model_file_from_snapshot(snap, self.data, self.config, self.current_accuracy())
+
+    def import_model_file(self, model_file: Any, source: str = "") -> None:
+        """Adopt an imported model (a ModelFile): a model that fits it, the task it is
+        for.  Raises BiasvizError without changing anything when that is impossible."""
+        if self.is_running:
+            raise ConfigError("stop training before importing a model")
+        spec = model_file.spec
+        task = task_for_import(spec, self.task, model_file.metadata)
+        make_task_data(self.dataset, task)  # raises before anything changes
+        if self.trainer is None:
+            self.attach_engine()
+        self._apply_settings(self.dataset, task, spec, params=model_file.params)
+        self.status(f"Imported {spec.describe()}" + (f" from {source}" if source else ""))

@@ -1,0 +1,108 @@
+"""Backpressure between a worker thread and a display, without Qt.
+
+A worker produces events far faster than a window can draw them (the chapter's neuron
+runs thousands of steps a second).  Pushing every event, or pushing at a fixed rate,
+builds a queue as soon as one redraw costs more than the push interval.  Instead:
+
+* the worker :meth:`Mailbox.put`\\ s every event into a :class:`Mailbox`; events pile up
+  there (nothing is dropped: the plots want every step), and the newest state replaces
+  the previous one (newest wins);
+* a wake-up is sent only when the mailbox goes from "taken" to "has news": at most one
+  is ever in flight, whatever the two sides' speeds;
+* the display :meth:`Mailbox.take`\\ s everything at once when it gets to it.
+
+:class:`FrameBudget` decides when the display should draw again so that painting stays a
+minority of the GUI thread's time (the GUI thread holds the GIL while it paints, and the
+worker needs it too).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+class Mailbox:
+    """Thread-safe: one producer (the worker), one consumer (the GUI thread)."""
+
+    def __init__(self, min_interval: float = 0.0, clock: Callable[[], float] = time.monotonic):
+        self._lock = threading.Lock()
+        self._events: list[Any] = []
+        self._state: Any = None
+        self._has_state = False
+        self._awaiting_take = False  # a wake-up was sent and not yet answered by take()
+        self._last_publish = -float("inf")
+        self.min_interval = float(min_interval)
+        self._clock = clock
+        self.wakeups = 0  # wake-ups asked for (tests and benchmarks)
+
+    def put(
+        self, event: Any = None, *, urgent: bool = False, state: Callable[[], Any] | None = None
+    ) -> bool:
+        """Add ``event`` (if not None).  Returns True when the caller must wake the
+        consumer: only when none is pending, and (unless ``urgent``) no sooner than
+        ``min_interval`` after the last wake-up.
+
+        ``state`` is called (in the producer's thread) only when a wake-up goes out, so
+        that an expensive snapshot is made at most once per frame, not once per event.
+        """
+        with self._lock:
+            if event is not None:
+                self._events.append(event)
+            if self._awaiting_take:
+                # The consumer has not taken the last batch yet: keep piling up, but
+                # refresh the state on urgent events so that it is the newest when taken.
+                if urgent and state is not None:
+                    self._state, self._has_state = state(), True
+                return False
+            now = self._clock()
+            if not urgent and now - self._last_publish < self.min_interval:
+                return False
+            if not self._events and not urgent:
+                return False
+            if state is not None:
+                self._state, self._has_state = state(), True
+            self._awaiting_take = True
+            self._last_publish = now
+            self.wakeups += 1
+            return True
+
+    def take(self) -> tuple[list[Any], Any]:
+        """Everything since the last take, and the newest state (None if none)."""
+        with self._lock:
+            events, self._events = self._events, []
+            state = self._state if self._has_state else None
+            self._state, self._has_state = None, False
+            self._awaiting_take = False
+            return events, state
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._events)
+
+
+class FrameBudget:
+    """When to draw next so that drawing takes at most ``max_share`` of the time.
+
+    After a refresh that cost ``c`` seconds, the next one waits at least
+    ``c * (1 - share) / share`` (40 ms of painting at share 0.5 → wait 40 ms), and never
+    less than ``min_interval`` (the display's frame period).
+    """
+
+    def __init__(self, min_interval: float = 1 / 30, max_share: float = 0.5,
+                 max_interval: float = 1.0) -> None:
+        if not 0 < max_share <= 1:
+            raise ValueError("max_share must be in (0, 1]")
+        self.min_interval = float(min_interval)
+        self.max_share = float(max_share)
+        self.max_interval = float(max_interval)
+        self.last_cost = 0.0
+
+    def next_interval(self, cost: float) -> float:
+        """Seconds to wait before the next refresh, given the last one's cost."""
+        self.last_cost = max(0.0, float(cost))
+        rest = self.last_cost * (1.0 - self.max_share) / self.max_share
+        return min(self.max_interval, max(self.min_interval, rest))

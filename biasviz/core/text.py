@@ -1,0 +1,51 @@
+"""Numbers as the app writes them: a real minus sign (−), never "−0.00", an explicit "+"
+where a sign teaches something, percentages with one decimal.
+
+One place for these so that every view and every exported text agrees.
+"""
+
+from __future__ import annotations
+
+import math
+
+MINUS = "\u2212"
+DASH = "—"  # what a number that is not finite is shown as
+
+
+def num(value: float, decimals: int = 2, sign: bool = False) -> str:
+    """``value`` rounded to ``decimals``: typographic minus, no "−0.00", optional "+"."""
+    value = float(value)
+    if not math.isfinite(value):
+        return DASH
+    value = round(value, decimals)
+    if value == 0:
+        value = 0.0  # never "−0.00"
+    text = f"{value:+.{decimals}f}" if sign else f"{value:.{decimals}f}"
+    return text.replace("-", MINUS)
+
+
+def percent(fraction: float, decimals: int = 1) -> str:
+    """0.935 → "93.5%"."""
+    fraction = float(fraction)
+    if not math.isfinite(fraction):
+        return DASH
+    return f"{100.0 * fraction:.{decimals}f}%"
+
+
+def rough_percent(p: float) -> str:
+    """A probability in whole percent that never claims certainty: "> 99%", "< 1%"."""
+    if 0.995 <= p < 1.0:
+        return "> 99%"
+    if 0.0 < p < 0.005:
+        return "< 1%"
+    return f"{p * 100:.0f}%"
+
+
+def signed_sci(value: float) -> str:
+    """−4.9 × 10⁻⁷ style."""
+    if value == 0 or not math.isfinite(value):
+        return num(value, 1)
+    exponent = math.floor(math.log10(abs(value)))
+    mantissa = value / 10.0**exponent
+    sup = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{num(mantissa, 1, sign=True)} × 10{sup}"

@@ -1,0 +1,86 @@
+"""Backpressure and the frame budget, without Qt."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from biasviz.core.mailbox import FrameBudget, Mailbox
+
+
+def test_only_one_wakeup_until_taken():
+    box = Mailbox()
+    assert box.put(1) is True
+    assert box.put(2) is False and box.put(3, urgent=True) is False
+    events, _ = box.take()
+    assert events == [1, 2, 3]
+    assert box.put(4) is True
+
+
+def test_state_is_made_only_when_a_wakeup_goes_out():
+    box = Mailbox()
+    calls = []
+
+    def state():
+        calls.append(1)
+        return len(calls)
+
+    box.put("a", state=state)
+    for _ in range(100):
+        box.put("b", state=state)
+    assert len(calls) == 1
+    events, newest = box.take()
+    assert len(events) == 101 and newest == 1
+
+
+def test_urgent_refreshes_the_state_while_waiting():
+    box = Mailbox()
+    box.put("step", state=lambda: "old")
+    box.put("paused", urgent=True, state=lambda: "new")
+    assert box.take() == (["step", "paused"], "new")
+
+
+def test_min_interval_with_a_fake_clock():
+    now = [0.0]
+    box = Mailbox(min_interval=0.1, clock=lambda: now[0])
+    assert box.put(1)
+    box.take()
+    now[0] = 0.05
+    assert not box.put(2)  # too soon
+    assert box.put(3, urgent=True)  # urgent goes at once
+    box.take()
+    now[0] = 0.2
+    assert box.put(4)
+
+
+def test_nothing_lost_between_threads():
+    box = Mailbox()
+    taken: list = []
+    done = threading.Event()
+
+    def produce():
+        for i in range(50_000):
+            box.put(i)
+        done.set()
+
+    t = threading.Thread(target=produce)
+    t.start()
+    while not done.is_set() or box.pending:
+        taken.extend(box.take()[0])
+    t.join()
+    taken.extend(box.take()[0])
+    assert taken == list(range(50_000))
+
+
+def test_frame_budget_keeps_painting_a_minority():
+    budget = FrameBudget(min_interval=1 / 30, max_share=0.5)
+    assert budget.next_interval(0.001) == pytest.approx(1 / 30)
+    assert budget.next_interval(0.040) == pytest.approx(0.040)  # 40 ms paint → wait 40 ms
+    share = FrameBudget(min_interval=0.0, max_share=0.25)
+    cost = 0.030
+    wait = share.next_interval(cost)
+    assert cost / (cost + wait) == pytest.approx(0.25)
+    assert FrameBudget(max_interval=0.5).next_interval(10.0) == 0.5
+    with pytest.raises(ValueError):
+        FrameBudget(max_share=0)
