@@ -38,3 +38,23 @@ def to_rgb(values: np.ndarray, limit: float | None = None) -> np.ndarray:
     lut = diverging_lut(256)
     idx = np.clip(np.round((np.asarray(values) / limit + 1.0) * 127.5), 0, 255).astype(np.int64)
     return lut[idx]
+
+
+DIVERGING_LUT_SIZE = 257  # odd, so that entry 128 is exactly 0 (the white centre)
+DIVERGING_LUT = diverging_lut(DIVERGING_LUT_SIZE)
+"""(257, 3) uint8 colours from -limit (index 0) through 0 (index 128) to +limit."""
+
+
+def diverging_rgb(values: np.ndarray, limit: float) -> np.ndarray:
+    """Colours (…, 3) uint8 for ``values`` on the blue-white-red scale from -limit to +limit.
+
+    Values beyond ±limit get the end colours, 0 gets exactly the centre colour; a
+    non-positive limit maps everything to the centre.  Used by the PNG export.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if not limit > 0:
+        t = np.zeros_like(v)
+    else:
+        t = np.clip(np.nan_to_num(v / limit), -1.0, 1.0)
+    idx = np.rint((t + 1.0) * ((DIVERGING_LUT_SIZE - 1) / 2)).astype(np.intp)
+    return DIVERGING_LUT[idx]

@@ -676,9 +676,13 @@ def test_npz_wrong_content(tmp_path):
     expect_refused(save_npz(tmp_path / "inf.npz", **dict(p, bias=np.array([np.inf]))), "infinite")
     expect_refused(save_npz(tmp_path / "text.npz", **dict(p, bias=np.array(["1.5"]))), "dtype")
     expect_refused(save_npz(tmp_path / "complex.npz", **dict(p, bias=np.array([1j]))), "dtype")
+    # np.savez(f, w, b): no names, but the order and the shapes tell (issue 11)
+    back = import_params(save_positional(tmp_path / "positional.npz", p["weights"], p["bias"]))
+    np.testing.assert_array_equal(back.params["weights"], p["weights"])
     expect_refused(
-        save_positional(tmp_path / "positional.npz", p["weights"], p["bias"]), "cannot tell"
+        save_positional(tmp_path / "three.npz", p["weights"], p["bias"], p["bias"]), "arrays"
     )
+    expect_refused(save_npz(tmp_path / "names.npz", a=p["weights"], c=p["bias"]), "names")
     expect_refused(save_npz(tmp_path / "badmeta.npz", **p, metadata=np.array("{not json")), "json")
     expect_refused(
         save_npz(tmp_path / "listmeta.npz", **p, metadata=np.array("[1, 2]")), "json object"
@@ -782,7 +786,9 @@ def test_pt_wrong_content(tmp_path):
         torch.save(obj, path)
         return path
 
-    expect_refused(save("list.pt", [torch.zeros(1, 784)]), "not a state_dict")
+    expect_refused(save("tensor.pt", torch.zeros(1, 784)), "single tensor")
+    expect_refused(save("dicts.pt", [{"a": 1}]), "not tensors")
+    expect_refused(save("number.pt", 3), "not a state_dict")
     expect_refused(save("keys.pt", {"encoder.weight": torch.zeros(3)}), "unrecognised")
     expect_refused(
         save("shape.pt", {"weight": torch.zeros(1, 783), "bias": torch.zeros(1)}), "shape"
@@ -815,7 +821,11 @@ def test_pt_wrong_content(tmp_path):
 def test_pt_oversized_members_refused(tmp_path, monkeypatch):
     path = tmp_path / "m.pt"
     export_params(path, make_file(SPECS["mlp-binary"]))
-    monkeypatch.setattr(paramfiles, "MAX_ARRAY_BYTES", 1000)
+    # the zip check (member sizes) and the tensor check (shapes) both use the limit
+    monkeypatch.setattr(paramfiles.limits, "MAX_ARRAY_BYTES", 1000)
+    expect_refused(path, "limit")
+    monkeypatch.undo()
+    monkeypatch.setattr(paramfiles.pt, "MAX_ARRAY_BYTES", 1000)
     expect_refused(path, "limit")
 
 

@@ -1,0 +1,53 @@
+"""Which reader a file needs: by its content first, its extension second.
+
+Notebooks save under many names (``.pt``, ``.pth``, ``.bin``; ``np.savez`` adds
+``.npz``), so the bytes decide: a zip holding ``data.pkl`` is PyTorch, a zip of
+``.npy`` members is NumPy, a pickle is PyTorch's legacy format (or a plain pickle,
+refused), text starting with ``{`` is JSON.
+"""
+
+from __future__ import annotations
+
+from biasviz.core.paramfiles.limits import Refused, open_zip
+
+IMPORT_SUFFIXES: dict[str, str] = {".npz": "npz", ".pt": "pt", ".pth": "pt", ".bin": "pt",
+                                   ".json": "json"}
+EXPORT_ONLY_SUFFIXES = (".csv", ".png")
+
+
+def _zip_kind(data: bytes) -> str:
+    zf = open_zip(data, "a parameter file")
+    names = [i.filename for i in zf.infolist()]
+    if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+        return "pt"
+    return "npz"
+
+
+def detect_format(data: bytes, suffix: str) -> str:
+    """``"npz"``, ``"pt"`` or ``"json"`` for the reader of ``data`` (a file named
+    ``*suffix``); :class:`Refused` with what to do for anything else."""
+    suffix = suffix.lower()
+    if data.startswith(b"PK"):
+        try:
+            return _zip_kind(data)
+        except Refused:
+            if suffix in IMPORT_SUFFIXES:
+                return IMPORT_SUFFIXES[suffix]  # its own reader says what is wrong
+            raise
+    if data.startswith(b"\x80"):
+        return "pt"
+    if data.startswith(b"\x93NUMPY"):
+        raise Refused(
+            "it is a single NumPy array (np.save); save the weights and the bias together: "
+            "np.savez('model.npz', weights=weights, bias=bias)"
+        )
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"{") or (head.startswith(b"[") and suffix == ".json"):
+        return "json"
+    if suffix in EXPORT_ONLY_SUFFIXES:
+        raise Refused(f"{suffix} files are export-only; import .npz, .pt or .json")
+    if suffix in IMPORT_SUFFIXES:
+        return IMPORT_SUFFIXES[suffix]
+    raise Refused(
+        f"unknown file type {suffix or '(none)'!r}; choose one of .npz, .pt (.pth) or .json"
+    )

@@ -1,0 +1,100 @@
+""".png (export only): the first layer's weights as pictures, one tile per neuron (or
+kernel), on a shared blue-white-red scale centred on 0 (:mod:`biasviz.core.colormap`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import IO
+
+import numpy as np
+
+from biasviz.core.colormap import diverging_rgb
+from biasviz.core.paramfiles.model_file import FORMAT, FORMAT_VERSION, ModelFile
+from biasviz.core.spec import ModelKind, first_layer
+
+PNG_SCALE = 8  # 28x28 weights → 224x224 tiles
+PNG_GAP = 2  # pixels between tiles and around the grid
+PNG_MAX_SIDE = 4096  # big hidden layers get smaller tiles so the picture stays sane
+PNG_GAP_COLOR = (64, 64, 64)
+
+
+def _grid_columns(n: int) -> int:
+    # About twice as wide as tall: ten classes → 5×2, eight kernels → 4×2, 32 → 8×4.
+    return max(1, min(n, math.ceil(math.sqrt(2 * n))))
+
+
+def png_layout(n_tiles: int, side: int) -> tuple[int, int, int]:
+    """Columns, rows and enlargement used for ``n_tiles`` tiles of ``side``×``side`` values.
+
+    Tiles are 8× for 28×28 weights (224 px) and ~224 px for kernels, made smaller (down to
+    1×) when the picture would be wider or taller than ``PNG_MAX_SIDE``.
+    """
+    cols = _grid_columns(n_tiles)
+    rows = math.ceil(n_tiles / cols)
+    scale = max(1, 28 * PNG_SCALE // side)
+    longest = max(cols, rows)
+    fit = (PNG_MAX_SIDE - (longest + 1) * PNG_GAP) // (longest * side)
+    return cols, rows, max(1, min(scale, fit))
+
+
+def weight_picture(mf: ModelFile) -> tuple[np.ndarray, dict]:
+    """The RGB grid (h, w, 3) of first-layer weights and how it was drawn."""
+    weights, _ = first_layer(mf.params, mf.spec)
+    side = mf.spec.kernel if mf.spec.kind is ModelKind.CNN else 28
+    tiles = weights.reshape(-1, side, side)
+    n = tiles.shape[0]
+    cols, rows, scale = png_layout(n, side)
+    # One limit for all tiles, so that equal colours mean equal weights across neurons.
+    limit = float(np.max(np.abs(tiles))) if tiles.size else 0.0
+    tile_px = side * scale
+    height = rows * tile_px + (rows + 1) * PNG_GAP
+    width = cols * tile_px + (cols + 1) * PNG_GAP
+    canvas = np.empty((height, width, 3), dtype=np.uint8)
+    canvas[:] = PNG_GAP_COLOR
+    colours = diverging_rgb(tiles, limit)  # n, side, side, 3
+    for i in range(n):
+        r, c = divmod(i, cols)
+        y = PNG_GAP + r * (tile_px + PNG_GAP)
+        x = PNG_GAP + c * (tile_px + PNG_GAP)
+        big = np.repeat(np.repeat(colours[i], scale, axis=0), scale, axis=1)  # nearest
+        canvas[y : y + tile_px, x : x + tile_px] = big
+    info = {
+        "color_limit": limit,
+        "colors": "blue = -limit, white = 0, red = +limit (shared by all tiles)",
+        "tiles": n,
+        "columns": cols,
+        "rows": rows,
+        "tile_pixels": tile_px,
+        "scale": scale,
+        "gap": PNG_GAP,
+        "order": "row by row, neuron 0 top left",
+    }
+    return canvas, info
+
+
+def write_png(mf: ModelFile) -> Callable[[IO[bytes]], None]:
+    from PIL import Image, PngImagePlugin
+
+    canvas, drawing = weight_picture(mf)
+    image = Image.fromarray(canvas, mode="RGB")
+    png_info = PngImagePlugin.PngInfo()
+    envelope = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "metadata": mf.metadata,
+        "spec": mf.spec.to_dict(),
+        "picture": drawing,
+    }
+    png_info.add_itxt("biasviz", json.dumps(envelope, ensure_ascii=False, allow_nan=False))
+    png_info.add_text(
+        "Description",
+        f"biasviz: first-layer weights of {mf.spec.describe()}; "
+        f"blue negative, white 0, red positive, limit ±{drawing['color_limit']:.4g}",
+    )
+
+    def write(fh: IO[bytes]) -> None:
+        image.save(fh, format="PNG", pnginfo=png_info)
+
+    return write
