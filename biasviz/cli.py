@@ -4,6 +4,7 @@
 ``biasviz`` (or ``biasviz gui``)        open the desktop app
 ``biasviz train [options]``             train a model, print its validation accuracy,
                                         optionally save it (``--out model.npz``)
+``biasviz code [options] --out F.py``   write the run as plain PyTorch (.py or .ipynb)
 ``biasviz predict PARAMS IMAGE``        classify a picture with a saved model
 ``biasviz info PARAMS``                 describe a saved model: parameters, metadata,
                                         counts per layer
@@ -36,7 +37,7 @@ EXIT_FAILURE = 1  # bad files or data, diverged training
 EXIT_USAGE = 2  # bad arguments or impossible settings
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl+C
 
-COMMANDS = ("gui", "train", "predict", "info")
+COMMANDS = ("gui", "train", "code", "predict", "info")
 _TOP_LEVEL_FLAGS = ("-h", "--help", "-V", "--version")
 
 BAR_INTERVAL_S = 0.1  # the progress bar redraws at most ten times a second
@@ -135,37 +136,9 @@ def _parser_class():
     return Parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (imports argparse and biasviz's version only)."""
-    import argparse
-
-    import biasviz
-
-    Parser = _parser_class()
-    parser = Parser(
-        prog=PROG,
-        description=(
-            "See and feel what weights and biases do inside a neural network, on MNIST "
-            "digits. Without a command, opens the desktop app (options: biasviz gui --help)."
-        ),
-    )
-    parser.add_argument("-V", "--version", action="version",
-                        version=f"%(prog)s {biasviz.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    gui = sub.add_parser("gui", help="open the desktop app (the default)",
-                         description="Open the desktop app. Further arguments go to the app.")
-    gui.add_argument("app_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-
-    train = sub.add_parser(
-        "train",
-        help="train a model and report its validation accuracy",
-        description=(
-            "Train a model the way the fastai chapter does (SGD, learning rate 1.0, "
-            "batches of 256, the chapter's mnist_loss) and print its validation accuracy. "
-            "Unset options take the app's defaults."
-        ),
-    )
+def _add_run_options(train: argparse.ArgumentParser) -> None:
+    """The options that describe a run (data, model, training): shared by ``train`` and
+    ``code``."""
     data = train.add_argument_group("data")
     data.add_argument("--dataset", default="sample", metavar="NAME|FOLDER",
                       help="sample, mnist, fashion-mnist, kmnist (downloaded once), or a "
@@ -202,12 +175,66 @@ def build_parser() -> argparse.ArgumentParser:
                      help="default 256")
     opt.add_argument("--seed", type=int, default=None,
                      help="seed of the initial parameters and the batch order (default 0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (imports argparse and biasviz's version only)."""
+    import argparse
+
+    import biasviz
+
+    Parser = _parser_class()
+    parser = Parser(
+        prog=PROG,
+        description=(
+            "See and feel what weights and biases do inside a neural network, on MNIST "
+            "digits. Without a command, opens the desktop app (options: biasviz gui --help)."
+        ),
+    )
+    parser.add_argument("-V", "--version", action="version",
+                        version=f"%(prog)s {biasviz.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = sub.add_parser("gui", help="open the desktop app (the default)",
+                         description="Open the desktop app. Further arguments go to the app.")
+    gui.add_argument("app_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    train = sub.add_parser(
+        "train",
+        help="train a model and report its validation accuracy",
+        description=(
+            "Train a model the way the fastai chapter does (SGD, learning rate 1.0, "
+            "batches of 256, the chapter's mnist_loss) and print its validation accuracy. "
+            "Unset options take the app's defaults."
+        ),
+    )
+    _add_run_options(train)
     out = train.add_argument_group("output")
     out.add_argument("--out", default=None, metavar="FILE",
                      help="save the trained model; the extension picks the format: "
                      ".npz, .pt, .json, .csv (first layer only) or .png (weight pictures)")
     out.add_argument("-q", "--quiet", action="store_true",
                      help="no progress on stderr, only the result")
+
+    code = sub.add_parser(
+        "code",
+        help="write the plain PyTorch code of a run (a script or a notebook)",
+        description=(
+            "Write the plain PyTorch code of the run that 'biasviz train' with the same "
+            "options would do, in the fastai chapter's style: a Python script (.py) or a "
+            "notebook (.ipynb). Running it reproduces the run's validation accuracy and "
+            "saves the parameters as an .npz that biasviz opens."
+        ),
+    )
+    _add_run_options(code)
+    code_out = code.add_argument_group("output")
+    code_out.add_argument("--out", required=True, metavar="FILE.py|FILE.ipynb",
+                          help="the script or notebook to write")
+    code_out.add_argument("--params-out", default=None, metavar="FILE.npz",
+                          help="where the code saves the trained parameters "
+                          "(default: the --out name with .npz)")
+    code_out.add_argument("-q", "--quiet", action="store_true",
+                          help="print nothing but errors")
 
     predict = sub.add_parser(
         "predict",
@@ -264,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         ns = build_parser().parse_args(args)
         if ns.command is None:  # pragma: no cover - only flags like --version get here
             return _run_gui([])
-        return {"train": cmd_train, "predict": cmd_predict, "info": cmd_info}[ns.command](ns)
+        return {"train": cmd_train, "code": cmd_code, "predict": cmd_predict,
+                "info": cmd_info}[ns.command](ns)
     except KeyboardInterrupt:
         _note("interrupted")
         return EXIT_INTERRUPTED
@@ -488,6 +516,38 @@ def _train_loop(trainer, epochs: int, status: StatusLine | None, quiet: bool):
     if status is not None:
         status.clear()
     return accuracy, ended
+
+
+# -- code ---------------------------------------------------------------------------------
+def cmd_code(ns: argparse.Namespace) -> int:
+    """Write the run that ``train`` would do, with the same options, as plain PyTorch."""
+    from pathlib import Path
+
+    from biasviz.core.codegen import (
+        CODE_SUFFIXES,
+        DatasetRef,
+        default_params_path,
+        generate_code,
+        write_code,
+    )
+    from biasviz.core.datasets import Task
+
+    out = Path(ns.out).expanduser()
+    if out.suffix.lower() not in CODE_SUFFIXES:
+        raise UsageError(f"--out {ns.out}: write a .py script or an .ipynb notebook")
+    task = Task.parse(ns.task)
+    spec = _build_spec(ns, task)
+    if ns.loss is not None and not task.is_binary:
+        raise UsageError("--loss is for two-class tasks; ten classes use cross-entropy")
+    config = _build_config(ns)  # the same defaults (recipe) as train
+    params_out = ns.params_out or default_params_path(out)
+    code = generate_code(spec, config, task, DatasetRef.parse(ns.dataset), params_out)
+    write_code(out, code)
+    if not ns.quiet:
+        how = "python " + str(ns.out) if out.suffix.lower() == ".py" else "open it in Jupyter"
+        _note(f"wrote {ns.out}: {code.summary}")
+        _note(f"{how}; it saves the trained parameters to {params_out}")
+    return EXIT_OK
 
 
 # -- predict ------------------------------------------------------------------------------

@@ -1,0 +1,351 @@
+"""The code panel: the plain PyTorch behind the current settings, live (issue 13).
+
+:class:`CodePanel` shows the script :func:`biasviz.core.codegen.generate_code` writes
+for a run, syntax-highlighted and read-only.  When the settings change
+(:meth:`CodePanel.set_run`) the lines that changed glow for a moment; live values (the
+bias, the step number...) appear beside their lines (:meth:`CodePanel.set_live`); lines
+can be highlighted by concept (:meth:`CodePanel.highlight_concept`, e.g. while the mouse
+is over the bias slider), and hovering a line emits :attr:`CodePanel.conceptHovered`
+with the concept it shows, so the window can highlight the matching control.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import keyword
+import os
+import re
+
+from PySide6.QtCore import QEvent, QObject, QRegularExpression, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QMouseEvent,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
+from PySide6.QtWidgets import (
+    QLabel,
+    QPlainTextEdit,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biasviz.core.codegen import (
+    CONCEPTS,
+    LIVE_MARK,
+    CodeLine,
+    DatasetRef,
+    RunCode,
+    default_params_path,
+    generate_code,
+    render_live,
+    write_code,
+)
+from biasviz.core.datasets import Task
+from biasviz.core.errors import BiasvizError
+from biasviz.core.spec import ModelSpec, TrainConfig
+
+FLASH_MS = 1500  # how long changed lines glow after a settings change
+FLASH_TICK_MS = 50
+FLASH_COLOR = QColor(255, 196, 0)  # amber, faded out over FLASH_MS
+CONCEPT_COLOR = QColor(86, 180, 233, 90)  # sky blue (Okabe-Ito), see-through
+HOVER_COLOR = QColor(0, 0, 0, 18)
+
+TOOLTIP = (
+    "The plain PyTorch code of the current settings, in the fastai chapter's style. "
+    "Lines glow when a setting changes them; live values appear after ◀. Hover a line to "
+    "see which control it belongs to; File › Export saves it as a script or notebook."
+)
+
+
+def _format(color: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
+    fmt = QTextCharFormat()
+    fmt.setForeground(QColor(color))
+    if bold:
+        fmt.setFontWeight(QFont.Weight.Bold)
+    if italic:
+        fmt.setFontItalic(True)
+    return fmt
+
+
+class PythonHighlighter(QSyntaxHighlighter):
+    """Keywords, builtins, numbers, strings, comments, and the panel's live values.
+
+    Good enough for the code biasviz writes (no multi-line strings spanning blocks
+    beyond one line, which the generator never emits).
+    """
+
+    BUILTINS = ("print", "range", "len", "round", "sum", "list", "zip", "map", "open",
+                "hasattr", "super", "float", "int")
+
+    def __init__(self, document: QTextDocument) -> None:
+        super().__init__(document)
+        self.keyword_format = _format("#0033b3", bold=True)
+        self.builtin_format = _format("#871094")
+        self.number_format = _format("#1750eb")
+        self.string_format = _format("#067d17")
+        self.comment_format = _format("#6e6e6e", italic=True)
+        self.live_format = _format("#b34700", bold=True)
+        self.live_format.setBackground(QColor(255, 240, 200))
+        words = "|".join(keyword.kwlist)
+        self._rules = [
+            (QRegularExpression(rf"\b({words})\b"), self.keyword_format),
+            (QRegularExpression(rf"\b({'|'.join(self.BUILTINS)})\b(?=\()"),
+             self.builtin_format),
+            (QRegularExpression(r"\b\d+(\.\d+)?([eE][-+]?\d+)?\b"), self.number_format),
+        ]
+        # strings and comments win over the rules above; a '#' inside a string is text
+        self._strings_comments = re.compile(
+            r"""(?P<s>[rbf]?"(?:[^"\\]|\\.)*"|[rbf]?'(?:[^'\\]|\\.)*')|(?P<c>#.*$)""")
+
+    def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt API
+        live_at = text.find(LIVE_MARK)
+        code = text if live_at < 0 else text[:live_at]
+        for regex, fmt in self._rules:
+            it = regex.globalMatch(code)
+            while it.hasNext():
+                m = it.next()
+                self.setFormat(m.capturedStart(), m.capturedLength(), fmt)
+        for m in self._strings_comments.finditer(code):
+            fmt = self.string_format if m.group("s") is not None else self.comment_format
+            self.setFormat(m.start(), m.end() - m.start(), fmt)
+        if live_at >= 0:  # the live value: its own colour, so it never reads as code
+            start = live_at + 2
+            self.setFormat(start, len(text) - start, self.live_format)
+
+
+class CodePanel(QWidget):
+    """The code of the current run, live.  See the module docstring."""
+
+    conceptHovered = Signal(str)  # noqa: N815 - Qt naming; "" when the mouse leaves
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setToolTip(TOOLTIP)
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setContentsMargins(4, 2, 4, 2)
+        self.editor = QPlainTextEdit()
+        self.editor.setReadOnly(True)
+        self.editor.setUndoRedoEnabled(False)  # live edits must not pile up in memory
+        self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.editor.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.editor.setFont(font)
+        self.editor.setToolTip(TOOLTIP)
+        self.editor.viewport().setMouseTracking(True)
+        self.highlighter = PythonHighlighter(self.editor.document())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.title)
+        layout.addWidget(self.editor, 1)
+
+        self._code: RunCode | None = None
+        self._lines: list[CodeLine] = []
+        self._run: tuple[ModelSpec, TrainConfig, Task, DatasetRef] | None = None
+        self._live: dict = {}
+        self._concept = ""  # highlighted from outside (a control under the mouse)
+        self._hovered = ""  # concept of the line under the mouse
+        self._hover_line = -1
+        self._flash_lines: list[int] = []
+        self._flash_left = 0
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setInterval(FLASH_TICK_MS)
+        self._flash_timer.timeout.connect(self._fade)
+        self._hover_filter = _HoverFilter(self)
+        self.editor.viewport().installEventFilter(self._hover_filter)
+
+    # -- what the window calls ---------------------------------------------------------
+    def set_run(self, spec: ModelSpec, config: TrainConfig, task: Task,
+                dataset_ref: DatasetRef | str = "sample") -> None:
+        """Show the code of this run; lines that differ from the shown code glow."""
+        try:
+            ref = dataset_ref if isinstance(dataset_ref, DatasetRef) else DatasetRef.parse(
+                dataset_ref)
+            code = generate_code(spec, config, task, ref)
+        except BiasvizError as exc:
+            self.title.setText(f"No code for these settings: {html.escape(str(exc))}")
+            return
+        self._run = (spec, config, task, ref)
+        old = [line.text for line in self._lines]
+        self._code = code
+        self._lines = code.lines()
+        self.title.setText(f"<b>{html.escape(code.summary)}</b><br>{html.escape(code.details)}")
+        new = [line.text for line in self._lines]
+        if old == new:
+            return
+        bar = self.editor.verticalScrollBar()
+        scroll = bar.value()
+        self.editor.setPlainText("\n".join(render_live(li, self._live) for li in self._lines))
+        bar.setValue(min(scroll, bar.maximum()))
+        self._hover_line = -1
+        if old:  # the first code shown is not a change
+            self._flash(_changed_lines(old, new))
+        self._update_selections()
+
+    def set_live(self, values: dict) -> None:
+        """Show live values beside their lines: ``bias`` (b), ``bias_sum`` (Σbᵢ), ``lr``,
+        ``step``, ``epoch``, ``loss``, ``accuracy``.  A value of None removes it."""
+        merged = dict(self._live)
+        merged.update(values)
+        merged = {k: v for k, v in merged.items() if v is not None}
+        if merged == self._live:
+            return
+        self._live = merged
+        doc = self.editor.document()
+        for number, line in enumerate(self._lines):
+            if line.live is None:
+                continue
+            block = doc.findBlockByNumber(number)
+            shown = render_live(line, merged)
+            if block.isValid() and block.text() != shown:
+                cursor = QTextCursor(block)
+                cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock,
+                                    QTextCursor.MoveMode.KeepAnchor)
+                cursor.insertText(shown)
+
+    def highlight_concept(self, name: str | None) -> None:
+        """Highlight the lines showing ``name`` (see ``CONCEPTS``); "" or None clears."""
+        name = name or ""
+        if name == self._concept:
+            return
+        self._concept = name
+        self._update_selections()
+        lines = self.lines_for(name)
+        if lines:
+            self._ensure_visible(lines[0])
+
+    # -- what tests and the window may read ------------------------------------------------
+    def code(self) -> RunCode | None:
+        """The code shown (without live values)."""
+        return self._code
+
+    def lines_for(self, concept: str) -> list[int]:
+        return [i for i, line in enumerate(self._lines) if concept and concept in line.concepts]
+
+    def concept_at_line(self, number: int, word: str = "") -> str:
+        """The concept a line shows: the word under the mouse if it names one of the
+        line's concepts (``bias`` in ``xb@weights + bias``), else the line's main one."""
+        if not 0 <= number < len(self._lines):
+            return ""
+        concepts = self._lines[number].concepts
+        if word in concepts:
+            return word
+        return concepts[0] if concepts else ""
+
+    def export_code(self, path: str | os.PathLike[str]) -> None:
+        """Write the shown run as a script (.py) or notebook (.ipynb) that saves its
+        parameters beside itself.  Raises :class:`BiasvizError` with a message to show."""
+        if self._run is None:
+            raise BiasvizError("there is no run to export yet")
+        spec, config, task, ref = self._run
+        code = generate_code(spec, config, task, ref, params_path=default_params_path(path))
+        write_code(path, code)
+
+    def highlighted_lines(self) -> dict[str, list[int]]:
+        """Lines under each kind of highlight now: ``concept``, ``flash``, ``hover``."""
+        return {
+            "concept": self.lines_for(self._concept),
+            "flash": list(self._flash_lines) if self._flash_left > 0 else [],
+            "hover": self.lines_for(self._hovered),
+        }
+
+    # -- highlights --------------------------------------------------------------------------
+    def _flash(self, lines: list[int]) -> None:
+        self._flash_lines = lines
+        self._flash_left = FLASH_MS if lines else 0
+        if lines:
+            self._flash_timer.start()
+            self._ensure_visible(lines[0])
+
+    def _fade(self) -> None:
+        self._flash_left = max(0, self._flash_left - FLASH_TICK_MS)
+        if self._flash_left == 0:
+            self._flash_timer.stop()
+            self._flash_lines = []
+        self._update_selections()
+
+    def _line_selection(self, number: int, color: QColor) -> QTextEdit.ExtraSelection:
+        sel = QTextEdit.ExtraSelection()
+        sel.cursor = QTextCursor(self.editor.document().findBlockByNumber(number))
+        sel.format.setBackground(color)
+        sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
+        return sel
+
+    def _update_selections(self) -> None:
+        selections = []
+        for number in self.lines_for(self._hovered):
+            selections.append(self._line_selection(number, HOVER_COLOR))
+        for number in self.lines_for(self._concept):
+            selections.append(self._line_selection(number, CONCEPT_COLOR))
+        if self._flash_left > 0:
+            glow = QColor(FLASH_COLOR)
+            glow.setAlpha(int(170 * self._flash_left / FLASH_MS))
+            for number in self._flash_lines:
+                selections.append(self._line_selection(number, glow))
+        self.editor.setExtraSelections(selections)
+
+    def _ensure_visible(self, number: int) -> None:
+        block = self.editor.document().findBlockByNumber(number)
+        if not block.isValid():
+            return
+        first = self.editor.firstVisibleBlock().blockNumber()
+        visible = max(1, self.editor.viewport().height()
+                      // max(1, self.editor.fontMetrics().lineSpacing()))
+        if not first <= number < first + visible - 1:
+            self.editor.verticalScrollBar().setValue(max(0, number - 3))
+
+    # -- hovering ------------------------------------------------------------------------------
+    def _hover_at(self, event: QMouseEvent) -> None:
+        cursor = self.editor.cursorForPosition(event.position().toPoint())
+        number = cursor.blockNumber()
+        rect = self.editor.blockBoundingGeometry(cursor.block()).translated(
+            self.editor.contentOffset())
+        if not rect.contains(event.position()):
+            number = -1  # below the last line
+        cursor.select(QTextCursor.SelectionType.WordUnderCursor)
+        word = cursor.selectedText()
+        concept = self.concept_at_line(number, word if word in CONCEPTS else "")
+        self._set_hovered(concept)
+
+    def _set_hovered(self, concept: str) -> None:
+        if concept == self._hovered:
+            return
+        self._hovered = concept
+        self._update_selections()
+        self.conceptHovered.emit(concept)
+
+
+class _HoverFilter(QObject):
+    """Mouse moves over the editor's viewport → the concept of the line under it."""
+
+    def __init__(self, panel: CodePanel) -> None:
+        super().__init__(panel)
+        self.panel = panel
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.MouseMove and isinstance(event, QMouseEvent):
+            self.panel._hover_at(event)
+        elif event.type() == QEvent.Type.Leave:
+            self.panel._set_hovered("")
+        return False
+
+
+def _changed_lines(old: list[str], new: list[str]) -> list[int]:
+    """Indexes of ``new`` that are not in ``old`` (replaced or inserted lines)."""
+    changed: list[int] = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():
+        if tag in ("replace", "insert"):
+            changed.extend(range(j1, j2))
+    return [i for i in changed if new[i].strip()]

@@ -1,0 +1,393 @@
+"""The exported PyTorch code (issue 13): it runs on its own and reproduces the app's run.
+
+Each reproduction test writes the script for one setting, runs it in a subprocess with
+this test environment's Python, reads the validation accuracy it prints after every
+epoch and compares it with ``Trainer`` run in this process on the same settings.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biasviz import cli
+from biasviz.core.codegen import (
+    CONCEPTS,
+    DatasetRef,
+    default_params_path,
+    generate_code,
+    notebook_text,
+    render_live,
+    write_code,
+)
+from biasviz.core.datasets import Task, load_dataset, load_sample, make_task_data
+from biasviz.core.errors import BiasvizError, ConfigError, DatasetError
+from biasviz.core.spec import InitKind, ModelSpec, TrainConfig, numpy_logits
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+PAIR = Task((3, 7))
+TEN = Task.all_ten()
+# Exact today: the script does the Trainer's arithmetic op for op (same float32 inputs,
+# same matmuls, same update), and the tests see the same accuracies to the last image.
+# The engine is being moved to closed-form gradients, which round differently: the
+# trajectories then agree only to float tolerance and an image whose logit sits near 0
+# can flip.  0.5 percentage points is the issue's bound (one image of the 200 in the
+# sample's 3-vs-7 validation set, five of the 1,000 ten-class images).
+TOLERANCE = 0.005 + 1e-9
+
+EPOCH_LINE = re.compile(r"^epoch (\d+): validation accuracy ([0-9.]+)$", re.M)
+FINAL_LINE = re.compile(r"^final validation accuracy: ([0-9.]+)$", re.M)
+
+
+def app_accuracies(spec: ModelSpec, config: TrainConfig, data) -> list[float]:
+    from biasviz.core.training import EpochMetrics, Trainer
+
+    trainer = Trainer(spec, data, config)
+    return [e.valid_accuracy for e in trainer.run() if isinstance(e, EpochMetrics)]
+
+
+def run_script(path: Path, timeout: float = 240) -> str:
+    done = subprocess.run([sys.executable, str(path)], cwd=path.parent, capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def script_accuracies(stdout: str) -> tuple[list[float], float]:
+    per_epoch = [(int(n), float(a)) for n, a in EPOCH_LINE.findall(stdout)]
+    assert [n for n, _ in per_epoch] == list(range(1, len(per_epoch) + 1)), stdout
+    final = FINAL_LINE.search(stdout)
+    assert final is not None, stdout
+    return [a for _, a in per_epoch], float(final.group(1))
+
+
+def check_reproduces(tmp_path: Path, spec: ModelSpec, config: TrainConfig, task: Task,
+                     dataset: str | DatasetRef = "sample", data=None) -> list[float]:
+    code = generate_code(spec, config, task, dataset, params_path="run.npz")
+    script = tmp_path / "run.py"
+    write_code(script, code)
+    out = run_script(script)
+    per_epoch, final = script_accuracies(out)
+    if data is None:
+        data = make_task_data(load_sample(), task)
+    app = app_accuracies(spec, config, data)
+    assert len(per_epoch) == len(app) == int(config.epochs)
+    for epoch, (mine, theirs) in enumerate(zip(per_epoch, app, strict=True), 1):
+        assert abs(mine - theirs) <= TOLERANCE, (epoch, per_epoch, app)
+    assert final == per_epoch[-1]
+    check_saved_params(tmp_path / "run.npz", spec, data, final)
+    return per_epoch
+
+
+def check_saved_params(path: Path, spec: ModelSpec, data, accuracy: float) -> None:
+    """The saved file opens in biasviz as the same model, and gives the same accuracy."""
+    from biasviz.core.paramfiles import import_params
+
+    mf = import_params(path)
+    assert mf.spec == spec
+    assert mf.metadata["valid_accuracy"] == pytest.approx(accuracy)
+    logits = numpy_logits(mf.params, mf.spec, data.valid_x.astype(np.float32) / 255)
+    pred = (logits >= 0).astype(int) if data.task.is_binary else logits.argmax(1)
+    # numpy's float32 sums round differently from torch's: allow one image at z ≈ 0
+    assert abs(float(np.mean(pred == data.valid_y)) - accuracy) <= 1 / data.n_valid + 1e-9
+
+
+# -- reproduction: every model kind and bias mode, Adam, BCE, every init ----------------
+CASES = {
+    "single-scalar": (ModelSpec(), TrainConfig(epochs=3), PAIR),
+    "single-per-pixel": (ModelSpec(bias_mode="per_pixel"), TrainConfig(epochs=3), PAIR),
+    "single-no-bias": (ModelSpec(bias_mode="none"), TrainConfig(epochs=3), PAIR),
+    "single-adam": (ModelSpec(init_std=0.1), TrainConfig(epochs=3, lr=0.01,
+                                                          optimizer="adam"), PAIR),
+    "single-bce": (ModelSpec(init_std=0.01), TrainConfig(epochs=3, loss="bce"), PAIR),
+    "linear": (ModelSpec(kind="linear", n_outputs=10, init_std=0.01),
+               TrainConfig(epochs=2, lr=0.5, batch_size=128, seed=3), TEN),
+    "mlp": (ModelSpec(kind="mlp", n_outputs=10, hidden=16, init_std=0.1, seed=2),
+            TrainConfig(epochs=2, lr=0.5, batch_size=64, seed=2), TEN),
+    "mlp-pair-adam": (ModelSpec(kind="mlp", hidden=8, init_std=0.1),
+                      TrainConfig(epochs=2, lr=0.01, optimizer="adam"), PAIR),
+    "cnn": (ModelSpec(kind="cnn", n_outputs=10, channels=4, kernel=5, init_std=0.1),
+            TrainConfig(epochs=1, lr=0.5, batch_size=200), TEN),
+    "cnn-pair-bce": (ModelSpec(kind="cnn", channels=2, kernel=3, init_std=0.1),
+                     TrainConfig(epochs=2, lr=0.5, loss="bce"), PAIR),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_exported_script_reproduces_the_apps_run(tmp_path, case):
+    spec, config, task = CASES[case]
+    per_epoch = check_reproduces(tmp_path, spec, config, task)
+    assert all(0 <= a <= 1 for a in per_epoch)
+
+
+@pytest.mark.parametrize("init", list(InitKind))
+def test_every_initialization_is_reproduced(tmp_path, init):
+    # A new init kind in spec.py fails here until the code export writes it.
+    spec = ModelSpec(kind="mlp", hidden=8, init=init, init_std=0.5, seed=5)
+    check_reproduces(tmp_path, spec, TrainConfig(epochs=1, lr=0.5, seed=1), PAIR)
+
+
+def test_single_neuron_with_standard_init_is_reproduced(tmp_path):
+    if "standard" not in {k.value for k in InitKind}:
+        pytest.skip("no standard init in this version")
+    check_reproduces(tmp_path, ModelSpec(init="standard", seed=4), TrainConfig(epochs=2),
+                     PAIR)
+
+
+def test_unshuffled_batches_are_reproduced(tmp_path):
+    config = TrainConfig(epochs=2, shuffle=False, batch_size=100)
+    check_reproduces(tmp_path, ModelSpec(init_std=0.1), config, PAIR)
+
+
+def test_zero_epochs_reports_the_untrained_model(tmp_path):
+    code = generate_code(ModelSpec(seed=9), TrainConfig(epochs=0), PAIR, params_path="z.npz")
+    (tmp_path / "z.py").write_text(code.script())
+    out = run_script(tmp_path / "z.py")
+    per_epoch, final = script_accuracies(out)
+    assert per_epoch == []
+    from biasviz.core.training import Trainer
+
+    data = make_task_data(load_sample(), PAIR)
+    assert final == pytest.approx(Trainer(ModelSpec(seed=9), data).evaluate()[1], abs=1e-4)
+
+
+# -- other data sources ------------------------------------------------------------------
+needs_fashion = pytest.mark.skipif(
+    not (FASHION / "train-images-idx3-ubyte.gz").is_file(),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
+
+
+@needs_fashion
+@pytest.mark.slow
+def test_idx_folder_is_read_by_the_script_itself(tmp_path):
+    ref = DatasetRef.parse(str(FASHION))
+    assert ref.source == "folder"
+    code = generate_code(ModelSpec(init_std=0.01), TrainConfig(epochs=1, batch_size=512),
+                         Task((1, 8)), ref)
+    script = code.script()
+    assert not re.search(r"^\s*(from|import) biasviz", script, re.M)
+    assert "import torch" in script and "read_idx(" in script
+    data = make_task_data(load_dataset(str(FASHION)), Task((1, 8)))
+    check_reproduces(tmp_path, ModelSpec(init_std=0.01), TrainConfig(epochs=1, batch_size=512),
+                     Task((1, 8)), ref, data)
+
+
+@needs_fashion
+@pytest.mark.slow
+def test_torchvision_dataset_is_loaded_by_torchvision(tmp_path, monkeypatch):
+    # The app's cache layout, filled from the Debian files (uncompressed, so torchvision
+    # finds them and does not try the network).
+    monkeypatch.setenv("BIASVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    raw = tmp_path / "cache" / "datasets" / "fashion-mnist" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for gz in FASHION.glob("*.gz"):
+        with gzip.open(gz, "rb") as src, open(raw / gz.name[:-3], "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    ref = DatasetRef.parse("fashion")
+    assert ref == DatasetRef("torchvision", "fashion-mnist")
+    spec, config = ModelSpec(kind="linear", n_outputs=10, init_std=0.01), TrainConfig(
+        epochs=1, lr=0.1, batch_size=1000)
+    code = generate_code(spec, config, TEN, ref)
+    assert "datasets.FashionMNIST(root, train=True, download=True)" in code.script()
+    data = make_task_data(load_dataset("fashion-mnist"), TEN)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    check_reproduces(run_dir, spec, config, TEN, ref, data)
+
+
+def test_dataset_refs():
+    assert DatasetRef.parse("sample") == DatasetRef()
+    assert DatasetRef.parse(" MNIST ") == DatasetRef("torchvision", "mnist")
+    assert DatasetRef.parse("kuzushiji-mnist") == DatasetRef("torchvision", "kmnist")
+    assert DatasetRef.of_dataset("fashion-mnist") == DatasetRef("torchvision", "fashion-mnist")
+    assert DatasetRef.of_dataset("folder", "/x/y") == DatasetRef("folder", "/x/y")
+    with pytest.raises(DatasetError, match="unknown dataset 'cifar'"):
+        DatasetRef.parse("cifar")
+
+
+def test_a_folder_without_idx_files_is_refused(tmp_path):
+    with pytest.raises(DatasetError, match="missing train-images"):
+        DatasetRef.parse(str(tmp_path))
+
+
+# -- the notebook ----------------------------------------------------------------------------
+def test_notebook_validates_and_explains_every_step():
+    nbformat = pytest.importorskip("nbformat")
+    code = generate_code(ModelSpec(bias_mode="per_pixel"), TrainConfig(epochs=2), PAIR)
+    nb = nbformat.reads(notebook_text(code), as_version=4)
+    nbformat.validate(nb)
+    cells = nb.cells
+    assert cells[0].cell_type == "markdown" and code.summary in cells[0].source
+    code_cells = [c for c in cells if c.cell_type == "code"]
+    assert len(code_cells) == len(code.blocks)
+    for i, cell in enumerate(cells[1:]):
+        # markdown, code, markdown, code...: a markdown cell explains each step
+        assert cell.cell_type == ("markdown" if i % 2 == 0 else "code")
+    assert [c.source for c in code_cells] == [b.code for b in code.blocks]
+    text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    assert "seed 000" in text and "784 biases" in text and "mnist_loss" in text
+
+
+@pytest.mark.slow
+def test_notebook_runs_and_prints_the_apps_accuracy(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    spec, config = ModelSpec(init_std=0.1), TrainConfig(epochs=2)
+    code = generate_code(spec, config, PAIR, params_path="nb.npz")
+    write_code(tmp_path / "run.ipynb", code)
+    nb = nbformat.read(tmp_path / "run.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    printed = "".join(
+        out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+        for out in cell.outputs
+    )
+    per_epoch, _final = script_accuracies(printed)
+    app = app_accuracies(spec, config, make_task_data(load_sample(), PAIR))
+    assert np.allclose(per_epoch, app, atol=TOLERANCE, rtol=0)
+    assert (tmp_path / "nb.npz").is_file()
+
+
+# -- the structured form for the code panel ---------------------------------------------
+def test_lines_are_the_script_and_carry_concepts():
+    code = generate_code(ModelSpec(), TrainConfig(lr=0.5), PAIR)
+    lines = code.lines()
+    assert "\n".join(line.text for line in lines) + "\n" == code.script()
+    for line in lines:
+        assert set(line.concepts) <= set(CONCEPTS), line
+    bias_lines = [lines[i].text for i in code.lines_for("bias")]
+    assert any(t.startswith("bias = init_params(1)") for t in bias_lines)
+    assert any("xb@weights + bias" in t for t in bias_lines)
+    assert [lines[i].text for i in code.lines_for("lr")][0] == "lr = 0.5"
+    assert any("p.data -= p.grad*lr" in lines[i].text for i in code.lines_for("step"))
+    assert any("loss.backward()" in lines[i].text for i in code.lines_for("gradient"))
+
+
+def test_no_bias_means_no_bias_variable():
+    code = generate_code(ModelSpec(bias_mode="none"), TrainConfig(), PAIR)
+    assert "bias = " not in code.script()
+    assert "return xb@weights  # no bias" in code.script()
+    assert not [line for line in code.lines() if line.live in ("bias", "bias_sum")]
+
+
+def test_live_values_go_beside_their_lines():
+    code = generate_code(ModelSpec(), TrainConfig(), PAIR)
+    by_key = {line.live: line for line in code.lines() if line.live}
+    assert {"bias", "lr", "step", "epoch", "loss", "accuracy"} <= set(by_key)
+    shown = render_live(by_key["bias"], {"bias": -0.123456, "step": 7})
+    assert shown.startswith("bias = init_params(1)") and shown.endswith("b = -0.1235")
+    assert render_live(by_key["step"], {"step": 1234}).endswith("step 1,234")
+    assert render_live(by_key["step"], {}) == by_key["step"].text
+    assert render_live(by_key["epoch"], {"epoch": None}) == by_key["epoch"].text
+    per_pixel = generate_code(ModelSpec(bias_mode="per_pixel"), TrainConfig(), PAIR)
+    line = next(li for li in per_pixel.lines() if li.live == "bias_sum")
+    assert "Σbᵢ = 2.5" in render_live(line, {"bias_sum": 2.5})
+
+
+def test_code_follows_the_settings():
+    base = generate_code(ModelSpec(), TrainConfig(), PAIR).script()
+    assert "mnist_loss" in base and "F." not in base and "nn." not in base
+    bce = generate_code(ModelSpec(), TrainConfig(loss="bce"), PAIR).script()
+    assert "binary_cross_entropy_with_logits" in bce
+    adam = generate_code(ModelSpec(), TrainConfig(optimizer="adam", lr=0.01), PAIR).script()
+    assert "torch.optim.Adam(params, lr=lr)" in adam and "p.grad*lr" not in adam
+    zeros = generate_code(ModelSpec(kind="mlp", n_outputs=10, init="zeros"), TrainConfig(),
+                          TEN).script()
+    assert "p.zero_()" in zeros and "manual_seed(0)  # the seed" not in zeros
+    cnn = generate_code(ModelSpec(kind="cnn", n_outputs=10, channels=6, kernel=3),
+                        TrainConfig(), TEN).script()
+    assert "nn.Conv2d(1, 6, 3)" in cnn and "nn.Linear(1014, 10)" in cnn
+    other_task = generate_code(ModelSpec(), TrainConfig(), Task((1, 8)), "fashion").script()
+    assert "(labels == 1) | (labels == 8)" in other_task and "'Trouser'" in other_task
+
+
+def test_impossible_settings_are_refused():
+    with pytest.raises(ConfigError, match="needs 10"):
+        generate_code(ModelSpec(kind="mlp"), TrainConfig(), TEN)
+    with pytest.raises(ConfigError, match=".npz"):
+        generate_code(ModelSpec(), TrainConfig(), PAIR, params_path="out.pt")
+
+
+# -- files ----------------------------------------------------------------------------------
+def test_write_code_refuses_bad_targets_and_leaves_nothing(tmp_path):
+    code = generate_code(ModelSpec(), TrainConfig(), PAIR)
+    with pytest.raises(ConfigError, match=r"\.py \(a script\) or \.ipynb"):
+        write_code(tmp_path / "x.txt", code)
+    with pytest.raises(BiasvizError, match="does not exist"):
+        write_code(tmp_path / "nope" / "x.py", code)
+    (tmp_path / "adir.py").mkdir()
+    with pytest.raises(BiasvizError, match="folder"):
+        write_code(tmp_path / "adir.py", code)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.py"]
+    write_code(tmp_path / "ok.ipynb", code)
+    assert json.loads((tmp_path / "ok.ipynb").read_text())["nbformat"] == 4
+    assert default_params_path(tmp_path / "ok.ipynb") == "ok.npz"
+
+
+def test_codegen_and_data_do_not_import_torch_or_qt():
+    code = (
+        "import sys\nimport biasviz.core.codegen, biasviz.data\n"
+        "print(' '.join(sorted({n.split('.')[0] for n in sys.modules})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    loaded = set(out.stdout.split())
+    assert "numpy" in loaded
+    assert not loaded & {"torch", "torchvision", "PySide6", "pyqtgraph"}
+
+
+def test_load_task_gives_the_apps_arrays():
+    from biasviz.data import load_task
+
+    train_x, train_y, valid_x, valid_y = load_task("sample", "3,7")
+    data = make_task_data(load_sample(), PAIR)
+    for mine, theirs in zip((train_x, train_y, valid_x, valid_y),
+                            (data.train_x, data.train_y, data.valid_x, data.valid_y),
+                            strict=True):
+        assert np.array_equal(mine, theirs) and mine.dtype == theirs.dtype
+        assert mine.flags.writeable
+    assert train_x.shape == (800, 784) and set(np.unique(train_y)) == {0, 1}
+    with pytest.raises(ConfigError):
+        load_task("sample", "3,3")
+
+
+# -- the command line -------------------------------------------------------------------------
+def test_cli_code_writes_what_train_would_run(tmp_path, capsys):
+    out = tmp_path / "mlp.py"
+    status = cli.main(["code", "--task", "all", "--model", "mlp", "--hidden", "12",
+                       "--init-std", "0.1", "--lr", "0.5", "--epochs", "1", "--seed", "4",
+                       "--out", str(out)])
+    assert status == cli.EXIT_OK, capsys.readouterr().err
+    text = out.read_text()
+    assert "nn.Linear(28*28, 12)" in text and "lr = 0.5" in text
+    assert 'np.savez("mlp.npz"' in text and "manual_seed(4)" in text
+    assert "wrote" in capsys.readouterr().err
+    status = cli.main(["code", "--out", str(tmp_path / "nb.ipynb"), "--params-out", "w.npz",
+                       "-q"])
+    assert status == cli.EXIT_OK
+    nb = json.loads((tmp_path / "nb.ipynb").read_text())
+    assert any('np.savez("w.npz"' in "".join(c["source"]) for c in nb["cells"])
+
+
+def test_cli_code_errors_are_one_line(tmp_path, capsys):
+    assert cli.main(["code", "--out", str(tmp_path / "x.txt")]) == cli.EXIT_USAGE
+    assert "write a .py script or an .ipynb notebook" in capsys.readouterr().err
+    assert cli.main(["code"]) == cli.EXIT_USAGE
+    assert "--out" in capsys.readouterr().err
+    assert cli.main(["code", "--task", "all", "--model", "single",
+                     "--out", str(tmp_path / "x.py")]) == cli.EXIT_USAGE
+    assert cli.main(["code", "--dataset", "nowhere", "--out",
+                     str(tmp_path / "x.py")]) == cli.EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert "unknown dataset 'nowhere'" in err and "Traceback" not in err
+    assert not list(tmp_path.iterdir())
