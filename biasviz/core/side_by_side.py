@@ -140,15 +140,11 @@ def train_together(
     runs = [t.run(epochs, c) for t, c in zip(trainers, own, strict=True)]
     ends: list[TrainingEnded | None] = [None] * len(trainers)
     per_epoch = trainers[0].batches_per_epoch
+    last_epoch = trainers[0].epoch + epochs
     stop_sent = False
 
-    def apply_edits() -> None:
-        for edit in control._take_edits():
-            edit()
-
     while True:
-        if control._edits:
-            apply_edits()
+        control.apply_edits()
         if control.stopped and not stop_sent:
             for c in own:
                 c.stop()
@@ -177,13 +173,16 @@ def train_together(
         if all(isinstance(e, StepMetrics) for e in live):
             steps = StepsTogether(tuple(round_events))
             yield steps
-            control._after_batch(end_of_epoch=live[0].batch == per_epoch)
-            control._wait_delay()
-            if control.paused and not control.stopped:
+            if control.after_batch(end_of_epoch=live[0].batch == per_epoch):
                 yield Paused(steps.step, steps.epoch - 1)  # epochs completed, as Trainer
-                control._wait_while_paused(apply_edits)
+                control.wait_while_paused()
         elif all(isinstance(e, EpochMetrics) for e in live):
-            yield EpochsTogether(tuple(round_events))
+            together = EpochsTogether(tuple(round_events))
+            yield together
+            # the pause at an epoch's end comes after its evaluation, as in Trainer.run
+            if control.after_epoch(last=together.epoch >= last_epoch):
+                yield Paused(live[0].step, together.epoch)
+                control.wait_while_paused()
         else:  # pragma: no cover - identical batch schedules make this impossible
             raise RuntimeError(f"models fell out of step: {round_events}")
 

@@ -1,0 +1,366 @@
+"""The fast training engine: closed-form gradients in numpy, no autograd.
+
+For the single neuron (one bias, one per pixel, none), the linear ten-neuron model and
+the MLP, one training step is a handful of matrix products whose gradients are short to
+write by hand.  At these sizes autograd, torch's per-operation dispatch and a float copy
+of every batch cost more than the arithmetic (the chapter's neuron does ~0.4 MFLOP a
+step), so this module does the forward pass, the gradients and the update itself, in
+float32, in preallocated buffers (``benchmarks/bench_engine.py`` measures the choice):
+
+* a batch is gathered from the ``uint8`` images with ``np.take(..., out=)`` and
+  converted to float32 in one pass; the 1/255 scale is never applied to the batch but
+  folded into the small arrays that meet it (``z = (x @ w) / 255``,
+  ``∂L/∂w = (dz / 255) @ x``);
+* all parameters live in one flat float32 vector (the named arrays are views of it), and
+  there are two such vectors: a step writes the new parameters into the other one and
+  swaps only when they are finite, so undo-on-divergence and the "last update" picture
+  need no copy, and the update and its finiteness check are one pass each;
+* SGD folds ``-lr`` into those small arrays too, so the gradient buffer already holds
+  the update.
+
+The arithmetic is the torch models' (:mod:`biasviz.core.models`) and the losses are the
+trainer's: ``mnist_loss``, binary cross-entropy on the logit, cross-entropy over ten
+classes; tests check every gradient against torch autograd.  The per-pixel neuron's
+``(x*w + b).sum()`` is computed as ``x @ w + Σb`` (the identity the bias lesson shows),
+and every bᵢ gets the same gradient ``Σ dz``.
+
+Plain numpy: no torch here.  Callers wrap steps in ``np.errstate(all="ignore")``: a
+diverging run overflows on purpose and is caught by the finiteness checks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from enum import Enum
+
+import numpy as np
+
+from biasviz.core.errors import ConfigError
+from biasviz.core.spec import BiasMode, ModelKind, ModelSpec
+
+SCALE = np.float32(1.0 / 255.0)  # pixels are stored 0..255; the models see [0, 1]
+ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults
+ADAM_EPS = 1e-8
+
+FAST_KINDS = frozenset({ModelKind.SINGLE, ModelKind.LINEAR, ModelKind.MLP})
+
+
+def supports(spec: ModelSpec) -> bool:
+    """Whether this engine trains ``spec`` (everything but the CNN)."""
+    return spec.kind in FAST_KINDS
+
+
+class LossKind(Enum):
+    MNIST = "mnist"  # the chapter's mnist_loss (two classes)
+    BCE = "bce"  # binary cross-entropy on the logit (two classes)
+    CROSS_ENTROPY = "cross_entropy"  # ten classes
+
+
+class StepResult(Enum):
+    OK = "ok"
+    LOSS_NOT_FINITE = "loss"
+    PARAMS_NOT_FINITE = "params"
+
+
+# -- losses: the value and dL/dlogits -----------------------------------------------------
+def binary_loss_and_grad(
+    z: np.ndarray, t: np.ndarray, kind: LossKind, grad_scale: float | None = 1.0
+) -> tuple[float, np.ndarray | None]:
+    """Mean loss over the batch and ``grad_scale · dL/dz`` for one logit per image.
+
+    ``t`` holds float32 targets: 1.0 for the first class, 0.0 for the second.  With
+    ``grad_scale=None`` only the loss is computed.
+    """
+    m = z.shape[0]
+    # σ as torch computes it and differentiates it: p = 1/(1+e^-z), dσ/dz = p·(1-p)
+    p = np.exp(-z)
+    p += 1.0
+    np.reciprocal(p, out=p)
+    if kind is LossKind.MNIST:
+        # mnist_loss = mean(where(t==1, 1-p, p)) = mean(t + s·p) with s = 1 - 2t
+        s = 1.0 - 2.0 * t
+        loss = (float(t.sum()) + float(np.dot(s, p))) / m
+        if grad_scale is None:
+            return loss, None
+        dz = 1.0 - p
+        dz *= p
+        dz *= s
+        dz *= np.float32(grad_scale / m)
+        return loss, dz
+    # binary cross-entropy on the logit, stable: max(z, 0) - z·t + log(1 + e^-|z|)
+    terms = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+    loss = float(terms.mean(dtype=np.float64))
+    if grad_scale is None:
+        return loss, None
+    dz = p - t
+    dz *= np.float32(grad_scale / m)
+    return loss, dz
+
+
+def cross_entropy_and_grad(
+    logits: np.ndarray, y: np.ndarray, grad_scale: float | None = 1.0
+) -> tuple[float, np.ndarray | None]:
+    """Mean cross-entropy and ``grad_scale · dL/dlogits`` for (m, k) logits and integer
+    labels ``y``.  With ``grad_scale=None`` only the loss is computed."""
+    m = logits.shape[0]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    total = exp.sum(axis=1, keepdims=True)
+    rows = np.arange(m)
+    loss = float((np.log(total[:, 0]) - shifted[rows, y]).mean(dtype=np.float64))
+    if grad_scale is None:
+        return loss, None
+    exp /= total  # softmax
+    exp[rows, y] -= 1.0
+    exp *= np.float32(grad_scale / m)
+    return loss, exp
+
+
+def loss_value(logits: np.ndarray, y: np.ndarray, kind: LossKind) -> float:
+    """The loss of ``logits`` for integer targets ``y``."""
+    if kind is LossKind.CROSS_ENTROPY:
+        return cross_entropy_and_grad(logits, y, grad_scale=None)[0]
+    return binary_loss_and_grad(logits, y.astype(np.float32), kind, grad_scale=None)[0]
+
+
+def logits(params: dict[str, np.ndarray], spec: ModelSpec, x255: np.ndarray) -> np.ndarray:
+    """Logits for float32 images ``x255`` (m, 784) with pixel values 0..255: (m,) for one
+    output, (m, k) otherwise.  The arithmetic of the torch models, 1/255 folded in."""
+    if spec.kind is ModelKind.SINGLE:
+        z = x255 @ params["weights"]
+        z *= SCALE
+        if spec.bias_mode is not BiasMode.NONE:
+            z += params["bias"].sum()
+        return z
+    if spec.kind is ModelKind.LINEAR:
+        z = x255 @ params["weights"].T
+        z *= SCALE
+        z += params["biases"]
+        return z
+    if spec.kind is not ModelKind.MLP:
+        raise ConfigError(f"the numpy engine cannot compute {spec.describe()}")
+    a = x255 @ params["hidden.weights"].T
+    a *= SCALE
+    a += params["hidden.biases"]
+    np.maximum(a, 0, out=a)
+    z = a @ params["output.weights"].T
+    z += params["output.biases"]
+    return z[:, 0] if spec.n_outputs == 1 else z
+
+
+def _views(flat: np.ndarray, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """Named arrays that are consecutive slices of ``flat`` (which they share)."""
+    out, start = {}, 0
+    for name, shape in shapes.items():
+        size = math.prod(shape)
+        out[name] = flat[start : start + size].reshape(shape)
+        start += size
+    return out
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """No NaN or ±inf in ``a``.  A dot product is one fast BLAS pass and is finite only
+    when every value is; it can also overflow from huge finite values (|a| ≳ 1e19), so
+    only then look value by value."""
+    if math.isfinite(float(np.dot(a, a))):
+        return True
+    return bool(np.isfinite(a).all())
+
+
+# -- the model ----------------------------------------------------------------------------
+class NumpyModel:
+    """Parameters (two flat buffers), forward pass, gradients and updates for one spec.
+
+    ``params`` are the current parameters (float32 views named as in
+    :meth:`ModelSpec.param_shapes`), ``previous`` the ones before the last kept step.
+    Not thread-safe: the caller serialises access (the trainer's lock).
+    """
+
+    def __init__(self, spec: ModelSpec, params: dict[str, np.ndarray]) -> None:
+        if not supports(spec):
+            raise ConfigError(f"the numpy engine cannot train {spec.describe()}")
+        self.spec = spec
+        shapes = spec.param_shapes()
+        self.names = tuple(shapes)
+        size = sum(math.prod(s) for s in shapes.values())
+        self._flat = [np.zeros(size, np.float32), np.zeros(size, np.float32)]
+        self._views = [_views(f, shapes) for f in self._flat]
+        self._grad = np.zeros(size, np.float32)
+        self._grads = _views(self._grad, shapes)
+        self._now = 0
+        self._adam: tuple[np.ndarray, np.ndarray] | None = None
+        self._adam_t = 0
+        self.load(params)
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return self._views[self._now]
+
+    @property
+    def previous(self) -> dict[str, np.ndarray]:
+        return self._views[1 - self._now]
+
+    def load(self, params: dict[str, np.ndarray]) -> None:
+        """Copy ``params`` (already validated: names and shapes) into the current buffer."""
+        for name, view in self.params.items():
+            np.copyto(view, params[name], casting="same_kind")
+
+    def reset_optimizer(self, adam: bool) -> None:
+        """SGD (no state), or Adam with zero moments."""
+        self._adam = (np.zeros_like(self._grad), np.zeros_like(self._grad)) if adam else None
+        self._adam_t = 0
+
+    # -- one training step ---------------------------------------------------------------
+    def step(
+        self,
+        x255: np.ndarray,
+        y: np.ndarray,
+        t: np.ndarray | None,
+        kind: LossKind,
+        lr: float,
+    ) -> tuple[float, StepResult]:
+        """One step on the batch ``x255`` (float32, 0..255), integer targets ``y`` and,
+        for two classes, float targets ``t``.
+
+        Returns the batch's loss (before the update) and whether the step was kept: when
+        the loss or a new parameter is not finite, the current parameters stay as they
+        were (the last finite ones).
+        """
+        sgd = self._adam is None
+        # SGD: the gradient buffer receives -lr·∇ directly (folded into small arrays)
+        scale = -float(lr) if sgd else 1.0
+        if self.spec.kind is ModelKind.MLP:
+            loss = self._mlp_grads(x255, y, t, kind, scale)
+        else:
+            loss = self._linear_grads(x255, y, t, kind, scale)
+        if not math.isfinite(loss):
+            return loss, StepResult.LOSS_NOT_FINITE
+        now, new = self._flat[self._now], self._flat[1 - self._now]
+        if sgd:
+            np.add(now, self._grad, out=new)
+        else:
+            self._adam_update(now, float(lr), new)
+        if not all_finite(new):
+            return loss, StepResult.PARAMS_NOT_FINITE
+        self._now = 1 - self._now
+        return loss, StepResult.OK
+
+    def _adam_update(self, p: np.ndarray, lr: float, out: np.ndarray) -> None:
+        """torch.optim.Adam's update (no weight decay, no amsgrad) on the flat vectors."""
+        assert self._adam is not None
+        m, v = self._adam
+        g = self._grad
+        b1, b2 = ADAM_BETAS
+        self._adam_t += 1
+        m += (1.0 - b1) * (g - m)  # torch: exp_avg.lerp_(grad, 1 - beta1)
+        v *= b2
+        v += (1.0 - b2) * (g * g)
+        step_size = lr / (1.0 - b1**self._adam_t)
+        denom = np.sqrt(v)
+        denom /= math.sqrt(1.0 - b2**self._adam_t)
+        denom += ADAM_EPS
+        np.divide(m, denom, out=denom)
+        denom *= np.float32(step_size)
+        np.subtract(p, denom, out=out)
+
+    def _loss_grad(self, z, y, t, kind, scale):
+        if kind is LossKind.CROSS_ENTROPY:
+            return cross_entropy_and_grad(z, y, scale)
+        return binary_loss_and_grad(z, t, kind, scale)
+
+    def _linear_grads(self, x255, y, t, kind, scale) -> float:
+        """Single neuron and linear model: z = x·wᵀ/255 + b."""
+        spec, g = self.spec, self._grads
+        z = logits(self.params, spec, x255)
+        loss, dz = self._loss_grad(z, y, t, kind, scale)
+        if not math.isfinite(loss):
+            return loss
+        if spec.kind is ModelKind.SINGLE:
+            # ∂L/∂w = dzᵀ·x/255; scale the small dz, not the batch
+            np.dot(dz * SCALE, x255, out=g["weights"])
+            if spec.bias_mode is not BiasMode.NONE:
+                # one bias gets Σdz; 784 biases each get that same Σdz
+                g["bias"].fill(dz.sum())
+        else:
+            np.matmul((dz * SCALE).T, x255, out=g["weights"])
+            dz.sum(axis=0, out=g["biases"])
+        return loss
+
+    def _mlp_grads(self, x255, y, t, kind, scale) -> float:
+        """784 → hidden (ReLU) → outputs, backpropagated by hand."""
+        p, g, spec = self.params, self._grads, self.spec
+        a = x255 @ p["hidden.weights"].T
+        a *= SCALE
+        a += p["hidden.biases"]
+        h = np.maximum(a, 0)
+        z = h @ p["output.weights"].T
+        z += p["output.biases"]
+        binary = spec.n_outputs == 1
+        loss, dz = self._loss_grad(z[:, 0] if binary else z, y, t, kind, scale)
+        if not math.isfinite(loss):
+            return loss
+        if binary:
+            dz = dz[:, None]
+        np.matmul(dz.T, h, out=g["output.weights"])
+        dz.sum(axis=0, out=g["output.biases"])
+        dh = dz @ p["output.weights"]
+        dh *= a > 0  # ReLU passes the gradient only where it was active (as torch: a > 0)
+        dh.sum(axis=0, out=g["hidden.biases"])
+        dh *= SCALE
+        np.matmul(dh.T, x255, out=g["hidden.weights"])
+        return loss
+
+
+# -- batches ------------------------------------------------------------------------------
+class BatchSource:
+    """Gathers training batches from the stored images into reused buffers.
+
+    Images stay as stored (normally uint8, 0..255): a batch is gathered with
+    ``np.take(..., out=)`` and converted to float32 in one pass, still 0..255 (the model
+    folds the 1/255 into smaller arrays).  Targets are gathered once per epoch.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, binary: bool, batch_size: int) -> None:
+        self.x = x
+        self.y = np.ascontiguousarray(y, dtype=np.int64)
+        self.t = self.y.astype(np.float32) if binary else None
+        self.batch_size = bs = max(1, min(int(batch_size), len(self.y)))
+        self._raw = np.empty((bs, x.shape[1]), dtype=x.dtype)
+        self._x = np.empty((bs, x.shape[1]), dtype=np.float32)
+        self._order = np.arange(len(self.y))
+        self._y = self.y
+        self._t = self.t
+
+    def start_epoch(self, order: np.ndarray) -> None:
+        """Use ``order`` (a permutation of the training images) for the next batches."""
+        self._order = order
+        self._y = self.y[order]
+        self._t = None if self.t is None else self.t[order]
+
+    def gather(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Batch ``b`` of the epoch: float32 images (0..255), labels, float targets."""
+        bs = self.batch_size
+        sl = slice(b * bs, (b + 1) * bs)
+        idx = self._order[sl]
+        m = len(idx)
+        # mode="clip" skips np.take's buffered copy (the indices are a permutation)
+        if self.x.dtype == np.float32:
+            xb = np.take(self.x, idx, axis=0, out=self._x[:m], mode="clip")
+        else:
+            np.take(self.x, idx, axis=0, out=self._raw[:m], mode="clip")
+            xb = self._x[:m]
+            np.copyto(xb, self._raw[:m], casting="unsafe")
+        return xb, self._y[sl], None if self._t is None else self._t[sl]
+
+
+def chunks_as_float(x: np.ndarray, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, float32 0..255 chunk) over ``x``, converted into one reused buffer."""
+    n = x.shape[0]
+    buf = np.empty((min(chunk, n), x.shape[1]), dtype=np.float32)
+    for start in range(0, n, chunk):
+        part = x[start : start + chunk]
+        view = buf[: len(part)]
+        np.copyto(view, part, casting="unsafe")
+        yield start, view
