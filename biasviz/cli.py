@@ -5,6 +5,8 @@
 ``biasviz train [options]``             train a model, print its validation accuracy,
                                         optionally save it (``--out model.npz``)
 ``biasviz code [options] --out F.py``   write the run as plain PyTorch (.py or .ipynb)
+``biasviz animate --train [options]``   train, recording a timeline, and write it as an
+``--out run.gif``                       animated GIF or an MP4
 ``biasviz predict PARAMS IMAGE``        classify a picture with a saved model
 ``biasviz info PARAMS``                 describe a saved model: parameters, metadata,
                                         counts per layer
@@ -37,7 +39,7 @@ EXIT_FAILURE = 1  # bad files or data, diverged training
 EXIT_USAGE = 2  # bad arguments or impossible settings
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl+C
 
-COMMANDS = ("gui", "train", "code", "predict", "info")
+COMMANDS = ("gui", "train", "code", "animate", "predict", "info")
 _TOP_LEVEL_FLAGS = ("-h", "--help", "-V", "--version")
 
 BAR_INTERVAL_S = 0.1  # the progress bar redraws at most ten times a second
@@ -236,6 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     code_out.add_argument("-q", "--quiet", action="store_true",
                           help="print nothing but errors")
 
+    _add_animate_parser(sub)
+
     predict = sub.add_parser(
         "predict",
         help="classify a picture with a saved model",
@@ -291,8 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         ns = build_parser().parse_args(args)
         if ns.command is None:  # pragma: no cover - only flags like --version get here
             return _run_gui([])
-        return {"train": cmd_train, "code": cmd_code, "predict": cmd_predict,
-                "info": cmd_info}[ns.command](ns)
+        return {"train": cmd_train, "code": cmd_code, "animate": cmd_animate,
+                "predict": cmd_predict, "info": cmd_info}[ns.command](ns)
     except KeyboardInterrupt:
         _note("interrupted")
         return EXIT_INTERRUPTED
@@ -547,6 +551,222 @@ def cmd_code(ns: argparse.Namespace) -> int:
         how = "python " + str(ns.out) if out.suffix.lower() == ".py" else "open it in Jupyter"
         _note(f"wrote {ns.out}: {code.summary}")
         _note(f"{how}; it saves the trained parameters to {params_out}")
+    return EXIT_OK
+
+
+# -- animate ------------------------------------------------------------------------------
+def _add_animate_parser(sub) -> None:
+    animate = sub.add_parser(
+        "animate",
+        help="write a training run as an animated GIF or MP4",
+        description=(
+            "Write a training run as an animation: the weights (as images, with their "
+            "colour bar), the loss and accuracy curves growing, and a caption with step, "
+            "epoch and accuracy. With --train, the run is trained here with the same "
+            "options as 'biasviz train', recording a timeline of the parameters on the way."
+        ),
+    )
+    animate.add_argument("source", nargs="?", metavar="SESSION",
+                         help="a saved session (.biasviz) to animate; until sessions can be "
+                         "read here, use --train")
+    animate.add_argument("--train", action="store_true",
+                         help="train a run with the options below and animate it")
+    _add_run_options(animate)
+    out = animate.add_argument_group("animation")
+    out.add_argument("--out", required=True, metavar="FILE.gif|FILE.mp4",
+                     help="the animation to write (.mp4 needs ffmpeg: pip install "
+                     "imageio-ffmpeg)")
+    out.add_argument("--size", default="960x540", metavar="WxH",
+                     help="frame size in pixels (default 960x540)")
+    out.add_argument("--fps", type=float, default=10.0, metavar="N",
+                     help="frames per second (default 10)")
+    out.add_argument("--frames", type=int, default=100, metavar="N",
+                     help="number of frames, chosen over the range among the recorded "
+                     "moments (default 100)")
+    out.add_argument("--show", choices=("w", "delta", "both"), default="both",
+                     help="the weights w, what training added (w - w0), or both side by "
+                     "side (default both)")
+    out.add_argument("--delta", dest="show", action="store_const", const="delta",
+                     help="same as --show delta")
+    out.add_argument("--spacing", choices=("even", "early"), default="even",
+                     help="frames evenly over the steps, or more of them early on, where "
+                     "most of the learning happens (default even)")
+    out.add_argument("--first-step", type=int, default=None, metavar="STEP",
+                     help="start the animation at this step (default: the first)")
+    out.add_argument("--last-step", type=int, default=None, metavar="STEP",
+                     help="end it at this step (default: the last)")
+    out.add_argument("--budget", type=float, default=64.0, metavar="MB",
+                     help="memory for the recorded parameters; longer runs are thinned to "
+                     "fit (default 64)")
+    out.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+
+def _file_size(n: int) -> str:
+    return _megabytes(n) if n >= 1e6 else f"{max(1, round(n / 1e3))} kB"
+
+
+class _RecordingTrainer:
+    """A trainer whose ``run`` also records every step into a timeline and the curves
+    (what ``_train_loop`` consumes, unchanged)."""
+
+    def __init__(self, trainer, timeline) -> None:
+        from biasviz.core.history import BoundedSeries
+
+        self.trainer = trainer
+        self.timeline = timeline
+        self.loss = BoundedSeries()
+        self.valid_loss = BoundedSeries()
+        self.accuracy = BoundedSeries()
+        snap = trainer.snapshot()  # the initial parameters: w0
+        # where the curves start: the untrained model's validation figures (≈ guessing)
+        valid_loss, accuracy = trainer.evaluate()
+        timeline.record(snap.step, snap.epoch, snap.params, accuracy=accuracy,
+                        valid_loss=valid_loss, copy=False)
+        self.valid_loss.append(snap.step, valid_loss)
+        self.accuracy.append(snap.step, accuracy)
+
+    @property
+    def epoch(self) -> int:
+        return self.trainer.epoch
+
+    @property
+    def step(self) -> int:
+        return self.trainer.step
+
+    def run(self, epochs: int):
+        from biasviz.core.training import EpochMetrics, StepMetrics
+
+        for event in self.trainer.run(epochs):
+            if isinstance(event, StepMetrics):
+                snap = self.trainer.snapshot()
+                self.timeline.record(event.step, event.epoch, snap.params, event.loss,
+                                     copy=False)
+                self.loss.append(event.step, event.loss)
+            elif isinstance(event, EpochMetrics):
+                self.timeline.mark_epoch_end(event.step, event.valid_accuracy,
+                                             event.valid_loss)
+                self.valid_loss.append(event.step, event.valid_loss)
+                self.accuracy.append(event.step, event.valid_accuracy)
+            yield event
+
+    def curves(self):
+        from biasviz.core.animation import Curves
+
+        return Curves.build((self.loss.x, self.loss.y),
+                            (self.valid_loss.x, self.valid_loss.y),
+                            (self.accuracy.x, self.accuracy.y))
+
+
+def cmd_animate(ns: argparse.Namespace) -> int:
+    """Train a run recording its timeline, then write it as a GIF or MP4."""
+    from pathlib import Path
+
+    from biasviz.core.animation import AnimationOptions, find_ffmpeg, parse_size
+
+    quiet = bool(ns.quiet)
+    interactive = not quiet and _is_tty(sys.stderr)
+    status = StatusLine(sys.stderr) if interactive else None
+
+    # Everything that can be checked without data is checked first.
+    if ns.source is not None and ns.train:
+        raise UsageError("give either a session file or --train, not both")
+    if ns.source is not None:
+        raise UsageError(
+            f"{ns.source}: this version cannot read session files yet; train the run "
+            "here instead: biasviz animate --train [train options] --out FILE.gif"
+        )
+    if not ns.train:
+        raise UsageError("nothing to animate: add --train (with any 'biasviz train' options)")
+    out = Path(ns.out).expanduser()
+    suffix = out.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise UsageError(f"--out {ns.out}: write a .gif or an .mp4")
+    if suffix == ".mp4" and find_ffmpeg() is None:
+        raise UsageError(
+            "writing MP4 needs ffmpeg: pip install imageio-ffmpeg (or install ffmpeg), "
+            "or write a .gif"
+        )
+    if out.is_dir() or not out.parent.is_dir():
+        from biasviz.core.errors import ParamFileError
+
+        what = "it is a folder" if out.is_dir() else f"the folder {out.parent} does not exist"
+        raise ParamFileError(f"--out {ns.out}: {what}")
+    if not ns.budget > 0:
+        raise UsageError(f"--budget {ns.budget:g}: give the memory in MB, more than 0")
+    width, height = parse_size(ns.size)
+    options = AnimationOptions(width=width, height=height, fps=ns.fps, frames=ns.frames,
+                               first_step=ns.first_step, last_step=ns.last_step,
+                               show=ns.show, spacing=ns.spacing)
+
+    from biasviz.core.datasets import Task
+
+    task = Task.parse(ns.task)
+    spec = _build_spec(ns, task)
+    if ns.loss is not None and not task.is_binary:
+        raise UsageError("--loss is for two-class tasks; ten classes use cross-entropy")
+    config = _build_config(ns)  # imports torch
+
+    from biasviz.core.datasets import load_dataset, make_task_data
+
+    download = _DownloadProgress(ns.dataset, status, quiet)
+    try:
+        dataset = load_dataset(ns.dataset, progress=download)
+    finally:
+        download.finish()
+    data = make_task_data(dataset, task)
+
+    from dataclasses import replace
+
+    from biasviz.core.spec import MODEL_LABELS
+    from biasviz.core.timeline import Timeline
+    from biasviz.core.training import Trainer
+
+    options = replace(
+        options,
+        title=f"{MODEL_LABELS[spec.kind]} · {data.describe()} · {dataset.name}",
+        class_names=tuple(data.class_names) if task.is_binary else None,
+    )
+    trainer = Trainer(spec, data, config)
+    timeline = Timeline(budget_bytes=int(ns.budget * 2**20))
+    recorder = _RecordingTrainer(trainer, timeline)
+    if not quiet:
+        _note(
+            f"{dataset.name}: {data.describe()}; {spec.describe()}; {config.optimizer.value}, "
+            f"lr {config.lr:g}, batch {int(config.batch_size)}, {int(config.epochs)} epoch(s)"
+        )
+    try:
+        accuracy, ended = _train_loop(recorder, int(config.epochs), status, quiet)
+    except KeyboardInterrupt:
+        if status is not None:
+            status.clear()
+        _note(f"interrupted at epoch {trainer.epoch + 1}, step {trainer.step}; nothing was "
+              "written")
+        return EXIT_INTERRUPTED
+    if ended is not None and ended.reason.value == "diverged" and not quiet:
+        # The animation of a diverging run is worth having: it shows what went wrong.
+        _note(ended.message.rstrip(".") + "; animating the steps before it")
+
+    from biasviz.core.animation import Animator, write_animation
+
+    animator = Animator(timeline, spec, options, recorder.curves())
+    if len(animator) < options.frames and not quiet:
+        _note(f"only {len(animator)} moments recorded in the range: writing {len(animator)} "
+              "frames")
+
+    def progress(done: int, total: int) -> None:
+        if status is not None:
+            status.update(f"rendering {_bar(done / total)} frame {done}/{total}",
+                          force=done == total)
+
+    try:
+        result = write_animation(out, animator, progress)
+    finally:
+        if status is not None:
+            status.clear()
+    if not quiet:
+        print(f"wrote {ns.out}: {result.frames} frames, {result.size[0]}x{result.size[1]}, "
+              f"{_file_size(result.bytes)}, steps {animator.steps[0]:,} to "
+              f"{animator.steps[-1]:,}")
     return EXIT_OK
 
 

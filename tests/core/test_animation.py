@@ -220,3 +220,64 @@ def test_mp4_without_an_encoder_says_what_to_install(neuron_timeline, tmp_path, 
     with pytest.raises(ConfigError, match="imageio-ffmpeg"):
         write_animation(tmp_path / "run.mp4", animator)
     assert not list(tmp_path.iterdir())
+
+
+# -- the command line ------------------------------------------------------------------------
+def test_cli_animate_trains_and_writes_the_gif(tmp_path, capsys):
+    from biasviz.cli import main
+
+    out = tmp_path / "run.gif"
+    code = main(["animate", "--train", "--epochs", "3", "--out", str(out), "--frames", "6",
+                 "--size", "480x270", "--fps", "5", "--delta"])
+    assert code == 0
+    stdout, stderr = capsys.readouterr()
+    assert "wrote" in stdout and "6 frames" in stdout and "480x270" in stdout
+    assert "epoch 3/3" in stderr  # the usual training progress
+    with Image.open(out) as im:
+        assert im.n_frames == 6 and im.size == (480, 270)
+    frames = _gif_frames(out)
+    assert np.any(frames[0] != frames[-1])
+
+
+def test_cli_animate_writes_every_moment_when_asked_for_more(tmp_path, capsys):
+    from biasviz.cli import main
+
+    out = tmp_path / "all.gif"
+    assert main(["animate", "--train", "--epochs", "1", "--out", str(out), "--frames", "50",
+                 "--size", "480x270"]) == 0
+    _, stderr = capsys.readouterr()
+    assert "only 5 moments" in stderr  # step 0 and the epoch's 4 steps
+    with Image.open(out) as im:
+        assert im.n_frames == 5
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--out", "x.gif"], "add --train"),
+        (["run.biasviz", "--out", "x.gif"], "cannot read session files yet"),
+        (["--train", "--out", "x.png"], ".gif or an .mp4"),
+        (["--train", "--out", "x.gif", "--size", "huge"], "WIDTHxHEIGHT"),
+        (["--train", "--out", "x.gif", "--size", "100x100"], "size"),
+        (["--train", "--out", "x.gif", "--frames", "0"], "frames"),
+        (["--train", "--out", "x.gif", "--budget", "0"], "budget"),
+    ],
+)
+def test_cli_animate_bad_arguments(args, message, tmp_path, capsys, monkeypatch):
+    from biasviz.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["animate", *args]) == 2
+    _, stderr = capsys.readouterr()
+    assert stderr.startswith("biasviz: error:") and message in stderr
+    assert stderr.count("\n") == 1  # one line, no traceback
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_animate_mp4_without_encoder(tmp_path, capsys, monkeypatch):
+    from biasviz.cli import main
+
+    monkeypatch.setattr(animation, "find_ffmpeg", lambda: None)
+    assert main(["animate", "--train", "--out", str(tmp_path / "x.mp4")]) == 2
+    _, stderr = capsys.readouterr()
+    assert "pip install imageio-ffmpeg" in stderr
