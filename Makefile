@@ -4,6 +4,9 @@
 VENV ?= .venv
 PYTHON ?= python3
 PIP = $(VENV)/bin/pip
+# Type-checked in the test command (pyproject.toml [tool.mypy]); grow this list.
+MYPY_CHECKED = biasviz/core/app_model.py biasviz/core/mailbox.py biasviz/core/text.py \
+	biasviz/core/weight_display.py biasviz/core/history.py biasviz/core/drawing.py
 
 .PHONY: run test venv system-deps benchmark screenshot
 
@@ -21,6 +24,7 @@ run: venv system-deps
 test: venv system-deps
 	$(PIP) install --quiet -e ".[test]"
 	$(VENV)/bin/ruff check biasviz tests benchmarks scripts
+	$(VENV)/bin/mypy $(MYPY_CHECKED)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest
 
 benchmark: venv

@@ -83,6 +83,7 @@ def spec_for_task(spec: ModelSpec, task: Task) -> ModelSpec:
     """Keep the user's model if it fits the task; else the natural one for it."""
     if task.n_outputs == spec.n_outputs:
         return spec
+    kind: ModelKind
     if task.is_binary:
         kind = ModelKind.SINGLE if spec.kind is ModelKind.LINEAR else spec.kind
     else:

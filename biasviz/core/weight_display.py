@@ -41,7 +41,7 @@ def weight_display(
     """
     weights, biases = first_layer(params, spec)
     delta = bool(delta and initial_params is not None)
-    if delta:
+    if delta and initial_params is not None:
         weights = weights - first_layer(initial_params, spec)[0]
     k = weights.shape[0]
     if spec.kind is ModelKind.SINGLE:

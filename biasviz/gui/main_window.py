@@ -407,7 +407,7 @@ class MainWindow(QMainWindow):
             self.training_panel.show_progress(last.step, last.epoch, last.batch,
                                               last.batches_per_epoch)
         epoch = history.last_epoch
-        if epoch is not None and epoch is not self._shown_epoch:
+        if running and epoch is not None and epoch is not self._shown_epoch:
             self._shown_epoch = epoch
             self.statusBar().showMessage(
                 f"epoch {epoch.epoch}: validation accuracy {epoch.valid_accuracy:.1%}, "

@@ -1,33 +1,109 @@
-"""The core never imports Qt, and the light modules never import torch."""
+"""Import contracts: the core never imports Qt or the GUI (every core module, found with
+pkgutil, checked statically and by importing them all); only the engine modules import
+torch at module level; and the first window appears without torch."""
 
+from __future__ import annotations
+
+import ast
+import os
+import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
-CORE = ["colormap", "datasets", "decisions", "errors", "history", "idx", "models",
-        "paramfiles", "preprocess", "resources", "spec", "training", "evaluation"]
+import biasviz.core
 
-LIGHT = ["colormap", "datasets", "decisions", "errors", "history", "idx", "paramfiles",
-         "preprocess", "resources", "spec", "evaluation"]
+FORBIDDEN_IN_CORE = ("PySide6", "pyqtgraph", "shiboken6", "PyQt5", "PyQt6", "biasviz.gui")
+# The only core modules that may import torch when they are imported: the engine.  The
+# rest import it inside the functions that need it (or never).
+TORCH_AT_IMPORT = {"biasviz.core.models", "biasviz.core.training"}
 
 
-def _loaded(modules: list[str]) -> set[str]:
+def core_modules() -> list[str]:
+    return sorted(
+        m.name for m in pkgutil.walk_packages(biasviz.core.__path__, "biasviz.core.")
+    )
+
+
+def _imports(path: Path, top_level_only: bool) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    names: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _source(module: str) -> Path:
+    spec = __import__("importlib.util").util.find_spec(module)
+    assert spec is not None and spec.origin
+    return Path(spec.origin)
+
+
+def test_discovery_finds_the_core():
+    found = core_modules()
+    for expected in ("biasviz.core.app_model", "biasviz.core.spec", "biasviz.core.training",
+                     "biasviz.core.mailbox"):
+        assert expected in found
+    assert len(found) >= 20
+
+
+def test_no_core_module_imports_qt_or_the_gui_anywhere():
+    bad = {}
+    for module in core_modules():
+        names = _imports(_source(module), top_level_only=False)
+        hits = {n for n in names if n.split(".")[0] in FORBIDDEN_IN_CORE or
+                n.startswith("biasviz.gui")}
+        if hits:
+            bad[module] = sorted(hits)
+    assert not bad, bad
+
+
+def test_only_the_engine_imports_torch_at_module_level():
+    bad = {}
+    for module in core_modules():
+        if module in TORCH_AT_IMPORT:
+            continue
+        names = _imports(_source(module), top_level_only=True)
+        hits = {n for n in names if n.split(".")[0] in ("torch", "torchvision")}
+        if hits:
+            bad[module] = sorted(hits)
+    assert not bad, bad
+
+
+def _run(code: str) -> str:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=180, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def test_importing_the_whole_core_loads_no_qt():
     code = (
         "import sys\n"
-        + "".join(f"import biasviz.core.{m}\n" for m in modules)
+        + "".join(f"import {m}\n" for m in core_modules())
         + "print(' '.join(sorted({n.split('.')[0] for n in sys.modules})))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=120)
-    return set(out.stdout.split())
-
-
-def test_core_imports_no_qt():
-    loaded = _loaded(CORE)
-    assert "biasviz" in loaded
+    loaded = set(_run(code).split())
+    assert "biasviz" in loaded and "numpy" in loaded
     assert not loaded & {"PySide6", "pyqtgraph", "shiboken6", "PyQt5", "PyQt6"}
 
 
-def test_light_core_modules_do_not_import_torch():
-    loaded = _loaded(LIGHT)
-    assert "numpy" in loaded
-    assert "torch" not in loaded and "torchvision" not in loaded
+def test_the_first_window_appears_without_torch(tmp_path):
+    code = f"""
+import sys
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from biasviz.gui.main_window import MainWindow
+w = MainWindow(settings=QSettings({str(tmp_path / 's.ini')!r}, QSettings.Format.IniFormat))
+w.show()
+app.processEvents()
+print("torch" in sys.modules, "torchvision" in sys.modules)
+w.close()
+"""
+    assert _run(code).split() == ["False", "False"]
