@@ -691,7 +691,7 @@ class Animator:
 def find_ffmpeg() -> str | None:
     """An ffmpeg executable: imageio-ffmpeg's bundled one, else ``ffmpeg`` on PATH."""
     try:
-        import imageio_ffmpeg  # type: ignore[import-not-found]
+        import imageio_ffmpeg
 
         return str(imageio_ffmpeg.get_ffmpeg_exe())
     except (ImportError, RuntimeError, OSError):
@@ -702,12 +702,14 @@ def _palette_image() -> Image.Image:
     """One palette for every GIF frame: the colour map, greys for text and the curve
     colours faded into white (their anti-aliased edges).  No per-frame palettes, so no
     flicker, and unchanged pixels stay unchanged between frames (smaller files)."""
-    colours: list[tuple[int, int, int]] = [tuple(int(v) for v in c) for c in diverging_lut(128)]
+    colours: list[tuple[int, int, int]] = [(int(r), int(g), int(b))
+                                           for r, g, b in diverging_lut(128)]
     greys = np.linspace(0, 255, 40).round().astype(int)
     colours += [(g, g, g) for g in greys]
     for base in (SMOOTH, VALID_LOSS, ACCURACY, TEXT, MUTED, AXIS, GRID, TILE_GAP):
         for t in np.linspace(0.0, 1.0, 11)[:-1]:
-            colours.append(tuple(int(round(b + (255 - b) * t)) for b in base))
+            r, g, b = (int(round(c + (255 - c) * t)) for c in base)
+            colours.append((r, g, b))
     seen: list[tuple[int, int, int]] = []
     for c in colours:
         if c not in seen:

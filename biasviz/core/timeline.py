@@ -537,10 +537,9 @@ class Timeline:
             raise bad("a negative epoch")
         if n and (columns["levels"].min() < 0 or columns["levels"].max() > _PROTECTED):
             raise bad("a thinning level out of range")
-        for key in ("accuracies",):
-            acc = columns[key]
-            if np.any((acc < 0) | (acc > 1)):  # NaN compares false: unknown is fine
-                raise bad("an accuracy outside [0, 1]")
+        accuracies = columns["accuracies"]
+        if np.any((accuracies < 0) | (accuracies > 1)):  # NaN compares false: unknown is fine
+            raise bad("an accuracy outside [0, 1]")
         if n == 0 and names:
             raise bad("parameter names but no moments")
         params = {}
