@@ -306,6 +306,10 @@ class _Block:
         return CodeBlock(self.key, self.title, self.markdown.strip(), tuple(self.lines))
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
 def _num(x: float) -> str:
     """A float as Python source that reads back as the same float."""
     text = repr(float(x))
@@ -402,7 +406,7 @@ def _training_summary(ctx: _Context) -> str:
     )
     return (
         f"{'Adam' if ctx.adam else 'SGD'}, lr {config.lr:g}, batches of "
-        f"{int(config.batch_size)}, {int(config.epochs)} epoch(s), {loss}, seed "
+        f"{int(config.batch_size)}, {_epochs(int(config.epochs))}, {loss}, seed "
         f"{int(config.seed)}"
     )
 
@@ -413,9 +417,13 @@ def _imports(ctx: _Context) -> CodeBlock:
         "Only PyTorch and NumPy. `torch` holds the tensors and computes the gradients; "
         "NumPy is used once at the end, to save the parameters in a file biasviz opens."
     ))
-    b.add("import json", "setup")
-    if ctx.spec.init is InitKind.STANDARD:
-        b.add("import math", "setup")
+    folder = ctx.ref.source == "folder"
+    standard = ctx.spec.init is InitKind.STANDARD
+    for module, wanted in (("gzip", folder), ("json", True), ("math", standard),
+                           ("struct", folder)):
+        if wanted:
+            b.add(f"import {module}", "setup", *(("data",) if module in ("gzip", "struct")
+                                                  else ()))
     b.add()
     b.add("import numpy as np", "setup")
     b.add("import torch", "setup")
@@ -423,15 +431,12 @@ def _imports(ctx: _Context) -> CodeBlock:
         b.add("import torch.nn.functional as F", "setup")
     if not ctx.single:
         b.add("from torch import nn", "setup")
+    if ctx.ref.source == "torchvision":
+        b.add("from torchvision import datasets", "setup", "data")
     if ctx.ref.source == "sample":
         b.add()
         b.add("from biasviz.data import load_task  # the app's images, as numpy arrays",
               "setup", "data")
-    elif ctx.ref.source == "torchvision":
-        b.add("from torchvision import datasets", "setup", "data")
-    else:
-        b.add("import gzip", "setup", "data")
-        b.add("import struct", "setup", "data")
     return b.done()
 
 
@@ -441,7 +446,7 @@ def _data(ctx: _Context) -> CodeBlock:
     if ctx.binary:
         targets = (
             f"Each image gets a target: **1 for a {ctx.first}, 0 for a {ctx.second}**, as the "
-            "chapter makes threes 1 and sevens 0. The neuron's output will be one number "
+            "chapter makes threes 1 and sevens 0. The model's output will be one number "
             f"per image, and a large one will mean \"{ctx.first}\"."
         )
     else:
@@ -579,8 +584,8 @@ def _single_init(b: _Block, ctx: _Context) -> None:
         b.add("def init_params(size):", "init")
         b.add("    return torch.zeros(size).requires_grad_()", "init")
     b.add()
-    b.add("weights = init_params(28*28)  # one weight per pixel (the chapter's (28*28,1) "
-          "holds the same numbers)", "weights", "init")
+    b.add("weights = init_params(28*28)  # a weight per pixel; the chapter's (28*28,1) "
+          "has the same numbers", "weights", "init")
     if spec.bias_mode is BiasMode.SCALAR:
         b.add("bias = init_params(1)  # one bias", "bias", "init", live="bias")
         b.add("params = weights, bias", "weights", "bias")
@@ -702,8 +707,7 @@ def _model(ctx: _Context) -> CodeBlock:
               "shared by every position of the picture, so it has far fewer weights than a "
               "layer looking at all 784 pixels.")
     if ctx.binary:
-        md += (" One output: the logit of " + repr(ctx.first) + ", above 0 for \"" + ctx.first
-               + "\".")
+        md += f" One output, the logit: above 0 means \"{ctx.first}\"."
     b = _Block("model", "The model", md)
     _layers(b, ctx)
     b.add('print(sum(p.numel() for p in model.parameters()), "parameters")', "model")
@@ -839,7 +843,7 @@ def _training(ctx: _Context) -> CodeBlock:
 def _run(ctx: _Context) -> CodeBlock:
     epochs = int(ctx.config.epochs)
     b = _Block("run", "Train and watch the accuracy", (
-        f"{epochs} epoch(s), printing the validation accuracy after each, as the chapter "
+        f"{_epochs(epochs)}, printing the validation accuracy after each, as the chapter "
         "does. The app's run ends at the same final accuracy."
     ))
     b.add(f"for epoch in range({epochs}):", "epochs", live="epoch")
