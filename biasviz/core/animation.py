@@ -310,8 +310,14 @@ class Animator:
         if self.x_range[1] <= self.x_range[0]:
             self.x_range = (self.x_range[0], self.x_range[0] + 1.0)
         self._accuracy_steps = self.curves.accuracy_steps
-        self._tiles = {kind: [self._tile_values(m, kind) for m in self.moments]
-                       for kind in self._kinds()}
+        self._w0_first, _ = first_layer(dict(self.w0.params), self.spec)
+        # One colour scale per panel for the whole animation; the tiles themselves are
+        # computed again per frame (keeping them all could take hundreds of MB).
+        self._limits = {
+            kind: max(1e-12, max(float(np.max(np.abs(self._tile_values(m, kind))))
+                                 for m in self.moments))
+            for kind in self._kinds()
+        }
         self._layout()
         self._static = self._draw_static()
         self._plots = self._draw_plots()
@@ -335,16 +341,14 @@ class Animator:
     def _tile_values(self, moment: Moment, kind: str) -> np.ndarray:
         """(n, side, side) float values of the first layer at ``moment``."""
         weights, _ = first_layer(dict(moment.params), self.spec)
+        weights = np.asarray(weights[:MAX_TILES], dtype=np.float64)
         if kind == "delta":
-            w0, _ = first_layer(dict(self.w0.params), self.spec)
-            weights = weights - w0
+            weights = weights - self._w0_first[:MAX_TILES]
         side = int(self.spec.kernel) if self.spec.kind is ModelKind.CNN else 28
-        tiles = np.asarray(weights, dtype=np.float64).reshape(-1, side, side)
-        return tiles[:MAX_TILES]
+        return weights.reshape(-1, side, side)
 
     def _n_neurons(self) -> int:
-        weights, _ = first_layer(dict(self.w0.params), self.spec)
-        return int(weights.shape[0])
+        return int(self._w0_first.shape[0])
 
     def _panel_label(self, kind: str) -> str:
         f = self.fonts
@@ -389,7 +393,7 @@ class Animator:
         share = 0.48 if n_panels == 1 else 0.68
         avail_w = int((width * share - n_panels * (bar_w + bar_text_w + pad)) / n_panels)
         avail_h = middle_h - label_h - legend_h
-        n, tile_side = self._tiles[kinds[0]][0].shape[:2]
+        n, tile_side = self._tile_values(self.w0, kinds[0]).shape[:2]
         cols, rows, tile_px, gap = self._grid(n, tile_side, max(20, avail_w), max(20, avail_h))
         used_w = cols * tile_px + gap * (cols - 1)
         used_h = rows * tile_px + gap * (rows - 1)
@@ -397,8 +401,7 @@ class Animator:
         x = pad
         # the weights block is centred vertically in the space between caption and title
         y = top + label_h + max(0, (avail_h - used_h) // 2)
-        limits = {kind: max(1e-12, max(float(np.max(np.abs(t))) for t in self._tiles[kind]))
-                  for kind in kinds}
+        limits = self._limits
         for kind in kinds:
             image = _Box(x, y, used_w, used_h)
             bar = _Box(x + used_w + round(8 * u), y, bar_w, used_h)
@@ -600,7 +603,7 @@ class Animator:
         d = ImageDraw.Draw(im)
         f = self.fonts
         for p in self.panels:
-            self._paste_tiles(im, p, self._tiles[p.kind][index])
+            self._paste_tiles(im, p, self._tile_values(moment, p.kind))
         step = moment.step
         for name, box in (("loss", self.loss_box), ("acc", self.acc_box)):
             empty, full = self._plots[name]
