@@ -76,6 +76,37 @@ CONCEPTS: dict[str, str] = {
     "save": "saving the parameters for biasviz",
 }
 
+#: The concept each setting of the app shows in the code (ModelSpec / TrainConfig field
+#: names, plus "dataset", "task" and the app's live "bias" and "threshold"): hovering a
+#: control highlights its lines, hovering a line highlights :func:`settings_for`.
+SETTING_CONCEPTS: dict[str, str] = {
+    "dataset": "data",
+    "task": "data",
+    "kind": "model",
+    "hidden": "model",
+    "channels": "model",
+    "kernel": "model",
+    "bias_mode": "bias",
+    "bias": "bias",
+    "threshold": "bias",  # w·x ≥ t is w·x + (b − t) ≥ 0: the threshold is a bias
+    "weights": "weights",
+    "init": "init",
+    "init_std": "init",
+    "seed": "seed",
+    "lr": "lr",
+    "batch_size": "batch",
+    "shuffle": "batch",
+    "optimizer": "optimizer",
+    "loss": "loss",
+    "epochs": "epochs",
+}
+
+
+def settings_for(concept: str) -> tuple[str, ...]:
+    """The settings whose controls show ``concept`` (the inverse of SETTING_CONCEPTS)."""
+    return tuple(name for name, c in SETTING_CONCEPTS.items() if c == concept)
+
+
 EVAL_CHUNK = 4096  # Trainer.evaluate's chunk; the same chunks give the same sums
 LIVE_MARK = "  # ◀ "  # what render_live puts between a line and its live value
 
@@ -835,7 +866,8 @@ def _training(ctx: _Context) -> CodeBlock:
         b.add("        opt.zero_grad()", "step", "optimizer")
     else:
         b.add("        for p in params:", "step")
-        b.add("            p.data -= p.grad*lr  # the SGD step", "step", "lr", live="step")
+        b.add("            p.data -= p.grad*lr  # the SGD step", "step", "lr", "optimizer",
+              live="step")
         b.add("            p.grad.zero_()", "step")
     return b.done()
 

@@ -113,9 +113,9 @@ class PythonHighlighter(QSyntaxHighlighter):
             while it.hasNext():
                 m = it.next()
                 self.setFormat(m.capturedStart(), m.capturedLength(), fmt)
-        for m in self._strings_comments.finditer(code):
-            fmt = self.string_format if m.group("s") is not None else self.comment_format
-            self.setFormat(m.start(), m.end() - m.start(), fmt)
+        for found in self._strings_comments.finditer(code):
+            fmt = self.string_format if found.group("s") is not None else self.comment_format
+            self.setFormat(found.start(), found.end() - found.start(), fmt)
         if live_at >= 0:  # the live value: its own colour, so it never reads as code
             start = live_at + 2
             self.setFormat(start, len(text) - start, self.live_format)

@@ -424,3 +424,17 @@ def test_cli_code_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown dataset 'nowhere'" in err and "Traceback" not in err
     assert not list(tmp_path.iterdir())
+
+
+def test_every_setting_has_lines_in_the_code():
+    from biasviz.core.codegen import SETTING_CONCEPTS, settings_for
+
+    code = generate_code(ModelSpec(), TrainConfig(), PAIR)
+    for setting, concept in SETTING_CONCEPTS.items():
+        assert concept in CONCEPTS, setting
+        assert code.lines_for(concept), f"{setting}: no line shows {concept!r}"
+        assert setting in settings_for(concept)
+    assert set(settings_for("bias")) == {"bias_mode", "bias", "threshold"}
+    mlp = generate_code(ModelSpec(kind="mlp", n_outputs=10), TrainConfig(), TEN)
+    hidden = [mlp.lines()[i].text for i in mlp.lines_for(SETTING_CONCEPTS["hidden"])]
+    assert any("nn.Linear(28*28, 32)" in t for t in hidden)
