@@ -162,7 +162,8 @@ def _views(flat: np.ndarray, shapes: dict[str, tuple[int, ...]]) -> dict[str, np
 def all_finite(a: np.ndarray) -> bool:
     """No NaN or ±inf in ``a``.  A dot product is one fast BLAS pass and is finite only
     when every value is; it can also overflow from huge finite values (|a| ≳ 1e19), so
-    only then look value by value."""
+    only then look value by value (call under ``np.errstate(over="ignore")`` to silence
+    that overflow's warning)."""
     if math.isfinite(float(np.dot(a, a))):
         return True
     return bool(np.isfinite(a).all())

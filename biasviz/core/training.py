@@ -498,7 +498,12 @@ class Trainer:
                 loss = self.loss_fn(self._model(xb), yb)
                 loss.backward()
                 if self._adam is not None:
-                    self._adam.step()
+                    try:
+                        self._adam.step()
+                    except RuntimeError:  # a step size beyond float32 (lr ≳ 1e37)
+                        self._adam.zero_grad(set_to_none=True)
+                        self._restore_backup()
+                        return float(loss.detach()), "a parameter"
                     self._adam.zero_grad(set_to_none=True)
                 else:
                     with torch.no_grad():

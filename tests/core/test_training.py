@@ -188,8 +188,10 @@ def test_single_steps(threes_sevens):
         seen.append(event)
         if isinstance(event, Paused):
             break
-    # ran to the end of epoch 1, validated, then paused after the end of... the epoch
+    # ran to the end of epoch 1, validated it, then paused
     assert trainer.step == trainer.batches_per_epoch
+    assert isinstance(seen[-2], EpochMetrics) and seen[-2].epoch == 1
+    assert seen[-1] == Paused(trainer.batches_per_epoch, 1)
     control.stop()
     assert list(it)[-1].reason is EndReason.STOPPED
 
@@ -278,3 +280,153 @@ def test_bad_configs_are_refused():
         TrainConfig(batch_size=0)
     with pytest.raises(ConfigError, match="optimizer"):
         TrainConfig(optimizer="rmsprop")
+
+
+# -- Step epoch, single steps and the batch-boundary API -----------------------------------
+def _until_paused(it):
+    seen = []
+    for event in it:
+        seen.append(event)
+        if isinstance(event, Paused | TrainingEnded):
+            break
+    return seen
+
+
+def test_step_epoch_from_mid_epoch_runs_the_rest_then_evaluates_then_pauses(threes_sevens):
+    trainer = Trainer(ModelSpec(), threes_sevens, TrainConfig(batch_size=100))
+    per_epoch = trainer.batches_per_epoch
+    assert per_epoch == 8
+    assert trainer.batches_left_in_epoch() == per_epoch  # nothing under way
+    control = TrainingControl()
+    control.step(3)
+    it = trainer.run(5, control)
+    assert [type(e) for e in _until_paused(it)] == [StepMetrics] * 3 + [Paused]
+    assert trainer.batches_left_in_epoch() == per_epoch - 3  # what "Step epoch" will run
+    control.step_epoch()
+    seen = _until_paused(it)
+    steps = [e for e in seen if isinstance(e, StepMetrics)]
+    assert len(steps) == per_epoch - 3
+    assert [type(e) for e in seen[-2:]] == [EpochMetrics, Paused]
+    assert seen[-2].epoch == 1 and seen[-2].step == per_epoch
+    assert seen[-1] == Paused(per_epoch, 1)
+    # while paused at the epoch boundary, the next Step epoch is a whole epoch
+    assert trainer.batches_left_in_epoch() == per_epoch
+    control.step_epoch()
+    seen = _until_paused(it)
+    assert len([e for e in seen if isinstance(e, StepMetrics)]) == per_epoch
+    assert seen[-2].epoch == 2 and seen[-1] == Paused(2 * per_epoch, 2)
+    control.stop()
+    assert list(it)[-1].reason is EndReason.STOPPED
+
+
+def test_a_single_step_that_ends_an_epoch_pauses_after_its_evaluation(threes_sevens):
+    trainer = Trainer(ModelSpec(), threes_sevens, TrainConfig(batch_size=200))
+    per_epoch = trainer.batches_per_epoch
+    control = TrainingControl()
+    control.step(per_epoch)
+    it = trainer.run(3, control)
+    seen = _until_paused(it)
+    assert [type(e) for e in seen] == [StepMetrics] * per_epoch + [EpochMetrics, Paused]
+    # a step budget that crosses an epoch's end does not stop there
+    control.step(2)
+    seen = _until_paused(it)
+    assert [type(e) for e in seen] == [StepMetrics] * 2 + [Paused]
+    assert seen[-1] == Paused(per_epoch + 2, 1)
+    it.close()
+
+
+def test_pause_pressed_in_an_epochs_last_batch_waits_for_the_evaluation(threes_sevens):
+    trainer = Trainer(ModelSpec(), threes_sevens, TrainConfig(batch_size=400))
+    control = TrainingControl()
+    it = trainer.run(3, control)
+    first = next(it)
+    assert isinstance(first, StepMetrics) and first.batch == 1
+    second = next(it)
+    assert second.batch == 2 == trainer.batches_per_epoch
+    control.pause()  # lands while the epoch's last batch is being reported
+    assert [type(e) for e in _until_paused(it)] == [EpochMetrics, Paused]
+    control.resume()
+    assert isinstance(next(it), StepMetrics)
+    it.close()
+
+
+def test_step_epoch_in_the_runs_last_epoch_just_finishes(threes_sevens):
+    trainer = Trainer(ModelSpec(), threes_sevens)
+    control = TrainingControl()
+    control.step_epoch()
+    events = list(trainer.run(1, control))
+    assert [type(e) for e in events[-2:]] == [EpochMetrics, TrainingEnded]
+    assert not any(isinstance(e, Paused) for e in events)
+    assert events[-1].reason is EndReason.FINISHED
+
+
+def test_a_stopped_run_leaves_a_whole_epoch_for_the_next(threes_sevens):
+    trainer = Trainer(ModelSpec(), threes_sevens, TrainConfig(batch_size=100))
+    control = TrainingControl()
+    control.step(2)
+    it = trainer.run(2, control)
+    _until_paused(it)
+    assert trainer.batches_left_in_epoch() == 6
+    control.stop()
+    assert list(it)[-1].reason is EndReason.STOPPED
+    assert trainer.batches_left_in_epoch() == 8  # a new run starts a new epoch
+    trainer.set_config(TrainConfig(batch_size=400))
+    assert trainer.batches_left_in_epoch() == 2
+
+
+def test_batch_boundary_api():
+    """The calls a training loop makes between batches, on their own."""
+    control = TrainingControl()
+    assert control.after_batch() is False and control.after_epoch() is False
+    done = []
+    control.submit(lambda: done.append(1))
+    control.apply_edits()
+    assert done == [1]
+    control.apply_edits()  # each edit runs once
+    assert done == [1]
+    control.step(2)
+    assert control.after_batch() is False
+    assert control.after_batch() is True and control.paused
+    control.step(1)
+    assert control.after_batch(end_of_epoch=True) is False  # the epoch is evaluated first
+    assert control.after_epoch() is True
+    control.step_epoch()
+    assert control.after_batch(end_of_epoch=True) is False
+    assert control.after_epoch(last=True) is False  # the run ends anyway
+    assert not control.paused
+    control.pause()
+    control.stop()
+    assert control.after_batch() is False  # stopped: nothing to wait for
+
+
+def test_edits_submitted_while_paused_are_applied_while_waiting(threes_sevens):
+    control = TrainingControl()
+    control.pause()
+    applied = threading.Event()
+    control.submit(applied.set)
+    waiter = threading.Thread(target=control.wait_while_paused)
+    waiter.start()
+    assert applied.wait(5)
+    assert waiter.is_alive()  # still paused after applying the edit
+    control.resume()
+    waiter.join(5)
+    assert not waiter.is_alive()
+
+
+def test_train_together_step_epoch_pauses_after_the_epochs_evaluation(threes_sevens):
+    from biasviz.core.side_by_side import EpochsTogether, StepsTogether, train_together
+
+    config = TrainConfig(batch_size=200, seed=3)
+    trainers = [Trainer(ModelSpec(bias_mode=m, seed=3), threes_sevens, config)
+                for m in ("scalar", "none")]
+    per_epoch = trainers[0].batches_per_epoch
+    control = TrainingControl()
+    control.step(1)
+    it = train_together(trainers, epochs=3, control=control)
+    assert [type(e) for e in _until_paused(it)] == [StepsTogether, Paused]
+    control.step_epoch()
+    seen = _until_paused(it)
+    assert [type(e) for e in seen] == [StepsTogether] * (per_epoch - 1) + [EpochsTogether, Paused]
+    assert seen[-1] == Paused(per_epoch, 1)
+    control.stop()
+    list(it)

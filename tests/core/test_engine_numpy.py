@@ -1,0 +1,311 @@
+"""The numpy engine: its closed-form gradients and updates against torch autograd, and
+the trainer on it against the trainer on autograd (same losses, same trajectories)."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from biasviz.core import engine_numpy
+from biasviz.core.datasets import Task, load_sample, make_task_data
+from biasviz.core.errors import ConfigError
+from biasviz.core.models import build_model, snapshot_params
+from biasviz.core.spec import ModelSpec, TrainConfig
+from biasviz.core.training import (
+    EndReason,
+    EpochMetrics,
+    StepMetrics,
+    Trainer,
+    TrainingEnded,
+    mnist_loss,
+)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_sample()
+
+
+@pytest.fixture(scope="module")
+def pair(sample):
+    return make_task_data(sample, Task.pair(3, 7))
+
+
+@pytest.fixture(scope="module")
+def ten(sample):
+    return make_task_data(sample, Task.all_ten())
+
+
+# Every model the numpy engine trains, with every loss it can have.
+MODEL_LOSSES = [
+    (dict(kind="single", bias_mode="scalar"), "mnist"),
+    (dict(kind="single", bias_mode="scalar"), "bce"),
+    (dict(kind="single", bias_mode="per_pixel"), "mnist"),
+    (dict(kind="single", bias_mode="per_pixel"), "bce"),
+    (dict(kind="single", bias_mode="none"), "mnist"),
+    (dict(kind="single", bias_mode="none"), "bce"),
+    (dict(kind="linear", n_outputs=10), "ce"),
+    (dict(kind="mlp", hidden=16, n_outputs=1), "mnist"),
+    (dict(kind="mlp", hidden=16, n_outputs=1), "bce"),
+    (dict(kind="mlp", hidden=16, n_outputs=10), "ce"),
+]
+
+
+def _ids(case):
+    kw, loss = case
+    return f"{kw['kind']}-{kw.get('bias_mode', '')}{kw.get('n_outputs', 1)}-{loss}"
+
+
+def _torch_loss(loss: str, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    if loss == "mnist":
+        return mnist_loss(logits, y)
+    if loss == "bce":
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, y.float())
+    return torch.nn.functional.cross_entropy(logits, y)
+
+
+def _loss_kind(loss: str) -> engine_numpy.LossKind:
+    return {"mnist": engine_numpy.LossKind.MNIST, "bce": engine_numpy.LossKind.BCE,
+            "ce": engine_numpy.LossKind.CROSS_ENTROPY}[loss]
+
+
+def _batch(data, m=64, seed=0):
+    idx = np.random.default_rng(seed).choice(data.n_train, m, replace=False)
+    return data.train_x[idx], data.train_y[idx]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("case", MODEL_LOSSES, ids=[_ids(c) for c in MODEL_LOSSES])
+def test_steps_match_torch_autograd(pair, ten, case, optimizer):
+    """Three steps of the numpy engine equal three steps of autograd + torch's optimizer:
+    the losses, and the parameters after each step (so the gradients and the update)."""
+    kw, loss = case
+    spec = ModelSpec(seed=3, init_std=0.3, **kw)
+    data = ten if spec.n_outputs == 10 else pair
+    lr = 0.5 if optimizer == "sgd" else 0.01
+    model = build_model(spec)
+    fast = engine_numpy.NumpyModel(spec, snapshot_params(model))
+    fast.reset_optimizer(adam=optimizer == "adam")
+    params = list(model.parameters())
+    opt = (torch.optim.Adam(params, lr=lr) if optimizer == "adam"
+           else torch.optim.SGD(params, lr=lr))
+    for step in range(3):
+        x_u8, y = _batch(data, seed=step)
+        # torch: the trainer's arithmetic, autograd for the gradients
+        opt.zero_grad()
+        expected = _torch_loss(loss, model(torch.from_numpy(x_u8).float() / 255),
+                               torch.from_numpy(y))
+        expected.backward()
+        opt.step()
+        # numpy: closed form
+        t = y.astype(np.float32) if spec.n_outputs == 1 else None
+        got, result = fast.step(x_u8.astype(np.float32), y, t, _loss_kind(loss), lr)
+        assert result is engine_numpy.StepResult.OK
+        assert got == pytest.approx(float(expected.detach()), rel=1e-5, abs=1e-6)
+        for name, p in model.named_parameters():
+            want = p.detach().numpy()
+            np.testing.assert_allclose(fast.params[name], want, rtol=1e-4, atol=1e-5,
+                                       err_msg=f"{name} after step {step + 1}")
+    # and the steps did move the first layer's weights
+    first = "weights" if "weights" in fast.params else "hidden.weights"
+    assert not np.array_equal(fast.params[first], fast.previous[first])
+
+
+@pytest.mark.parametrize("case", MODEL_LOSSES, ids=[_ids(c) for c in MODEL_LOSSES])
+def test_gradients_match_autograd(pair, ten, case):
+    """dL/dθ itself: an SGD step with lr 1 leaves -∇ in the difference of the buffers."""
+    kw, loss = case
+    spec = ModelSpec(seed=5, init_std=0.2, **kw)
+    data = ten if spec.n_outputs == 10 else pair
+    model = build_model(spec)
+    fast = engine_numpy.NumpyModel(spec, snapshot_params(model))
+    fast.reset_optimizer(adam=False)
+    x_u8, y = _batch(data, m=100, seed=9)
+    value = _torch_loss(loss, model(torch.from_numpy(x_u8).float() / 255), torch.from_numpy(y))
+    value.backward()
+    t = y.astype(np.float32) if spec.n_outputs == 1 else None
+    fast.step(x_u8.astype(np.float32), y, t, _loss_kind(loss), 1.0)
+    for name, p in model.named_parameters():
+        grad = p.grad.numpy()
+        assert np.abs(grad).max() > 0, name  # a case where the gradient says something
+        np.testing.assert_allclose(fast.previous[name] - fast.params[name], grad,
+                                   rtol=1e-3, atol=1e-6 * max(1.0, np.abs(grad).max()),
+                                   err_msg=name)
+
+
+TRAJECTORY_SPECS = [
+    dict(kind="single", bias_mode="scalar"),
+    dict(kind="single", bias_mode="per_pixel", init_std=0.05),
+    dict(kind="single", bias_mode="none"),
+    dict(kind="linear", n_outputs=10, init_std=0.1),
+    dict(kind="mlp", hidden=32, n_outputs=10, init_std=0.1),
+    dict(kind="mlp", hidden=8, n_outputs=1, init_std=0.1),
+]
+
+
+def _run(trainer, steps):
+    events = []
+    for event in trainer.run(1000):
+        events.append(event)
+        if isinstance(event, StepMetrics) and event.step >= steps:
+            break
+    return events
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize(
+    "kw", TRAJECTORY_SPECS, ids=lambda kw: f"{kw['kind']}-{kw.get('bias_mode', kw.get('n_outputs'))}"
+)
+def test_fifty_steps_follow_the_autograd_trajectory(pair, ten, kw, optimizer):
+    """Same seed ⇒ the same batches, losses, validation figures and parameters after 50
+    steps, on the numpy engine as on autograd (within float32 rounding)."""
+    spec = ModelSpec(seed=2, **kw)
+    data = ten if spec.n_outputs == 10 else pair
+    if optimizer == "adam":
+        lr = 0.1 if spec.kind == "single" else 0.01
+    else:
+        lr = 1.0 if spec.kind == "single" else 0.1
+    # batches such that 50 steps cross an epoch's end (its evaluation is compared too)
+    config = TrainConfig(lr=lr, optimizer=optimizer, seed=6,
+                         batch_size=100 if spec.n_outputs == 10 else 64)
+    runs = {}
+    for engine in ("torch", "numpy"):
+        trainer = Trainer(spec, data, config, engine=engine)
+        assert trainer.engine == engine
+        runs[engine] = (trainer, _run(trainer, 50))
+    (old, old_events), (new, new_events) = runs["torch"], runs["numpy"]
+    assert [type(e) for e in old_events] == [type(e) for e in new_events]
+    old_steps = [e for e in old_events if isinstance(e, StepMetrics)]
+    new_steps = [e for e in new_events if isinstance(e, StepMetrics)]
+    assert len(new_steps) == 50
+    np.testing.assert_allclose([s.loss for s in new_steps], [s.loss for s in old_steps],
+                               rtol=1e-4, atol=1e-5)
+    if spec.kind == "single" and spec.bias_mode != "none":
+        np.testing.assert_allclose([s.bias for s in new_steps], [s.bias for s in old_steps],
+                                   rtol=1e-4, atol=1e-4)
+    old_epochs = [e for e in old_events if isinstance(e, EpochMetrics)]
+    new_epochs = [e for e in new_events if isinstance(e, EpochMetrics)]
+    assert len(new_epochs) >= 1
+    for a, b in zip(old_epochs, new_epochs, strict=True):
+        assert b.valid_loss == pytest.approx(a.valid_loss, rel=1e-4, abs=1e-5)
+        assert b.valid_accuracy == pytest.approx(a.valid_accuracy, abs=2 / data.n_valid)
+    a, b = old.snapshot(), new.snapshot()
+    for name in a.params:
+        scale = max(1.0, float(np.abs(a.params[name]).max()))
+        np.testing.assert_allclose(b.params[name], a.params[name], rtol=1e-3,
+                                   atol=2e-4 * scale, err_msg=name)
+        np.testing.assert_allclose(b.last_update[name], a.last_update[name], rtol=1e-2,
+                                   atol=2e-4 * scale, err_msg=name)
+    assert new.evaluate() == pytest.approx(old.evaluate(), rel=1e-4, abs=1e-5)
+
+
+def test_auto_engine_is_numpy_except_for_the_cnn(pair):
+    assert Trainer(ModelSpec(), pair).engine == "numpy"
+    assert Trainer(ModelSpec(kind="mlp", hidden=4), pair).engine == "numpy"
+    cnn = Trainer(ModelSpec(kind="cnn", channels=2), pair)
+    assert cnn.engine == "torch"
+    events = list(cnn.run(1))
+    assert events[-1].reason is EndReason.FINISHED
+    with pytest.raises(ConfigError, match="numpy engine"):
+        Trainer(ModelSpec(kind="cnn"), pair, engine="numpy")
+    with pytest.raises(ConfigError, match="engine"):
+        Trainer(ModelSpec(), pair, engine="jax")
+
+
+def test_model_property_shows_the_current_parameters(pair):
+    trainer = Trainer(ModelSpec(), pair)
+    list(trainer.run(1))
+    params = trainer.snapshot().params
+    model = trainer.model
+    np.testing.assert_array_equal(model.weights.detach().numpy(), params["weights"])
+    np.testing.assert_array_equal(model.bias.detach().numpy(), params["bias"])
+
+
+def test_divergence_is_the_same_on_both_engines_and_keeps_the_last_finite_step(pair):
+    ends = {}
+    for engine in ("torch", "numpy"):
+        trainer = Trainer(ModelSpec(), pair, TrainConfig(lr=1e38, loss="bce"), engine=engine)
+        kept = trainer.snapshot().params  # the parameters after the last finite step
+        for event in trainer.run(5):
+            if isinstance(event, StepMetrics):
+                kept = trainer.snapshot().params
+            end = event
+        assert end.reason is EndReason.DIVERGED
+        after = trainer.snapshot()
+        for name in kept:
+            np.testing.assert_array_equal(after.params[name], kept[name])
+        assert after.last_update is None
+        ends[engine] = end
+    assert ends["numpy"] == ends["torch"]  # same step, same message
+
+
+@pytest.mark.parametrize("engine", ["torch", "numpy"])
+def test_diverged_adam_starts_afresh(pair, engine):
+    """After a divergence the optimizer's state (which saw the bad step) is dropped, so
+    the run can go on from the kept parameters with a smaller learning rate."""
+    trainer = Trainer(ModelSpec(), pair, TrainConfig(optimizer="adam", lr=1e38, loss="bce"),
+                      engine=engine)
+    assert list(trainer.run(1))[-1].reason is EndReason.DIVERGED
+    trainer.set_config(TrainConfig(optimizer="adam", lr=0.01, loss="bce"))
+    events = list(trainer.run(2))
+    assert events[-1].reason is EndReason.FINISHED
+    assert all(np.isfinite(e.loss) for e in events if isinstance(e, StepMetrics))
+
+
+def test_all_finite():
+    a = np.zeros(1000, np.float32)
+    assert engine_numpy.all_finite(a)
+    a[10] = 3e38  # finite, but its square overflows: the exact check decides
+    with np.errstate(over="ignore"):  # as in training, where steps run under errstate
+        assert engine_numpy.all_finite(a)
+    for bad in (np.nan, np.inf, -np.inf):
+        b = a.copy()
+        b[500] = bad
+        assert not engine_numpy.all_finite(b)
+
+
+def test_snapshots_from_another_thread_are_never_torn(pair):
+    """The per-pixel neuron's 784 biases get the same gradient, so, started equal, they
+    stay exactly equal: a snapshot taken half-way through an update would show two
+    values.  Snapshots taken while another thread trains must never do that."""
+    trainer = Trainer(ModelSpec(bias_mode="per_pixel"), pair, TrainConfig(lr=0.1, batch_size=16))
+    params = trainer.snapshot().params
+    params["bias"] = np.full(784, 0.01, np.float32)
+    trainer.set_params(params)
+    done = threading.Event()
+    ended: list = []
+
+    def train():
+        ended.extend(e for e in trainer.run(40) if isinstance(e, TrainingEnded))
+        done.set()
+
+    worker = threading.Thread(target=train)
+    worker.start()
+    seen = 0
+    try:
+        while not done.is_set() or seen == 0:
+            snap = trainer.snapshot()
+            bias = snap.params["bias"]
+            assert np.all(bias == bias[0])
+            if snap.last_update is not None:
+                assert np.all(snap.last_update["bias"] == snap.last_update["bias"][0])
+            seen += 1
+    finally:
+        worker.join(timeout=30)
+    assert ended and ended[0].reason is EndReason.FINISHED
+    assert seen > 10
+    assert trainer.snapshot().params["bias"][0] != pytest.approx(0.01)
+
+
+def test_batch_source_gathers_the_epoch_order(pair):
+    source = engine_numpy.BatchSource(pair.train_x, pair.train_y, True, 100)
+    order = np.random.default_rng(1).permutation(pair.n_train)
+    source.start_epoch(order)
+    last = -(-pair.n_train // 100) - 1
+    for b in (0, last):
+        idx = order[b * 100 : (b + 1) * 100]
+        x, y, t = source.gather(b)
+        np.testing.assert_array_equal(x, pair.train_x[idx].astype(np.float32))
+        np.testing.assert_array_equal(y, pair.train_y[idx])
+        np.testing.assert_array_equal(t, pair.train_y[idx].astype(np.float32))
