@@ -6,6 +6,8 @@ two-class task (the logit of the first class), (batch, 10) for ten classes.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
@@ -121,17 +123,38 @@ def build_model(spec: ModelSpec) -> nn.Module:
     return model
 
 
+def fan_in(name: str, shapes: dict[str, tuple[int, ...]]) -> int:
+    """How many inputs feed each neuron of the layer that parameter ``name`` belongs to.
+
+    A weight tensor (out, in...) has ``prod(in...)`` inputs per neuron; a single neuron's
+    (784,) weights have 784; biases belong to their layer's weights.
+    """
+    layer, _, _ = name.rpartition(".")
+    weights = f"{layer}.weights" if layer else "weights"
+    shape = shapes.get(weights, shapes[name])
+    return int(np.prod(shape[1:])) if len(shape) >= 2 else int(shape[0])
+
+
 def initialize(model: nn.Module, spec: ModelSpec) -> None:
-    """Set every parameter to normal(0, std) (the chapter's ``init_params``) or to zero.
+    """Set every parameter by ``spec.init``:
+
+    - ``random``: normal(0, std), the chapter's ``init_params``;
+    - ``zeros``: every parameter 0;
+    - ``standard``: uniform(−1/√fan_in, 1/√fan_in), PyTorch's default for ``nn.Linear``
+      and ``nn.Conv2d`` (weights and biases alike).
 
     Parameters are drawn in a fixed order from one generator seeded with ``spec.seed``,
     so the same spec always gives the same numbers.
     """
     gen = torch.Generator().manual_seed(int(spec.seed))
+    shapes = {name: tuple(p.shape) for name, p in model.named_parameters()}
     with torch.no_grad():
-        for _name, p in model.named_parameters():
+        for name, p in model.named_parameters():
             if spec.init is InitKind.ZEROS:
                 p.zero_()
+            elif spec.init is InitKind.STANDARD:
+                bound = 1.0 / math.sqrt(fan_in(name, shapes))
+                p.copy_((torch.rand(p.shape, generator=gen) * 2.0 - 1.0) * bound)
             else:
                 p.copy_(torch.randn(p.shape, generator=gen) * float(spec.init_std))
 

@@ -48,6 +48,9 @@ class ModelKind(StrEnum):
 class InitKind(StrEnum):
     RANDOM = "random"  # normal(0, std), the chapter's init_params
     ZEROS = "zeros"  # every parameter 0: fine for one neuron, breaks a hidden layer
+    # uniform(±1/√fan_in) for weights and biases: PyTorch's own default for nn.Linear and
+    # nn.Conv2d.  Scaling to fan-in keeps w·x of order 1 however many inputs a neuron has.
+    STANDARD = "standard"
 
 
 MODEL_LABELS = {
@@ -227,7 +230,7 @@ def _relu(a: np.ndarray) -> np.ndarray:
     return np.maximum(a, 0.0)
 
 
-def _conv_valid(x: np.ndarray, kernels: np.ndarray) -> np.ndarray:
+def conv_valid(x: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     """Cross-correlation (what torch calls conv2d), stride 1, no padding.
 
     x: (n, 28, 28); kernels: (c, 1, k, k) → (n, c, s, s) with s = 28 - k + 1.
@@ -237,7 +240,7 @@ def _conv_valid(x: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     return np.einsum("nijab,cab->ncij", windows, kernels[:, 0], optimize=True)
 
 
-def _maxpool2(a: np.ndarray) -> np.ndarray:
+def maxpool2(a: np.ndarray) -> np.ndarray:
     n, c, s, _ = a.shape
     p = s // 2
     a = a[:, :, : 2 * p, : 2 * p].reshape(n, c, p, 2, p, 2)
@@ -250,9 +253,9 @@ def hidden_activations(params: dict[str, np.ndarray], spec: ModelSpec, x: np.nda
     if spec.kind is ModelKind.MLP:
         return _relu(x @ params["hidden.weights"].T + params["hidden.biases"])
     if spec.kind is ModelKind.CNN:
-        conv = _conv_valid(x.reshape(-1, 28, 28), params["conv.weights"])
+        conv = conv_valid(x.reshape(-1, 28, 28), params["conv.weights"])
         conv = conv + params["conv.biases"][None, :, None, None]
-        return _maxpool2(_relu(conv)).reshape(x.shape[0], -1)
+        return maxpool2(_relu(conv)).reshape(x.shape[0], -1)
     raise ConfigError(f"{spec.kind.value} has no hidden layer")
 
 
