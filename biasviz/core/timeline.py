@@ -72,7 +72,7 @@ def _v2(n: int) -> int:
     return (n & -n).bit_length() - 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: arrays have no single truth value
 class Moment:
     """One recorded moment of training: the parameters after ``step`` updates.
 
@@ -148,6 +148,7 @@ class Timeline:
         self._nbytes = 0
         self._last_epoch_end_step: int | None = None
         self._first_done = False
+        self._shapes: dict[str, tuple[int, ...]] | None = None  # of every moment's arrays
         self._version = 0
 
     # -- writing (training thread) --------------------------------------------------------
@@ -182,6 +183,14 @@ class Timeline:
             params=_frozen_arrays(params, copy),
             last_update=None if last_update is None else _frozen_arrays(last_update, copy),
         )
+        shapes = {name: a.shape for name, a in moment.params.items()}
+        if self._shapes is None:
+            self._shapes = shapes
+        elif shapes != self._shapes:
+            raise ConfigError(
+                "timeline: these parameters do not match the earlier moments' (the model "
+                "changed); clear the timeline first"
+            )
         latest = self._latest_step()
         if latest is not None and step <= latest:
             raise ConfigError(
@@ -303,6 +312,7 @@ class Timeline:
             self._last_epoch_end_step = ends[-1] if ends else (first.step if first else None)
             if first is None:
                 self._first_done = False
+                self._shapes = None
             self._version += 1
         return len(dropped) + dropped_recent
 
@@ -611,6 +621,8 @@ class Timeline:
         timeline._nbytes = sum(m.nbytes for m, _ in moments)
         timeline._threshold = threshold
         timeline._first_done = n > 0
+        if n:
+            timeline._shapes = {k: a.shape for k, a in moments[0][0].params.items()}
         if n:
             per = moments[0][0].nbytes
             timeline._recent_cap = max(1, min(recent, budget // (8 * per)), recent_count)

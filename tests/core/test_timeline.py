@@ -146,11 +146,14 @@ def test_moments_are_immutable_copies():
         moment.step = 5  # type: ignore[misc]
 
 
-def test_steps_must_increase():
+def test_steps_must_increase_and_the_model_stay_the_same():
     tl = Timeline()
     tl.record(5, 1, _params(5))
     with pytest.raises(ConfigError, match="truncate"):
         tl.record(5, 1, _params(5))
+    with pytest.raises(ConfigError, match="model changed"):
+        tl.record(6, 1, {"weights": np.zeros(784, np.float32)})
+    assert tl.moments() == [5]
     with pytest.raises(ConfigError):
         Timeline(budget_bytes=0)
 
