@@ -20,7 +20,10 @@ The code reproduces the app's run: the same images in the same order, the same s
 initialization as :func:`biasviz.core.models.initialize`, the same batch order as
 ``Trainer.run`` (one ``torch.randperm`` per epoch from a generator seeded with
 ``config.seed``), the same loss and update, and it evaluates as ``Trainer.evaluate``
-does (chunks of 4096, a logit ≥ 0 means the first class).
+does (chunks of 4096, a logit ≥ 0 means the first class).  The arithmetic agrees to
+float rounding, not always to the bit (``nn.Linear``'s fused bias, the app's numpy
+engine), so the accuracies match to the image or within a few images
+(tests/core/test_codegen.py measures it).
 
 Qt-free and torch-free: generating code never imports torch.
 """
@@ -280,8 +283,10 @@ def _intro_markdown(code: RunCode) -> str:
         "This notebook is the plain PyTorch behind a run in biasviz, written the way the "
         "fastai book's chapter 4 (*Under the Hood: Training a Digit Classifier*) writes it. "
         "It loads the same images, starts from the same random numbers, takes the "
-        "mini-batches in the same order and makes the same updates, so it ends at the same "
-        "validation accuracy as the app.\n\n"
+        "mini-batches in the same order and makes the same updates, so it ends at the "
+        "app's validation accuracy (to the image, or within a few images: PyTorch's "
+        "`nn.Linear` rounds the last bits of its sums differently from the app's own "
+        "arithmetic).\n\n"
         "It needs only `torch` and `numpy`"
         + (" (and `biasviz`, for its `load_task` data function)"
            if "biasviz.data" in "\n".join(b.code for b in code.blocks) else "")
