@@ -202,7 +202,16 @@ class CodePanel(QWidget):
         if merged == self._live:
             return
         self._live = merged
+        if self.isVisible():  # a hidden panel catches up when it is shown
+            self._show_live()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self._show_live()
+
+    def _show_live(self) -> None:
         doc = self.editor.document()
+        merged = self._live
         for number, line in enumerate(self._lines):
             if line.live is None:
                 continue

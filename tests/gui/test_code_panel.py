@@ -74,7 +74,8 @@ def test_impossible_settings_say_so_and_keep_the_old_code(panel):
     assert panel.editor.toPlainText() == before
 
 
-def test_live_values_appear_beside_their_lines_only(panel):
+def test_live_values_appear_beside_their_lines_only(qtbot, panel):
+    shown(qtbot, panel)
     changes = []
     panel.editor.document().contentsChange.connect(lambda *a: changes.append(a))
     panel.set_live({"bias": 0.375, "step": 42, "epoch": 3})
@@ -92,6 +93,14 @@ def test_live_values_appear_beside_their_lines_only(panel):
     panel.set_run(ModelSpec(), TrainConfig(lr=2.0), PAIR)
     assert doc_lines(panel)[line_of(panel, "for epoch")].endswith("epoch 3")
     assert not panel.editor.document().isUndoAvailable()
+
+
+def test_a_hidden_panel_shows_live_values_when_shown(qtbot, panel):
+    panel.set_live({"step": 5})
+    assert "step 5" not in panel.editor.toPlainText()  # hidden: no document edits
+    shown(qtbot, panel)
+    assert doc_lines(panel)[line_of(panel, "            p.data -= p.grad*lr")].endswith(
+        "step 5")
 
 
 def test_highlight_concept_marks_exactly_its_lines(panel):
