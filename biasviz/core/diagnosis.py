@@ -1,0 +1,550 @@
+"""Why is training failing?  Findings that name the cause, show the evidence, and offer
+the fixes that work for that cause.
+
+:func:`diagnose` (or a :class:`Diagnoser`, which caches) looks at a model's parameters
+on a batch of validation images and at the loss history so far, and returns a list of
+:class:`Finding`, most important first.  Each finding has a ``code``, a plain-words
+``title``, the ``evidence`` (a number, and ``where`` on screen to look) and ``fixes``:
+:class:`Fix` objects that say which :class:`ModelSpec` / :class:`TrainConfig` fields to
+set.  A "smaller learning rate" fix is offered only where the learning rate is the cause.
+
+Causes (each checked only where it can happen):
+
+``diverged``
+    The loss became infinite/NaN or exploded (rose above ten times where it started).
+    Cause: the learning rate (fix: a smaller one) — or, for an MLP/CNN started with
+    weights far too large for their number of inputs, the start (fix: standard init;
+    a smaller learning rate does not cure that).
+``hidden_symmetry``
+    Every hidden neuron (MLP) or kernel (CNN) has exactly the same weights: the start had
+    them equal (all zeros), and equal neurons get equal gradients.  Fix: a random start.
+``saturated_output``
+    Two classes with the chapter's ``mnist_loss``: many images are on the wrong side of
+    the decision *and* deep in the sigmoid's flat tails (|z| > 5, σ′ < 0.007), so their
+    errors send back almost no gradient (see :mod:`biasviz.core.saturation`).  Fixes: a
+    smaller start (init std 0.01), binary cross-entropy (its gradient σ(z) − t does not
+    vanish on a confident mistake), the standard init.  Never the learning rate: with
+    σ′ ≈ 10⁻¹⁰ no learning rate helps.  With cross-entropy (BCE, or softmax on ten
+    classes) a confidently wrong image still gets a gradient of about 1, so saturation
+    cannot freeze training and is not reported.
+``dead_relus``
+    Many hidden ReLUs (MLP neurons, CNN kernels) output 0 for every validation image:
+    no gradient reaches their weights, they stay dead.  Cause: a start far too large
+    for the number of inputs (fix: standard init), or else too large a learning rate
+    (fix: a smaller one).  Dead neurons never come back: both fixes start again.
+
+Symptoms, reported after the causes (with no fixes of their own when a cause is found):
+
+``one_class``
+    (Almost) every image gets the same answer.
+``loss_flat``
+    The training loss stopped moving while still high.
+
+Everything is numpy; no torch, no Qt.  Cost: the model's forward pass on at most
+``max_images`` images (a CNN on ``max_cnn_images``), once per parameter snapshot (a
+:class:`Diagnoser` caches it); ``benchmarks/diagnosis.py`` prints the figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from biasviz.core.recipes import recipe_for_spec
+from biasviz.core.saturation import (
+    SLOPE_AT_SATURATION,
+    Z_SATURATED,
+    SaturationStats,
+    saturation_stats,
+)
+from biasviz.core.spec import (
+    N_PIXELS,
+    BinaryLoss,
+    InitKind,
+    ModelKind,
+    ModelSpec,
+    TrainConfig,
+    conv_valid,
+    maxpool2,
+    numpy_logits,
+)
+
+# -- codes ---------------------------------------------------------------------------------
+DIVERGED = "diverged"
+SYMMETRY = "hidden_symmetry"
+SATURATED = "saturated_output"
+DEAD_RELUS = "dead_relus"
+ONE_CLASS = "one_class"
+LOSS_FLAT = "loss_flat"
+
+#: Most important first: a cause before its symptoms.
+PRIORITY: tuple[str, ...] = (DIVERGED, SYMMETRY, SATURATED, DEAD_RELUS, ONE_CLASS, LOSS_FLAT)
+CAUSES = frozenset({DIVERGED, SYMMETRY, SATURATED, DEAD_RELUS})
+
+# -- thresholds (measured: see tests/core/test_diagnosis.py) ----------------------------------
+#: Saturation freezes training when at least this share of the images is wrong AND flat…
+SATURATED_WRONG_SHARE = 0.25
+#: …and the wrong images send back less than this share of the gradient they would
+#: send from σ's steep middle.  On the chapter's 3 vs 7 (seeds 0–4) it never fell below
+#: 0.04 while ≥ 25 % were wrong and flat; on the stuck Fashion pairs it is below 0.003.
+ERROR_GRADIENT_FROZEN = 0.01
+DEAD_SHARE = 0.3  # a finding when ≥ 30 % of the hidden units never fire
+ONE_CLASS_SHARE = 0.98  # ≥ 98 % of the images get the same answer
+EXPLODED_FACTOR = 10.0  # the loss rose above 10× its start
+FLAT_MIN_WINDOW = 20  # steps compared, at least
+FLAT_RELATIVE = 0.01  # < 1 % change between the last two windows
+FLAT_STILL_HIGH = 0.5  # …while still above half the starting loss
+#: A random start counts as "large" when std·√fan-in exceeds this (the standard init
+#: has std·√fan-in = 1/√3 ≈ 0.58; the chapter's std 1 over 784 pixels gives 28).
+LARGE_START = 4.0
+SMALL_STD = 0.01
+
+
+# -- fixes -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Fix:
+    """A change that cures a cause: ModelSpec fields (``spec_changes``) and TrainConfig
+    fields (``config_changes``) to set.  ``restart``: the model must start again from
+    step 0 (always so when the start changes)."""
+
+    code: str
+    label: str  # button text
+    tooltip: str
+    spec_changes: Mapping[str, Any] = field(default_factory=dict)
+    config_changes: Mapping[str, Any] = field(default_factory=dict)
+    restart: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spec_changes", MappingProxyType(dict(self.spec_changes)))
+        object.__setattr__(self, "config_changes", MappingProxyType(dict(self.config_changes)))
+        if self.spec_changes:
+            object.__setattr__(self, "restart", True)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Names of the fields this fix sets (they count as changed by hand)."""
+        return tuple(self.spec_changes) + tuple(self.config_changes)
+
+    def apply(self, spec: ModelSpec, config: TrainConfig) -> tuple[ModelSpec, TrainConfig]:
+        """``spec`` and ``config`` with this fix's fields set."""
+        return replace(spec, **self.spec_changes), replace(config, **self.config_changes)
+
+
+def fix_small_start() -> Fix:
+    return Fix(
+        "init_std_small", f"Start with init std {SMALL_STD:g}",
+        f"Start again with every weight drawn from normal(0, {SMALL_STD:g}) instead of "
+        "normal(0, 1): w·x starts near 0, on the steep middle of the sigmoid, where "
+        "every image sends back a gradient.",
+        spec_changes={"init": InitKind.RANDOM, "init_std": SMALL_STD})
+
+
+def fix_bce() -> Fix:
+    return Fix(
+        "loss_bce", "Use binary cross-entropy",
+        "Start again, training with binary cross-entropy instead of mnist_loss. Its "
+        "gradient is σ(z) − target: about 1 for an image the model gets confidently "
+        "wrong, however far out in the flat tail it sits — mnist_loss's is σ′(z) ≈ 0 "
+        "there.", config_changes={"loss": BinaryLoss.BCE}, restart=True)
+
+
+def fix_standard_init() -> Fix:
+    return Fix(
+        "init_standard", "Use the standard init",
+        "Start again with weights drawn uniformly between ±1/√n (n: a neuron's number "
+        "of inputs, PyTorch's default): w·x starts near 1 however many inputs a neuron "
+        "has, and hidden neurons start different from each other.",
+        spec_changes={"init": InitKind.STANDARD})
+
+
+def fix_learning_rate(lr: float, why: str) -> Fix:
+    return Fix(
+        "smaller_lr", f"Learning rate {_num(lr)}",
+        f"Start again with learning rate {_num(lr)}: {why}",
+        config_changes={"lr": lr}, restart=True)
+
+
+def fix_recipe(spec: ModelSpec, config: TrainConfig) -> Fix | None:
+    """Back to the model's recipe (None when already on it)."""
+    recipe = recipe_for_spec(spec)
+    if not recipe.differences(spec, config):
+        return None
+    spec_changes = dict(recipe.spec_fields)
+    if spec_changes.get("init") is not InitKind.RANDOM:
+        spec_changes.pop("init_std", None)
+    label = recipe.label if recipe.label.startswith("the ") else f"the {recipe.label} recipe"
+    return Fix(
+        "recipe", f"Back to {label}", f"Start again with {label}: {recipe.summary()}.",
+        spec_changes=spec_changes, config_changes=dict(recipe.config_fields), restart=True)
+
+
+# -- findings -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Finding:
+    """One thing that is wrong, the number that shows it, where to look, and what cures it.
+
+    ``saturated_ranges`` (single neuron, saturated output): the z-intervals of the
+    flat tails that hold images, for shading the decision histogram; ``z_limit`` the
+    |z| where "flat" begins.
+    """
+
+    code: str
+    title: str
+    evidence: str
+    where: str
+    value: float
+    fixes: tuple[Fix, ...] = ()
+    saturated_ranges: tuple[tuple[float, float], ...] = ()
+    z_limit: float | None = None
+
+    @property
+    def is_cause(self) -> bool:
+        return self.code in CAUSES
+
+    def text(self) -> str:
+        """Title, evidence and fixes as plain text (logs, the CLI)."""
+        lines = [self.title, self.evidence]
+        if self.fixes:
+            lines.append("Fixes: " + "; ".join(f.label for f in self.fixes))
+        return "\n".join(lines)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _num(x: float) -> str:
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def _pct(x: float) -> str:
+    p = 100.0 * x
+    if 99.5 <= p < 100.0:
+        return "over 99 %"
+    if 0 < p < 1:
+        return "under 1 %"
+    return f"{p:.0f} %"
+
+
+def _first_layer_fan_in(spec: ModelSpec) -> int:
+    return int(spec.kernel) ** 2 if spec.kind is ModelKind.CNN else N_PIXELS
+
+
+def large_start(spec: ModelSpec) -> bool:
+    """True for a random start far larger than the number of inputs calls for."""
+    return (spec.init is InitKind.RANDOM
+            and spec.init_std * math.sqrt(_first_layer_fan_in(spec)) > LARGE_START)
+
+
+def _recipe_lr(spec: ModelSpec, config: TrainConfig) -> float:
+    return float(recipe_for_spec(spec).config_fields.get("lr", config.lr))
+
+
+def _smaller_lr(spec: ModelSpec, config: TrainConfig) -> float:
+    """A tenth of the current learning rate, and no more than the recipe's."""
+    lr = float(config.lr) / 10.0
+    recipe_lr = _recipe_lr(spec, config)
+    if recipe_lr < float(config.lr):
+        lr = min(lr, recipe_lr)
+    return float(f"{lr:.3g}")
+
+
+@dataclass
+class _Forward:
+    """What one parameter snapshot does on the images (cached per snapshot)."""
+
+    logits: np.ndarray
+    n_images: int
+    dead_share: float | None = None
+    n_units: int = 0
+    symmetric: bool = False
+    sat: SaturationStats | None = None
+
+
+def _forward(spec: ModelSpec, params: Mapping[str, np.ndarray], images: np.ndarray,
+             max_images: int, max_cnn_images: int) -> _Forward:
+    limit = max_cnn_images if spec.kind is ModelKind.CNN else max_images
+    x = np.asarray(images[:limit], dtype=np.float32).reshape(-1, N_PIXELS)
+    p = {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
+    with np.errstate(over="ignore", invalid="ignore"):
+        if spec.kind not in (ModelKind.MLP, ModelKind.CNN):
+            logits = np.asarray(numpy_logits(p, spec, x), dtype=np.float64)
+            return _Forward(logits=logits, n_images=int(x.shape[0]))
+        # The hidden layer's pre-activations once: its dead units, and the logits from it.
+        if spec.kind is ModelKind.MLP:
+            w = p["hidden.weights"]
+            pre = x @ w.T + p["hidden.biases"]  # (n, H)
+            alive = (pre > 0).any(axis=0)
+            features = np.maximum(pre, 0.0)
+        else:
+            w = p["conv.weights"].reshape(int(spec.channels), -1)
+            pre = conv_valid(x.reshape(-1, 28, 28), p["conv.weights"])
+            pre += p["conv.biases"][None, :, None, None]  # (n, C, s, s)
+            alive = (pre > 0).any(axis=(0, 2, 3))
+            features = maxpool2(np.maximum(pre, 0.0)).reshape(x.shape[0], -1)
+        out = features @ p["output.weights"].T + p["output.biases"]
+        logits = np.asarray(out[:, 0] if spec.n_outputs == 1 else out, dtype=np.float64)
+    n_units = int(w.shape[0])
+    return _Forward(
+        logits=logits, n_images=int(x.shape[0]), dead_share=float(1.0 - alive.mean()),
+        n_units=n_units,
+        symmetric=n_units >= 2 and bool(np.all(w.max(axis=0) == w.min(axis=0))),
+    )
+
+
+class Diagnoser:
+    """Runs the diagnosis with the model's forward pass cached per parameter snapshot
+    (the arrays' identities): call it on every GUI refresh; only a new snapshot costs a
+    forward pass.  Snapshots must not be changed in place."""
+
+    def __init__(self, max_images: int = 2000, max_cnn_images: int = 32) -> None:
+        self.max_images = int(max_images)
+        self.max_cnn_images = int(max_cnn_images)
+        self._key: tuple | None = None
+        self._keep: tuple = ()
+        self._forward: _Forward | None = None
+
+    def diagnose(
+        self,
+        spec: ModelSpec,
+        config: TrainConfig,
+        params: Mapping[str, np.ndarray],
+        images: np.ndarray,
+        labels: np.ndarray,
+        losses: Sequence[float] | np.ndarray = (),
+        accuracies: Sequence[float] | np.ndarray = (),
+        diverged: bool = False,
+        target_names: Sequence[str] | None = None,
+    ) -> list[Finding]:
+        """Findings for ``params`` of ``spec`` trained with ``config``, most important
+        first (empty: nothing wrong).
+
+        ``images``: validation images, float32 (n, 784) in [0, 1]; ``labels``: their
+        targets (two classes: 1 = the first class; ten: the label).  ``losses``: the
+        training loss of every step so far (a thinned series is fine); ``accuracies``:
+        validation accuracy after each epoch; ``diverged``: the trainer stopped on a
+        non-finite loss.  ``target_names[t]`` names target t (``TaskData.target_names()``).
+        """
+        fwd = self._forward_for(spec, params, images)
+        labels = np.asarray(labels).reshape(-1)[: fwd.n_images]
+        return _findings(spec, config, fwd, labels,
+                         np.asarray(losses, dtype=np.float64).reshape(-1),
+                         np.asarray(accuracies, dtype=np.float64).reshape(-1),
+                         bool(diverged), target_names)
+
+    def _forward_for(self, spec: ModelSpec, params: Mapping[str, np.ndarray],
+                     images: np.ndarray) -> _Forward:
+        arrays = tuple(params[k] for k in sorted(params))
+        key = (spec, id(images), np.shape(images), tuple(id(a) for a in arrays))
+        if key == self._key and self._forward is not None:
+            return self._forward
+        fwd = _forward(spec, params, images, self.max_images, self.max_cnn_images)
+        # Keeping the arrays alive keeps their ids from being reused by new arrays.
+        self._key, self._keep, self._forward = key, (images, arrays), fwd
+        return fwd
+
+
+def diagnose(
+    spec: ModelSpec,
+    config: TrainConfig,
+    params: Mapping[str, np.ndarray],
+    images: np.ndarray,
+    labels: np.ndarray,
+    losses: Sequence[float] | np.ndarray = (),
+    accuracies: Sequence[float] | np.ndarray = (),
+    diverged: bool = False,
+    target_names: Sequence[str] | None = None,
+) -> list[Finding]:
+    """:meth:`Diagnoser.diagnose` without a cache (tests, the CLI)."""
+    return Diagnoser().diagnose(spec, config, params, images, labels, losses, accuracies,
+                                diverged, target_names)
+
+
+# -- the checks ------------------------------------------------------------------------------------
+def _findings(spec: ModelSpec, config: TrainConfig, fwd: _Forward, labels: np.ndarray,
+              losses: np.ndarray, accuracies: np.ndarray, diverged: bool,
+              target_names: Sequence[str] | None) -> list[Finding]:
+    out: list[Finding] = []
+    for check in (_check_diverged, _check_symmetry, _check_saturated, _check_dead):
+        finding = check(spec, config, fwd, labels, losses, diverged)
+        if finding is not None:
+            out.append(finding)
+    if any(f.code == SYMMETRY for f in out):  # equal neurons die together: one cause
+        out = [f for f in out if f.code != DEAD_RELUS]
+    causes = bool(out)
+    for symptom in (_check_one_class(spec, config, fwd, labels, target_names, causes),
+                    _check_flat(spec, config, losses, accuracies, causes)):
+        if symptom is not None:
+            out.append(symptom)
+    out.sort(key=lambda f: PRIORITY.index(f.code))
+    return out
+
+
+def _check_diverged(spec, config, fwd, labels, losses, diverged) -> Finding | None:
+    finite = losses[np.isfinite(losses)]
+    nonfinite = diverged or finite.size < losses.size or not np.all(np.isfinite(fwd.logits))
+    exploded, start, peak, peak_at = False, 0.0, 0.0, 0
+    if finite.size >= 2:
+        start = float(np.median(finite[:5]))
+        peak_at = int(np.argmax(finite))
+        peak = float(finite[peak_at])
+        exploded = peak > max(EXPLODED_FACTOR * start, start + 10.0)
+    if not (nonfinite or exploded):
+        return None
+    ratio = peak / start if start > 0 else math.inf
+    if exploded and not nonfinite and large_start(spec) and spec.kind is not ModelKind.SINGLE:
+        # The first gradients are huge because the start is: a smaller learning rate
+        # does not cure that (measured: CNN, std 1, lr 0.01 → 13 %), a smaller start does.
+        return Finding(
+            DIVERGED, "Training blew up: the start is far too large",
+            f"the training loss jumped from {_num(start)} to {_num(peak)} at step "
+            f"{peak_at + 1}: a normal(0, {_num(spec.init_std)}) start over "
+            f"{_first_layer_fan_in(spec)} inputs makes w·x, and so the first gradients, "
+            "huge — see the loss curve.",
+            "loss curve", ratio, (fix_standard_init(),))
+    if nonfinite:
+        evidence = (f"the loss or a parameter became infinite (NaN) at learning rate "
+                    f"{_num(config.lr)}: each step overshot more than the one before — "
+                    "see the loss curve.")
+        value = math.inf
+    else:
+        evidence = (f"the training loss jumped from {_num(start)} to {_num(peak)} at step "
+                    f"{peak_at + 1} (learning rate {_num(config.lr)}): the steps overshoot "
+                    "— see the loss curve.")
+        value = ratio
+    return Finding(
+        DIVERGED, "Training blew up: the learning rate is too large", evidence,
+        "loss curve", value,
+        (fix_learning_rate(_smaller_lr(spec, config),
+                           "each step then moves the weights a tenth as far, and no "
+                           "longer jumps past the bottom of the loss."),))
+
+
+def _check_symmetry(spec, config, fwd, labels, losses, diverged) -> Finding | None:
+    if not fwd.symmetric:
+        return None
+    what = "hidden neurons" if spec.kind is ModelKind.MLP else "kernels"
+    return Finding(
+        SYMMETRY, f"All {fwd.n_units} {what} are identical copies",
+        f"the {fwd.n_units} {what} have exactly the same weights (largest difference "
+        "between two: 0) — see the weight pictures. They started equal (all zero), and "
+        "equal neurons get equal gradients, so they can never become different.",
+        "weight pictures", 0.0, (fix_standard_init(),))
+
+
+def _check_saturated(spec, config, fwd, labels, losses, diverged) -> Finding | None:
+    if spec.n_outputs != 1 or config.loss is not BinaryLoss.MNIST or fwd.logits.size == 0:
+        return None
+    if fwd.sat is None:
+        fwd.sat = saturation_stats(fwd.logits, labels, Z_SATURATED)
+    s = fwd.sat
+    if not (s.share_wrong_saturated >= SATURATED_WRONG_SHARE
+            and s.error_gradient < ERROR_GRADIENT_FROZEN):
+        return None
+    single = spec.kind is ModelKind.SINGLE
+    z = "w·x + b" if single else "the output logit z"
+    where = "decision histogram (the shaded tails)" if single else "decision histogram"
+    evidence = (
+        f"{_pct(s.share_wrong_saturated)} of the {s.n:,} validation images are on the "
+        f"wrong side with |{z}| > {Z_SATURATED:g}, where σ′ < {SLOPE_AT_SATURATION:.3f}: "
+        f"their errors send back {_pct(s.error_gradient)} of the gradient they would "
+        f"from the middle of the sigmoid — see the {where}. No learning rate helps: "
+        "the slope itself is (almost) 0."
+    )
+    fixes = [fix_small_start(), fix_bce(), fix_standard_init()] if single else \
+        [fix_standard_init(), fix_bce()]
+    if spec.init is InitKind.STANDARD:
+        fixes = [f for f in fixes if f.code != "init_standard"]
+    title = ("The neuron is stuck in the sigmoid's flat tails" if single
+             else "The output is stuck in the sigmoid's flat tails")
+    return Finding(
+        SATURATED, title, evidence, where, s.share_wrong_saturated, tuple(fixes),
+        saturated_ranges=s.saturated_ranges if single else (), z_limit=Z_SATURATED)
+
+
+def _check_dead(spec, config, fwd, labels, losses, diverged) -> Finding | None:
+    if fwd.dead_share is None or fwd.dead_share < DEAD_SHARE:
+        return None
+    what = "hidden neurons" if spec.kind is ModelKind.MLP else "kernels"
+    n_dead = int(round(fwd.dead_share * fwd.n_units))
+    evidence = (
+        f"{n_dead} of the {fwd.n_units} {what} ({_pct(fwd.dead_share)}) output 0 for "
+        f"every one of {fwd.n_images:,} validation images — see the weight pictures. "
+        "ReLU's slope is 0 there, so no gradient reaches their weights: they stay dead."
+    )
+    if large_start(spec):
+        evidence += (f" The start is large: normal(0, {_num(spec.init_std)}) over "
+                     f"{_first_layer_fan_in(spec)} inputs puts w·x in the tens, and the "
+                     "first, huge updates pushed the neurons below 0.")
+        fixes: tuple[Fix, ...] = (fix_standard_init(),)
+    elif config.lr > 1.5 * _recipe_lr(spec, config):
+        evidence += (f" Learning rate {_num(config.lr)} takes steps so large that one bad "
+                     "batch pushes a neuron's bias far below 0.")
+        fixes = (fix_learning_rate(_smaller_lr(spec, config),
+                                   "smaller steps no longer throw neurons into the region "
+                                   "where ReLU is 0 for every image."),)
+    else:
+        fixes = tuple(f for f in (fix_recipe(spec, config),) if f is not None)
+    return Finding(DEAD_RELUS, f"Many {what} are dead (ReLU is 0 for every image)",
+                   evidence, "weight pictures", fwd.dead_share, fixes)
+
+
+def _check_one_class(spec, config, fwd, labels, target_names, causes) -> Finding | None:
+    logits = fwd.logits
+    if logits.size == 0 or not np.all(np.isfinite(logits)):
+        return None
+    binary = spec.n_outputs == 1
+    pred = (logits >= 0).astype(np.int64) if binary else np.argmax(logits, axis=1)
+    counts = np.bincount(pred, minlength=2 if binary else 10)
+    top = int(np.argmax(counts))
+    share = float(counts[top] / pred.size)
+    label_share = float(np.mean(labels == top)) if labels.size else 0.0
+    if share < ONE_CLASS_SHARE or label_share > 0.9:
+        return None
+    name = str(target_names[top]) if target_names is not None and top < len(target_names) \
+        else str(top)
+    evidence = (f"{_pct(share)} of the {pred.size:,} validation images are called "
+                f"“{name}”, which is {_pct(label_share)} of them — see the confusion counts.")
+    fixes: tuple[Fix, ...] = ()
+    if causes:
+        evidence += " This follows from the cause above."
+    else:
+        recipe = fix_recipe(spec, config)
+        fixes = (recipe,) if recipe is not None else ()
+    return Finding(ONE_CLASS, f"Every image gets the same answer: “{name}”", evidence,
+                   "confusion counts", share, fixes)
+
+
+def _check_flat(spec, config, losses, accuracies, causes) -> Finding | None:
+    finite = losses[np.isfinite(losses)]
+    window = max(FLAT_MIN_WINDOW, finite.size // 5)
+    if finite.size < 2 * window:
+        return None
+    start = float(np.median(finite[:5]))
+    last = float(finite[-window:].mean())
+    before = float(finite[-2 * window:-window].mean())
+    if (before <= 0 or abs(last - before) > FLAT_RELATIVE * before
+            or last < FLAT_STILL_HIGH * start):
+        return None
+    evidence = (f"over the last {2 * window} steps the training loss stayed at "
+                f"{_num(last)} (it started at {_num(start)})")
+    if accuracies.size and np.isfinite(accuracies[-1]):
+        evidence += f", validation accuracy {100 * accuracies[-1]:.1f} %"
+    evidence += " — see the loss curve."
+    fixes: tuple[Fix, ...] = ()
+    if causes:
+        evidence += " This follows from the cause above."
+    else:
+        recipe_lr = _recipe_lr(spec, config)
+        if config.lr * 10 <= recipe_lr:
+            evidence += f" Learning rate {_num(config.lr)} takes very small steps."
+            fixes = (Fix("larger_lr", f"Learning rate {_num(recipe_lr)}",
+                         f"Go on with the recipe's learning rate {_num(recipe_lr)}: steps "
+                         "ten times larger or more.",
+                         config_changes={"lr": recipe_lr}, restart=False),)
+        else:
+            recipe = fix_recipe(spec, config)
+            fixes = (recipe,) if recipe is not None else ()
+    return Finding(LOSS_FLAT, "The loss stopped moving", evidence, "loss curve", last, fixes)
