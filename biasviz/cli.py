@@ -160,21 +160,27 @@ def _add_run_options(train: argparse.ArgumentParser) -> None:
                        help="kernels of the cnn (default 8)")
     model.add_argument("--kernel", type=int, default=None, metavar="K",
                        help="kernel size of the cnn: 3, 5 or 7 (default 5)")
-    model.add_argument("--init", choices=("random", "zeros"), default=None,
-                       help="initial parameters (default random)")
+    model.add_argument("--init", choices=("random", "zeros", "standard"), default=None,
+                       help="initial parameters: random normal(0, std), zeros, or standard "
+                       "(uniform ±1/√inputs, PyTorch's default); the model's recipe by "
+                       "default: default random for the single neuron (the chapter's), "
+                       "standard for linear, mlp and cnn")
     model.add_argument("--init-std", type=float, default=None, metavar="STD",
-                       help="standard deviation of the random init (default 1.0)")
+                       help="standard deviation of the random init (default 1.0); "
+                       "implies --init random")
     opt = train.add_argument_group("training")
     opt.add_argument("--optimizer", choices=("sgd", "adam"), default=None,
                      help="default sgd")
     opt.add_argument("--loss", choices=("mnist", "bce"), default=None,
                      help="two-class loss: the chapter's mnist_loss or binary cross-entropy "
-                     "(default mnist; ten classes always use cross-entropy)")
+                     "(default mnist for the single neuron, bce for mlp and cnn; ten "
+                     "classes always use cross-entropy)")
     opt.add_argument("--epochs", type=int, default=None, help="default 20")
     opt.add_argument("--lr", type=float, default=None, metavar="RATE",
-                     help="learning rate (default 1.0)")
+                     help="learning rate (default 1.0 for the single neuron, 0.1 for "
+                     "the others)")
     opt.add_argument("--batch-size", type=int, default=None, metavar="N",
-                     help="default 256")
+                     help="default 256 for the single neuron, 32 for the others")
     opt.add_argument("--seed", type=int, default=None,
                      help="seed of the initial parameters and the batch order (default 0)")
 
@@ -205,9 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a model and report its validation accuracy",
         description=(
-            "Train a model the way the fastai chapter does (SGD, learning rate 1.0, "
-            "batches of 256, the chapter's mnist_loss) and print its validation accuracy. "
-            "Unset options take the app's defaults."
+            "Train a model and print its validation accuracy. Unset options follow the "
+            "model's recipe, as in the app: the single neuron trains the way the fastai "
+            "chapter does (normal(0, 1) start, SGD, learning rate 1.0, batches of 256, "
+            "mnist_loss); linear, mlp and cnn use the standard recipe (PyTorch's "
+            "default start, SGD, learning rate 0.1, batches of 32, cross-entropy)."
         ),
     )
     _add_run_options(train)
@@ -398,11 +406,23 @@ class _DownloadProgress:
             _note(f"downloaded {self.name}")
 
 
+def _recipe(ns: argparse.Namespace, task=None):
+    """The recipe of the model the options ask for (the app's defaults for it)."""
+    from biasviz.core.datasets import Task
+    from biasviz.core.recipes import recipe_for
+
+    task = task if task is not None else Task.parse(ns.task)
+    kind = ns.model or ("single" if task.is_binary else "linear")
+    return kind, recipe_for(kind, task.is_binary)
+
+
 def _build_spec(ns: argparse.Namespace, task):
     from biasviz.core.spec import ModelSpec
 
-    kind = ns.model or ("single" if task.is_binary else "linear")
-    kwargs: dict = {"kind": kind, "n_outputs": task.n_outputs}
+    kind, recipe = _recipe(ns, task)
+    kwargs: dict = {"kind": kind, "n_outputs": task.n_outputs, **recipe.spec_fields}
+    if ns.init_std is not None and ns.init is None:
+        kwargs["init"] = "random"  # a std only means something for a random start
     for name in ("bias_mode", "hidden", "channels", "kernel", "init", "init_std", "seed"):
         value = getattr(ns, name)
         if value is not None:
@@ -415,7 +435,7 @@ def _build_spec(ns: argparse.Namespace, task):
 def _build_config(ns: argparse.Namespace):
     from biasviz.core.training import TrainConfig
 
-    kwargs: dict = {}
+    kwargs: dict = dict(_recipe(ns)[1].config_fields)
     for name in ("epochs", "lr", "batch_size", "optimizer", "loss", "seed"):
         value = getattr(ns, name)
         if value is not None:
@@ -750,8 +770,9 @@ def cmd_animate(ns: argparse.Namespace) -> int:
 
     animator = Animator(timeline, spec, options, recorder.curves())
     if len(animator) < options.frames and not quiet:
-        _note(f"only {len(animator)} moments recorded in the range: writing {len(animator)} "
-              "frames")
+        n = len(animator)
+        _note(f"only {n} moment{'s' if n != 1 else ''} recorded in the range: writing {n} "
+              f"frame{'s' if n != 1 else ''}")
 
     def progress(done: int, total: int) -> None:
         if status is not None:

@@ -171,6 +171,11 @@ def choose_frames(steps: Sequence[int], n: int, first: int | None = None,
     steps_a = np.asarray(steps, dtype=np.int64)
     lo = steps_a[0] if first is None else first
     hi = steps_a[-1] if last is None else last
+    if lo > hi:
+        raise ConfigError(
+            f"the range starts at step {lo}, after its end at step {hi} (the timeline has "
+            f"steps {int(steps_a[0])} to {int(steps_a[-1])})"
+        )
     inside = np.nonzero((steps_a >= lo) & (steps_a <= hi))[0]
     if inside.size == 0:
         raise ConfigError(
