@@ -162,9 +162,9 @@ def _add_run_options(train: argparse.ArgumentParser) -> None:
                        help="kernel size of the cnn: 3, 5 or 7 (default 5)")
     model.add_argument("--init", choices=("random", "zeros", "standard"), default=None,
                        help="initial parameters: random normal(0, std), zeros, or standard "
-                       "(uniform ±1/√inputs, PyTorch's default); the model's recipe by "
-                       "default: default random for the single neuron (the chapter's), "
-                       "standard for linear, mlp and cnn")
+                       "(uniform ±1/√inputs, PyTorch's default). The model's recipe: "
+                       "default random for the single neuron (the chapter's), standard "
+                       "for linear, mlp and cnn")
     model.add_argument("--init-std", type=float, default=None, metavar="STD",
                        help="standard deviation of the random init (default 1.0); "
                        "implies --init random")

@@ -200,3 +200,30 @@ def test_one_epoch_of_full_fashion_mnist_every_model_learns(one_torch_thread):
     assert acc["mlp"] > acc["linear"]
     assert acc["cnn"] > acc["linear"]
     assert acc["cnn"] >= 0.83
+
+
+# -- the CLI uses the same recipe as the app ---------------------------------------------------
+@pytest.mark.parametrize("argv, kind, n_outputs", [
+    (["--task", "3,7"], "single", 1),
+    (["--task", "all"], "linear", 10),
+    (["--task", "all", "--model", "cnn"], "cnn", 10),
+    (["--task", "2,4", "--model", "mlp"], "mlp", 1),
+])
+def test_cli_train_defaults_are_the_recipe(argv, kind, n_outputs):
+    from biasviz import cli
+    from biasviz.core.datasets import Task
+
+    ns = cli.build_parser().parse_args(["train", *argv])
+    task = Task.parse(ns.task)
+    assert (cli._build_spec(ns, task), cli._build_config(ns)) == defaults_for(kind, n_outputs)
+
+
+def test_cli_options_override_the_recipe():
+    from biasviz import cli
+    from biasviz.core.datasets import Task
+
+    ns = cli.build_parser().parse_args(
+        ["train", "--task", "all", "--model", "mlp", "--init-std", "0.05", "--lr", "0.5"])
+    spec, config = cli._build_spec(ns, Task.parse(ns.task)), cli._build_config(ns)
+    assert (spec.init, spec.init_std) == (InitKind.RANDOM, 0.05)  # a std means random
+    assert config.lr == 0.5 and config.batch_size == 32  # the rest stays the recipe's
