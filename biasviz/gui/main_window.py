@@ -9,8 +9,8 @@ import os
 import time
 
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QStyle,
     QTabBar,
     QTabWidget,
     QToolBar,
@@ -100,7 +101,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings(SETTINGS_ORG, SETTINGS_APP)
         self.setWindowTitle("biasviz — weights and biases, seen and felt")
         self.setWindowIcon(_icon())
-        self.resize(1440, 920)
+        self.resize(self.default_size())
         self._closing = False
 
         # widgets ------------------------------------------------------------
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
         scroll.setWidget(self.training_panel)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(300)
+        # The panel's widgets shrink to the dock's width: never a horizontal scrollbar.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.controls_dock = QDockWidget("Training", self)
         self.controls_dock.setObjectName("controls_dock")
         self.controls_dock.setWidget(scroll)
@@ -138,13 +141,20 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.evaluation_view, "Evaluate")
         self._fixed_tabs = self.tabs.count()
         self.tabs.setTabsClosable(True)
+        # The fixed tabs cannot close: a slim placeholder instead of a close button keeps
+        # the tab bar as tall as it will be with lessons open (no layout jump then).
+        close_h = self.style().pixelMetric(QStyle.PixelMetric.PM_TabCloseIndicatorHeight)
         for i in range(self._fixed_tabs):
-            self.tabs.tabBar().setTabButton(i, QTabBar.ButtonPosition.RightSide, None)
+            slot = QWidget()
+            slot.setFixedSize(1, close_h)
+            self.tabs.tabBar().setTabButton(i, QTabBar.ButtonPosition.RightSide, slot)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.lessons: dict[str, Lesson] = {}
         self.setCentralWidget(self.tabs)
 
         self._make_actions()
+        # What "Reset layout" goes back to: the docks and toolbar as built.
+        self._default_state = self.saveState()
         self.statusBar().showMessage("Loading PyTorch in the background…")
 
         # While training, the views redraw at their own pace, not at the training's: one
@@ -161,6 +171,13 @@ class MainWindow(QMainWindow):
         self._eval_timer.timeout.connect(self._refresh_evaluation)
 
         self._wire()
+        if self.default_size().height() < 880:
+            # A laptop screen: the help dock costs the plots their height; it is one
+            # click away in the View menu (and a saved layout may bring it back).
+            self.help_dock.hide()
+            if self.default_size().height() < 760:
+                self.toolbar.hide()  # its buttons are in the menus and the Training panel
+            self._default_state = self.saveState()
         self._restore_settings()
         self._on_state(self.session.state)
         self._on_data(self.session.data)
@@ -169,6 +186,9 @@ class MainWindow(QMainWindow):
     def _neuron_tab(self) -> QWidget:
         tab = QWidget()
         outer = QVBoxLayout(tab)
+        # Tight margins: on a 1280×720 screen every pixel of height goes to the plots.
+        outer.setContentsMargins(6, 4, 6, 4)
+        outer.setSpacing(4)
         self.chapter_label = QLabel(CHAPTER_NOTE)
         self.chapter_label.setWordWrap(True)
         outer.addWidget(self.chapter_label)
@@ -250,6 +270,7 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.controls_dock.toggleViewAction())
         view_menu.addAction(self.help_dock.toggleViewAction())
+        self.view_menu = view_menu
         view_menu.addSeparator()
         view_menu.addAction(self.reset_settings_action)
         self.lessons_menu = self.menuBar().addMenu("&Lessons")
@@ -261,12 +282,13 @@ class MainWindow(QMainWindow):
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addActions([about, data_about])
 
-        toolbar = QToolBar("Main")
+        toolbar = self.toolbar = QToolBar("Main")
         toolbar.setObjectName("main_toolbar")
         toolbar.addActions([self.import_action, self.export_action])
         toolbar.addSeparator()
         toolbar.addActions([self.start_action, self.stop_action, self.reset_action])
         self.addToolBar(toolbar)
+        self.view_menu.insertAction(self.reset_settings_action, toolbar.toggleViewAction())
 
     def _wire(self) -> None:
         s, p = self.session, self.training_panel
@@ -452,33 +474,56 @@ class MainWindow(QMainWindow):
             self.learning_view.set_snapshot(snap)
         elif current is self.draw_panel:
             self.draw_panel.set_model(snap.params, snap.spec, self._class_names())
-        elif isinstance(current, Lesson):
-            current.set_model(snap)
+        else:
+            lesson = self.current_lesson()
+            if lesson is not None:
+                lesson.set_model(snap)
 
     # ------------------------------------------------------------------ lessons
+    def current_lesson(self) -> Lesson | None:
+        return self.lesson_at(self.tabs.currentIndex())
+
+    def lesson_at(self, index: int) -> Lesson | None:
+        page = self.tabs.widget(index)
+        lesson = page.widget() if isinstance(page, QScrollArea) else page
+        return lesson if isinstance(lesson, Lesson) else None
+
+    def lesson_tab_index(self, lesson: Lesson) -> int:
+        return next((i for i in range(self.tabs.count()) if self.lesson_at(i) is lesson), -1)
+
     def open_lesson(self, module: str) -> Lesson:
-        """Show the lesson's tab (creating it the first time)."""
+        """Show the lesson's tab (creating it the first time).
+
+        A lesson sits in a scroll area of its own: however wide its side-by-side panels,
+        it scrolls inside its tab and never grows the main window (or squeezes its docks
+        and so changes the layout saved for next time)."""
         lesson = self.lessons.get(module)
         if lesson is None:
             lesson = lesson_class(module)()
             lesson.setObjectName(f"lesson_{module}")
             self.lessons[module] = lesson
-            self.tabs.addTab(lesson, lesson.title)
+            page = QScrollArea()
+            page.setObjectName(f"lesson_page_{module}")
+            page.setWidgetResizable(True)
+            page.setFrameShape(QScrollArea.Shape.NoFrame)
+            page.setWidget(lesson)
+            self.tabs.addTab(page, lesson.title)
             lesson.set_data(self.session.data)
             lesson.set_model(self.session.snapshot)
-        self.tabs.setCurrentWidget(lesson)
+        self.tabs.setCurrentIndex(self.lesson_tab_index(lesson))
         return lesson
 
     def close_tab(self, index: int) -> None:
-        widget = self.tabs.widget(index)
-        if not isinstance(widget, Lesson):
+        lesson = self.lesson_at(index)
+        if lesson is None:
             return
-        widget.shutdown()
-        for key, lesson in list(self.lessons.items()):
-            if lesson is widget:
+        page = self.tabs.widget(index)
+        lesson.shutdown()
+        for key, value in list(self.lessons.items()):
+            if value is lesson:
                 del self.lessons[key]
         self.tabs.removeTab(index)
-        widget.deleteLater()
+        page.deleteLater()
 
     def _refresh_evaluation(self) -> None:
         snap = self.session.snapshot
@@ -586,10 +631,29 @@ class MainWindow(QMainWindow):
         )
 
     # ------------------------------------------------------------------ settings
+    def default_size(self) -> QSize:
+        """1440×920 where it fits; else most of the available screen (a 1366×768 laptop
+        gets 1366×~730, its whole work area)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return QSize(1440, 920)
+        area = screen.availableGeometry()
+        return QSize(min(1440, area.width()), min(920, area.height() - 32))
+
+    def _fits_screen(self) -> bool:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return True
+        area = screen.availableGeometry()
+        frame = self.frameGeometry()
+        return frame.width() <= area.width() + 8 and frame.height() <= area.height() + 8
+
     def _restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray | bytes):
             self.restoreGeometry(geometry)
+            if not self._fits_screen():  # saved on a bigger screen: start fresh
+                self.resize(self.default_size())
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray | bytes):
             self.restoreState(state)
@@ -620,7 +684,8 @@ class MainWindow(QMainWindow):
     def reset_settings(self) -> None:
         self.settings.clear()
         self.settings.sync()
-        self.resize(1440, 920)
+        self.restoreState(self._default_state)
+        self.resize(self.default_size())
         self.controls_dock.show()
         self.help_dock.show()
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)

@@ -31,7 +31,7 @@ def test_lesson_opens_as_a_tab_and_closes_cleanly(qtbot, window, module):
     w = window
     tabs_before = w.tabs.count()
     w.lesson_actions[module].trigger()
-    lesson = w.tabs.currentWidget()
+    lesson = w.current_lesson()
     assert isinstance(lesson, Lesson)
     assert w.tabs.count() == tabs_before + 1
     assert w.tabs.tabText(w.tabs.currentIndex()) == lesson.title
@@ -44,7 +44,7 @@ def test_lesson_opens_as_a_tab_and_closes_cleanly(qtbot, window, module):
     qtbot.waitUntil(lambda: w.session.state == "ready" and w.session.trainer.epoch == 1,
                     timeout=30_000)
     w._refresh_slow_views()
-    w.close_tab(w.tabs.indexOf(lesson))
+    w.close_tab(w.lesson_tab_index(lesson))
     assert w.tabs.count() == tabs_before
     assert module not in w.lessons
     running = [t for t in lesson.findChildren(QThread) if t.isRunning()]

@@ -1,0 +1,108 @@
+"""The window on a laptop screen, in a real X server (Xvfb): it fits 1366×768 and
+1280×720, every plot keeps ≥ 150 px, the Training panel never scrolls sideways, opening and
+closing every lesson leaves the saved layout alone, and Reset layout restores it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
+
+SCRIPT = r"""
+import json, sys
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from biasviz.gui.main_window import LESSON_MODULES, MainWindow
+settings = QSettings(sys.argv[1], QSettings.Format.IniFormat)
+w = MainWindow(settings=settings)
+w.show()
+for _ in range(20):
+    app.processEvents()
+area = w.screen().availableGeometry()
+frame = w.frameGeometry()
+panel = w.controls_dock.widget()
+out = {
+    "screen": [area.width(), area.height()],
+    "frame": [frame.width(), frame.height()],
+    "plots": [w.plots.loss_plot.height(), w.plots.acc_plot.height()],
+    "hscroll": panel.horizontalScrollBar().isVisible(),
+}
+def layout():
+    return [w.frameGeometry().width(), w.frameGeometry().height(),
+            w.controls_dock.geometry().getRect(), w.tabs.geometry().getRect(),
+            w.help_dock.isVisible(), w.toolbar.isVisible()]
+before = layout()
+for module in LESSON_MODULES:
+    lesson = w.open_lesson(module)
+    for _ in range(5):
+        app.processEvents()
+    w.close_tab(w.lesson_tab_index(lesson))
+    app.processEvents()
+out["state_kept"] = layout() == before
+out["layouts"] = [before, layout()]
+w.save_settings()
+# and the layout saved after the lessons restores to the same thing in a new window
+w2 = MainWindow(settings=QSettings(sys.argv[1], QSettings.Format.IniFormat))
+w2.show()
+for _ in range(20):
+    app.processEvents()
+out["restored_same"] = (w2.controls_dock.geometry().getRect() == w.controls_dock.geometry().getRect()
+                        and w2.frameGeometry().height() <= area.height())
+w2.close()
+out["frame_after_lessons"] = [w.frameGeometry().width(), w.frameGeometry().height()]
+w.controls_dock.hide()
+w.reset_settings()
+app.processEvents()
+out["dock_back"] = w.controls_dock.isVisible()
+w.close()
+print(json.dumps(out))
+"""
+
+
+def _free_display() -> int:
+    for n in range(70, 99):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            return n
+    pytest.skip("no free X display number")
+
+
+@pytest.mark.parametrize("size", ["1366x768", "1280x720"])
+def test_window_fits_a_laptop_screen(tmp_path, size):
+    display = _free_display()
+    xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{size}x24", "-nolisten",
+                             "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{display}").exists():
+            if time.monotonic() > deadline or xvfb.poll() is not None:
+                pytest.skip("Xvfb did not start")
+            time.sleep(0.05)
+        env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb")
+        run = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "s.ini")],
+                             capture_output=True, text=True, timeout=120, env=env)
+        if run.returncode != 0 and "could not connect to display" in run.stderr.lower():
+            pytest.skip("Qt's xcb platform cannot start here")
+        assert run.returncode == 0, run.stderr[-3000:]
+        import json
+
+        out = json.loads(run.stdout.strip().splitlines()[-1])
+    finally:
+        xvfb.terminate()
+        xvfb.wait(5)
+    sw, sh = out["screen"]
+    fw, fh = out["frame"]
+    assert fw <= sw and fh <= sh, out
+    assert min(out["plots"]) >= 150, out
+    assert not out["hscroll"], out
+    assert out["state_kept"], f"a lesson changed the main layout: {out['layouts']}"
+    assert out["restored_same"], "the layout saved after the lessons restores differently"
+    assert out["frame_after_lessons"][1] <= sh, "a lesson grew the window off the screen"
+    assert out["dock_back"], "Reset layout did not bring the Training panel back"
