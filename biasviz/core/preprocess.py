@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import os
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,12 +51,25 @@ MAX_WORK_SIDE = 1024
 """Inputs longer than this are block-averaged down before anything else."""
 MAX_FILE_PIXELS = 64 * 1024 * 1024
 """Files with more pixels than this (after JPEG draft reduction) are refused."""
+MAX_DECODED_BYTES = 128 * 1024 * 1024
+"""Files whose decoded pixels would take more than this (Pillow keeps RGB, RGBA and
+32-bit pixels in 4 bytes, 16-bit in 2, 8-bit in 1) are refused before decoding: a
+64-megapixel RGBA picture would take 256 MB.  With the band-by-band conversion after it,
+a picture costs at most about this plus 20 MB."""
 MIN_CONTRAST = 0.03
 """Ink fainter than this (in 0..1 units above the background) counts as no ink."""
 BBOX_THRESHOLD = 0.1
 """Pixels below this fraction of the ink's peak don't widen the bounding box."""
 POLARITY_TOLERANCE = 0.03
 """Deviations from the background smaller than this are noise when judging polarity."""
+UNEVEN_LIGHT = 0.12
+"""When the four edges of a picture differ in brightness by more than this, the paper
+is lit unevenly: ink is measured against a smooth surface fitted to the paper instead
+of the border's median."""
+FRAME_CONTRAST = 0.35
+"""Edge rows or columns this much darker or lighter than the page are a frame (a
+scanner lid, the table around a photographed sheet) and are cut off first."""
+_MAX_FRAME_FRACTION = 0.3
 
 # A band of rows converted to float at a time holds about this many values, so a
 # 20000x20000 input never has a full-size float copy.
@@ -295,6 +309,9 @@ def _border(gray: np.ndarray) -> np.ndarray:
 
 def _ink(gray: np.ndarray) -> tuple[np.ndarray, bool, float]:
     """Ink above the background (white on black), whether inverted, and the ink's peak."""
+    uneven = _uneven_background(gray)
+    if uneven is not None:
+        return uneven
     background = float(np.median(_border(gray)))
     deviation = gray - np.float32(background)
     lighter = float(np.clip(deviation - POLARITY_TOLERANCE, 0.0, None).sum())
@@ -303,6 +320,121 @@ def _ink(gray: np.ndarray) -> tuple[np.ndarray, bool, float]:
     inverted = darker > lighter
     ink = np.clip(-deviation if inverted else deviation, 0.0, None)
     return ink, inverted, float(ink.max())
+
+
+def _surface(gray: np.ndarray, keep: str, step: int) -> np.ndarray:
+    """Coefficients of a quadratic surface fitted to the paper by trimmed least squares.
+
+    ``keep`` says which outliers are ink and left out of the next fit: ``"dark"``,
+    ``"light"`` or ``"both"``.  A lamp's light across a sheet is smooth; ink is not.
+    """
+    h, w = gray.shape
+    ys, xs = np.mgrid[0:h:step, 0:w:step]
+    x, y = (xs / w).ravel(), (ys / h).ravel()
+    design = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+    values = gray[::step, ::step].ravel().astype(np.float64)
+    mask = np.ones(values.size, bool)
+    coef = np.zeros(6)
+    for _ in range(5):
+        if mask.sum() < 12:
+            break
+        coef = np.linalg.lstsq(design[mask], values[mask], rcond=None)[0]
+        residual = values - design @ coef
+        spread = 1.4826 * float(np.median(np.abs(residual[mask]))) + 0.01
+        if keep == "dark":
+            mask = residual > -2.5 * spread
+        elif keep == "light":
+            mask = residual < 2.5 * spread
+        else:
+            mask = np.abs(residual) < 2.5 * spread
+    return coef
+
+
+def _evaluate(coef: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    h, w = shape
+    x = (np.arange(w) / w)[None, :]
+    y = (np.arange(h) / h)[:, None]
+    c = coef
+    surface = c[0] + c[1] * x + c[2] * y + c[3] * x * x + c[4] * x * y + c[5] * y * y
+    return surface.astype(np.float32)
+
+
+def _uneven_background(gray: np.ndarray) -> tuple[np.ndarray, bool, float] | None:
+    """Ink against paper whose brightness changes smoothly across the picture (a photo
+    lit from one side), or None when the light is even enough for the border's median.
+
+    A quadratic surface is fitted to the paper, leaving the ink out (trimmed least
+    squares); ink is measured relative to the paper under it, so a stroke in the dim
+    corner counts as much as one in the light.  Small pictures (drawings, MNIST itself)
+    are never photos: they keep the plain rule.
+    """
+    if min(gray.shape) < 64:
+        return None
+    # Even light gives the four edges of the sheet one level; paper around a drawing
+    # does too.  Light from one side makes the edges differ.
+    depth = max(1, min(gray.shape) // 50)
+    sides = [np.median(gray[:depth]), np.median(gray[-depth:]),
+             np.median(gray[:, :depth]), np.median(gray[:, -depth:])]
+    if float(max(sides) - min(sides)) <= UNEVEN_LIGHT:
+        return None
+    step = max(1, int(math.sqrt(gray.size / 65536)))
+    both = _evaluate(_surface(gray, "both", step), gray.shape)
+    deviation = gray - both
+    lighter = float(np.clip(deviation - POLARITY_TOLERANCE, 0.0, None).sum())
+    darker = float(np.clip(-deviation - POLARITY_TOLERANCE, 0.0, None).sum())
+    inverted = darker > lighter
+    paper = _evaluate(_surface(gray, "dark" if inverted else "light", step), gray.shape)
+    if inverted:
+        # Dim paper has dim ink: relative to its paper, the ink is as dark everywhere.
+        ink = (paper - gray) / np.maximum(paper, np.float32(0.05))
+    else:
+        ink = gray - paper
+    ink = np.clip(ink - POLARITY_TOLERANCE, 0.0, 1.0).astype(np.float32)
+    return ink, inverted, float(ink.max())
+
+
+def _frame(gray: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) rows/columns to cut: a frame around the page (a black
+    scanner lid, the table around a photographed sheet), or nothing.
+
+    Edge rows and columns whose median is far from the picture's (the page is most of
+    it; ink is too sparse to move a median) are frame candidates.  They are cut only if
+    what remains has contrast and its ink is unlike the frame (ink darker than the page
+    but lighter than a black frame): otherwise the "frame" is the paper around a big
+    drawing, and the border rule stands.  At most 30% of each side is cut.
+    """
+    h, w = gray.shape
+    if h < 32 or w < 32:
+        return 0, 0, 0, 0
+    page = float(np.median(gray))
+    row_far = np.abs(np.median(gray, axis=1) - page) > FRAME_CONTRAST
+    col_far = np.abs(np.median(gray, axis=0) - page) > FRAME_CONTRAST
+
+    def run(flags: np.ndarray, limit: int) -> int:
+        n = 0
+        while n < limit and flags[n]:
+            n += 1
+        return n
+
+    cut = (run(row_far, int(h * _MAX_FRAME_FRACTION)),
+           run(row_far[::-1], int(h * _MAX_FRAME_FRACTION)),
+           run(col_far, int(w * _MAX_FRAME_FRACTION)),
+           run(col_far[::-1], int(w * _MAX_FRAME_FRACTION)))
+    if not any(cut):
+        return 0, 0, 0, 0
+    top, bottom, left, right = cut
+    inner = gray[top : h - bottom, left : w - right]
+    outside = np.ones(gray.shape, bool)
+    outside[top : h - bottom, left : w - right] = False
+    frame = float(np.median(gray[outside]))
+    darkest, lightest = np.percentile(inner, [0.5, 99.5])
+    if lightest - darkest < 0.1:
+        return 0, 0, 0, 0
+    if frame < page and darkest < frame + 0.08:
+        return 0, 0, 0, 0
+    if frame > page and lightest > frame - 0.08:
+        return 0, 0, 0, 0
+    return cut
 
 
 def _fit(crop: np.ndarray) -> np.ndarray:
@@ -339,6 +471,9 @@ def _centre(box: np.ndarray) -> np.ndarray | None:
 
 
 def _mnistify(gray: np.ndarray, factor: int, shape: tuple[int, int]) -> Preprocessed:
+    top_cut, bottom_cut, left_cut, right_cut = _frame(gray)
+    if top_cut or bottom_cut or left_cut or right_cut:
+        gray = gray[top_cut : gray.shape[0] - bottom_cut, left_cut : gray.shape[1] - right_cut]
     ink, inverted, peak = _ink(gray)
     if peak < MIN_CONTRAST:
         return _empty()
@@ -354,10 +489,10 @@ def _mnistify(gray: np.ndarray, factor: int, shape: tuple[int, int]) -> Preproce
     # Shrinking thin strokes dims them; MNIST strokes peak at full white, so match that.
     placed /= placed.max()
     bbox = BBox(
-        top * factor,
-        left * factor,
-        min(bottom * factor, shape[0]),
-        min(right * factor, shape[1]),
+        (top + top_cut) * factor,
+        (left + left_cut) * factor,
+        min((bottom + top_cut) * factor, shape[0]),
+        min((right + left_cut) * factor, shape[1]),
     )
     return Preprocessed(placed, False, inverted, bbox)
 
@@ -404,12 +539,6 @@ def _orientation(picture: Image.Image) -> int:
         return 1
 
 
-def _reduced(picture: Image.Image) -> Image.Image:
-    """Box-reduce (premultiplied for LA / RGBA) to at most MAX_WORK_SIDE on the long side."""
-    factor = math.ceil(max(picture.size) / MAX_WORK_SIDE)
-    return picture.reduce(factor) if factor > 1 else picture
-
-
 def _to_luma(picture: Image.Image) -> Image.Image:
     try:
         return picture.convert("L")
@@ -422,39 +551,173 @@ def _to_luma(picture: Image.Image) -> Image.Image:
         return picture.getchannel(0)
 
 
-def _decode(picture: Image.Image, name: str) -> np.ndarray:
-    width, height = picture.size
-    orientation = _orientation(picture)
-    if picture.format in ("JPEG", "MPO") and max(width, height) > MAX_WORK_SIDE:
-        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale (never below the size we need)
-        # and straight to grayscale: big photos never exist at full size in memory.
-        shrink = max(width, height) / MAX_WORK_SIDE
-        picture.draft("L", (max(1, int(width / shrink)), max(1, int(height / shrink))))
-        width, height = picture.size
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _embedded_size(head: bytes) -> tuple[int, int] | None:
+    """Width and height an embedded PNG (IHDR) or BMP (DIB header) declares."""
+    if head.startswith(_PNG_MAGIC) and len(head) >= 24:
+        return struct.unpack(">II", head[16:24])
+    if len(head) >= 12 and struct.unpack("<I", head[:4])[0] in (12, 40, 52, 56, 108, 124):
+        if struct.unpack("<I", head[:4])[0] == 12:
+            w, h = struct.unpack("<HH", head[4:8])
+        else:
+            w, h = struct.unpack("<ii", head[4:12])
+        return abs(w), abs(h) // 2  # an icon's DIB counts the AND mask in its height
+    return None
+
+
+def _icon_sizes(file: Path) -> list[tuple[int, int]]:
+    """The sizes an .ico / .cur really holds, read from the embedded images' own
+    headers.  Its directory may lie (256x256 around a 13000x13000 PNG), and Pillow
+    decodes the largest image inside Image.open, before any check could run."""
+    sizes: list[tuple[int, int]] = []
+    try:
+        with open(file, "rb") as fh:
+            head = fh.read(6)
+            if len(head) < 6:
+                return sizes
+            reserved, kind, count = struct.unpack("<HHH", head)
+            if reserved != 0 or kind not in (1, 2) or not 0 < count <= 512:
+                return sizes
+            entries = fh.read(16 * count)
+            for i in range(len(entries) // 16):
+                offset = struct.unpack("<I", entries[16 * i + 12 : 16 * i + 16])[0]
+                fh.seek(offset)
+                size = _embedded_size(fh.read(32))
+                if size is not None:
+                    sizes.append(size)
+    except (OSError, struct.error):
+        return sizes
+    return sizes
+
+
+def _real_sizes(picture: Image.Image) -> list[tuple[int, int]]:
+    """The sizes an .icns really holds (its elements' own headers), like _icon_sizes."""
+    sizes: list[tuple[int, int]] = []
+    try:
+        if picture.format == "ICNS":
+            icns = picture.icns  # type: ignore[attr-defined]
+            for start, _length in icns.dct.values():
+                icns.fobj.seek(start)
+                head = icns.fobj.read(256)
+                size = _embedded_size(head)
+                if size is None and b"ihdr" in head:  # JPEG 2000's image header box
+                    at = head.index(b"ihdr") + 4
+                    if len(head) >= at + 8:
+                        h, w = struct.unpack(">II", head[at : at + 8])
+                        size = (w, h)
+                if size is not None:
+                    sizes.append(size)
+    except (AttributeError, OSError, struct.error, ValueError):
+        return sizes
+    return sizes
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    # How Pillow stores a decoded pixel: 8-bit modes in 1 byte, 16-bit in 2, all others
+    # (RGB included) in 4.
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
+def _check_size(width: int, height: int, mode: str, name: str) -> None:
     if width * height > MAX_FILE_PIXELS:
         raise _fail(
             name,
             f"{width}x{height} pixels is more than the {MAX_FILE_PIXELS // 1_000_000} "
             "megapixels this app reads",
         )
-    picture.load()
-    mode = picture.mode
-    if mode.startswith("I;16") or mode in ("I", "F"):
-        # High bit depth: convert("L") would clip, so normalise in numpy instead.
-        pixels: np.ndarray = np.asarray(picture)
-        if mode.startswith("I;16"):
-            pixels = pixels.astype(np.uint16)
-    else:
-        transparent = mode in ("LA", "La", "PA", "RGBA", "RGBa") or (
-            "transparency" in picture.info
+    decoded = width * height * _bytes_per_pixel(mode)
+    if decoded > MAX_DECODED_BYTES:
+        raise _fail(
+            name,
+            f"{width}x{height} pixels in mode {mode} would take {decoded / 1e6:.0f} MB to "
+            f"decode, more than the {MAX_DECODED_BYTES / 1e6:.0f} MB this app allows",
         )
+
+
+def _high_depth_divisor(picture: Image.Image, band_rows: int) -> float:
+    """What to divide 16/32-bit pixels by: the smallest of 2⁸-1, 2¹⁰-1, 2¹²-1 and
+    2¹⁶-1 that holds the largest value (files often store 8- or 10-bit data in 16-bit
+    containers; dividing those by 65535 made every picture "no ink"), else by value
+    range as for arrays."""
+    peak, low = -math.inf, math.inf
+    width, height = picture.size
+    for top in range(0, height, band_rows):
+        band = np.asarray(picture.crop((0, top, width, min(height, top + band_rows))))
+        finite = band[np.isfinite(band)] if band.dtype.kind == "f" else band
+        if finite.size:
+            peak = max(peak, float(finite.max()))
+            low = min(low, float(finite.min()))
+    if picture.mode == "F" or low < 0:
+        return _divisor(np.array([peak if math.isfinite(peak) else 0.0], np.float64))
+    for depth in (255.0, 1023.0, 4095.0, 65535.0):
+        if peak <= depth:
+            return depth
+    return peak
+
+
+def _decode_bands(picture: Image.Image) -> np.ndarray:
+    """The decoded picture as a grayscale (or gray + alpha) array at most
+    MAX_WORK_SIDE long, converted and box-reduced band by band: no full-size copy of
+    the decoded pixels is ever made (an RGBA picture used to be copied twice)."""
+    width, height = picture.size
+    factor = max(1, math.ceil(max(width, height) / MAX_WORK_SIDE))
+    per_row = max(1, width * 4)
+    rows = factor * max(1, (1 << 22) // (per_row * factor))  # bands of about 4 MB
+    mode = picture.mode
+    high_depth = mode.startswith("I;16") or mode in ("I", "F")
+    transparent = mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in picture.info
+    divisor = _high_depth_divisor(picture, rows) if high_depth else 1.0
+    out = []
+    for top in range(0, height, rows):
+        band = picture.crop((0, top, width, min(height, top + rows)))
+        if high_depth:
+            values = np.asarray(band).astype(np.float32)
+            if values.dtype.kind == "f":
+                np.nan_to_num(values, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            values /= np.float32(divisor)
+            np.clip(values, 0.0, 1.0, out=values)
+            if factor > 1:
+                starts_r = np.arange(0, values.shape[0], factor)
+                starts_c = np.arange(0, values.shape[1], factor)
+                counts_r = np.diff(np.append(starts_r, values.shape[0])).astype(np.float32)
+                counts_c = np.diff(np.append(starts_c, values.shape[1])).astype(np.float32)
+                sums = np.add.reduceat(np.add.reduceat(values, starts_r, axis=0), starts_c,
+                                       axis=1)
+                values = sums / counts_r[:, None] / counts_c[None, :]
+            out.append(values.astype(np.float32))
+            continue
         if transparent:
             # Reduce in LA: Pillow premultiplies, so averaging then compositing equals
             # compositing then averaging.
-            flat = picture.convert("RGBA").convert("LA") if mode != "LA" else picture
+            flat = band.convert("RGBA").convert("LA") if band.mode != "LA" else band
         else:
-            flat = _to_luma(picture)
-        pixels = np.asarray(_reduced(flat))
+            flat = _to_luma(band)
+        out.append(np.asarray(flat.reduce(factor) if factor > 1 else flat))
+    return np.concatenate(out) if len(out) > 1 else out[0]
+
+
+def _decode(picture: Image.Image, name: str) -> np.ndarray:
+    width, height = picture.size
+    orientation = _orientation(picture)
+    for real_w, real_h in _real_sizes(picture):
+        _check_size(real_w, real_h, "RGBA", name)
+    if picture.format in ("JPEG", "MPO") and max(width, height) > MAX_WORK_SIDE:
+        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale (never below the size we need)
+        # and straight to grayscale: big photos never exist at full size in memory.
+        shrink = max(width, height) / MAX_WORK_SIDE
+        picture.draft("L", (max(1, int(width / shrink)), max(1, int(height / shrink))))
+        width, height = picture.size
+    _check_size(width, height, picture.mode, name)
+    picture.load()
+    if picture.size != (width, height):  # a container that lied despite the checks
+        _check_size(*picture.size, picture.mode, name)
+    pixels = _decode_bands(picture)
     transpose = _ORIENTATION_TRANSPOSE.get(orientation)
     gray, _ = _work_image(pixels)
     if transpose is not None:
@@ -496,6 +759,8 @@ def load_image_file(path: str | os.PathLike[str]) -> np.ndarray:
     try:
         if file.stat().st_size == 0:
             raise _fail(name, "the file is empty")
+        for real_w, real_h in _icon_sizes(file):
+            _check_size(real_w, real_h, "RGBA", name)
         Image.init()
         formats = [f for f in Image.ID if f not in _REFUSED_FORMATS]
         with Image.open(file, formats=formats) as picture:

@@ -631,3 +631,94 @@ def test_polarity_follows_the_ink_not_the_values(canvas: np.ndarray) -> None:
     assert result.bbox == flipped.bbox
     np.testing.assert_allclose(result.image, flipped.image, atol=1e-5)
     assert max(ink_box(result.image)) <= 20
+
+
+# --------------------------------------------------------------------------- issue 11
+# Pictures from strangers and from phones: each of these failed before its fix.
+
+
+def _similar(a: Preprocessed, b: Preprocessed) -> float:
+    return float(np.corrcoef(a.image.ravel(), b.image.ravel())[0, 1])
+
+
+def _paper_digit(side: int = 240) -> np.ndarray:
+    """The '7' as dark ink on white paper, float 0..1, ``side`` pixels square."""
+    ink = seven(side, side).astype(np.float32) / 255
+    return 1.0 - 0.85 * ink
+
+
+def test_a_photo_with_a_shading_gradient_reads_like_a_clean_scan() -> None:
+    paper = _paper_digit()
+    clean = preprocess(paper)
+    light = np.linspace(0.3, 1.0, paper.shape[1], dtype=np.float32)[None, :]
+    shaded = preprocess(paper * light)  # a lamp on the right: the left side is dim
+    assert clean.inverted and shaded.inverted
+    assert _similar(shaded, clean) > 0.9
+
+
+def test_a_scan_with_a_dark_frame_reads_like_the_page() -> None:
+    paper = _paper_digit()
+    clean = preprocess(paper)
+    framed = np.zeros((paper.shape[0] + 80, paper.shape[1] + 60), np.float32)
+    framed[40:-40, 30:-30] = paper  # the scanner lid around the page is black
+    result = preprocess(framed)
+    assert result.inverted
+    assert _similar(result, clean) > 0.9
+    assert result.bbox.top >= 40 and result.bbox.left >= 30  # in the framed picture
+
+
+@pytest.mark.parametrize("peak", [255, 1023, 4095])
+def test_sixteen_bit_files_holding_fewer_bits_are_normalised(tmp_path: Path, digit: np.ndarray,
+                                                               reference: Preprocessed,
+                                                               peak: int) -> None:
+    values = (digit.astype(np.uint32) * peak // 255).astype(np.uint16)
+    path = tmp_path / f"deep{peak}.png"
+    Image.fromarray(values).save(path)
+    assert Image.open(path).mode.startswith("I")
+    result = preprocess_file(path)
+    assert not result.empty, "8- or 10-bit values in a 16-bit file gave 'no ink'"
+    np.testing.assert_allclose(result.image, reference.image, atol=0.02)
+
+
+def _ico_with_png(path: Path, png: bytes, claimed: int = 256) -> Path:
+    side = 0 if claimed >= 256 else claimed
+    header = struct.pack("<HHH", 0, 1, 1)
+    entry = struct.pack("<BBBBHHII", side, side, 0, 0, 1, 32, len(png), 6 + 16)
+    path.write_bytes(header + entry + png)
+    return path
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+
+
+def test_an_icon_whose_directory_lies_about_its_size_is_refused(tmp_path: Path) -> None:
+    # The directory says 256x256; the PNG inside is 13000x13000 (687 MB decoded).
+    path = _ico_with_png(tmp_path / "liar.ico", _png_header_only(13000, 13000))
+    with pytest.raises(ImageError, match="13000x13000"):
+        load_image_file(path)
+
+
+def test_an_honest_icon_still_loads(tmp_path: Path, digit: np.ndarray) -> None:
+    path = tmp_path / "digit.ico"
+    Image.fromarray(digit).resize((64, 64)).save(path, sizes=[(64, 64)])
+    assert not preprocess_file(path).empty
+
+
+def test_rgba_pictures_are_limited_by_decoded_bytes(tmp_path: Path) -> None:
+    # 6000x6000 RGBA is 36 MP (under the pixel limit) but 144 MB decoded: over the
+    # byte limit, refused before decoding.  The same size in grayscale loads.
+    from biasviz.core.preprocess import MAX_DECODED_BYTES
+
+    side = 6000
+    assert side * side * 4 > MAX_DECODED_BYTES
+    rgba = tmp_path / "big.png"
+    Image.new("RGBA", (side, side), (255, 255, 255, 255)).save(rgba, compress_level=1)
+    with pytest.raises(ImageError, match="MB"):
+        load_image_file(rgba)
