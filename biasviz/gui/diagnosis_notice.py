@@ -1,0 +1,191 @@
+"""A persistent notice that says why training fails and offers the fixes as buttons.
+
+:class:`DiagnosisNotice` shows the most important :class:`Finding` of
+:mod:`biasviz.core.diagnosis`: its title in plain words, the evidence (a number and where
+to look), and one button per fix; "Details" opens the other findings.  It hides itself
+when there is nothing to say.  A click on a fix emits ``fixRequested(fix)``; applying it
+(changing the spec/config, starting again) is the owner's job.
+
+Setting the same findings again costs nothing (the GUI may call :meth:`set_findings` on
+every refresh).  The ✕ hides the notice until the findings change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biasviz.core.diagnosis import Finding, Fix
+
+BACKGROUND = "#fff4e0"
+BORDER = "#d08a1a"
+TITLE_COLOR = "#6b3b00"
+
+
+def _label(text: str = "", rich: bool = True) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class DiagnosisNotice(QFrame):
+    """Title, evidence and fix buttons of the first finding; the others under Details."""
+
+    #: A fix button was pressed: the :class:`Fix` to apply.
+    fixRequested = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("diagnosisNotice")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet(
+            f"QFrame#diagnosisNotice {{ background: {BACKGROUND}; border: 1px solid {BORDER};"
+            " border-radius: 4px; }"
+            f" QFrame#diagnosisNotice QLabel {{ color: #202020; background: transparent; }}"
+        )
+        self._findings: list[Finding] = []
+        self._dismissed: list[Finding] | None = None
+        self._fix_buttons: list[QPushButton] = []
+
+        self.icon_label = QLabel("⚠")
+        self.icon_label.setStyleSheet(f"font-size: 18px; color: {BORDER};")
+        self.icon_label.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.title_label = _label()
+        self.title_label.setStyleSheet(f"font-weight: bold; color: {TITLE_COLOR};")
+        self.evidence_label = _label()
+        self.details_button = QToolButton()
+        self.details_button.setCheckable(True)
+        self.details_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.details_button.setToolTip("What else the diagnosis found")
+        self.details_button.toggled.connect(self._on_details)
+        self.close_button = QToolButton()
+        self.close_button.setText("✕")
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip("Hide this notice until the diagnosis changes")
+        self.close_button.clicked.connect(self.dismiss)
+
+        self.fix_row = QHBoxLayout()
+        self.fix_row.setContentsMargins(0, 0, 0, 0)
+        self.fix_row.setSpacing(6)
+        self.fix_label = QLabel("Fix:")
+        self.details_label = _label()
+        self.details_label.hide()
+
+        head = QHBoxLayout()
+        head.setContentsMargins(0, 0, 0, 0)
+        head.addWidget(self.title_label, 1)
+        head.addWidget(self.details_button)
+        head.addWidget(self.close_button)
+        body = QVBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(4)
+        body.addLayout(head)
+        body.addWidget(self.evidence_label)
+        fixes = QHBoxLayout()
+        fixes.setContentsMargins(0, 0, 0, 0)
+        fixes.addWidget(self.fix_label)
+        fixes.addLayout(self.fix_row)
+        fixes.addStretch(1)
+        body.addLayout(fixes)
+        body.addWidget(self.details_label)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(8, 6, 6, 6)
+        outer.setSpacing(8)
+        outer.addWidget(self.icon_label)
+        outer.addLayout(body, 1)
+        self.hide()
+
+    # -- the public API ---------------------------------------------------------------------------
+    def set_findings(self, findings: Sequence[Finding]) -> None:
+        """Show ``findings`` (most important first); hide when empty.  Cheap when they
+        are the same as last time."""
+        findings = list(findings)
+        if findings == self._findings:
+            if not findings:
+                self.hide()
+            return
+        self._findings = findings
+        if self._dismissed is not None and findings != self._dismissed:
+            self._dismissed = None
+        self._rebuild()
+
+    def findings(self) -> list[Finding]:
+        return list(self._findings)
+
+    def current(self) -> Finding | None:
+        """The finding shown in full (the most important), or None."""
+        return self._findings[0] if self._findings else None
+
+    def fix_buttons(self) -> list[QPushButton]:
+        """The fix buttons of the finding shown (for tests and keyboard focus)."""
+        return list(self._fix_buttons)
+
+    def dismiss(self) -> None:
+        """Hide until the findings change."""
+        self._dismissed = list(self._findings)
+        self.hide()
+
+    def clear(self) -> None:
+        self.set_findings([])
+
+    # -- building ----------------------------------------------------------------------------------
+    def _rebuild(self) -> None:
+        for button in self._fix_buttons:
+            self.fix_row.removeWidget(button)
+            button.deleteLater()
+        self._fix_buttons = []
+        first = self.current()
+        if first is None or self._dismissed is not None:
+            self.hide()
+            return
+        self.title_label.setText(_escape(first.title))
+        self.evidence_label.setText(_escape(_sentence(first.evidence)))
+        self.setToolTip(f"Where to look: {first.where}")
+        for fix in first.fixes:
+            button = QPushButton(fix.label)
+            button.setToolTip(fix.tooltip)
+            button.clicked.connect(lambda _checked=False, f=fix: self._request(f))
+            self.fix_row.addWidget(button)
+            self._fix_buttons.append(button)
+        self.fix_label.setVisible(bool(first.fixes))
+        others = self._findings[1:]
+        self.details_button.setVisible(bool(others))
+        self.details_button.setText(f"Details ({len(others)} more)")
+        if not others:
+            self.details_button.setChecked(False)
+        self.details_label.setText("<br>".join(
+            f"<b>{_escape(f.title)}</b> — {_escape(_sentence(f.evidence))}"
+            + (f"<br><i>Fixes: {_escape(', '.join(x.label for x in f.fixes))}</i>"
+               if f.fixes else "")
+            for f in others))
+        self.details_label.setVisible(bool(others) and self.details_button.isChecked())
+        self.show()
+
+    def _on_details(self, on: bool) -> None:
+        self.details_label.setVisible(on and len(self._findings) > 1)
+
+    def _request(self, fix: Fix) -> None:
+        self.fixRequested.emit(fix)
+
+
+def _sentence(text: str) -> str:
+    """Evidence starts lower-case (it reads after a title): capitalise its first letter."""
+    return text[:1].upper() + text[1:] if text else text
