@@ -787,6 +787,12 @@ def _write_atomically(target: Path, write: Callable[[IO[bytes]], None]) -> None:
 
 
 def _umask() -> int:
+    # Read it where the system says it (setting it, even briefly, races other threads).
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
