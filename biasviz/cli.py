@@ -38,6 +38,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # bad files or data, diverged training
 EXIT_USAGE = 2  # bad arguments or impossible settings
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl+C
+EXIT_TERMINATED = 143  # 128 + SIGTERM: stopped like Ctrl+C (no half-written file)
 
 COMMANDS = ("gui", "train", "code", "animate", "predict", "info")
 _TOP_LEVEL_FLAGS = ("-h", "--help", "-V", "--version")
@@ -50,14 +51,27 @@ class UsageError(Exception):
 
 
 # -- output helpers ---------------------------------------------------------------------
+def printable(text: object) -> str:
+    """``text`` safe for a terminal: every non-printable character (escape sequences,
+    carriage returns, newlines, bidi overrides, C1 controls) shown as a Python escape
+    such as ``\\x1b``.  Text from files (names, metadata) goes through this, so a file
+    cannot retitle the window, clear the screen, write the clipboard or fake lines."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape",
+                                                         "backslashreplace").decode("ascii")
+                   for ch in text)
+
+
 def _error(message: str) -> None:
     """One line on stderr: ``biasviz: error: message``."""
-    text = " ".join(str(message).split()) or "unknown error"
+    text = printable(" ".join(str(message).split())) or "unknown error"
     print(f"{PROG}: error: {text}", file=sys.stderr, flush=True)
 
 
 def _note(message: str) -> None:
-    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+    print(f"{PROG}: {printable(' '.join(str(message).split()))}", file=sys.stderr, flush=True)
 
 
 def _safe_streams() -> None:
@@ -138,6 +152,36 @@ def _parser_class():
     return Parser
 
 
+def _seed(text: str) -> int:
+    """A seed torch and numpy both take: 0 ≤ seed < 2**63 (argparse's ``type``)."""
+    import argparse
+
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {printable(text)!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**63 - 1, got {value}")
+    return value
+
+
+def _init_std(text: str) -> float:
+    """A standard deviation whose random start stays finite (argparse's ``type``)."""
+    import argparse
+    import math
+
+    from biasviz.core.paramfiles import MAX_INIT_STD
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {printable(text)!r}") from None
+    if not (math.isfinite(value) and 0 <= value <= MAX_INIT_STD):
+        raise argparse.ArgumentTypeError(
+            f"must be a number from 0 to {MAX_INIT_STD:g}, got {printable(text)}")
+    return value
+
+
 def _add_run_options(train: argparse.ArgumentParser) -> None:
     """The options that describe a run (data, model, training): shared by ``train`` and
     ``code``."""
@@ -165,7 +209,7 @@ def _add_run_options(train: argparse.ArgumentParser) -> None:
                        "(uniform ±1/√inputs, PyTorch's default). The model's recipe: "
                        "default random for the single neuron (the chapter's), standard "
                        "for linear, mlp and cnn")
-    model.add_argument("--init-std", type=float, default=None, metavar="STD",
+    model.add_argument("--init-std", type=_init_std, default=None, metavar="STD",
                        help="standard deviation of the random init (default 1.0); "
                        "implies --init random")
     opt = train.add_argument_group("training")
@@ -181,7 +225,7 @@ def _add_run_options(train: argparse.ArgumentParser) -> None:
                      "the others)")
     opt.add_argument("--batch-size", type=int, default=None, metavar="N",
                      help="default 256 for the single neuron, 32 for the others")
-    opt.add_argument("--seed", type=int, default=None,
+    opt.add_argument("--seed", type=_seed, default=None,
                      help="seed of the initial parameters and the batch order (default 0)")
 
 
@@ -257,15 +301,25 @@ def build_parser() -> argparse.ArgumentParser:
             "ink on light paper is inverted."
         ),
     )
-    predict.add_argument("params", metavar="PARAMS", help="model file (.npz, .pt, .json)")
+    predict.add_argument("params", metavar="PARAMS",
+                         help="model file (.npz, .pt, .pth, .json; a notebook's tensors or "
+                         "state_dict too)")
     predict.add_argument("image", metavar="IMAGE", help="picture to classify")
+    predict.add_argument("--activation", default=None, metavar="NAME",
+                         help="the hidden layer's activation, for a state_dict that does not "
+                         "record it (relu is assumed; biasviz computes relu only)")
 
     info = sub.add_parser(
         "info",
         help="describe a saved model",
         description="Describe a saved model: its parameters, metadata and parameter counts.",
     )
-    info.add_argument("params", metavar="PARAMS", help="model file (.npz, .pt, .json)")
+    info.add_argument("params", metavar="PARAMS",
+                      help="model file (.npz, .pt, .pth, .json; a notebook's tensors or "
+                      "state_dict too)")
+    info.add_argument("--activation", default=None, metavar="NAME",
+                      help="the hidden layer's activation, for a state_dict that does not "
+                      "record it (relu is assumed)")
     return parser
 
 
@@ -282,13 +336,20 @@ def main(argv: list[str] | None = None) -> int:
     # own --screenshot) go to it.  Only user-facing errors are caught there: a bug in the
     # GUI should show its traceback.
     gui_args = None
+    open_path = None
     if not args or (args[0].startswith("-") and args[0] not in _TOP_LEVEL_FLAGS):
         gui_args = args
     elif args[0] == "gui":
         gui_args = args[1:]
+    elif args[0] not in COMMANDS and _looks_like_a_file(args[0]):
+        # ``biasviz FILE``: the app, opened on that file (the desktop file passes %f).
+        open_path, gui_args = args[0], args[1:]
+        if not os.path.isfile(open_path):
+            _error(f"{open_path}: no such file")
+            return EXIT_FAILURE
     if gui_args is not None:
         try:
-            return _run_gui(gui_args)
+            return _run_gui(gui_args, open_path)
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
         except SystemExit as exc:  # the app's own argument parser (--help, bad option)
@@ -299,15 +360,17 @@ def main(argv: list[str] | None = None) -> int:
             _error(str(exc))
             return EXIT_FAILURE
 
+    previous = _stop_on_sigterm()
     try:
         ns = build_parser().parse_args(args)
         if ns.command is None:  # pragma: no cover - only flags like --version get here
             return _run_gui([])
-        return {"train": cmd_train, "code": cmd_code, "animate": cmd_animate,
+        code = {"train": cmd_train, "code": cmd_code, "animate": cmd_animate,
                 "predict": cmd_predict, "info": cmd_info}[ns.command](ns)
+        return EXIT_TERMINATED if code == EXIT_INTERRUPTED and _TERMINATED else code
     except KeyboardInterrupt:
-        _note("interrupted")
-        return EXIT_INTERRUPTED
+        _note("terminated" if _TERMINATED else "interrupted")
+        return EXIT_TERMINATED if _TERMINATED else EXIT_INTERRUPTED
     except SystemExit as exc:  # argparse's --help and --version
         return _exit_code(exc)
     except (UsageError, ConfigError) as exc:
@@ -320,6 +383,52 @@ def main(argv: list[str] | None = None) -> int:
             raise
         _error(_describe(exc))
         return EXIT_FAILURE
+    finally:
+        _restore_sigterm(previous)
+
+
+_TERMINATED: list[bool] = []  # non-empty once SIGTERM arrived
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl+C: the same clean-up runs (no half-written file)."""
+
+
+def _stop_on_sigterm():
+    """Make SIGTERM raise like Ctrl+C in the main thread; returns the old handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+        _TERMINATED.append(True)
+        raise _Terminated()
+
+    _TERMINATED.clear()
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # pragma: no cover - no signals here
+        return None
+
+
+def _restore_sigterm(previous) -> None:
+    import signal
+
+    if previous is not None:
+        try:
+            signal.signal(signal.SIGTERM, previous)
+        except (ValueError, OSError):  # pragma: no cover
+            pass
+
+
+_FILE_SUFFIXES = (".npz", ".pt", ".pth", ".bin", ".json", ".biasviz")
+
+
+def _looks_like_a_file(arg: str) -> bool:
+    """``biasviz ARG``: ARG is a file to open, not a mistyped command."""
+    return arg.lower().endswith(_FILE_SUFFIXES) or os.path.sep in arg or os.path.isfile(arg)
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -336,7 +445,7 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _run_gui(app_args: list[str]) -> int:
+def _run_gui(app_args: list[str], open_path: str | None = None) -> int:
     try:
         from biasviz.gui.app import run_app
     except ImportError as exc:
@@ -347,7 +456,9 @@ def _run_gui(app_args: list[str]) -> int:
             "The train, predict and info commands work without it"
         )
         return EXIT_FAILURE
-    return int(run_app(list(app_args)) or 0)
+    if open_path is None:
+        return int(run_app(list(app_args)) or 0)
+    return int(run_app(list(app_args), open_path=open_path) or 0)
 
 
 # -- train --------------------------------------------------------------------------------
@@ -371,8 +482,14 @@ def _check_out_path(out: str) -> None:
     folder = target.parent
     if not folder.is_dir():
         raise ParamFileError(f"--out {out}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise ParamFileError(f"--out {out}: the folder {folder} is not writable")
+    from biasviz.core.paramfiles import check_export_target
+
+    # A file really created (and removed) there: permissions, full disks, read-only and
+    # pseudo file systems (/proc) fail now rather than after the training.
+    try:
+        check_export_target(target)
+    except ParamFileError as exc:
+        raise ParamFileError(f"--out {out}: {exc}") from None
 
 
 class _DownloadProgress:
@@ -443,6 +560,28 @@ def _build_config(ns: argparse.Namespace):
     return TrainConfig(**kwargs)
 
 
+def _mention_local_folder(name: str) -> None:
+    """``--dataset mnist`` means the download; say so when a folder ./mnist is here."""
+    from biasviz.core.datasets import DOWNLOADABLE
+
+    key = str(name).strip()
+    if key.lower() in DOWNLOADABLE and os.path.isdir(key):
+        _note(f"using the {key} download, not the folder ./{key} here; to train on the "
+              f"folder, give its path: --dataset ./{key}")
+
+
+def _task_data(dataset, task):
+    """The task's part of the data; a dataset without those classes is a data problem
+    (exit 1), not a usage error."""
+    from biasviz.core.datasets import make_task_data
+    from biasviz.core.errors import ConfigError, DatasetError
+
+    try:
+        return make_task_data(dataset, task)
+    except ConfigError as exc:
+        raise DatasetError(str(exc)) from None
+
+
 def cmd_train(ns: argparse.Namespace) -> int:
     from biasviz.core.datasets import Task
 
@@ -459,14 +598,15 @@ def cmd_train(ns: argparse.Namespace) -> int:
         raise UsageError("--loss is for two-class tasks; ten classes use cross-entropy")
     config = _build_config(ns)  # imports torch
 
-    from biasviz.core.datasets import load_dataset, make_task_data
+    from biasviz.core.datasets import load_dataset
 
+    _mention_local_folder(ns.dataset)
     download = _DownloadProgress(ns.dataset, status, quiet)
     try:
         dataset = load_dataset(ns.dataset, progress=download)
     finally:
         download.finish()
-    data = make_task_data(dataset, task)
+    data = _task_data(dataset, task)
     if not quiet:
         _note(
             f"{dataset.name}: {data.describe()}, {data.n_train:,} training and "
@@ -823,7 +963,7 @@ def cmd_predict(ns: argparse.Namespace) -> int:
     from biasviz.core.preprocess import preprocess_file
     from biasviz.core.spec import numpy_logits
 
-    mf = import_params(ns.params)
+    mf = import_params(ns.params, activation=ns.activation)
     pre = preprocess_file(ns.image)
     if pre.empty:
         raise ImageError(
@@ -832,7 +972,7 @@ def cmd_predict(ns: argparse.Namespace) -> int:
         )
     logits = np.asarray(numpy_logits(mf.params, mf.spec, pre.image.reshape(1, -1)),
                         dtype=np.float64)
-    names = _class_names(mf)
+    names = tuple(printable(n) for n in _class_names(mf))  # from the file: escaped
     if mf.spec.n_outputs == 1:
         z = float(logits.reshape(-1)[0])
         p_first = float(sigmoid(z))
@@ -848,6 +988,9 @@ def cmd_predict(ns: argparse.Namespace) -> int:
     print(f"prediction: {names[best]} (probability {probs[best]:.4f})")
     if pre.inverted:
         print("note: dark ink on a light background; the picture was inverted first")
+    if mf.activation_assumed:
+        print("note: the file does not record the hidden layer's activation; ReLU was "
+              "assumed (--activation to say which)")
     print(f"{'class':<{width}}  probability      logit")
     for name, p, z in zip(names, probs, shown_logits, strict=True):
         logit = "" if z is None else f"{z:>10.4f}"
@@ -887,20 +1030,21 @@ def _meta_value(key: str, value) -> str:
     if key == "valid_accuracy" and isinstance(value, int | float):
         return f"{value:.4f}"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return printable("; ".join(str(v) for v in value) if key == "notes"
+                         else ", ".join(str(v) for v in value))
     if isinstance(value, dict):
         import json
 
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+        return printable(json.dumps(value, ensure_ascii=False))
+    return printable(value)
 
 
 def cmd_info(ns: argparse.Namespace) -> int:
     from biasviz.core.paramfiles import import_params
 
-    mf = import_params(ns.params)
+    mf = import_params(ns.params, activation=ns.activation)
     spec, meta = mf.spec, dict(mf.metadata or {})
-    print(f"file: {ns.params}")
+    print(f"file: {printable(ns.params)}")
     print(f"model: {spec.describe()}")
 
     print("parameters:")
@@ -917,7 +1061,8 @@ def cmd_info(ns: argparse.Namespace) -> int:
         if key in meta:
             print(f"  {label + ':':<{label_width + 1}} {_meta_value(key, meta[key])}")
     for key in sorted(k for k in meta if k not in shown and k not in _META_SKIP):
-        print(f"  {key + ':':<{label_width + 1}} {_meta_value(key, meta[key])}")
+        label = printable(key) + ":"
+        print(f"  {label:<{label_width + 1}} {_meta_value(key, meta[key])}")
 
     counts = spec.layer_counts()
     rows = [(c.layer, c.weights, c.biases, c.total) for c in counts]

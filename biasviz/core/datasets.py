@@ -107,15 +107,21 @@ class Task:
     @classmethod
     def parse(cls, text: str) -> Task:
         """``"3,7"``, ``"3v7"``, ``"3 vs 7"`` → a pair; ``"all"``/``"10"`` → all ten."""
+        if not isinstance(text, str):
+            raise ConfigError(
+                f"a task is text like '3,7' or 'all', not {type(text).__name__}"
+            )
         t = text.strip().lower()
         if t in {"all", "10", "ten", "all10"}:
             return cls.all_ten()
         for sep in ("vs", "v", ",", "-", " "):
             if sep in t:
-                parts = [p for p in t.split(sep) if p.strip()]
-                if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+                parts = [p.strip() for p in t.split(sep) if p.strip()]
+                # ASCII digits only: "²" and "٣" pass str.isdigit() but are no class.
+                if len(parts) == 2 and all(p.isascii() and p.isdigit() for p in parts):
                     return cls.pair(int(parts[0]), int(parts[1]))
-        raise ConfigError(f"cannot read task {text!r}: use two classes like '3,7' or 'all'")
+        shown = text.encode("unicode_escape").decode("ascii")[:40]
+        raise ConfigError(f"cannot read task '{shown}': use two classes like '3,7' or 'all'")
 
     @property
     def is_binary(self) -> bool:
@@ -351,16 +357,33 @@ def _idx_candidates(prefix: str, what: str, ndim: int, prefer_gz: bool) -> list[
     return gz + plain if prefer_gz else plain + gz
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError:
+        return False
+
+
 def _find_idx_files(folder: Path, prefer_gz: bool = False) -> dict[tuple[str, str], Path]:
     found: dict[tuple[str, str], Path] = {}
     missing = []
+    odd = []
     for prefix, what, ndim in _IDX_ROLES:
         candidates = _idx_candidates(prefix, what, ndim, prefer_gz)
         hit = next((folder / c for c in candidates if (folder / c).is_file()), None)
         if hit is None:
-            missing.append(f"{prefix}-{what}-idx{ndim}-ubyte[.gz]")
+            # Something by that name that is not a file is not "missing": say what it is.
+            other = next((folder / c for c in candidates if _exists(folder / c)), None)
+            if other is not None:
+                kind = "is a folder" if other.is_dir() else (
+                    "is not a regular file (a pipe, device or socket)")
+                odd.append(f"{other.name} {kind}")
+            else:
+                missing.append(f"{prefix}-{what}-idx{ndim}-ubyte[.gz]")
         else:
             found[(prefix, what)] = hit
+    if odd:
+        raise DatasetError(f"{folder}: " + "; ".join(odd) + ": each IDX member must be a file")
     if missing:
         raise DatasetError(
             f"{folder}: missing {', '.join(missing)}. An IDX dataset folder needs four "
@@ -751,7 +774,7 @@ def download_torchvision(
     """
     kind = _kind(name)
     raw = _raw_dir(kind, root)
-    if find_cached(kind.key, root):
+    if find_cached(kind.key, root) and _cache_verified(raw):
         try:
             return _torchvision_dataset(kind, raw)
         except DatasetError:
@@ -760,12 +783,77 @@ def download_torchvision(
     source = _torchvision_source(kind)
     _remove_stale_parts(raw)
     tracker = _Progress(progress)
+    verified: dict[str, str] = {}
     for filename, md5 in source.resources:
         target = raw / filename
-        if target.is_file() and _md5(target) == md5:
-            continue
-        _download_file(kind, source, filename, md5, raw, tracker, cancel)
+        if not (target.is_file() and _md5(target) == md5):
+            try:
+                _download_file(kind, source, filename, md5, raw, tracker, cancel)
+            except DownloadCancelled:
+                raise
+            except DatasetError as exc:
+                raise DatasetError(str(exc) + _unverified_hint(raw)) from None
+        verified[filename] = md5
+    _record_verified(raw, verified)
     return _torchvision_dataset(kind, raw)
+
+
+# The checksums a download was verified with, kept next to the files: reusing the cache
+# checks each file against them (torchvision's md5 are those of the .gz archives; the
+# files it extracts have none, so an extracted-only cache is fetched again).
+_VERIFIED_FILE = "biasviz-verified.json"
+
+
+def _record_verified(raw: Path, md5s: dict[str, str]) -> None:
+    import json
+
+    record = {}
+    for filename, md5 in md5s.items():
+        try:
+            record[filename] = {"size": (raw / filename).stat().st_size, "md5": md5}
+        except OSError:
+            return
+    try:
+        (raw.parent / _VERIFIED_FILE).write_text(json.dumps(record, indent=1), "utf-8")
+    except OSError:
+        pass  # a read-only cache still works; the next load verifies against the source
+
+
+def _cache_verified(raw: Path) -> bool:
+    """True when every cached file the loader would read has the size and md5 recorded
+    when it was verified."""
+    import json
+
+    try:
+        files = _find_idx_files(raw, prefer_gz=True)
+        text = (raw.parent / _VERIFIED_FILE).read_text("utf-8")
+        record = json.loads(text) if len(text) < 100_000 else {}
+    except (DatasetError, OSError, ValueError):
+        return False
+    if not isinstance(record, dict):
+        return False
+    for path in files.values():
+        entry = record.get(path.name)
+        try:
+            if (not isinstance(entry, dict) or entry.get("size") != path.stat().st_size
+                    or entry.get("md5") != _md5(path)):
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _unverified_hint(raw: Path) -> str:
+    """What to say when a download failed but unverifiable files sit in the cache."""
+    try:
+        _find_idx_files(raw, prefer_gz=False)
+    except DatasetError:
+        return ""
+    return (
+        f" The files already in {raw} cannot be used as the download: they do not match "
+        "the recorded checksums (torchvision's extracted files have none). To train on "
+        f"them as they are, give the folder itself: --dataset {raw}"
+    )
 
 
 def _torchvision_dataset(kind: _Kind, raw: Path) -> Dataset:

@@ -64,8 +64,12 @@ class _Source:
         except OSError as e:
             raise _fail(path, f"cannot open file ({e.strerror or e})") from None
         self._raw = raw
-        self.compressed = raw.read(2) == _GZIP_MAGIC
-        raw.seek(0)
+        try:
+            self.compressed = raw.read(2) == _GZIP_MAGIC
+            raw.seek(0)
+        except OSError as e:
+            raw.close()
+            raise _fail(path, f"cannot read file ({e.strerror or e})") from None
         self._stream = gzip.GzipFile(fileobj=raw, mode="rb") if self.compressed else raw
 
     def close(self) -> None:

@@ -38,7 +38,14 @@ def _parse(args: list[str]) -> argparse.Namespace:
     return parser.parse_args(args)
 
 
-def run_app(args: list[str] | None = None) -> int:
+OPEN_PATH: str | None = None
+"""The file given as ``biasviz FILE`` (or ``python -m biasviz FILE``), for the window to
+open once it is up; None when there was none.  Set by :func:`run_app`."""
+
+
+def run_app(args: list[str] | None = None, open_path: str | None = None) -> int:
+    global OPEN_PATH
+    OPEN_PATH = open_path  # the integrator's window reads this and imports the file
     options = _parse(list(args or []))
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

@@ -310,3 +310,127 @@ def test_help_states_the_engine_defaults():
     }
     for dest, value in expected.items():
         assert f"default {value}" in helps[dest], (dest, helps[dest])
+
+
+# -- issue 11: files from strangers, exit codes and words -------------------------------------
+def _hostile_model(path: Path) -> Path:
+    """A valid model whose metadata carries terminal control sequences."""
+    import numpy as np
+
+    from biasviz.core.paramfiles import ModelFile, export_params, make_metadata
+    from biasviz.core.spec import ModelSpec
+
+    spec = ModelSpec()
+    meta = make_metadata(
+        spec, dataset="evil\x1b]0;pwned\x07\x1b[2J", task="3,7",
+        class_names=["3\r\nprediction: 9 (probability 1.0000)", "7\x1b]52;c;ZXZpbA==\x07"],
+        **{"key\x1b[31m": "value\u202e\x9b1m"},
+    )
+    export_params(path, ModelFile(spec, {"weights": np.zeros(784, np.float32),
+                                         "bias": np.zeros(1, np.float32)}, meta))
+    return path
+
+
+def _no_control(text: str) -> None:
+    for ch in text:
+        assert ch in "\n" or ch.isprintable(), f"raw {ch!r} reached the terminal"
+
+
+def test_info_and_predict_escape_control_characters(tmp_path, capsys):
+    model = _hostile_model(tmp_path / "m.json")
+    assert main(["info", str(model)]) == 0
+    out, err = capsys.readouterr()
+    _no_control(out + err)
+    assert "\\x1b]0;pwned" in out  # shown, harmlessly
+    assert main(["predict", str(model), str(_draw_one(tmp_path / "one.png"))]) == 0
+    out, err = capsys.readouterr()
+    _no_control(out + err)
+    assert not re.search(r"^prediction: 9", out, re.M), "a fake line was printed"
+
+
+def test_error_messages_escape_control_characters(tmp_path, capsys):
+    bad = tmp_path / "x\x1b[2Jy.npz"
+    bad.write_bytes(b"not a zip")
+    assert main(["info", str(bad)]) == 1
+    out, err = capsys.readouterr()
+    _no_control(out + err)
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args,code,words", [
+    (["train", "--task", "²,7"], 2, "task"),
+    (["train", "--task", "3,٣"], 2, "task"),
+    (["train", "--seed", str(2**64)], 2, "--seed"),
+    (["train", "--seed", "-1"], 2, "--seed"),
+    (["train", "--init-std", "1e300"], 2, "--init-std"),
+    (["train", "--out", "/proc/biasviz-model.npz", "--epochs", "1"], 1, "biasviz-model.npz"),
+])
+def test_bad_arguments_exit_with_the_right_code_and_words(args, code, words, capsys):
+    assert main(args) == code
+    out, err = capsys.readouterr()
+    assert words in err and "Traceback" not in err
+    assert "validation accuracy" not in out  # refused before training
+
+
+def test_a_folder_without_the_task_classes_is_a_data_error(tmp_path, capsys):
+    import numpy as np
+
+    from biasviz.core.idx import write_idx
+
+    folder = tmp_path / "twos"
+    folder.mkdir()
+    for prefix, n in (("train", 20), ("t10k", 10)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", np.zeros((n, 28, 28), np.uint8))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", np.full(n, 2, np.uint8))
+    assert main(["train", "--dataset", str(folder), "--task", "3,7", "-q"]) == 1
+    assert "no images of classes" in capsys.readouterr().err
+
+
+def test_a_local_folder_named_like_a_dataset_is_mentioned(tmp_path, monkeypatch, capsys):
+    from biasviz.core import datasets
+
+    (tmp_path / "mnist").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(datasets, "load_dataset",
+                        lambda *a, **k: (_ for _ in ()).throw(datasets.DatasetError("offline")))
+    assert main(["train", "--dataset", "mnist", "--epochs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "./mnist" in err and "--dataset ./mnist" in err
+
+
+def test_biasviz_file_opens_the_app_on_it(tmp_path, monkeypatch, models):
+    calls = []
+    fake = types.ModuleType("biasviz.gui.app")
+    fake.run_app = lambda args, open_path=None: calls.append((list(args), open_path)) or 0
+    monkeypatch.setitem(sys.modules, "biasviz.gui.app", fake)
+    assert main([str(models["single"])]) == 0
+    assert main([str(models["single"]), "-platform", "offscreen"]) == 0
+    assert calls == [([], str(models["single"])),
+                     (["-platform", "offscreen"], str(models["single"]))]
+    assert main([str(tmp_path / "missing.npz")]) == 1  # said at once, no window
+    assert len(calls) == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_sigterm_stops_like_ctrl_c_without_a_file(tmp_path):
+    import signal
+    import time
+
+    out_file = tmp_path / "model.npz"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "biasviz", "train", "--epochs", "100000", "--out", str(out_file)],
+        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    err_lines = []
+    while time.monotonic() < deadline:  # wait until training runs
+        line = process.stderr.readline()
+        err_lines.append(line)
+        if line.startswith("biasviz: Single neuron") or "epoch" in line:
+            break
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=120)
+    assert process.returncode == 143, "".join(err_lines) + err
+    assert "terminated" in err and "Traceback" not in err
+    assert not out_file.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temporary file either

@@ -337,8 +337,10 @@ def test_download_then_reuse_without_network(server: FakeServer, cache: Path,
     assert d.key == "mnist" and d.class_names == DIGIT_NAMES and "LeCun" in d.attribution
     np.testing.assert_array_equal(d.train.images, server.arrays["train-images-idx3-ubyte"])
     np.testing.assert_array_equal(d.valid.labels, server.arrays["t10k-labels-idx1-ubyte"])
-    assert [p.name for p in _files(cache)] == sorted(server.files)
-    assert all(p.parent == _raw(cache) for p in _files(cache))
+    data_files = [p for p in _files(cache) if p.name != "biasviz-verified.json"]
+    assert [p.name for p in data_files] == sorted(server.files)
+    assert all(p.parent == _raw(cache) for p in data_files)
+    assert (_raw(cache).parent / "biasviz-verified.json").is_file()  # what reuse checks
     assert len(server.calls) == 4
     assert find_cached("mnist") and not find_cached("kmnist")
 
@@ -347,15 +349,23 @@ def test_download_then_reuse_without_network(server: FakeServer, cache: Path,
     np.testing.assert_array_equal(again.train.images, d.train.images)
 
 
-def test_torchvision_extracted_files_are_reused(cache: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_torchvision_extracted_files_are_replaced_by_checked_archives(
+        server: FakeServer, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Extracted files have no published checksum (issue 11): the archives are fetched
+    and checked once; after that the cache is reused without the network."""
     raw = _raw(cache, "fashion-mnist", "FashionMNIST")
     arrays = _write_folder(raw, suffix="")  # torchvision's own extracted layout
-    _forbid_network(monkeypatch)
     assert find_cached("fashion-mnist")
     d = download_torchvision("fashion-mnist")
     assert d.class_names == FASHION_NAMES and d.key == "fashion-mnist"
-    np.testing.assert_array_equal(d.train.labels, arrays["train-labels-idx1-ubyte"])
+    np.testing.assert_array_equal(d.train.labels, server.arrays["train-labels-idx1-ubyte"])
+    assert len(server.calls) == 4
+    _forbid_network(monkeypatch)
+    again = download_torchvision("fashion-mnist")
+    np.testing.assert_array_equal(again.train.labels, d.train.labels)
+    # the unchecked extracted files are gone: nothing can shadow the checked archives
+    assert sorted(p.name for p in raw.iterdir()) == sorted(server.files)
+    assert arrays  # (what was there before: torchvision's layout)
 
 
 def test_root_argument_overrides_cache_dir(server: FakeServer, tmp_path: Path,
@@ -522,3 +532,56 @@ def test_load_dataset_refuses_a_file(tmp_path: Path) -> None:
     f.write_bytes(gzip.compress(b""))
     with pytest.raises(DatasetError, match="unknown dataset"):
         load_dataset(str(f))
+
+
+# --- issue 11 -------------------------------------------------------------------------
+
+
+def test_a_cache_replaced_by_other_valid_files_is_not_trained_on(
+        server: FakeServer, cache: Path) -> None:
+    """Valid IDX files with the wrong content placed in the cache: verified on reuse
+    (the checksums recorded when the download was checked), fetched again."""
+    download_torchvision("mnist")
+    planted = _raw(cache) / "train-images-idx3-ubyte.gz"
+    other = np.full((40, 28, 28), 7, np.uint8)  # same count, other pictures
+    write_idx(planted, other)
+    server.calls.clear()
+    d = download_torchvision("mnist")
+    np.testing.assert_array_equal(d.train.images, server.arrays["train-images-idx3-ubyte"])
+    assert server.calls == [FakeServer.MIRROR + "train-images-idx3-ubyte.gz"]
+
+
+def test_extracted_files_without_checksums_are_not_trusted_offline(
+        cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files torchvision extracted have no published checksum: biasviz fetches the
+    checked archives; offline it says so and names the way to use them anyway."""
+    raw = _raw(cache, "fashion-mnist", "FashionMNIST")
+    _write_folder(raw, suffix="")
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError(OSError(-3, "Temporary failure in name resolution"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(DatasetError) as info:
+        download_torchvision("fashion-mnist")
+    message = str(info.value)
+    assert "checksum" in message and str(raw) in message
+
+
+@pytest.mark.parametrize("odd", ["folder", "fifo"])
+def test_a_member_that_is_a_folder_or_fifo_is_named_as_such(tmp_path: Path, odd: str) -> None:
+    import os
+
+    _write_folder(tmp_path, suffix="")
+    target = tmp_path / "train-labels-idx1-ubyte"
+    target.unlink()
+    if odd == "folder":
+        target.mkdir()
+    else:
+        os.mkfifo(target)
+    with pytest.raises(DatasetError) as info:
+        load_idx_folder(tmp_path)
+    message = str(info.value)
+    assert "train-labels-idx1-ubyte" in message
+    assert ("is a folder" if odd == "folder" else "not a regular file") in message
+    assert "missing" not in message

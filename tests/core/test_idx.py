@@ -220,3 +220,30 @@ def test_gzip_with_garbage_after_it(tmp_path: Path) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     _raises_naming(tmp_path / "nope.gz", "not found", read_idx_images)
+
+
+def test_an_io_error_on_the_first_bytes_names_the_file(tmp_path: Path, monkeypatch) -> None:
+    # Issue 11: the gzip sniff read the first two bytes outside the error handling; a
+    # failing disk gave a bare OSError naming nothing.
+    import errno
+
+    from biasviz.core import idx
+
+    path = tmp_path / "train-images-idx3-ubyte"
+    write_idx(path, _images())
+    real_open = open
+
+    class Failing:
+        def __init__(self, f):
+            self._f = f
+
+        def read(self, *a):
+            raise OSError(errno.EIO, "Input/output error")
+
+        def __getattr__(self, name):
+            return getattr(self._f, name)
+
+    monkeypatch.setattr(idx, "open", lambda p, *a, **k: Failing(real_open(p, *a, **k)),
+                        raising=False)
+    err = _raises_naming(path, "Input/output error")
+    assert "train-images-idx3-ubyte" in str(err)
