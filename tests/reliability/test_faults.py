@@ -347,7 +347,14 @@ def test_unreadable_files_say_so(tmp_path, monkeypatch):
     def denied(*_a, **_k):
         raise PermissionError(errno.EACCES, "Permission denied", str(good))
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    real_open = os.open
+
+    def denied_open(path, *args, **kwargs):  # import reads through one os.open
+        if os.fspath(path) == str(good):
+            denied()
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied_open)
     monkeypatch.setattr("PIL.Image.open", denied)
     with pytest.raises(ParamFileError, match="Permission denied"):
         import_params(good)
