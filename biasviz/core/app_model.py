@@ -54,6 +54,7 @@ class Events:
     ========== ==========================================================================
     data       TaskData: the dataset or the task changed
     settings   None: dataset/task/spec/config changed (e.g. by an import)
+    config     TrainConfig: the training settings changed
     model      Snapshot: a new model (structure, initialization, import, reset)
     params     Snapshot: new parameter values (training, an edit)
     history    TrainingHistory: steps or epochs were added
@@ -258,6 +259,7 @@ class AppModel:
         self.config = config
         if self.trainer is not None and not self.is_running:
             self.trainer.set_config(config)
+        self.events.emit("config", config)
 
     def _apply_settings(self, dataset: Dataset, task: Task, spec: ModelSpec,
                         params: Params | None = None) -> bool:

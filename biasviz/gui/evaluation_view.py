@@ -469,8 +469,16 @@ class EvaluationView(QWidget):
         Raises :class:`~biasviz.core.errors.ConfigError` when the model and the task
         disagree (one output for ten classes) or the override has the wrong shape.
         """
+        self.show_evaluation(evaluate(params, spec, data, bias_override, threshold),
+                             params, spec, data)
+
+    def show_evaluation(
+        self, evaluation: Evaluation, params: dict[str, np.ndarray], spec: ModelSpec,
+        data: TaskData,
+    ) -> None:
+        """Show an evaluation computed elsewhere (the window computes it off the GUI
+        thread with :func:`~biasviz.core.evaluation.evaluate`)."""
         same_data = data is self._data
-        evaluation = evaluate(params, spec, data, bias_override, threshold)
         self._params, self._spec, self._data = params, spec, data
         self._evaluation = evaluation
         if not same_data:

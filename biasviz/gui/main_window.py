@@ -9,12 +9,20 @@ import os
 import time
 
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QGraphicsDropShadowEffect,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -38,13 +46,14 @@ from biasviz.core.mailbox import FrameBudget
 from biasviz.core.paramfiles import FORMATS, IMPORT_FORMATS, dialog_filter
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig
 from biasviz.core.weight_display import weight_display
+from biasviz.gui.code_panel import CodePanel
 from biasviz.gui.decision_panel import DecisionPanel
 from biasviz.gui.draw_panel import DrawPanel
 from biasviz.gui.evaluation_view import EvaluationView
 from biasviz.gui.help_panel import HelpPanel
 from biasviz.gui.learning_view import LearningView
 from biasviz.gui.lessons.base import Lesson
-from biasviz.gui.runner import stop_all_runners
+from biasviz.gui.runner import Runner, stop_all_runners
 from biasviz.gui.session import PAUSED, RUNNING, Session
 from biasviz.gui.training_panel import TrainingPanel
 from biasviz.gui.training_plots import TrainingPlots
@@ -77,6 +86,23 @@ CHAPTER_NOTE = (
     "bias or one per pixel, zero initialization, counting parameters, weight and bias on an "
     "activation."
 )
+
+
+class _ConceptHover(QObject):
+    """Tells the code panel which concept the control under the mouse stands for."""
+
+    def __init__(self, panel: CodePanel, concepts: dict) -> None:
+        super().__init__(panel)
+        self._panel = panel
+        self._concepts = concepts
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        kind = event.type()
+        if kind == QEvent.Type.Enter and obj in self._concepts:
+            self._panel.highlight_concept(self._concepts[obj])
+        elif kind == QEvent.Type.Leave and obj in self._concepts:
+            self._panel.highlight_concept("")
+        return False
 
 
 def lesson_class(module: str) -> type[Lesson]:
@@ -112,6 +138,7 @@ class MainWindow(QMainWindow):
         self.learning_view = LearningView()
         self.draw_panel = DrawPanel()
         self.evaluation_view = EvaluationView()
+        self.code_panel = CodePanel()
         self.help_panel = HelpPanel()
 
         # layout: controls on the left, tabs in the middle, help at the bottom ----
@@ -139,6 +166,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.learning_view, "Watch learning")
         self.tabs.addTab(self.draw_panel, "Draw")
         self.tabs.addTab(self.evaluation_view, "Evaluate")
+        self.tabs.addTab(self.code_panel, "Code")
+        self.tabs.setTabToolTip(
+            self.tabs.count() - 1,
+            "The plain PyTorch behind the current settings, in the fastai chapter's own "
+            "names; File › Export as notebook takes it back to Jupyter.",
+        )
         self._fixed_tabs = self.tabs.count()
         self.tabs.setTabsClosable(True)
         # The fixed tabs cannot close: a slim placeholder instead of a close button keeps
@@ -168,6 +201,12 @@ class MainWindow(QMainWindow):
         self._shown_epoch = None
         self.frames_drawn = 0  # refreshes while training (tests, benchmarks)
         self._eval_timer = QTimer(self, singleShot=True, interval=300)
+        self._eval_runner = Runner(self, "biasviz-evaluate")
+        self._eval_request: tuple | None = None
+        self._eval_runner.finished.connect(self._on_evaluated)
+        self._eval_runner.failed.connect(
+            lambda _rid, message, _tb: self.show_error("Evaluation failed", message)
+        )
         self._eval_timer.timeout.connect(self._refresh_evaluation)
 
         self._wire()
@@ -181,6 +220,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._on_state(self.session.state)
         self._on_data(self.session.data)
+        self._update_code()
 
     # ------------------------------------------------------------------ building
     def _neuron_tab(self) -> QWidget:
@@ -250,6 +290,14 @@ class MainWindow(QMainWindow):
         self.export_action = action("&Export parameters…", self.export_dialog,
                                     QKeySequence.StandardKey.Save,
                                     "Save weights and biases as npz, pt, json, csv or png")
+        self.export_notebook_action = action(
+            "Export as &notebook…", lambda: self.export_code_dialog(".ipynb"),
+            tip="The PyTorch code of this run as a Jupyter notebook that reproduces it",
+        )
+        self.export_script_action = action(
+            "Export as Python &script…", lambda: self.export_code_dialog(".py"),
+            tip="The PyTorch code of this run as a plain Python script that reproduces it",
+        )
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.start_action = action("Start / Pause", self.session.toggle_pause, "Space",
                                    "Start, pause or resume training (Space)")
@@ -263,6 +311,8 @@ class MainWindow(QMainWindow):
 
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addActions([self.import_action, self.export_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.export_notebook_action, self.export_script_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         train_menu = self.menuBar().addMenu("&Training")
@@ -314,6 +364,7 @@ class MainWindow(QMainWindow):
         s.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
         s.errorOccurred.connect(self.show_error)
         s.settingsChanged.connect(self._on_settings_changed)
+        s.configChanged.connect(lambda _c: self._update_code())
         s.datasetLoading.connect(self._on_dataset_loading)
         s.downloadProgress.connect(p.set_download_progress)
         s.datasetLoadFinished.connect(self._on_dataset_finished)
@@ -327,6 +378,7 @@ class MainWindow(QMainWindow):
         self.show_combo.currentIndexChanged.connect(self._on_show_changed)
         self.restore_weights_button.clicked.connect(lambda: s.restore_trained("weights"))
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self._link_code_panel()
 
     # ------------------------------------------------------------------ session → views
     def _on_state(self, state: str) -> None:
@@ -470,6 +522,7 @@ class MainWindow(QMainWindow):
         if snap is None:
             return
         current = self.tabs.currentWidget()
+        self.code_panel.set_live(self._live_code_values())  # hidden: kept for later
         if current is self.learning_view:
             self.learning_view.set_snapshot(snap)
         elif current is self.draw_panel:
@@ -478,6 +531,100 @@ class MainWindow(QMainWindow):
             lesson = self.current_lesson()
             if lesson is not None:
                 lesson.set_model(snap)
+
+    # ------------------------------------------------------------------ code panel
+    def _update_code(self) -> None:
+        """The code tab follows the settings the next run will use."""
+        from biasviz.core.codegen import DatasetRef
+
+        s = self.session
+        try:
+            ref = DatasetRef.of_dataset(s.dataset.key, s.dataset.source)
+        except BiasvizError:
+            ref = DatasetRef.of_dataset("sample")
+        try:
+            self.code_panel.set_run(s.spec, s.config, s.task, ref)
+        except BiasvizError as exc:
+            self.statusBar().showMessage(f"No code for these settings: {exc}", 8000)
+
+    def _live_code_values(self) -> dict:
+        model = self.session.model
+        values: dict = {"lr": model.config.lr}
+        snap = model.snapshot
+        if snap is not None:
+            values.update(step=snap.step, epoch=snap.epoch)
+            spec = model.spec
+            if spec.kind is ModelKind.SINGLE and spec.bias_mode is not BiasMode.NONE:
+                key = "bias" if spec.bias_mode is BiasMode.SCALAR else "bias_sum"
+                values[key] = model.effective_bias()
+        last = model.history.last_step
+        if last is not None:
+            values["loss"] = last.loss
+        if model.last_accuracy is not None:
+            values["accuracy"] = model.last_accuracy
+        return values
+
+    def _link_code_panel(self) -> None:
+        """Hovering a control lights up its lines in the code, and hovering a line lights
+        up its controls."""
+        from biasviz.core.codegen import SETTING_CONCEPTS
+
+        p = self.training_panel
+        controls = {
+            "dataset": [p.dataset_combo], "task": [p.task_combo, p.first_combo, p.second_combo],
+            "kind": [p.model_combo], "bias_mode": [p.bias_combo], "hidden": [p.hidden_spin],
+            "channels": [p.channels_spin], "kernel": [p.kernel_combo],
+            "init": [p.init_combo], "init_std": [p.std_spin], "seed": [p.seed_spin],
+            "optimizer": [p.optimizer_combo], "loss": [p.loss_combo], "lr": [p.lr_spin],
+            "batch_size": [p.batch_spin], "epochs": [p.epochs_spin],
+            "bias": [self.decision_panel.bias_slider, self.decision_panel.bias_spin],
+            "threshold": [self.decision_panel.threshold_spin],
+            "weights": [self.weights_view],
+        }
+        self._code_controls = controls
+        self._hover_filter = _ConceptHover(self.code_panel, {
+            w: SETTING_CONCEPTS[name] for name, ws in controls.items() for w in ws
+        })
+        for widgets in controls.values():
+            for w in widgets:
+                w.installEventFilter(self._hover_filter)
+        self.code_panel.conceptHovered.connect(self._highlight_controls)
+        self._lit_controls: list[QWidget] = []
+
+    def _highlight_controls(self, concept: str) -> None:
+        from biasviz.core.codegen import settings_for
+
+        for w in self._lit_controls:
+            w.setGraphicsEffect(None)
+        self._lit_controls = []
+        if not concept:
+            return
+        for name in settings_for(concept):
+            for w in self._code_controls.get(name, []):
+                glow = QGraphicsDropShadowEffect(w)
+                glow.setColor(QColor(230, 159, 0))
+                glow.setBlurRadius(18)
+                glow.setOffset(0, 0)
+                w.setGraphicsEffect(glow)
+                self._lit_controls.append(w)
+
+    def export_code_dialog(self, ext: str) -> None:
+        kind = "Jupyter notebook (*.ipynb)" if ext == ".ipynb" else "Python script (*.py)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the run as code",
+                                              f"biasviz-run{ext}", kind)
+        if path:
+            if not os.path.splitext(path)[1]:
+                path += ext
+            self.export_code_to(path)
+
+    def export_code_to(self, path: str) -> bool:
+        try:
+            self.code_panel.export_code(path)
+        except BiasvizError as exc:
+            self.show_error("Export failed", str(exc))
+            return False
+        self.statusBar().showMessage(f"Code written to {path}", 8000)
+        return True
 
     # ------------------------------------------------------------------ lessons
     def current_lesson(self) -> Lesson | None:
@@ -526,10 +673,30 @@ class MainWindow(QMainWindow):
         page.deleteLater()
 
     def _refresh_evaluation(self) -> None:
+        """Evaluate every validation image off the GUI thread (10,000 images through a
+        CNN take a while), then show it; a newer request drops an older result."""
         snap = self.session.snapshot
         if snap is None or self.tabs.currentWidget() is not self.evaluation_view:
             return
-        self.evaluation_view.set_evaluation(snap.params, snap.spec, self.session.data)
+        model = self.session.model
+        params, spec, data, threshold = snap.params, snap.spec, model.data, model.threshold
+
+        def work(_out):
+            from biasviz.core.evaluation import evaluate
+
+            return evaluate(params, spec, data, None, threshold if spec.n_outputs == 1 else 0.0)
+
+        run_id = self._eval_runner.start(work)
+        self._eval_request = (run_id, params, spec, data)
+
+    def _on_evaluated(self, run_id: int, evaluation) -> None:
+        request = self._eval_request
+        if request is None or request[0] != run_id:
+            return
+        _rid, params, spec, data = request
+        self._eval_request = None
+        if data is self.session.data and spec == self.session.spec:
+            self.evaluation_view.show_evaluation(evaluation, params, spec, data)
 
     def _on_tab_changed(self, _index: int) -> None:
         current = self.tabs.currentWidget()
@@ -550,6 +717,7 @@ class MainWindow(QMainWindow):
     def _on_settings_changed(self) -> None:
         s = self.session
         self.training_panel.set_settings(s.task, s.spec, s.config)
+        self._update_code()
 
     def _on_painted(self, weights) -> None:
         self.session.set_weights(weights)

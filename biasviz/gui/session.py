@@ -39,6 +39,7 @@ class Session(QObject):
     thresholdChanged = Signal(float)
     stateChanged = Signal(str)
     settingsChanged = Signal()  # dataset/task/spec/config changed (e.g. by an import)
+    configChanged = Signal(object)  # TrainConfig (lr, batch, epochs...)
     statusMessage = Signal(str)
     errorOccurred = Signal(str, str)  # title, message
     trainingEnded = Signal(object)  # TrainingEnded
@@ -57,6 +58,7 @@ class Session(QObject):
         ev.connect("threshold", self.thresholdChanged.emit)
         ev.connect("state", lambda s: self.stateChanged.emit(str(s.value)))
         ev.connect("settings", lambda _none: self.settingsChanged.emit())
+        ev.connect("config", self.configChanged.emit)
         ev.connect("status", self.statusMessage.emit)
         ev.connect("ended", self._on_ended)
         self._engine_runner = Runner(self, "biasviz-import-torch")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from biasviz.core.decisions import BinaryDecision
 from biasviz.core.spec import TrainConfig
@@ -273,3 +273,30 @@ def test_a_model_that_learns_nothing_is_called_out(qtbot, window):
     run_to_end(qtbot, w, 3)
     assert s.last_accuracy > 0.9
     assert "not learning" not in w.statusBar().currentMessage()
+
+
+def test_code_tab_follows_the_settings_and_links_to_the_controls(qtbot, window, tmp_path):
+    import json
+
+    from PySide6.QtCore import QEvent
+
+    w, s = window, window.session
+    assert "lr = 1.0" in w.code_panel.code().script()
+    w.training_panel.lr_spin.setValue(0.25)
+    qtbot.waitUntil(lambda: s.config.lr == 0.25, timeout=WAIT)
+    assert "0.25" in w.code_panel.code().script()
+    # hovering the learning-rate box lights the lr lines in the code...
+    QApplication.sendEvent(w.training_panel.lr_spin, QEvent(QEvent.Type.Enter))
+    assert w.code_panel.highlighted_lines()["concept"]
+    QApplication.sendEvent(w.training_panel.lr_spin, QEvent(QEvent.Type.Leave))
+    assert not w.code_panel.highlighted_lines()["concept"]
+    # ...and hovering the bias in the code lights the bias controls
+    w.code_panel.conceptHovered.emit("bias")
+    assert w.decision_panel.bias_slider.graphicsEffect() is not None
+    w.code_panel.conceptHovered.emit("")
+    assert w.decision_panel.bias_slider.graphicsEffect() is None
+    # File › Export as notebook writes a valid notebook
+    path = tmp_path / "run.ipynb"
+    assert w.export_code_to(str(path))
+    nb = json.loads(path.read_text())
+    assert nb["nbformat"] == 4 and any("0.25" in "".join(c["source"]) for c in nb["cells"])
