@@ -125,3 +125,21 @@ def flat_share_at_start(images: np.ndarray, std: float, z_limit: float = Z_SATUR
 
 
 _erfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def z_histogram(z: np.ndarray, reach: float, bins: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """Share of ``z`` in each of ``bins`` equal bins over [−reach, reach] (values
+    beyond are counted in the end bins): (edges (bins+1,), shares (bins,))."""
+    reach = max(float(reach), 1e-6)
+    edges = np.linspace(-reach, reach, int(bins) + 1)
+    z = np.asarray(z, dtype=np.float64).reshape(-1)
+    z = np.clip(z[np.isfinite(z)], -reach, reach)
+    counts, _ = np.histogram(z, bins=edges)
+    return edges, counts / max(z.size, 1)
+
+
+def mean_ink(images: np.ndarray, level: float = 0.5) -> float:
+    """Average number of pixels brighter than ``level`` per image: how many weights
+    a typical image's z sums over."""
+    x = np.asarray(images).reshape(len(images), -1)
+    return float(np.mean(np.sum(x > level, axis=1)))

@@ -55,3 +55,15 @@ def test_the_spread_of_a_random_start_matches_a_real_draw():
     # std 1 over ~100 inked pixels: most images start flat; std 0.01: none
     assert flat_share_at_start(x, 1.0) > 0.5
     assert flat_share_at_start(x, 0.01) < 1e-6
+
+
+def test_histogram_shares_and_ink():
+    from biasviz.core.saturation import mean_ink, z_histogram
+
+    edges, shares = z_histogram(np.array([-100.0, 0.1, 0.2, 3.0, np.inf]), reach=4, bins=8)
+    assert edges[0] == -4 and edges[-1] == 4 and len(shares) == 8
+    assert shares.sum() == pytest.approx(1.0) and shares[0] == pytest.approx(0.25)
+    x = np.zeros((2, 784), np.float32)
+    x[0, :10] = 1.0
+    x[1, :30] = 0.9
+    assert mean_ink(x) == 20.0

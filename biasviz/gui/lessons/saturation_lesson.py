@@ -1,0 +1,488 @@
+"""Lesson: why the chapter's std-1 start can freeze a neuron (seed 001, issue 9).
+
+Three single neurons learn the same two classes side by side, on the same batches:
+
+* started like the chapter, weights and bias from normal(0, **1**), trained with the
+  chapter's ``mnist_loss``;
+* started from normal(0, **0.01**), same loss;
+* started from normal(0, 1) again, but trained with **binary cross-entropy**.
+
+The large plot is the sigmoid σ(z) and its slope σ′(z), with the flat tails (|z| > 5,
+σ′ < 0.007) shaded and each neuron's training images drawn as a histogram of their own
+z = w·x + b.  With std 1 a neuron's z is a sum of ~100–400 weights of size 1: most images
+land in the flat tails, and ``mnist_loss`` gets its gradient only through σ′ — the images
+the neuron gets wrong send back (almost) nothing.  On Fashion-MNIST's Pullover vs Coat
+it stays at 50 %; the std-0.01 start and the BCE loss both learn.
+
+Seed 001 says "the weight decides the steepness": large weights make σ(w·x) a step
+function of the image, and a step has no slope to learn from.  The maths is in
+:mod:`biasviz.core.saturation` (no Qt).
+
+Measured (Pullover vs Coat, seed 0, lr 1.0, batch 256, 5 epochs): std 1 → 50.0 %
+(every image called "Pullover"), std 0.01 → 82 %, std 1 + BCE → 78 %.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QComboBox, QWidget
+
+from biasviz.core.datasets import Task, TaskData, load_idx_folder, make_task_data, to_float
+from biasviz.core.errors import BiasvizError
+from biasviz.core.history import BoundedSeries
+from biasviz.core.saturation import (
+    SLOPE_AT_SATURATION,
+    Z_SATURATED,
+    SaturationStats,
+    flat_share_at_start,
+    mean_ink,
+    saturation_stats,
+    sigmoid,
+    sigmoid_slope,
+    start_spread,
+    z_histogram,
+)
+from biasviz.core.spec import BinaryLoss, InitKind, ModelKind, ModelSpec, TrainConfig
+from biasviz.gui.colormaps import diverging_colormap, symmetric_levels
+from biasviz.gui.lessons import side_by_side_ui as ui
+
+FASHION_FOLDER = Path("/usr/share/datasets/fashion-mnist")
+FASHION_PAIR = (2, 4)  # Pullover vs Coat: stuck at exactly 50 % with the chapter's recipe
+DATA_FASHION = "fashion"
+DATA_CURRENT = "current"
+
+BIG, SMALL, BCE = 0, 1, 2
+DEFAULT_BIG = 1.0
+DEFAULT_SMALL = 0.01
+DEFAULT_LR = 1.0
+DEFAULT_EPOCHS = 5
+DEFAULT_SEED = 0
+N_PROBE = 2000  # training images whose z is drawn (a fixed subset: same cost any dataset)
+BINS = 90
+HIST_HEIGHT = 0.9  # the tallest bar of each histogram reaches this height
+COLORS = ((213, 94, 0), (0, 114, 178), (0, 158, 115))
+PENS = ui.pens(COLORS)
+
+_fashion_cache: dict[Path, TaskData | None] = {}
+
+
+def fashion_pair(folder: Path = FASHION_FOLDER) -> TaskData | None:
+    """Pullover vs Coat from Debian's Fashion-MNIST folder (loaded once), or None."""
+    folder = Path(folder)
+    if folder not in _fashion_cache:
+        try:
+            dataset = load_idx_folder(folder)
+            _fashion_cache[folder] = make_task_data(dataset, Task.pair(*FASHION_PAIR))
+        except (BiasvizError, OSError):
+            _fashion_cache[folder] = None
+    return _fashion_cache[folder]
+
+
+def fashion_available(folder: Path = FASHION_FOLDER) -> bool:
+    return (Path(folder) / "train-images-idx3-ubyte.gz").is_file() or (
+        Path(folder) / "train-images-idx3-ubyte").is_file()
+
+
+class NeuronPictures(pg.GraphicsLayoutWidget):
+    """A row of single neurons' weights as 28×28 pictures, each with its own symmetric
+    colour scale (white = 0) and a title."""
+
+    def __init__(self, n: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setMinimumSize(300, 150)
+        lut = diverging_colormap().getLookupTable(nPts=257)
+        self.titles: list[pg.LabelItem] = []
+        self.images: list[pg.ImageItem] = []
+        for i in range(n):
+            title = self.addLabel("", row=0, col=i, size="9pt", color="#202020")
+            box = self.addViewBox(row=1, col=i, lockAspect=True, enableMouse=False,
+                                  invertY=True, enableMenu=False)
+            image = pg.ImageItem()
+            image.setLookupTable(lut)
+            box.addItem(image)
+            box.setRange(xRange=(0, 28), yRange=(0, 28), padding=0.02)
+            self.titles.append(title)
+            self.images.append(image)
+
+    def set_weights(self, i: int, weights: np.ndarray, title: str) -> None:
+        w = np.asarray(weights, dtype=np.float32).reshape(28, 28)
+        lo, hi = symmetric_levels(w)
+        # pyqtgraph's default axis order is column-major: x is the first index
+        row_major = pg.getConfigOption("imageAxisOrder") == "row-major"
+        self.images[i].setImage(w if row_major else w.T, levels=(lo, hi))
+        self.titles[i].setText(f"{title}<br>scale ±{hi:.2g}")
+
+    def weights(self, i: int) -> np.ndarray:
+        """The (28, 28) weights drawn in picture ``i`` (for tests)."""
+        img = np.asarray(self.images[i].image)
+        return img if pg.getConfigOption("imageAxisOrder") == "row-major" else img.T
+
+
+class SaturationLesson(ui.SideBySideLesson):
+    """σ and σ′ with each neuron's images on them; std 1 vs std 0.01 vs std 1 + BCE."""
+
+    title = "Why a std-1 start can freeze a neuron"
+    seed = "001"
+    ten_class_note = (
+        "The main window's task has all ten classes; this lesson's single neurons learn "
+        "“{first}” vs “{second}” from {dataset} (one neuron answers one yes/no question)."
+    )
+
+    def __init__(self, data: TaskData | None = None, parent: QWidget | None = None,
+                 fashion_folder: Path | str = FASHION_FOLDER) -> None:
+        super().__init__(parent)
+        self._fashion_folder = Path(fashion_folder)
+        self._current: TaskData | None = None
+        self._stats: list[SaturationStats | None] = [None, None, None]
+        self._start_stats: list[SaturationStats | None] = [None, None, None]
+        self._build_ui()
+        self._open(data)
+
+    # ------------------------------------------------------------------ building
+    def _build_ui(self) -> None:
+        self._make_top()
+        self.data_combo = QComboBox()
+        if fashion_available(self._fashion_folder):
+            self.data_combo.addItem("Fashion-MNIST: Pullover vs Coat", DATA_FASHION)
+        self.data_combo.addItem("the main window's task", DATA_CURRENT)
+        self.data_combo.setToolTip(
+            "What the three neurons learn. Pullover vs Coat (Fashion-MNIST, from the "
+            "Debian folder) is where the chapter's recipe freezes at exactly 50 %: "
+            "clothes have several hundred bright pixels, so w·x is a sum of hundreds of "
+            "weights. The main window's task: the two classes you picked there.")
+        self.big_spin = ui.decimal_spin(
+            3, 0.05, 10.0, 0.25, DEFAULT_BIG,
+            "Spread of the large start (the left and right neurons): every weight and "
+            "the bias drawn from normal(0, std). The chapter's init_params uses 1.0. "
+            "Changing it starts again.")
+        self.small_spin = ui.decimal_spin(
+            4, 0.0001, 1.0, 0.005, DEFAULT_SMALL,
+            "Spread of the small start (the middle neuron). Changing it starts again.")
+        self.lr_spin = ui.lr_spin(DEFAULT_LR, 100.0,
+                                  "Learning rate, the same for all three (plain SGD, the "
+                                  "chapter's 1.0). Try 0.1 or 10: the frozen neuron stays "
+                                  "frozen — no learning rate fixes a slope of 0.")
+        self.epochs_spin = ui.int_spin(1, 1000, DEFAULT_EPOCHS,
+                                       "How many epochs each Start trains.")
+        self.seed_spin = ui.int_spin(
+            0, 9999, DEFAULT_SEED,
+            "Seed of the random starts and of the batch order. Changing it starts again.")
+        self.speed_combo = ui.speed_combo(
+            "How fast training runs; slower is easier to watch. Can be changed while it runs.")
+        self.start_button, self.stop_button, self.reset_button = ui.run_buttons(
+            "Train all three side by side, on the same batches (continues from where "
+            "they are).")
+        self.status_label = ui.status_label("What the three neurons are doing now.")
+        self._settings = (self.data_combo, self.big_spin, self.small_spin, self.lr_spin,
+                          self.epochs_spin, self.seed_spin)
+        row1 = ui.settings_row((("Data", self.data_combo),
+                                ("Large start: std", self.big_spin),
+                                ("Small start: std", self.small_spin),
+                                ("Learning rate", self.lr_spin), ("Epochs", self.epochs_spin),
+                                ("Seed", self.seed_spin)))
+        row2 = ui.button_row((self.start_button, self.stop_button, self.reset_button),
+                             (("Speed", self.speed_combo),), self.status_label)
+
+        # the sigmoid, its slope, the flat tails and each neuron's images -----------------
+        self.sigmoid_plot = ui.make_plot(
+            "σ(z) and its slope σ′(z), with each neuron's training images at their own z",
+            "z = w·x + b", "σ(z), 4·σ′(z); bars: images",
+            "The sigmoid σ(z) (black) and its slope σ′(z) (grey dashes, drawn 4× taller so "
+            "its peak 0.25 reaches 1). Shaded: the flat tails |z| > 5, where σ′ < 0.007.\n"
+            "The bars are each neuron's training images, placed at their own z = w·x + b "
+            "(each neuron's bars scaled so its tallest reaches 0.9).\nWhat to look for: "
+            "with std 1 the images sit in the flat tails, where mnist_loss sends back "
+            "(almost) no gradient; with std 0.01 they sit on the steep middle.")
+        item = self.sigmoid_plot.getPlotItem()
+        item.setYRange(-0.02, 1.05, padding=0)
+        brush = pg.mkBrush(120, 120, 120, 45)
+        self.flat_regions = [pg.LinearRegionItem((-60.0, -Z_SATURATED), movable=False,
+                                                 brush=brush, pen=pg.mkPen(None)),
+                             pg.LinearRegionItem((Z_SATURATED, 60.0), movable=False,
+                                                 brush=brush, pen=pg.mkPen(None))]
+        for region in self.flat_regions:
+            region.setZValue(-10)
+            item.addItem(region)
+        self.flat_text = pg.TextItem(f"flat: σ′ < {SLOPE_AT_SATURATION:.3f}",
+                                     color=(70, 70, 70), anchor=(0, 0))
+        item.addItem(self.flat_text)
+        self.hist_curves = []
+        for i in (BIG, SMALL, BCE):
+            r, g, b = COLORS[i]
+            curve = pg.PlotDataItem([0.0, 1.0], [0.0], stepMode="center",
+                                    fillLevel=0.0, brush=pg.mkBrush(r, g, b, 60),
+                                    pen=PENS[i])
+            item.addItem(curve)
+            self.hist_curves.append(curve)
+        self.sigma_curve = item.plot([], [], pen=pg.mkPen((20, 20, 20), width=2.5))
+        self.slope_curve = item.plot([], [], pen=pg.mkPen((110, 110, 110), width=2,
+                                                          style=Qt.PenStyle.DashLine))
+        self.sigmoid_plot.setMinimumHeight(260)
+        self.stats_label = ui.note()
+        self.stats_label.setToolTip(
+            "For each neuron, now: the share of its training images in the flat tails, "
+            "the share that are wrong AND flat (those it cannot pull back), and what "
+            "gradient its mistakes send back compared with mistakes on σ's steep middle.")
+
+        # pictures, share in the tails over time, accuracy, why -----------------------------
+        self.pictures = NeuronPictures(3)
+        self.pictures.setToolTip(
+            "Each neuron's 784 weights as an image (red: positive, blue: negative, white: "
+            "0), each with its own colour scale: a std-0.01 template is a hundred times "
+            "fainter than std-1 noise.\nWhat to look for: the neuron that froze is still "
+            "the noise it started as; the others have turned into a template of the two "
+            "classes.")
+        self.flat_plot = ui.make_plot(
+            "Images the neuron gets wrong, deep in a flat tail", "step",
+            "share of training images (%)",
+            "For each neuron: the share of its training images that are on the wrong side "
+            "AND beyond |z| = 5. mnist_loss cannot pull these back (their σ′ ≈ 0); "
+            "BCE can (its gradient is σ(z) − target ≈ ±1 there).")
+        self.flat_plot.setYRange(0, 100)
+        self.flat_curves = [self.flat_plot.plot([], [], pen=PENS[i]) for i in range(3)]
+        self.acc_plot, self.acc_curves = ui.accuracy_plot(
+            "The share of validation images each neuron gets right, after each epoch; "
+            "epoch 0 is the start. 50 % (dotted): one answer for everything.", COLORS)
+        self.key_label = ui.key_label("", "Each neuron keeps its colour in every plot.")
+        self.why_label = ui.note()
+        self.why_label.setToolTip("Why each neuron behaves as it does, with its numbers now.")
+
+        self.pictures_box = ui.group("Weights now (each picture its own colour scale)",
+                                     self.pictures)
+        self.why_box = ui.group("Why?", self.why_label)
+        scroll, grid = ui.scroll_grid(self.key_label, 560)
+        grid.addWidget(self.sigmoid_plot, 0, 0, 1, 2)
+        grid.addWidget(self.pictures_box, 0, 2)
+        grid.addWidget(self.stats_label, 1, 0, 1, 2)
+        grid.addWidget(self.why_box, 1, 2, 2, 1)
+        grid.addWidget(self.flat_plot, 2, 0)
+        grid.addWidget(self.acc_plot, 2, 1)
+        grid.setRowStretch(0, 6)
+        grid.setRowStretch(1, 0)
+        grid.setRowStretch(2, 4)
+        self._lay_out(row1, row2, scroll=scroll)
+
+        for signal in (self.big_spin.valueChanged, self.small_spin.valueChanged,
+                       self.seed_spin.valueChanged):
+            signal.connect(self._on_start_changed)
+        self.data_combo.currentIndexChanged.connect(self._on_data_choice)
+
+    # ------------------------------------------------------------------ Lesson contract
+    def set_data(self, data: TaskData) -> None:
+        """The main window's task changed: used when "the main window's task" is chosen."""
+        if self._closed:
+            return
+        self._current = data
+        if self.data_combo.currentData() == DATA_CURRENT or self._trainers is None:
+            self._load_choice()
+
+    def _on_data_choice(self, *_args) -> None:
+        if not self._runner.is_running():
+            self._load_choice()
+
+    def _load_choice(self) -> None:
+        data = None
+        if self.data_combo.currentData() == DATA_FASHION:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                data = fashion_pair(self._fashion_folder)
+            finally:
+                QApplication.restoreOverrideCursor()
+            if data is None:  # unreadable: fall back on the main window's task
+                self.data_combo.setCurrentIndex(self.data_combo.findData(DATA_CURRENT))
+                return
+        if data is None:
+            data = self._current
+        if data is None or not self._take_data(data):
+            return
+        x = to_float(self._data.train_x[:N_PROBE])
+        self._probe_x, self._probe_y = x, self._data.train_y[:N_PROBE]
+        self._ink = mean_ink(x)
+        first, second = self._data.class_names
+        self.intro.setText(
+            f"<b>Why a std-1 start can freeze a neuron.</b> Three single neurons learn "
+            f"“{first}” vs “{second}” side by side. The chapter starts every weight from "
+            "normal(0, 1). But z = w·x + b adds up one weight per bright pixel — about "
+            f"<b>{self._ink:.0f}</b> of them here — so z lands far out where the sigmoid "
+            "is <b>flat</b>. mnist_loss learns only through the slope σ′(z): an image in a "
+            "flat tail sends back almost nothing, <i>even when it is wrong</i>. Watch the "
+            "big plot: each neuron's images are drawn at their own z on σ. In seed 001's "
+            "words, the weight decides the steepness: large weights make the neuron a step, "
+            "and a step has no slope to learn from."
+        )
+        self.reset()
+
+    # ------------------------------------------------------------------ read-outs for tests
+    def stats(self) -> list[SaturationStats | None]:
+        """Each neuron's saturation now, on the probe images (order BIG, SMALL, BCE)."""
+        return list(self._stats)
+
+    def data(self) -> TaskData | None:
+        return getattr(self, "_data", None)
+
+    # ------------------------------------------------------------------ models
+    def _names(self) -> tuple[str, str, str]:
+        big, small = self.big_spin.value(), self.small_spin.value()
+        return (f"std {big:g}, mnist_loss", f"std {small:g}, mnist_loss",
+                f"std {big:g}, binary cross-entropy")
+
+    def _make_trainers(self) -> None:
+        from biasviz.core.training import Trainer  # torch: only once the lesson is used
+
+        seed = self.seed_spin.value()
+        big, small = float(self.big_spin.value()), float(self.small_spin.value())
+
+        def neuron(std: float) -> ModelSpec:
+            return ModelSpec(kind=ModelKind.SINGLE, init=InitKind.RANDOM, init_std=std,
+                             seed=seed)
+
+        self._specs = (neuron(big), neuron(small), neuron(big))
+        config = self._config()
+        self._trainers = [Trainer(spec, self._data, c) for spec, c in
+                          zip(self._specs, self._configs(config), strict=True)]
+        self._snapshots = tuple(t.snapshot() for t in self._trainers)
+        self._start = self._snapshots
+        self._accuracy = [t.evaluate()[1] for t in self._trainers]
+        self._start_stats = [self._saturation(s) for s in self._snapshots]
+
+    def _configs(self, config: TrainConfig) -> tuple[TrainConfig, TrainConfig, TrainConfig]:
+        mnist = TrainConfig(**{**config.to_dict(), "loss": BinaryLoss.MNIST})
+        bce = TrainConfig(**{**config.to_dict(), "loss": BinaryLoss.BCE})
+        return mnist, mnist, bce
+
+    def _before_run(self) -> None:
+        # start() gave every trainer the same config: the right one keeps its BCE loss
+        for trainer, config in zip(self._trainers, self._configs(self._config()), strict=True):
+            trainer.set_config(config)
+
+    def _clear_history(self) -> None:
+        self._flat_series = [BoundedSeries(4096) for _ in range(3)]
+        self._clear_accuracy()
+        self._show_snapshots(self._snapshots, step=0)
+
+    def _saturation(self, snapshot) -> SaturationStats:
+        w = np.asarray(snapshot.params["weights"], dtype=np.float32)
+        b = float(np.sum(snapshot.params["bias"], dtype=np.float64))
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = self._probe_x @ w + b
+        self._last_z = z
+        return saturation_stats(z, self._probe_y)
+
+    # -- runner events ------------------------------------------------------------------
+    def _on_progress(self, rounds: list, snapshots: tuple) -> None:
+        last = rounds[-1]
+        self._show_snapshots(snapshots, step=last.step)
+        self._show_step(next((x for x in last.steps if x is not None), None))
+
+    def _on_epoch(self, epochs, snapshots: tuple) -> None:
+        self._record_epoch(epochs)
+        self._update_texts()
+
+    def _on_model_ended(self, index: int, ended) -> None:
+        self.status_label.setText(f"The neuron with {self._names()[index]}: {ended.message}")
+
+    def _on_ended(self, ends, snapshots: tuple) -> None:
+        step = max((e.step for e in ends.ends), default=0)
+        self._show_snapshots(snapshots, step=step)
+        self._set_running(False)
+        self._show_ended(any(e.reason.value == "stopped" for e in ends.ends), step)
+
+    # -- drawing -----------------------------------------------------------------------
+    def _show_snapshots(self, snapshots: tuple | None, step: int) -> None:
+        if not snapshots:
+            return
+        self._snapshots = snapshots
+        zs = []
+        for i, snap in enumerate(snapshots):
+            self._stats[i] = self._saturation(snap)
+            zs.append(self._last_z)
+            series = self._flat_series[i]
+            if len(series) == 0 or series.x[-1] < step:
+                series.append(step, 100.0 * self._stats[i].share_wrong_saturated)
+            self.flat_curves[i].setData(series.x, series.y)
+        self._draw_sigmoid(zs)
+        big, small = self.big_spin.value(), self.small_spin.value()
+        short = (f"std {big:g}", f"std {small:g}", f"std {big:g} + BCE")
+        for i, (snap, name) in enumerate(zip(snapshots, short, strict=True)):
+            self.pictures.set_weights(i, snap.params["weights"], name)
+        self._update_texts()
+
+    def _draw_sigmoid(self, zs: list[np.ndarray]) -> None:
+        finite = [np.abs(z[np.isfinite(z)]) for z in zs]
+        reach = max((float(np.percentile(a, 99.5)) for a in finite if a.size), default=8.0)
+        reach = float(min(max(reach * 1.1, 8.0), 80.0))
+        grid = np.linspace(-reach, reach, 801)
+        self.sigma_curve.setData(grid, sigmoid(grid))
+        self.slope_curve.setData(grid, 4.0 * sigmoid_slope(grid))
+        self.flat_regions[0].setRegion((-reach, -Z_SATURATED))
+        self.flat_regions[1].setRegion((Z_SATURATED, reach))
+        self.flat_text.setPos(Z_SATURATED + 0.12 * reach, 0.98)
+        for curve, z in zip(self.hist_curves, zs, strict=True):
+            edges, shares = z_histogram(z, reach, BINS)
+            top = float(shares.max()) if shares.size else 0.0
+            heights = shares * (HIST_HEIGHT / top) if top > 0 else shares
+            curve.setData(edges, heights)
+        self.sigmoid_plot.getPlotItem().setXRange(-reach, reach, padding=0.01)
+
+    def hist_heights(self, i: int) -> np.ndarray:
+        """The bar heights drawn for neuron ``i`` (for tests)."""
+        return np.asarray(self.hist_curves[i].getData()[1])
+
+    def _update_texts(self) -> None:
+        if not self._snapshots or any(s is None for s in self._stats):
+            return
+        names = self._names()
+        c = ui.html_color
+
+        def acc(i: int) -> str:
+            a = self._accuracy[i]
+            return "—" if a is None else f"{100 * a:.1f}%"
+
+        self.key_label.setText(ui.key_html(COLORS, names))
+        parts = []
+        for i in range(3):
+            s = self._stats[i]
+            parts.append(
+                f"<span style='color:{c(COLORS[i])}'><b>{names[i]}</b></span>: "
+                f"{100 * s.share_saturated:.0f}% of the images in the flat tails, "
+                f"<b>{100 * s.share_wrong_saturated:.0f}% wrong and flat</b>; its mistakes "
+                f"send back {_share(s.error_gradient)} of the gradient they would from σ's "
+                f"middle. Accuracy {acc(i)}.")
+        self.stats_label.setText("<br>".join(parts))
+        big, small = self.big_spin.value(), self.small_spin.value()
+        x = self._probe_x
+        spread_big, spread_small = start_spread(x, big), start_spread(x, small)
+        flat_big = flat_share_at_start(x, big)
+        sb = self._stats[BIG]
+        self.why_label.setText(
+            f"<span style='color:{c(COLORS[BIG])}'><b>std {big:g}:</b></span> z sums "
+            f"about {self._ink:.0f} weights of size {big:g}, so at the start |z| is "
+            f"typically {spread_big:.0f}: {100 * flat_big:.0f}% of the images begin in a "
+            f"flat tail. mnist_loss's gradient for an image is σ′(z)·x, and σ′(20) ≈ "
+            f"{float(sigmoid_slope(20.0)):.0e}: now {100 * sb.share_wrong_saturated:.0f}% "
+            "are wrong and flat, and nothing pulls them back. A larger or smaller learning "
+            "rate only multiplies that almost-0.<br><br>"
+            f"<span style='color:{c(COLORS[SMALL])}'><b>std {small:g}:</b></span> |z| is "
+            f"about {spread_small:.2g} at the start, on σ's steep middle (σ′ ≈ 0.25): every "
+            "image sends back a gradient and the weights become a template.<br><br>"
+            f"<span style='color:{c(COLORS[BCE])}'><b>std {big:g} + BCE:</b></span> the same "
+            "flat start, but binary cross-entropy's gradient is (σ(z) − target)·x: about "
+            "1·x for a confidently wrong image. It climbs out of the tails.<br><br>"
+            "<b>Seed 001:</b> “weight increases the steepness of the activation "
+            "function”. Large weights make σ(w·x) a step function of the image — and a "
+            "step is flat everywhere but at one point: there is no slope to learn from."
+        )
+
+
+def _share(x: float) -> str:
+    p = 100.0 * x
+    if p == 0:
+        return "0%"
+    if p < 0.01:
+        return "under 0.01%"
+    return f"{p:.2g}%"
