@@ -222,10 +222,10 @@ def _num(x: float) -> str:
 def _pct(x: float) -> str:
     p = 100.0 * x
     if 99.5 <= p < 100.0:
-        return "over 99 %"
+        return "over 99%"
     if 0 < p < 1:
-        return "under 1 %"
-    return f"{p:.0f} %"
+        return "under 1%"
+    return f"{p:.0f}%"
 
 
 def _first_layer_fan_in(spec: ModelSpec) -> int:
@@ -531,7 +531,7 @@ def _check_flat(spec, config, losses, accuracies, causes) -> Finding | None:
     evidence = (f"over the last {2 * window} steps the training loss stayed at "
                 f"{_num(last)} (it started at {_num(start)})")
     if accuracies.size and np.isfinite(accuracies[-1]):
-        evidence += f", validation accuracy {100 * accuracies[-1]:.1f} %"
+        evidence += f", validation accuracy {100 * accuracies[-1]:.1f}%"
     evidence += " — see the loss curve."
     fixes: tuple[Fix, ...] = ()
     if causes:

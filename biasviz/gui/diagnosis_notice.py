@@ -7,7 +7,7 @@ when there is nothing to say.  A click on a fix emits ``fixRequested(fix)``; app
 (changing the spec/config, starting again) is the owner's job.
 
 Setting the same findings again costs nothing (the GUI may call :meth:`set_findings` on
-every refresh).  The ✕ hides the notice until the findings change.
+every refresh).  The close button hides the notice until the findings change.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -38,7 +39,10 @@ def _label(text: str = "", rich: bool = True) -> QLabel:
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    # Preferred width + a small minimum: wraps to the room there is without widening
+    # the window, and keeps its height-for-width (no gaps between the lines)
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    label.setMinimumWidth(120)
     return label
 
 
@@ -77,7 +81,8 @@ class DiagnosisNotice(QFrame):
         self.details_button.setToolTip("What else the diagnosis found")
         self.details_button.toggled.connect(self._on_details)
         self.close_button = QToolButton()
-        self.close_button.setText("✕")
+        self.close_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
         self.close_button.setAutoRaise(True)
         self.close_button.setToolTip("Hide this notice until the diagnosis changes")
         self.close_button.clicked.connect(self.dismiss)
