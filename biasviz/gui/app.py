@@ -35,6 +35,8 @@ def _parse(args: list[str]) -> argparse.Namespace:
                         help="with --screenshot: show w − w₀ instead of the weights")
     parser.add_argument("--report-startup", action="store_true",
                         help="print how long the first window took to appear")
+    parser.add_argument("--quit-after-show", action="store_true",
+                        help="quit as soon as the window is shown (start-up benchmarks)")
     return parser.parse_args(args)
 
 
@@ -67,7 +69,12 @@ def run_app(args: list[str] | None = None, open_path: str | None = None) -> int:
         if options.report_startup:
             print(f"window shown {seconds_since_process_start():.2f} s after the process "
                   "started", flush=True)
+        if options.quit_after_show:
+            window.close()
+            return
         window.session.load_engine_in_background()
+        if open_path:
+            window.open_file(open_path)
 
     QTimer.singleShot(0, first_paint)
     if options.screenshot:

@@ -142,8 +142,9 @@ def test_export_through_the_action_and_import_back(qtbot, window, tmp_path, monk
     assert not np.array_equal(s.snapshot.params["weights"], trained["weights"])
     monkeypatch.setattr(QFileDialog, "getOpenFileName",
                         staticmethod(lambda *a, **k: (str(target), "")))
-    w.import_action.trigger()
-    np.testing.assert_array_equal(s.snapshot.params["weights"], trained["weights"])
+    w.import_action.trigger()  # reads the file in the background
+    qtbot.waitUntil(lambda: np.array_equal(s.snapshot.params["weights"], trained["weights"]),
+                    timeout=WAIT)
     np.testing.assert_array_equal(w.weights_view.current_weights().ravel(), trained["weights"])
     assert not error_boxes(w)
 
@@ -300,3 +301,35 @@ def test_code_tab_follows_the_settings_and_links_to_the_controls(qtbot, window, 
     assert w.export_code_to(str(path))
     nb = json.loads(path.read_text())
     assert nb["nbformat"] == 4 and any("0.25" in "".join(c["source"]) for c in nb["cells"])
+
+
+def test_open_file_imports_in_the_background_and_drop_opens_too(qtbot, window, tmp_path):
+    import numpy as np
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    w, s = window, window.session
+    # what a notebook saves: the chapter's raw tensors as numpy arrays
+    weights = np.random.default_rng(0).normal(size=(784, 1)).astype(np.float32)
+    path = tmp_path / "notebook.npz"
+    np.savez(path, weights=weights, bias=np.array([0.5], np.float32))
+    w.open_file(str(path))
+    qtbot.waitUntil(lambda: s.effective_bias() == 0.5, timeout=WAIT)
+    np.testing.assert_allclose(s.snapshot.params["weights"], weights.ravel())
+    assert not w._busy.isVisible()
+    # a damaged file: an error box, nothing changed
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    w.open_file(str(bad))
+    qtbot.waitUntil(lambda: bool(error_boxes(w)), timeout=WAIT)
+    assert s.effective_bias() == 0.5
+    for box in error_boxes(w):
+        box.close()
+    # dropping a file opens it
+    np.savez(path, weights=weights, bias=np.array([-1.25], np.float32))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    w.dropEvent(event)
+    qtbot.waitUntil(lambda: s.effective_bias() == -1.25, timeout=WAIT)

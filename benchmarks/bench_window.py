@@ -1,0 +1,207 @@
+"""What a user feels while the window trains: missed frames, training speed in the window
+next to the same run headless, peak memory, and start-up time.
+
+    python benchmarks/bench_window.py                 # all runs, offscreen
+    DISPLAY=:55 QT_QPA_PLATFORM=xcb python benchmarks/bench_window.py   # a real X server
+    python benchmarks/bench_window.py --run chapter --repeats 3
+
+Runs (issue 14's):
+
+* ``chapter``: the fastai chapter's neuron on the bundled sample, 3 vs 7, 245 epochs
+  (the chapter's 980 steps), full speed;
+* ``mlp60k``: MLP 784-64-10, ReLU, cross-entropy, SGD lr 0.1, batch 32, one epoch of the
+  60,000-image Fashion-MNIST folder (/usr/share/datasets/fashion-mnist).
+
+For each: a 10 ms QTimer on the GUI thread records the gaps between its ticks while the
+window trains (a gap over 33 ms is a missed frame at 30 fps); throughput = training
+images per second of wall time from Start to the end of the run, in the window and for
+the same run iterated headless in this process (ratio = window / headless; the runs
+alternate).  Peak RSS is the process's VmHWM.  Start-up: process start → window shown,
+``biasviz --report-startup``, median of 5.
+
+Not part of the test suite: figures go to docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def vm_hwm_mib() -> float:
+    text = Path("/proc/self/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+)", text).group(1)) / 1024
+
+
+def run_settings(name: str):
+    from biasviz.core.datasets import Task
+    from biasviz.core.spec import ModelKind, ModelSpec, TrainConfig
+
+    if name == "chapter":
+        return "sample", Task.pair(3, 7), ModelSpec(), TrainConfig(epochs=245)
+    spec = ModelSpec(kind=ModelKind.MLP, n_outputs=10, hidden=64, init="standard")
+    return str(FASHION), Task.all_ten(), spec, TrainConfig(epochs=1, lr=0.1, batch_size=32)
+
+
+def headless(name: str) -> dict:
+    from biasviz.core.datasets import load_dataset, load_sample, make_task_data
+    from biasviz.core.training import Trainer
+
+    source, task, spec, config = run_settings(name)
+    dataset = load_sample() if source == "sample" else load_dataset(source)
+    data = make_task_data(dataset, task)
+    trainer = Trainer(spec, data, config)
+    started = time.perf_counter()
+    last = None
+    for event in trainer.run():
+        last = event
+    elapsed = time.perf_counter() - started
+    return {"seconds": elapsed, "samples_per_s": data.n_train * config.epochs / elapsed,
+            "end": str(getattr(last, "message", ""))}
+
+
+def in_window(name: str) -> dict:
+    from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from biasviz.gui.main_window import MainWindow
+
+    source, task, spec, config = run_settings(name)
+    settings = QSettings(f"/tmp/bench-window-{os.getpid()}.ini", QSettings.Format.IniFormat)
+    settings.clear()
+    w = MainWindow(settings=settings)
+    w.resize(1366, 740)
+    w.show()
+    s = w.session
+    s.load_engine_now()
+
+    def spin_until(cond, timeout: float) -> None:
+        end = time.monotonic() + timeout
+        while not cond():
+            app.processEvents()
+            if time.monotonic() > end:
+                raise TimeoutError(name)
+            time.sleep(0.001)
+
+    if source != "sample":
+        s.load_dataset(source)
+        spin_until(lambda: not s.loading_dataset, 120)
+    s.set_task(task)
+    s.set_spec(spec)
+    s.set_config(config)
+    w._on_settings_changed()
+    for _ in range(20):
+        app.processEvents()
+
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    ticker = QTimer()
+    ticker.setInterval(10)
+    last_tick = [0]
+
+    def tick() -> None:
+        now = clock.elapsed()
+        gaps.append(now - last_tick[0])
+        last_tick[0] = now
+
+    ticker.timeout.connect(tick)
+    frames_before = w.frames_drawn
+    clock.start()
+    ticker.start()
+    started = time.perf_counter()
+    s.start()
+    spin_until(lambda: s.state == "running", 10)
+    spin_until(lambda: s.state == "ready", 600)
+    elapsed = time.perf_counter() - started
+    ticker.stop()
+    for _ in range(10):
+        app.processEvents()
+    frames = w.frames_drawn - frames_before
+    n_train = s.data.n_train
+    w.close()
+    gaps_sorted = sorted(gaps) or [0.0]
+    p99 = gaps_sorted[min(len(gaps_sorted) - 1, int(0.99 * len(gaps_sorted)))]
+    return {
+        "seconds": elapsed,
+        "samples_per_s": n_train * config.epochs / elapsed,
+        "ticks": len(gaps),
+        "ticks_expected": int(elapsed / 0.010),
+        "longest_gap_ms": max(gaps_sorted),
+        "p99_gap_ms": p99,
+        "frames_drawn": frames,
+        "peak_rss_mib": vm_hwm_mib(),
+        "platform": os.environ.get("QT_QPA_PLATFORM", ""),
+    }
+
+
+def startup(repeats: int = 5) -> dict:
+    times = []
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-m", "biasviz", "gui", "--report-startup", "--quit-after-show"],
+            capture_output=True, text=True, timeout=120,
+        )
+        match = re.search(r"window shown ([0-9.]+) s", out.stdout + out.stderr)
+        if match:
+            times.append(float(match.group(1)))
+    return {"median_s": statistics.median(times) if times else None, "runs": times}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run", choices=["chapter", "mlp60k", "all"], default="all")
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-startup", action="store_true")
+    args = ap.parse_args(argv)
+    runs = ["chapter", "mlp60k"] if args.run == "all" else [args.run]
+    if "mlp60k" in runs and not FASHION.is_dir():
+        print(f"skipping mlp60k: {FASHION} missing (apt-get install dataset-fashion-mnist)")
+        runs.remove("mlp60k")
+    report: dict = {"load_before": os.getloadavg()[0], "runs": {}}
+    for name in runs:
+        rows = []
+        for _ in range(args.repeats):
+            head = headless(name)
+            win = in_window(name)
+            rows.append({"headless": head, "window": win,
+                         "ratio": win["samples_per_s"] / head["samples_per_s"]})
+        report["runs"][name] = rows
+    if not args.no_startup:
+        report["startup"] = startup()
+    report["load_after"] = os.getloadavg()[0]
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"load average before {report['load_before']:.2f}, after {report['load_after']:.2f}")
+    for name, rows in report["runs"].items():
+        for row in rows:
+            h, w = row["headless"], row["window"]
+            print(f"{name:8s} headless {h['samples_per_s']:>10,.0f}/s ({h['seconds']:.2f} s) | "
+                  f"window {w['samples_per_s']:>10,.0f}/s ({w['seconds']:.2f} s) | "
+                  f"ratio {row['ratio']:.2f} | ticks {w['ticks']}/{w['ticks_expected']} | "
+                  f"longest gap {w['longest_gap_ms']:.0f} ms, p99 {w['p99_gap_ms']:.0f} ms | "
+                  f"frames {w['frames_drawn']} | peak RSS {w['peak_rss_mib']:.0f} MiB "
+                  f"[{w['platform']}]")
+    if "startup" in report:
+        st = report["startup"]
+        print(f"start-up (process start → window shown): median {st['median_s']} s of "
+              f"{st['runs']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
