@@ -12,11 +12,14 @@ float32, in preallocated buffers (``benchmarks/bench_engine.py`` measures the ch
   folded into the small arrays that meet it (``z = (x @ w) / 255``,
   ``∂L/∂w = (dz / 255) @ x``);
 * all parameters live in one flat float32 vector (the named arrays are views of it), and
-  there are two such vectors: a step writes the new parameters into the other one and
-  swaps only when they are finite, so undo-on-divergence and the "last update" picture
-  need no copy, and the update and its finiteness check are one pass each;
+  so does the update; a step checks that the update keeps every parameter finite before
+  applying it in place (one dot product, see :meth:`NumpyModel.step`), so keeping the
+  last finite parameters on divergence needs no copy, and the update doubles as the
+  "last update" picture;
 * SGD folds ``-lr`` into those small arrays too, so the gradient buffer already holds
-  the update.
+  the update;
+* the MLP's hidden weights are stored transposed, (784, H) row-major, where the forward
+  product is fastest (the named array is a transposed view).
 
 The arithmetic is the torch models' (:mod:`biasviz.core.models`) and the losses are the
 trainer's: ``mnist_loss``, binary cross-entropy on the logit, cross-entropy over ten
@@ -149,33 +152,33 @@ def logits(params: dict[str, np.ndarray], spec: ModelSpec, x255: np.ndarray) -> 
     return z[:, 0] if spec.n_outputs == 1 else z
 
 
+# Stored transposed: x @ W.T with W (H, 784) row-major is the slow "NT" case of
+# OpenBLAS's sgemm at these sizes; a (784, H) row-major copy makes it the plain product.
+_TRANSPOSED = frozenset({"hidden.weights"})
+
+# Updates keep every parameter below this (float32's largest is 3.4e38): see step().
+_LIMIT = 1e38
+
+
 def _views(flat: np.ndarray, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
-    """Named arrays that are consecutive slices of ``flat`` (which they share)."""
+    """Named arrays (in the shapes given) that are consecutive slices of ``flat``."""
     out, start = {}, 0
     for name, shape in shapes.items():
         size = math.prod(shape)
-        out[name] = flat[start : start + size].reshape(shape)
+        part = flat[start : start + size]
+        out[name] = part.reshape(shape[::-1]).T if name in _TRANSPOSED else part.reshape(shape)
         start += size
     return out
 
 
-def all_finite(a: np.ndarray) -> bool:
-    """No NaN or ±inf in ``a``.  A dot product is one fast BLAS pass and is finite only
-    when every value is; it can also overflow from huge finite values (|a| ≳ 1e19), so
-    only then look value by value (call under ``np.errstate(over="ignore")`` to silence
-    that overflow's warning)."""
-    if math.isfinite(float(np.dot(a, a))):
-        return True
-    return bool(np.isfinite(a).all())
-
-
 # -- the model ----------------------------------------------------------------------------
 class NumpyModel:
-    """Parameters (two flat buffers), forward pass, gradients and updates for one spec.
+    """Parameters, forward pass, gradients and updates for one spec.
 
-    ``params`` are the current parameters (float32 views named as in
-    :meth:`ModelSpec.param_shapes`), ``previous`` the ones before the last kept step.
-    Not thread-safe: the caller serialises access (the trainer's lock).
+    ``params`` are the current parameters (float32 views of one flat vector, named and
+    shaped as in :meth:`ModelSpec.param_shapes`); ``last_update`` the change the last
+    kept step made to them.  Not thread-safe: the caller serialises access (the
+    trainer's lock).
     """
 
     def __init__(self, spec: ModelSpec, params: dict[str, np.ndarray]) -> None:
@@ -185,32 +188,30 @@ class NumpyModel:
         shapes = spec.param_shapes()
         self.names = tuple(shapes)
         size = sum(math.prod(s) for s in shapes.values())
-        self._flat = [np.zeros(size, np.float32), np.zeros(size, np.float32)]
-        self._views = [_views(f, shapes) for f in self._flat]
-        self._grad = np.zeros(size, np.float32)
-        self._grads = _views(self._grad, shapes)
-        self._now = 0
+        self._flat = np.zeros(size, np.float32)
+        self.params = _views(self._flat, shapes)
+        # the gradient, then (once checked) the update applied to the parameters
+        self._delta = np.zeros(size, np.float32)
+        self.last_update = _views(self._delta, shapes)
         self._adam: tuple[np.ndarray, np.ndarray] | None = None
         self._adam_t = 0
+        self._bound = 0.0  # ≥ max |parameter|
         self.load(params)
 
     # -- state ---------------------------------------------------------------------------
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        return self._views[self._now]
-
-    @property
-    def previous(self) -> dict[str, np.ndarray]:
-        return self._views[1 - self._now]
-
     def load(self, params: dict[str, np.ndarray]) -> None:
-        """Copy ``params`` (already validated: names and shapes) into the current buffer."""
+        """Copy ``params`` (already validated: names, shapes, finite) into the model."""
         for name, view in self.params.items():
             np.copyto(view, params[name], casting="same_kind")
+        self._bound = float(np.abs(self._flat).max(initial=0.0))
+
+    def copy_params(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters (row-major, as in the spec)."""
+        return {name: view.copy() for name, view in self.params.items()}
 
     def reset_optimizer(self, adam: bool) -> None:
         """SGD (no state), or Adam with zero moments."""
-        self._adam = (np.zeros_like(self._grad), np.zeros_like(self._grad)) if adam else None
+        self._adam = (np.zeros_like(self._flat), np.zeros_like(self._flat)) if adam else None
         self._adam_t = 0
 
     # -- one training step ---------------------------------------------------------------
@@ -226,11 +227,12 @@ class NumpyModel:
         for two classes, float targets ``t``.
 
         Returns the batch's loss (before the update) and whether the step was kept: when
-        the loss or a new parameter is not finite, the current parameters stay as they
+        the loss or a new parameter would not be finite, the parameters stay as they
         were (the last finite ones).
         """
         sgd = self._adam is None
-        # SGD: the gradient buffer receives -lr·∇ directly (folded into small arrays)
+        # SGD: the gradient buffer receives -lr·∇, the update itself (folded into small
+        # arrays, so no pass over the big ones)
         scale = -float(lr) if sgd else 1.0
         if self.spec.kind is ModelKind.MLP:
             loss = self._mlp_grads(x255, y, t, kind, scale)
@@ -238,33 +240,51 @@ class NumpyModel:
             loss = self._linear_grads(x255, y, t, kind, scale)
         if not math.isfinite(loss):
             return loss, StepResult.LOSS_NOT_FINITE
-        now, new = self._flat[self._now], self._flat[1 - self._now]
-        if sgd:
-            np.add(now, self._grad, out=new)
+        if not sgd:
+            self._adam_update(float(lr))
+        # Will params + update be finite?  It is when the update is finite and
+        # max|params| + max|update| stays below float32's range.  ‖update‖₂ bounds
+        # max|update| and its square, one BLAS pass, is finite only when every value
+        # is; _bound tracks max|params| from above.  So the check is one dot product,
+        # and the update can be applied in place.
+        delta = self._delta
+        square = float(np.dot(delta, delta))
+        if math.isfinite(square):
+            size = math.sqrt(square)
+        elif np.isfinite(delta).all():  # huge but finite
+            size = float(np.abs(delta).max())
         else:
-            self._adam_update(now, float(lr), new)
-        if not all_finite(new):
             return loss, StepResult.PARAMS_NOT_FINITE
-        self._now = 1 - self._now
+        if self._bound + size >= _LIMIT:
+            self._bound = float(np.abs(self._flat).max())  # tighten the bound
+            if self._bound + size >= _LIMIT:  # really that large: check exactly
+                new = self._flat + delta
+                if not np.isfinite(new).all():
+                    return loss, StepResult.PARAMS_NOT_FINITE
+                np.copyto(self._flat, new)
+                self._bound = float(np.abs(new).max())
+                return loss, StepResult.OK
+        self._flat += delta
+        self._bound += size
         return loss, StepResult.OK
 
-    def _adam_update(self, p: np.ndarray, lr: float, out: np.ndarray) -> None:
-        """torch.optim.Adam's update (no weight decay, no amsgrad) on the flat vectors."""
+    def _adam_update(self, lr: float) -> None:
+        """torch.optim.Adam's update (no weight decay, no amsgrad): turns the gradient in
+        ``_delta`` into the update."""
         assert self._adam is not None
         m, v = self._adam
-        g = self._grad
+        g = self._delta
         b1, b2 = ADAM_BETAS
         self._adam_t += 1
         m += (1.0 - b1) * (g - m)  # torch: exp_avg.lerp_(grad, 1 - beta1)
         v *= b2
         v += (1.0 - b2) * (g * g)
         step_size = lr / (1.0 - b1**self._adam_t)
-        denom = np.sqrt(v)
-        denom /= math.sqrt(1.0 - b2**self._adam_t)
-        denom += ADAM_EPS
-        np.divide(m, denom, out=denom)
-        denom *= np.float32(step_size)
-        np.subtract(p, denom, out=out)
+        np.sqrt(v, out=g)
+        g /= math.sqrt(1.0 - b2**self._adam_t)
+        g += ADAM_EPS
+        np.divide(m, g, out=g)
+        g *= np.float32(-step_size)
 
     def _loss_grad(self, z, y, t, kind, scale):
         if kind is LossKind.CROSS_ENTROPY:
@@ -273,7 +293,7 @@ class NumpyModel:
 
     def _linear_grads(self, x255, y, t, kind, scale) -> float:
         """Single neuron and linear model: z = x·wᵀ/255 + b."""
-        spec, g = self.spec, self._grads
+        spec, g = self.spec, self.last_update
         z = logits(self.params, spec, x255)
         loss, dz = self._loss_grad(z, y, t, kind, scale)
         if not math.isfinite(loss):
@@ -291,8 +311,8 @@ class NumpyModel:
 
     def _mlp_grads(self, x255, y, t, kind, scale) -> float:
         """784 → hidden (ReLU) → outputs, backpropagated by hand."""
-        p, g, spec = self.params, self._grads, self.spec
-        a = x255 @ p["hidden.weights"].T
+        p, g, spec = self.params, self.last_update, self.spec
+        a = x255 @ p["hidden.weights"].T  # (784, H) row-major in memory
         a *= SCALE
         a += p["hidden.biases"]
         h = np.maximum(a, 0)
@@ -310,7 +330,7 @@ class NumpyModel:
         dh *= a > 0  # ReLU passes the gradient only where it was active (as torch: a > 0)
         dh.sum(axis=0, out=g["hidden.biases"])
         dh *= SCALE
-        np.matmul(dh.T, x255, out=g["hidden.weights"])
+        np.matmul(x255.T, dh, out=g["hidden.weights"].T)  # written as (784, H)
         return loss
 
 

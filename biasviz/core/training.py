@@ -372,11 +372,10 @@ class Trainer:
         """Copies of the parameters and of the last update."""
         with self._lock:
             if self._fast is not None:
-                now, before = self._fast.params, self._fast.previous
-                params = {n: a.copy() for n, a in now.items()}
+                params = self._fast.copy_params()
                 last = None
                 if self._has_update:
-                    last = {n: np.subtract(now[n], before[n]) for n in now}
+                    last = {n: a.copy() for n, a in self._fast.last_update.items()}
             else:
                 params = snapshot_params(self._model)
                 last = None
@@ -432,7 +431,8 @@ class Trainer:
     def _evaluate_numpy(self) -> tuple[float, float]:
         assert self._fast is not None
         with self._lock:  # a consistent copy: another thread may be training
-            params = {n: a.copy() for n, a in self._fast.params.items()}
+            # order="K" keeps the engine's fast memory layout for the products below
+            params = {n: a.copy(order="K") for n, a in self._fast.params.items()}
         kind = self._loss_kind()
         total_loss, correct, n = 0.0, 0, self.data.n_valid
         with np.errstate(all="ignore"):

@@ -109,12 +109,12 @@ def test_steps_match_torch_autograd(pair, ten, case, optimizer):
                                        err_msg=f"{name} after step {step + 1}")
     # and the steps did move the first layer's weights
     first = "weights" if "weights" in fast.params else "hidden.weights"
-    assert not np.array_equal(fast.params[first], fast.previous[first])
+    assert np.abs(fast.last_update[first]).max() > 0
 
 
 @pytest.mark.parametrize("case", MODEL_LOSSES, ids=[_ids(c) for c in MODEL_LOSSES])
 def test_gradients_match_autograd(pair, ten, case):
-    """dL/dθ itself: an SGD step with lr 1 leaves -∇ in the difference of the buffers."""
+    """dL/dθ itself: an SGD step with lr 1 makes the update -∇."""
     kw, loss = case
     spec = ModelSpec(seed=5, init_std=0.2, **kw)
     data = ten if spec.n_outputs == 10 else pair
@@ -129,7 +129,7 @@ def test_gradients_match_autograd(pair, ten, case):
     for name, p in model.named_parameters():
         grad = p.grad.numpy()
         assert np.abs(grad).max() > 0, name  # a case where the gradient says something
-        np.testing.assert_allclose(fast.previous[name] - fast.params[name], grad,
+        np.testing.assert_allclose(-fast.last_update[name], grad,
                                    rtol=1e-3, atol=1e-6 * max(1.0, np.abs(grad).max()),
                                    err_msg=name)
 
@@ -253,16 +253,29 @@ def test_diverged_adam_starts_afresh(pair, engine):
     assert all(np.isfinite(e.loss) for e in events if isinstance(e, StepMetrics))
 
 
-def test_all_finite():
-    a = np.zeros(1000, np.float32)
-    assert engine_numpy.all_finite(a)
-    a[10] = 3e38  # finite, but its square overflows: the exact check decides
-    with np.errstate(over="ignore"):  # as in training, where steps run under errstate
-        assert engine_numpy.all_finite(a)
-    for bad in (np.nan, np.inf, -np.inf):
-        b = a.copy()
-        b[500] = bad
-        assert not engine_numpy.all_finite(b)
+def test_the_finiteness_check_is_exact_near_float32s_limit(pair):
+    """A huge but finite bias trains on (the check tightens its bound, then looks
+    exactly); an update that would overflow it is refused and changes nothing."""
+    spec = ModelSpec()
+    params = snapshot_params(build_model(spec))
+    params["bias"][0] = 3.0e38  # finite: float32 goes to 3.4e38
+    fast = engine_numpy.NumpyModel(spec, params)
+    fast.reset_optimizer(adam=False)
+    x_u8, y = _batch(pair, m=32)
+    x, t = x_u8.astype(np.float32), y.astype(np.float32)
+    bce = engine_numpy.LossKind.BCE
+    # z ≈ 3e38 for every image: σ = 1, so ∂L/∂b = mean(1 - t) ≈ 0.5 > 0, and a negative
+    # learning rate pushes b up by ~0.5e38, past float32's largest value
+    assert 0 < np.mean(1 - t) < 1
+    with np.errstate(all="ignore"):
+        _, refused = fast.step(x, y, t, bce, -1e38)
+    assert refused is engine_numpy.StepResult.PARAMS_NOT_FINITE
+    for name, a in fast.params.items():
+        np.testing.assert_array_equal(a, params[name])
+    with np.errstate(all="ignore"):
+        _, kept = fast.step(x, y, t, bce, 1e36)  # b down by ~0.5e36: fine
+    assert kept is engine_numpy.StepResult.OK
+    assert np.isfinite(fast.params["bias"][0]) and fast.params["bias"][0] < 3.0e38
 
 
 def test_snapshots_from_another_thread_are_never_torn(pair):
