@@ -271,3 +271,39 @@ def test_diagnosis_does_not_import_torch_or_qt():
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("kind", ["linear", "mlp"])
+def test_no_false_alarm_while_the_standard_recipe_trains(sample, kind):
+    data = make_task_data(sample, Task.all_ten())
+    spec, config = defaults_for(kind, 10)
+    alarms: list = []
+    diagnoser = Diagnoser()
+    run = Run(spec, data, config).train(
+        8, on_epoch=lambda r: alarms.extend(f.code for f in r.findings(diagnoser)))
+    assert alarms == [] and run.accuracy > 0.85
+
+
+def test_no_false_alarm_on_a_hard_pair_with_a_small_start(fashion):
+    """Pullover vs Coat tops out near 85 % for one neuron: nothing to report."""
+    data = make_task_data(fashion, Task.pair(2, 4))
+    spec = ModelSpec(init="random", init_std=0.01)
+    run = Run(spec, data, TrainConfig(loss="bce")).train(12)
+    assert run.accuracy > 0.75
+    assert run.findings() == []
+
+
+def test_a_plateau_above_guessing_is_not_reported():
+    """A loss that levels off while the model is well above guessing is the model's
+    limit, not a failure; the same plateau at chance level is reported."""
+    spec, config = ModelSpec(), TrainConfig(loss="bce")
+    rng = np.random.default_rng(0)
+    x = rng.random((100, 784), dtype=np.float32) * 0.01
+    y = np.arange(100) % 2
+    params = {"weights": rng.normal(0, 0.01, 784).astype(np.float32),
+              "bias": np.zeros(1, np.float32)}
+    losses = [0.69] * 5 + [0.45] * 200
+    plateau = diagnose(spec, config, params, x, y, losses, accuracies=[0.84, 0.85])
+    assert dg.LOSS_FLAT not in [f.code for f in plateau]
+    stuck = diagnose(spec, config, params, x, y, losses, accuracies=[0.5, 0.52])
+    assert dg.LOSS_FLAT in [f.code for f in stuck]
