@@ -704,7 +704,6 @@ def _decode_bands(picture: Image.Image) -> np.ndarray:
 
 def _decode(picture: Image.Image, name: str) -> np.ndarray:
     width, height = picture.size
-    orientation = _orientation(picture)
     for real_w, real_h in _real_sizes(picture):
         _check_size(real_w, real_h, "RGBA", name)
     if picture.format in ("JPEG", "MPO") and max(width, height) > MAX_WORK_SIDE:
@@ -714,6 +713,9 @@ def _decode(picture: Image.Image, name: str) -> np.ndarray:
         picture.draft("L", (max(1, int(width / shrink)), max(1, int(height / shrink))))
         width, height = picture.size
     _check_size(width, height, picture.mode, name)
+    # After the size check: a PNG's getexif() decodes the whole image to look for an
+    # eXIf chunk after the pixels (a refused 62 MP RGBA picture still cost 236 MiB).
+    orientation = _orientation(picture)
     picture.load()
     if picture.size != (width, height):  # a container that lied despite the checks
         _check_size(*picture.size, picture.mode, name)
