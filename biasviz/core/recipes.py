@@ -261,3 +261,61 @@ def describe_state(spec: ModelSpec, config: TrainConfig) -> str:
     if not changed:
         return f"recipe: {recipe.label}"
     return f"recipe: {recipe.label}, changed: " + ", ".join(FIELD_LABELS[c] for c in changed)
+
+
+def _field(spec: ModelSpec, config: TrainConfig, name: str) -> Any:
+    return getattr(spec if name in SPEC_FIELDS else config, name)
+
+
+class RecipeTracker:
+    """Which recipe fields the learner set by hand, and what follows from it.
+
+    Hand the tracker every change of the settings with :meth:`update` (old and new spec
+    and config, from the training panel, a fix button, a loaded session):
+
+    - a changed recipe field counts as *changed by hand*, unless its new value is the
+      recipe's own (the learner set it back);
+    - a new model kind or task (``kind`` or ``n_outputs`` changed) switches to that
+      model's recipe, keeping the fields changed by hand.
+
+    :meth:`back_to_recipe` is the "back to recipe" button; :meth:`label` the status text.
+    Qt-free, so the app model can own it (and save ``user_changed`` with a session).
+    """
+
+    def __init__(self, user_changed: Iterable[str] = ()) -> None:
+        self.user_changed: set[str] = {f for f in user_changed if f in RECIPE_FIELDS}
+
+    def update(
+        self, before_spec: ModelSpec, before_config: TrainConfig,
+        spec: ModelSpec, config: TrainConfig,
+    ) -> tuple[ModelSpec, TrainConfig]:
+        """Record the learner's change from (before_spec, before_config) to (spec,
+        config); return the settings to use (the new model's recipe after a switch)."""
+        recipe = recipe_for_spec(spec)
+        for name in RECIPE_FIELDS:
+            new = _field(spec, config, name)
+            if _same(_field(before_spec, before_config, name), new):
+                continue
+            if name in recipe.fields and _same(new, recipe.value(name)):
+                self.user_changed.discard(name)
+            else:
+                self.user_changed.add(name)
+        if (spec.kind, spec.n_outputs) != (before_spec.kind, before_spec.n_outputs):
+            return apply_recipe(spec, config, recipe, self.user_changed)
+        return spec, config
+
+    def back_to_recipe(self, spec: ModelSpec, config: TrainConfig
+                       ) -> tuple[ModelSpec, TrainConfig]:
+        """Forget the changes made by hand and return the whole recipe."""
+        self.user_changed.clear()
+        return recipe_for_spec(spec).apply(spec, config)
+
+    @staticmethod
+    def label(spec: ModelSpec, config: TrainConfig) -> str:
+        """"recipe: standard" or "recipe: standard, changed: learning rate"."""
+        return describe_state(spec, config)
+
+    @staticmethod
+    def follows_recipe(spec: ModelSpec, config: TrainConfig) -> bool:
+        """False when a "back to recipe" button has something to do."""
+        return recipe_for_spec(spec).matches(spec, config)

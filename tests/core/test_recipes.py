@@ -227,3 +227,32 @@ def test_cli_options_override_the_recipe():
     spec, config = cli._build_spec(ns, Task.parse(ns.task)), cli._build_config(ns)
     assert (spec.init, spec.init_std) == (InitKind.RANDOM, 0.05)  # a std means random
     assert config.lr == 0.5 and config.batch_size == 32  # the rest stays the recipe's
+
+
+# -- the tracker the app model uses --------------------------------------------------------------
+def test_tracker_switches_recipe_and_remembers_hand_made_changes():
+    from biasviz.core.recipes import RecipeTracker
+
+    tracker = RecipeTracker()
+    spec, config = ModelSpec(), TrainConfig()  # the chapter's
+    # the learner sets lr 0.5 on the single neuron
+    spec2, config2 = tracker.update(spec, config, spec, TrainConfig(lr=0.5))
+    assert config2.lr == 0.5 and tracker.user_changed == {"lr"}
+    assert tracker.label(spec2, config2) == "recipe: the chapter's recipe, changed: learning rate"
+    # then picks the MLP: standard start and batch, the learner's lr
+    mlp = ModelSpec(kind="mlp")
+    spec3, config3 = tracker.update(spec2, config2, mlp, config2)
+    assert spec3.init is InitKind.STANDARD and config3.batch_size == 32
+    assert config3.loss is BinaryLoss.BCE and config3.lr == 0.5
+    # sets lr to the standard recipe's own value: no longer "by hand"
+    spec4, config4 = tracker.update(spec3, config3, spec3,
+                                    TrainConfig(**{**config3.to_dict(), "lr": 0.1}))
+    assert tracker.user_changed == set() and tracker.follows_recipe(spec4, config4)
+    # a zero start by hand survives the way back to the single neuron
+    zeros = ModelSpec(**{**spec4.to_dict(), "init": "zeros"})
+    spec5, config5 = tracker.update(spec4, config4, zeros, config4)
+    spec6, config6 = tracker.update(spec5, config5, ModelSpec(init="zeros"), config5)
+    assert spec6.init is InitKind.ZEROS and config6.lr == 1.0 and config6.batch_size == 256
+    assert not tracker.follows_recipe(spec6, config6)
+    spec7, config7 = tracker.back_to_recipe(spec6, config6)
+    assert CHAPTER_RECIPE.matches(spec7, config7) and tracker.user_changed == set()
