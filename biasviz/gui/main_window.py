@@ -511,6 +511,11 @@ class MainWindow(QMainWindow):
         t0 = time.perf_counter()
         self._refresh_all()
         self.frames_drawn += 1
+        # The views repaint after this returns (Qt's update requests): measure until the
+        # event loop is back, so the budget counts the painting too.
+        QTimer.singleShot(0, lambda: self._frame_painted(t0))
+
+    def _frame_painted(self, t0: float) -> None:
         # The next frame is scheduled by the next update, no sooner than the budget says.
         self._next_frame = self._frame_budget.next_interval(time.perf_counter() - t0)
 

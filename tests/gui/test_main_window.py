@@ -333,3 +333,32 @@ def test_open_file_imports_in_the_background_and_drop_opens_too(qtbot, window, t
                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     w.dropEvent(event)
     qtbot.waitUntil(lambda: s.effective_bias() == -1.25, timeout=WAIT)
+
+
+def test_every_view_of_a_frame_shows_the_same_moment(qtbot, window):
+    """While training at full speed, each refresh feeds the weights, the histogram, the
+    accuracy text and the confusion counts from one snapshot of the model."""
+    w, s = window, window.session
+    checked = []
+    original = w._refresh_frame
+
+    def checking_frame():
+        original()
+        snap = s.snapshot
+        decision = s.model.decision_for(snap.params)
+        expected = decision.evaluate(s.effective_bias(), s.model.threshold)
+        shown = w.decision_panel.result()
+        np.testing.assert_array_equal(shown.confusion, expected.confusion)
+        assert f"{100 * expected.accuracy:.1f}%" in w.decision_panel.accuracy_label.text()
+        xs, ys = w.decision_panel.hist_first_curve.getData()
+        np.testing.assert_array_equal(ys, decision.hist_first)
+        np.testing.assert_array_equal(w.weights_view.current_weights().ravel(),
+                                      snap.params["weights"])
+        checked.append(snap.step)
+
+    w._refresh_frame = checking_frame
+    w._frame_timer.timeout.disconnect()
+    w._frame_timer.timeout.connect(checking_frame)
+    run_to_end(qtbot, w, 600)
+    assert len(checked) >= 2, "no frame was drawn while training"
+    assert len(set(checked)) >= 2, "frames did not follow the training"
