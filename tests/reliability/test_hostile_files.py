@@ -1256,3 +1256,156 @@ def test_the_issue11_bombs_are_real(tmp_path):
     with zipfile.ZipFile(pt) as zf:
         name = next(n for n in zf.namelist() if n.endswith("data.pkl"))
         assert pickle.loads(zf.read(name)) == [[]] * 1000
+
+
+# == issue 11: fuzzers for the new cases =========================================================
+METHODS = {"stored": zipfile.ZIP_STORED, "deflate": zipfile.ZIP_DEFLATED,
+           "bzip2": zipfile.ZIP_BZIP2, "lzma": zipfile.ZIP_LZMA}
+
+
+@fuzz(ci=40, long=1000)
+@given(method=st.sampled_from(list(METHODS)), bias_method=st.sampled_from(list(METHODS)),
+       seed=st.integers(0, 2**16))
+def test_zip_compression_methods(workdir, method, bias_method, seed):
+    """Any compression method on any member: stored and deflate load, the others are
+    refused by name (their inflation cannot be bounded)."""
+    rng = np.random.default_rng(seed)
+    weights, bias = rng.standard_normal(784).astype(np.float32), np.float32([0.25])
+    path = workdir / "method.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, a, m in (("weights", weights, method), ("bias", bias, bias_method)):
+            member = io.BytesIO()
+            np.lib.format.write_array(member, a)
+            zf.writestr(zipfile.ZipInfo(f"{name}.npy"), member.getvalue(), compress_type=METHODS[m])
+    if {method, bias_method} <= {"stored", "deflate"}:
+        mf = import_params(path)
+        np.testing.assert_array_equal(mf.params["weights"], weights)
+    else:
+        assert "compressed with" in refused(path)
+    record("issue 11: zip compression methods")
+
+
+def _nested(depth: int, leaf: str = "0.5") -> str:
+    return "[" * depth + leaf + "]" * depth
+
+
+@fuzz(ci=60, long=2000)
+@given(depth=st.integers(1, 3 * paramfiles.MAX_JSON_DEPTH), copies=st.integers(1, 400),
+       where=st.sampled_from(["values", "metadata", "spec", "top"]))
+def test_json_nesting(workdir, depth, copies, where):
+    """Nested lists anywhere in a JSON file: refused before parsing when too deep or too
+    many, else a model or a clear refusal; never a RecursionError or a hang."""
+    blob = "[" + ",".join([_nested(depth)] * copies) + "]"
+    doc = {"format": "biasviz-params", "format_version": 1, "metadata": {},
+           "params": {"weights": {"values": [0.0] * 784}, "bias": {"values": [0.0]}}}
+    text = json.dumps(doc)
+    if where == "values":
+        text = text.replace('"bias": {"values": [0.0]}', '"bias": {"values": ' + blob + "}")
+    elif where == "metadata":
+        text = text.replace('"metadata": {}', '"metadata": {"x": ' + blob + "}")
+    elif where == "spec":
+        text = text.replace('"metadata": {}', '"metadata": {}, "spec": {"junk": ' + blob + "}")
+    else:
+        text = text[:-1] + ', "extra": ' + blob + "}"
+    path = workdir / "nested.json"
+    path.write_text(text, encoding="utf-8")
+    mf = refused_or_valid(path)
+    if depth + 3 > paramfiles.MAX_JSON_DEPTH:
+        assert mf is None
+    record("issue 11: JSON nesting")
+
+
+_CONTROL = st.characters(codec="utf-8", categories=("Cc", "Cf", "Zl", "Zp", "Co"))
+_TEXT = st.text(st.one_of(_CONTROL, st.characters(codec="utf-8")), max_size=30)
+
+
+@fuzz(ci=40, long=1000)
+@given(dataset=_TEXT, names=st.lists(_TEXT, min_size=2, max_size=2),
+       key=_TEXT.filter(bool), value=_TEXT, ext=st.sampled_from(IMPORT_EXTS))
+def test_control_characters_never_reach_the_terminal(workdir, capsys, dataset, names, key,
+                                                      value, ext):
+    """Text from a file (dataset, class names, metadata keys and values), whatever its
+    characters: ``biasviz info`` and ``predict`` print every one escaped."""
+    spec = SPECS["single-scalar"]
+    meta = make_metadata(spec, dataset=dataset, class_names=names, **{key: value})
+    path = workdir / f"text{ext}"
+    export_params(path, ModelFile(spec, random_params(spec), meta))
+    picture = workdir / "digit.png"
+    if not picture.exists():
+        digit_picture(60, 60, True, 0).save(picture)
+    capsys.readouterr()
+    for args in (["info", str(path)], ["predict", str(path), str(picture)]):
+        assert cli_main(args) == 0
+        out, err = capsys.readouterr()
+        bad = [ch for ch in out + err if ch != "\n" and not ch.isprintable()]
+        assert not bad, f"{args[0]} printed {bad!r}"
+    record("issue 11: control characters in CLI output")
+
+
+@fuzz(ci=40, long=1000)
+@given(claimed=st.integers(0, 255), real_w=st.integers(1, 200), real_h=st.integers(1, 200),
+       huge=st.booleans(), bmp=st.booleans())
+def test_lying_icon_headers(workdir, claimed, real_w, real_h, huge, bmp):
+    """Icons whose directory disagrees with what they hold: a picture that fits the
+    limits is read (whatever the directory says), one that does not is refused from its
+    own header, before anything is decoded."""
+    if huge:
+        side = 9000  # 81 MP: over the limit; only the header is real
+        png = (b"\x89PNG\r\n\x1a\n"
+               + _png_chunk(b"IHDR", struct.pack(">2L5B", side, side, 8, 0, 0, 0, 0))
+               + _png_chunk(b"IDAT", zlib.compress(bytes(100))) + _png_chunk(b"IEND", b""))
+    else:
+        buf = io.BytesIO()
+        digit_picture(real_w, real_h, True, 1).convert("RGB").save(
+            buf, format="BMP" if bmp else "PNG")
+        png = buf.getvalue()[14:] if bmp else buf.getvalue()  # an icon's BMP has no file header
+        if bmp:  # ... and counts its AND mask in the height
+            dib = bytearray(png)
+            struct.pack_into("<i", dib, 8, 2 * real_h)
+            png = bytes(dib) + bytes(((real_w + 31) // 32) * 4 * real_h)
+    path = workdir / "liar.ico"
+    path.write_bytes(struct.pack("<HHH", 0, 1, 1)
+                     + struct.pack("<BBBBHHII", claimed, claimed, 0, 0, 1, 32, len(png), 22)
+                     + png)
+    if huge:
+        with pytest.raises(ImageError, match="9000x9000"):
+            load_image_file(path)
+    else:
+        prediction_or_image_error(path)
+    record("issue 11: lying image headers")
+
+
+_SHAPES = st.sampled_from([(784, 1), (1, 784), (784,), (28, 28), (1, 28, 28), (784, 10),
+                           (10, 784), (10, 28, 28), (784, 784), (783,), (784, 3), (30, 784),
+                           (784, 30), (30,), (1,), (), (10,), (1, 30), (30, 1), (3, 1, 5, 5)])
+
+
+@fuzz(ci=80, long=3000)
+@given(shapes=st.lists(_SHAPES, min_size=1, max_size=5),
+       container=st.sampled_from(["tuple", "dict-chapter", "dict-torch", "sequential",
+                                  "npz-names", "npz-positional"]),
+       seed=st.integers(0, 1000))
+def test_notebook_shapes(workdir, shapes, container, seed):
+    """Arbitrary tensors in the containers notebooks use: a model that fits, with finite
+    parameters, or a ParamFileError naming the file -- nothing else."""
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    tensors = [torch.from_numpy(a) for a in arrays]
+    path = workdir / ("nb.npz" if container.startswith("npz") else "nb.pt")
+    if container == "tuple":
+        torch.save(tuple(tensors), path)
+    elif container == "dict-chapter":
+        names = ["weights", "bias", "w2", "b2", "extra"]
+        torch.save(dict(zip(names, tensors, strict=False)), path)
+    elif container == "dict-torch":
+        names = ["weight", "bias", "x.weight", "x.bias", "y"]
+        torch.save(dict(zip(names, tensors, strict=False)), path)
+    elif container == "sequential":
+        names = ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight"]
+        torch.save(dict(zip(names, tensors, strict=False)), path)
+    elif container == "npz-names":
+        np.savez(path, **dict(zip(["w1", "b1", "w2", "b2", "w3"], arrays, strict=False)))
+    else:
+        np.savez(path, *arrays)
+    refused_or_valid(path)
+    record("issue 11: notebook shapes")
