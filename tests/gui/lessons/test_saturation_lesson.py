@@ -90,3 +90,12 @@ def test_pullover_vs_coat_freezes_the_std_1_neuron_only(qtbot, show_lesson, data
     # the main window's task can be chosen instead
     lesson.data_combo.setCurrentIndex(lesson.data_combo.findData(DATA_CURRENT))
     assert lesson.data().class_names == data.class_names
+
+
+def test_a_ten_class_task_is_cut_to_a_pair(lesson, sample):
+    from biasviz.core.datasets import Task, make_task_data
+
+    lesson.set_data(make_task_data(sample, Task.all_ten()))
+    assert lesson.data().task.is_binary and lesson.data().class_names == ("3", "7")
+    assert lesson.task_note.isVisibleTo(lesson) and "3" in lesson.task_note.text()
+    assert all(t.step == 0 for t in lesson._trainers)
