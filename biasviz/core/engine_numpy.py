@@ -376,12 +376,12 @@ class BatchSource:
         return xb, self._y[sl], None if self._t is None else self._t[sl]
 
 
-def chunks_as_float(x: np.ndarray, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(start, float32 0..255 chunk) over ``x``, converted into one reused buffer."""
-    n = x.shape[0]
-    buf = np.empty((min(chunk, n), x.shape[1]), dtype=np.float32)
-    for start in range(0, n, chunk):
+def chunks_as_float(x: np.ndarray, buffer: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, float32 0..255 chunk) over ``x``, converted into ``buffer`` (reused: a
+    fresh one each time would cost page faults comparable to the conversion)."""
+    chunk = buffer.shape[0]
+    for start in range(0, x.shape[0], chunk):
         part = x[start : start + chunk]
-        view = buf[: len(part)]
+        view = buffer[: len(part)]
         np.copyto(view, part, casting="unsafe")
         yield start, view

@@ -43,6 +43,9 @@ from biasviz.core.spec import (  # noqa: F401 - re-exported for callers
 )
 
 EVAL_CHUNK = 4096
+# The numpy engine converts validation images to float in chunks this size, into a
+# buffer kept for the trainer's life (3 MB, small enough to stay in cache).
+NUMPY_EVAL_CHUNK = 1024
 
 
 # -- events ----------------------------------------------------------------------------
@@ -281,6 +284,8 @@ class Trainer:
         self._lock = threading.Lock()  # guards parameters between a step and a snapshot
         self._model = build_model(spec)
         self._fast: engine_numpy.NumpyModel | None = None
+        self._eval_buffer: np.ndarray | None = None
+        self._eval_lock = threading.Lock()
         if engine == "numpy" or (engine == "auto" and engine_numpy.supports(spec)):
             self._fast = engine_numpy.NumpyModel(spec, snapshot_params(self._model))
         else:
@@ -435,8 +440,13 @@ class Trainer:
             params = {n: a.copy(order="K") for n, a in self._fast.params.items()}
         kind = self._loss_kind()
         total_loss, correct, n = 0.0, 0, self.data.n_valid
-        with np.errstate(all="ignore"):
-            for start, xb in engine_numpy.chunks_as_float(self.data.valid_x, EVAL_CHUNK):
+        # the buffer is shared: one evaluation at a time (another thread may call this)
+        with self._eval_lock, np.errstate(all="ignore"):
+            if self._eval_buffer is None:
+                rows = min(n, NUMPY_EVAL_CHUNK)
+                self._eval_buffer = np.empty((rows, self.data.valid_x.shape[1]), np.float32)
+            chunks = engine_numpy.chunks_as_float(self.data.valid_x, self._eval_buffer)
+            for start, xb in chunks:
                 yb = self.data.valid_y[start : start + len(xb)]
                 logits = engine_numpy.logits(params, self.spec, xb)
                 total_loss += engine_numpy.loss_value(logits, yb, kind) * len(yb)
