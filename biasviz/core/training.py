@@ -403,6 +403,37 @@ class Trainer:
                     b.copy_(p.detach())
             self._has_update = False
 
+    # -- position in training (session files, "train from a past moment") -----------------
+    def position_state(self) -> dict:
+        """Where training stands, JSON-able (the batch order's state is
+        :meth:`order_state`)."""
+        return {"step": int(self.step), "epoch": int(self.epoch),
+                "optimizer": self.config.optimizer.value}
+
+    def order_state(self) -> np.ndarray:
+        """The batch-order generator's state (uint8): restored, the next epochs draw the
+        same batches as they would have."""
+        return self._order.get_state().numpy().copy()
+
+    def restore_position(self, step: int, epoch: int, state: dict | None = None,
+                         order_state: np.ndarray | None = None) -> None:
+        """Continue from a saved position (a session file).  Adam's running averages are
+        not saved: they start afresh (SGD, the chapter's optimizer, has none)."""
+        self.step, self.epoch = int(step), int(epoch)
+        if order_state is not None:
+            try:
+                self._order.set_state(torch.from_numpy(
+                    np.ascontiguousarray(order_state, dtype=np.uint8).copy()))
+            except (RuntimeError, ValueError, TypeError) as exc:
+                raise ConfigError(f"the saved batch order is damaged ({exc})") from None
+        self._make_optimizer()
+
+    def rewind(self, step: int, epoch: int) -> None:
+        """Go back to an earlier step (its parameters set with :meth:`set_params`); the
+        batch order goes on from where it is, so the new branch sees new batches."""
+        self.step, self.epoch = int(step), int(epoch)
+        self._make_optimizer()
+
     def bias_value(self) -> float | None:
         """The single neuron's effective bias (b or Σbᵢ), else None."""
         if self.spec.kind is not ModelKind.SINGLE or self.spec.bias_mode is BiasMode.NONE:
