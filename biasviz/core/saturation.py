@@ -20,7 +20,6 @@ Everything here is numpy only (no torch, no Qt).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,19 +111,6 @@ def start_spread(images: np.ndarray, std: float) -> float:
     x = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
     sq = np.einsum("ij,ij->i", x, x) + 1.0  # the +1: the bias's own normal(0, std)
     return float(std * np.sqrt(sq.mean()))
-
-
-def flat_share_at_start(images: np.ndarray, std: float, z_limit: float = Z_SATURATED) -> float:
-    """Expected share of ``images`` beyond |z| = z_limit for a normal(0, std) start:
-    z ~ normal(0, std·√(‖x‖² + 1)) for each image, so P(|z| > L) = erfc(L / (σ√2))."""
-    if std <= 0:
-        return 0.0
-    x = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
-    spread = std * np.sqrt(np.einsum("ij,ij->i", x, x) + 1.0)
-    return float(np.mean(_erfc(z_limit / (spread * math.sqrt(2.0)))))
-
-
-_erfc = np.vectorize(math.erfc, otypes=[np.float64])
 
 
 def z_histogram(z: np.ndarray, reach: float, bins: int = 80) -> tuple[np.ndarray, np.ndarray]:

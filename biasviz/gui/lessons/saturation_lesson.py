@@ -38,7 +38,6 @@ from biasviz.core.saturation import (
     SLOPE_AT_SATURATION,
     Z_SATURATED,
     SaturationStats,
-    flat_share_at_start,
     mean_ink,
     saturation_stats,
     sigmoid,
@@ -222,12 +221,15 @@ class SaturationLesson(ui.SideBySideLesson):
         self.sigma_curve = item.plot([], [], pen=pg.mkPen((20, 20, 20), width=2.5))
         self.slope_curve = item.plot([], [], pen=pg.mkPen((110, 110, 110), width=2,
                                                           style=Qt.PenStyle.DashLine))
-        self.sigmoid_plot.setMinimumHeight(260)
+        self.sigmoid_plot.setMinimumHeight(250)
         self.stats_label = ui.note()
+        # the grid does not ask wrapped labels for their height: reserve four lines
+        self.stats_label.setMinimumHeight(4 * self.stats_label.fontMetrics().lineSpacing() + 6)
         self.stats_label.setToolTip(
             "For each neuron, now: the share of its training images in the flat tails, "
-            "the share that are wrong AND flat (those it cannot pull back), and what "
-            "gradient its mistakes send back compared with mistakes on σ's steep middle.")
+            "the share that are wrong AND flat (those it cannot pull back), what gradient "
+            "its errors send back compared with errors on σ's steep middle (a full "
+            "gradient), and its validation accuracy.")
 
         # pictures, share in the tails over time, accuracy, why -----------------------------
         self.pictures = NeuronPictures(3)
@@ -255,7 +257,7 @@ class SaturationLesson(ui.SideBySideLesson):
         self.pictures_box = ui.group("Weights now (each picture its own colour scale)",
                                      self.pictures)
         self.why_box = ui.group("Why?", self.why_label)
-        scroll, grid = ui.scroll_grid(self.key_label, 560)
+        scroll, grid = ui.scroll_grid(self.key_label, 620)
         grid.addWidget(self.sigmoid_plot, 0, 0, 1, 2)
         grid.addWidget(self.pictures_box, 0, 2)
         grid.addWidget(self.stats_label, 1, 0, 1, 2)
@@ -445,24 +447,28 @@ class SaturationLesson(ui.SideBySideLesson):
 
         self.key_label.setText(ui.key_html(COLORS, names))
         parts = []
+        at_start = all(t.step == 0 for t in self._trainers or [])
         for i in range(3):
             s = self._stats[i]
+            same = " (the same start as the first: its bars hide those)" \
+                if i == BCE and at_start else ""
             parts.append(
-                f"<span style='color:{c(COLORS[i])}'><b>{names[i]}</b></span>: "
+                f"<span style='color:{c(COLORS[i])}'><b>{names[i]}</b></span>{same}: "
                 f"{100 * s.share_saturated:.0f}% of the images in the flat tails, "
-                f"<b>{100 * s.share_wrong_saturated:.0f}% wrong and flat</b>; its mistakes "
-                f"send back {_share(s.error_gradient)} of the gradient they would from σ's "
-                f"middle. Accuracy {acc(i)}.")
+                f"<b>{100 * s.share_wrong_saturated:.0f}% wrong and flat</b>; its errors "
+                f"send back {_share(s.error_gradient)} of a full gradient; {acc(i)} right.")
         self.stats_label.setText("<br>".join(parts))
         big, small = self.big_spin.value(), self.small_spin.value()
         x = self._probe_x
         spread_big, spread_small = start_spread(x, big), start_spread(x, small)
-        flat_big = flat_share_at_start(x, big)
+        start = self._start_stats[BIG]
+        flat_big = start.share_saturated if start is not None else float("nan")
         sb = self._stats[BIG]
         self.why_label.setText(
             f"<span style='color:{c(COLORS[BIG])}'><b>std {big:g}:</b></span> z sums "
             f"about {self._ink:.0f} weights of size {big:g}, so at the start |z| is "
-            f"typically {spread_big:.0f}: {100 * flat_big:.0f}% of the images begin in a "
+            f"typically {spread_big:.0f} — and the images move together (they share "
+            f"much of their ink): with this seed {100 * flat_big:.0f}% of them began in a "
             f"flat tail. mnist_loss's gradient for an image is σ′(z)·x, and σ′(20) ≈ "
             f"{float(sigmoid_slope(20.0)):.0e}: now {100 * sb.share_wrong_saturated:.0f}% "
             "are wrong and flat, and nothing pulls them back. A larger or smaller learning "
