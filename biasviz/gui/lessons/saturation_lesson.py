@@ -19,7 +19,8 @@ function of the image, and a step has no slope to learn from.  The maths is in
 :mod:`biasviz.core.saturation` (no Qt).
 
 Measured (Pullover vs Coat, seed 0, lr 1.0, batch 256, 5 epochs): std 1 → 50.0 %
-(every image called "Pullover"), std 0.01 → 82 %, std 1 + BCE → 78 %.
+(every image called "Pullover"), std 0.01 → 83.5 %, std 1 + BCE → 76.3 % (BCE climbs
+to about 82 % by epoch 20).
 """
 
 from __future__ import annotations
