@@ -627,7 +627,8 @@ def cmd_train(ns: argparse.Namespace) -> int:
         if status is not None:
             status.clear()
         nothing = "; nothing was written" if ns.out else ""
-        _note(f"interrupted at epoch {trainer.epoch + 1}, step {trainer.step}{nothing}")
+        stopped = "terminated" if _TERMINATED else "interrupted"  # SIGTERM or Ctrl+C
+        _note(f"{stopped} at epoch {trainer.epoch + 1}, step {trainer.step}{nothing}")
         return EXIT_INTERRUPTED
     if ended is not None and ended.reason.value == "diverged":
         _error(ended.message.rstrip(".") + ("; nothing was written" if ns.out else ""))
