@@ -68,6 +68,7 @@ class DiagnosisNotice(QFrame):
         self._findings: list[Finding] = []
         self._dismissed: list[Finding] | None = None
         self._fix_buttons: list[QPushButton] = []
+        self._shown_fixes: tuple[Fix, ...] = ()
 
         self.icon_label = QLabel("⚠")
         self.icon_label.setStyleSheet(f"font-size: 18px; color: {BORDER};")
@@ -153,24 +154,15 @@ class DiagnosisNotice(QFrame):
 
     # -- building ----------------------------------------------------------------------------------
     def _rebuild(self) -> None:
-        for button in self._fix_buttons:
-            self.fix_row.removeWidget(button)
-            button.deleteLater()
-        self._fix_buttons = []
         first = self.current()
         if first is None or self._dismissed is not None:
+            self._set_fixes(())
             self.hide()
             return
         self.title_label.setText(_escape(first.title))
         self.evidence_label.setText(_escape(_sentence(first.evidence)))
         self.setToolTip(f"Where to look: {first.where}")
-        for fix in first.fixes:
-            button = QPushButton(fix.label)
-            button.setToolTip(fix.tooltip)
-            button.clicked.connect(lambda _checked=False, f=fix: self._request(f))
-            self.fix_row.addWidget(button)
-            self._fix_buttons.append(button)
-        self.fix_label.setVisible(bool(first.fixes))
+        self._set_fixes(first.fixes)
         others = self._findings[1:]
         self.details_button.setVisible(bool(others))
         self.details_button.setText(f"Details ({len(others)} more)")
@@ -183,6 +175,27 @@ class DiagnosisNotice(QFrame):
             for f in others))
         self.details_label.setVisible(bool(others) and self.details_button.isChecked())
         self.show()
+
+    def _set_fixes(self, fixes: tuple[Fix, ...]) -> None:
+        """One button per fix.  The same fixes keep their buttons: live evidence changes
+        every refresh while training, and a button rebuilt under the mouse would lose
+        the learner's click."""
+        fixes = tuple(fixes)
+        self.fix_label.setVisible(bool(fixes))
+        if fixes == self._shown_fixes:
+            return
+        for button in self._fix_buttons:
+            self.fix_row.removeWidget(button)
+            button.deleteLater()
+        self._fix_buttons = []
+        self._shown_fixes = fixes
+        for i, fix in enumerate(fixes):
+            button = QPushButton(fix.label)
+            button.setToolTip(fix.tooltip)
+            # emits the fix shown now (an equal one may have replaced it since)
+            button.clicked.connect(lambda _checked=False, i=i: self._request(self._shown_fixes[i]))
+            self.fix_row.addWidget(button)
+            self._fix_buttons.append(button)
 
     def _on_details(self, on: bool) -> None:
         self.details_label.setVisible(on and len(self._findings) > 1)

@@ -89,3 +89,16 @@ def test_a_finding_without_fixes_shows_no_fix_row(notice):
     notice.set_findings([finding])
     assert notice.fix_buttons() == [] and not notice.fix_label.isVisible()
     assert notice.evidence_label.text().startswith("Over the last 40 steps")
+
+
+def test_live_evidence_updates_keep_the_fix_buttons(notice, saturated_findings):
+    """While training, the evidence's numbers change every refresh; the buttons under
+    the learner's mouse must not be rebuilt (a click would be lost)."""
+    from dataclasses import replace
+
+    notice.set_findings(saturated_findings)
+    buttons = notice.fix_buttons()
+    changed = replace(saturated_findings[0], evidence="51% of the images … — see the histogram")
+    notice.set_findings([changed, *saturated_findings[1:]])
+    assert notice.fix_buttons() == buttons
+    assert notice.evidence_label.text().startswith("51%")
