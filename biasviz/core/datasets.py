@@ -419,7 +419,7 @@ def _guess_kind(folder: Path) -> _Kind | None:
 def _is_dir(path: Path) -> bool:
     """``path.is_dir()``, but a path the OS refuses to look at is a DatasetError.
 
-    Reliability fix (issue 5): on Python 3.11 is_dir() raises OSError for some paths
+    On Python 3.11 is_dir() raises OSError for some paths
     (ENAMETOOLONG for a name over 255 bytes) instead of returning False.
     """
     try:
@@ -642,7 +642,7 @@ def _fetch(
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     done_before = progress.done
     with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
-        # Reliability fix (issue 5): a failure to *save* (disk full, read-only cache) is
+        # A failure to *save* (disk full, read-only cache) is
         # not a network failure: it was reported as one ("check the internet
         # connection") after trying every mirror.  _SaveError is a DatasetError, which
         # _download_file does not catch, so it reaches the user at once.

@@ -751,7 +751,7 @@ def load_image_file(path: str | os.PathLike[str]) -> np.ndarray:
     try:
         exists, is_dir = file.exists(), file.is_dir()
     except OSError as exc:
-        # Reliability fix (issue 5): on Python 3.11 exists() raises OSError for some
+        # On Python 3.11 exists() raises OSError for some
         # paths (ENAMETOOLONG for a name over 255 bytes) instead of returning False.
         raise _fail(name, f"cannot open it ({exc.strerror or exc})") from exc
     if not exists:
@@ -776,7 +776,7 @@ def load_image_file(path: str | os.PathLike[str]) -> np.ndarray:
     except MemoryError as exc:
         raise _fail(name, "not enough memory to decode it") from exc
     except OSError as exc:
-        # Reliability fix (issue 5): an error from the file system itself (permission
+        # An error from the file system itself (permission
         # denied, I/O error...) carries an errno; say that instead of "damaged".  Pillow's
         # decoders raise plain OSErrors without one for damaged data, handled below.
         if exc.errno is None:
