@@ -35,6 +35,7 @@ from biasviz.core.decisions import (
 from biasviz.core.errors import BiasvizError, ConfigError
 from biasviz.core.history import TrainingHistory
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig
+from biasviz.core.timeline import Timeline
 
 Params = dict[str, np.ndarray]
 
@@ -59,6 +60,7 @@ class Events:
     params     Snapshot: new parameter values (training, an edit)
     history    TrainingHistory: steps or epochs were added
     threshold  float: the decision threshold t changed
+    scrub      int | None: the recorded moment on show (None: the present)
     state      RunState
     status     str: a short message for the status bar
     ended      TrainingEnded
@@ -78,6 +80,19 @@ class Events:
     def emit(self, name: str, *args: Any) -> None:
         for callback in list(self._callbacks.get(name, ())):
             callback(*args)
+
+
+def dataset_fingerprint(dataset: Dataset) -> str:
+    """A short hash of a dataset's content (labels and a sample of pixels): a session
+    notices when the folder it was trained on has changed."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for part in (dataset.train, dataset.valid):
+        h.update(np.int64(len(part.labels)).tobytes())
+        h.update(np.ascontiguousarray(part.labels).tobytes())
+        h.update(np.ascontiguousarray(part.images[::97]).tobytes())
+    return h.hexdigest()[:32]
 
 
 def spec_for_task(spec: ModelSpec, task: Task) -> ModelSpec:
@@ -156,6 +171,10 @@ class AppModel:
         self.trained_params: Params | None = None
         self.threshold = 0.0
         self.history = TrainingHistory()
+        self.timeline = Timeline()
+        self.scrub_step: int | None = None  # a recorded moment on show; None: the present
+        self.dataset_note = ""  # what is missing when a session's data is not here
+        self.stand_in_data = False  # the views show the sample instead of missing data
         self.slow_delay = 0.0
         self._valid_xf: np.ndarray | None = None
         self._decision_cache: tuple[int, Any] | None = None
@@ -218,6 +237,9 @@ class AppModel:
         self.trained_params = {k: v.copy() for k, v in snap.params.items()}
         self.snapshot = snap
         self.history.clear()
+        self.timeline.clear()
+        self.timeline.record(snap.step, snap.epoch, snap.params)
+        self.scrub_step = None
         self._decision_cache = None
         self.events.emit("model", snap)
 
@@ -251,7 +273,12 @@ class AppModel:
         """A new dataset: the task keeps its class indices; their names come from it."""
         if not self._check_idle("the dataset"):
             return False
-        return self._apply_settings(dataset, self.task, self.spec)
+        # A session opened on a stand-in keeps its weights when its real data arrives.
+        keep = self.current_params() if self.stand_in_data and self.snapshot else None
+        ok = self._apply_settings(dataset, self.task, self.spec, params=keep)
+        if ok:
+            self.stand_in_data, self.dataset_note = False, ""
+        return ok
 
     def set_config(self, config: TrainConfig) -> None:
         """lr, batch, epochs, optimizer... take effect at the next Start (or at once when
@@ -362,6 +389,8 @@ class AppModel:
             return False, "Training is running: pause or stop it to edit the bias."
         if self.state is RunState.LOADING:
             return False, "Loading PyTorch…"
+        if self.scrub_step is not None:
+            return False, "Showing a past moment of training: press Now to edit the bias."
         if self.spec.kind is ModelKind.SINGLE and self.spec.bias_mode is BiasMode.NONE:
             return False, "This neuron has no bias: its decision line must pass through 0."
         return True, ""
@@ -446,6 +475,164 @@ class AppModel:
         """Accuracy of always answering the most common validation class."""
         counts = np.bincount(self.data.valid_y)
         return float(counts.max() / counts.sum())
+
+    # ------------------------------------------------------------------ timeline
+    def record_step(self, step_metrics: Any, snapshot: Snapshot) -> None:
+        """Called from the training thread after each step (the timeline's one writer)."""
+        self.timeline.record(step_metrics.step, step_metrics.epoch, snapshot.params,
+                             step_metrics.loss, last_update=snapshot.last_update, copy=False)
+
+    def record_epoch(self, epoch_metrics: Any) -> None:
+        self.timeline.mark_epoch_end(epoch_metrics.step, epoch_metrics.valid_accuracy,
+                                     epoch_metrics.valid_loss)
+
+    def scrub_to(self, step: int | None) -> None:
+        """Show the recorded moment nearest ``step`` in every view (None: the present)."""
+        if step is not None and (self.state is RunState.RUNNING or len(self.timeline) == 0):
+            return
+        if step is not None:
+            step = self.timeline.nearest(int(step)).step
+            if self.snapshot is not None and step == self.snapshot.step:
+                step = None  # the latest moment is the present
+        if step != self.scrub_step:
+            self.scrub_step = step
+            self._decision_cache = None
+            self.events.emit("scrub", step)
+
+    def shown_snapshot(self) -> Snapshot | None:
+        """What the views show: the present, or the moment scrubbed to."""
+        if self.scrub_step is None or self.snapshot is None:
+            return self.snapshot
+        m = self.timeline.nearest(self.scrub_step)
+        last = dict(m.last_update) if m.last_update is not None else None
+        return Snapshot(self.spec, dict(m.params), m.step, m.epoch, last)
+
+    def branch_from_scrub(self) -> int | None:
+        """Make the moment on show the present: its parameters go back into the engine and
+        the later history is dropped ("train from a past moment").  Returns the step."""
+        if self.scrub_step is None or self.trainer is None or self.is_running:
+            return None
+        m = self.timeline.nearest(self.scrub_step)
+        params = {k: np.array(v) for k, v in m.params.items()}
+        self.trainer.set_params(params)
+        self.trainer.rewind(m.step, m.epoch)
+        self.timeline.truncate_after(m.step)
+        self.history.truncate_after(m.step)
+        self.snapshot = Snapshot(self.spec, params, m.step, m.epoch)
+        self.trained_params = {k: v.copy() for k, v in params.items()}
+        self.scrub_step = None
+        self._decision_cache = None
+        self.events.emit("scrub", None)
+        self.events.emit("history", self.history)
+        self.events.emit("params", self.snapshot)
+        return m.step
+
+    # ------------------------------------------------------------------ sessions
+    def session_state(self, view: Mapping[str, Any] | None = None
+                      ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Everything this session is, as (JSON-able meta, named arrays) for a session
+        file (:mod:`biasviz.core.sessionfile`)."""
+        if self.snapshot is None or self.trainer is None:
+            raise ConfigError("there is no model to save yet")
+        if self.state is RunState.RUNNING:
+            raise ConfigError("pause or stop training before saving the session")
+        ds = self.dataset
+        meta: dict[str, Any] = {
+            "dataset": {"key": ds.key, "name": ds.name, "source": ds.source,
+                        "fingerprint": dataset_fingerprint(ds)},
+            "task": self.task.to_text() if self.task.is_binary or self.task.n_outputs != 10
+            else "all",
+            "spec": self.spec.to_dict(),
+            "config": self.config.to_dict(),
+            "threshold": self.threshold,
+            "position": {"step": self.snapshot.step, "epoch": self.snapshot.epoch},
+            "engine": self.trainer.position_state(),
+            "view": dict(view or {}),
+        }
+        arrays: dict[str, np.ndarray] = {}
+        for kind, params in (("current", self.snapshot.params),
+                             ("trained", self.trained_params or self.snapshot.params),
+                             ("initial", self.initial_params or self.snapshot.params)):
+            for name, a in params.items():
+                arrays[f"params/{kind}/{name}"] = np.asarray(a, dtype=np.float32)
+        arrays["engine/order_state"] = self.trainer.order_state()
+        history_meta, history_arrays = self.history.to_arrays()
+        meta["history"] = history_meta
+        arrays.update({f"history/{k}": v for k, v in history_arrays.items()})
+        tl_arrays, tl_meta = self.timeline.to_arrays()
+        meta["timeline"] = tl_meta
+        arrays.update({f"timeline/{k}": v for k, v in tl_arrays.items()})
+        return meta, arrays
+
+    def restore_session(self, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
+                        dataset: Dataset, note: str = "", stand_in: bool = False
+                        ) -> dict[str, Any]:
+        """Become the saved session (on ``dataset``, loaded by the caller from the
+        session's reference).  Raises ParamFileError, changing nothing, when the file's
+        content does not fit together.  Returns the saved view state."""
+        from biasviz.core.errors import ParamFileError
+
+        if self.is_running:
+            raise ConfigError("stop training before opening a session")
+        try:
+            task = Task.parse(str(meta["task"]))
+            spec = ModelSpec.from_dict(dict(meta["spec"]))
+            config = TrainConfig(**dict(meta["config"]))
+            params = {kind: {k.split("/", 2)[2]: np.asarray(v) for k, v in arrays.items()
+                             if k.startswith(f"params/{kind}/")}
+                      for kind in ("current", "trained", "initial")}
+            from biasviz.core.spec import validate_params
+
+            params = {kind: validate_params(p, spec) for kind, p in params.items()}
+            threshold = float(meta.get("threshold", 0.0))
+            position = dict(meta["position"])
+            step, epoch = int(position["step"]), int(position["epoch"])
+            history = TrainingHistory()
+            history.restore(dict(meta["history"]),
+                            {k[len("history/"):]: v for k, v in arrays.items()
+                             if k.startswith("history/")})
+            timeline = Timeline.from_arrays(
+                {k[len("timeline/"):]: v for k, v in arrays.items() if k.startswith("timeline/")},
+                dict(meta["timeline"]),
+            )
+            engine = dict(meta.get("engine", {}))
+            order_state = arrays.get("engine/order_state")
+            data = make_task_data(dataset, task)
+            if spec.n_outputs != task.n_outputs or step < 0 or epoch < 0:
+                raise ConfigError("its model does not fit its task")
+            if not np.isfinite(threshold):
+                raise ConfigError("its threshold is not a number")
+        except ParamFileError:
+            raise
+        except (BiasvizError, KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ParamFileError(f"cannot open this session: {exc}") from None
+        from biasviz.core.training import Trainer
+
+        # Everything checked: now change the model, all at once.
+        self.dataset, self.task, self.spec, self.config, self.data = (
+            dataset, task, spec, config, data)
+        self._valid_xf = None
+        self.trainer = Trainer(spec, data, config)
+        self.trainer.set_params(params["current"])
+        self.trainer.restore_position(step, epoch, engine, order_state)
+        self.initial_params = params["initial"]
+        self.trained_params = params["trained"]
+        self.snapshot = Snapshot(spec, params["current"], step, epoch)
+        self.history = history
+        self.timeline = timeline
+        self.threshold = threshold
+        self.scrub_step = None
+        self.dataset_note = note
+        self.stand_in_data = stand_in
+        self._decision_cache = None
+        self.events.emit("data", data)
+        self.events.emit("model", self.snapshot)
+        self.events.emit("history", history)
+        self.events.emit("threshold", threshold)
+        self.events.emit("settings", None)
+        if self.state is RunState.LOADING:
+            self.set_state(RunState.READY)
+        return dict(meta.get("view", {}))
 
     # ------------------------------------------------------------------ files
     def model_file(self) -> Any:

@@ -67,6 +67,31 @@ class BoundedSeries:
     def last(self) -> tuple[float, float] | None:
         return (float(self._x[self._n - 1]), float(self._y[self._n - 1])) if self._n else None
 
+    def truncate_after(self, x: float) -> None:
+        """Drop the points after ``x`` (going back to an earlier moment)."""
+        keep = int(np.searchsorted(self.x, x, side="right"))
+        dropped = self._n - keep
+        self._n = keep
+        self.total = max(self._n, self.total - dropped * self._stride)
+
+    def state(self) -> tuple[dict, np.ndarray, np.ndarray]:
+        """What a session file keeps: the counters, and the points kept."""
+        return ({"stride": self._stride, "skipped": self._skipped, "total": self.total},
+                self.x.copy(), self.y.copy())
+
+    def restore(self, counters: dict, x: np.ndarray, y: np.ndarray) -> None:
+        """The inverse of :meth:`state` (raises ValueError on inconsistent input)."""
+        x = np.asarray(x, dtype=np.float64).ravel()
+        y = np.asarray(y, dtype=np.float64).ravel()
+        if x.shape != y.shape or x.size > self.capacity:
+            raise ValueError("history points do not fit")
+        stride, skipped, total = (int(counters[k]) for k in ("stride", "skipped", "total"))
+        if stride < 1 or not 0 <= skipped < stride or total < x.size:
+            raise ValueError("history counters are inconsistent")
+        self._n = x.size
+        self._x[: self._n], self._y[: self._n] = x, y
+        self._stride, self._skipped, self.total = stride, skipped, total
+
 
 def smooth(y: np.ndarray, alpha: float = 0.05) -> np.ndarray:
     """Exponential moving average, debiased like Adam's (so it starts at the data)."""
@@ -139,3 +164,49 @@ class TrainingHistory:
     @property
     def last_accuracy(self) -> float | None:
         return None if self.last_epoch is None else float(self.last_epoch.valid_accuracy)
+
+    def truncate_after(self, step: int) -> None:
+        """Forget what happened after ``step`` (training goes on from an earlier moment)."""
+        for name in ("loss", "smoothed", "bias", "valid_loss"):
+            getattr(self, name).truncate_after(step)
+        epochs_kept = len(self.valid_loss)
+        if len(self.accuracy) > epochs_kept:
+            self.accuracy.truncate_after(self.accuracy.x[epochs_kept - 1] if epochs_kept else -1)
+        if self.last_step is not None and self.last_step.step > step:
+            self.last_step = None
+        if self.last_epoch is not None and self.last_epoch.step > step:
+            self.last_epoch = None
+        self.version += 1
+
+    _SERIES = ("loss", "smoothed", "bias", "valid_loss", "accuracy")
+    _STEP_FIELDS = ("step", "epoch", "batch", "batches_per_epoch", "loss")
+    _EPOCH_FIELDS = ("epoch", "step", "train_loss", "valid_loss", "valid_accuracy", "elapsed")
+
+    def to_arrays(self) -> tuple[dict, dict[str, np.ndarray]]:
+        meta: dict = {"avg": self._avg, "n_avg": self._n_avg, "series": {}}
+        arrays: dict[str, np.ndarray] = {}
+        for name in self._SERIES:
+            counters, x, y = getattr(self, name).state()
+            meta["series"][name] = counters
+            arrays[f"{name}_x"], arrays[f"{name}_y"] = x, y
+        if self.last_step is not None:
+            meta["last_step"] = {k: getattr(self.last_step, k) for k in self._STEP_FIELDS}
+        if self.last_epoch is not None:
+            meta["last_epoch"] = {k: getattr(self.last_epoch, k) for k in self._EPOCH_FIELDS}
+        return meta, arrays
+
+    def restore(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        """The inverse of :meth:`to_arrays`; raises ValueError/KeyError/TypeError on a
+        damaged description (the caller turns them into one clear message)."""
+        from types import SimpleNamespace
+
+        for name in self._SERIES:
+            getattr(self, name).restore(meta["series"][name], arrays[f"{name}_x"],
+                                        arrays[f"{name}_y"])
+        self._avg, self._n_avg = float(meta["avg"]), int(meta["n_avg"])
+        step, epoch = meta.get("last_step"), meta.get("last_epoch")
+        self.last_step = None if step is None else SimpleNamespace(
+            **{k: step[k] for k in self._STEP_FIELDS})
+        self.last_epoch = None if epoch is None else SimpleNamespace(
+            **{k: epoch[k] for k in self._EPOCH_FIELDS})
+        self.version += 1

@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 
 from biasviz import __version__
 from biasviz.core.datasets import Task
-from biasviz.core.decisions import BinaryDecision
+from biasviz.core.decisions import BinaryDecision, output_biases
 from biasviz.core.errors import BiasvizError
 from biasviz.core.mailbox import FrameBudget
 from biasviz.core.paramfiles import FORMATS, IMPORT_FORMATS, dialog_filter
@@ -58,6 +58,7 @@ from biasviz.gui.learning_view import LearningView
 from biasviz.gui.lessons.base import Lesson
 from biasviz.gui.runner import Runner, stop_all_runners
 from biasviz.gui.session import PAUSED, RUNNING, Session
+from biasviz.gui.timeline_bar import TimelineBar, moment_caption
 from biasviz.gui.training_panel import TrainingPanel
 from biasviz.gui.training_plots import TrainingPlots
 from biasviz.gui.weights_view import WeightsView
@@ -89,6 +90,39 @@ CHAPTER_NOTE = (
     "bias or one per pixel, zero initialization, counting parameters, weight and bias on an "
     "activation."
 )
+
+
+def _read_session_and_data(path: str):
+    """Off the GUI thread: the session file, and the dataset it names (or the bundled
+    sample as a stand-in, with a note saying what is missing)."""
+    from biasviz.core.app_model import dataset_fingerprint
+    from biasviz.core.datasets import load_dataset, load_sample
+    from biasviz.core.sessionfile import read_session
+
+    try:
+        meta, arrays = read_session(path)
+        ref = meta.get("dataset") if isinstance(meta.get("dataset"), dict) else {}
+        key, source = str(ref.get("key", "sample")), str(ref.get("source", ""))
+        note, stand_in = "", False
+        if key == "sample":
+            dataset = load_sample()
+        else:
+            try:
+                dataset = load_dataset(source if key == "folder" else key)
+            except BiasvizError as exc:
+                where = source or key
+                dataset, stand_in = load_sample(), True
+                note = (f"its dataset ({where}) is not available here ({exc}). The weights, "
+                        "curves and timeline are the saved ones; the histogram, accuracy and "
+                        "confusion show the bundled MNIST sample instead, and training is "
+                        "off until that dataset is loaded.")
+            else:
+                if ref.get("fingerprint") and ref["fingerprint"] != dataset_fingerprint(dataset):
+                    note = (f"the dataset at {source or key} has changed since the session "
+                            "was saved: accuracies may differ from the saved curves.")
+        return meta, arrays, dataset, note, stand_in
+    except BiasvizError as exc:
+        return exc
 
 
 class BusyIndicator(QWidget):
@@ -185,6 +219,7 @@ class MainWindow(QMainWindow):
         self.draw_panel = DrawPanel()
         self.evaluation_view = EvaluationView()
         self.code_panel = CodePanel()
+        self.timeline_bar = TimelineBar()
         self.help_panel = HelpPanel()
 
         # layout: controls on the left, tabs in the middle, help at the bottom ----
@@ -254,6 +289,13 @@ class MainWindow(QMainWindow):
             lambda _rid, message, _tb: (self._busy.done(), self.show_error("Import failed", message))
         )
         self._import_path = ""
+        self._session_runner = Runner(self, "biasviz-open-session")
+        self._session_runner.finished.connect(self._on_session_read)
+        self._session_runner.failed.connect(
+            lambda _rid, message, _tb: (self._busy.done(),
+                                        self.show_error("Could not open the session", message))
+        )
+        self._session_path = ""
         self._busy = BusyIndicator(self.statusBar())
         self.setAcceptDrops(True)
         self._eval_request: tuple | None = None
@@ -321,7 +363,13 @@ class MainWindow(QMainWindow):
         top.setStretchFactor(1, 1)
         vertical = QSplitter(Qt.Orientation.Vertical)
         vertical.addWidget(top)
-        vertical.addWidget(self.plots)
+        curves = QWidget()
+        curves_layout = QVBoxLayout(curves)
+        curves_layout.setContentsMargins(0, 0, 0, 0)
+        curves_layout.setSpacing(2)
+        curves_layout.addWidget(self.plots, 1)
+        curves_layout.addWidget(self.timeline_bar)
+        vertical.addWidget(curves)
         vertical.setStretchFactor(0, 3)
         vertical.setStretchFactor(1, 2)
         outer.addWidget(vertical, 1)
@@ -352,8 +400,14 @@ class MainWindow(QMainWindow):
             "Export as Python &script…", lambda: self.export_code_dialog(".py"),
             tip="The PyTorch code of this run as a plain Python script that reproduces it",
         )
+        self.save_session_action = action(
+            "Save &session…", self.save_session_dialog, "Ctrl+Shift+S",
+            "Save everything: data, model, weights, curves, timeline and view (.biasviz)")
+        self.open_session_action = action(
+            "Open s&ession…", self.open_session_dialog, "Ctrl+Shift+O",
+            "Open a saved .biasviz session as it was saved")
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.start_action = action("Start / Pause", self.session.toggle_pause, "Space",
+        self.start_action = action("Start / Pause", self.toggle_training, "Space",
                                    "Start, pause or resume training (Space)")
         self.stop_action = action("Stop", self.session.stop, "Ctrl+.", "Stop training")
         self.reset_action = action("Reset model", self.session.reset, "Ctrl+R",
@@ -365,6 +419,10 @@ class MainWindow(QMainWindow):
 
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addActions([self.import_action, self.export_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.open_session_action, self.save_session_action])
+        self.recent_menu = file_menu.addMenu("Recent sessions")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
         file_menu.addActions([self.export_notebook_action, self.export_script_action])
         file_menu.addSeparator()
@@ -396,7 +454,7 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         s, p = self.session, self.training_panel
-        p.startRequested.connect(s.start)
+        p.startRequested.connect(self.start_training)
         p.pauseRequested.connect(s.pause)
         p.stopRequested.connect(s.stop)
         p.resetRequested.connect(s.reset)
@@ -433,8 +491,17 @@ class MainWindow(QMainWindow):
         self.restore_weights_button.clicked.connect(lambda: s.restore_trained("weights"))
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self._link_code_panel()
+        self.timeline_bar.scrubbed.connect(s.model.scrub_to)
+        s.model.events.connect("scrub", lambda _step: self._on_scrub())
 
     # ------------------------------------------------------------------ session → views
+    def _on_scrub(self) -> None:
+        editable, reason = self.session.model.bias_editable()
+        self.decision_panel.set_editable(editable, reason)
+        self._sync_paint()
+        self._refresh_all()
+        self._eval_timer.start()
+
     def _on_state(self, state: str) -> None:
         self.training_panel.set_state(state)
         self.stop_action.setEnabled(state in (RUNNING, PAUSED))
@@ -451,6 +518,7 @@ class MainWindow(QMainWindow):
         """Painting works on the single neuron's weights themselves, when not training."""
         allowed = (
             self.session.state != RUNNING
+            and self.session.model.scrub_step is None
             and self.session.spec.kind is ModelKind.SINGLE
             and self.show_combo.currentData() == "weights"
         )
@@ -460,8 +528,9 @@ class MainWindow(QMainWindow):
 
     def _on_show_changed(self) -> None:
         self._sync_paint()
-        if self.session.snapshot is not None:
-            self._show_weights(self.session.snapshot)
+        snap = self.session.model.shown_snapshot()
+        if snap is not None:
+            self._show_weights(snap)
 
     def _on_data(self, data) -> None:
         for lesson in getattr(self, "lessons", {}).values():
@@ -520,13 +589,27 @@ class MainWindow(QMainWindow):
         self._next_frame = self._frame_budget.next_interval(time.perf_counter() - t0)
 
     def _refresh_all(self) -> None:
-        snap = self.session.snapshot
+        """Every view from one snapshot: the present, or the moment scrubbed to."""
+        model = self.session.model
+        snap = model.shown_snapshot()
         if snap is None:
             return
         self._show_weights(snap)
-        self._refresh_decision()
+        self._refresh_decision(snap)
         self._refresh_history()
-        self._refresh_slow_views()
+        self._refresh_timeline(snap)
+        self._refresh_slow_views(snap)
+
+    def _refresh_timeline(self, snap: Snapshot) -> None:
+        model = self.session.model
+        running = self.session.state == RUNNING
+        self.timeline_bar.set_moments(model.timeline.moments(), model.scrub_step)
+        self.timeline_bar.set_enabled_for(running)
+        self.plots.show_moment(None if model.scrub_step is None else snap.step,
+                               snap.epoch if model.scrub_step is not None else None)
+        if model.scrub_step is not None:
+            accuracy = model.timeline.accuracy_at(snap.step)
+            self.timeline_bar.set_caption(moment_caption(snap.step, snap.epoch, accuracy))
 
     def _refresh_history(self) -> None:
         history = self.session.history
@@ -558,26 +641,28 @@ class MainWindow(QMainWindow):
         )
         self.weights_view.set_note(display.note)
 
-    def _refresh_decision(self) -> None:
+    def _refresh_decision(self, snap: Snapshot | None = None) -> None:
         model = self.session.model
-        decision = model.decision()
-        if decision is None:
+        snap = snap or model.shown_snapshot()
+        if snap is None:
             return
+        decision = model.decision_for(snap.params)
+        past = model.scrub_step is not None
+        biases = output_biases(snap.params, snap.spec)
+        trained = biases if past else model.trained_output_biases()
         if isinstance(decision, BinaryDecision):
             self.decision_panel.set_binary(
-                decision, float(model.trained_output_biases()[0]),
-                tuple(model.data.class_names), bias=model.effective_bias(),
-                threshold=model.threshold,
+                decision, float(trained[0]), tuple(model.data.class_names),
+                bias=float(biases[0]), threshold=model.threshold,
             )
         else:
             self.decision_panel.set_multiclass(
-                decision, model.trained_output_biases(), self._class_names(),
-                biases=model.output_biases(),
+                decision, trained, self._class_names(), biases=biases,
             )
 
-    def _refresh_slow_views(self) -> None:
+    def _refresh_slow_views(self, snap: Snapshot | None = None) -> None:
         """Views that are not on screen wait until their tab is shown."""
-        snap = self.session.snapshot
+        snap = snap or self.session.model.shown_snapshot()
         if snap is None:
             return
         current = self.tabs.currentWidget()
@@ -734,7 +819,7 @@ class MainWindow(QMainWindow):
     def _refresh_evaluation(self) -> None:
         """Evaluate every validation image off the GUI thread (10,000 images through a
         CNN take a while), then show it; a newer request drops an older result."""
-        snap = self.session.snapshot
+        snap = self.session.model.shown_snapshot()
         if snap is None or self.tabs.currentWidget() is not self.evaluation_view:
             return
         model = self.session.model
@@ -765,6 +850,40 @@ class MainWindow(QMainWindow):
             self._refresh_evaluation()
         else:
             self._refresh_slow_views()
+
+    # ------------------------------------------------------------------ start from the past
+    def _confirm_branch(self) -> bool:
+        """Training from a past moment: its later history goes (one line of history, not
+        branches: simple to read on a slide, and the timeline's memory stays bounded)."""
+        model = self.session.model
+        if model.scrub_step is None:
+            return True
+        latest = model.timeline.moments()[-1]
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Train from this moment?",
+            f"You are looking at step {model.scrub_step:,}. Training from here forgets what "
+            f"came after it (steps {model.scrub_step + 1:,}–{latest:,}): the weights go back "
+            "to this moment and the curves are cut here. The batches drawn from here on "
+            "are new ones.",
+            QMessageBox.StandardButton.Cancel, self,
+        )
+        box.setObjectName("branch_box")
+        go = box.addButton("Train from here", QMessageBox.ButtonRole.AcceptRole)
+        box.exec()
+        if box.clickedButton() is not go:
+            return False
+        model.branch_from_scrub()
+        return True
+
+    def start_training(self) -> None:
+        if self.session.state == "ready" and not self._confirm_branch():
+            return
+        self.session.start()
+
+    def toggle_training(self) -> None:
+        if self.session.state == "ready" and not self._confirm_branch():
+            return
+        self.session.toggle_pause()
 
     # ------------------------------------------------------------------ views → session
     def _on_task_requested(self, task: Task) -> None:
@@ -836,10 +955,14 @@ class MainWindow(QMainWindow):
             self.open_file(path)
 
     def open_file(self, path: str) -> None:
-        """Import a parameter file in the background (a hostile or huge file never
-        freezes the window), then adopt it; Cancel in the status bar stops it."""
+        """Open a session (.biasviz) or import a parameter file, in the background (a
+        hostile or huge file never freezes the window); Cancel in the status bar stops it."""
         from biasviz.core.paramfiles import import_params
+        from biasviz.core.sessionfile import EXTENSION
 
+        if path.lower().endswith(EXTENSION):
+            self.open_session(path)
+            return
         if self.session.is_running:
             self.show_error("Import failed", "Stop training before importing a model.")
             return
@@ -864,6 +987,99 @@ class MainWindow(QMainWindow):
             self.session.model.import_model_file(result, source=path)
         except BiasvizError as exc:
             self.show_error("Import failed", str(exc))
+
+    # ------------------------------------------------------------------ sessions
+    def view_state(self) -> dict:
+        lesson = self.current_lesson()
+        module = next((m for m, each in self.lessons.items() if each is lesson), None)
+        return {"tab": self.tabs.currentIndex() if lesson is None else None,
+                "lesson": module, "show": self.show_combo.currentData(),
+                "scrub": self.session.model.scrub_step}
+
+    def save_session_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", "biasviz-run.biasviz",
+                                              "biasviz sessions (*.biasviz)")
+        if path:
+            if not path.lower().endswith(".biasviz"):
+                path += ".biasviz"
+            self.save_session_to(path)
+
+    def save_session_to(self, path: str) -> bool:
+        from biasviz.core.sessionfile import write_session
+
+        try:
+            write_session(path, *self.session.model.session_state(self.view_state()))
+        except BiasvizError as exc:
+            self.show_error("Could not save the session", str(exc))
+            return False
+        self._remember_recent(path)
+        self.statusBar().showMessage(f"Session saved to {path}", 8000)
+        return True
+
+    def open_session_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", "",
+                                              "biasviz sessions (*.biasviz);;All files (*)")
+        if path:
+            self.open_session(path)
+
+    def open_session(self, path: str) -> None:
+        """Read the session and its dataset in the background, then become it."""
+        if self.session.is_running:
+            self.show_error("Could not open the session", "Stop training first.")
+            return
+        self._busy.show_busy(f"Opening {os.path.basename(path)}…", self._session_runner.cancel)
+        self._session_path = path
+        self._session_runner.start(lambda _out: _read_session_and_data(path))
+
+    def _on_session_read(self, _run_id: int, result) -> None:
+        self._busy.done()
+        if isinstance(result, BiasvizError):
+            self.show_error("Could not open the session", str(result))
+            return
+        meta, arrays, dataset, note, stand_in = result
+        try:
+            view = self.session.model.restore_session(meta, arrays, dataset, note, stand_in)
+        except BiasvizError as exc:
+            self.show_error("Could not open the session", str(exc))
+            return
+        self._on_settings_changed()
+        if view.get("show") in ("weights", "delta"):
+            self.show_combo.setCurrentIndex(self.show_combo.findData(view["show"]))
+        lesson = view.get("lesson")
+        if isinstance(lesson, str) and lesson in LESSON_MODULES:
+            self.open_lesson(lesson)
+        elif isinstance(view.get("tab"), int) and 0 <= view["tab"] < self._fixed_tabs:
+            self.tabs.setCurrentIndex(view["tab"])
+        if isinstance(view.get("scrub"), int):
+            self.session.model.scrub_to(view["scrub"])
+        self._refresh_all()
+        self._remember_recent(self._session_path)
+        message = f"Opened {os.path.basename(self._session_path)}"
+        if note:
+            message += f" — {note}"
+            self.show_error("The session's data is not here", note)
+        self.statusBar().showMessage(message, 10000)
+
+    def _remember_recent(self, path: str) -> None:
+        recent = [p for p in self.recent_sessions() if p != path]
+        self.settings.setValue("sessions/recent", json.dumps([path, *recent][:8]))
+
+    def recent_sessions(self) -> list[str]:
+        try:
+            value = json.loads(str(self.settings.value("sessions/recent", "[]")))
+        except ValueError:
+            return []
+        return [p for p in value if isinstance(p, str)] if isinstance(value, list) else []
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent_sessions()
+        if not paths:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+        for path in paths:
+            a = self.recent_menu.addAction(os.path.basename(path))
+            a.setToolTip(path)
+            a.triggered.connect(lambda _c=False, p=path: self.open_session(p))
 
     # drag and drop: a parameter file dropped on the window opens like File › Import
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API

@@ -234,12 +234,27 @@ class Session(QObject):
             self._pending = self.start
             self.statusMessage.emit("Loading PyTorch… training starts in a moment")
             return
+        if self.model.stand_in_data:
+            self.errorOccurred.emit(
+                "Training is off for this session",
+                "The session was trained on data that is not on this machine: "
+                f"{self.model.dataset_note} Load that dataset (Training panel › Dataset) "
+                "to train on.",
+            )
+            return
         self._launch()
 
     def _launch(self, first_command: Callable[[Any], None] | None = None) -> None:
-        from biasviz.core.training import Paused, StepMetrics, TrainingControl, TrainingEnded
+        from biasviz.core.training import (
+            EpochMetrics,
+            Paused,
+            StepMetrics,
+            TrainingControl,
+            TrainingEnded,
+        )
 
         model = self.model
+        model.scrub_to(None)
         model.training_started()
         trainer = model.trainer
         control = TrainingControl()
@@ -250,10 +265,19 @@ class Session(QObject):
 
         def work(out: Outbox) -> None:
             for event in trainer.run(epochs, control):
+                # Every step goes into the timeline (this thread is its one writer); the
+                # same snapshot is what the window gets if an update goes out now.
+                state: Callable[[], Any] = trainer.snapshot
+                if isinstance(event, StepMetrics):
+                    snap = trainer.snapshot()
+                    model.record_step(event, snap)
+                    state = lambda snap=snap: snap  # noqa: E731 - a constant, not logic
+                elif isinstance(event, EpochMetrics):
+                    model.record_epoch(event)
                 # Steps and epochs pile up in the mailbox; a pause or the end goes out at
                 # once.  The snapshot is taken only when an update is really sent.
                 urgent = isinstance(event, Paused | TrainingEnded)
-                out.put(event, urgent=urgent, state=trainer.snapshot)
+                out.put(event, urgent=urgent, state=state)
                 if isinstance(event, StepMetrics) and out.stop_requested:
                     control.stop()
 

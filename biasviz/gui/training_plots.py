@@ -4,6 +4,7 @@ per epoch.  Plot items are made once; updates call ``setData`` on bounded buffer
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 RAW_PEN = pg.mkPen((150, 150, 150), width=1)
@@ -55,7 +56,20 @@ class TrainingPlots(QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).enableAutoSIPrefix(False)
         self._version = -1
+        moment_pen = pg.mkPen((120, 120, 120), width=1, style=Qt.PenStyle.DashLine)
+        self.loss_moment = pg.InfiniteLine(angle=90, pen=moment_pen)
+        self.acc_moment = pg.InfiniteLine(angle=90, pen=moment_pen)
+        for plot, line in ((self.loss_plot, self.loss_moment), (self.acc_plot, self.acc_moment)):
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
         self._set_empty_ranges()
+
+    def show_moment(self, step: float | None, epoch: float | None) -> None:
+        """A vertical line at the moment the timeline shows (None: hide it)."""
+        for line, x in ((self.loss_moment, step), (self.acc_moment, epoch)):
+            line.setVisible(x is not None)
+            if x is not None:
+                line.setValue(x)
 
     def _set_empty_ranges(self) -> None:
         """Axes that make sense before the first point (not "−400…400, ×0.001")."""

@@ -362,3 +362,58 @@ def test_every_view_of_a_frame_shows_the_same_moment(qtbot, window):
     run_to_end(qtbot, w, 600)
     assert len(checked) >= 2, "no frame was drawn while training"
     assert len(set(checked)) >= 2, "frames did not follow the training"
+
+
+def test_session_save_open_scrub_and_branch(qtbot, window, tmp_path, monkeypatch):
+    """A saved session reopens in a new window as it was (weights, curves, threshold, the
+    tab); scrubbing moves every view to the recorded moment; training from a past
+    moment asks first and cuts the later history."""
+    w, s = window, window.session
+    run_to_end(qtbot, w, 3)
+    s.set_threshold(0.5)
+    w.show_combo.setCurrentIndex(w.show_combo.findData("delta"))
+    w.tabs.setCurrentIndex(0)
+    path = tmp_path / "lesson.biasviz"
+    assert w.save_session_to(str(path))
+    assert w.recent_sessions()[0] == str(path)
+
+    other = MainWindow(settings=QSettings(str(tmp_path / "other.ini"),
+                                          QSettings.Format.IniFormat))
+    qtbot.addWidget(other)
+    other.show()
+    other.session.load_engine_now()
+    other.open_file(str(path))
+    qtbot.waitUntil(lambda: other.session.snapshot.step == s.snapshot.step, timeout=WAIT)
+    np.testing.assert_array_equal(other.session.snapshot.params["weights"],
+                                  s.snapshot.params["weights"])
+    assert other.session.model.threshold == 0.5
+    assert other.show_combo.currentData() == "delta"
+    np.testing.assert_array_equal(other.session.history.loss.y, s.history.loss.y)
+    xs, ys = other.plots.acc_curve.getData()
+    np.testing.assert_array_equal(ys, 100 * s.history.accuracy.y)
+    other.close()
+
+    # scrub to a recorded step: every view shows that moment
+    steps = s.model.timeline.moments()
+    k = steps[len(steps) // 2]
+    bar = w.timeline_bar
+    bar.slider.setValue(steps.index(k))
+    moment = s.model.timeline.nearest(k)
+    assert s.model.scrub_step == k
+    np.testing.assert_array_equal(w.weights_view.current_weights().ravel(),
+                                  moment.params["weights"] - s.initial_params["weights"])
+    decision = s.model.decision_for(dict(moment.params))
+    bias = float(moment.params["bias"][0])
+    np.testing.assert_array_equal(w.decision_panel.result().confusion,
+                                  decision.evaluate(bias, 0.5).confusion)
+    assert not w.decision_panel.is_editable()
+    # Start from there: asked, then the later history goes
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: box.button(
+        QMessageBox.StandardButton.Cancel).click() if False else
+        [b for b in box.buttons() if b.text() == "Train from here"][0].click())
+    w.training_panel.epochs_spin.setValue(1)
+    w.start_training()
+    qtbot.waitUntil(lambda: s.state == "ready" and s.snapshot.step > k, timeout=WAIT)
+    assert s.model.timeline.moments()[0] == 0
+    assert all(m <= k or m > k for m in s.model.timeline.moments())
+    assert s.snapshot.step == k + s.trainer.batches_per_epoch

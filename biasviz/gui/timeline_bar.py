@@ -1,0 +1,135 @@
+"""The scrubber under the curves: go back to any recorded moment of training, play the
+run back, and return to the present.
+
+It shows what the app model's timeline holds (a fixed memory budget: every step of a short
+run, an even thinning of a long one) and asks the model to show a moment; every view then
+draws that moment.  Keyboard, with the slider focused: ← / → one recorded moment,
+Home / End the first / the present.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+
+from biasviz.core.text import percent
+
+#: Playback speeds: (label, recorded moments per second)
+SPEEDS = (("½×", 5.0), ("1×", 10.0), ("2×", 20.0), ("4×", 40.0), ("8×", 80.0))
+DEFAULT_SPEED = 1
+
+
+class TimelineBar(QWidget):
+    scrubbed = Signal(object)  # int step, or None for the present
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.play_button = QPushButton("▶ Replay")
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("Play the run back from the start, every view following "
+                                    "(Space pauses training, not this)")
+        self.speed_combo = QComboBox()
+        for label, _rate in SPEEDS:
+            self.speed_combo.addItem(label)
+        self.speed_combo.setCurrentIndex(DEFAULT_SPEED)
+        self.speed_combo.setToolTip("Playback speed")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.setPageStep(10)
+        self.slider.setToolTip(
+            "Go back to any recorded moment: the weights, the histogram, the accuracy and "
+            "the drawing's prediction all show that moment. ← / → one moment, Home / End."
+        )
+        self.label = QLabel("")
+        self.label.setMinimumWidth(210)
+        self.now_button = QPushButton("Now")
+        self.now_button.setToolTip("Back to the present (the model as it is now)")
+        layout.addWidget(QLabel("Timeline:"))
+        layout.addWidget(self.play_button)
+        layout.addWidget(self.speed_combo)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.label)
+        layout.addWidget(self.now_button)
+        self._steps: list[int] = []
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._advance)
+        self.slider.valueChanged.connect(self._on_value)
+        self.play_button.toggled.connect(self._on_play)
+        self.speed_combo.currentIndexChanged.connect(self._set_rate)
+        self.now_button.clicked.connect(lambda: self.slider.setValue(self.slider.maximum()))
+        self._set_rate(DEFAULT_SPEED)
+
+    # -- the model's timeline ------------------------------------------------------------
+    def set_moments(self, steps: list[int], shown: int | None) -> None:
+        """The recorded steps (oldest first) and the one on show (None: the present)."""
+        self._steps = list(steps)
+        blocked = self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, len(self._steps) - 1))
+        if shown is None or not self._steps:
+            self.slider.setValue(self.slider.maximum())
+        else:
+            self.slider.setValue(self._index_of(shown))
+        self.slider.blockSignals(blocked)
+        self._show_label(shown)
+
+    def set_enabled_for(self, running: bool) -> None:
+        """No scrubbing under a running training (the present moves)."""
+        for w in (self.slider, self.play_button, self.now_button, self.speed_combo):
+            w.setEnabled(not running and len(self._steps) > 1)
+        if running:
+            self.play_button.setChecked(False)
+
+    def set_caption(self, text: str) -> None:
+        self.label.setText(text)
+
+    def shown_step(self) -> int | None:
+        if not self._steps or self.slider.value() >= self.slider.maximum():
+            return None
+        return self._steps[self.slider.value()]
+
+    # -- internals ---------------------------------------------------------------------------
+    def _index_of(self, step: int) -> int:
+        import bisect
+
+        i = bisect.bisect_left(self._steps, step)
+        return min(i, len(self._steps) - 1)
+
+    def _show_label(self, shown: int | None) -> None:
+        if not self._steps:
+            self.label.setText("")
+        elif shown is None:
+            self.label.setText(f"now: step {self._steps[-1]:,}")
+        else:
+            self.label.setText(f"step {shown:,} of {self._steps[-1]:,}")
+
+    def _on_value(self, index: int) -> None:
+        step = None if index >= self.slider.maximum() else self._steps[index]
+        self._show_label(step)
+        self.scrubbed.emit(step)
+
+    def _set_rate(self, index: int) -> None:
+        rate = SPEEDS[max(0, min(index, len(SPEEDS) - 1))][1]
+        self._timer.setInterval(max(10, int(1000 / rate)))
+
+    def _on_play(self, on: bool) -> None:
+        if on:
+            if self.slider.value() >= self.slider.maximum():
+                self.slider.setValue(0)
+            self.play_button.setText("⏸ Pause")
+            self._timer.start()
+        else:
+            self._timer.stop()
+            self.play_button.setText("▶ Replay")
+
+    def _advance(self) -> None:
+        if self.slider.value() >= self.slider.maximum():
+            self.play_button.setChecked(False)
+            return
+        self.slider.setValue(self.slider.value() + 1)
+
+
+def moment_caption(step: int, epoch: int, accuracy: float | None) -> str:
+    acc = "" if accuracy is None else f" · {percent(accuracy)}"
+    return f"step {step:,} · epoch {epoch}{acc}"
