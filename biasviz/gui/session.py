@@ -98,6 +98,11 @@ class Session(QObject):
     def state(self) -> str:
         return self.model.state.value
 
+    @property
+    def training_thread_alive(self) -> bool:
+        """Is a training thread still running (tests, shutdown checks)?"""
+        return self._train_runner.is_running()
+
     # ------------------------------------------------------------------ start-up
     def load_engine_in_background(self) -> None:
         """Import torch and the training engine off the GUI thread."""

@@ -54,7 +54,7 @@ CLOSE_DURING_TRAINING = """
             QTimer.singleShot(5, close_when_running)
     QTimer.singleShot(0, close_when_running)
     code = app.exec()
-    print("thread alive:", w.session._train_runner.is_running())
+    print("thread alive:", w.session.training_thread_alive)
     sys.exit(code)
 """
 

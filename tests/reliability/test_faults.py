@@ -657,10 +657,14 @@ def test_worker_exceptions_at_other_points(qtbot, window, monkeypatch, where):
         monkeypatch.setattr(Trainer, "snapshot", lambda self: boom() if threading.current_thread()
                             is not main else real(self))
     else:
+        # the first batch's loss: the autograd path's loss_fn, the numpy engine's step
+        from biasviz.core import engine_numpy
+
         monkeypatch.setattr(Trainer, "loss_fn", boom)
+        monkeypatch.setattr(engine_numpy.NumpyModel, "step", boom)
     s.start()
     qtbot.waitUntil(lambda: bool(_boxes(w)), timeout=30_000)
-    qtbot.waitUntil(lambda: s.state == "ready" and s._thread is None, timeout=30_000)
+    qtbot.waitUntil(lambda: s.state == "ready" and not s.training_thread_alive, timeout=30_000)
     texts = _dismiss(w)
     assert any("injected failure" in t for t in texts), texts
     monkeypatch.undo()
