@@ -24,7 +24,9 @@ images, validation on the 10,000 test images after every epoch:
 * ``engine``, ``engine-torch`` as above
 * ``plain-numpy``   a plain numpy MLP with hand-written backprop, float32 images
                     prepared beforehand (how neural-network-digits, the closest peer app,
-                    trains)
+                    trains), numpy's BLAS threads left as they are (one per core)
+* ``plain-numpy-1t`` the same with one BLAS thread, as the engine runs (see
+                    ``engine_numpy.hold_one_blas_thread``): the plain loop at its best here
 * ``torch-nograd``  the same closed-form MLP step in torch ops without autograd
 
 Target: engine / plain-numpy ≥ 1.0.
@@ -268,6 +270,14 @@ def torch_nograd_mlp(data: TaskData, epochs: int, hidden: int = 64, lr: float = 
     return time.perf_counter() - start
 
 
+def one_blas_thread(fn: Callable[..., float], *args) -> float:
+    """``fn(*args)`` with numpy's BLAS limited to one thread, as the engine runs."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return fn(*args)
+
+
 # -- timing -----------------------------------------------------------------------------------
 def interleave(loops: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
     """Run every loop once per round, rotating the order each round; seconds per run."""
@@ -345,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             "engine": lambda: run_trainer(spec, data, config, epochs, "auto"),
             "engine-torch": lambda: run_trainer(spec, data, config, epochs, "torch"),
             "plain-numpy": lambda: plain_numpy_mlp(data, epochs),
+            "plain-numpy-1t": lambda: one_blas_thread(plain_numpy_mlp, data, epochs),
             "torch-nograd": lambda: torch_nograd_mlp(data, epochs),
         }, mlp_repeats)
         report(f"MLP 784-64-10, batch 32, {source}: {data.n_train:,} images × {epochs} epoch, "

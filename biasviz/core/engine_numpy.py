@@ -34,7 +34,8 @@ diverging run overflows on purpose and is caught by the finiteness checks.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from enum import Enum
 
 import numpy as np
@@ -106,17 +107,18 @@ def cross_entropy_and_grad(
 ) -> tuple[float, np.ndarray | None]:
     """Mean cross-entropy and ``grad_scale · dL/dlogits`` for (m, k) logits and integer
     labels ``y``.  With ``grad_scale=None`` only the loss is computed."""
-    m = logits.shape[0]
+    m, k = logits.shape
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
-    total = exp.sum(axis=1, keepdims=True)
-    rows = np.arange(m)
-    loss = float((np.log(total[:, 0]) - shifted[rows, y]).mean(dtype=np.float64))
+    total = exp.sum(axis=1)
+    # each row's label entry, through the flat index (cheaper than 2-D fancy indexing)
+    at_label = np.arange(0, m * k, k) + y
+    picked = shifted.take(at_label)
+    loss = (float(np.log(total).sum()) - float(picked.sum())) / m
     if grad_scale is None:
         return loss, None
-    exp /= total  # softmax
-    exp[rows, y] -= 1.0
-    exp *= np.float32(grad_scale / m)
+    exp *= (np.float32(grad_scale / m) / total)[:, None]  # softmax, scaled
+    exp.put(at_label, exp.take(at_label) - np.float32(grad_scale / m))
     return loss, exp
 
 
@@ -332,6 +334,50 @@ class NumpyModel:
         dh *= SCALE
         np.matmul(x255.T, dh, out=g["hidden.weights"].T)  # written as (784, H)
         return loss
+
+
+# -- threads ------------------------------------------------------------------------------
+_blas_lock = threading.Lock()
+_blas_holders = 0
+_blas_limiter = None
+
+
+def hold_one_blas_thread() -> Callable[[], None]:
+    """Make numpy's BLAS use one thread until the returned function is called.
+
+    At these sizes a second BLAS thread buys little (a 32×784×64 product) or nothing
+    (the single neuron's 256×784 products), and between two products OpenBLAS's idle
+    threads spin for a while: on two cores they take the core the GUI thread needs, and
+    the small numpy operations in between run slower (``benchmarks/bench_engine.py``
+    measures it).  Holds nest and may end in any order (several trainers, several
+    threads); the last one out restores the previous setting.  Without threadpoolctl
+    this does nothing.
+    """
+    global _blas_holders, _blas_limiter
+    with _blas_lock:
+        if _blas_holders == 0:
+            try:
+                from threadpoolctl import threadpool_limits
+            except ImportError:  # pragma: no cover - a declared dependency
+                _blas_limiter = None
+            else:
+                _blas_limiter = threadpool_limits(limits=1, user_api="blas")
+        _blas_holders += 1
+    released = False
+
+    def release() -> None:
+        global _blas_holders, _blas_limiter
+        nonlocal released
+        with _blas_lock:
+            if released:
+                return
+            released = True
+            _blas_holders -= 1
+            if _blas_holders == 0 and _blas_limiter is not None:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+
+    return release
 
 
 # -- batches ------------------------------------------------------------------------------

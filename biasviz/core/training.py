@@ -606,6 +606,8 @@ class Trainer:
 
         self._run_per_epoch = per_epoch
         self._epoch_position = 0
+        # numpy engine: one BLAS thread while this run lives (see hold_one_blas_thread)
+        release_blas = engine_numpy.hold_one_blas_thread() if self._fast is not None else None
         try:
             target_epoch = self.epoch + epochs
             while self.epoch < target_epoch:
@@ -656,6 +658,8 @@ class Trainer:
             # a new run starts a new epoch, whatever this one stopped in
             self._epoch_position = 0
             self._run_per_epoch = None
+            if release_blas is not None:
+                release_blas()
 
     def _pause(self, control: TrainingControl) -> Iterator[Event]:
         """Yield Paused, then wait for Resume/Step/Stop; returns the seconds waited."""

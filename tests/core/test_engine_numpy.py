@@ -322,3 +322,38 @@ def test_batch_source_gathers_the_epoch_order(pair):
         np.testing.assert_array_equal(x, pair.train_x[idx].astype(np.float32))
         np.testing.assert_array_equal(y, pair.train_y[idx])
         np.testing.assert_array_equal(t, pair.train_y[idx].astype(np.float32))
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_one_blas_thread_while_runs_live_then_restored(pair):
+    before = _blas_threads()
+    assert before, "numpy's BLAS is visible to threadpoolctl"
+    first = engine_numpy.hold_one_blas_thread()
+    second = engine_numpy.hold_one_blas_thread()
+    assert set(_blas_threads()) == {1}
+    first()  # holds may end in any order
+    first()  # and ending twice is harmless
+    assert set(_blas_threads()) == {1}
+    second()
+    assert _blas_threads() == before
+    # a trainer holds it for the life of its run
+    trainer = Trainer(ModelSpec(), pair)
+    run = trainer.run(1)
+    next(run)
+    assert set(_blas_threads()) == {1}
+    list(run)
+    assert _blas_threads() == before
+
+
+def test_the_numpy_engine_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, biasviz.core.engine_numpy; "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
