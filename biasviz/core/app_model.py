@@ -32,8 +32,10 @@ from biasviz.core.decisions import (
     output_biases,
     output_scores,
 )
+from biasviz.core.diagnosis import Diagnoser, Finding, Fix
 from biasviz.core.errors import BiasvizError, ConfigError
 from biasviz.core.history import TrainingHistory
+from biasviz.core.recipes import RecipeTracker, describe_state
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig
 from biasviz.core.timeline import Timeline
 
@@ -172,6 +174,9 @@ class AppModel:
         self.threshold = 0.0
         self.history = TrainingHistory()
         self.timeline = Timeline()
+        self.recipes = RecipeTracker()
+        self.diagnoser = Diagnoser()
+        self.diverged = False  # the last run ended on a non-finite loss
         self.scrub_step: int | None = None  # a recorded moment on show; None: the present
         self.dataset_note = ""  # what is missing when a session's data is not here
         self.stand_in_data = False  # the views show the sample instead of missing data
@@ -280,6 +285,46 @@ class AppModel:
             self.stand_in_data, self.dataset_note = False, ""
         return ok
 
+    def request_settings(self, task: Task | None = None, spec: ModelSpec | None = None,
+                         config: TrainConfig | None = None) -> bool:
+        """A change asked for by the learner (the training panel, a fix button).  Each
+        model has its recipe (the chapter's for the single neuron, a standard one for
+        the others): switching model or task switches to its recipe, except for the
+        values the learner set by hand (:class:`~biasviz.core.recipes.RecipeTracker`)."""
+        task = task or self.task
+        spec = spec or self.spec
+        if task != self.task:
+            spec = spec_for_task(spec, task)
+        config = config or self.config
+        new_spec, new_config = self.recipes.update(self.spec, self.config, spec, config)
+        structural = task != self.task or new_spec != self.spec
+        if structural and not self._check_idle("the model"):
+            return False
+        if new_config != self.config:
+            self.set_config(new_config)
+        ok = True
+        if structural:
+            ok = self._apply_settings(self.dataset, task, new_spec)
+        elif (new_spec, new_config) != (spec, config):
+            self.events.emit("settings", None)
+        return ok
+
+    def back_to_recipe(self) -> bool:
+        spec, config = self.recipes.back_to_recipe(self.spec, self.config)
+        if spec != self.spec and not self._check_idle("the model"):
+            return False
+        self.set_config(config)
+        if spec != self.spec:
+            return self._apply_settings(self.dataset, self.task, spec)
+        self.events.emit("settings", None)
+        return True
+
+    def recipe_label(self) -> str:
+        return describe_state(self.spec, self.config)
+
+    def follows_recipe(self) -> bool:
+        return self.recipes.follows_recipe(self.spec, self.config)
+
     def set_config(self, config: TrainConfig) -> None:
         """lr, batch, epochs, optimizer... take effect at the next Start (or at once when
         idle: the trainer keeps its parameters)."""
@@ -303,6 +348,7 @@ class AppModel:
 
     # ------------------------------------------------------------------ training reports
     def training_started(self) -> None:
+        self.diverged = False
         if self.trainer is not None:
             self.trainer.set_config(self.config)
         self.set_state(RunState.RUNNING)
@@ -334,6 +380,7 @@ class AppModel:
     def training_ended(self, ended: Any, snapshot: Snapshot | None) -> None:
         if snapshot is not None:
             self._set_trained(snapshot)
+        self.diverged = str(getattr(ended.reason, "value", ended.reason)) == "diverged"
         self.events.emit("ended", ended)
 
     def training_finished(self) -> None:
@@ -475,6 +522,33 @@ class AppModel:
         """Accuracy of always answering the most common validation class."""
         counts = np.bincount(self.data.valid_y)
         return float(counts.max() / counts.sum())
+
+    # ------------------------------------------------------------------ diagnosis
+    def findings(self, max_images: int = 2000) -> list[Finding]:
+        """What is wrong with training now, with the evidence and the fixes that work
+        (empty before training and when all is well).  Cheap to call on every frame:
+        the forward pass is cached per snapshot."""
+        if self.snapshot is None or (not self.has_trained and not self.diverged):
+            return []
+        return self.diagnoser.diagnose(
+            self.spec, self.config, self.snapshot.params, self.valid_xf[:max_images],
+            self.data.valid_y[:max_images], losses=self.history.loss.y,
+            accuracies=self.history.accuracy.y, diverged=self.diverged,
+            target_names=self.data.target_names(),
+        )
+
+    def apply_fix(self, fix: Fix) -> bool:
+        """A fix button: its settings (counted as set by hand), and a fresh start when
+        the fix needs one."""
+        spec, config = fix.apply(self.spec, self.config)
+        structural = spec != self.spec
+        if not self.request_settings(spec=spec, config=config):
+            return False
+        if fix.restart and not structural:
+            self.reset_model()
+        self.diverged = False
+        self.status(f"Applied: {fix.label}. Press Start to train again.")
+        return True
 
     # ------------------------------------------------------------------ timeline
     def record_step(self, step_metrics: Any, snapshot: Snapshot) -> None:

@@ -237,7 +237,7 @@ class DecisionPanel(QWidget):
         outer.addWidget(self.legend_label)
 
         self.plot = _plot_widget()
-        self.plot.setMinimumHeight(170)
+        self.plot.setMinimumHeight(140)
         item = self.plot.getPlotItem()
         item.setLabel("bottom", "w·x (pre-activation, without bias)")
         item.setLabel("left", "images")
@@ -583,6 +583,30 @@ class DecisionPanel(QWidget):
         self._sync_threshold_widgets()
         self._show(MODE_BINARY)
         self._refresh_binary()
+
+    def set_saturated(self, ranges: list[tuple[float, float]]) -> None:
+        """Shade the z-ranges (pre-activation w·x + b) where the sigmoid is flat and the
+        images there learn nothing (the diagnosis of a saturated neuron).  The histogram's
+        axis is w·x, so the shading sits at z − b."""
+        item = self.plot.getPlotItem()
+        for region in getattr(self, "_saturated_items", []):
+            item.removeItem(region)
+        self._saturated_items = []
+        self._saturated = list(ranges)
+        for lo, hi in self._saturated:
+            region = pg.LinearRegionItem(
+                values=(lo - self._bias, hi - self._bias), movable=False,
+                brush=pg.mkBrush(213, 94, 0, 40), pen=pg.mkPen(None),
+            )
+            region.setZValue(-10)
+            region.setToolTip("Flat part of the sigmoid: σ′(z) ≈ 0 here, so these images "
+                              "give (almost) no gradient — the neuron cannot learn from "
+                              "them.")
+            item.addItem(region, ignoreBounds=True)
+            self._saturated_items.append(region)
+
+    def saturated(self) -> list[tuple[float, float]]:
+        return list(getattr(self, "_saturated", []))
 
     def bias(self) -> float:
         return self._bias

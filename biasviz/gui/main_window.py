@@ -51,6 +51,7 @@ from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainCon
 from biasviz.core.weight_display import weight_display
 from biasviz.gui.code_panel import CodePanel
 from biasviz.gui.decision_panel import DecisionPanel
+from biasviz.gui.diagnosis_notice import DiagnosisNotice
 from biasviz.gui.draw_panel import DrawPanel
 from biasviz.gui.evaluation_view import EvaluationView
 from biasviz.gui.help_panel import HelpPanel
@@ -77,6 +78,7 @@ LESSONS = (
     ("chapter_lesson", "ChapterLesson", "The fastai chapter's own moments"),
     ("bias_lesson", "BiasLesson", "One bias, or one per pixel?"),
     ("activation_lesson", "ActivationLesson", "What weight and bias do to an activation"),
+    ("saturation_lesson", "SaturationLesson", "Why a std-1 start can freeze a neuron"),
     ("zero_init_lesson", "ZeroInitLesson", "Zero initialization"),
     ("counting_lesson", "CountingLesson", "Counting weights and biases"),
 )
@@ -185,6 +187,12 @@ class _ConceptHover(QObject):
         return False
 
 
+CHAPTER_NOTE_SHORT = (
+    "<b>The fastai chapter's model</b>: one neuron, 3s vs 7s, SGD lr 1.0, batches of 256. "
+    "Press <b>Start</b>; <b>Lessons</b> answers the forum's questions."
+)
+
+
 def lesson_class(module: str) -> type[Lesson]:
     """The Lesson subclass of ``biasviz.gui.lessons.<module>`` (imported on first use)."""
     class_name = next(c for m, c, _t in LESSONS if m == module)
@@ -220,6 +228,7 @@ class MainWindow(QMainWindow):
         self.evaluation_view = EvaluationView()
         self.code_panel = CodePanel()
         self.timeline_bar = TimelineBar()
+        self.notice = DiagnosisNotice()
         self.help_panel = HelpPanel()
 
         # layout: controls on the left, tabs in the middle, help at the bottom ----
@@ -312,6 +321,9 @@ class MainWindow(QMainWindow):
             self.help_dock.hide()
             if self.default_size().height() < 760:
                 self.toolbar.hide()  # its buttons are in the menus and the Training panel
+                # one line instead of two; the whole note stays in the tooltip
+                self.chapter_label.setText(CHAPTER_NOTE_SHORT)
+                self.chapter_label.setToolTip(CHAPTER_NOTE)
             self._default_state = self.saveState()
         self._restore_settings()
         self._on_state(self.session.state)
@@ -325,6 +337,7 @@ class MainWindow(QMainWindow):
         # Tight margins: on a 1280×720 screen every pixel of height goes to the plots.
         outer.setContentsMargins(6, 4, 6, 4)
         outer.setSpacing(4)
+        outer.addWidget(self.notice)
         self.chapter_label = QLabel(CHAPTER_NOTE)
         self.chapter_label.setWordWrap(True)
         outer.addWidget(self.chapter_label)
@@ -463,7 +476,8 @@ class MainWindow(QMainWindow):
         p.slowMotionChanged.connect(s.set_slow_motion)
         p.taskChanged.connect(self._on_task_requested)
         p.specChanged.connect(self._on_spec_requested)
-        p.configChanged.connect(s.set_config)
+        p.configChanged.connect(lambda c: self._request(config=c))
+        p.recipeRequested.connect(self._back_to_recipe)
         p.datasetRequested.connect(s.load_dataset)
         p.cancelDownloadRequested.connect(s.cancel_dataset_load)
 
@@ -492,6 +506,7 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self._link_code_panel()
         self.timeline_bar.scrubbed.connect(s.model.scrub_to)
+        self.notice.fixRequested.connect(self._apply_fix)
         s.model.events.connect("scrub", lambda _step: self._on_scrub())
 
     # ------------------------------------------------------------------ session → views
@@ -598,7 +613,26 @@ class MainWindow(QMainWindow):
         self._refresh_decision(snap)
         self._refresh_history()
         self._refresh_timeline(snap)
+        self._refresh_diagnosis()
         self._refresh_slow_views(snap)
+
+    def _refresh_diagnosis(self) -> None:
+        """The persistent notice: what is wrong, the evidence, the fixes (and, for a
+        saturated neuron, the flat region shaded on the histogram)."""
+        model = self.session.model
+        findings = model.findings() if model.scrub_step is None else []
+        self.notice.set_findings(findings)
+        saturated = next((f for f in findings if f.saturated_ranges), None)
+        self.decision_panel.set_saturated(list(saturated.saturated_ranges) if saturated else [])
+
+    def _apply_fix(self, fix) -> None:
+        with self._wait_cursor():
+            try:
+                self.session.model.apply_fix(fix)
+            except BiasvizError as exc:
+                self.show_error("Cannot apply this fix", str(exc))
+        self._on_settings_changed()
+        self._refresh_diagnosis()
 
     def _refresh_timeline(self, snap: Snapshot) -> None:
         model = self.session.model
@@ -887,16 +921,35 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ views → session
     def _on_task_requested(self, task: Task) -> None:
-        with self._wait_cursor():
-            ok = self.session.set_task(task)
-        if not ok:
-            self._on_settings_changed()
+        self._request(task=task)
 
     def _on_spec_requested(self, spec: ModelSpec) -> None:
+        self._request(spec=spec)
+
+    def _request(self, **change) -> None:
+        """A setting changed in the panel: the model applies it with the recipe rules
+        (a new model kind brings its recipe; values set by hand stay)."""
         with self._wait_cursor():
-            ok = self.session.set_spec(spec)
+            try:
+                ok = self.session.model.request_settings(**change)
+            except BiasvizError as exc:
+                self.show_error("Cannot use these settings", str(exc))
+                ok = False
         if not ok:
             self._on_settings_changed()
+        self._show_recipe()
+
+    def _back_to_recipe(self) -> None:
+        with self._wait_cursor():
+            try:
+                self.session.model.back_to_recipe()
+            except BiasvizError as exc:
+                self.show_error("Cannot use these settings", str(exc))
+        self._on_settings_changed()
+
+    def _show_recipe(self) -> None:
+        model = self.session.model
+        self.training_panel.set_recipe(model.recipe_label(), model.follows_recipe())
 
     @contextmanager
     def _wait_cursor(self):
@@ -910,6 +963,7 @@ class MainWindow(QMainWindow):
     def _on_settings_changed(self) -> None:
         s = self.session
         self.training_panel.set_settings(s.task, s.spec, s.config)
+        self._show_recipe()
         self._update_code()
 
     def _on_painted(self, weights) -> None:
@@ -1190,6 +1244,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.help_dock)
         if not self.session.is_running:
+            self.session.model.recipes.user_changed.clear()
             self.session.set_config(TrainConfig())
             self.session.set_task(Task.pair(3, 7))
             self.session.set_spec(ModelSpec())

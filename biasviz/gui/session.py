@@ -371,22 +371,10 @@ class Session(QObject):
             return
         acc = self.model.last_accuracy
         text = f"; validation accuracy {acc:.1%}" if acc else ""
-        self.statusMessage.emit(f"Training {ended.message}{text}{self._not_learning_hint()}")
+        self.statusMessage.emit(f"Training {ended.message}{text}")
 
     def chance_accuracy(self) -> float:
         return self.model.chance_accuracy()
-
-    def _not_learning_hint(self) -> str:
-        """A plain hint when training ended no better than guessing."""
-        acc = self.model.last_accuracy
-        if acc is None or self.model.trainer is None or self.model.trainer.epoch < 3:
-            return ""
-        if acc > self.model.chance_accuracy() + 0.01:
-            return ""
-        return (
-            " — no better than guessing: the model is not learning. Try a smaller learning "
-            "rate, or a random (not all-zero) start for a hidden layer."
-        )
 
     def shutdown_training(self, timeout_ms: int = 10000) -> bool:
         """Stop the run and wait for its thread; True when it is gone.  What the run had

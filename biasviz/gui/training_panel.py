@@ -65,6 +65,7 @@ class TrainingPanel(QWidget):
     stepBatchRequested = Signal()
     stepEpochRequested = Signal()
     slowMotionChanged = Signal(float)  # seconds per batch
+    recipeRequested = Signal()  # back to the model's recipe
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -156,9 +157,12 @@ class TrainingPanel(QWidget):
         init_row = QHBoxLayout()
         self.init_combo = QComboBox()
         self.init_combo.addItem("random normal", InitKind.RANDOM.value)
+        self.init_combo.addItem("standard (±1/√inputs)", InitKind.STANDARD.value)
         self.init_combo.addItem("all zeros", InitKind.ZEROS.value)
         _tip(self.init_combo, "Random normal with the given standard deviation (the "
-             "chapter's init_params uses 1.0), or every weight and bias zero. Zeros work "
+             "chapter's init_params uses 1.0); standard: uniform within ±1/√(inputs of "
+             "the neuron), PyTorch's own default, so that every neuron starts where its "
+             "activation still has a slope; or every weight and bias zero. Zeros work "
              "for one neuron but make hidden neurons all learn the same thing.")
         self.std_spin = QDoubleSpinBox()
         self.std_spin.setDecimals(3)
@@ -183,6 +187,23 @@ class TrainingPanel(QWidget):
         # optimizer ---------------------------------------------------------
         opt_box = QGroupBox("Training")
         oform = QFormLayout(opt_box)
+        recipe_row = QHBoxLayout()
+        recipe_row.setContentsMargins(0, 0, 0, 0)
+        self.recipe_label = QLabel("recipe: the chapter's")
+        self.recipe_label.setWordWrap(True)
+        self.recipe_button = QPushButton("Back to recipe")
+        self.recipe_button.setToolTip(
+            "Every model starts from a recipe that learns: the chapter's own for the single "
+            "neuron (std 1.0, SGD, lr 1.0, batches of 256, mnist_loss), a standard one for "
+            "the others (PyTorch's start, lr 0.1, batches of 32). Values you set by hand "
+            "stay when you switch model; this button undoes them."
+        )
+        self.recipe_button.clicked.connect(self.recipeRequested)
+        recipe_row.addWidget(self.recipe_label, 1)
+        recipe_row.addWidget(self.recipe_button)
+        recipe_widget = QWidget()
+        recipe_widget.setLayout(recipe_row)
+        oform.addRow(recipe_widget)
         self.optimizer_combo = QComboBox()
         self.optimizer_combo.addItem("SGD (p -= lr · grad)", Optimizer.SGD.value)
         self.optimizer_combo.addItem("Adam", Optimizer.ADAM.value)
@@ -372,6 +393,8 @@ class TrainingPanel(QWidget):
             combo.setCurrentIndex(i)
 
     def _sync_visibility(self) -> None:
+        self.std_spin.setEnabled(self.init_combo.currentData() == InitKind.RANDOM.value
+                                 and self._state in ("ready", "loading"))
         kind = ModelKind(self.model_combo.currentData())
         binary = self.task_combo.currentData() != "all"
         form: QFormLayout = self.bias_combo.parentWidget().layout()  # type: ignore[assignment]
@@ -427,6 +450,11 @@ class TrainingPanel(QWidget):
             self._updating = False
         self._sync_visibility()
 
+    def set_recipe(self, label: str, follows: bool) -> None:
+        """Which recipe the settings follow ("recipe: standard, changed: learning rate")."""
+        self.recipe_label.setText(label)
+        self.recipe_button.setVisible(not follows)
+
     def set_state(self, state: str) -> None:
         """loading / ready / running / paused: enable what makes sense."""
         self._state = state
@@ -449,6 +477,8 @@ class TrainingPanel(QWidget):
         self.reset_button.setEnabled(state != "loading")
         self.step_button.setEnabled(state in ("ready", "paused", "loading"))
         self.epoch_button.setEnabled(state in ("ready", "paused", "loading"))
+        self.recipe_button.setEnabled(idle)
+        self._sync_visibility()
 
     def set_download_visible(self, visible: bool) -> None:
         self.download_bar.setVisible(visible)

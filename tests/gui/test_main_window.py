@@ -269,11 +269,25 @@ def test_a_model_that_learns_nothing_is_called_out(qtbot, window):
     s.set_spec(s.spec.__class__(kind="mlp", hidden=4, init="zeros"))
     run_to_end(qtbot, w, 3)
     assert s.last_accuracy == pytest.approx(s.chance_accuracy(), abs=0.01)
-    assert "not learning" in w.statusBar().currentMessage()
-    s.set_spec(s.spec.__class__(init_std=0.01))  # one neuron, small start: learns at once
+    # a persistent notice names the true cause, with a fix that works for it
+    assert w.notice.isVisible()
+    assert w.notice.current().code == "hidden_symmetry"
+    assert "smaller learning rate" not in w.notice.current().text().lower()
+    buttons = w.notice.fix_buttons()
+    assert buttons
+    buttons[0].click()
+    assert s.spec.init.value != "zeros"
+    assert s.snapshot.step == 0  # the fix starts again
     run_to_end(qtbot, w, 3)
-    assert s.last_accuracy > 0.9
-    assert "not learning" not in w.statusBar().currentMessage()
+    assert s.last_accuracy > s.chance_accuracy() + 0.2
+    assert w.notice.current() is None or w.notice.current().code != "hidden_symmetry"
+
+
+def test_no_false_alarm_on_the_chapters_run(qtbot, window):
+    w = window
+    run_to_end(qtbot, w, 20)
+    assert w.notice.current() is None and not w.notice.isVisible()
+    assert w.decision_panel.saturated() == []
 
 
 def test_code_tab_follows_the_settings_and_links_to_the_controls(qtbot, window, tmp_path):
