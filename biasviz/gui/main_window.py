@@ -9,6 +9,7 @@ import os
 import time
 from contextlib import contextmanager
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import (
@@ -42,7 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from biasviz import __version__
-from biasviz.core.datasets import Task
+from biasviz.core.datasets import DIGIT_NAMES, Task
 from biasviz.core.decisions import BinaryDecision, output_biases
 from biasviz.core.errors import BiasvizError
 from biasviz.core.mailbox import FrameBudget
@@ -217,6 +218,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(_icon())
         self.resize(self.default_size())
         self._closing = False
+        self._show_chosen_by_hand = False
 
         # widgets ------------------------------------------------------------
         self.training_panel = TrainingPanel()
@@ -349,7 +351,8 @@ class MainWindow(QMainWindow):
         self.show_combo.setToolTip(
             "The weights themselves, or how far training has moved them from their random "
             "start w₀. With the chapter's init (std 1.0) the start is loud noise and the "
-            "learned '3 minus 7' pattern hides under it: w − w₀ shows it."
+            "learned '3 minus 7' pattern hides under it: w − w₀ shows it, so once training "
+            "has begun from a random start the app switches to it (pick a view to keep it)."
         )
         paint_row.addWidget(self.show_combo)
         paint_row.addSpacing(16)
@@ -368,6 +371,16 @@ class MainWindow(QMainWindow):
         paint_row.addWidget(self.paint_combo)
         paint_row.addWidget(self.restore_weights_button)
         paint_row.addStretch(1)
+        self.chapter_steps_button = QPushButton("Train as long as the chapter")
+        self.chapter_steps_button.setToolTip(
+            "The chapter trains on 12,396 threes and sevens: 49 batches of 256 an epoch, "
+            "980 SGD steps in its 20 epochs, about 97%. The bundled sample has 800 of "
+            "them: an epoch is only 4 steps, so 20 epochs are 80 steps and end near 91%. "
+            "This trains the chapter's 980 steps (245 epochs of the sample) — an epoch "
+            "still means one pass over the training images."
+        )
+        self.chapter_steps_button.clicked.connect(self.train_chapter_steps)
+        paint_row.addWidget(self.chapter_steps_button)
         outer.addLayout(paint_row)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.weights_view)
@@ -535,13 +548,15 @@ class MainWindow(QMainWindow):
             self.session.state != RUNNING
             and self.session.model.scrub_step is None
             and self.session.spec.kind is ModelKind.SINGLE
-            and self.show_combo.currentData() == "weights"
         )
         self.paint_combo.setEnabled(allowed)
         self.restore_weights_button.setEnabled(self.session.state != RUNNING)
         self.weights_view.set_paint_mode(self.paint_combo.currentData() if allowed else None)
 
     def _on_show_changed(self) -> None:
+        # _auto_show blocks the combo's signals: any change seen here is a choice (the
+        # learner's, a restored session's) and sticks.
+        self._show_chosen_by_hand = True
         self._sync_paint()
         snap = self.session.model.shown_snapshot()
         if snap is not None:
@@ -560,15 +575,33 @@ class MainWindow(QMainWindow):
     def _class_names(self) -> list[str]:
         return list(self.session.data.class_names)
 
+    def _auto_show(self) -> None:
+        """With a random start, w₀ is loud noise that hides what training learns: once
+        training has begun, show w − w₀ (unless the learner picked a view by hand)."""
+        if self._show_chosen_by_hand:
+            return
+        model = self.session.model
+        random_start = model.spec.init.value != "zeros" and model.spec.kind is ModelKind.SINGLE
+        want = "delta" if (random_start and model.has_trained) else "weights"
+        if self.show_combo.currentData() != want:
+            blocked = self.show_combo.blockSignals(True)
+            self.show_combo.setCurrentIndex(self.show_combo.findData(want))
+            self.show_combo.blockSignals(blocked)
+            self._sync_paint()
+
     def _on_model_reset(self, snapshot: Snapshot) -> None:
         self.plots.clear()
         self.training_panel.reset_progress()
         self.learning_view.reset(snapshot, self.session.initial_params or snapshot.params)
         spec = snapshot.spec
-        self.chapter_label.setVisible(
+        chapter = (
             spec.kind is ModelKind.SINGLE and spec.bias_mode is BiasMode.SCALAR
             and self.session.data.task.classes == (3, 7)
+            and tuple(self.session.dataset.class_names) == DIGIT_NAMES
         )
+        self.chapter_label.setVisible(chapter)
+        self.chapter_steps_button.setVisible(chapter and self.session.dataset.key == "sample")
+        self._auto_show()
         self._refresh_all()
         self._on_state(self.session.state)
 
@@ -605,6 +638,7 @@ class MainWindow(QMainWindow):
 
     def _refresh_all(self) -> None:
         """Every view from one snapshot: the present, or the moment scrubbed to."""
+        self._auto_show()
         model = self.session.model
         snap = model.shown_snapshot()
         if snap is None:
@@ -885,6 +919,25 @@ class MainWindow(QMainWindow):
         else:
             self._refresh_slow_views()
 
+    def train_chapter_steps(self) -> None:
+        """The chapter's 980 steps on whatever data is loaded (245 epochs of the sample)."""
+        from biasviz.core.recipes import CHAPTER_STEPS, epochs_for_steps
+
+        model = self.session.model
+        done = model.snapshot.step if model.snapshot else 0
+        left = max(0, CHAPTER_STEPS - done)
+        if left == 0:
+            self.statusBar().showMessage(
+                f"Already trained {done:,} steps, the chapter's {CHAPTER_STEPS}.", 8000)
+            return
+        epochs = epochs_for_steps(left, model.data.n_train, model.config.batch_size)
+        self.training_panel.epochs_spin.setValue(epochs)  # shows it, and sets the config
+        self.statusBar().showMessage(
+            f"Training {epochs} epochs of {model.data.n_train:,} images = "
+            f"{epochs * model.trainer.batches_per_epoch if model.trainer else '?'} steps: the "
+            f"chapter's {CHAPTER_STEPS}", 8000)
+        self.start_training()
+
     # ------------------------------------------------------------------ start from the past
     def _confirm_branch(self) -> bool:
         """Training from a past moment: its later history goes (one line of history, not
@@ -967,6 +1020,11 @@ class MainWindow(QMainWindow):
         self._update_code()
 
     def _on_painted(self, weights) -> None:
+        """Painting works on whichever view is shown: on w − w₀ the painted values are
+        what training added, so the weights become w₀ + painted."""
+        initial = self.session.initial_params
+        if self.show_combo.currentData() == "delta" and initial is not None:
+            weights = np.asarray(weights, dtype=np.float32) + initial["weights"].reshape(-1)
         self.session.set_weights(weights)
 
     def _on_dataset_loading(self, name: str) -> None:

@@ -146,7 +146,7 @@ class RandomUser:
         s, w = self.s, self.w
         assert s.state in ("ready", "running", "paused"), s.state
         if s.state == "ready":
-            assert s._thread is None
+            assert not s.training_thread_alive
         for series in (w.session.history.loss, w.session.history.smoothed, w.session.history.bias):
             assert len(series) <= series.capacity
         assert all(np.isfinite(a).all() for a in s.snapshot.params.values())
@@ -449,7 +449,7 @@ def test_random_user_session(qtbot, qtlog, soak_window, tmp_path, monkeypatch):
     record("gui: error boxes shown and dismissed (all expected)", len(titles))
 
     w.close()  # closing after all that: settings saved, thread gone
-    assert s._thread is None
+    assert not s.training_thread_alive
 
 
 # -- known bug: a dataset that arrives late replaces the model ---------------------------------
@@ -577,7 +577,7 @@ for i in range(n):
             app.processEvents()
     w.close()
     app.processEvents()
-    assert w.session._thread is None, f"round {i} ({mode}): the training thread survived"
+    assert not w.session.training_thread_alive, f"round {i} ({mode}): the training thread survived"
     gone = weakref.ref(w)
     w.deleteLater()
     del w
