@@ -297,18 +297,20 @@ class NumpyModel:
         """Single neuron and linear model: z = x·wᵀ/255 + b."""
         spec, g = self.spec, self.last_update
         z = logits(self.params, spec, x255)
-        loss, dz = self._loss_grad(z, y, t, kind, scale)
+        # dz comes scaled by 1/255 too: ∂L/∂w = dzᵀ·x/255 touches the batch once, and
+        # the biases' Σdz takes the 255 back on a handful of numbers
+        loss, dz = self._loss_grad(z, y, t, kind, scale * float(SCALE))
         if not math.isfinite(loss):
             return loss
         if spec.kind is ModelKind.SINGLE:
-            # ∂L/∂w = dzᵀ·x/255; scale the small dz, not the batch
-            np.dot(dz * SCALE, x255, out=g["weights"])
+            np.dot(dz, x255, out=g["weights"])
             if spec.bias_mode is not BiasMode.NONE:
                 # one bias gets Σdz; 784 biases each get that same Σdz
-                g["bias"].fill(dz.sum())
+                g["bias"].fill(dz.sum() * np.float32(255.0))
         else:
-            np.matmul((dz * SCALE).T, x255, out=g["weights"])
+            np.matmul(dz.T, x255, out=g["weights"])
             dz.sum(axis=0, out=g["biases"])
+            g["biases"] *= np.float32(255.0)
         return loss
 
     def _mlp_grads(self, x255, y, t, kind, scale) -> float:
