@@ -58,6 +58,7 @@ from biasviz.gui.evaluation_view import EvaluationView
 from biasviz.gui.help_panel import HelpPanel
 from biasviz.gui.learning_view import LearningView
 from biasviz.gui.lessons.base import Lesson
+from biasviz.gui.presentation import SLOW_STEPS, Presenter
 from biasviz.gui.runner import Runner, stop_all_runners
 from biasviz.gui.session import PAUSED, RUNNING, Session
 from biasviz.gui.timeline_bar import TimelineBar, moment_caption
@@ -275,7 +276,14 @@ class MainWindow(QMainWindow):
             self.tabs.tabBar().setTabButton(i, QTabBar.ButtonPosition.RightSide, slot)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.lessons: dict[str, Lesson] = {}
-        self.setCentralWidget(self.tabs)
+        self.presenter = Presenter(self)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.presenter.widget())
+        central_layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
 
         self._make_actions()
         # What "Reset layout" goes back to: the docks and toolbar as built.
@@ -438,6 +446,14 @@ class MainWindow(QMainWindow):
         self.stop_action = action("Stop", self.session.stop, "Ctrl+.", "Stop training")
         self.reset_action = action("Reset model", self.session.reset, "Ctrl+R",
                                    "Re-initialize with the same seed")
+        self.present_action = action("&Present", lambda: self.presenter.toggle(), "F11",
+                                     "Full screen for a projector: big type, thick lines, a "
+                                     "caption; Space, ← / →, + / −, Esc")
+        self.present_action.setCheckable(False)
+        self.pin_action = action("&Pin this run for comparison", self.pin_run, "Ctrl+P",
+                                 "Keep this run's curves and weights on screen, change a "
+                                 "setting, train again and compare")
+        self.unpin_action = action("Clear the pinned run", self.unpin_run)
         self.reset_settings_action = action("Reset layout and settings", self.reset_settings,
                                             tip="Forget the window layout and last settings")
         about = action("About biasviz", self.show_about)
@@ -455,9 +471,14 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         train_menu = self.menuBar().addMenu("&Training")
         train_menu.addActions([self.start_action, self.stop_action, self.reset_action])
+        train_menu.addSeparator()
+        train_menu.addActions([self.pin_action, self.unpin_action])
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.controls_dock.toggleViewAction())
         view_menu.addAction(self.help_dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction(self.present_action)
+        view_menu.addSeparator()
         self.view_menu = view_menu
         view_menu.addSeparator()
         view_menu.addAction(self.reset_settings_action)
@@ -503,7 +524,7 @@ class MainWindow(QMainWindow):
         s.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
         s.errorOccurred.connect(self.show_error)
         s.settingsChanged.connect(self._on_settings_changed)
-        s.configChanged.connect(lambda _c: self._update_code())
+        s.configChanged.connect(lambda _c: (self._update_code(), self._on_config_shown()))
         s.datasetLoading.connect(self._on_dataset_loading)
         s.downloadProgress.connect(p.set_download_progress)
         s.datasetLoadFinished.connect(self._on_dataset_finished)
@@ -669,6 +690,7 @@ class MainWindow(QMainWindow):
         self._refresh_diagnosis()
 
     def _refresh_timeline(self, snap: Snapshot) -> None:
+        self.presenter.refresh()
         model = self.session.model
         running = self.session.state == RUNNING
         self.timeline_bar.set_moments(model.timeline.moments(), model.scrub_step)
@@ -703,9 +725,17 @@ class MainWindow(QMainWindow):
             snapshot.params, snapshot.spec, self._class_names(), self.session.initial_params,
             delta=self.show_combo.currentData() == "delta",
         )
+        weights, biases, labels = display.weights, display.biases, display.labels
+        pinned = getattr(self, "pinned", None)
+        if (pinned is not None and snapshot.spec.kind is ModelKind.SINGLE
+                and pinned.spec.kind is ModelKind.SINGLE):
+            # the pinned neuron beside this one (first: painting edits this one)
+            other = pinned.first_layer_delta if display.delta else pinned.first_layer
+            weights = np.vstack([weights, other[:1]])
+            biases = np.concatenate([biases, pinned.first_biases[:1]])
+            labels = [f"now: {labels[0]}", f"pinned ({pinned.steps:,} steps)"]
         self.weights_view.set_neurons(
-            display.weights, display.biases, display.labels, side=display.side,
-            title=display.title,
+            weights, biases, labels, side=display.side, title=display.title,
         )
         self.weights_view.set_note(display.note)
 
@@ -743,6 +773,10 @@ class MainWindow(QMainWindow):
             lesson = self.current_lesson()
             if lesson is not None:
                 lesson.set_model(snap)
+
+    def _on_config_shown(self) -> None:
+        if getattr(self, "pinned", None) is not None:
+            self._refresh_pinned()
 
     # ------------------------------------------------------------------ code panel
     def _update_code(self) -> None:
@@ -938,6 +972,80 @@ class MainWindow(QMainWindow):
             f"chapter's {CHAPTER_STEPS}", 8000)
         self.start_training()
 
+    # ------------------------------------------------------------------ presentation
+    def set_line_width(self, width: float | None) -> None:
+        """Thicker curves for a projector (None: the normal widths)."""
+        self.plots.set_line_width(width)
+
+    def present_step(self) -> None:
+        if self.session.state in ("ready", PAUSED):
+            if self.session.state == "ready" and not self._confirm_branch():
+                return
+            self.session.step_batches(1)
+
+    def present_back(self) -> None:
+        """One recorded moment back (a scrub; the present is not changed)."""
+        model = self.session.model
+        if self.session.state == RUNNING:
+            self.session.pause()
+            return
+        steps = model.timeline.moments()
+        if len(steps) < 2:
+            return
+        current = model.scrub_step if model.scrub_step is not None else steps[-1]
+        earlier = [st for st in steps if st < current]
+        if earlier:
+            model.scrub_to(earlier[-1])
+
+    def _slow_index(self) -> int:
+        delay = self.session.model.slow_delay
+        return min(range(len(SLOW_STEPS)), key=lambda i: abs(SLOW_STEPS[i] - delay))
+
+    def present_faster(self) -> None:
+        self._set_slow(SLOW_STEPS[max(0, self._slow_index() - 1)])
+
+    def present_slower(self) -> None:
+        self._set_slow(SLOW_STEPS[min(len(SLOW_STEPS) - 1, self._slow_index() + 1)])
+
+    def _set_slow(self, seconds: float) -> None:
+        self.training_panel.slow_slider.setValue(int(round(seconds * 1000)))
+        self.session.set_slow_motion(seconds)
+        speed = "full speed" if seconds == 0 else f"{seconds * 1000:.0f} ms per step"
+        self.statusBar().showMessage(f"Speed: {speed}", 3000)
+
+    # ------------------------------------------------------------------ compare two runs
+    def pin_run(self) -> None:
+        """Keep this run (curves, weights, settings) to compare the next one with."""
+        from biasviz.core.compare import pin
+
+        model = self.session.model
+        if model.snapshot is None or not model.has_trained:
+            self.statusBar().showMessage("Train first: there is no run to pin yet", 6000)
+            return
+        self.pinned = pin(model)
+        self._refresh_pinned()
+        self.statusBar().showMessage(
+            "Run pinned: change a setting (learning rate, init, loss, bias…), press Reset "
+            "and Start, and both runs show together", 10000)
+
+    def unpin_run(self) -> None:
+        self.pinned = None
+        self._refresh_pinned()
+
+    def _refresh_pinned(self) -> None:
+        from biasviz.core.compare import difference
+
+        pinned = getattr(self, "pinned", None)
+        if pinned is None:
+            self.plots.show_pinned(None)
+        else:
+            model = self.session.model
+            label_then, label_now = difference(pinned, model.spec, model.config, model.task)
+            self.plots.show_pinned(pinned.history, f"pinned: {label_then}", f"now: {label_now}")
+        snap = self.session.model.shown_snapshot()
+        if snap is not None:
+            self._show_weights(snap)
+
     # ------------------------------------------------------------------ start from the past
     def _confirm_branch(self) -> bool:
         """Training from a past moment: its later history goes (one line of history, not
@@ -1018,6 +1126,8 @@ class MainWindow(QMainWindow):
         self.training_panel.set_settings(s.task, s.spec, s.config)
         self._show_recipe()
         self._update_code()
+        if getattr(self, "pinned", None) is not None:
+            self._refresh_pinned()
 
     def _on_painted(self, weights) -> None:
         """Painting works on whichever view is shown: on w − w₀ the painted values are
@@ -1312,6 +1422,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         self._closing = True
+        self.presenter.leave()
         self._frame_timer.stop()
         self.save_settings()
         self.session.shutdown()

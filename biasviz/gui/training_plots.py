@@ -11,6 +11,8 @@ RAW_PEN = pg.mkPen((150, 150, 150), width=1)
 SMOOTH_PEN = pg.mkPen((0, 114, 178), width=2)
 VALID_LOSS_PEN = pg.mkPen((213, 94, 0), width=2)
 ACC_PEN = pg.mkPen((0, 158, 115), width=2)
+PINNED_LOSS_PEN = pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine)
+PINNED_ACC_PEN = pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine)
 MARKER_LIMIT = 200  # draw a marker per epoch up to this many epochs
 
 
@@ -56,6 +58,9 @@ class TrainingPlots(QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).enableAutoSIPrefix(False)
         self._version = -1
+        self._pinned_curves: list = []
+        acc_legend = self.acc_plot.addLegend(offset=(-10, -10))
+        acc_legend.setVisible(False)
         moment_pen = pg.mkPen((120, 120, 120), width=1, style=Qt.PenStyle.DashLine)
         self.loss_moment = pg.InfiniteLine(angle=90, pen=moment_pen)
         self.acc_moment = pg.InfiniteLine(angle=90, pen=moment_pen)
@@ -63,6 +68,49 @@ class TrainingPlots(QWidget):
             line.setVisible(False)
             plot.addItem(line, ignoreBounds=True)
         self._set_empty_ranges()
+
+    def set_line_width(self, width: float | None) -> None:
+        """Thicker lines for a projector (None: the normal widths)."""
+        for curve, pen in ((self.smooth_curve, SMOOTH_PEN), (self.valid_loss_curve, VALID_LOSS_PEN),
+                           (self.acc_curve, ACC_PEN), (self.raw_curve, RAW_PEN)):
+            new = pg.mkPen(pen)
+            if width is not None:  # each line scaled alike: the thin raw loss stays thinner
+                new.setWidthF(max(pen.widthF(), 1.0) * width / 2)
+            curve.setPen(new)
+
+    def show_pinned(self, history: dict | None, label_then: str = "",
+                    label_now: str = "") -> None:
+        """A pinned run's curves (dashed) beside this run's, the legend naming what
+        differs; None removes them."""
+        for curve in self._pinned_curves:
+            for plot in (self.loss_plot, self.acc_plot):
+                if curve in plot.listDataItems():
+                    plot.removeItem(curve)
+        self._pinned_curves = []
+        legend = self.loss_plot.getPlotItem().legend
+        if history is None:
+            self._rename(legend, self.smooth_curve, "smoothed")
+            self.acc_plot.getPlotItem().legend.setVisible(False)
+            return
+        x, y = history["smoothed"]
+        then = self.loss_plot.plot(x, y, pen=PINNED_LOSS_PEN, name=label_then)
+        ax, ay = history["accuracy"]
+        acc = self.acc_plot.plot(ax, 100 * ay, pen=PINNED_ACC_PEN, name=label_then)
+        self._pinned_curves = [then, acc]
+        self._rename(legend, self.smooth_curve, f"smoothed ({label_now})")
+        acc_legend = self.acc_plot.getPlotItem().legend
+        acc_legend.setVisible(True)
+        self._rename(acc_legend, self.acc_curve, label_now)
+
+    @staticmethod
+    def _rename(legend, item, name: str) -> None:
+        if legend is None:
+            return
+        for sample, label in legend.items:
+            if sample.item is item:
+                label.setText(name)
+                return
+        legend.addItem(item, name)
 
     def show_moment(self, step: float | None, epoch: float | None) -> None:
         """A vertical line at the moment the timeline shows (None: hide it)."""

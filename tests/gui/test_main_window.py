@@ -464,3 +464,57 @@ def test_train_as_long_as_the_chapter_reaches_its_numbers(qtbot, window):
     # the chapter note is for the chapter's digits only, not Dress vs Sneaker
     s.set_task(s.task.__class__((1, 2)))
     assert not w.chapter_label.isVisible()
+
+
+def test_presentation_mode_enters_and_restores_the_layout_exactly(qtbot, window):
+    w, s = window, window.session
+
+    def layout():
+        return (w.geometry().getRect(), w.controls_dock.geometry().getRect(),
+                w.tabs.geometry().getRect(), w.controls_dock.isVisible(),
+                w.help_dock.isVisible(), w.toolbar.isVisible(), w.menuBar().isVisible())
+
+    before = layout()
+    font = QApplication.font().pointSizeF()
+    w.present_action.trigger()
+    assert w.presenter.active and w.isFullScreen()
+    assert not w.controls_dock.isVisible()
+    assert not w.tabs.isTabVisible(w.tabs.indexOf(w.code_panel))
+    assert QApplication.font().pointSizeF() > font
+    assert w.presenter.caption.isVisible() and "Press Space" in w.presenter.caption.text()
+    # → steps, ← goes back a recorded moment
+    w.present_step()
+    qtbot.waitUntil(lambda: s.state == "paused" and s.snapshot.step == 1, timeout=WAIT)
+    w.present_step()
+    qtbot.waitUntil(lambda: s.state == "paused" and s.snapshot.step == 2, timeout=WAIT)
+    w.present_back()
+    assert s.model.scrub_step == 1 and "step 1" in w.presenter.caption.text()
+    w.present_slower()
+    assert s.model.slow_delay > 0
+    w.present_faster()
+    assert s.model.slow_delay == 0
+    s.stop()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    w.present_action.trigger()
+    qtbot.wait(50)
+    assert not w.presenter.active and not w.isFullScreen()
+    assert QApplication.font().pointSizeF() == font
+    assert w.tabs.isTabVisible(w.tabs.indexOf(w.code_panel))
+    assert layout() == before
+
+
+def test_compare_two_runs_overlays_curves_and_names_the_difference(qtbot, window):
+    w, s = window, window.session
+    run_to_end(qtbot, w, 5)
+    w.pin_action.trigger()
+    assert w.pinned is not None
+    w.training_panel.lr_spin.setValue(0.1)
+    qtbot.waitUntil(lambda: s.config.lr == 0.1, timeout=WAIT)
+    s.reset()
+    run_to_end(qtbot, w, 5)
+    names = [label.text for _sample, label in w.plots.loss_plot.getPlotItem().legend.items]
+    assert any("pinned: lr 1" in n for n in names), names
+    assert any("lr 0.1" in n for n in names), names
+    assert w.weights_view.tile_count() == 2  # now and pinned side by side
+    w.unpin_action.trigger()
+    assert w.weights_view.tile_count() == 1

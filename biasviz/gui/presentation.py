@@ -1,0 +1,146 @@
+"""Presentation mode (View › Present, F11): the window as a teacher shows it on a projector.
+
+Full screen, larger type, thicker lines, the side panels and the code tab hidden, a caption
+strip saying in plain words what is happening, and the keyboard in charge: Space start /
+pause, → one step, ← one recorded moment back, + / − faster / slower, Esc or F11 to leave.
+Leaving restores the layout exactly as it was (geometry, docks, toolbar, tabs, fonts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QByteArray, QRect, Qt
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
+
+from biasviz.core.text import percent
+
+SCALE = 1.4  # type size in presentation mode
+SLOW_STEPS = (0.0, 0.01, 0.03, 0.1, 0.3)  # seconds per batch: full speed … very slow
+
+
+@dataclass
+class _Saved:
+    geometry: QByteArray
+    rect: QRect
+    state: QByteArray
+    font: QFont
+    maximized: bool
+    code_tab_visible: bool
+    menubar_visible: bool
+
+
+def caption_for(model) -> str:
+    """What is happening, in plain words, for the strip above the views."""
+    snap = model.snapshot
+    if snap is None:
+        return "Loading…"
+    step, epoch = snap.step, snap.epoch
+    acc = model.last_accuracy
+    acc_text = f" · validation accuracy {percent(acc)}" if acc is not None else ""
+    what = {"running": "Training", "paused": "Paused", "ready": "Ready"}.get(
+        model.state.value, "Loading")
+    if model.scrub_step is not None:
+        shown = model.shown_snapshot()
+        m_acc = model.timeline.accuracy_at(shown.step)
+        m_text = f" · {percent(m_acc)}" if m_acc is not None else ""
+        return (f"Looking back at step {shown.step:,} (epoch {shown.epoch}){m_text} — "
+                "← / → to move, End for now")
+    if step == 0:
+        hint = ("Press Space to start: the weights begin as random noise"
+                if model.spec.init.value != "zeros" else "Press Space to start from all zeros")
+        return f"{what}: {model.spec.describe()} on {model.data.describe()}. {hint}."
+    return f"{what}: step {step:,} · epoch {epoch}{acc_text}"
+
+
+class Presenter:
+    """Enters and leaves presentation mode for a MainWindow."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        self._saved: _Saved | None = None
+        self.caption = QLabel("")
+        self.caption.setObjectName("presentation_caption")
+        self.caption.setWordWrap(True)
+        self.caption.setStyleSheet(
+            "QLabel#presentation_caption { background: #102a43; color: white; "
+            "padding: 8px 14px; font-weight: bold; }"
+        )
+        self.caption.hide()
+        self._shortcuts: list[QShortcut] = []
+
+    @property
+    def active(self) -> bool:
+        return self._saved is not None
+
+    def toggle(self) -> None:
+        if self.active:
+            self.leave()
+        else:
+            self.enter()
+
+    def enter(self) -> None:
+        if self.active:
+            return
+        w = self.window
+        app = QApplication.instance()
+        code_index = w.tabs.indexOf(w.code_panel)
+        self._saved = _Saved(
+            geometry=w.saveGeometry(), rect=QRect(w.geometry()), state=w.saveState(),
+            font=QFont(app.font()),
+            maximized=w.isMaximized(), code_tab_visible=w.tabs.isTabVisible(code_index),
+            menubar_visible=w.menuBar().isVisible(),
+        )
+        big = QFont(app.font())
+        size = big.pointSizeF() if big.pointSizeF() > 0 else 10.0
+        big.setPointSizeF(size * SCALE)
+        app.setFont(big)
+        for dock in (w.controls_dock, w.help_dock):
+            dock.hide()
+        w.toolbar.hide()
+        w.tabs.setTabVisible(code_index, False)  # off by default in presentation mode
+        w.set_line_width(3)
+        self.caption.show()
+        self.refresh()
+        for keys, slot in (
+            ("Right", w.present_step), ("Left", w.present_back),
+            ("+", w.present_faster), ("=", w.present_faster), ("-", w.present_slower),
+            ("Escape", self.leave),
+        ):
+            sc = QShortcut(QKeySequence(keys), w)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(slot)
+            self._shortcuts.append(sc)
+        w.showFullScreen()
+
+    def leave(self) -> None:
+        saved, self._saved = self._saved, None
+        if saved is None:
+            return
+        w = self.window
+        for sc in self._shortcuts:
+            sc.setEnabled(False)
+            sc.deleteLater()
+        self._shortcuts = []
+        self.caption.hide()
+        QApplication.instance().setFont(saved.font)
+        w.set_line_width(None)
+        w.tabs.setTabVisible(w.tabs.indexOf(w.code_panel), saved.code_tab_visible)
+        QApplication.processEvents()  # the normal font's (smaller) minimum sizes first
+        w.showNormal()
+        w.restoreGeometry(saved.geometry)
+        w.setGeometry(saved.rect)  # restoreGeometry alone can keep a full-screen frame
+        # Let the window take its old size before the docks are laid out in it: restored
+        # into the full-screen size, their saved widths would come back rescaled.
+        QApplication.processEvents()
+        w.restoreState(saved.state)
+        if saved.maximized:
+            w.showMaximized()
+
+    def refresh(self) -> None:
+        if self.active:
+            self.caption.setText(caption_for(self.window.session.model))
+
+    def widget(self) -> QWidget:
+        return self.caption
