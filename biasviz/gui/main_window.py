@@ -55,6 +55,7 @@ from biasviz.gui.decision_panel import DecisionPanel
 from biasviz.gui.diagnosis_notice import DiagnosisNotice
 from biasviz.gui.draw_panel import DrawPanel
 from biasviz.gui.evaluation_view import EvaluationView
+from biasviz.gui.export_dialogs import AnimationDialog, export_view_picture
 from biasviz.gui.help_panel import HelpPanel
 from biasviz.gui.learning_view import LearningView
 from biasviz.gui.lessons.base import Lesson
@@ -315,6 +316,12 @@ class MainWindow(QMainWindow):
                                         self.show_error("Could not open the session", message))
         )
         self._session_path = ""
+        self._animation_runner = Runner(self, "biasviz-animation")
+        self._animation_runner.finished.connect(self._on_animation_done)
+        self._animation_runner.failed.connect(
+            lambda _rid, message, _tb: (self._busy.done(), self.show_error("Export failed",
+                                                                           message)))
+        self._animation_path = ""
         self._busy = BusyIndicator(self.statusBar())
         self.setAcceptDrops(True)
         self._eval_request: tuple | None = None
@@ -467,6 +474,17 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
         file_menu.addActions([self.export_notebook_action, self.export_script_action])
+        self.export_animation_action = action(
+            "Export &animation…", self.export_animation_dialog,
+            tip="The training as an animated GIF (or MP4): the weights turning into a "
+                "template, the curves growing, step and accuracy in a caption")
+        file_menu.addAction(self.export_animation_action)
+        pictures = file_menu.addMenu("Export a &picture of")
+        for label, attr in (("the weights", "weights_view"), ("the decision histogram",
+                            "decision_panel.plot"), ("the loss curve", "plots.loss_plot"),
+                            ("the accuracy curve", "plots.acc_plot")):
+            pictures.addAction(label).triggered.connect(
+                lambda _c=False, a=attr, lab=label: self.export_picture_dialog(a, lab))
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         train_menu = self.menuBar().addMenu("&Training")
@@ -1209,6 +1227,80 @@ class MainWindow(QMainWindow):
             self.session.model.import_model_file(result, source=path)
         except BiasvizError as exc:
             self.show_error("Import failed", str(exc))
+
+    # ------------------------------------------------------------------ animations, pictures
+    def export_animation_dialog(self) -> None:
+        model = self.session.model
+        if len(model.timeline) < 2:
+            self.show_error("Nothing to animate yet", "Train first: the animation shows the "
+                            "recorded moments of a run.")
+            return
+        dialog = AnimationDialog(self, recorded=len(model.timeline))
+        if dialog.exec() != AnimationDialog.DialogCode.Accepted:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export animation", "biasviz-training.gif",
+                                              "Animated GIF (*.gif);;MP4 video (*.mp4)")
+        if not path:
+            return
+        if not os.path.splitext(path)[1]:
+            path += ".gif"
+        names = tuple(model.data.class_names) if model.spec.n_outputs == 1 else None
+        try:
+            options = dialog.options(names)
+        except BiasvizError as exc:
+            self.show_error("Export failed", str(exc))
+            return
+        self.export_animation_to(path, options)
+
+    def export_animation_to(self, path: str, options) -> None:
+        """Render the frames off the GUI thread (a few seconds for a hundred frames)."""
+        from biasviz.core.animation import Animator, Curves, write_animation
+
+        model = self.session.model
+        h = model.history
+        curves = Curves.build((h.loss.x, h.loss.y), (h.valid_loss.x, h.valid_loss.y),
+                              (h.valid_loss.x, h.accuracy.y[: len(h.valid_loss.x)]))
+        timeline, spec = model.timeline, model.spec
+
+        def work(out):
+            try:
+                animator = Animator(timeline, spec, options, curves)
+                return write_animation(path, animator,
+                                       progress=lambda i, n: out.put((i, n)))
+            except BiasvizError as exc:
+                return exc
+
+        self._busy.show_busy("Rendering the animation…", self._animation_runner.cancel)
+        self._animation_path = path
+        self._animation_runner.start(work, min_interval=0.2)
+
+    def _on_animation_done(self, _rid: int, result) -> None:
+        self._busy.done()
+        if isinstance(result, BiasvizError):
+            self.show_error("Export failed", str(result))
+            return
+        self.statusBar().showMessage(f"Animation written to {self._animation_path}", 10000)
+
+    def export_picture_dialog(self, attr: str, label: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export a picture of {label}", "biasviz-view.png",
+            "PNG picture (*.png);;SVG drawing (*.svg)")
+        if path:
+            if not os.path.splitext(path)[1]:
+                path += ".png"
+            self.export_picture(attr, path)
+
+    def export_picture(self, attr: str, path: str, scale: float = 2.0) -> bool:
+        widget = self
+        for part in attr.split("."):
+            widget = getattr(widget, part)
+        try:
+            export_view_picture(widget, path, scale)
+        except (OSError, ValueError) as exc:
+            self.show_error("Export failed", f"{path}: {exc}")
+            return False
+        self.statusBar().showMessage(f"Picture written to {path}", 8000)
+        return True
 
     # ------------------------------------------------------------------ sessions
     def view_state(self) -> dict:

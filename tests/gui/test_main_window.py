@@ -518,3 +518,29 @@ def test_compare_two_runs_overlays_curves_and_names_the_difference(qtbot, window
     assert w.weights_view.tile_count() == 2  # now and pinned side by side
     w.unpin_action.trigger()
     assert w.weights_view.tile_count() == 1
+
+
+def test_export_animation_and_pictures(qtbot, window, tmp_path):
+    from PIL import Image
+
+    from biasviz.core.animation import AnimationOptions
+
+    w, s = window, window.session
+    run_to_end(qtbot, w, 10)
+    gif = tmp_path / "run.gif"
+    w.export_animation_to(str(gif), AnimationOptions(width=320, height=240, frames=8,
+                                                     fps=5, class_names=("3", "7")))
+    qtbot.waitUntil(lambda: gif.exists() and not w._busy.isVisible(), timeout=60_000)
+    with Image.open(gif) as im:
+        assert im.n_frames >= 8 and im.size == (320, 240)
+        im.seek(0)
+        first = np.asarray(im.convert("RGB"))
+        im.seek(im.n_frames - 1)
+        last = np.asarray(im.convert("RGB"))
+    assert not np.array_equal(first, last)
+    png, svg = tmp_path / "w.png", tmp_path / "loss.svg"
+    assert w.export_picture("weights_view", str(png), scale=2.0)
+    with Image.open(png) as im:
+        assert im.size[0] >= 2 * w.weights_view.width() - 2
+    assert w.export_picture("plots.loss_plot", str(svg))
+    assert svg.read_text().lstrip().startswith("<?xml") or "<svg" in svg.read_text()[:500]
