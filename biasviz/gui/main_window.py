@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import time
 from contextlib import contextmanager
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QColor,
     QGuiApplication,
     QIcon,
     QKeySequence,
@@ -24,13 +22,10 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
-    QFileDialog,
-    QGraphicsDropShadowEffect,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -47,25 +42,27 @@ from biasviz.core.datasets import DIGIT_NAMES, Task
 from biasviz.core.decisions import BinaryDecision, output_biases
 from biasviz.core.errors import BiasvizError
 from biasviz.core.mailbox import FrameBudget
-from biasviz.core.paramfiles import FORMATS, IMPORT_FORMATS, dialog_filter
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig
 from biasviz.core.weight_display import weight_display
+from biasviz.gui.busy import BusyIndicator
 from biasviz.gui.code_panel import CodePanel
 from biasviz.gui.decision_panel import DecisionPanel
 from biasviz.gui.diagnosis_notice import DiagnosisNotice
 from biasviz.gui.draw_panel import DrawPanel
 from biasviz.gui.evaluation_view import EvaluationView
-from biasviz.gui.export_dialogs import AnimationDialog, export_view_picture
 from biasviz.gui.help_panel import HelpPanel
 from biasviz.gui.learning_view import LearningView
 from biasviz.gui.lessons.base import Lesson
-from biasviz.gui.presentation import SLOW_STEPS, Presenter
+from biasviz.gui.presentation import Presenter
 from biasviz.gui.runner import Runner, stop_all_runners
 from biasviz.gui.session import PAUSED, RUNNING, Session
 from biasviz.gui.timeline_bar import TimelineBar, moment_caption
 from biasviz.gui.training_panel import TrainingPanel
 from biasviz.gui.training_plots import TrainingPlots
 from biasviz.gui.weights_view import WeightsView
+from biasviz.gui.window_code import CodeLinkMixin
+from biasviz.gui.window_files import FilesMixin
+from biasviz.gui.window_present import PresentCompareMixin
 
 # Light plots everywhere, matching the widgets around them; set before any plot exists.
 pg.setConfigOptions(background="w", foreground=(40, 40, 40), antialias=True)
@@ -97,99 +94,6 @@ CHAPTER_NOTE = (
 )
 
 
-def _read_session_and_data(path: str):
-    """Off the GUI thread: the session file, and the dataset it names (or the bundled
-    sample as a stand-in, with a note saying what is missing)."""
-    from biasviz.core.app_model import dataset_fingerprint
-    from biasviz.core.datasets import load_dataset, load_sample
-    from biasviz.core.sessionfile import read_session
-
-    try:
-        meta, arrays = read_session(path)
-        ref = meta.get("dataset") if isinstance(meta.get("dataset"), dict) else {}
-        key, source = str(ref.get("key", "sample")), str(ref.get("source", ""))
-        note, stand_in = "", False
-        if key == "sample":
-            dataset = load_sample()
-        else:
-            try:
-                dataset = load_dataset(source if key == "folder" else key)
-            except BiasvizError as exc:
-                where = source or key
-                dataset, stand_in = load_sample(), True
-                note = (f"its dataset ({where}) is not available here ({exc}). The weights, "
-                        "curves and timeline are the saved ones; the histogram, accuracy and "
-                        "confusion show the bundled MNIST sample instead, and training is "
-                        "off until that dataset is loaded.")
-            else:
-                if ref.get("fingerprint") and ref["fingerprint"] != dataset_fingerprint(dataset):
-                    note = (f"the dataset at {source or key} has changed since the session "
-                            "was saved: accuracies may differ from the saved curves.")
-        return meta, arrays, dataset, note, stand_in
-    except BiasvizError as exc:
-        return exc
-
-
-class BusyIndicator(QWidget):
-    """A busy bar and a Cancel button in the status bar, for GUI work that takes a while
-    (reading a file, evaluating 10,000 images): shown after 200 ms, so quick work never
-    flickers."""
-
-    def __init__(self, status_bar) -> None:
-        super().__init__()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.label = QLabel("")
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 0)  # indeterminate
-        self.bar.setMaximumWidth(120)
-        self.bar.setMaximumHeight(14)
-        self.cancel_button = QPushButton("Cancel")
-        layout.addWidget(self.label)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.cancel_button)
-        status_bar.addPermanentWidget(self)
-        self.hide()
-        self._timer = QTimer(self, singleShot=True, interval=200)
-        self._timer.timeout.connect(self.show)
-        self._cancel = None
-        self.cancel_button.clicked.connect(self._on_cancel)
-
-    def show_busy(self, text: str, cancel=None) -> None:
-        self.label.setText(text)
-        self._cancel = cancel
-        self.cancel_button.setVisible(cancel is not None)
-        self._timer.start()
-
-    def done(self) -> None:
-        self._timer.stop()
-        self._cancel = None
-        self.hide()
-
-    def _on_cancel(self) -> None:
-        cancel, self._cancel = self._cancel, None
-        self.done()
-        if cancel is not None:
-            cancel()
-
-
-class _ConceptHover(QObject):
-    """Tells the code panel which concept the control under the mouse stands for."""
-
-    def __init__(self, panel: CodePanel, concepts: dict) -> None:
-        super().__init__(panel)
-        self._panel = panel
-        self._concepts = concepts
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        kind = event.type()
-        if kind == QEvent.Type.Enter and obj in self._concepts:
-            self._panel.highlight_concept(self._concepts[obj])
-        elif kind == QEvent.Type.Leave and obj in self._concepts:
-            self._panel.highlight_concept("")
-        return False
-
-
 CHAPTER_NOTE_SHORT = (
     "<b>The fastai chapter's model</b>: one neuron, 3s vs 7s, SGD lr 1.0, batches of 256. "
     "Press <b>Start</b>; <b>Lessons</b> answers the forum's questions."
@@ -211,7 +115,7 @@ def _icon() -> QIcon:
         return QIcon()
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
     def __init__(self, session: Session | None = None, settings: QSettings | None = None):
         super().__init__()
         self.session = session or Session(self)
@@ -796,100 +700,6 @@ class MainWindow(QMainWindow):
         if getattr(self, "pinned", None) is not None:
             self._refresh_pinned()
 
-    # ------------------------------------------------------------------ code panel
-    def _update_code(self) -> None:
-        """The code tab follows the settings the next run will use."""
-        from biasviz.core.codegen import DatasetRef
-
-        s = self.session
-        try:
-            ref = DatasetRef.of_dataset(s.dataset.key, s.dataset.source)
-        except BiasvizError:
-            ref = DatasetRef.of_dataset("sample")
-        try:
-            self.code_panel.set_run(s.spec, s.config, s.task, ref)
-        except BiasvizError as exc:
-            self.statusBar().showMessage(f"No code for these settings: {exc}", 8000)
-
-    def _live_code_values(self) -> dict:
-        model = self.session.model
-        values: dict = {"lr": model.config.lr}
-        snap = model.snapshot
-        if snap is not None:
-            values.update(step=snap.step, epoch=snap.epoch)
-            spec = model.spec
-            if spec.kind is ModelKind.SINGLE and spec.bias_mode is not BiasMode.NONE:
-                key = "bias" if spec.bias_mode is BiasMode.SCALAR else "bias_sum"
-                values[key] = model.effective_bias()
-        last = model.history.last_step
-        if last is not None:
-            values["loss"] = last.loss
-        if model.last_accuracy is not None:
-            values["accuracy"] = model.last_accuracy
-        return values
-
-    def _link_code_panel(self) -> None:
-        """Hovering a control lights up its lines in the code, and hovering a line lights
-        up its controls."""
-        from biasviz.core.codegen import SETTING_CONCEPTS
-
-        p = self.training_panel
-        controls = {
-            "dataset": [p.dataset_combo], "task": [p.task_combo, p.first_combo, p.second_combo],
-            "kind": [p.model_combo], "bias_mode": [p.bias_combo], "hidden": [p.hidden_spin],
-            "channels": [p.channels_spin], "kernel": [p.kernel_combo],
-            "init": [p.init_combo], "init_std": [p.std_spin], "seed": [p.seed_spin],
-            "optimizer": [p.optimizer_combo], "loss": [p.loss_combo], "lr": [p.lr_spin],
-            "batch_size": [p.batch_spin], "epochs": [p.epochs_spin],
-            "bias": [self.decision_panel.bias_slider, self.decision_panel.bias_spin],
-            "threshold": [self.decision_panel.threshold_spin],
-            "weights": [self.weights_view],
-        }
-        self._code_controls = controls
-        self._hover_filter = _ConceptHover(self.code_panel, {
-            w: SETTING_CONCEPTS[name] for name, ws in controls.items() for w in ws
-        })
-        for widgets in controls.values():
-            for w in widgets:
-                w.installEventFilter(self._hover_filter)
-        self.code_panel.conceptHovered.connect(self._highlight_controls)
-        self._lit_controls: list[QWidget] = []
-
-    def _highlight_controls(self, concept: str) -> None:
-        from biasviz.core.codegen import settings_for
-
-        for w in self._lit_controls:
-            w.setGraphicsEffect(None)
-        self._lit_controls = []
-        if not concept:
-            return
-        for name in settings_for(concept):
-            for w in self._code_controls.get(name, []):
-                glow = QGraphicsDropShadowEffect(w)
-                glow.setColor(QColor(230, 159, 0))
-                glow.setBlurRadius(18)
-                glow.setOffset(0, 0)
-                w.setGraphicsEffect(glow)
-                self._lit_controls.append(w)
-
-    def export_code_dialog(self, ext: str) -> None:
-        kind = "Jupyter notebook (*.ipynb)" if ext == ".ipynb" else "Python script (*.py)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export the run as code",
-                                              f"biasviz-run{ext}", kind)
-        if path:
-            if not os.path.splitext(path)[1]:
-                path += ext
-            self.export_code_to(path)
-
-    def export_code_to(self, path: str) -> bool:
-        try:
-            self.code_panel.export_code(path)
-        except BiasvizError as exc:
-            self.show_error("Export failed", str(exc))
-            return False
-        self.statusBar().showMessage(f"Code written to {path}", 8000)
-        return True
-
     # ------------------------------------------------------------------ lessons
     def current_lesson(self) -> Lesson | None:
         return self.lesson_at(self.tabs.currentIndex())
@@ -990,114 +800,6 @@ class MainWindow(QMainWindow):
             f"chapter's {CHAPTER_STEPS}", 8000)
         self.start_training()
 
-    # ------------------------------------------------------------------ presentation
-    def set_line_width(self, width: float | None) -> None:
-        """Thicker curves for a projector (None: the normal widths)."""
-        self.plots.set_line_width(width)
-
-    def present_step(self) -> None:
-        if self.session.state in ("ready", PAUSED):
-            if self.session.state == "ready" and not self._confirm_branch():
-                return
-            self.session.step_batches(1)
-
-    def present_back(self) -> None:
-        """One recorded moment back (a scrub; the present is not changed)."""
-        model = self.session.model
-        if self.session.state == RUNNING:
-            self.session.pause()
-            return
-        steps = model.timeline.moments()
-        if len(steps) < 2:
-            return
-        current = model.scrub_step if model.scrub_step is not None else steps[-1]
-        earlier = [st for st in steps if st < current]
-        if earlier:
-            model.scrub_to(earlier[-1])
-
-    def _slow_index(self) -> int:
-        delay = self.session.model.slow_delay
-        return min(range(len(SLOW_STEPS)), key=lambda i: abs(SLOW_STEPS[i] - delay))
-
-    def present_faster(self) -> None:
-        self._set_slow(SLOW_STEPS[max(0, self._slow_index() - 1)])
-
-    def present_slower(self) -> None:
-        self._set_slow(SLOW_STEPS[min(len(SLOW_STEPS) - 1, self._slow_index() + 1)])
-
-    def _set_slow(self, seconds: float) -> None:
-        self.training_panel.slow_slider.setValue(int(round(seconds * 1000)))
-        self.session.set_slow_motion(seconds)
-        speed = "full speed" if seconds == 0 else f"{seconds * 1000:.0f} ms per step"
-        self.statusBar().showMessage(f"Speed: {speed}", 3000)
-
-    # ------------------------------------------------------------------ compare two runs
-    def pin_run(self) -> None:
-        """Keep this run (curves, weights, settings) to compare the next one with."""
-        from biasviz.core.compare import pin
-
-        model = self.session.model
-        if model.snapshot is None or not model.has_trained:
-            self.statusBar().showMessage("Train first: there is no run to pin yet", 6000)
-            return
-        self.pinned = pin(model)
-        self._refresh_pinned()
-        self.statusBar().showMessage(
-            "Run pinned: change a setting (learning rate, init, loss, bias…), press Reset "
-            "and Start, and both runs show together", 10000)
-
-    def unpin_run(self) -> None:
-        self.pinned = None
-        self._refresh_pinned()
-
-    def _refresh_pinned(self) -> None:
-        from biasviz.core.compare import difference
-
-        pinned = getattr(self, "pinned", None)
-        if pinned is None:
-            self.plots.show_pinned(None)
-        else:
-            model = self.session.model
-            label_then, label_now = difference(pinned, model.spec, model.config, model.task)
-            self.plots.show_pinned(pinned.history, f"pinned: {label_then}", f"now: {label_now}")
-        snap = self.session.model.shown_snapshot()
-        if snap is not None:
-            self._show_weights(snap)
-
-    # ------------------------------------------------------------------ start from the past
-    def _confirm_branch(self) -> bool:
-        """Training from a past moment: its later history goes (one line of history, not
-        branches: simple to read on a slide, and the timeline's memory stays bounded)."""
-        model = self.session.model
-        if model.scrub_step is None:
-            return True
-        latest = model.timeline.moments()[-1]
-        box = QMessageBox(
-            QMessageBox.Icon.Question, "Train from this moment?",
-            f"You are looking at step {model.scrub_step:,}. Training from here forgets what "
-            f"came after it (steps {model.scrub_step + 1:,}–{latest:,}): the weights go back "
-            "to this moment and the curves are cut here. The batches drawn from here on "
-            "are new ones.",
-            QMessageBox.StandardButton.Cancel, self,
-        )
-        box.setObjectName("branch_box")
-        go = box.addButton("Train from here", QMessageBox.ButtonRole.AcceptRole)
-        box.exec()
-        if box.clickedButton() is not go:
-            return False
-        model.branch_from_scrub()
-        return True
-
-    def start_training(self) -> None:
-        if self.session.state == "ready" and not self._confirm_branch():
-            return
-        self.session.start()
-
-    def toggle_training(self) -> None:
-        if self.session.state == "ready" and not self._confirm_branch():
-            return
-        self.session.toggle_pause()
-
     # ------------------------------------------------------------------ views → session
     def _on_task_requested(self, task: Task) -> None:
         self._request(task=task)
@@ -1163,256 +865,6 @@ class MainWindow(QMainWindow):
         self.training_panel.set_download_visible(False)
         if not ok:
             self.training_panel.set_dataset_key(self.session.dataset.key)
-
-    # ------------------------------------------------------------------ files
-    def export_dialog(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Export parameters", "biasviz-model.npz", dialog_filter(FORMATS)
-        )
-        if path:
-            if not os.path.splitext(path)[1]:
-                # no extension typed: take the one of the chosen filter
-                ext = next((e for e, d in FORMATS if d == chosen), ".npz")
-                path += ext
-            self.export_to(path)
-
-    def export_to(self, path: str) -> bool:
-        try:
-            self.session.export(path)
-        except BiasvizError as exc:
-            self.show_error("Export failed", str(exc))
-            return False
-        self.statusBar().showMessage(f"Exported to {path}", 8000)
-        return True
-
-    def import_dialog(self) -> None:
-        filters = (
-            "Parameter files (*.npz *.pt *.pth *.json);;" + dialog_filter(IMPORT_FORMATS)
-            + ";;All files (*)"
-        )
-        path, _ = QFileDialog.getOpenFileName(self, "Import parameters", "", filters)
-        if path:
-            self.open_file(path)
-
-    def open_file(self, path: str) -> None:
-        """Open a session (.biasviz) or import a parameter file, in the background (a
-        hostile or huge file never freezes the window); Cancel in the status bar stops it."""
-        from biasviz.core.paramfiles import import_params
-        from biasviz.core.sessionfile import EXTENSION
-
-        if path.lower().endswith(EXTENSION):
-            self.open_session(path)
-            return
-        if self.session.is_running:
-            self.show_error("Import failed", "Stop training before importing a model.")
-            return
-        self._busy.show_busy(f"Reading {os.path.basename(path)}…", self._import_runner.cancel)
-
-        def work(_out):
-            try:
-                return import_params(path)
-            except BiasvizError as exc:
-                return exc
-
-        self._import_path = path
-        self._import_runner.start(work)
-
-    def _on_imported(self, _run_id: int, result) -> None:
-        self._busy.done()
-        path = self._import_path
-        if isinstance(result, BiasvizError):
-            self.show_error("Import failed", str(result))
-            return
-        try:
-            self.session.model.import_model_file(result, source=path)
-        except BiasvizError as exc:
-            self.show_error("Import failed", str(exc))
-
-    # ------------------------------------------------------------------ animations, pictures
-    def export_animation_dialog(self) -> None:
-        model = self.session.model
-        if len(model.timeline) < 2:
-            self.show_error("Nothing to animate yet", "Train first: the animation shows the "
-                            "recorded moments of a run.")
-            return
-        dialog = AnimationDialog(self, recorded=len(model.timeline))
-        if dialog.exec() != AnimationDialog.DialogCode.Accepted:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export animation", "biasviz-training.gif",
-                                              "Animated GIF (*.gif);;MP4 video (*.mp4)")
-        if not path:
-            return
-        if not os.path.splitext(path)[1]:
-            path += ".gif"
-        names = tuple(model.data.class_names) if model.spec.n_outputs == 1 else None
-        try:
-            options = dialog.options(names)
-        except BiasvizError as exc:
-            self.show_error("Export failed", str(exc))
-            return
-        self.export_animation_to(path, options)
-
-    def export_animation_to(self, path: str, options) -> None:
-        """Render the frames off the GUI thread (a few seconds for a hundred frames)."""
-        from biasviz.core.animation import Animator, Curves, write_animation
-
-        model = self.session.model
-        h = model.history
-        curves = Curves.build((h.loss.x, h.loss.y), (h.valid_loss.x, h.valid_loss.y),
-                              (h.valid_loss.x, h.accuracy.y[: len(h.valid_loss.x)]))
-        timeline, spec = model.timeline, model.spec
-
-        def work(out):
-            try:
-                animator = Animator(timeline, spec, options, curves)
-                return write_animation(path, animator,
-                                       progress=lambda i, n: out.put((i, n)))
-            except BiasvizError as exc:
-                return exc
-
-        self._busy.show_busy("Rendering the animation…", self._animation_runner.cancel)
-        self._animation_path = path
-        self._animation_runner.start(work, min_interval=0.2)
-
-    def _on_animation_done(self, _rid: int, result) -> None:
-        self._busy.done()
-        if isinstance(result, BiasvizError):
-            self.show_error("Export failed", str(result))
-            return
-        self.statusBar().showMessage(f"Animation written to {self._animation_path}", 10000)
-
-    def export_picture_dialog(self, attr: str, label: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, f"Export a picture of {label}", "biasviz-view.png",
-            "PNG picture (*.png);;SVG drawing (*.svg)")
-        if path:
-            if not os.path.splitext(path)[1]:
-                path += ".png"
-            self.export_picture(attr, path)
-
-    def export_picture(self, attr: str, path: str, scale: float = 2.0) -> bool:
-        widget = self
-        for part in attr.split("."):
-            widget = getattr(widget, part)
-        try:
-            export_view_picture(widget, path, scale)
-        except (OSError, ValueError) as exc:
-            self.show_error("Export failed", f"{path}: {exc}")
-            return False
-        self.statusBar().showMessage(f"Picture written to {path}", 8000)
-        return True
-
-    # ------------------------------------------------------------------ sessions
-    def view_state(self) -> dict:
-        lesson = self.current_lesson()
-        module = next((m for m, each in self.lessons.items() if each is lesson), None)
-        return {"tab": self.tabs.currentIndex() if lesson is None else None,
-                "lesson": module, "show": self.show_combo.currentData(),
-                "scrub": self.session.model.scrub_step}
-
-    def save_session_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save session", "biasviz-run.biasviz",
-                                              "biasviz sessions (*.biasviz)")
-        if path:
-            if not path.lower().endswith(".biasviz"):
-                path += ".biasviz"
-            self.save_session_to(path)
-
-    def save_session_to(self, path: str) -> bool:
-        from biasviz.core.sessionfile import write_session
-
-        try:
-            write_session(path, *self.session.model.session_state(self.view_state()))
-        except BiasvizError as exc:
-            self.show_error("Could not save the session", str(exc))
-            return False
-        self._remember_recent(path)
-        self.statusBar().showMessage(f"Session saved to {path}", 8000)
-        return True
-
-    def open_session_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", "",
-                                              "biasviz sessions (*.biasviz);;All files (*)")
-        if path:
-            self.open_session(path)
-
-    def open_session(self, path: str) -> None:
-        """Read the session and its dataset in the background, then become it."""
-        if self.session.is_running:
-            self.show_error("Could not open the session", "Stop training first.")
-            return
-        self._busy.show_busy(f"Opening {os.path.basename(path)}…", self._session_runner.cancel)
-        self._session_path = path
-        self._session_runner.start(lambda _out: _read_session_and_data(path))
-
-    def _on_session_read(self, _run_id: int, result) -> None:
-        self._busy.done()
-        if isinstance(result, BiasvizError):
-            self.show_error("Could not open the session", str(result))
-            return
-        meta, arrays, dataset, note, stand_in = result
-        try:
-            view = self.session.model.restore_session(meta, arrays, dataset, note, stand_in)
-        except BiasvizError as exc:
-            self.show_error("Could not open the session", str(exc))
-            return
-        self._on_settings_changed()
-        if view.get("show") in ("weights", "delta"):
-            self.show_combo.setCurrentIndex(self.show_combo.findData(view["show"]))
-        lesson = view.get("lesson")
-        if isinstance(lesson, str) and lesson in LESSON_MODULES:
-            self.open_lesson(lesson)
-        elif isinstance(view.get("tab"), int) and 0 <= view["tab"] < self._fixed_tabs:
-            self.tabs.setCurrentIndex(view["tab"])
-        if isinstance(view.get("scrub"), int):
-            self.session.model.scrub_to(view["scrub"])
-        self._refresh_all()
-        self._remember_recent(self._session_path)
-        message = f"Opened {os.path.basename(self._session_path)}"
-        if note:
-            message += f" — {note}"
-            self.show_error("The session's data is not here", note)
-        self.statusBar().showMessage(message, 10000)
-
-    def _remember_recent(self, path: str) -> None:
-        recent = [p for p in self.recent_sessions() if p != path]
-        self.settings.setValue("sessions/recent", json.dumps([path, *recent][:8]))
-
-    def recent_sessions(self) -> list[str]:
-        try:
-            value = json.loads(str(self.settings.value("sessions/recent", "[]")))
-        except ValueError:
-            return []
-        return [p for p in value if isinstance(p, str)] if isinstance(value, list) else []
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        paths = self.recent_sessions()
-        if not paths:
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-        for path in paths:
-            a = self.recent_menu.addAction(os.path.basename(path))
-            a.setToolTip(path)
-            a.triggered.connect(lambda _c=False, p=path: self.open_session(p))
-
-    # drag and drop: a parameter file dropped on the window opens like File › Import
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
-        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if files:
-            event.acceptProposedAction()
-            self.open_file(files[0])
-
-    def import_from(self, path: str) -> bool:
-        try:
-            self.session.import_file(path)
-        except BiasvizError as exc:
-            self.show_error("Import failed", str(exc))
-            return False
-        return True
 
     # ------------------------------------------------------------------ messages
     def show_error(self, title: str, message: str) -> None:

@@ -1,0 +1,135 @@
+"""The main window's code tab: it follows the settings, shows live values, and links
+its lines to the controls both ways; File › Export as notebook / script."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGraphicsDropShadowEffect,
+    QWidget,
+)
+
+from biasviz.core.errors import BiasvizError
+from biasviz.core.spec import BiasMode, ModelKind
+from biasviz.gui.code_panel import CodePanel
+
+
+class _ConceptHover(QObject):
+    """Tells the code panel which concept the control under the mouse stands for."""
+
+    def __init__(self, panel: CodePanel, concepts: dict) -> None:
+        super().__init__(panel)
+        self._panel = panel
+        self._concepts = concepts
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        kind = event.type()
+        if kind == QEvent.Type.Enter and obj in self._concepts:
+            self._panel.highlight_concept(self._concepts[obj])
+        elif kind == QEvent.Type.Leave and obj in self._concepts:
+            self._panel.highlight_concept("")
+        return False
+
+
+
+
+class CodeLinkMixin:
+    """MainWindow methods for its code tab (the window composes; this links)."""
+
+    # ------------------------------------------------------------------ code panel
+    def _update_code(self) -> None:
+        """The code tab follows the settings the next run will use."""
+        from biasviz.core.codegen import DatasetRef
+
+        s = self.session
+        try:
+            ref = DatasetRef.of_dataset(s.dataset.key, s.dataset.source)
+        except BiasvizError:
+            ref = DatasetRef.of_dataset("sample")
+        try:
+            self.code_panel.set_run(s.spec, s.config, s.task, ref)
+        except BiasvizError as exc:
+            self.statusBar().showMessage(f"No code for these settings: {exc}", 8000)
+
+    def _live_code_values(self) -> dict:
+        model = self.session.model
+        values: dict = {"lr": model.config.lr}
+        snap = model.snapshot
+        if snap is not None:
+            values.update(step=snap.step, epoch=snap.epoch)
+            spec = model.spec
+            if spec.kind is ModelKind.SINGLE and spec.bias_mode is not BiasMode.NONE:
+                key = "bias" if spec.bias_mode is BiasMode.SCALAR else "bias_sum"
+                values[key] = model.effective_bias()
+        last = model.history.last_step
+        if last is not None:
+            values["loss"] = last.loss
+        if model.last_accuracy is not None:
+            values["accuracy"] = model.last_accuracy
+        return values
+
+    def _link_code_panel(self) -> None:
+        """Hovering a control lights up its lines in the code, and hovering a line lights
+        up its controls."""
+        from biasviz.core.codegen import SETTING_CONCEPTS
+
+        p = self.training_panel
+        controls = {
+            "dataset": [p.dataset_combo], "task": [p.task_combo, p.first_combo, p.second_combo],
+            "kind": [p.model_combo], "bias_mode": [p.bias_combo], "hidden": [p.hidden_spin],
+            "channels": [p.channels_spin], "kernel": [p.kernel_combo],
+            "init": [p.init_combo], "init_std": [p.std_spin], "seed": [p.seed_spin],
+            "optimizer": [p.optimizer_combo], "loss": [p.loss_combo], "lr": [p.lr_spin],
+            "batch_size": [p.batch_spin], "epochs": [p.epochs_spin],
+            "bias": [self.decision_panel.bias_slider, self.decision_panel.bias_spin],
+            "threshold": [self.decision_panel.threshold_spin],
+            "weights": [self.weights_view],
+        }
+        self._code_controls = controls
+        self._hover_filter = _ConceptHover(self.code_panel, {
+            w: SETTING_CONCEPTS[name] for name, ws in controls.items() for w in ws
+        })
+        for widgets in controls.values():
+            for w in widgets:
+                w.installEventFilter(self._hover_filter)
+        self.code_panel.conceptHovered.connect(self._highlight_controls)
+        self._lit_controls: list[QWidget] = []
+
+    def _highlight_controls(self, concept: str) -> None:
+        from biasviz.core.codegen import settings_for
+
+        for w in self._lit_controls:
+            w.setGraphicsEffect(None)
+        self._lit_controls = []
+        if not concept:
+            return
+        for name in settings_for(concept):
+            for w in self._code_controls.get(name, []):
+                glow = QGraphicsDropShadowEffect(w)
+                glow.setColor(QColor(230, 159, 0))
+                glow.setBlurRadius(18)
+                glow.setOffset(0, 0)
+                w.setGraphicsEffect(glow)
+                self._lit_controls.append(w)
+
+    def export_code_dialog(self, ext: str) -> None:
+        kind = "Jupyter notebook (*.ipynb)" if ext == ".ipynb" else "Python script (*.py)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the run as code",
+                                              f"biasviz-run{ext}", kind)
+        if path:
+            if not os.path.splitext(path)[1]:
+                path += ext
+            self.export_code_to(path)
+
+    def export_code_to(self, path: str) -> bool:
+        try:
+            self.code_panel.export_code(path)
+        except BiasvizError as exc:
+            self.show_error("Export failed", str(exc))
+            return False
+        self.statusBar().showMessage(f"Code written to {path}", 8000)
+        return True

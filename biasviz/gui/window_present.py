@@ -1,0 +1,123 @@
+"""The main window's classroom commands: presentation-mode keys, comparing two runs, and
+training from a past moment of the timeline."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QMessageBox,
+)
+
+from biasviz.gui.presentation import SLOW_STEPS
+from biasviz.gui.session import PAUSED, RUNNING
+
+
+class PresentCompareMixin:
+    """MainWindow methods for presenting, comparing runs and branching from the past."""
+
+    # ------------------------------------------------------------------ presentation
+    def set_line_width(self, width: float | None) -> None:
+        """Thicker curves for a projector (None: the normal widths)."""
+        self.plots.set_line_width(width)
+
+    def present_step(self) -> None:
+        if self.session.state in ("ready", PAUSED):
+            if self.session.state == "ready" and not self._confirm_branch():
+                return
+            self.session.step_batches(1)
+
+    def present_back(self) -> None:
+        """One recorded moment back (a scrub; the present is not changed)."""
+        model = self.session.model
+        if self.session.state == RUNNING:
+            self.session.pause()
+            return
+        steps = model.timeline.moments()
+        if len(steps) < 2:
+            return
+        current = model.scrub_step if model.scrub_step is not None else steps[-1]
+        earlier = [st for st in steps if st < current]
+        if earlier:
+            model.scrub_to(earlier[-1])
+
+    def _slow_index(self) -> int:
+        delay = self.session.model.slow_delay
+        return min(range(len(SLOW_STEPS)), key=lambda i: abs(SLOW_STEPS[i] - delay))
+
+    def present_faster(self) -> None:
+        self._set_slow(SLOW_STEPS[max(0, self._slow_index() - 1)])
+
+    def present_slower(self) -> None:
+        self._set_slow(SLOW_STEPS[min(len(SLOW_STEPS) - 1, self._slow_index() + 1)])
+
+    def _set_slow(self, seconds: float) -> None:
+        self.training_panel.slow_slider.setValue(int(round(seconds * 1000)))
+        self.session.set_slow_motion(seconds)
+        speed = "full speed" if seconds == 0 else f"{seconds * 1000:.0f} ms per step"
+        self.statusBar().showMessage(f"Speed: {speed}", 3000)
+
+    # ------------------------------------------------------------------ compare two runs
+    def pin_run(self) -> None:
+        """Keep this run (curves, weights, settings) to compare the next one with."""
+        from biasviz.core.compare import pin
+
+        model = self.session.model
+        if model.snapshot is None or not model.has_trained:
+            self.statusBar().showMessage("Train first: there is no run to pin yet", 6000)
+            return
+        self.pinned = pin(model)
+        self._refresh_pinned()
+        self.statusBar().showMessage(
+            "Run pinned: change a setting (learning rate, init, loss, bias…), press Reset "
+            "and Start, and both runs show together", 10000)
+
+    def unpin_run(self) -> None:
+        self.pinned = None
+        self._refresh_pinned()
+
+    def _refresh_pinned(self) -> None:
+        from biasviz.core.compare import difference
+
+        pinned = getattr(self, "pinned", None)
+        if pinned is None:
+            self.plots.show_pinned(None)
+        else:
+            model = self.session.model
+            label_then, label_now = difference(pinned, model.spec, model.config, model.task)
+            self.plots.show_pinned(pinned.history, f"pinned: {label_then}", f"now: {label_now}")
+        snap = self.session.model.shown_snapshot()
+        if snap is not None:
+            self._show_weights(snap)
+
+    # ------------------------------------------------------------------ start from the past
+    def _confirm_branch(self) -> bool:
+        """Training from a past moment: its later history goes (one line of history, not
+        branches: simple to read on a slide, and the timeline's memory stays bounded)."""
+        model = self.session.model
+        if model.scrub_step is None:
+            return True
+        latest = model.timeline.moments()[-1]
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Train from this moment?",
+            f"You are looking at step {model.scrub_step:,}. Training from here forgets what "
+            f"came after it (steps {model.scrub_step + 1:,}–{latest:,}): the weights go back "
+            "to this moment and the curves are cut here. The batches drawn from here on "
+            "are new ones.",
+            QMessageBox.StandardButton.Cancel, self,
+        )
+        box.setObjectName("branch_box")
+        go = box.addButton("Train from here", QMessageBox.ButtonRole.AcceptRole)
+        box.exec()
+        if box.clickedButton() is not go:
+            return False
+        model.branch_from_scrub()
+        return True
+
+    def start_training(self) -> None:
+        if self.session.state == "ready" and not self._confirm_branch():
+            return
+        self.session.start()
+
+    def toggle_training(self) -> None:
+        if self.session.state == "ready" and not self._confirm_branch():
+            return
+        self.session.toggle_pause()
