@@ -3,13 +3,16 @@
 ======================================  =================================================
 ``biasviz`` (or ``biasviz gui``)        open the desktop app
 ``biasviz train [options]``             train a model, print its validation accuracy,
-                                        optionally save it (``--out model.npz``)
+                                        optionally save it (``--out model.npz``) or the
+                                        whole session (``--out run.biasviz``)
 ``biasviz code [options] --out F.py``   write the run as plain PyTorch (.py or .ipynb)
 ``biasviz animate --train [options]``   train, recording a timeline, and write it as an
 ``--out run.gif``                       animated GIF or an MP4
+``biasviz animate run.biasviz``         the same from a saved session's timeline
+``--out run.gif``
 ``biasviz predict PARAMS IMAGE``        classify a picture with a saved model
-``biasviz info PARAMS``                 describe a saved model: parameters, metadata,
-                                        counts per layer
+``biasviz info PARAMS|SESSION``         describe a saved model (parameters, metadata,
+                                        counts per layer) or a session (run, timeline)
 ======================================  =================================================
 
 Errors meant for the user (bad arguments, missing or damaged files, impossible
@@ -266,7 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     out = train.add_argument_group("output")
     out.add_argument("--out", default=None, metavar="FILE",
                      help="save the trained model; the extension picks the format: "
-                     ".npz, .pt, .json, .csv (first layer only) or .png (weight pictures)")
+                     ".npz, .pt, .json, .csv (first layer only) or .png (weight pictures); "
+                     ".biasviz saves the whole session (history, timeline of the "
+                     "parameters, initial and trained weights) for the app, 'biasviz "
+                     "animate' and 'biasviz info'")
     out.add_argument("-q", "--quiet", action="store_true",
                      help="no progress on stderr, only the result")
 
@@ -311,12 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser(
         "info",
-        help="describe a saved model",
-        description="Describe a saved model: its parameters, metadata and parameter counts.",
+        help="describe a saved model or session",
+        description="Describe a saved model (its parameters, metadata and parameter "
+        "counts) or a saved session (.biasviz: dataset, task, model, how far it was "
+        "trained, its last accuracy and its timeline).",
     )
-    info.add_argument("params", metavar="PARAMS",
+    info.add_argument("params", metavar="PARAMS|SESSION",
                       help="model file (.npz, .pt, .pth, .json; a notebook's tensors or "
-                      "state_dict too)")
+                      "state_dict too) or session (.biasviz)")
     info.add_argument("--activation", default=None, metavar="NAME",
                       help="the hidden layer's activation, for a state_dict that does not "
                       "record it (relu is assumed)")
@@ -468,10 +476,11 @@ def _check_out_path(out: str) -> None:
 
     from biasviz.core.errors import ParamFileError
     from biasviz.core.paramfiles import FORMATS
+    from biasviz.core.sessionfile import EXTENSION as SESSION_EXTENSION
 
     target = Path(out).expanduser()
     suffix = target.suffix.lower()
-    known = [ext for ext, _ in FORMATS]
+    known = [ext for ext, _ in FORMATS] + [SESSION_EXTENSION]
     if suffix not in known:
         raise UsageError(
             f"--out {out}: unknown file type {suffix or '(none)'!r}; choose one of "
@@ -483,11 +492,15 @@ def _check_out_path(out: str) -> None:
     if not folder.is_dir():
         raise ParamFileError(f"--out {out}: the folder {folder} does not exist")
     from biasviz.core.paramfiles import check_export_target
+    from biasviz.core.paramfiles.atomic import check_writable_folder
 
     # A file really created (and removed) there: permissions, full disks, read-only and
     # pseudo file systems (/proc) fail now rather than after the training.
     try:
-        check_export_target(target)
+        if suffix == SESSION_EXTENSION:
+            check_writable_folder(target)
+        else:
+            check_export_target(target)
     except ParamFileError as exc:
         raise ParamFileError(f"--out {out}: {exc}") from None
 
@@ -606,7 +619,9 @@ def cmd_train(ns: argparse.Namespace) -> int:
         dataset = load_dataset(ns.dataset, progress=download)
     finally:
         download.finish()
-    data = _task_data(dataset, task)
+    session = ns.out is not None and _is_session_path(ns.out)
+    model = _session_model(dataset, task, spec, config) if session else None
+    data = model.data if model is not None else _task_data(dataset, task)
     if not quiet:
         _note(
             f"{dataset.name}: {data.describe()}, {data.n_train:,} training and "
@@ -615,14 +630,17 @@ def cmd_train(ns: argparse.Namespace) -> int:
 
     from biasviz.core.training import Trainer
 
-    trainer = Trainer(spec, data, config)
+    trainer = model.trainer if model is not None else Trainer(spec, data, config)
+    # A session is trained through the app model, as the window does: every step into
+    # the timeline, the history and the trained parameters reported per epoch.
+    runner = _SessionRecorder(model) if model is not None else trainer
     if not quiet:
         _note(
             f"{spec.describe()}; {config.optimizer.value}, lr {config.lr:g}, batch "
             f"{int(config.batch_size)}, {int(config.epochs)} epoch(s)"
         )
     try:
-        accuracy, ended = _train_loop(trainer, int(config.epochs), status, quiet)
+        accuracy, ended = _train_loop(runner, int(config.epochs), status, quiet)
     except KeyboardInterrupt:
         if status is not None:
             status.clear()
@@ -636,7 +654,15 @@ def cmd_train(ns: argparse.Namespace) -> int:
     if accuracy is None:  # zero epochs: report the untrained model
         accuracy = trainer.evaluate()[1]
 
-    if ns.out is not None:
+    if model is not None:
+        from biasviz.core.sessionfile import write_session
+
+        write_session(os.path.expanduser(ns.out), *model.session_state())
+        if not quiet:
+            moments = len(model.timeline)
+            _note(f"saved the session {ns.out} (step {trainer.step:,}, {moments:,} "
+                  f"recorded moment{'s' if moments != 1 else ''})")
+    elif ns.out is not None:
         from biasviz.core.paramfiles import export_params, model_file_from_trainer
 
         export_params(os.path.expanduser(ns.out), model_file_from_trainer(trainer, accuracy))
@@ -644,6 +670,70 @@ def cmd_train(ns: argparse.Namespace) -> int:
             _note(f"saved {ns.out}")
     print(f"validation accuracy: {accuracy:.4f} ({data.describe()}, {data.n_valid:,} images)")
     return EXIT_OK
+
+
+def _is_session_path(path: str) -> bool:
+    from biasviz.core.sessionfile import EXTENSION
+
+    return str(path).lower().endswith(EXTENSION)
+
+
+def _session_model(dataset, task, spec, config):
+    """An app model (the whole state of a session) on ``dataset`` with its engine."""
+    from biasviz.core.app_model import AppModel
+    from biasviz.core.errors import ConfigError, DatasetError
+
+    try:
+        model = AppModel(dataset, task, spec, config)
+    except ConfigError as exc:  # the dataset lacks the task's classes: a data problem
+        raise DatasetError(str(exc)) from None
+    model.attach_engine()
+    return model
+
+
+class _SessionRecorder:
+    """Runs an app model's trainer the way the window's runner does (what
+    ``_train_loop`` consumes): every step's parameters go into the model's timeline,
+    the steps, epochs and trained parameters are reported to the model at each epoch
+    end, and the run's end and finish as the window reports them."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.trainer = model.trainer
+
+    @property
+    def epoch(self) -> int:
+        return self.trainer.epoch
+
+    @property
+    def step(self) -> int:
+        return self.trainer.step
+
+    def run(self, epochs: int):
+        from biasviz.core.training import EpochMetrics, StepMetrics, TrainingEnded
+
+        model, trainer = self.model, self.trainer
+        model.training_started()
+        steps: list = []
+        try:
+            for event in trainer.run(epochs):
+                if isinstance(event, StepMetrics):
+                    snap = trainer.snapshot()
+                    model.record_step(event, snap)
+                    steps.append(event)
+                elif isinstance(event, EpochMetrics):
+                    model.record_epoch(event)
+                    model.training_update(steps, [event], trainer.snapshot())
+                    steps = []
+                elif isinstance(event, TrainingEnded):
+                    model.training_update(steps, [], None)
+                    steps = []
+                    model.training_ended(event, trainer.snapshot())
+                yield event
+            if steps:
+                model.training_update(steps, [], trainer.snapshot())
+        finally:
+            model.training_finished()
 
 
 def _train_loop(trainer, epochs: int, status: StatusLine | None, quiet: bool):
@@ -723,13 +813,14 @@ def _add_animate_parser(sub) -> None:
         description=(
             "Write a training run as an animation: the weights (as images, with their "
             "colour bar), the loss and accuracy curves growing, and a caption with step, "
-            "epoch and accuracy. With --train, the run is trained here with the same "
-            "options as 'biasviz train', recording a timeline of the parameters on the way."
+            "epoch and accuracy. Give a saved session (its recorded timeline), or --train "
+            "to train the run here with the same options as 'biasviz train', recording a "
+            "timeline of the parameters on the way."
         ),
     )
     animate.add_argument("source", nargs="?", metavar="SESSION",
-                         help="a saved session (.biasviz) to animate; until sessions can be "
-                         "read here, use --train")
+                         help="a saved session (.biasviz, e.g. from 'biasviz train --out "
+                         "run.biasviz' or the app's File > Save session) to animate")
     animate.add_argument("--train", action="store_true",
                          help="train a run with the options below and animate it")
     _add_run_options(animate)
@@ -818,8 +909,21 @@ class _RecordingTrainer:
                             (self.accuracy.x, self.accuracy.y))
 
 
+_RUN_OPTION_DEFAULTS = {"dataset": "sample", "task": "3,7"}  # the others default to None
+_RUN_OPTIONS = ("dataset", "task", "model", "bias_mode", "hidden", "channels", "kernel",
+                "init", "init_std", "optimizer", "loss", "epochs", "lr", "batch_size", "seed")
+
+
+def _given_run_options(ns: argparse.Namespace) -> list[str]:
+    """The run options (``_add_run_options``) set on the command line, as flags."""
+    given = [name for name in _RUN_OPTIONS
+             if getattr(ns, name, None) != _RUN_OPTION_DEFAULTS.get(name)]
+    return ["--" + name.replace("_", "-") for name in given]
+
+
 def cmd_animate(ns: argparse.Namespace) -> int:
-    """Train a run recording its timeline, then write it as a GIF or MP4."""
+    """Write a run as a GIF or MP4: a saved session's timeline, or a run trained here
+    (``--train``) recording its timeline."""
     from pathlib import Path
 
     from biasviz.core.animation import AnimationOptions, find_ffmpeg, parse_size
@@ -831,13 +935,16 @@ def cmd_animate(ns: argparse.Namespace) -> int:
     # Everything that can be checked without data is checked first.
     if ns.source is not None and ns.train:
         raise UsageError("give either a session file or --train, not both")
+    if ns.source is None and not ns.train:
+        raise UsageError("nothing to animate: give a session (biasviz animate run.biasviz "
+                         "--out run.gif) or add --train (with any 'biasviz train' options)")
     if ns.source is not None:
-        raise UsageError(
-            f"{ns.source}: this version cannot read session files yet; train the run "
-            "here instead: biasviz animate --train [train options] --out FILE.gif"
-        )
-    if not ns.train:
-        raise UsageError("nothing to animate: add --train (with any 'biasviz train' options)")
+        extra = _given_run_options(ns) + (["--budget"] if ns.budget != 64.0 else [])
+        if extra:
+            raise UsageError(
+                f"{', '.join(extra)}: for --train only; a session is animated as it was "
+                "recorded (train it further with 'biasviz train' or in the app)"
+            )
     out = Path(ns.out).expanduser()
     suffix = out.suffix.lower()
     if suffix not in (".gif", ".mp4"):
@@ -858,7 +965,53 @@ def cmd_animate(ns: argparse.Namespace) -> int:
     options = AnimationOptions(width=width, height=height, fps=ns.fps, frames=ns.frames,
                                first_step=ns.first_step, last_step=ns.last_step,
                                show=ns.show, spacing=ns.spacing)
+    if ns.source is not None:
+        animator = _session_animator(ns.source, options)
+    else:
+        animator = _trained_animator(ns, options, status, quiet)
+        if isinstance(animator, int):  # interrupted: nothing was written
+            return animator
+    return _write_animation_file(ns.out, out, animator, status, quiet)
 
+
+def _session_animator(path: str, options):
+    """An Animator over a saved session's timeline, its curves from the session's
+    history (every step's loss, every epoch's validation figures)."""
+    from dataclasses import replace
+
+    from biasviz.core.animation import Animator
+    from biasviz.core.spec import MODEL_LABELS
+
+    s = _load_session(path)
+    options = replace(
+        options,
+        title=f"{MODEL_LABELS[s.spec.kind]} · {s.task_text} · {s.dataset_name}",
+        class_names=s.task_names if s.task.is_binary else None,
+    )
+    return Animator(s.timeline, s.spec, options, _session_curves(s.history, s.timeline))
+
+
+def _session_curves(history, timeline):
+    """The animation's curves from a session's history (x in steps).  The history keeps
+    the accuracy per epoch; its steps are the validation losses' (one of each per epoch,
+    thinned alike); failing that, the timeline's epoch ends."""
+    from biasviz.core.animation import Curves
+
+    if len(history.loss) == 0:
+        return Curves.from_timeline(timeline)
+    if len(history.accuracy) == len(history.valid_loss):
+        accuracy = (history.valid_loss.x, history.accuracy.y)
+    else:
+        fallback = Curves.from_timeline(timeline)
+        accuracy = (fallback.accuracy_steps, fallback.accuracies)
+    return Curves.build((history.loss.x, history.loss.y),
+                        (history.valid_loss.x, history.valid_loss.y), accuracy)
+
+
+def _trained_animator(ns: argparse.Namespace, options, status: StatusLine | None,
+                      quiet: bool):
+    """Train the run the options describe, recording its timeline; an Animator over it,
+    or EXIT_INTERRUPTED when the run was stopped."""
     from biasviz.core.datasets import Task
 
     task = Task.parse(ns.task)
@@ -896,7 +1049,7 @@ def cmd_animate(ns: argparse.Namespace) -> int:
             f"lr {config.lr:g}, batch {int(config.batch_size)}, {int(config.epochs)} epoch(s)"
         )
     try:
-        accuracy, ended = _train_loop(recorder, int(config.epochs), status, quiet)
+        _accuracy, ended = _train_loop(recorder, int(config.epochs), status, quiet)
     except KeyboardInterrupt:
         if status is not None:
             status.clear()
@@ -907,10 +1060,17 @@ def cmd_animate(ns: argparse.Namespace) -> int:
         # The animation of a diverging run is worth having: it shows what went wrong.
         _note(ended.message.rstrip(".") + "; animating the steps before it")
 
-    from biasviz.core.animation import Animator, write_animation
+    from biasviz.core.animation import Animator
 
-    animator = Animator(timeline, spec, options, recorder.curves())
-    if len(animator) < options.frames and not quiet:
+    return Animator(timeline, spec, options, recorder.curves())
+
+
+def _write_animation_file(shown: str, out, animator, status: StatusLine | None,
+                          quiet: bool) -> int:
+    from biasviz.core.animation import write_animation
+
+    wanted = animator.options.frames
+    if len(animator) < wanted and not quiet:
         n = len(animator)
         _note(f"only {n} moment{'s' if n != 1 else ''} recorded in the range: writing {n} "
               f"frame{'s' if n != 1 else ''}")
@@ -926,10 +1086,77 @@ def cmd_animate(ns: argparse.Namespace) -> int:
         if status is not None:
             status.clear()
     if not quiet:
-        print(f"wrote {ns.out}: {result.frames} frames, {result.size[0]}x{result.size[1]}, "
-              f"{_file_size(result.bytes)}, steps {animator.steps[0]:,} to "
+        print(f"wrote {printable(shown)}: {result.frames} frames, {result.size[0]}x"
+              f"{result.size[1]}, {_file_size(result.bytes)}, steps {animator.steps[0]:,} to "
               f"{animator.steps[-1]:,}")
     return EXIT_OK
+
+
+# -- sessions -----------------------------------------------------------------------------
+class _Session:
+    """A session file read for ``animate`` and ``info``: no dataset needed."""
+
+    def __init__(self, path: str, meta: dict, arrays: dict) -> None:
+        from biasviz.core.datasets import Task
+        from biasviz.core.history import TrainingHistory
+        from biasviz.core.spec import ModelSpec, TrainConfig, validate_params
+        from biasviz.core.timeline import Timeline
+
+        self.path, self.meta, self.arrays = path, meta, arrays
+        self.spec = ModelSpec.from_dict(dict(meta["spec"]))
+        self.task = Task.parse(str(meta["task"]))
+        if self.spec.n_outputs != self.task.n_outputs:
+            raise ValueError("its model does not fit its task")
+        self.config = TrainConfig(**dict(meta["config"]))
+        ref = meta.get("dataset")
+        self.dataset_ref: dict = dict(ref) if isinstance(ref, dict) else {}
+        self.dataset_key = str(self.dataset_ref.get("key", "sample"))
+        self.dataset_name = str(self.dataset_ref.get("name") or self.dataset_key)
+        names = _class_names_of(self.dataset_key)
+        self.task_names = tuple(self.task.names(names))
+        self.task_text = self.task.describe(names)
+        self.params = {kind: validate_params(
+            {k.split("/", 2)[2]: v for k, v in arrays.items()
+             if k.startswith(f"params/{kind}/")}, self.spec)
+            for kind in ("current", "trained", "initial")}
+        position = dict(meta["position"])
+        self.step, self.epoch = int(position["step"]), int(position["epoch"])
+        self.threshold = float(meta.get("threshold", 0.0))
+        self.history = TrainingHistory()
+        self.history.restore(dict(meta["history"]),
+                             {k[len("history/"):]: v for k, v in arrays.items()
+                              if k.startswith("history/")})
+        self.timeline = Timeline.from_arrays(
+            {k[len("timeline/"):]: v for k, v in arrays.items() if k.startswith("timeline/")},
+            dict(meta["timeline"]),
+        )
+        first = self.timeline.first()
+        if first is None:
+            raise ValueError("its timeline is empty")
+        validate_params(dict(first.params), self.spec)  # the moments fit the model
+        view = meta.get("view")
+        self.view: dict = dict(view) if isinstance(view, dict) else {}
+
+
+def _class_names_of(key: str) -> tuple[str, ...]:
+    """The class names of a dataset named by a session's reference (without loading it:
+    the download kinds' names, digits otherwise)."""
+    from biasviz.core.datasets import DIGIT_NAMES, FASHION_NAMES, KMNIST_NAMES
+
+    return {"fashion-mnist": FASHION_NAMES, "kmnist": KMNIST_NAMES}.get(key, DIGIT_NAMES)
+
+
+def _load_session(path: str) -> _Session:
+    """Read and check a session file; ParamFileError naming the problem otherwise."""
+    from biasviz.core.errors import BiasvizError, ParamFileError
+    from biasviz.core.sessionfile import read_session
+
+    meta, arrays = read_session(os.path.expanduser(path))  # names the file itself
+    try:
+        return _Session(path, meta, arrays)
+    except (BiasvizError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        what = f"{exc.args[0]!r} is missing" if isinstance(exc, KeyError) and exc.args else exc
+        raise ParamFileError(f"cannot open session {os.path.basename(path)}: {what}") from None
 
 
 # -- predict ------------------------------------------------------------------------------
@@ -1043,6 +1270,8 @@ def _meta_value(key: str, value) -> str:
 def cmd_info(ns: argparse.Namespace) -> int:
     from biasviz.core.paramfiles import import_params
 
+    if _is_session_path(ns.params):
+        return _session_info(ns.params)
     mf = import_params(ns.params, activation=ns.activation)
     spec, meta = mf.spec, dict(mf.metadata or {})
     print(f"file: {printable(ns.params)}")
@@ -1065,6 +1294,11 @@ def cmd_info(ns: argparse.Namespace) -> int:
         label = printable(key) + ":"
         print(f"  {label:<{label_width + 1}} {_meta_value(key, meta[key])}")
 
+    _print_counts(spec)
+    return EXIT_OK
+
+
+def _print_counts(spec) -> None:
     counts = spec.layer_counts()
     rows = [(c.layer, c.weights, c.biases, c.total) for c in counts]
     rows.append(("total", sum(r[1] for r in rows), sum(r[2] for r in rows),
@@ -1074,6 +1308,69 @@ def cmd_info(ns: argparse.Namespace) -> int:
     print(f"  {'layer':<{lw}}  {'weights':>9}  {'biases':>7}  {'total':>9}")
     for layer, w, b, t in rows:
         print(f"  {layer:<{lw}}  {w:>9,}  {b:>7,}  {t:>9,}")
+
+
+def _session_info(path: str) -> int:
+    """``biasviz info run.biasviz``: what the session holds.  Everything read from the
+    file goes through :func:`printable`."""
+    import numpy as np
+
+    s = _load_session(path)
+    meta, config, history, timeline = s.meta, s.config, s.history, s.timeline
+    rows: list[tuple[str, str]] = []
+    ref = s.dataset_ref
+    if s.dataset_key == "sample":
+        where = "bundled with biasviz"
+    elif s.dataset_key == "folder":
+        where = f"the folder {ref.get('source', '?')}"
+    else:
+        where = f"the {s.dataset_key} download"
+    rows.append(("dataset", f"{s.dataset_name}, {where}"))
+    rows.append(("task", s.task_text))
+    rows.append(("model", s.spec.describe() + f", {s.spec.init.value} init, seed "
+                 f"{s.spec.seed}"))
+    loss = "cross-entropy" if not s.task.is_binary else f"{config.loss.value} loss"
+    rows.append(("training", f"{config.optimizer.value}, lr {config.lr:g}, batch "
+                 f"{int(config.batch_size)}, {loss}, {int(config.epochs)} epoch(s) per run, "
+                 f"batch-order seed {config.seed}"))
+    rows.append(("trained", f"{s.step:,} steps, {s.epoch:,} epochs"))
+    last = history.last_epoch
+    if last is not None:
+        rows.append(("last accuracy", f"{float(last.valid_accuracy):.4f} (validation, "
+                     f"after epoch {int(last.epoch):,}, step {int(last.step):,})"))
+    else:
+        rows.append(("last accuracy", "none yet (no epoch finished)"))
+    edited = [name for name, a in s.params["current"].items()
+              if not np.array_equal(a, s.params["trained"][name])]
+    if edited:
+        rows.append(("edited", ", ".join(edited) + " changed by hand after training"))
+    if s.threshold != 0.0:
+        rows.append(("threshold", f"{s.threshold:g}"))
+    steps = timeline.moments()
+    ends = sum(1 for m in timeline.all() if m.epoch_end)
+    kept = ("every step" if timeline.threshold == 0 else
+            f"every {2 ** timeline.threshold:,}th step, epoch ends and the latest steps")
+    rows.append(("timeline", f"{len(steps):,} moments, steps {steps[0]:,} to {steps[-1]:,} "
+                 f"({kept}; {ends:,} epoch ends)"))
+    rows.append(("timeline memory", f"{timeline.nbytes / 2**20:.1f} MiB of its "
+                 f"{timeline.budget_bytes / 2**20:.0f} MiB budget"))
+    rows.append(("curves", f"{history.loss.total:,} step losses, "
+                 f"{history.accuracy.total:,} epoch accuracies"))
+    if s.view:
+        rows.append(("view", ", ".join(f"{k} {v}" for k, v in sorted(s.view.items())
+                                       if v is not None) or "default"))
+    rows.append(("format", f"biasviz session, version {meta.get('version')}"))
+
+    print(f"file: {printable(path)}")
+    print("session:")
+    width = max(len(label) for label, _ in rows) + 1
+    for label, value in rows:
+        print(f"  {label + ':':<{width}} {printable(value)}")
+    print("parameters (current; also the trained and the initial ones):")
+    name_width = max(len(n) for n in s.params["current"])
+    for name, array in s.params["current"].items():
+        print(f"  {name:<{name_width}}  {str(tuple(array.shape)):<12} {array.dtype}")
+    _print_counts(s.spec)
     return EXIT_OK
 
 

@@ -255,7 +255,7 @@ def test_cli_animate_writes_every_moment_when_asked_for_more(tmp_path, capsys):
     "args, message",
     [
         (["--out", "x.gif"], "add --train"),
-        (["run.biasviz", "--out", "x.gif"], "cannot read session files yet"),
+        (["run.biasviz", "--train", "--out", "x.gif"], "not both"),
         (["--train", "--out", "x.png"], ".gif or an .mp4"),
         (["--train", "--out", "x.gif", "--size", "huge"], "WIDTHxHEIGHT"),
         (["--train", "--out", "x.gif", "--size", "100x100"], "size"),
