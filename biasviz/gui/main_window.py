@@ -586,11 +586,14 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         snap = model.shown_snapshot()
         if snap is None:
             return
-        self._show_weights(snap)
-        self._refresh_decision(snap)
-        self._refresh_history()
-        self._refresh_timeline(snap)
-        self._refresh_diagnosis()
+        if self.tabs.currentIndex() == 0:  # only what is on screen redraws
+            self._show_weights(snap)
+            self._refresh_decision(snap)
+            self._refresh_timeline(snap)
+            self._refresh_diagnosis()
+        else:
+            self.presenter.refresh()
+        self._refresh_history()  # the progress bar is always on screen
         self._refresh_slow_views(snap)
 
     def _refresh_diagnosis(self) -> None:
@@ -625,8 +628,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
 
     def _refresh_history(self) -> None:
         history = self.session.history
-        self.plots.show_history(history)
-        self.learning_view.show_bias_path(history.bias)
+        if self.tabs.currentIndex() == 0:
+            self.plots.show_history(history)
+        elif self.tabs.currentWidget() is self.learning_view:
+            self.learning_view.show_bias_path(history.bias)
         last = history.last_step
         now = time.monotonic()
         running = self.session.state == RUNNING
@@ -774,10 +779,12 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         if data is self.session.data and spec == self.session.spec:
             self.evaluation_view.show_evaluation(evaluation, params, spec, data)
 
-    def _on_tab_changed(self, _index: int) -> None:
+    def _on_tab_changed(self, index: int) -> None:
         current = self.tabs.currentWidget()
         if current is self.evaluation_view:
             self._refresh_evaluation()
+        elif index == 0:
+            self._refresh_all()  # it waited while hidden
         else:
             self._refresh_slow_views()
 

@@ -27,6 +27,9 @@ class TrainingPlots(QWidget):
         self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
         self.loss_plot.addLegend(offset=(-10, 10))
         self.raw_curve = self.loss_plot.plot([], [], pen=RAW_PEN, name="each batch")
+        # Long runs: draw what fits the pixels (peaks kept), only the visible part.
+        self.raw_curve.setDownsampling(auto=True, method="peak")
+        self.raw_curve.setClipToView(True)
         self.smooth_curve = self.loss_plot.plot([], [], pen=SMOOTH_PEN, name="smoothed")
         self.valid_loss_curve = self.loss_plot.plot(
             [], [], pen=VALID_LOSS_PEN, symbol="o", symbolSize=5, symbolBrush=(213, 94, 0),
