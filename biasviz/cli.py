@@ -410,7 +410,7 @@ def _stop_on_sigterm():
     if threading.current_thread() is not threading.main_thread():
         return None
 
-    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+    def handler(signum, frame):  # the signal handler signature
         _TERMINATED.append(True)
         raise _Terminated()
 

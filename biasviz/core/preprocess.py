@@ -535,7 +535,7 @@ def _fail(name: str, reason: str) -> ImageError:
 def _orientation(picture: Image.Image) -> int:
     try:
         return int(picture.getexif().get(_EXIF_ORIENTATION, 1))
-    except Exception:  # a broken EXIF block should not make the pixels unreadable
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not hide the pixels
         return 1
 
 

@@ -124,7 +124,7 @@ class PythonHighlighter(QSyntaxHighlighter):
 class CodePanel(QWidget):
     """The code of the current run, live.  See the module docstring."""
 
-    conceptHovered = Signal(str)  # noqa: N815 - Qt naming; "" when the mouse leaves
+    conceptHovered = Signal(str)  # "" when the mouse leaves
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

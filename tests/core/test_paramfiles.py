@@ -280,7 +280,7 @@ def task_data(task: Task) -> TaskData:
         from biasviz.core.datasets import load_sample
 
         return make_task_data(load_sample(), task)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure: fall back to synthetic data
         return _synthetic_data(task)
 
 

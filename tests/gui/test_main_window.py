@@ -525,7 +525,7 @@ def test_export_animation_and_pictures(qtbot, window, tmp_path):
 
     from biasviz.core.animation import AnimationOptions
 
-    w, s = window, window.session
+    w = window
     run_to_end(qtbot, w, 10)
     gif = tmp_path / "run.gif"
     w.export_animation_to(str(gif), AnimationOptions(width=320, height=240, frames=8,

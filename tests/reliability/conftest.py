@@ -5,7 +5,7 @@ from __future__ import annotations
 import reliability_helpers
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 - hook
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # pytest hook
     cases = reliability_helpers.CASES
     if not cases:
         return

@@ -109,7 +109,7 @@ def _json_array(name: str, entry: Any) -> np.ndarray:
     return a
 
 
-def read_json(data: bytes, activation: str | None = None) -> ModelFile:  # noqa: ARG001
+def read_json(data: bytes, activation: str | None = None) -> ModelFile:
     doc = parse_json(data, "text", MAX_JSON_BYTES)
     if not isinstance(doc, dict):
         raise Refused("it is not a JSON object")

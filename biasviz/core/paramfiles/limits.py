@@ -218,7 +218,7 @@ def scan_pickle(stream: io.BytesIO, what: str, limit: int = MAX_PICKLE_BYTES) ->
                 del strings[:-2]
     except Refused:
         raise
-    except Exception as exc:  # genops raises ValueError & co. on damaged pickles
+    except Exception as exc:  # noqa: BLE001 - genops raises ValueError & co. on damaged pickles
         raise Refused(f"its {what} pickle is damaged ({exc})") from None
     return scan
 

@@ -55,7 +55,7 @@ def _npy_header(fp: IO[bytes], name: str) -> tuple[tuple[int, ...], np.dtype, bo
             raise Refused(f"array {name!r} uses an unsupported .npy version {version}")
     except Refused:
         raise
-    except Exception as exc:  # numpy raises ValueError & co. for damaged headers
+    except Exception as exc:  # noqa: BLE001 - numpy raises ValueError & co. on damaged headers
         raise Refused(f"array {name!r} has a damaged .npy header ({exc})") from None
     return tuple(int(s) for s in shape), np.dtype(dtype), bool(fortran)
 

@@ -216,7 +216,7 @@ def _stored_spec(loaded: Any) -> ModelSpec | None:
     notes = getattr(loaded, "_metadata", None)
     try:
         return ModelSpec.from_dict(json.loads(notes["biasviz"]["json"])["spec"])  # type: ignore[index]
-    except Exception:  # absent or unreadable: the shapes are enough
+    except Exception:  # noqa: BLE001 - absent or unreadable: the shapes are enough
         return None
 
 
