@@ -6,7 +6,9 @@ PYTHON ?= python3
 PIP = $(VENV)/bin/pip
 # Type-checked in the test command (pyproject.toml [tool.mypy]); grow this list.
 MYPY_CHECKED = biasviz/core/app_model.py biasviz/core/mailbox.py biasviz/core/text.py \
-	biasviz/core/weight_display.py biasviz/core/history.py biasviz/core/drawing.py
+	biasviz/core/weight_display.py biasviz/core/history.py biasviz/core/drawing.py \
+	biasviz/core/sessionfile.py biasviz/core/compare.py biasviz/core/recipes.py \
+	biasviz/core/diagnosis.py biasviz/core/timeline.py biasviz/core/codegen.py
 
 .PHONY: run test venv system-deps benchmark screenshot
 

@@ -8,6 +8,8 @@ and the curve still covers the whole run evenly.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -123,8 +125,8 @@ class TrainingHistory:
         self.accuracy = BoundedSeries(capacity)  # x = epoch, y = fraction
         self._avg = 0.0
         self._n_avg = 0
-        self.last_step = None  # the newest StepMetrics
-        self.last_epoch = None  # the newest EpochMetrics
+        self.last_step: Any = None  # the newest StepMetrics
+        self.last_epoch: Any = None  # the newest EpochMetrics
         self.version = 0
 
     def clear(self) -> None:

@@ -241,7 +241,7 @@ def defaults_for(
 ) -> tuple[ModelSpec, TrainConfig]:
     """A fresh ModelSpec and TrainConfig for ``kind`` following its recipe (other spec
     fields from ``spec_fields``): what the CLI and a new session start from."""
-    spec = ModelSpec(kind=kind, n_outputs=n_outputs, **spec_fields)
+    spec = ModelSpec(kind=ModelKind(kind), n_outputs=n_outputs, **spec_fields)
     return recipe_for_spec(spec).apply(spec, TrainConfig())
 
 
