@@ -250,6 +250,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self._on_state(self.session.state)
         self._on_data(self.session.data)
         self._update_code()
+        self._show_recipe()
 
     # ------------------------------------------------------------------ building
     def _neuron_tab(self) -> QWidget:
