@@ -69,29 +69,37 @@ class StepResult(Enum):
 
 # -- losses: the value and dL/dlogits -----------------------------------------------------
 def binary_loss_and_grad(
-    z: np.ndarray, t: np.ndarray, kind: LossKind, grad_scale: float | None = 1.0
+    z: np.ndarray,
+    t: np.ndarray,
+    kind: LossKind,
+    grad_scale: float | None = 1.0,
+    s: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray | None]:
     """Mean loss over the batch and ``grad_scale · dL/dz`` for one logit per image.
 
-    ``t`` holds float32 targets: 1.0 for the first class, 0.0 for the second.  With
-    ``grad_scale=None`` only the loss is computed.
+    ``t`` holds float32 targets: 1.0 for the first class, 0.0 for the second; ``s`` may
+    bring ``1 - 2t`` precomputed (the batches do).  With ``grad_scale=None`` only the
+    loss is computed.
     """
     m = z.shape[0]
     # σ as torch computes it and differentiates it: p = 1/(1+e^-z), dσ/dz = p·(1-p)
-    p = np.exp(-z)
-    p += 1.0
+    q = np.exp(-z)
+    p = q + 1.0
     np.reciprocal(p, out=p)
     if kind is LossKind.MNIST:
         # mnist_loss = mean(where(t==1, 1-p, p)) = mean(t + s·p) with s = 1 - 2t
-        s = 1.0 - 2.0 * t
+        if s is None:
+            s = 1.0 - 2.0 * t
         loss = (float(t.sum()) + float(np.dot(s, p))) / m
         if grad_scale is None:
             return loss, None
-        dz = 1.0 - p
-        dz *= p
-        dz *= s
-        dz *= np.float32(grad_scale / m)
-        return loss, dz
+        # (1 - p)·p, as torch's sigmoid backward forms it (q·p² would be more precise
+        # when saturated, but then Adam's trajectories part from autograd's sooner)
+        np.subtract(1.0, p, out=q)
+        q *= p
+        q *= s
+        q *= np.float32(grad_scale / m)
+        return loss, q
     # binary cross-entropy on the logit, stable: max(z, 0) - z·t + log(1 + e^-|z|)
     terms = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
     loss = float(terms.mean(dtype=np.float64))
@@ -207,6 +215,13 @@ class NumpyModel:
             np.copyto(view, params[name], casting="same_kind")
         self._bound = float(np.abs(self._flat).max(initial=0.0))
 
+    def effective_bias(self) -> float | None:
+        """The single neuron's b, or Σbᵢ for one bias per pixel; None without bias."""
+        bias = self.params.get("bias")
+        if bias is None:
+            return None
+        return float(bias[0]) if bias.shape[0] == 1 else float(bias.sum())
+
     def copy_params(self) -> dict[str, np.ndarray]:
         """Copies of the parameters (row-major, as in the spec)."""
         return {name: view.copy() for name, view in self.params.items()}
@@ -224,9 +239,10 @@ class NumpyModel:
         t: np.ndarray | None,
         kind: LossKind,
         lr: float,
+        s: np.ndarray | None = None,
     ) -> tuple[float, StepResult]:
         """One step on the batch ``x255`` (float32, 0..255), integer targets ``y`` and,
-        for two classes, float targets ``t``.
+        for two classes, float targets ``t`` (and optionally ``s = 1 - 2t``).
 
         Returns the batch's loss (before the update) and whether the step was kept: when
         the loss or a new parameter would not be finite, the parameters stay as they
@@ -237,9 +253,9 @@ class NumpyModel:
         # arrays, so no pass over the big ones)
         scale = -float(lr) if sgd else 1.0
         if self.spec.kind is ModelKind.MLP:
-            loss = self._mlp_grads(x255, y, t, kind, scale)
+            loss = self._mlp_grads(x255, y, t, s, kind, scale)
         else:
-            loss = self._linear_grads(x255, y, t, kind, scale)
+            loss = self._linear_grads(x255, y, t, s, kind, scale)
         if not math.isfinite(loss):
             return loss, StepResult.LOSS_NOT_FINITE
         if not sgd:
@@ -288,18 +304,18 @@ class NumpyModel:
         np.divide(m, g, out=g)
         g *= np.float32(-step_size)
 
-    def _loss_grad(self, z, y, t, kind, scale):
+    def _loss_grad(self, z, y, t, s, kind, scale):
         if kind is LossKind.CROSS_ENTROPY:
             return cross_entropy_and_grad(z, y, scale)
-        return binary_loss_and_grad(z, t, kind, scale)
+        return binary_loss_and_grad(z, t, kind, scale, s)
 
-    def _linear_grads(self, x255, y, t, kind, scale) -> float:
+    def _linear_grads(self, x255, y, t, s, kind, scale) -> float:
         """Single neuron and linear model: z = x·wᵀ/255 + b."""
         spec, g = self.spec, self.last_update
         z = logits(self.params, spec, x255)
         # dz comes scaled by 1/255 too: ∂L/∂w = dzᵀ·x/255 touches the batch once, and
         # the biases' Σdz takes the 255 back on a handful of numbers
-        loss, dz = self._loss_grad(z, y, t, kind, scale * float(SCALE))
+        loss, dz = self._loss_grad(z, y, t, s, kind, scale * float(SCALE))
         if not math.isfinite(loss):
             return loss
         if spec.kind is ModelKind.SINGLE:
@@ -313,7 +329,7 @@ class NumpyModel:
             g["biases"] *= np.float32(255.0)
         return loss
 
-    def _mlp_grads(self, x255, y, t, kind, scale) -> float:
+    def _mlp_grads(self, x255, y, t, s, kind, scale) -> float:
         """784 → hidden (ReLU) → outputs, backpropagated by hand."""
         p, g, spec = self.params, self.last_update, self.spec
         a = x255 @ p["hidden.weights"].T  # (784, H) row-major in memory
@@ -323,7 +339,7 @@ class NumpyModel:
         z = h @ p["output.weights"].T
         z += p["output.biases"]
         binary = spec.n_outputs == 1
-        loss, dz = self._loss_grad(z[:, 0] if binary else z, y, t, kind, scale)
+        loss, dz = self._loss_grad(z[:, 0] if binary else z, y, t, s, kind, scale)
         if not math.isfinite(loss):
             return loss
         if binary:
@@ -395,21 +411,23 @@ class BatchSource:
         self.x = x
         self.y = np.ascontiguousarray(y, dtype=np.int64)
         self.t = self.y.astype(np.float32) if binary else None
+        self.s = None if self.t is None else 1.0 - 2.0 * self.t  # mnist_loss's sign
         self.batch_size = bs = max(1, min(int(batch_size), len(self.y)))
         self._raw = np.empty((bs, x.shape[1]), dtype=x.dtype)
         self._x = np.empty((bs, x.shape[1]), dtype=np.float32)
         self._order = np.arange(len(self.y))
-        self._y = self.y
-        self._t = self.t
+        self._y, self._t, self._s = self.y, self.t, self.s
 
     def start_epoch(self, order: np.ndarray) -> None:
         """Use ``order`` (a permutation of the training images) for the next batches."""
         self._order = order
         self._y = self.y[order]
-        self._t = None if self.t is None else self.t[order]
+        if self.t is not None:
+            self._t, self._s = self.t[order], self.s[order]
 
     def gather(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Batch ``b`` of the epoch: float32 images (0..255), labels, float targets."""
+        """Batch ``b`` of the epoch: float32 images (0..255), labels, float targets.
+        (:meth:`signs` has the batch's ``1 - 2t``.)"""
         bs = self.batch_size
         sl = slice(b * bs, (b + 1) * bs)
         idx = self._order[sl]
@@ -422,6 +440,13 @@ class BatchSource:
             xb = self._x[:m]
             np.copyto(xb, self._raw[:m], casting="unsafe")
         return xb, self._y[sl], None if self._t is None else self._t[sl]
+
+    def signs(self, b: int) -> np.ndarray | None:
+        """``1 - 2t`` for batch ``b`` (two classes), precomputed for mnist_loss."""
+        if self._s is None:
+            return None
+        bs = self.batch_size
+        return self._s[b * bs : (b + 1) * bs]
 
 
 def chunks_as_float(x: np.ndarray, buffer: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:

@@ -442,7 +442,7 @@ class Trainer:
         if self.spec.kind is not ModelKind.SINGLE or self.spec.bias_mode is BiasMode.NONE:
             return None
         if self._fast is not None:
-            return float(self._fast.params["bias"].sum())
+            return self._fast.effective_bias()
         return float(self._model.bias.detach().sum())
 
     # -- maths -------------------------------------------------------------------------
@@ -588,7 +588,7 @@ class Trainer:
             xb, yb, tb = source.gather(b)
             # errstate: a diverging step overflows on purpose; the result says so
             with lock, errstate(all="ignore"):
-                loss_value, result = fast.step(xb, yb, tb, kind, lr)
+                loss_value, result = fast.step(xb, yb, tb, kind, lr, source.signs(b))
                 # a step not kept leaves the last finite parameters, and no last update
                 self._has_update = result is ok
             if result is ok:
