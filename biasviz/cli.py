@@ -1097,6 +1097,8 @@ class _Session:
     """A session file read for ``animate`` and ``info``: no dataset needed."""
 
     def __init__(self, path: str, meta: dict, arrays: dict) -> None:
+        import math
+
         from biasviz.core.datasets import Task
         from biasviz.core.history import TrainingHistory
         from biasviz.core.spec import ModelSpec, TrainConfig, validate_params
@@ -1126,6 +1128,12 @@ class _Session:
         self.history.restore(dict(meta["history"]),
                              {k[len("history/"):]: v for k, v in arrays.items()
                               if k.startswith("history/")})
+        last = self.history.last_epoch  # restored as given: its figures are printed
+        if last is not None and not (
+                all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                    for v in (last.epoch, last.step, last.valid_accuracy))
+                and 0 <= last.valid_accuracy <= 1):
+            raise ValueError("its history's last epoch is damaged")
         self.timeline = Timeline.from_arrays(
             {k[len("timeline/"):]: v for k, v in arrays.items() if k.startswith("timeline/")},
             dict(meta["timeline"]),

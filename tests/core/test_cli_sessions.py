@@ -5,6 +5,8 @@ trains on as if never saved; ``biasviz animate run.biasviz`` draws its timeline;
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 from PIL import Image, ImageSequence
@@ -245,3 +247,41 @@ def test_info_and_animate_refuse_a_session_that_does_not_fit(session, tmp_path, 
         assert err.startswith("biasviz: error: cannot open session changed.biasviz")
         assert message in err and err.count("\n") == 1
     assert not (tmp_path / "x.gif").exists()
+
+
+def _meta_paths(d: dict, prefix: tuple = ()):
+    for key, value in d.items():
+        if not prefix and key in ("format", "version", "arrays"):
+            continue  # read_session's own checks (tests/core/test_sessionfile.py)
+        yield (*prefix, key)
+        if isinstance(value, dict):
+            yield from _meta_paths(value, (*prefix, key))
+
+
+def test_info_on_every_damaged_description_value_is_one_line_or_a_description(
+        session, capsys, monkeypatch):
+    """Every value of session.json replaced by a wrong type: ``info`` describes the file or
+    refuses it in one line (exit 1); it never crashes or prints the value raw.  (The zip
+    layer is skipped here: read_session hands the damaged description over.)"""
+    from biasviz.core import sessionfile
+
+    meta0, arrays = read_session(session)
+    damaged: list[dict] = []
+    monkeypatch.setattr(sessionfile, "read_session", lambda _path: (damaged[-1], arrays))
+    tried = 0
+    for keys in _meta_paths(meta0):
+        for bad in (None, "\x1b[2Jx", [1, {"a": 2}]):
+            meta = copy.deepcopy(meta0)
+            target = meta
+            for key in keys[:-1]:
+                target = target[key]
+            target[keys[-1]] = bad
+            damaged.append(meta)
+            code = main(["info", "damaged.biasviz"])
+            out, err = capsys.readouterr()
+            assert code in (0, 1), (keys, bad)
+            if code == 1:
+                assert err.startswith("biasviz: error:") and err.count("\n") == 1, (keys, err)
+            assert "\x1b" not in out + err, keys
+            tried += 1
+    assert tried > 100
