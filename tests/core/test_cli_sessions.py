@@ -96,6 +96,28 @@ def test_train_session_out_is_checked_before_training(tmp_path, capsys):
     assert not (tmp_path / "missing").exists()
 
 
+def test_an_interrupted_session_run_writes_nothing(tmp_path, monkeypatch, capsys):
+    from biasviz.core import training
+
+    def interrupted_run(self, epochs=None, control=None):
+        yield training.StepMetrics(1, 1, 1, 4, 0.5, 0.0)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.Trainer, "run", interrupted_run)
+    assert main(["train", "--out", str(tmp_path / "run.biasviz")]) == 130
+    assert "nothing was written" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_diverged_session_run_writes_nothing(tmp_path, capsys):
+    path = tmp_path / "run.biasviz"
+    assert main(["train", "--loss", "bce", "--lr", "1e38", "--epochs", "3", "-q",
+                 "--out", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("biasviz: error: training diverged") and "nothing was written" in err
+    assert not path.exists()
+
+
 def test_a_ten_class_mlp_session_animates_as_tiles(tmp_path, capsys):
     path = tmp_path / "mlp.biasviz"
     assert main(["train", "--task", "all", "--model", "mlp", "--hidden", "4", "--epochs", "1",
