@@ -22,7 +22,7 @@ from html import escape
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QMouseEvent, QPalette
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFrame,
@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QStackedWidget,
+    QStyle,
+    QStyleOptionSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -45,11 +47,12 @@ from biasviz.core.decisions import (
     threshold_from_probability,
 )
 from biasviz.core.text import num, percent
+from biasviz.gui.class_labels import CategoryAxis, ElidedLabel, class_noun, elide
 from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
 from biasviz.gui.plot_style import make_still
 
-SLIDER_STEPS = 1000
 P_MIN, P_MAX = 0.001, 0.999
+RANGE_SLACK = 2.0  # the bias slider may span up to this many times what the data need
 T_LIMIT = round(threshold_from_probability(P_MAX), 3)  # 6.907: the logit of p = 0.999
 BIAS_DECIMALS = 3
 THRESHOLD_DECIMALS = 3
@@ -100,50 +103,117 @@ def _bold(label: QLabel) -> QLabel:
 
 
 class FloatSlider(QSlider):
-    """A horizontal QSlider over a float range, in ``SLIDER_STEPS`` steps.
+    """A horizontal QSlider over a float range, for fine work.
+
+    One integer step is ``10**-decimals`` (0.001 for the bias), so the keyboard moves it
+    exactly: an arrow key by ``fine_step`` (0.01), PageUp/PageDown by ``page_step``
+    (0.1).  Dragging the handle moves the value with the mouse; holding Shift while
+    dragging moves it ``FINE_DRAG`` times slower, to reach a value to the hundredth.
 
     ``floatChanged`` fires when the user moves it (keyboard, mouse, or ``setValue`` on
-    the integer position); :meth:`set_float_value` moves it silently.
+    the integer position); :meth:`set_float_value` and :meth:`set_float_range` are silent.
     """
 
     floatChanged = Signal(float)
+    FINE_DRAG = 10.0  # Shift-drag is this many times slower
+    MAX_POSITIONS = 200_000_000  # well inside a 32-bit int; coarser units beyond it
 
-    def __init__(self, decimals: int, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, decimals: int, parent: QWidget | None = None,
+        fine_step: float = 0.01, page_step: float = 0.1,
+    ) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self._lo, self._hi = -1.0, 1.0
         self._decimals = decimals
-        self.setRange(0, SLIDER_STEPS)
-        self.setSingleStep(1)
-        self.setPageStep(SLIDER_STEPS // 20)
+        self._unit = 10.0**-decimals
+        self._fine_step, self._page_step = float(fine_step), float(page_step)
+        self._drag_x: float | None = None  # last mouse x while the handle is dragged
+        self._drag_pos = 0.0  # exact (fractional) position while dragging
         self.setMinimumWidth(90)
+        self.set_float_range(-1.0, 1.0)
         self.valueChanged.connect(self._on_int_value)
 
     def float_range(self) -> tuple[float, float]:
         return self._lo, self._hi
 
+    def unit(self) -> float:
+        """The value of one integer step of the slider."""
+        return self._unit
+
     def set_float_range(self, lo: float, hi: float) -> None:
+        """The values the slider spans (silent: the caller re-sets the value)."""
         if not hi > lo:
             lo, hi = lo - 1.0, hi + 1.0
         self._lo, self._hi = float(lo), float(hi)
+        unit = 10.0**-self._decimals
+        if (self._hi - self._lo) / unit > self.MAX_POSITIONS:  # a diverged model's huge range
+            unit = 10.0 ** math.ceil(math.log10((self._hi - self._lo) / self.MAX_POSITIONS))
+        self._unit = unit
+        blocked = self.blockSignals(True)
+        self.setRange(math.floor(self._lo / unit), math.ceil(self._hi / unit))
+        self.setSingleStep(max(1, round(self._fine_step / unit)))
+        self.setPageStep(max(1, round(self._page_step / unit)))
+        self.blockSignals(blocked)
 
     def float_at(self, position: int) -> float:
-        value = self._lo + (self._hi - self._lo) * position / SLIDER_STEPS
-        return round(value, self._decimals)
+        return round(position * self._unit, self._decimals)
 
     def float_value(self) -> float:
         return self.float_at(self.value())
 
     def position_of(self, value: float) -> int:
-        frac = (float(value) - self._lo) / (self._hi - self._lo)
-        return int(round(min(max(frac, 0.0), 1.0) * SLIDER_STEPS))
+        value = float(value)
+        if not math.isfinite(value):
+            return self.minimum() if value < 0 else self.maximum()
+        return int(min(max(round(value / self._unit), self.minimum()), self.maximum()))
 
     def set_float_value(self, value: float) -> None:
         blocked = self.blockSignals(True)
         self.setValue(self.position_of(value))
         self.blockSignals(blocked)
 
+    def positions_per_pixel(self) -> float:
+        """How many integer steps one pixel of handle travel is worth."""
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        style = self.style()
+        groove = style.subControlRect(
+            QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, self
+        )
+        handle = style.subControlRect(
+            QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self
+        )
+        travel = max(groove.width() - handle.width(), 1)
+        return (self.maximum() - self.minimum()) / travel
+
     def _on_int_value(self, position: int) -> None:
         self.floatChanged.emit(self.float_at(position))
+
+    # Dragging is relative (the value follows the mouse's movement, not its position),
+    # so Shift can slow it down mid-drag without the handle jumping.
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and self.isSliderDown():
+            self._drag_x = event.position().x()
+            self._drag_pos = float(self.sliderPosition())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if self._drag_x is None or not self.isSliderDown():
+            super().mouseMoveEvent(event)
+            return
+        x = event.position().x()
+        factor = self.positions_per_pixel()
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            factor /= self.FINE_DRAG
+        self._drag_pos += (x - self._drag_x) * factor
+        self._drag_pos = min(max(self._drag_pos, self.minimum()), self.maximum())
+        self._drag_x = x
+        self.setSliderPosition(round(self._drag_pos))
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        self._drag_x = None
+        super().mouseReleaseEvent(event)
 
 
 def _spin(decimals: int, lo: float, hi: float, step: float) -> QDoubleSpinBox:
@@ -184,6 +254,10 @@ class DecisionPanel(QWidget):
         self._mode = MODE_EMPTY
         self._editable = True
         self._edit_reason = ""
+        # Has the model been trained yet?  Before any step the "trained" values are the
+        # initial ones, and the panel says so (the window calls set_has_trained).
+        self._has_trained = True
+        self._noun = "digit"  # "item" for classes that are not the digits 0–9
         # binary state (exact floats; the widgets show them rounded)
         self._decision: BinaryDecision | None = None
         self._trained_bias = 0.0
@@ -216,7 +290,7 @@ class DecisionPanel(QWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         label = QLabel(
-            "Train or load a model to see how its bias decides between the digits."
+            "Train or load a model to see how its bias decides between the classes."
         )
         label.setWordWrap(True)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -274,6 +348,8 @@ class DecisionPanel(QWidget):
             color=text_color, fill=pg.mkBrush(label_fill),
         )
         self.decision_line.sigDragged.connect(self._on_line_dragged)
+        self._line_texts = ("", "")  # the labels' full texts; shown shortened to fit
+        item.getViewBox().sigResized.connect(self._fit_line_labels)
         # where the trained bias puts the line: shown only while the user overrides it
         self.trained_line = pg.InfiniteLine(
             pos=0.0, angle=90, movable=False,
@@ -323,14 +399,11 @@ class DecisionPanel(QWidget):
 
         self.bias_name_label = _bold(QLabel("bias b"))
         self.bias_slider = FloatSlider(BIAS_DECIMALS)
-        self.bias_spin = _spin(BIAS_DECIMALS, -1000.0, 1000.0, 0.1)
+        self.bias_spin = _spin(BIAS_DECIMALS, -1000.0, 1000.0, 0.01)  # PageUp: 0.1
         self.bias_spin.setMinimumWidth(88)
         self.bias_status_label = QLabel()
         self.bias_status_label.setWordWrap(True)
         self.reset_button = QPushButton("Reset to trained b")
-        self.reset_button.setToolTip(
-            "Put back the bias that training found (the decision line jumps back)."
-        )
         self.edit_note_label = _small(QLabel())
         self.edit_note_label.setStyleSheet(f"color: {NOTE_FG}; font-style: italic;")
         self.edit_note_label.setWordWrap(True)
@@ -345,7 +418,7 @@ class DecisionPanel(QWidget):
         self.threshold_name_label = _bold(QLabel("threshold t"))
         self.threshold_slider = FloatSlider(THRESHOLD_DECIMALS)
         self.threshold_slider.set_float_range(-T_LIMIT, T_LIMIT)
-        self.threshold_spin = _spin(THRESHOLD_DECIMALS, -T_LIMIT, T_LIMIT, 0.1)
+        self.threshold_spin = _spin(THRESHOLD_DECIMALS, -T_LIMIT, T_LIMIT, 0.01)
         self.threshold_spin.setMinimumWidth(88)
         self.probability_name_label = QLabel("or as a probability:  σ(w·x + b) ≥ p")
         self.probability_name_label.setWordWrap(True)
@@ -364,27 +437,25 @@ class DecisionPanel(QWidget):
         results.setSpacing(10)
         left = QVBoxLayout()
         left.setSpacing(2)
+        # Two lines on purpose ("validation accuracy 99.9%", then "(1997 / 2000)"): one
+        # line would wrap at an arbitrary place next to the confusion table.
         self.accuracy_label = _bold(QLabel())
-        self.accuracy_label.setWordWrap(True)
+        self.accuracy_label.setWordWrap(False)
         self.accuracy_label.setToolTip(
             "The share of validation images (not used for training) that land on the "
             "correct side of the decision line."
         )
-        self.compare_label = _small(QLabel())
-        self.compare_label.setWordWrap(True)
-        self.compare_label.setToolTip(
-            "Where the decision line sits, or, once you moved the bias, how the trained "
-            "bias scored for comparison."
-        )
+        self.compare_label = _small(ElidedLabel())
         left.addWidget(self.accuracy_label)
         left.addWidget(self.compare_label)
         left.addStretch(1)
-        results.addLayout(left, stretch=1)
+        results.addLayout(left, stretch=0)
 
         confusion_box = QGridLayout()
         confusion_box.setSpacing(2)
-        self.confusion_col_headers = [_small(QLabel()), _small(QLabel())]
-        self.confusion_row_headers = [_small(QLabel()), _small(QLabel())]
+        # long class names ("Ankle boot") shorten with "…" and a tooltip
+        self.confusion_col_headers = [_small(ElidedLabel()), _small(ElidedLabel())]
+        self.confusion_row_headers = [_small(ElidedLabel()), _small(ElidedLabel())]
         self.confusion_labels: list[list[QLabel]] = [[QLabel(), QLabel()], [QLabel(), QLabel()]]
         for j, header in enumerate(self.confusion_col_headers):
             header.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -395,7 +466,7 @@ class DecisionPanel(QWidget):
             for j in range(2):
                 cell = self.confusion_labels[i][j]
                 cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                cell.setMinimumWidth(64)
+                cell.setMinimumWidth(56)
                 bg, fg = (CORRECT_BG, CORRECT_FG) if i == j else (WRONG_BG, WRONG_FG)
                 cell.setStyleSheet(
                     f"background: {bg}; color: {fg}; border: 1px solid #c8c8c8; "
@@ -403,7 +474,10 @@ class DecisionPanel(QWidget):
                 )
                 _bold(cell)
                 confusion_box.addWidget(cell, i + 1, j + 1)
-        results.addLayout(confusion_box)
+        confusion_box.setColumnStretch(0, 1)
+        confusion_box.setColumnStretch(1, 2)
+        confusion_box.setColumnStretch(2, 2)
+        results.addLayout(confusion_box, stretch=1)
         outer.addLayout(results)
 
         self.bias_slider.floatChanged.connect(self._on_bias_input)
@@ -424,20 +498,12 @@ class DecisionPanel(QWidget):
         top = QHBoxLayout()
         self.mc_accuracy_label = _bold(QLabel())
         self.mc_accuracy_label.setWordWrap(True)
-        self.mc_accuracy_label.setToolTip(
-            "The share of validation images whose highest output is the right digit."
-        )
         self.mc_reset_button = QPushButton("Reset all to trained")
-        self.mc_reset_button.setToolTip("Put back every output bias that training found.")
         top.addWidget(self.mc_accuracy_label, stretch=1)
         top.addWidget(self.mc_reset_button)
         outer.addLayout(top)
 
-        self.mc_explain_label = _small(QLabel(
-            "One bias per output neuron. The network answers the digit with the highest "
-            "output w·x + b, so raising one digit's bias makes it answer that digit more "
-            "often — for better or worse."
-        ))
+        self.mc_explain_label = _small(QLabel())
         self.mc_explain_label.setWordWrap(True)
         outer.addWidget(self.mc_explain_label)
         self.mc_status_label = _small(QLabel())
@@ -460,34 +526,27 @@ class DecisionPanel(QWidget):
         self.mc_trained_labels: list[QLabel] = []
         self.per_class_labels: list[QLabel] = []
 
-        self.mc_plot_title = _small(QLabel(
-            "Confusion: rows = the true digit, columns = the network's answer. "
-            "Darker = more images; off the diagonal are the mistakes."
-        ))
+        self.mc_plot_title = _small(QLabel())
         self.mc_plot_title.setWordWrap(True)
         outer.addWidget(self.mc_plot_title)
         self.confusion_plot = _plot_widget()
-        self.confusion_plot.setMinimumHeight(220)
+        self.confusion_plot.setMinimumHeight(160)
         item = self.confusion_plot.getPlotItem()
         item.invertY(True)
         item.getViewBox().setDefaultPadding(0.0)
-        item.setLabel("left", "true")
-        item.setLabel("bottom", "predicted")
+        item.setLabel("left", "true")  # the columns are named in the title above (height)
         self.confusion_image = pg.ImageItem(axisOrder="row-major")
         heat = pg.ColorMap(np.linspace(0.0, 1.0, len(HEAT_COLORS)), HEAT_COLORS)
         # square-root scale: the few mistakes stay visible next to the big diagonal
         self._heat_lut = heat.map(np.sqrt(np.linspace(0.0, 1.0, 256)), mode="byte")
         self.confusion_image.setLookupTable(self._heat_lut)
         item.addItem(self.confusion_image)
-        self.confusion_plot.setToolTip(
-            "Each cell counts validation images: row = what the digit really is, column = "
-            "what the network answered. The diagonal holds the correct answers. Raise one "
-            "bias and watch its column fill up."
-        )
+        self.confusion_columns = CategoryAxis(item, "bottom")
         self.confusion_texts: list[list[pg.TextItem]] = []
         outer.addWidget(self.confusion_plot, stretch=1)
 
         self.mc_reset_button.clicked.connect(self.reset_biases)
+        self._set_words()
         return page
 
     def _rebuild_multiclass_items(self, k: int) -> None:
@@ -505,7 +564,7 @@ class DecisionPanel(QWidget):
             box = QVBoxLayout(cell)
             box.setContentsMargins(3, 2, 3, 2)
             box.setSpacing(1)
-            name = _bold(QLabel())
+            name = _bold(ElidedLabel())
             name.setAlignment(Qt.AlignmentFlag.AlignCenter)
             spin = _spin(MULTI_DECIMALS, -999.99, 999.99, 0.1)
             spin.setMinimumWidth(70)
@@ -540,7 +599,8 @@ class DecisionPanel(QWidget):
                 row.append(text)
             self.confusion_texts.append(row)
         self.confusion_image.setImage(np.zeros((k, k)), levels=(0.0, 1.0))
-        item.setXRange(0, k, padding=0)
+        # a little room beside the grid, so the first and last column names fit whole
+        item.setXRange(-0.45, k + 0.45, padding=0)
         item.setYRange(0, k, padding=0)
         self._mc_k = k
         self._apply_editable()
@@ -562,9 +622,12 @@ class DecisionPanel(QWidget):
         home, and the window calls this after every change.  Emits only
         ``resultChanged`` (never ``biasChanged``).
         """
+        had_decision = self._decision is not None and self._mode == MODE_BINARY
+        old_bias = self._bias
         self._decision = decision
         self._trained_bias = float(trained_bias)
         self._bias = self._trained_bias if bias is None else float(bias)
+        same_bias = had_decision and abs(self._bias - old_bias) < 0.5 * 10.0**-BIAS_DECIMALS
         self._bias_overridden = (
             abs(self._bias - self._trained_bias) >= 0.5 * 10.0**-BIAS_DECIMALS
         )
@@ -573,11 +636,12 @@ class DecisionPanel(QWidget):
         names = (str(class_names[0]), str(class_names[1]))
         if names != self._class_names:
             self._set_binary_names(names)
+        self._set_noun(names)
 
         edges = decision.bin_edges
         self.hist_first_curve.setData(x=edges, y=decision.hist_first.astype(np.float64))
         self.hist_second_curve.setData(x=edges, y=decision.hist_second.astype(np.float64))
-        self._update_bias_range()
+        self._update_bias_range(keep_handle=same_bias)
         self._update_plot_range()
         self._sync_bias_widgets()
         self._sync_threshold_widgets()
@@ -664,7 +728,115 @@ class DecisionPanel(QWidget):
     def is_editable(self) -> bool:
         return self._editable
 
+    def set_has_trained(self, trained: bool) -> None:
+        """Whether the model has been trained yet (default True).  Before any training
+        the values the panel compares with are the initial ones: it says "initial b",
+        "Reset to initial b", "All biases are the initial values"."""
+        trained = bool(trained)
+        if trained == self._has_trained:
+            return
+        self._has_trained = trained
+        self._set_words()
+        if self._mode == MODE_BINARY and self._decision is not None:
+            self._refresh_binary()
+        elif self._mode == MODE_MULTICLASS and self._mc_decision is not None:
+            self._sync_multi_widgets()
+            self._update_mc_status()
+
+    def has_trained(self) -> bool:
+        return self._has_trained
+
+    def noun(self) -> str:
+        """"digit" or "item": what the panel calls one class's images."""
+        return self._noun
+
+    def _which(self) -> str:
+        """The word for the reference values: "trained", or "initial" before training."""
+        return "trained" if self._has_trained else "initial"
+
+    def _set_words(self) -> None:
+        """Texts that depend on whether the model is trained and on digit vs item."""
+        which, noun = self._which(), self._noun
+        self.reset_button.setText(f"Reset to {which} b")
+        self.reset_button.setToolTip(
+            "Put back the bias that training found (the decision line jumps back)."
+            if self._has_trained else
+            "Put back the bias the model starts with: it has not been trained yet "
+            "(the decision line jumps back)."
+        )
+        self.trained_line_label.setFormat(which)
+        self.bias_status_label.setToolTip(
+            ("The bias training found, and yours if you moved it." if self._has_trained
+             else "The bias the model starts with (no training yet), and yours if you "
+             "moved it.")
+            + " Your value is only for exploring: it does not change the model."
+        )
+        self.compare_label.set_full_text(
+            self.compare_label.full_text(),
+            f"Where the decision line sits, or, once you moved the bias, how the {which} "
+            "bias scores for comparison.",
+        )
+        self.mc_reset_button.setText(f"Reset all to {which}")
+        self.mc_reset_button.setToolTip(
+            "Put back every output bias that training found." if self._has_trained else
+            "Put back every output bias the model starts with (it has not been trained yet)."
+        )
+        self.mc_accuracy_label.setToolTip(
+            f"The share of validation images whose highest output is the right {noun}."
+        )
+        # short enough for two lines and one line: the confusion grid needs the height
+        self.mc_explain_label.setText(
+            f"One bias per output neuron: the highest w·x + b wins, so raising an {noun}'s "
+            f"bias makes the network answer that {noun} more often — for better or worse."
+            if noun == "item" else
+            f"One bias per output neuron: the highest w·x + b wins, so raising a {noun}'s "
+            f"bias makes the network answer that {noun} more often — for better or worse."
+        )
+        self.mc_plot_title.setText(
+            f"Confusion: rows = true {noun}, columns = the answer; darker = more images."
+        )
+        self.confusion_plot.setToolTip(
+            f"Each cell counts validation images: row = what the {noun} really is, column = "
+            "what the network answered. The diagonal holds the correct answers. Raise one "
+            "bias and watch its column fill up."
+        )
+
+    def _fit_line_labels(self, *_args) -> None:
+        """The two labels beside the decision line, shortened to the room on their side
+        of it (a label cut off by the plot's edge tells nothing); the full texts are in
+        their tooltips."""
+        if self._decision is None:
+            return
+        vb = self.plot.getPlotItem().getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        width = vb.width()
+        if not (width > 0 and x1 > x0):
+            return
+        at = (float(self.decision_line.value()) - x0) / (x1 - x0) * width
+        rooms = (width - at - 10, at - 10)  # first class right of the line, second left
+        first, second = (quoted(n) for n in self._class_names)
+        candidates = (
+            (f"predict {first} →", f"{first} →", first, "→"),
+            (f"← predict {second}", f"← {second}", second, "←"),
+        )
+        for label, options, room in zip(
+            (self.line_label_first, self.line_label_second), candidates, rooms, strict=True
+        ):
+            metrics = QFontMetricsF(label.textItem.font())
+            text = next((o for o in options if metrics.horizontalAdvance(o) <= room), "")
+            if not text and room > metrics.horizontalAdvance("“…”"):
+                text = elide(options[2], metrics, room)
+            label.setVisible(bool(text))  # first: a hidden label ignores new text
+            label.setFormat(text.replace("{", "{{").replace("}", "}}"))
+            label.setToolTip(options[0])
+
     # ------------------------------------------------------------------ binary internals
+    def _set_noun(self, names) -> None:
+        noun = class_noun(names)
+        if noun != self._noun:
+            self._noun = noun
+            self._set_words()
+
     def _set_binary_names(self, names: tuple[str, str]) -> None:
         self._class_names = names
         first, second = quoted(names[0]), quoted(names[1])
@@ -678,8 +850,8 @@ class DecisionPanel(QWidget):
         self.line_label_second.setFormat(f"← predict {second}")
         self.rule_label.setText(f"The neuron says {first} when w·x + b ≥ t:")
         for j, name in enumerate(names):
-            self.confusion_col_headers[j].setText(f"called {quoted(name)}")
-            self.confusion_row_headers[j].setText(f"true {quoted(name)}")
+            self.confusion_col_headers[j].set_full_text(f"called {quoted(name)}")
+            self.confusion_row_headers[j].set_full_text(f"true {quoted(name)}")
         for i in range(2):
             for j in range(2):
                 verdict = "correct" if i == j else "mistakes"
@@ -719,14 +891,15 @@ class DecisionPanel(QWidget):
         )
         self.probability_spin.setToolTip(p_tip)
         self.probability_name_label.setToolTip(p_tip)
-        self.bias_status_label.setToolTip(
-            "The bias training found, and yours if you moved it. Your value is only for "
-            "exploring: it does not change the trained model."
-        )
 
-    def _update_bias_range(self) -> None:
-        """Slider span: every bias that puts the line somewhere over the histograms
-        (at the current t), plus the trained and current bias."""
+    def _update_bias_range(self, keep_handle: bool = False) -> None:
+        """Slider span from the data: every bias that puts the line somewhere over the
+        histograms (at the current t), plus the trained and current bias.
+
+        ``keep_handle`` (b did not change, only the histograms did, e.g. while painting
+        the weights): the span stays as it is while it still covers what is needed and
+        is not much wider; otherwise it grows or shrinks around b so that b keeps its
+        place on the slider and the handle does not jump."""
         assert self._decision is not None
         edges = self._decision.bin_edges
         lo = self._threshold - float(edges[-1])
@@ -734,7 +907,19 @@ class DecisionPanel(QWidget):
         lo = min(lo, self._trained_bias, self._bias)
         hi = max(hi, self._trained_bias, self._bias)
         pad = 0.02 * (hi - lo) if hi > lo else 1.0
-        self.bias_slider.set_float_range(lo - pad, hi + pad)
+        lo, hi = lo - pad, hi + pad
+        old_lo, old_hi = self.bias_slider.float_range()
+        b = self._bias
+        if keep_handle and old_hi > old_lo and old_lo < b < old_hi:
+            need = hi - lo
+            if old_lo <= lo and hi <= old_hi and old_hi - old_lo <= RANGE_SLACK * need:
+                lo, hi = old_lo, old_hi  # still fits: nothing moves
+            else:
+                f = (b - old_lo) / (old_hi - old_lo)  # b's place on the slider, kept
+                span = max((b - lo) / f, (hi - b) / (1.0 - f))
+                if span <= RANGE_SLACK * need:
+                    lo, hi = b - f * span, b + (1.0 - f) * span
+        self.bias_slider.set_float_range(lo, hi)
         limit = max(1000.0, 10.0 * max(abs(lo), abs(hi)))
         blocked = self.bias_spin.blockSignals(True)
         self.bias_spin.setRange(-limit, limit)
@@ -803,6 +988,12 @@ class DecisionPanel(QWidget):
         self._refresh_binary()
         self.thresholdChanged.emit(self._threshold)
 
+    def _compare_tip(self) -> str:
+        return (
+            "Where the decision line sits, or, once you moved the bias, how the "
+            f"{self._which()} bias scores for comparison."
+        )
+
     def _refresh_binary(self) -> None:
         """O(log n): evaluate, move the line, rewrite the labels."""
         assert self._decision is not None
@@ -822,24 +1013,29 @@ class DecisionPanel(QWidget):
         n = self._decision.n
         correct = int(result.confusion[0, 0] + result.confusion[1, 1])
         self.accuracy_label.setText(
-            f"validation accuracy {fmt_percent(result.accuracy)} ({correct} / {n})"
+            f"validation accuracy {fmt_percent(result.accuracy)}\n({correct} / {n})"
         )
         for i in range(2):
             for j in range(2):
                 self.confusion_labels[i][j].setText(str(int(result.confusion[i, j])))
         trained_text = fmt(self._trained_bias, BIAS_DECIMALS, sign=True)
+        which = self._which()
         if self._bias_overridden:
             self.bias_status_label.setText(
                 f"<span style='color:{OVERRIDE_FG}'><b>your b = "
-                f"{fmt(b, BIAS_DECIMALS, sign=True)}</b></span> (trained b = {trained_text})"
+                f"{fmt(b, BIAS_DECIMALS, sign=True)}</b></span> ({which} b = {trained_text})"
             )
             trained = self._decision.evaluate(self._trained_bias, t)
-            self.compare_label.setText(
-                f"with the trained b: {fmt_percent(trained.accuracy)}"
+            self.compare_label.set_full_text(
+                f"with the {which} b: {fmt_percent(trained.accuracy)}", self._compare_tip()
             )
         else:
-            self.bias_status_label.setText(f"trained b = {trained_text}")
-            self.compare_label.setText("line at w·x = t − b = " + fmt(result.cut))
+            untrained = "" if self._has_trained else " (not trained yet)"
+            self.bias_status_label.setText(f"{which} b = {trained_text}{untrained}")
+            self.compare_label.set_full_text(
+                "line at w·x = t − b = " + fmt(result.cut), self._compare_tip()
+            )
+        self._fit_line_labels()
         self.resultChanged.emit(result)
 
     # ------------------------------------------------------------------ ten-class API
@@ -871,6 +1067,7 @@ class DecisionPanel(QWidget):
         self._mc_biases = current.copy()
         if names != self._mc_names:
             self._set_multiclass_names(names)
+        self._set_noun(names)
         self._sync_multi_widgets()
         self._show(MODE_MULTICLASS)
         self._refresh_multiclass()
@@ -908,7 +1105,7 @@ class DecisionPanel(QWidget):
     def _set_multiclass_names(self, names: list[str]) -> None:
         self._mc_names = names
         for i, name in enumerate(names):
-            self.mc_name_labels[i].setText(quoted(name))
+            self.mc_name_labels[i].set_full_text(quoted(name))
             tip = (
                 f"Bias of the output neuron for {quoted(name)}. Raise it and the network "
                 f"answers {quoted(name)} more often (its column in the confusion grid fills "
@@ -916,14 +1113,21 @@ class DecisionPanel(QWidget):
             )
             self.bias_spins[i].setToolTip(tip)
             self.mc_name_labels[i].setToolTip(tip)
-            self.mc_trained_labels[i].setToolTip("The value training found for this bias.")
+            self.mc_trained_labels[i].setToolTip(
+                "The value training found for this bias (before training: the value the "
+                "model starts with)."
+            )
             self.per_class_labels[i].setToolTip(
                 f"How many of the true {quoted(name)} images the network gets right."
             )
         ticks = [[(i + 0.5, name) for i, name in enumerate(names)], []]
         item = self.confusion_plot.getPlotItem()
-        item.getAxis("left").setTicks(ticks)
-        item.getAxis("bottom").setTicks(ticks)
+        left = item.getAxis("left")
+        left.setTicks(ticks)
+        metrics = QFontMetricsF(left.font())
+        left.setWidth(int(max(metrics.horizontalAdvance(n) for n in names)) + 28)
+        # column names: whole, staggered over two lines, or shortened with a tooltip
+        self.confusion_columns.set_names(names, [i + 0.5 for i in range(len(names))])
 
     def _sync_multi_widgets(self) -> None:
         overridden = self._mc_overridden()
@@ -935,7 +1139,7 @@ class DecisionPanel(QWidget):
             spin.setStyleSheet(
                 f"QDoubleSpinBox {{ color: {OVERRIDE_FG}; font-weight: bold; }}" if changed else ""
             )
-            trained_text = f"trained {fmt(self._mc_trained[i], MULTI_DECIMALS, sign=True)}"
+            trained_text = f"{self._which()} {fmt(self._mc_trained[i], MULTI_DECIMALS, sign=True)}"
             self.mc_trained_labels[i].setText(trained_text)
             self.mc_trained_labels[i].setStyleSheet(
                 f"color: {OVERRIDE_FG};" if changed else ""
@@ -950,13 +1154,15 @@ class DecisionPanel(QWidget):
             trained = self._mc_decision.evaluate(self._mc_trained)
             self.mc_status_label.setText(
                 f"<span style='color:{OVERRIDE_FG}'><b>You changed {count} of "
-                f"{len(overridden)} biases</b></span> (trained value under each box). "
-                f"With the trained biases: {fmt_percent(trained.accuracy)}."
+                f"{len(overridden)} biases</b></span> ({self._which()} value under each "
+                f"box). With the {self._which()} biases: {fmt_percent(trained.accuracy)}."
             )
         elif self._editable:
-            self.mc_status_label.setText("All biases are the trained values. Edit any box.")
+            self.mc_status_label.setText(
+                f"All biases are the {self._which()} values. Edit any box."
+            )
         else:
-            self.mc_status_label.setText("All biases are the trained values.")
+            self.mc_status_label.setText(f"All biases are the {self._which()} values.")
 
     def _on_multi_bias_input(self, index: int, value: float) -> None:
         if self._mc_decision is None or not self._editable:

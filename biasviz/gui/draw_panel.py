@@ -60,6 +60,7 @@ from biasviz.core.preprocess import OUT_SIDE
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec
 from biasviz.core.text import num, rough_percent
 from biasviz.gui.canvas import DEFAULT_BRUSH, MAX_BRUSH, MIN_BRUSH, DrawingCanvas
+from biasviz.gui.class_labels import CategoryAxis, class_noun
 from biasviz.gui.colormaps import (
     FIRST_CLASS_COLOR,
     SECOND_CLASS_COLOR,
@@ -173,6 +174,7 @@ class DrawPanel(QWidget):
         self._params: dict[str, np.ndarray] | None = None
         self._spec: ModelSpec | None = None
         self._class_names: tuple[str, ...] = ()
+        self._noun = "digit"  # "item" for classes that are not the digits 0–9
         self._generation = 0
         self._job: _PredictJob | None = None
         self._pending = False
@@ -346,6 +348,7 @@ class DrawPanel(QWidget):
         plot.getAxis("left").setWidth(44)
         self._bars = pg.BarGraphItem(x=np.arange(2), height=np.zeros(2), width=0.62)
         plot.addItem(self._bars)
+        self._bar_axis = CategoryAxis(plot, "bottom")  # long names fit, or shorten with a tip
         self._bar_text = pg.TextItem(anchor=(0.5, 1.0), color=self._fg)
         bar_font = QFont(self.font())
         bar_font.setBold(True)
@@ -392,7 +395,18 @@ class DrawPanel(QWidget):
             self._params = dict(params)
             self._spec = spec
             self._class_names = tuple(str(c) for c in class_names)
+        self._noun = class_noun(self._class_names) if self._class_names else "digit"
         self.request_prediction()
+
+    def noun(self) -> str:
+        """"digit" or "item": what the panel asks the learner to draw."""
+        return self._noun
+
+    def headline_text(self) -> str:
+        return self._headline.text()
+
+    def _a_noun(self) -> str:
+        return ("an " if self._noun[0] in "aeiou" else "a ") + self._noun
 
     def last_prediction(self) -> Prediction | None:
         """The last accepted result (None before the first one)."""
@@ -481,7 +495,7 @@ class DrawPanel(QWidget):
             self._headline.setText("Cannot predict with this model")
             self._detail.setText(escape(r.error))
         elif r.empty:
-            self._headline.setText("Draw a digit")
+            self._headline.setText(f"Draw {self._a_noun()}")
             self._detail.setText("The prediction updates while you draw.")
         else:
             assert r.probabilities is not None and r.logits is not None
@@ -555,7 +569,7 @@ class DrawPanel(QWidget):
             )
         if r.contribution is None or r.empty or r.error is not None:
             self._contribution.show_image(np.zeros((OUT_SIDE, OUT_SIDE)), (-1.0, 1.0))
-            self._sum.setText("Σ w⊙x + b = logit: &nbsp;draw a digit to see the sum.")
+            self._sum.setText(f"Σ w⊙x + b = logit: &nbsp;draw {self._a_noun()} to see the sum.")
             return
         self._contribution.show_image(r.contribution, symmetric_levels(r.contribution))
         self._sum.setText(self._sum_text(r, spec))
@@ -609,9 +623,12 @@ class DrawPanel(QWidget):
             brushes.append(pg.mkBrush(*color, alpha))
             pens.append(pg.mkPen(self._fg, width=2) if picked else pg.mkPen(None))
         self._bars.setOpts(x=x, height=probs, width=0.62, brushes=brushes, pens=pens)
-        ticks = [(i, name) for i, name in enumerate(names)] if r.has_model else []
-        plot.getAxis("bottom").setTicks([ticks, []])
-        plot.setXRange(-0.6, n - 0.4, padding=0)
+        # long names (Fashion-MNIST) need room at the ends to show whole under the bars
+        pad = 0.9 if n > 2 and max(len(name) for name in names) > 3 else 0.6
+        plot.setXRange(-pad, n - 1 + pad, padding=0)
+        shown = list(names) if r.has_model else []
+        if shown != self._bar_axis.names():
+            self._bar_axis.set_names(shown)
         if r.predicted is not None and r.probabilities is not None:
             p = float(r.probabilities[r.predicted])
             self._bar_text.setText(rough_percent(p))
@@ -666,6 +683,8 @@ class DrawPanel(QWidget):
         self._message.setText(message)
 
     def _open_image(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a picture of a digit", "", IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self, f"Open a picture of {self._a_noun()}", "", IMAGE_FILTER
+        )
         if path:
             self.canvas.load_image(path)

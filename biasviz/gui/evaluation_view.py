@@ -63,6 +63,7 @@ from biasviz.core.evaluation import (
     percent_sure,
 )
 from biasviz.core.spec import ModelSpec
+from biasviz.gui.class_labels import CategoryAxis
 from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
 from biasviz.gui.plot_style import make_still
 
@@ -324,6 +325,10 @@ class EvaluationView(QWidget):
         for side in ("bottom", "left"):
             conf_item.getAxis(side).enableAutoSIPrefix(False)
         bar_item.getAxis("bottom").enableAutoSIPrefix(False)
+        # class names under the bars and the matrix's columns: whole, staggered over two
+        # lines, or shortened with "…" and listed in the axis's tooltip
+        self.bar_columns = CategoryAxis(bar_item, "bottom")
+        self.confusion_columns = CategoryAxis(conf_item, "bottom", max_lines=3)
 
         # gallery of mistakes
         self.gallery_panel = _Panel("Mistakes", TIP_GALLERY)
@@ -583,11 +588,11 @@ class EvaluationView(QWidget):
         for t in self._bar_texts + self._cell_texts:
             t.hide()
         self.confusion_image.clear()
-        self.bar_plot.getPlotItem().getAxis("bottom").setTicks([[], []])
+        self.bar_columns.set_names([])
         self.bar_plot.getPlotItem().setXRange(0, 1, padding=0)
         conf_item = self.confusion_plot.getPlotItem()
-        for side in ("bottom", "left"):
-            conf_item.getAxis(side).setTicks([[], []])
+        conf_item.getAxis("left").setTicks([[], []])
+        self.confusion_columns.set_names([])
         conf_item.setXRange(0, 1, padding=0)
         conf_item.setYRange(0, 1, padding=0)
         for placeholder in self._placeholders:
@@ -687,25 +692,24 @@ class EvaluationView(QWidget):
     ) -> None:
         """Class names as the ticks of one axis, at ``i + offset``.
 
-        Ten long names (Fashion-MNIST) on a bottom axis are staggered over two lines so
-        neighbours do not overlap; a left axis is made wide enough for the longest name.
+        A bottom axis fits them to its width (:class:`CategoryAxis`: whole, staggered
+        over two lines, or shortened with a tooltip); a left axis is made wide enough
+        for the longest name.
         """
         axis = plot.getPlotItem().getAxis(side)
         long_names = self._long_names(names)
         font = QFont(self.font())
         if long_names:
             font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.0))
+        positions = [i + offset for i in range(len(names))]
+        if side == "bottom":
+            columns = self.confusion_columns if plot is self.confusion_plot else self.bar_columns
+            columns.set_names(names, positions, font=font)
+            return
         axis.setTickFont(font)
-        labels = list(names)
-        if side == "bottom" and long_names:
-            labels = [("\n" + n) if i % 2 else n for i, n in enumerate(names)]
-        axis.setTicks([[(i + offset, label) for i, label in enumerate(labels)], []])
-        if side == "left":
-            fm = QFontMetrics(font)
-            axis.setWidth(max(fm.horizontalAdvance(n) for n in names) + 18)
-        else:
-            lines = 2 if long_names else 1
-            axis.setHeight(QFontMetrics(font).height() * lines + 12 + (18 if plot is self.confusion_plot else 0))
+        axis.setTicks([list(zip(positions, names, strict=True)), []])
+        fm = QFontMetrics(font)
+        axis.setWidth(max(fm.horizontalAdvance(n) for n in names) + 18)
 
     def _confusion_rgb(self, ev: Evaluation) -> np.ndarray:
         k = ev.n_classes

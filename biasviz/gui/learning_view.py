@@ -19,6 +19,7 @@ class LearningView(QWidget):
         grid = QGridLayout(self)
         self.update_view = WeightsView()
         self.update_view.set_bias_name("its bias moved by Δb")
+        self.update_view.set_value_name("Δw")  # the colour bar and hover show Δw, not w
         self.update_view.setToolTip(
             "The last update of the weights: Δw = −learning rate × gradient, as a 28×28 "
             "image. Red pixels were just pushed up, blue ones down. Use 'Step 1 batch' to "
@@ -76,22 +77,40 @@ class LearningView(QWidget):
         self.histogram.set_current(weights.ravel())
         self._show_update(snapshot)
 
+    def update_text(self) -> str:
+        """What the Δw picture says about itself: its title, bias read-out and note."""
+        view = self.update_view
+        return " | ".join(t for t in (view.title_text(), view.bias_text(), view.note_text()) if t)
+
     def _show_update(self, snapshot: Snapshot) -> None:
         spec = snapshot.spec
         side = int(spec.kernel) if spec.kind is ModelKind.CNN else 28
-        if snapshot.last_update is None:
+        missing = snapshot.last_update is None
+        if missing:
+            # No update to show: a blank picture and words that say why, never a
+            # "Δb = 0.000" that reads as "the bias did not move".
             weights, biases = first_layer(snapshot.params, spec)
             delta, delta_b = np.zeros_like(weights), np.zeros_like(biases)
+            if snapshot.step == 0:
+                note = ("No update yet: the model has not been trained. Press 'Step 1 "
+                        "batch' (or Start) and the change each step makes appears here.")
+            else:
+                note = (f"The update that led to step {snapshot.step:,} is not available "
+                        "for this moment. 'Step 1 batch' shows the next one.")
+            self.update_view.set_note(note)
         else:
+            self.update_view.set_note("")
             # first_layer of the update arrays: Δ of each first-layer neuron (Σ of a
             # per-pixel Δb, which is how the bias acts).
             delta, delta_b = first_layer({**snapshot.params, **snapshot.last_update}, spec)
         if spec.kind is ModelKind.SINGLE and spec.bias_mode.value == "none":
             delta_b = None
+        no_delta_b = "Δb: no update yet" if snapshot.step == 0 else "Δb: not available"
+        self.update_view.set_bias_text(no_delta_b if missing and delta_b is not None else None)
         labels = [f"Δ neuron {i}" for i in range(delta.shape[0])]
         if delta.shape[0] == 1:
             labels = ["Δw (last update)"]
         self.update_view.set_neurons(
             delta[:64], None if delta_b is None else delta_b[:64], labels[:64], side=side,
-            title="Last update Δw = −lr · gradient",
+            title="Last update Δw: none yet" if missing else "Last update Δw = −lr · gradient",
         )

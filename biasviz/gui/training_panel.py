@@ -6,6 +6,8 @@ Controls that cannot change mid-run are disabled while training runs.
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -36,6 +38,7 @@ from biasviz.core.spec import (
     Optimizer,
     TrainConfig,
 )
+from biasviz.gui.class_labels import ElidedLabel, ElidingComboBox
 
 DATASETS = [
     ("sample", "Bundled MNIST sample (5,000 digits)"),
@@ -44,11 +47,22 @@ DATASETS = [
     ("kmnist", "Kuzushiji-MNIST (download)"),
     ("folder", "Local folder of IDX files…"),
 ]
+DOWNLOADABLE = ("mnist", "fashion-mnist", "kmnist")
+LOADED_FOLDER = "loaded-folder"  # the combo entry naming the folder that is loaded
+
+
+def folder_label(source: str) -> str:
+    """How a loaded folder is named in the Dataset box: its last path component."""
+    name = PurePath(str(source).rstrip("/\\")).name or str(source)
+    return f"Folder “{name}”"
 
 
 def _tip(widget: QWidget, text: str) -> QWidget:
-    widget.setToolTip(text)
     widget.setWhatsThis(text)
+    if isinstance(widget, ElidingComboBox):
+        widget.set_help(text)  # the tooltip starts with the full current entry
+    else:
+        widget.setToolTip(text)
     return widget
 
 
@@ -72,6 +86,8 @@ class TrainingPanel(QWidget):
         self._updating = False
         self._class_names: tuple[str, ...] = DIGIT_NAMES
         self._state = "loading"
+        self._dataset_key = "sample"
+        self._dataset_source = ""
         self._build()
         self._sync_visibility()
 
@@ -83,17 +99,22 @@ class TrainingPanel(QWidget):
         # data ---------------------------------------------------------------
         data_box = QGroupBox("Data")
         form = QFormLayout(data_box)
-        self.dataset_combo = QComboBox()
+        self.dataset_combo = ElidingComboBox()
         for key, label in DATASETS:
             self.dataset_combo.addItem(label, key)
         _tip(self.dataset_combo, "Which images to learn from. The bundled sample works offline; "
              "the full datasets are downloaded once into your cache folder. A local folder "
              "needs the four MNIST-format IDX files (train-images-idx3-ubyte[.gz] …).")
         form.addRow("Dataset", self.dataset_combo)
+        # While a dataset loads: what is happening, a bar (busy, or the download's
+        # progress) and, for a download only, a way to cancel it.
+        self.loading_label = ElidedLabel()
+        self.loading_label.setVisible(False)
         self.download_bar = QProgressBar()
         self.download_bar.setVisible(False)
         self.cancel_download_button = QPushButton("Cancel download")
         self.cancel_download_button.setVisible(False)
+        form.addRow(self.loading_label)
         form.addRow(self.download_bar)
         form.addRow(self.cancel_download_button)
 
@@ -104,7 +125,7 @@ class TrainingPanel(QWidget):
              "or a 7?'. All ten: one output neuron per class; the largest wins.")
         form.addRow("Task", self.task_combo)
         pair_row = QHBoxLayout()
-        self.first_combo, self.second_combo = QComboBox(), QComboBox()
+        self.first_combo, self.second_combo = ElidingComboBox(), ElidingComboBox()
         for combo in (self.first_combo, self.second_combo):
             for i, name in enumerate(DIGIT_NAMES):
                 combo.addItem(name, i)
@@ -112,9 +133,10 @@ class TrainingPanel(QWidget):
         self.second_combo.setCurrentIndex(7)
         _tip(self.first_combo, "The first class: the neuron's output 1 (it fires for these).")
         _tip(self.second_combo, "The second class: the neuron's output 0.")
-        pair_row.addWidget(self.first_combo)
-        pair_row.addWidget(QLabel("vs"))
-        pair_row.addWidget(self.second_combo)
+        # the two boxes share the row equally; "vs" takes only its own width
+        pair_row.addWidget(self.first_combo, 1)
+        pair_row.addWidget(QLabel("vs"), 0)
+        pair_row.addWidget(self.second_combo, 1)
         self.pair_widget = QWidget()
         self.pair_widget.setLayout(pair_row)
         pair_row.setContentsMargins(0, 0, 0, 0)
@@ -330,6 +352,8 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------ emitting
     def _on_dataset_activated(self, index: int) -> None:
         key = self.dataset_combo.itemData(index)
+        if key == LOADED_FOLDER:
+            return  # the folder that is loaded already: nothing to read again
         if key == "folder":
             folder = QFileDialog.getExistingDirectory(self, "Folder with MNIST-format IDX files")
             if not folder:
@@ -421,9 +445,36 @@ class TrainingPanel(QWidget):
             self._updating = False
 
     def set_dataset_key(self, key: str) -> None:
+        """Select the dataset ``key`` in the Dataset box (a folder keeps its name when
+        it is the one loaded; use :meth:`set_dataset` to name a new folder)."""
+        self.set_dataset(key, self._dataset_source if key == "folder" else "")
+
+    def set_dataset(self, key: str, source: str = "") -> None:
+        """Show the dataset that is loaded: ``key`` ("sample", "mnist", …, "folder") and,
+        for a folder, its path ``source``: the box then names the folder (“Folder
+        “fashion-mnist””, the full path in the tooltip)."""
+        self._dataset_key, self._dataset_source = str(key), str(source)
         self._updating = True
-        self._select(self.dataset_combo, key if key != "folder" else "folder")
-        self._updating = False
+        try:
+            combo = self.dataset_combo
+            i = combo.findData(LOADED_FOLDER)
+            if key == "folder" and source:
+                if i < 0:
+                    combo.insertItem(combo.findData("folder"), "", LOADED_FOLDER)
+                    i = combo.findData(LOADED_FOLDER)
+                combo.setItemText(i, folder_label(source))
+                combo.setItemData(i, source, Qt.ItemDataRole.ToolTipRole)
+                combo.setCurrentIndex(i)
+            else:
+                if i >= 0:
+                    combo.removeItem(i)
+                self._select(combo, key)
+        finally:
+            self._updating = False
+
+    def dataset_text(self) -> str:
+        """What the Dataset box says."""
+        return self.dataset_combo.currentText()
 
     def set_settings(self, task: Task, spec: ModelSpec, config: TrainConfig) -> None:
         """Show settings chosen elsewhere (restored from QSettings, or an import)."""
@@ -466,10 +517,11 @@ class TrainingPanel(QWidget):
                   self.optimizer_combo, self.loss_combo, self.batch_spin, self.epochs_spin,
                   self.lr_spin):
             w.setEnabled(idle)
-            if not idle:
-                w.setToolTip(w.whatsThis() + "\n\n(Stop training to change this.)")
+            tip = w.whatsThis() + ("" if idle else "\n\n(Stop training to change this.)")
+            if isinstance(w, ElidingComboBox):
+                w.set_help(tip)
             else:
-                w.setToolTip(w.whatsThis())
+                w.setToolTip(tip)
         self.start_button.setEnabled(state in ("ready", "loading", "paused"))
         self.start_button.setText("Resume" if state == "paused" else "Start")
         self.pause_button.setEnabled(running)
@@ -481,11 +533,40 @@ class TrainingPanel(QWidget):
         self._sync_visibility()
 
     def set_download_visible(self, visible: bool) -> None:
-        self.download_bar.setVisible(visible)
-        self.cancel_download_button.setVisible(visible)
+        """Show or hide the download bar and its cancel button (see
+        :meth:`show_dataset_loading`, which also tells a download from a local read)."""
         if visible:
-            self.download_bar.setRange(0, 0)
-        self.dataset_combo.setEnabled(not visible and self._state in ("ready", "loading"))
+            self.show_dataset_loading("")
+        else:
+            self.hide_dataset_loading()
+
+    def show_dataset_loading(self, spec: str) -> None:
+        """A dataset is loading: ``spec`` is what was asked for ("mnist", … or a folder's
+        path; "" when unknown).  A download shows its progress and "Cancel download"; a
+        local read (a folder) only a busy bar saying what is read — there is nothing to
+        cancel."""
+        spec = str(spec)
+        download = spec in DOWNLOADABLE or not spec
+        if download:
+            name = dict(DATASETS).get(spec, "the dataset").replace(" (download)", "")
+            text = f"Downloading {name}…" if spec else "Downloading…"
+        else:
+            text = f"Reading {folder_label(spec).replace('Folder', 'folder', 1)}…"
+        self.loading_label.set_full_text(text, spec if not download else "")
+        self.loading_label.setVisible(True)
+        self.download_bar.setRange(0, 0)  # busy until a download reports its size
+        self.download_bar.setFormat("")
+        self.download_bar.setVisible(True)
+        self.cancel_download_button.setVisible(download)
+        self.dataset_combo.setEnabled(False)
+
+    def hide_dataset_loading(self) -> None:
+        for w in (self.loading_label, self.download_bar, self.cancel_download_button):
+            w.setVisible(False)
+        self.dataset_combo.setEnabled(self._state in ("ready", "loading"))
+
+    def is_dataset_loading(self) -> bool:
+        return not self.download_bar.isHidden()
 
     def set_download_progress(self, done: int, total: int) -> None:
         if total > 0:

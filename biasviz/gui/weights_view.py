@@ -269,7 +269,9 @@ class WeightsView(QWidget):
             axis.setTextPen(pg.mkPen(fg))
         bar_axis = self._colorbar.getAxis("right")
         bar_axis.enableAutoSIPrefix(False)
-        bar_axis.setLabel("weight", color=fg.name())
+        self._value_name = "weight"  # what a pixel's value is: "weight", "Δw", "w − w₀"
+        self._bias_text: str | None = None  # a fixed bias read-out (None: the value)
+        bar_axis.setLabel(self._value_name, color=fg.name())
         bar_axis.setWidth(58)
         self._plot.addItem(self._colorbar, row=0, col=1)
         self._plot.ci.layout.setAlignment(self._colorbar, Qt.AlignmentFlag.AlignVCenter)
@@ -379,6 +381,29 @@ class WeightsView(QWidget):
         """How the single neuron's bias readout is labelled (default "bias b")."""
         self._bias_name = name
 
+    def set_value_name(self, name: str) -> None:
+        """What the pictures' values are, for the colour bar's label and the hover
+        read-out: "weight" (default), "Δw" for an update, "w − w₀" for what training
+        added."""
+        name = str(name) or "weight"
+        if name != self._value_name:
+            self._value_name = name
+            self._colorbar.getAxis("right").setLabel(name, color=self._text_color.name())
+
+    def value_name(self) -> str:
+        return self._value_name
+
+    def colorbar_label(self) -> str:
+        """The colour bar's label as shown."""
+        return self._colorbar.getAxis("right").labelText
+
+    def set_bias_text(self, text: str | None) -> None:
+        """A fixed text in place of the single neuron's bias read-out (e.g. "no update
+        yet"); None shows the value again ("bias b = +0.412")."""
+        self._bias_text = text
+        if len(self._images) == 1:
+            self._show_bias_readout()
+
     def set_note(self, text: str) -> None:
         """A short explanation under the picture (e.g. "bias shown is Σbᵢ of 784 biases")."""
         self._note_label.setText(text)
@@ -457,6 +482,10 @@ class WeightsView(QWidget):
     def plot_widget(self) -> pg.GraphicsLayoutWidget:
         return self._plot
 
+    def title_text(self) -> str:
+        """The title above the pictures ("" when none)."""
+        return self._title
+
     def bias_text(self) -> str:
         return self._bias_label.text() if self._bias_label.isVisibleTo(self) else ""
 
@@ -500,7 +529,7 @@ class WeightsView(QWidget):
             return self._set_hover(HOVER_HINT)
         i, r, c = hit
         value = float(self._weights[i, r * self._side + c])
-        text = f"(row {r}, column {c}): weight = {format_value(value)}"
+        text = f"(row {r}, column {c}): {self._value_name} = {format_value(value)}"
         if len(self._images) > 1:
             label = self._labels[i]
             who = label if label[:1].isalpha() else f"neuron {label}"
@@ -664,10 +693,15 @@ class WeightsView(QWidget):
         if len(self._images) > 1:
             self._fit_labels(force=True)
         elif self._images:
-            if self._biases is not None:
-                self._bias_label.setText(f"{self._bias_name} = {format_value(self._biases[0])}")
-            else:
-                self._bias_label.setText("no bias")
+            self._show_bias_readout()
+
+    def _show_bias_readout(self) -> None:
+        if self._bias_text is not None:
+            self._bias_label.setText(self._bias_text)
+        elif self._biases is not None:
+            self._bias_label.setText(f"{self._bias_name} = {format_value(self._biases[0])}")
+        else:
+            self._bias_label.setText("no bias")
 
     def _set_title(self, title: str) -> None:
         shown = len(self._images)

@@ -364,8 +364,12 @@ def test_clear_shows_draw_a_digit(qtbot, panel):
     assert result.empty
     assert result.image.max() == 0  # the preview is black
     assert result.probabilities is None and result.predicted is None
-    assert panel._headline.text() == "Draw a digit"
+    # "left"/"right" are not the digits 0–9: the panel asks for an item
+    assert panel.headline_text() == "Draw an item"
     assert "nan" not in panel._detail.text().lower() + panel._sum.text().lower()
+    panel.set_model(params, spec, ["3", "7"])
+    settle(qtbot, panel)
+    assert panel.headline_text() == "Draw a digit"
 
 
 def test_undo_button_restores_previous_prediction(qtbot, panel):

@@ -16,9 +16,9 @@ from biasviz.core.decisions import (
     MulticlassResult,
     threshold_from_probability,
 )
-from biasviz.gui.decision_panel import SLIDER_STEPS, DecisionPanel, fmt
+from biasviz.gui.decision_panel import DecisionPanel, fmt
 
-ACCURACY_RE = re.compile(r"validation accuracy ([\d.]+)% \((\d+) / (\d+)\)")
+ACCURACY_RE = re.compile(r"validation accuracy ([\d.]+)%\s+\((\d+) / (\d+)\)")
 TRAINED_B = 0.4137
 
 
@@ -138,7 +138,9 @@ def test_every_control_has_a_tooltip(panel, qtbot):
 def test_bias_slider_moves_accuracy_to_what_evaluate_says(panel, decision):
     trained_accuracy = panel.result().accuracy
     seen = set()
-    for position in (0, 250, 500, 750, SLIDER_STEPS):
+    slider = panel.bias_slider
+    for fraction in (0.0, 0.25, 0.5, 0.75, 1.0):
+        position = round(slider.minimum() + fraction * (slider.maximum() - slider.minimum()))
         panel.bias_slider.setValue(position)
         b = panel.bias_slider.float_at(position)
         assert panel.bias() == pytest.approx(b)
@@ -236,7 +238,7 @@ def test_slider_range_covers_histogram_and_trained_bias(qtbot, decision):
     lo, hi = widget.bias_slider.float_range()
     assert lo <= -decision.bin_edges[-1] and hi >= -decision.bin_edges[0]
     assert lo <= 40.0 <= hi
-    assert widget.bias_slider.float_value() == pytest.approx(40.0, abs=(hi - lo) / SLIDER_STEPS)
+    assert widget.bias_slider.float_value() == pytest.approx(40.0, abs=widget.bias_slider.unit())
 
 
 # ---------------------------------------------------------------- binary: threshold
@@ -264,7 +266,7 @@ def test_thresholds_move_accuracy_and_line(panel, decision):
         t = threshold_from_probability(p)
         assert_shows(panel, decision.evaluate(TRAINED_B, t))
         assert panel.decision_line.value() == pytest.approx(t - TRAINED_B)
-    panel.threshold_slider.setValue(SLIDER_STEPS)  # the pickiest neuron
+    panel.threshold_slider.setValue(panel.threshold_slider.maximum())  # the pickiest neuron
     t = panel.threshold_slider.float_value()
     assert panel.threshold() == pytest.approx(t)
     assert_shows(panel, decision.evaluate(TRAINED_B, t))
