@@ -613,7 +613,8 @@ class AppModel:
         ds = self.dataset
         meta: dict[str, Any] = {
             "dataset": {"key": ds.key, "name": ds.name, "source": ds.source,
-                        "fingerprint": dataset_fingerprint(ds)},
+                        "fingerprint": dataset_fingerprint(ds),
+                        "class_names": list(ds.class_names)},
             "task": self.task.to_text() if self.task.is_binary or self.task.n_outputs != 10
             else "all",
             "spec": self.spec.to_dict(),

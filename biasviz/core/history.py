@@ -208,7 +208,21 @@ class TrainingHistory:
         self._avg, self._n_avg = float(meta["avg"]), int(meta["n_avg"])
         step, epoch = meta.get("last_step"), meta.get("last_epoch")
         self.last_step = None if step is None else SimpleNamespace(
-            **{k: step[k] for k in self._STEP_FIELDS})
+            **_numbers(step, self._STEP_FIELDS, ints=("step", "epoch", "batch",
+                                                      "batches_per_epoch")))
         self.last_epoch = None if epoch is None else SimpleNamespace(
-            **{k: epoch[k] for k in self._EPOCH_FIELDS})
+            **_numbers(epoch, self._EPOCH_FIELDS, ints=("epoch", "step")))
         self.version += 1
+
+
+def _numbers(record: Any, fields: tuple[str, ...], ints: tuple[str, ...]) -> dict[str, Any]:
+    """A saved step/epoch record, checked: every field a number (ValueError otherwise)."""
+    if not isinstance(record, dict):
+        raise ValueError("a history record is not a mapping")
+    out: dict[str, Any] = {}
+    for k in fields:
+        v = record[k]
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ValueError(f"history field {k!r} is not a number")
+        out[k] = int(v) if k in ints else float(v)
+    return out

@@ -168,3 +168,13 @@ def test_scrubbing_shows_the_recorded_moment_and_branching_cuts_history(trained)
     assert m.history.loss.x[-1] <= k
     train(m, 1)
     assert m.snapshot.step == k + m.trainer.batches_per_epoch
+
+
+def test_damaged_history_records_are_refused(trained, tmp_path):
+    meta, arrays = trained.session_state()
+    assert meta["dataset"]["class_names"] == list(trained.dataset.class_names)
+    meta["history"]["last_epoch"]["valid_accuracy"] = "high"
+    path = tmp_path / "odd.biasviz"
+    write_session(path, meta, arrays)
+    with pytest.raises(ParamFileError, match="not a number"):
+        AppModel().restore_session(*read_session(path), load_sample())
