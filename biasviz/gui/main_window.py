@@ -164,12 +164,16 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.tabs.addTab(self.learning_view, "Watch learning")
         self.tabs.addTab(self.draw_panel, "Draw")
         self.tabs.addTab(self.evaluation_view, "Evaluate")
-        self.tabs.addTab(self.code_panel, "Code")
-        self.tabs.setTabToolTip(
-            self.tabs.count() - 1,
+        # The code sits in a dock beside the views (hidden until asked for): hovering a
+        # line lights the control it stands for, so both must be on screen at once.
+        self.code_dock = QDockWidget("Code: the PyTorch behind this run", self)
+        self.code_dock.setObjectName("code_dock")
+        self.code_dock.setWidget(self.code_panel)
+        self.code_dock.setToolTip(
             "The plain PyTorch behind the current settings, in the fastai chapter's own "
-            "names; File › Export as notebook takes it back to Jupyter.",
-        )
+            "names; File › Export as notebook takes it back to Jupyter.")
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.code_dock)
+        self.code_dock.hide()
         self._fixed_tabs = self.tabs.count()
         self.tabs.setTabsClosable(True)
         # The fixed tabs cannot close: a slim placeholder instead of a close button keeps
@@ -399,6 +403,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.controls_dock.toggleViewAction())
         view_menu.addAction(self.help_dock.toggleViewAction())
+        code_toggle = self.code_dock.toggleViewAction()
+        code_toggle.setText("&Code (the PyTorch behind this run)")
+        code_toggle.setShortcut(QKeySequence("Ctrl+K"))
+        view_menu.addAction(code_toggle)
         view_menu.addSeparator()
         view_menu.addAction(self.present_action)
         view_menu.addSeparator()

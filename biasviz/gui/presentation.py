@@ -27,7 +27,6 @@ class _Saved:
     state: QByteArray
     font: QFont
     maximized: bool
-    code_tab_visible: bool
     menubar_visible: bool
 
 
@@ -85,21 +84,19 @@ class Presenter:
             return
         w = self.window
         app = QApplication.instance()
-        code_index = w.tabs.indexOf(w.code_panel)
         self._saved = _Saved(
             geometry=w.saveGeometry(), rect=QRect(w.geometry()), state=w.saveState(),
             font=QFont(app.font()),
-            maximized=w.isMaximized(), code_tab_visible=w.tabs.isTabVisible(code_index),
+            maximized=w.isMaximized(),
             menubar_visible=w.menuBar().isVisible(),
         )
         big = QFont(app.font())
         size = big.pointSizeF() if big.pointSizeF() > 0 else 10.0
         big.setPointSizeF(size * SCALE)
         app.setFont(big)
-        for dock in (w.controls_dock, w.help_dock):
+        for dock in (w.controls_dock, w.help_dock, w.code_dock):  # code: off by default
             dock.hide()
         w.toolbar.hide()
-        w.tabs.setTabVisible(code_index, False)  # off by default in presentation mode
         w.set_line_width(3)
         self.caption.show()
         self.refresh()
@@ -126,7 +123,6 @@ class Presenter:
         self.caption.hide()
         QApplication.instance().setFont(saved.font)
         w.set_line_width(None)
-        w.tabs.setTabVisible(w.tabs.indexOf(w.code_panel), saved.code_tab_visible)
         QApplication.processEvents()  # the normal font's (smaller) minimum sizes first
         w.showNormal()
         w.restoreGeometry(saved.geometry)
@@ -135,6 +131,8 @@ class Presenter:
         # into the full-screen size, their saved widths would come back rescaled.
         QApplication.processEvents()
         w.restoreState(saved.state)
+        QApplication.processEvents()
+        w.setGeometry(saved.rect)  # the docks are back: the window takes its size again
         if saved.maximized:
             w.showMaximized()
 

@@ -468,18 +468,21 @@ def test_train_as_long_as_the_chapter_reaches_its_numbers(qtbot, window):
 
 def test_presentation_mode_enters_and_restores_the_layout_exactly(qtbot, window):
     w, s = window, window.session
+    w.code_dock.show()  # shown before: hidden while presenting, back after
 
     def layout():
         return (w.geometry().getRect(), w.controls_dock.geometry().getRect(),
                 w.tabs.geometry().getRect(), w.controls_dock.isVisible(),
-                w.help_dock.isVisible(), w.toolbar.isVisible(), w.menuBar().isVisible())
+                w.help_dock.isVisible(), w.toolbar.isVisible(), w.menuBar().isVisible(),
+                w.code_dock.isVisible())
 
+    qtbot.wait(50)  # the shown dock settles into the window
     before = layout()
     font = QApplication.font().pointSizeF()
     w.present_action.trigger()
     assert w.presenter.active and w.isFullScreen()
     assert not w.controls_dock.isVisible()
-    assert not w.tabs.isTabVisible(w.tabs.indexOf(w.code_panel))
+    assert not w.code_dock.isVisible()
     assert QApplication.font().pointSizeF() > font
     assert w.presenter.caption.isVisible() and "Press Space" in w.presenter.caption.text()
     # → steps, ← goes back a recorded moment
@@ -499,7 +502,7 @@ def test_presentation_mode_enters_and_restores_the_layout_exactly(qtbot, window)
     qtbot.wait(50)
     assert not w.presenter.active and not w.isFullScreen()
     assert QApplication.font().pointSizeF() == font
-    assert w.tabs.isTabVisible(w.tabs.indexOf(w.code_panel))
+    assert w.code_dock.isVisible()
     assert layout() == before
 
 
