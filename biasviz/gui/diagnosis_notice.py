@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -118,6 +118,15 @@ class DiagnosisNotice(QFrame):
         outer.addWidget(self.icon_label)
         outer.addLayout(body, 1)
         self.hide()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        """Wrapped labels would ask for their height at the narrowest width (a paragraph
+        one word wide: hundreds of pixels) and push the window off a laptop screen; the
+        notice asks for what it needs at a tab's usual width instead."""
+        hint = super().minimumSizeHint()
+        lines = 5 if self.details_label.isHidden() else 9
+        return QSize(min(hint.width(), 320),
+                     min(hint.height(), self.fontMetrics().height() * lines + 40))
 
     # -- the public API ---------------------------------------------------------------------------
     def set_findings(self, findings: Sequence[Finding]) -> None:

@@ -1,0 +1,129 @@
+"""Screenshots of the app in the situations the docs show, taken in a real X server.
+
+    python scripts/screenshots.py OUT_DIR [scenario ...]     (needs Xvfb)
+
+Each scenario runs in its own process on its own Xvfb screen (size per scenario) and
+saves OUT_DIR/<scenario>.png.  Scenarios: main, saturation, cnn, lesson, present,
+present-small, compare, code, scale2.  The README's screenshot is ``main``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+SCREENS = {"present": "1920x1080", "scale2": "2560x1600"}
+DEFAULT_SCREEN = "1366x768"
+
+
+def scenario(name: str, out: Path) -> None:
+    """Runs inside the Xvfb process: set the window up, train, grab, quit."""
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    from biasviz.core.datasets import Task
+    from biasviz.core.spec import ModelSpec, TrainConfig
+    from biasviz.gui.main_window import MainWindow
+
+    settings = QSettings(str(out.with_suffix(".ini")), QSettings.Format.IniFormat)
+    settings.clear()
+    w = MainWindow(settings=settings)
+    w.show()
+    s = w.session
+    s.load_engine_now()
+
+    def spin(cond, timeout=300.0):
+        end = time.monotonic() + timeout
+        while not cond():
+            app.processEvents()
+            time.sleep(0.005)
+            if time.monotonic() > end:
+                raise TimeoutError(name)
+
+    def train(epochs: int) -> None:
+        w.training_panel.epochs_spin.setValue(epochs)
+        s.start()
+        spin(lambda: s.state == "running")
+        spin(lambda: s.state == "ready")
+
+    if name in ("main", "present", "present-small", "scale2", "code"):
+        w.chapter_steps_button.click()
+        spin(lambda: s.state == "running")
+        spin(lambda: s.state == "ready")
+    elif name == "saturation":
+        s.load_dataset(FASHION)
+        spin(lambda: not s.loading_dataset)
+        s.set_task(Task.pair(2, 4))
+        train(20)
+    elif name == "cnn":
+        w._request(task=Task.all_ten())
+        w._request(spec=s.spec.__class__(kind="cnn", n_outputs=10,
+                                         init=s.spec.init, init_std=s.spec.init_std))
+        train(5)
+    elif name == "lesson":
+        train(20)
+        w.open_lesson("saturation_lesson")
+    elif name == "compare":
+        train(20)
+        w.pin_run()
+        w._request(config=TrainConfig(lr=0.1, epochs=20))
+        s.reset()
+        train(20)
+    if name == "code":
+        w.code_dock.show()
+    if name in ("present", "present-small"):
+        w.presenter.enter()
+    for _ in range(50):
+        app.processEvents()
+        time.sleep(0.01)
+
+    def grab() -> None:
+        w.grab().save(str(out))
+        app.quit()
+
+    QTimer.singleShot(600, grab)
+    app.exec()
+    _ = ModelSpec  # imported for scenarios that build specs
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) >= 2 and argv[0] == "--inside":
+        scenario(argv[1], Path(argv[2]))
+        return 0
+    out_dir = Path(argv[0] if argv else "docs/screenshots")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = argv[1:] or ["main", "saturation", "cnn", "lesson", "present", "present-small",
+                         "compare", "code", "scale2"]
+    for i, name in enumerate(names):
+        screen = SCREENS.get(name, DEFAULT_SCREEN)
+        display = f":{180 + i}"
+        xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{screen}x24", "-nolisten",
+                                 "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
+        if name == "scale2":
+            env["QT_SCALE_FACTOR"] = "2"
+        try:
+            target = (out_dir / f"{name}.png").resolve()
+            run = subprocess.run([sys.executable, __file__, "--inside", name, str(target)],
+                                 env=env, timeout=600, capture_output=True, text=True)
+            ok = run.returncode == 0 and target.exists()
+            print(f"{name:14s} {screen:10s} {'ok' if ok else 'FAILED'} {target}")
+            if not ok:
+                print(run.stderr[-2000:])
+        finally:
+            xvfb.terminate()
+            xvfb.wait(5)
+            ini = out_dir / f"{name}.ini"
+            if ini.exists():
+                ini.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
