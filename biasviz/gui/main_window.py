@@ -428,6 +428,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         toolbar.addSeparator()
         toolbar.addActions([self.start_action, self.stop_action, self.reset_action])
         self.addToolBar(toolbar)
+        # Shortcuts work even with the menu bar hidden (presentation mode)
+        self.addActions([self.start_action, self.stop_action, self.reset_action,
+                         self.present_action, self.open_session_action,
+                         self.save_session_action, self.quit_action])
         self.view_menu.insertAction(self.reset_settings_action, toolbar.toggleViewAction())
 
     def _wire(self) -> None:

@@ -28,6 +28,8 @@ class _Saved:
     font: QFont
     maximized: bool
     menubar_visible: bool
+    statusbar_visible: bool
+    chapter_visible: bool
 
 
 def caption_for(model) -> str:
@@ -89,6 +91,8 @@ class Presenter:
             font=QFont(app.font()),
             maximized=w.isMaximized(),
             menubar_visible=w.menuBar().isVisible(),
+            statusbar_visible=w.statusBar().isVisible(),
+            chapter_visible=w.chapter_label.isVisible(),
         )
         big = QFont(app.font())
         size = big.pointSizeF() if big.pointSizeF() > 0 else 10.0
@@ -97,6 +101,10 @@ class Presenter:
         for dock in (w.controls_dock, w.help_dock, w.code_dock):  # code: off by default
             dock.hide()
         w.toolbar.hide()
+        # the caption strip says what the status bar and the chapter note would; the
+        # menus' shortcuts stay (the window carries its actions)
+        for bar in (w.menuBar(), w.statusBar(), w.chapter_label):
+            bar.hide()
         w.set_line_width(3)
         self.caption.show()
         self.refresh()
@@ -122,6 +130,9 @@ class Presenter:
         self._shortcuts = []
         self.caption.hide()
         QApplication.instance().setFont(saved.font)
+        w.menuBar().setVisible(saved.menubar_visible)
+        w.statusBar().setVisible(saved.statusbar_visible)
+        w.chapter_label.setVisible(saved.chapter_visible)
         w.set_line_width(None)
         QApplication.processEvents()  # the normal font's (smaller) minimum sizes first
         w.showNormal()
