@@ -823,6 +823,8 @@ class DecisionPanel(QWidget):
             (self.line_label_first, self.line_label_second), candidates, rooms, strict=True
         ):
             metrics = QFontMetricsF(label.textItem.font())
+            # the text item draws a margin around its text
+            room -= 2 * label.textItem.document().documentMargin() + 2
             text = next((o for o in options if metrics.horizontalAdvance(o) <= room), "")
             if not text and room > metrics.horizontalAdvance("“…”"):
                 text = elide(options[2], metrics, room)
@@ -1030,7 +1032,7 @@ class DecisionPanel(QWidget):
                 f"with the {which} b: {fmt_percent(trained.accuracy)}", self._compare_tip()
             )
         else:
-            untrained = "" if self._has_trained else " (not trained yet)"
+            untrained = "" if self._has_trained else " (no training yet)"
             self.bias_status_label.setText(f"{which} b = {trained_text}{untrained}")
             self.compare_label.set_full_text(
                 "line at w·x = t − b = " + fmt(result.cut), self._compare_tip()
