@@ -137,29 +137,45 @@ def loss_value(logits: np.ndarray, y: np.ndarray, kind: LossKind) -> float:
     return binary_loss_and_grad(logits, y.astype(np.float32), kind, grad_scale=None)[0]
 
 
-def logits(params: dict[str, np.ndarray], spec: ModelSpec, x255: np.ndarray) -> np.ndarray:
+def logits(
+    params: dict[str, np.ndarray], spec: ModelSpec, x255: np.ndarray, xs: float = SCALE
+) -> np.ndarray:
     """Logits for float32 images ``x255`` (m, 784) with pixel values 0..255: (m,) for one
-    output, (m, k) otherwise.  The arithmetic of the torch models, 1/255 folded in."""
+    output, (m, k) otherwise.  The arithmetic of the torch models, the 1/255 folded in
+    after the first product (``xs``; pass images already in [0, 1] with ``xs=1``).
+
+    Folding the scale in after the product can overflow, with weights near float32's
+    limit, where scaling the images first would not: :func:`safe_logits` retries then.
+    """
     if spec.kind is ModelKind.SINGLE:
         z = x255 @ params["weights"]
-        z *= SCALE
+        z *= xs
         if spec.bias_mode is not BiasMode.NONE:
             z += params["bias"].sum()
         return z
     if spec.kind is ModelKind.LINEAR:
         z = x255 @ params["weights"].T
-        z *= SCALE
+        z *= xs
         z += params["biases"]
         return z
     if spec.kind is not ModelKind.MLP:
         raise ConfigError(f"the numpy engine cannot compute {spec.describe()}")
     a = x255 @ params["hidden.weights"].T
-    a *= SCALE
+    a *= xs
     a += params["hidden.biases"]
     np.maximum(a, 0, out=a)
     z = a @ params["output.weights"].T
     z += params["output.biases"]
     return z[:, 0] if spec.n_outputs == 1 else z
+
+
+def safe_logits(params: dict[str, np.ndarray], spec: ModelSpec, x255: np.ndarray) -> np.ndarray:
+    """:func:`logits`, and where they are not all finite, computed again as torch does,
+    images scaled to [0, 1] first (call under ``np.errstate``)."""
+    z = logits(params, spec, x255)
+    if np.isfinite(z).all():
+        return z
+    return logits(params, spec, x255 * SCALE, xs=np.float32(1.0))
 
 
 # Stored transposed: x @ W.T with W (H, 784) row-major is the slow "NT" case of
@@ -252,10 +268,12 @@ class NumpyModel:
         # SGD: the gradient buffer receives -lr·∇, the update itself (folded into small
         # arrays, so no pass over the big ones)
         scale = -float(lr) if sgd else 1.0
-        if self.spec.kind is ModelKind.MLP:
-            loss = self._mlp_grads(x255, y, t, s, kind, scale)
-        else:
-            loss = self._linear_grads(x255, y, t, s, kind, scale)
+        grads = self._mlp_grads if self.spec.kind is ModelKind.MLP else self._linear_grads
+        loss = grads(x255, y, t, s, kind, scale, SCALE)
+        if not math.isfinite(loss):
+            # The 1/255 folded in after the first product can overflow with weights near
+            # float32's limit where torch's x/255 first would not: do it torch's way.
+            loss = grads(x255 * SCALE, y, t, s, kind, scale, np.float32(1.0))
         if not math.isfinite(loss):
             return loss, StepResult.LOSS_NOT_FINITE
         if not sgd:
@@ -309,13 +327,13 @@ class NumpyModel:
             return cross_entropy_and_grad(z, y, scale)
         return binary_loss_and_grad(z, t, kind, scale, s)
 
-    def _linear_grads(self, x255, y, t, s, kind, scale) -> float:
+    def _linear_grads(self, x255, y, t, s, kind, scale, xs) -> float:
         """Single neuron and linear model: z = x·wᵀ/255 + b."""
         spec, g = self.spec, self.last_update
-        z = logits(self.params, spec, x255)
+        z = logits(self.params, spec, x255, xs)
         # dz comes scaled by 1/255 too: ∂L/∂w = dzᵀ·x/255 touches the batch once, and
         # the biases' Σdz takes the 255 back on a handful of numbers
-        loss, dz = self._loss_grad(z, y, t, s, kind, scale * float(SCALE))
+        loss, dz = self._loss_grad(z, y, t, s, kind, scale * float(xs))
         if not math.isfinite(loss):
             return loss
         if spec.kind is ModelKind.SINGLE:
@@ -329,11 +347,11 @@ class NumpyModel:
             g["biases"] *= np.float32(255.0)
         return loss
 
-    def _mlp_grads(self, x255, y, t, s, kind, scale) -> float:
+    def _mlp_grads(self, x255, y, t, s, kind, scale, xs) -> float:
         """784 → hidden (ReLU) → outputs, backpropagated by hand."""
         p, g, spec = self.params, self.last_update, self.spec
         a = x255 @ p["hidden.weights"].T  # (784, H) row-major in memory
-        a *= SCALE
+        a *= xs
         a += p["hidden.biases"]
         h = np.maximum(a, 0)
         z = h @ p["output.weights"].T
@@ -349,7 +367,7 @@ class NumpyModel:
         dh = dz @ p["output.weights"]
         dh *= a > 0  # ReLU passes the gradient only where it was active (as torch: a > 0)
         dh.sum(axis=0, out=g["hidden.biases"])
-        dh *= SCALE
+        dh *= xs
         np.matmul(x255.T, dh, out=g["hidden.weights"].T)  # written as (784, H)
         return loss
 

@@ -489,7 +489,7 @@ class Trainer:
                 chunks = engine_numpy.chunks_as_float(self.data.valid_x, self._eval_buffer)
             for start, xb in chunks:
                 yb = self.data.valid_y[start : start + len(xb)]
-                logits = engine_numpy.logits(params, self.spec, xb)
+                logits = engine_numpy.safe_logits(params, self.spec, xb)
                 total_loss += engine_numpy.loss_value(logits, yb, kind) * len(yb)
                 if self.data.task.is_binary:
                     pred = logits >= 0

@@ -243,6 +243,24 @@ def test_divergence_is_the_same_on_both_engines_and_keeps_the_last_finite_step(p
     assert ends["numpy"] == ends["torch"]  # same step, same message
 
 
+def test_after_a_divergence_both_engines_go_on_from_the_huge_parameters_alike(pair):
+    """lr 1e38 leaves finite weights near float32's limit.  Scaling the images after the
+    first product (the numpy engine's shortcut) would overflow where torch's x/255 first
+    does not; the engine then computes it torch's way, so training goes on the same."""
+    results = {}
+    for engine in ("torch", "numpy"):
+        trainer = Trainer(ModelSpec(), pair, TrainConfig(lr=1e38, loss="bce"), engine=engine)
+        assert list(trainer.run(2))[-1].reason is EndReason.DIVERGED
+        assert float(np.abs(trainer.snapshot().params["weights"]).max()) > 1e37
+        trainer.set_config(TrainConfig())
+        events = list(trainer.run(1))
+        assert events[-1].reason is EndReason.FINISHED, events[-1]
+        results[engine] = ([e.loss for e in events if isinstance(e, StepMetrics)],
+                           trainer.evaluate())
+    np.testing.assert_allclose(results["numpy"][0], results["torch"][0], rtol=1e-4)
+    assert results["numpy"][1] == pytest.approx(results["torch"][1], rel=1e-4)
+
+
 @pytest.mark.parametrize("engine", ["torch", "numpy"])
 def test_diverged_adam_starts_afresh(pair, engine):
     """After a divergence the optimizer's state (which saw the bad step) is dropped, so
