@@ -52,6 +52,10 @@ from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
 from biasviz.gui.plot_style import make_still
 
 P_MIN, P_MAX = 0.001, 0.999
+FINE_KEYS_TIP = (
+    "\n\nFine steps: arrow keys ±0.01, PageUp/PageDown ±0.1; hold Shift while dragging "
+    "to move 10× slower."
+)
 RANGE_SLACK = 2.0  # the bias slider may span up to this many times what the data need
 T_LIMIT = round(threshold_from_probability(P_MAX), 3)  # 6.907: the logit of p = 0.999
 BIAS_DECIMALS = 3
@@ -437,8 +441,8 @@ class DecisionPanel(QWidget):
         results.setSpacing(10)
         left = QVBoxLayout()
         left.setSpacing(2)
-        # Two lines on purpose ("validation accuracy 99.9%", then "(1997 / 2000)"): one
-        # line would wrap at an arbitrary place next to the confusion table.
+        # Two short lines on purpose ("validation accuracy", then "99.9% (1997 / 2000)"):
+        # one line would wrap at an arbitrary place, and the confusion table needs the width.
         self.accuracy_label = _bold(QLabel())
         self.accuracy_label.setWordWrap(False)
         self.accuracy_label.setToolTip(
@@ -466,7 +470,7 @@ class DecisionPanel(QWidget):
             for j in range(2):
                 cell = self.confusion_labels[i][j]
                 cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                cell.setMinimumWidth(56)
+                cell.setMinimumWidth(48)
                 bg, fg = (CORRECT_BG, CORRECT_FG) if i == j else (WRONG_BG, WRONG_FG)
                 cell.setStyleSheet(
                     f"background: {bg}; color: {fg}; border: 1px solid #c8c8c8; "
@@ -474,9 +478,8 @@ class DecisionPanel(QWidget):
                 )
                 _bold(cell)
                 confusion_box.addWidget(cell, i + 1, j + 1)
-        confusion_box.setColumnStretch(0, 1)
-        confusion_box.setColumnStretch(1, 2)
-        confusion_box.setColumnStretch(2, 2)
+        # no stretch factors: each column gets what its names need, shortened (with a
+        # tooltip) only when the panel is too narrow for all of them
         results.addLayout(confusion_box, stretch=1)
         outer.addLayout(results)
 
@@ -875,7 +878,7 @@ class DecisionPanel(QWidget):
             f"The bias b of this neuron, added to w·x before the threshold test. A bigger b "
             f"moves the decision line left, so more images are called {first}."
         )
-        self.bias_slider.setToolTip(bias_tip)
+        self.bias_slider.setToolTip(bias_tip + FINE_KEYS_TIP)
         self.bias_spin.setToolTip(bias_tip + " Type an exact value here.")
         self.bias_name_label.setToolTip(bias_tip)
         t_tip = (
@@ -883,7 +886,7 @@ class DecisionPanel(QWidget):
             f"{first} when w·x + b ≥ t. The usual choice is t = 0. A bigger t moves the line "
             "right: the neuron gets pickier."
         )
-        self.threshold_slider.setToolTip(t_tip)
+        self.threshold_slider.setToolTip(t_tip + FINE_KEYS_TIP)
         self.threshold_spin.setToolTip(t_tip)
         self.threshold_name_label.setToolTip(t_tip)
         p_tip = (
@@ -1015,7 +1018,7 @@ class DecisionPanel(QWidget):
         n = self._decision.n
         correct = int(result.confusion[0, 0] + result.confusion[1, 1])
         self.accuracy_label.setText(
-            f"validation accuracy {fmt_percent(result.accuracy)}\n({correct} / {n})"
+            f"validation accuracy\n{fmt_percent(result.accuracy)} ({correct} / {n})"
         )
         for i in range(2):
             for j in range(2):
@@ -1035,7 +1038,7 @@ class DecisionPanel(QWidget):
             untrained = "" if self._has_trained else " (no training yet)"
             self.bias_status_label.setText(f"{which} b = {trained_text}{untrained}")
             self.compare_label.set_full_text(
-                "line at w·x = t − b = " + fmt(result.cut), self._compare_tip()
+                "line at t − b = " + fmt(result.cut), self._compare_tip()
             )
         self._fit_line_labels()
         self.resultChanged.emit(result)

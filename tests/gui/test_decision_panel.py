@@ -18,7 +18,7 @@ from biasviz.core.decisions import (
 )
 from biasviz.gui.decision_panel import DecisionPanel, fmt
 
-ACCURACY_RE = re.compile(r"validation accuracy ([\d.]+)%\s+\((\d+) / (\d+)\)")
+ACCURACY_RE = re.compile(r"validation accuracy\s+([\d.]+)%\s+\((\d+) / (\d+)\)")
 TRAINED_B = 0.4137
 
 
