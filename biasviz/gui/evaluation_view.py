@@ -658,11 +658,13 @@ class EvaluationView(QWidget):
         pad = 0.9 if self._long_names(ev.class_names) else 0.6
         item.setXRange(-pad, k - 1 + pad, padding=0)
         item.setYRange(0, 112, padding=0)
+        # The count is in the header above; a long title would make the plot wider than
+        # its pane at 1280×720 and cut the bars off at the right.
         item.setTitle(
-            f"<span style='color:#222'>Overall accuracy <b>{_percent(ev.accuracy)}</b> "
-            f"({ev.n_correct:,} of {ev.n:,})</span>",
+            f"<span style='color:#222'>Overall accuracy <b>{_percent(ev.accuracy)}</b></span>",
             size="11pt",
         )
+        item.titleLabel.setToolTip(f"{ev.n_correct:,} of {ev.n:,} validation images called right")
         if np.isfinite(ev.accuracy):
             self.overall_line.setPos(100 * ev.accuracy)
             self.overall_line.show()
