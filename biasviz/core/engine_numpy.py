@@ -27,6 +27,10 @@ classes; tests check every gradient against torch autograd.  The per-pixel neuro
 ``(x*w + b).sum()`` is computed as ``x @ w + Σb`` (the identity the bias lesson shows),
 and every bᵢ gets the same gradient ``Σ dz``.
 
+Folding the 1/255 in after the first product can overflow where scaling the images
+first would not (weights near float32's limit, e.g. after a divergence); then the step
+or the logits are computed again the torch way, so both engines go on alike.
+
 Plain numpy: no torch here.  Callers wrap steps in ``np.errstate(all="ignore")``: a
 diverging run overflows on purpose and is caught by the finiteness checks.
 """
@@ -138,7 +142,10 @@ def loss_value(logits: np.ndarray, y: np.ndarray, kind: LossKind) -> float:
 
 
 def logits(
-    params: dict[str, np.ndarray], spec: ModelSpec, x255: np.ndarray, xs: float = SCALE
+    params: dict[str, np.ndarray],
+    spec: ModelSpec,
+    x255: np.ndarray,
+    xs: float | np.float32 = SCALE,
 ) -> np.ndarray:
     """Logits for float32 images ``x255`` (m, 784) with pixel values 0..255: (m,) for one
     output, (m, k) otherwise.  The arithmetic of the torch models, the 1/255 folded in
@@ -440,7 +447,7 @@ class BatchSource:
         """Use ``order`` (a permutation of the training images) for the next batches."""
         self._order = order
         self._y = self.y[order]
-        if self.t is not None:
+        if self.t is not None and self.s is not None:
             self._t, self._s = self.t[order], self.s[order]
 
     def gather(self, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -19,7 +19,7 @@ import math
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -443,7 +443,9 @@ class Trainer:
             return None
         if self._fast is not None:
             return self._fast.effective_bias()
-        return float(self._model.bias.detach().sum())
+        bias = self._model.bias
+        assert isinstance(bias, torch.Tensor)
+        return float(bias.detach().sum())
 
     # -- maths -------------------------------------------------------------------------
     def _loss_kind(self) -> engine_numpy.LossKind:
@@ -559,7 +561,8 @@ class Trainer:
                 else:
                     with torch.no_grad():
                         for p in self._params:
-                            p -= lr * p.grad
+                            assert p.grad is not None
+                            p.sub_(lr * p.grad)  # the chapter's p -= lr * p.grad
                             p.grad = None
                 loss_value = float(loss.detach())
                 if not math.isfinite(loss_value):
@@ -671,7 +674,7 @@ class Trainer:
             if release_blas is not None:
                 release_blas()
 
-    def _pause(self, control: TrainingControl) -> Iterator[Event]:
+    def _pause(self, control: TrainingControl) -> Generator[Event, None, float]:
         """Yield Paused, then wait for Resume/Step/Stop; returns the seconds waited."""
         t0 = time.perf_counter()
         yield Paused(self.step, self.epoch)
