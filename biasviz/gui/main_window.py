@@ -580,9 +580,25 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self._frame_timer.start(int(1000 * self._next_frame))
 
     def _refresh_frame(self) -> None:
-        """One frame while training: every view from the same moment of the model."""
+        """One frame while training.  The views of one moment (weights, histogram,
+        accuracy, confusion, diagnosis) always redraw together from one snapshot; the
+        curves redraw on the next frame, so that no single frame's painting blocks the
+        window for long."""
         t0 = time.perf_counter()
-        self._refresh_all()
+        model = self.session.model
+        snap = model.shown_snapshot()
+        if snap is not None:
+            self._frame_parity = not getattr(self, "_frame_parity", False)
+            if self.tabs.currentIndex() != 0:
+                self._refresh_all()
+            elif self._frame_parity:
+                self._show_weights(snap)
+                self._refresh_decision(snap)
+                self._refresh_diagnosis()
+                self._refresh_slow_views(snap)
+            else:
+                self._refresh_history()
+                self._refresh_timeline(snap)
         self.frames_drawn += 1
         # The views repaint after this returns (Qt's update requests): measure until the
         # event loop is back, so the budget counts the painting too.

@@ -3,6 +3,7 @@ per epoch.  Plot items are made once; updates call ``setData`` on bounded buffer
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
@@ -14,6 +15,19 @@ ACC_PEN = pg.mkPen((0, 158, 115), width=2)
 PINNED_LOSS_PEN = pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine)
 PINNED_ACC_PEN = pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine)
 MARKER_LIMIT = 200  # draw a marker per epoch up to this many epochs
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10ⁿ that is ≥ ``value`` (axes that grow in steps)."""
+    import math
+
+    if not math.isfinite(value) or value <= 0:
+        return 1.0
+    exp = math.floor(math.log10(value))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if m * 10.0**exp >= value * (1 - 1e-12):
+            return m * 10.0**exp
+    return 10.0 ** (exp + 1)
 
 
 class TrainingPlots(QWidget):
@@ -124,11 +138,13 @@ class TrainingPlots(QWidget):
 
     def _set_empty_ranges(self) -> None:
         """Axes that make sense before the first point (not "−400…400, ×0.001")."""
-        self.loss_plot.enableAutoRange()
-        self.loss_plot.setXRange(0, 10, padding=0)
-        self.loss_plot.setYRange(0, 1, padding=0)
-        self.loss_plot.enableAutoRange(enable=True)
-        self.acc_plot.setXRange(0, 5, padding=0)
+        self._ranges: dict = {}
+        self._loss_top = 0.0
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.disableAutoRange()
+        self._set_range(self.loss_plot, "x", 0.0, 10.0)
+        self._set_range(self.loss_plot, "y", 0.0, 1.0)
+        self._set_range(self.acc_plot, "x", 0.0, 5.0)
         self.acc_plot.setYRange(0, 108, padding=0)
 
     def clear(self) -> None:
@@ -139,21 +155,24 @@ class TrainingPlots(QWidget):
         self._set_empty_ranges()
 
     def show_history(self, history) -> None:
-        """Draw the app model's training history (only when it changed)."""
+        """Draw the app model's training history (only when it changed).
+
+        The axes grow in steps (1, 2, 5 × 10ⁿ), not with every point: an axis whose
+        range changes re-lays out its ticks and repaints, which was most of a frame's
+        cost while training.  The loss axis only grows within a run."""
         if history.version == self._version:
             return
         self._version = history.version
         self.raw_curve.setData(history.loss.x, history.loss.y)
         self.smooth_curve.setData(history.smoothed.x, history.smoothed.y)
-        if len(history.loss) == 0:
+        n_loss = len(history.loss)
+        if n_loss == 0:
             self._set_empty_ranges()
-        elif len(history.loss) < 2:
-            # one point: a sensible window around it, not 1e-14-wide ticks
-            x, y = history.loss.last()
-            self.loss_plot.setXRange(max(0.0, x - 5), x + 5, padding=0)
-            self.loss_plot.setYRange(min(0.0, y), max(1.0, 1.2 * y), padding=0)
         else:
-            self.loss_plot.enableAutoRange()
+            x_last = float(history.loss.x[-1])
+            self._loss_top = max(self._loss_top, float(np.max(history.loss.y[-512:])))
+            self._set_range(self.loss_plot, "x", 0.0, nice_ceiling(max(10.0, x_last * 1.02)))
+            self._set_range(self.loss_plot, "y", 0.0, nice_ceiling(self._loss_top * 1.05))
         n = len(history.accuracy)
         # markers help with a few epochs and only clutter (and slow) thousands
         few = n <= MARKER_LIMIT
@@ -163,13 +182,24 @@ class TrainingPlots(QWidget):
         self.acc_curve.setData(history.accuracy.x, 100 * history.accuracy.y)
         if n:
             epoch, acc = history.accuracy.last()
-            self.acc_plot.setXRange(0, max(5.0, epoch * 1.05), padding=0)
+            self._set_range(self.acc_plot, "x", 0.0, nice_ceiling(max(5.0, epoch * 1.02)))
             self.acc_text.setText(f"{100 * acc:.1f}%")
             # inside the plot whatever the value: below the point near the top
             self.acc_text.setAnchor((1, 0) if acc > 0.85 else (1, 1))
             self.acc_text.setPos(epoch, 100 * acc)
         else:
             self.acc_text.setText("")
+
+    def _set_range(self, plot, axis: str, lo: float, hi: float) -> None:
+        """Set a range only when it differs from the one shown (no relayout otherwise)."""
+        key = (id(plot), axis)
+        if self._ranges.get(key) == (lo, hi):
+            return
+        self._ranges[key] = (lo, hi)
+        if axis == "x":
+            plot.setXRange(lo, hi, padding=0)
+        else:
+            plot.setYRange(lo, hi, padding=0)
 
     @property
     def epochs(self) -> list[tuple[int, int, float, float]]:
