@@ -1,5 +1,6 @@
 """Shared test set-up: Qt runs offscreen; no test may leave a stray top-level widget."""
 
+import gc
 import os
 import sys
 
@@ -47,3 +48,18 @@ def no_stray_widgets():
             w.close()
             w.deleteLater()
         pytest.fail(f"the test left {len(stray)} top-level widget(s) open: {names}")
+
+
+@pytest.fixture(autouse=True)
+def garbage_collected_on_the_test_thread():
+    """As the app does (biasviz.gui.app): no automatic garbage collection while a test
+    runs, a collection on this (the GUI) thread after it.  Otherwise a training thread
+    that happens to trigger the collector destroys Qt objects left by earlier tests, off
+    the GUI thread, and can deadlock with it."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()

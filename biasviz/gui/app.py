@@ -58,9 +58,18 @@ def run_app(args: list[str] | None = None, open_path: str | None = None) -> int:
     app.setApplicationDisplayName("biasviz")
     app.setDesktopFileName("io.github.biasviz.Biasviz")
 
+    # Python's cyclic garbage collector runs in whichever thread happens to allocate; if
+    # that is the training thread and the garbage holds Qt objects, their destructors
+    # run there and can deadlock with the GUI thread (seen: a closed dialog's QObject
+    # collected by the training thread).  Collect on the GUI thread only, on a timer
+    # (pyqtgraph's helper, made for exactly this).
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
     from biasviz.gui.main_window import MainWindow
 
+    collector = GarbageCollector(interval=1.0)
     window = MainWindow()
+    window._garbage_collector = collector
     app.setWindowIcon(window.windowIcon())
     app.aboutToQuit.connect(window.session.shutdown)
     window.show()

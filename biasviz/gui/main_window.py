@@ -497,6 +497,21 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self._frame_timer.stop()
             self._refresh_all()
             self._eval_timer.start()
+        self._label_step_epoch()
+
+    def _label_step_epoch(self) -> None:
+        """Say what "Step epoch" will do: the rest of a paused epoch, or a whole one."""
+        trainer = self.session.trainer
+        if trainer is None or self.session.state == RUNNING:
+            return
+        left = trainer.batches_left_in_epoch()
+        whole = left == trainer.batches_per_epoch
+        self.training_panel.epoch_button.setText(
+            f"Step 1 epoch ({left} batch{'es' if left != 1 else ''})" if whole
+            else f"Finish epoch ({left} left)")
+        self.training_panel.epoch_button.setToolTip(
+            ("Run one epoch" if whole else f"Run the {left} batches left in this epoch")
+            + ", evaluate it on the validation images, then pause.")
 
     def _sync_paint(self) -> None:
         """Painting works on the single neuron's weights themselves, when not training."""
@@ -523,7 +538,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             lesson.set_data(data)
         names = self.session.dataset.class_names
         self.training_panel.set_class_names(names)
-        self.training_panel.set_dataset_key(self.session.dataset.key)
+        self.training_panel.set_dataset(self.session.dataset.key, self.session.dataset.source)
         self.setWindowTitle(
             f"biasviz — {data.dataset_name}, {data.describe()}"
         )
@@ -693,6 +708,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.weights_view.set_neurons(
             weights, biases, labels, side=display.side, title=display.title,
         )
+        self.weights_view.set_value_name("w − w₀" if display.delta else "weight")
         self.weights_view.set_note(display.note)
 
     def _refresh_decision(self, snap: Snapshot | None = None) -> None:
@@ -702,6 +718,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             return
         decision = model.decision_for(snap.params)
         past = model.scrub_step is not None
+        self.decision_panel.set_has_trained(snap.step > 0 if past else model.has_trained)
         biases = output_biases(snap.params, snap.spec)
         trained = biases if past else model.trained_output_biases()
         if isinstance(decision, BinaryDecision):
@@ -723,6 +740,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.code_panel.set_live(self._live_code_values())  # hidden: kept for later
         if current is self.learning_view:
             self.learning_view.set_snapshot(snap)
+            self.learning_view.show_bias_path(self.session.history.bias)
         elif current is self.draw_panel:
             self.draw_panel.set_model(snap.params, snap.spec, self._class_names())
         else:
@@ -894,13 +912,14 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.session.set_weights(weights)
 
     def _on_dataset_loading(self, name: str) -> None:
-        self.training_panel.set_download_visible(True)
+        # a download shows its progress and a Cancel; a local folder a busy bar
+        self.training_panel.show_dataset_loading(name)
         self.statusBar().showMessage(f"Loading {name}…")
 
     def _on_dataset_finished(self, ok: bool) -> None:
-        self.training_panel.set_download_visible(False)
+        self.training_panel.hide_dataset_loading()
         if not ok:
-            self.training_panel.set_dataset_key(self.session.dataset.key)
+            self.training_panel.set_dataset(self.session.dataset.key, self.session.dataset.source)
 
     # ------------------------------------------------------------------ messages
     def show_error(self, title: str, message: str) -> None:
