@@ -491,24 +491,46 @@ class AppModel:
             return None
         return self.decision_for(self.snapshot.params)
 
-    def decision_for(self, params: Params) -> BinaryDecision | MulticlassDecision:
+    #: While training, the live decision views use this many validation images at most
+    #: (a fixed random subset): 10,000 images through an MLP every frame would cost the
+    #: window its smoothness.  Paused or done, they use all of them.
+    LIVE_IMAGES = 2000
+
+    def decision_for(self, params: Params, live: bool = False
+                     ) -> BinaryDecision | MulticlassDecision:
+        """The validation images' scores for ``params`` (cached: bias and threshold
+        edits reuse them).  ``live``: on at most :attr:`LIVE_IMAGES` of them."""
         # Fingerprint everything that feeds the scores, i.e. all but the output bias:
         # bias and threshold edits then reuse the cached scores.
         out_bias = output_bias_name(self.spec)
+        subset = self._live_subset() if live else None
         cache_key = hash(
-            (id(self.data), self.spec)
+            (id(self.data), self.spec, subset is not None)
             + tuple(params[k].tobytes() for k in sorted(params) if k != out_bias)
         )
         if self._decision_cache is not None and self._decision_cache[0] == cache_key:
             return self._decision_cache[1]
-        scores = output_scores(params, self.spec, self.valid_xf)
+        images, labels = self.valid_xf, self.data.valid_y
+        if subset is not None:
+            images, labels = images[subset], labels[subset]
+        scores = output_scores(params, self.spec, images)
         decision: Any
         if self.spec.n_outputs == 1:
-            decision = BinaryDecision(scores, self.data.valid_y)
+            decision = BinaryDecision(scores, labels)
         else:
-            decision = MulticlassDecision(scores, self.data.valid_y)
+            decision = MulticlassDecision(scores, labels)
         self._decision_cache = (cache_key, decision)
         return decision
+
+    def _live_subset(self) -> np.ndarray | None:
+        n = len(self.data.valid_y)
+        if n <= self.LIVE_IMAGES:
+            return None
+        if getattr(self, "_subset_for", None) is not self.data:
+            rng = np.random.default_rng(0)
+            self._subset = np.sort(rng.choice(n, self.LIVE_IMAGES, replace=False))
+            self._subset_for = self.data
+        return self._subset
 
     def current_accuracy(self) -> float | None:
         decision = self.decision()

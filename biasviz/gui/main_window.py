@@ -202,7 +202,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         # While training, the views redraw at their own pace, not at the training's: one
         # refresh per frame at most, from one snapshot of the model, and never more often
         # than the frame budget allows (painting holds the GIL the training needs).
-        self._frame_budget = FrameBudget(min_interval=1 / 30, max_share=0.4)
+        self._frame_budget = FrameBudget(min_interval=1 / 30, max_share=0.25)
         self._frame_timer = QTimer(self, singleShot=True)
         self._frame_timer.timeout.connect(self._refresh_frame)
         self._next_frame = self._frame_budget.min_interval
@@ -644,6 +644,12 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         """The persistent notice: what is wrong, the evidence, the fixes (and, for a
         saturated neuron, the flat region shaded on the histogram)."""
         model = self.session.model
+        if self.session.state == RUNNING:
+            # a forward pass of its own: once a second is plenty while training runs
+            now = time.monotonic()
+            if now - getattr(self, "_diagnosed_at", 0.0) < 1.0:
+                return
+            self._diagnosed_at = now
         findings = model.findings() if model.scrub_step is None else []
         self.notice.set_findings(findings)
         saturated = next((f for f in findings if f.saturated_ranges), None)
@@ -716,7 +722,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         snap = snap or model.shown_snapshot()
         if snap is None:
             return
-        decision = model.decision_for(snap.params)
+        decision = model.decision_for(snap.params, live=self.session.state == RUNNING)
         past = model.scrub_step is not None
         self.decision_panel.set_has_trained(snap.step > 0 if past else model.has_trained)
         biases = output_biases(snap.params, snap.spec)

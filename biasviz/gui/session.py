@@ -14,6 +14,7 @@ that is queued, not lost.
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,46 @@ from biasviz.gui.runner import Outbox, Runner
 
 # Kept for callers that compare states with these names.
 LOADING, READY, RUNNING, PAUSED = (s.value for s in RunState)
+
+
+class TimelineRecorder:
+    """Records training steps into the model's timeline without slowing training much.
+
+    Every step is recorded while recording costs little next to a step (the chapter's
+    neuron: 784 weights); when a snapshot costs more than ``MAX_SHARE`` of a step (a
+    large MLP in batches of 32), only every 2nd, 4th… step is recorded, and always the
+    last step of each epoch (its validation figures go with it).  Runs in the training
+    thread."""
+
+    MAX_SHARE = 0.05
+
+    def __init__(self, model: AppModel) -> None:
+        self.model = model
+        self.stride = 1
+        self._step_time = 0.0  # smoothed seconds per training step
+        self._record_time = 0.0  # smoothed seconds per recording
+        self._last = time.perf_counter()
+
+    def step(self, event: Any, trainer: Any) -> Snapshot | None:
+        now = time.perf_counter()
+        self._step_time = 0.9 * self._step_time + 0.1 * (now - self._last)
+        epoch_end = event.batch == event.batches_per_epoch
+        snap = None
+        if epoch_end or event.step % self.stride == 0:
+            snap = trainer.snapshot()
+            self.model.record_step(event, snap)
+            done = time.perf_counter()
+            self._record_time = 0.9 * self._record_time + 0.1 * (done - now)
+            # Thinner or denser recording, by powers of two, to keep the share bounded.
+            if self._record_time > self.MAX_SHARE * self.stride * self._step_time:
+                self.stride = min(self.stride * 2, 1 << 16)
+            elif (self.stride > 1
+                  and self._record_time < 0.25 * self.MAX_SHARE * self.stride
+                  * self._step_time):
+                self.stride //= 2
+            now = done
+        self._last = now
+        return snap
 
 
 class Session(QObject):
@@ -268,15 +309,17 @@ class Session(QObject):
             first_command(control)
         epochs = int(model.config.epochs)
 
+        recorder = TimelineRecorder(model)
+
         def work(out: Outbox) -> None:
             for event in trainer.run(epochs, control):
-                # Every step goes into the timeline (this thread is its one writer); the
-                # same snapshot is what the window gets if an update goes out now.
+                # Steps go into the timeline (this thread is its one writer); a recorded
+                # snapshot is also what the window gets if an update goes out now.
                 state: Callable[[], Any] = trainer.snapshot
                 if isinstance(event, StepMetrics):
-                    snap = trainer.snapshot()
-                    model.record_step(event, snap)
-                    state = lambda snap=snap: snap  # noqa: E731 - a constant, not logic
+                    snap = recorder.step(event, trainer)
+                    if snap is not None:
+                        state = lambda snap=snap: snap  # noqa: E731 - a constant, not logic
                 elif isinstance(event, EpochMetrics):
                     model.record_epoch(event)
                 # Steps and epochs pile up in the mailbox; a pause or the end goes out at
