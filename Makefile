@@ -8,7 +8,8 @@ PIP = $(VENV)/bin/pip
 MYPY_CHECKED = biasviz/core/app_model.py biasviz/core/mailbox.py biasviz/core/text.py \
 	biasviz/core/weight_display.py biasviz/core/history.py biasviz/core/drawing.py \
 	biasviz/core/sessionfile.py biasviz/core/compare.py biasviz/core/recipes.py \
-	biasviz/core/diagnosis.py biasviz/core/timeline.py biasviz/core/codegen.py
+	biasviz/core/diagnosis.py biasviz/core/timeline.py biasviz/core/codegen.py \
+	biasviz/core/engine_numpy.py biasviz/core/training.py biasviz/core/side_by_side.py
 
 .PHONY: run test venv system-deps benchmark screenshot
 
@@ -32,3 +33,5 @@ test: venv system-deps
 benchmark: venv
 	$(PIP) install --quiet -e ".[test]"
 	$(VENV)/bin/python benchmarks/bench_training.py
+	$(VENV)/bin/python benchmarks/bench_engine.py
+	$(VENV)/bin/python benchmarks/bench_window.py
