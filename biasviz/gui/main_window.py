@@ -143,7 +143,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(self.training_panel)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(300)
+        # As wide as the panel's own minimum: never clipped (no sideways scrolling).
+        scroll.setMinimumWidth(max(300, self.training_panel.minimumSizeHint().width()
+                                   + scroll.verticalScrollBar().sizeHint().width() + 4))
         # The panel's widgets shrink to the dock's width: never a horizontal scrollbar.
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.controls_dock = QDockWidget("Training", self)
@@ -174,6 +176,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             "names; File › Export as notebook takes it back to Jupyter.")
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.code_dock)
         self.code_dock.hide()
+        self.code_dock.visibilityChanged.connect(self._on_code_dock_shown)
         self._fixed_tabs = self.tabs.count()
         self.tabs.setTabsClosable(True)
         # The fixed tabs cannot close: a slim placeholder instead of a close button keeps
@@ -754,7 +757,24 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             if lesson is not None:
                 lesson.set_model(snap)
 
+    def _on_code_dock_shown(self, visible: bool) -> None:
+        """Shown: wide enough to read, taken from the central views (not the panel)."""
+        if not visible or self.presenter.active:
+            return
+        if self.width() < 1600 and self.controls_dock.isVisible() \
+                and self.dockWidgetArea(self.code_dock) != self.dockWidgetArea(self.controls_dock):
+            # a laptop: no room for three columns; the code shares the panel's place
+            self.tabifyDockWidget(self.controls_dock, self.code_dock)
+            self.code_dock.raise_()
+        else:
+            width = min(460, max(320, self.width() // 3))
+            self.resizeDocks([self.code_dock], [width], Qt.Orientation.Horizontal)
+
     def _on_config_shown(self) -> None:
+        """Training settings changed (the panel, a fix button, a session): show them."""
+        s = self.session
+        self.training_panel.set_settings(s.task, s.spec, s.config)
+        self._show_recipe()
         if getattr(self, "pinned", None) is not None:
             self._refresh_pinned()
 

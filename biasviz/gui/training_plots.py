@@ -76,7 +76,7 @@ class TrainingPlots(QWidget):
                 plot.getAxis(side).enableAutoSIPrefix(False)
         self._version = -1
         self._pinned_curves: list = []
-        acc_legend = self.acc_plot.addLegend(offset=(-10, -10))
+        acc_legend = self.acc_plot.addLegend(offset=(10, 10))  # top left: accuracy climbs right
         acc_legend.setVisible(False)
         moment_pen = pg.mkPen((120, 120, 120), width=1, style=Qt.PenStyle.DashLine)
         self.loss_moment = pg.InfiniteLine(angle=90, pen=moment_pen)
@@ -170,7 +170,7 @@ class TrainingPlots(QWidget):
             self._set_empty_ranges()
         else:
             x_last = float(history.loss.x[-1])
-            self._loss_top = max(self._loss_top, float(np.max(history.loss.y[-512:])))
+            self._loss_top = max(self._loss_top, float(np.nanmax(history.loss.y)))
             self._set_range(self.loss_plot, "x", 0.0, nice_ceiling(max(10.0, x_last * 1.02)))
             self._set_range(self.loss_plot, "y", 0.0, nice_ceiling(self._loss_top * 1.05))
         n = len(history.accuracy)
