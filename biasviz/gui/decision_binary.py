@@ -1,0 +1,687 @@
+"""The decision panel's two-class page: one neuron's histogram of w·x, its bias and
+threshold, the decision line, accuracy and confusion counts."""
+
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biasviz.core.decisions import (
+    BinaryDecision,
+    BinaryResult,
+    MulticlassResult,
+    probability_from_threshold,
+    threshold_from_probability,
+)
+from biasviz.gui.class_labels import ElidedLabel, class_noun, elide
+from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
+from biasviz.gui.decision_common import (
+    BIAS_DECIMALS,
+    CORRECT_BG,
+    CORRECT_FG,
+    FINE_KEYS_TIP,
+    MODE_BINARY,
+    MODE_MULTICLASS,
+    NOTE_FG,
+    OVERRIDE_FG,
+    P_MAX,
+    P_MIN,
+    PROBABILITY_DECIMALS,
+    RANGE_SLACK,
+    T_LIMIT,
+    THRESHOLD_DECIMALS,
+    WRONG_BG,
+    WRONG_FG,
+    FloatSlider,
+    _bold,
+    _css,
+    _plot_widget,
+    _rgba,
+    _small,
+    _spin,
+    fmt,
+    fmt_percent,
+    quoted,
+)
+
+
+class BinaryPage:
+    """DecisionPanel methods for one output (a mixin: the panel composes the pages)."""
+
+    def _build_binary_page(self) -> QWidget:
+        page = QWidget()
+        outer = QVBoxLayout(page)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.setSpacing(6)
+
+        # --- the histograms of z = w·x, with the decision line
+        self.legend_label = QLabel()
+        self.legend_label.setWordWrap(True)
+        self.legend_label.setTextFormat(Qt.TextFormat.RichText)
+        outer.addWidget(self.legend_label)
+
+        self.plot = _plot_widget()
+        self.plot.setMinimumHeight(140)
+        item = self.plot.getPlotItem()
+        item.setLabel("bottom", "w·x (pre-activation, without bias)")
+        item.setLabel("left", "images")
+        item.getViewBox().setDefaultPadding(0.0)
+        self.hist_second_curve = pg.PlotDataItem(
+            x=[0.0, 1.0], y=[0.0], stepMode="center", fillLevel=0,
+            pen=pg.mkPen(SECOND_CLASS_COLOR, width=2),
+            brush=pg.mkBrush(_rgba(SECOND_CLASS_COLOR, 80)),
+        )
+        self.hist_first_curve = pg.PlotDataItem(
+            x=[0.0, 1.0], y=[0.0], stepMode="center", fillLevel=0,
+            pen=pg.mkPen(FIRST_CLASS_COLOR, width=2),
+            brush=pg.mkBrush(_rgba(FIRST_CLASS_COLOR, 80)),
+        )
+        item.addItem(self.hist_second_curve)
+        item.addItem(self.hist_first_curve)
+        text_color = self.plot.palette().color(QPalette.ColorRole.Text)
+        label_fill = QColor(self.plot.palette().color(QPalette.ColorRole.Base))
+        label_fill.setAlpha(210)
+        self.decision_line = pg.InfiniteLine(
+            pos=0.0, angle=90, movable=True,
+            pen=pg.mkPen(text_color, width=2),
+            hoverPen=pg.mkPen(OVERRIDE_FG, width=3),
+        )
+        self.decision_line.setZValue(10)
+        item.addItem(self.decision_line)
+        # one label on each side of the line, near the top
+        self.line_label_first = pg.InfLineLabel(
+            self.decision_line, text="", position=0.93, anchors=[(0, 0.5), (0, 0.5)],
+            color=text_color, fill=pg.mkBrush(label_fill),
+        )
+        self.line_label_second = pg.InfLineLabel(
+            self.decision_line, text="", position=0.93, anchors=[(1, 0.5), (1, 0.5)],
+            color=text_color, fill=pg.mkBrush(label_fill),
+        )
+        self.decision_line.sigDragged.connect(self._on_line_dragged)
+        self._line_texts = ("", "")  # the labels' full texts; shown shortened to fit
+        item.getViewBox().sigResized.connect(self._fit_line_labels)
+        # where the trained bias puts the line: shown only while the user overrides it
+        self.trained_line = pg.InfiniteLine(
+            pos=0.0, angle=90, movable=False,
+            pen=pg.mkPen(OVERRIDE_FG, width=1, style=Qt.PenStyle.DashLine),
+        )
+        self.trained_line.setZValue(9)
+        self.trained_line_label = pg.InfLineLabel(
+            self.trained_line, text="trained", position=0.06, anchors=[(0, 1), (0, 1)],
+            color=OVERRIDE_FG, fill=pg.mkBrush(label_fill),
+        )
+        self.trained_line.setVisible(False)
+        item.addItem(self.trained_line)
+        outer.addWidget(self.plot, stretch=1)
+
+        # --- the equivalence, written out live
+        eq_frame = QFrame()
+        eq_frame.setFrameShape(QFrame.Shape.StyledPanel)
+        eq_layout = QVBoxLayout(eq_frame)
+        eq_layout.setContentsMargins(8, 4, 8, 4)
+        eq_layout.setSpacing(2)
+        self.rule_label = QLabel()
+        self.rule_label.setWordWrap(True)
+        self.equation_label = QLabel()
+        self.equation_label.setTextFormat(Qt.TextFormat.RichText)
+        self.equation_label.setWordWrap(True)
+        _small(self.equation_label, +1.0)
+        self.equation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.equation_label.setToolTip(
+            "Three ways of writing the same rule with the current numbers. Moving the bias b "
+            "or the threshold t changes only the number that w·x is compared with."
+        )
+        self.explain_label = _small(QLabel(
+            "The bias is a threshold in disguise: moving b by\u00a0+1 is the same as "
+            "moving t by\u00a0−1."
+        ))
+        self.explain_label.setWordWrap(True)
+        eq_layout.addWidget(self.rule_label)
+        eq_layout.addWidget(self.equation_label)
+        eq_layout.addWidget(self.explain_label)
+        outer.addWidget(eq_frame)
+
+        # --- controls
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(3)
+        grid.setColumnStretch(1, 1)
+
+        self.bias_name_label = _bold(QLabel("bias b"))
+        self.bias_slider = FloatSlider(BIAS_DECIMALS)
+        self.bias_spin = _spin(BIAS_DECIMALS, -1000.0, 1000.0, 0.01)  # PageUp: 0.1
+        self.bias_spin.setMinimumWidth(88)
+        self.bias_status_label = QLabel()
+        self.bias_status_label.setWordWrap(True)
+        self.reset_button = QPushButton("Reset to trained b")
+        self.edit_note_label = _small(QLabel())
+        self.edit_note_label.setStyleSheet(f"color: {NOTE_FG}; font-style: italic;")
+        self.edit_note_label.setWordWrap(True)
+        self.edit_note_label.hide()
+        grid.addWidget(self.bias_name_label, 0, 0)
+        grid.addWidget(self.bias_slider, 0, 1)
+        grid.addWidget(self.bias_spin, 0, 2)
+        grid.addWidget(self.bias_status_label, 1, 0, 1, 2)
+        grid.addWidget(self.reset_button, 1, 2)
+        grid.addWidget(self.edit_note_label, 2, 0, 1, 3)
+
+        self.threshold_name_label = _bold(QLabel("threshold t"))
+        self.threshold_slider = FloatSlider(THRESHOLD_DECIMALS)
+        self.threshold_slider.set_float_range(-T_LIMIT, T_LIMIT)
+        self.threshold_spin = _spin(THRESHOLD_DECIMALS, -T_LIMIT, T_LIMIT, 0.01)
+        self.threshold_spin.setMinimumWidth(88)
+        self.probability_name_label = QLabel("or as a probability:  σ(w·x + b) ≥ p")
+        self.probability_name_label.setWordWrap(True)
+        self.probability_spin = _spin(PROBABILITY_DECIMALS, P_MIN, P_MAX, 0.01)
+        self.probability_spin.setPrefix("p = ")
+        self.probability_spin.setMinimumWidth(88)
+        grid.addWidget(self.threshold_name_label, 3, 0)
+        grid.addWidget(self.threshold_slider, 3, 1)
+        grid.addWidget(self.threshold_spin, 3, 2)
+        grid.addWidget(self.probability_name_label, 4, 0, 1, 2)
+        grid.addWidget(self.probability_spin, 4, 2)
+        outer.addLayout(grid)
+
+        # --- results: accuracy and the 2×2 confusion counts
+        results = QHBoxLayout()
+        results.setSpacing(10)
+        left = QVBoxLayout()
+        left.setSpacing(2)
+        # Two short lines on purpose ("validation accuracy", then "99.9% (1997 / 2000)"):
+        # one line would wrap at an arbitrary place, and the confusion table needs the width.
+        self.accuracy_label = _bold(QLabel())
+        self.accuracy_label.setWordWrap(False)
+        self.accuracy_label.setToolTip(
+            "The share of validation images (not used for training) that land on the "
+            "correct side of the decision line."
+        )
+        self.compare_label = _small(ElidedLabel())
+        left.addWidget(self.accuracy_label)
+        left.addWidget(self.compare_label)
+        left.addStretch(1)
+        results.addLayout(left, stretch=0)
+
+        confusion_box = QGridLayout()
+        confusion_box.setSpacing(2)
+        # long class names ("Ankle boot") shorten with "…" and a tooltip
+        self.confusion_col_headers = [_small(ElidedLabel()), _small(ElidedLabel())]
+        self.confusion_row_headers = [_small(ElidedLabel()), _small(ElidedLabel())]
+        self.confusion_labels: list[list[QLabel]] = [[QLabel(), QLabel()], [QLabel(), QLabel()]]
+        for j, header in enumerate(self.confusion_col_headers):
+            header.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            confusion_box.addWidget(header, 0, j + 1)
+        for i, header in enumerate(self.confusion_row_headers):
+            header.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            confusion_box.addWidget(header, i + 1, 0)
+            for j in range(2):
+                cell = self.confusion_labels[i][j]
+                cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                cell.setMinimumWidth(48)
+                bg, fg = (CORRECT_BG, CORRECT_FG) if i == j else (WRONG_BG, WRONG_FG)
+                cell.setStyleSheet(
+                    f"background: {bg}; color: {fg}; border: 1px solid #c8c8c8; "
+                    "padding: 2px 6px;"
+                )
+                _bold(cell)
+                confusion_box.addWidget(cell, i + 1, j + 1)
+        # no stretch factors: each column gets what its names need, shortened (with a
+        # tooltip) only when the panel is too narrow for all of them
+        results.addLayout(confusion_box, stretch=1)
+        outer.addLayout(results)
+
+        self.bias_slider.floatChanged.connect(self._on_bias_input)
+        self.bias_spin.valueChanged.connect(self._on_bias_input)
+        self.reset_button.clicked.connect(self.reset_bias)
+        self.threshold_slider.floatChanged.connect(self._on_threshold_input)
+        self.threshold_spin.valueChanged.connect(self._on_threshold_input)
+        self.probability_spin.valueChanged.connect(self._on_probability_input)
+        self._set_binary_names(self._class_names)
+        return page
+
+    # ------------------------------------------------------------------ binary API
+    def set_binary(
+        self,
+        decision: BinaryDecision,
+        trained_bias: float,
+        class_names: tuple[str, str],
+        bias: float | None = None,
+        threshold: float | None = None,
+    ) -> None:
+        """Show a neuron: its decision (the scores z = w·x of the validation images), the
+        bias it has now (``bias``; None: the trained one) and the trained bias, and the
+        threshold t (None: keep the current one).
+
+        The panel keeps no bias of its own between calls: the app model is the bias's one
+        home, and the window calls this after every change.  Emits only
+        ``resultChanged`` (never ``biasChanged``).
+        """
+        had_decision = self._decision is not None and self._mode == MODE_BINARY
+        old_bias = self._bias
+        self._decision = decision
+        self._trained_bias = float(trained_bias)
+        self._bias = self._trained_bias if bias is None else float(bias)
+        same_bias = had_decision and abs(self._bias - old_bias) < 0.5 * 10.0**-BIAS_DECIMALS
+        self._bias_overridden = (
+            abs(self._bias - self._trained_bias) >= 0.5 * 10.0**-BIAS_DECIMALS
+        )
+        if threshold is not None and np.isfinite(threshold):
+            self._threshold = float(threshold)
+        names = (str(class_names[0]), str(class_names[1]))
+        if names != self._class_names:
+            self._set_binary_names(names)
+        self._set_noun(names)
+
+        edges = decision.bin_edges
+        self.hist_first_curve.setData(x=edges, y=decision.hist_first.astype(np.float64))
+        self.hist_second_curve.setData(x=edges, y=decision.hist_second.astype(np.float64))
+        self._update_bias_range(keep_handle=same_bias)
+        self._update_plot_range()
+        self._sync_bias_widgets()
+        self._sync_threshold_widgets()
+        self._show(MODE_BINARY)
+        self._refresh_binary()
+
+    def set_saturated(self, ranges: list[tuple[float, float]]) -> None:
+        """Shade the z-ranges (pre-activation w·x + b) where the sigmoid is flat and the
+        images there learn nothing (the diagnosis of a saturated neuron).  The histogram's
+        axis is w·x, so the shading sits at z − b."""
+        item = self.plot.getPlotItem()
+        for region in getattr(self, "_saturated_items", []):
+            item.removeItem(region)
+        self._saturated_items = []
+        self._saturated = list(ranges)
+        for lo, hi in self._saturated:
+            region = pg.LinearRegionItem(
+                values=(lo - self._bias, hi - self._bias), movable=False,
+                brush=pg.mkBrush(213, 94, 0, 40), pen=pg.mkPen(None),
+            )
+            region.setZValue(-10)
+            region.setToolTip("Flat part of the sigmoid: σ′(z) ≈ 0 here, so these images "
+                              "give (almost) no gradient — the neuron cannot learn from "
+                              "them.")
+            item.addItem(region, ignoreBounds=True)
+            self._saturated_items.append(region)
+
+    def saturated(self) -> list[tuple[float, float]]:
+        return list(getattr(self, "_saturated", []))
+
+    def bias(self) -> float:
+        return self._bias
+
+    def trained_bias(self) -> float:
+        return self._trained_bias
+
+    def bias_overridden(self) -> bool:
+        return self._bias_overridden
+
+    def threshold(self) -> float:
+        return self._threshold
+
+    def probability_threshold(self) -> float:
+        return probability_from_threshold(self._threshold)
+
+    def result(self) -> BinaryResult | MulticlassResult | None:
+        """The last result of the current mode (a BinaryResult in binary mode)."""
+        return self._mc_result if self._mode == MODE_MULTICLASS else self._result
+
+    def mode(self) -> str:
+        """"empty", "binary" or "multiclass"."""
+        return self._mode
+
+    def set_bias(self, value: float) -> None:
+        """Set the bias as if the user typed it (emits ``biasChanged``)."""
+        self._user_bias(float(value))
+
+    def set_threshold(self, t: float) -> None:
+        """Set the logit threshold as if the user typed it (emits ``thresholdChanged``)."""
+        self._user_threshold(float(t))
+
+    def set_probability(self, p: float) -> None:
+        """Set the threshold as a probability p (t = logit p), as if the user typed it."""
+        p = min(max(float(p), P_MIN), P_MAX)
+        self._user_threshold(threshold_from_probability(p))
+
+    def reset_bias(self) -> None:
+        """Back to the trained bias (a user action: emits ``biasChanged``)."""
+        if self._decision is None or not self._editable:
+            return
+        self._bias = self._trained_bias
+        self._bias_overridden = False
+        self._sync_bias_widgets()
+        self._refresh_binary()
+        self.biasChanged.emit(self._bias)
+
+    def set_editable(self, enabled: bool, reason: str = "") -> None:
+        """Enable or disable editing of the bias(es), showing ``reason`` when disabled.
+        The threshold stays editable: it is not a parameter the training touches."""
+        self._editable = bool(enabled)
+        self._edit_reason = "" if enabled else str(reason)
+        self._apply_editable()
+
+    def is_editable(self) -> bool:
+        return self._editable
+
+    def set_has_trained(self, trained: bool) -> None:
+        """Whether the model has been trained yet (default True).  Before any training
+        the values the panel compares with are the initial ones: it says "initial b",
+        "Reset to initial b", "All biases are the initial values"."""
+        trained = bool(trained)
+        if trained == self._has_trained:
+            return
+        self._has_trained = trained
+        self._set_words()
+        if self._mode == MODE_BINARY and self._decision is not None:
+            self._refresh_binary()
+        elif self._mode == MODE_MULTICLASS and self._mc_decision is not None:
+            self._sync_multi_widgets()
+            self._update_mc_status()
+
+    def has_trained(self) -> bool:
+        return self._has_trained
+
+    def noun(self) -> str:
+        """"digit" or "item": what the panel calls one class's images."""
+        return self._noun
+
+    def _which(self) -> str:
+        """The word for the reference values: "trained", or "initial" before training."""
+        return "trained" if self._has_trained else "initial"
+
+    def _set_words(self) -> None:
+        """Texts that depend on whether the model is trained and on digit vs item."""
+        which, noun = self._which(), self._noun
+        self.reset_button.setText(f"Reset to {which} b")
+        self.reset_button.setToolTip(
+            "Put back the bias that training found (the decision line jumps back)."
+            if self._has_trained else
+            "Put back the bias the model starts with: it has not been trained yet "
+            "(the decision line jumps back)."
+        )
+        self.trained_line_label.setFormat(which)
+        self.bias_status_label.setToolTip(
+            ("The bias training found, and yours if you moved it." if self._has_trained
+             else "The bias the model starts with (no training yet), and yours if you "
+             "moved it.")
+            + " Your value is only for exploring: it does not change the model."
+        )
+        self.compare_label.set_full_text(
+            self.compare_label.full_text(),
+            f"Where the decision line sits, or, once you moved the bias, how the {which} "
+            "bias scores for comparison.",
+        )
+        self.mc_reset_button.setText(f"Reset all to {which}")
+        self.mc_reset_button.setToolTip(
+            "Put back every output bias that training found." if self._has_trained else
+            "Put back every output bias the model starts with (it has not been trained yet)."
+        )
+        self.mc_accuracy_label.setToolTip(
+            f"The share of validation images whose highest output is the right {noun}."
+        )
+        # short enough for two lines and one line: the confusion grid needs the height
+        self.mc_explain_label.setText(
+            f"One bias per output neuron: the highest w·x + b wins, so raising an {noun}'s "
+            f"bias makes the network answer that {noun} more often — for better or worse."
+            if noun == "item" else
+            f"One bias per output neuron: the highest w·x + b wins, so raising a {noun}'s "
+            f"bias makes the network answer that {noun} more often — for better or worse."
+        )
+        self.mc_plot_title.setText(
+            f"Confusion: rows = true {noun}, columns = the answer; darker = more images."
+        )
+        self.confusion_plot.setToolTip(
+            f"Each cell counts validation images: row = what the {noun} really is, column = "
+            "what the network answered. The diagonal holds the correct answers. Raise one "
+            "bias and watch its column fill up."
+        )
+
+    def _fit_line_labels(self, *_args) -> None:
+        """The two labels beside the decision line, shortened to the room on their side
+        of it (a label cut off by the plot's edge tells nothing); the full texts are in
+        their tooltips."""
+        if self._decision is None:
+            return
+        vb = self.plot.getPlotItem().getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        width = vb.width()
+        if not (width > 0 and x1 > x0):
+            return
+        at = (float(self.decision_line.value()) - x0) / (x1 - x0) * width
+        rooms = (width - at - 10, at - 10)  # first class right of the line, second left
+        first, second = (quoted(n) for n in self._class_names)
+        candidates = (
+            (f"predict {first} →", f"{first} →", first, "→"),
+            (f"← predict {second}", f"← {second}", second, "←"),
+        )
+        for label, options, room in zip(
+            (self.line_label_first, self.line_label_second), candidates, rooms, strict=True
+        ):
+            metrics = QFontMetricsF(label.textItem.font())
+            # the text item draws a margin around its text
+            room -= 2 * label.textItem.document().documentMargin() + 2
+            text = next((o for o in options if metrics.horizontalAdvance(o) <= room), "")
+            if not text and room > metrics.horizontalAdvance("“…”"):
+                text = elide(options[2], metrics, room)
+            label.setVisible(bool(text))  # first: a hidden label ignores new text
+            label.setFormat(text.replace("{", "{{").replace("}", "}}"))
+            label.setToolTip(options[0])
+
+    # ------------------------------------------------------------------ binary internals
+    def _set_noun(self, names) -> None:
+        noun = class_noun(names)
+        if noun != self._noun:
+            self._noun = noun
+            self._set_words()
+
+    def _set_binary_names(self, names: tuple[str, str]) -> None:
+        self._class_names = names
+        first, second = quoted(names[0]), quoted(names[1])
+        c1, c2 = _css(FIRST_CLASS_COLOR), _css(SECOND_CLASS_COLOR)
+        self.legend_label.setText(
+            f"How the validation images score on z = w·x: "
+            f"<span style='color:{c1}'>■</span>&nbsp;{escape(first)}&nbsp;&nbsp; "
+            f"<span style='color:{c2}'>■</span>&nbsp;{escape(second)}"
+        )
+        self.line_label_first.setFormat(f"predict {first} →")
+        self.line_label_second.setFormat(f"← predict {second}")
+        self.rule_label.setText(f"The neuron says {first} when w·x + b ≥ t:")
+        for j, name in enumerate(names):
+            self.confusion_col_headers[j].set_full_text(f"called {quoted(name)}")
+            self.confusion_row_headers[j].set_full_text(f"true {quoted(name)}")
+        for i in range(2):
+            for j in range(2):
+                verdict = "correct" if i == j else "mistakes"
+                self.confusion_labels[i][j].setToolTip(
+                    f"Validation images that are really {quoted(names[i])} and that the "
+                    f"neuron called {quoted(names[j])} ({verdict})."
+                )
+        self.plot.setToolTip(
+            f"Histograms of z = w·x for the validation images of {first} and {second}. "
+            "The bias is not included, so the bars never move when you change b or t: "
+            f"only the line at w·x = t − b moves. Images right of the line are called {first}.\n"
+            "Drag the line to change the bias."
+        )
+        self.decision_line.setToolTip(
+            f"The decision line at w·x = t − b. Right of it the neuron says {first}, left of "
+            f"it {second}. Drag it to change the bias b."
+        )
+        bias_tip = (
+            f"The bias b of this neuron, added to w·x before the threshold test. A bigger b "
+            f"moves the decision line left, so more images are called {first}."
+        )
+        self.bias_slider.setToolTip(bias_tip + FINE_KEYS_TIP)
+        self.bias_spin.setToolTip(bias_tip + " Type an exact value here.")
+        self.bias_name_label.setToolTip(bias_tip)
+        t_tip = (
+            f"The firing threshold t on the neuron's output (the logit w·x + b): it says "
+            f"{first} when w·x + b ≥ t. The usual choice is t = 0. A bigger t moves the line "
+            "right: the neuron gets pickier."
+        )
+        self.threshold_slider.setToolTip(t_tip + FINE_KEYS_TIP)
+        self.threshold_spin.setToolTip(t_tip)
+        self.threshold_name_label.setToolTip(t_tip)
+        p_tip = (
+            f"The same threshold as a probability: say {first} when σ(w·x + b) ≥ p. "
+            "p = 0.5 is t = 0; p = 0.8 is t = logit(0.8) = ln(0.8 / 0.2) ≈ 1.39. "
+            "Change p or t: the other follows."
+        )
+        self.probability_spin.setToolTip(p_tip)
+        self.probability_name_label.setToolTip(p_tip)
+
+    def _update_bias_range(self, keep_handle: bool = False) -> None:
+        """Slider span from the data: every bias that puts the line somewhere over the
+        histograms (at the current t), plus the trained and current bias.
+
+        ``keep_handle`` (b did not change, only the histograms did, e.g. while painting
+        the weights): the span stays as it is while it still covers what is needed and
+        is not much wider; otherwise it grows or shrinks around b so that b keeps its
+        place on the slider and the handle does not jump."""
+        assert self._decision is not None
+        edges = self._decision.bin_edges
+        lo = self._threshold - float(edges[-1])
+        hi = self._threshold - float(edges[0])
+        lo = min(lo, self._trained_bias, self._bias)
+        hi = max(hi, self._trained_bias, self._bias)
+        pad = 0.02 * (hi - lo) if hi > lo else 1.0
+        lo, hi = lo - pad, hi + pad
+        old_lo, old_hi = self.bias_slider.float_range()
+        b = self._bias
+        if keep_handle and old_hi > old_lo and old_lo < b < old_hi:
+            need = hi - lo
+            if old_lo <= lo and hi <= old_hi and old_hi - old_lo <= RANGE_SLACK * need:
+                lo, hi = old_lo, old_hi  # still fits: nothing moves
+            else:
+                f = (b - old_lo) / (old_hi - old_lo)  # b's place on the slider, kept
+                span = max((b - lo) / f, (hi - b) / (1.0 - f))
+                if span <= RANGE_SLACK * need:
+                    lo, hi = b - f * span, b + (1.0 - f) * span
+        self.bias_slider.set_float_range(lo, hi)
+        limit = max(1000.0, 10.0 * max(abs(lo), abs(hi)))
+        blocked = self.bias_spin.blockSignals(True)
+        self.bias_spin.setRange(-limit, limit)
+        self.bias_spin.blockSignals(blocked)
+
+    def _update_plot_range(self) -> None:
+        assert self._decision is not None
+        d = self._decision
+        edges = d.bin_edges
+        # the x range covers every line position the bias slider can reach at this t
+        b_lo, b_hi = self.bias_slider.float_range()
+        x_lo = min(float(edges[0]), self._threshold - b_hi)
+        x_hi = max(float(edges[-1]), self._threshold - b_lo)
+        margin = 0.01 * (x_hi - x_lo)  # so the line stays visible at the slider's ends
+        x_lo, x_hi = x_lo - margin, x_hi + margin
+        top = max(int(d.hist_first.max(initial=0)), int(d.hist_second.max(initial=0)), 1)
+        item = self.plot.getPlotItem()
+        item.setXRange(x_lo, x_hi, padding=0.0)
+        item.setYRange(0.0, top * 1.25, padding=0.0)  # head room for the line labels
+
+    def _sync_bias_widgets(self) -> None:
+        blocked = self.bias_spin.blockSignals(True)
+        self.bias_spin.setValue(self._bias)
+        self.bias_spin.blockSignals(blocked)
+        self.bias_slider.set_float_value(self._bias)
+
+    def _sync_threshold_widgets(self) -> None:
+        blocked = self.threshold_spin.blockSignals(True)
+        self.threshold_spin.setValue(self._threshold)
+        self.threshold_spin.blockSignals(blocked)
+        self.threshold_slider.set_float_value(self._threshold)
+        blocked = self.probability_spin.blockSignals(True)
+        self.probability_spin.setValue(self.probability_threshold())
+        self.probability_spin.blockSignals(blocked)
+
+    def _on_bias_input(self, value: float) -> None:
+        self._user_bias(float(value))
+
+    def _on_line_dragged(self, line: pg.InfiniteLine) -> None:
+        if self._decision is None or not self._editable:
+            self.decision_line.setValue(self._threshold - self._bias)
+            return
+        self._user_bias(round(self._threshold - float(line.value()), BIAS_DECIMALS))
+
+    def _on_threshold_input(self, value: float) -> None:
+        self._user_threshold(float(value))
+
+    def _on_probability_input(self, value: float) -> None:
+        self._user_threshold(threshold_from_probability(float(value)))
+
+    def _user_bias(self, value: float) -> None:
+        if self._decision is None or not self._editable:
+            self._sync_bias_widgets()
+            return
+        self._bias = value
+        self._bias_overridden = abs(value - self._trained_bias) >= 0.5 * 10.0**-BIAS_DECIMALS
+        self._sync_bias_widgets()
+        self._refresh_binary()
+        self.biasChanged.emit(self._bias)
+
+    def _user_threshold(self, t: float) -> None:
+        self._threshold = min(max(t, -T_LIMIT), T_LIMIT)
+        self._sync_threshold_widgets()
+        if self._decision is None:
+            return
+        self._refresh_binary()
+        self.thresholdChanged.emit(self._threshold)
+
+    def _compare_tip(self) -> str:
+        return (
+            "Where the decision line sits, or, once you moved the bias, how the "
+            f"{self._which()} bias scores for comparison."
+        )
+
+    def _refresh_binary(self) -> None:
+        """O(log n): evaluate, move the line, rewrite the labels."""
+        assert self._decision is not None
+        result = self._decision.evaluate(self._bias, self._threshold)
+        self._result = result
+        self.decision_line.setValue(result.cut)
+        self.trained_line.setValue(self._threshold - self._trained_bias)
+        self.trained_line.setVisible(self._bias_overridden)
+        b, t = self._bias, self._threshold
+        self.equation_label.setText(
+            f"w·x + (<b>{fmt(b, sign=True)}</b>) ≥ <b>{fmt(t)}</b>"
+            "&nbsp;&nbsp;⇔&nbsp;&nbsp;"
+            f"w·x + (<b>{fmt(b - t, sign=True)}</b>) ≥ 0"
+            "&nbsp;&nbsp;⇔&nbsp;&nbsp;"
+            f"w·x ≥ <b>{fmt(t - b)}</b>"
+        )
+        n = self._decision.n
+        correct = int(result.confusion[0, 0] + result.confusion[1, 1])
+        self.accuracy_label.setText(
+            f"validation accuracy\n{fmt_percent(result.accuracy)} ({correct} / {n})"
+        )
+        for i in range(2):
+            for j in range(2):
+                self.confusion_labels[i][j].setText(str(int(result.confusion[i, j])))
+        trained_text = fmt(self._trained_bias, BIAS_DECIMALS, sign=True)
+        which = self._which()
+        if self._bias_overridden:
+            self.bias_status_label.setText(
+                f"<span style='color:{OVERRIDE_FG}'><b>your b = "
+                f"{fmt(b, BIAS_DECIMALS, sign=True)}</b></span> ({which} b = {trained_text})"
+            )
+            trained = self._decision.evaluate(self._trained_bias, t)
+            self.compare_label.set_full_text(
+                f"with the {which} b: {fmt_percent(trained.accuracy)}", self._compare_tip()
+            )
+        else:
+            untrained = "" if self._has_trained else " (no training yet)"
+            self.bias_status_label.setText(f"{which} b = {trained_text}{untrained}")
+            self.compare_label.set_full_text(
+                "line at t − b = " + fmt(result.cut), self._compare_tip()
+            )
+        self._fit_line_labels()
+        self.resultChanged.emit(result)

@@ -1,0 +1,212 @@
+"""Shared pieces of the decision panel: number formats, colours, the float slider."""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QMouseEvent, QPalette
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QLabel,
+    QSlider,
+    QStyle,
+    QStyleOptionSlider,
+    QWidget,
+)
+
+from biasviz.core.decisions import (
+    threshold_from_probability,
+)
+from biasviz.core.text import num, percent
+from biasviz.gui.plot_style import make_still
+
+P_MIN, P_MAX = 0.001, 0.999
+FINE_KEYS_TIP = (
+    "\n\nFine steps: arrow keys ±0.01, PageUp/PageDown ±0.1; hold Shift while dragging "
+    "to move 10× slower."
+)
+RANGE_SLACK = 2.0  # the bias slider may span up to this many times what the data need
+T_LIMIT = round(threshold_from_probability(P_MAX), 3)  # 6.907: the logit of p = 0.999
+BIAS_DECIMALS = 3
+THRESHOLD_DECIMALS = 3
+PROBABILITY_DECIMALS = 3
+MULTI_DECIMALS = 2
+
+CORRECT_BG = "#dcefd9"  # light green: the correct diagonal
+CORRECT_FG = "#1d4a1b"
+WRONG_BG = "#f6f6f6"
+WRONG_FG = "#3a3a3a"
+OVERRIDE_FG = "#a14a00"  # dark orange: "you changed this"
+NOTE_FG = "#8a1c1c"  # dark red: why a control is disabled
+# Sequential map for confusion counts: white (0) to dark blue (most images).
+HEAT_COLORS = [(255, 255, 255), (198, 219, 239), (107, 174, 214), (33, 113, 181), (8, 48, 107)]
+
+MODE_EMPTY, MODE_BINARY, MODE_MULTICLASS = "empty", "binary", "multiclass"
+
+
+fmt = num  # the panel's historical names
+fmt_percent = percent
+
+
+def quoted(name: str) -> str:
+    return f"“{name}”"
+
+
+def _rgba(color: tuple[int, int, int], alpha: int) -> tuple[int, int, int, int]:
+    return (int(color[0]), int(color[1]), int(color[2]), alpha)
+
+
+def _css(color: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in color))
+
+
+def _small(label: QLabel, delta: float = -1.0) -> QLabel:
+    font = label.font()
+    if font.pointSizeF() > 0:
+        font.setPointSizeF(max(6.0, font.pointSizeF() + delta))
+    label.setFont(font)
+    return label
+
+
+def _bold(label: QLabel) -> QLabel:
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    return label
+
+
+class FloatSlider(QSlider):
+    """A horizontal QSlider over a float range, for fine work.
+
+    One integer step is ``10**-decimals`` (0.001 for the bias), so the keyboard moves it
+    exactly: an arrow key by ``fine_step`` (0.01), PageUp/PageDown by ``page_step``
+    (0.1).  Dragging the handle moves the value with the mouse; holding Shift while
+    dragging moves it ``FINE_DRAG`` times slower, to reach a value to the hundredth.
+
+    ``floatChanged`` fires when the user moves it (keyboard, mouse, or ``setValue`` on
+    the integer position); :meth:`set_float_value` and :meth:`set_float_range` are silent.
+    """
+
+    floatChanged = Signal(float)
+    FINE_DRAG = 10.0  # Shift-drag is this many times slower
+    MAX_POSITIONS = 200_000_000  # well inside a 32-bit int; coarser units beyond it
+
+    def __init__(
+        self, decimals: int, parent: QWidget | None = None,
+        fine_step: float = 0.01, page_step: float = 0.1,
+    ) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self._lo, self._hi = -1.0, 1.0
+        self._decimals = decimals
+        self._unit = 10.0**-decimals
+        self._fine_step, self._page_step = float(fine_step), float(page_step)
+        self._drag_x: float | None = None  # last mouse x while the handle is dragged
+        self._drag_pos = 0.0  # exact (fractional) position while dragging
+        self.setMinimumWidth(90)
+        self.set_float_range(-1.0, 1.0)
+        self.valueChanged.connect(self._on_int_value)
+
+    def float_range(self) -> tuple[float, float]:
+        return self._lo, self._hi
+
+    def unit(self) -> float:
+        """The value of one integer step of the slider."""
+        return self._unit
+
+    def set_float_range(self, lo: float, hi: float) -> None:
+        """The values the slider spans (silent: the caller re-sets the value)."""
+        if not hi > lo:
+            lo, hi = lo - 1.0, hi + 1.0
+        self._lo, self._hi = float(lo), float(hi)
+        unit = 10.0**-self._decimals
+        if (self._hi - self._lo) / unit > self.MAX_POSITIONS:  # a diverged model's huge range
+            unit = 10.0 ** math.ceil(math.log10((self._hi - self._lo) / self.MAX_POSITIONS))
+        self._unit = unit
+        blocked = self.blockSignals(True)
+        self.setRange(math.floor(self._lo / unit), math.ceil(self._hi / unit))
+        self.setSingleStep(max(1, round(self._fine_step / unit)))
+        self.setPageStep(max(1, round(self._page_step / unit)))
+        self.blockSignals(blocked)
+
+    def float_at(self, position: int) -> float:
+        return round(position * self._unit, self._decimals)
+
+    def float_value(self) -> float:
+        return self.float_at(self.value())
+
+    def position_of(self, value: float) -> int:
+        value = float(value)
+        if not math.isfinite(value):
+            return self.minimum() if value < 0 else self.maximum()
+        return int(min(max(round(value / self._unit), self.minimum()), self.maximum()))
+
+    def set_float_value(self, value: float) -> None:
+        blocked = self.blockSignals(True)
+        self.setValue(self.position_of(value))
+        self.blockSignals(blocked)
+
+    def positions_per_pixel(self) -> float:
+        """How many integer steps one pixel of handle travel is worth."""
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        style = self.style()
+        groove = style.subControlRect(
+            QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderGroove, self
+        )
+        handle = style.subControlRect(
+            QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, self
+        )
+        travel = max(groove.width() - handle.width(), 1)
+        return (self.maximum() - self.minimum()) / travel
+
+    def _on_int_value(self, position: int) -> None:
+        self.floatChanged.emit(self.float_at(position))
+
+    # Dragging is relative (the value follows the mouse's movement, not its position),
+    # so Shift can slow it down mid-drag without the handle jumping.
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and self.isSliderDown():
+            self._drag_x = event.position().x()
+            self._drag_pos = float(self.sliderPosition())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if self._drag_x is None or not self.isSliderDown():
+            super().mouseMoveEvent(event)
+            return
+        x = event.position().x()
+        factor = self.positions_per_pixel()
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            factor /= self.FINE_DRAG
+        self._drag_pos += (x - self._drag_x) * factor
+        self._drag_pos = min(max(self._drag_pos, self.minimum()), self.maximum())
+        self._drag_x = x
+        self.setSliderPosition(round(self._drag_pos))
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        self._drag_x = None
+        super().mouseReleaseEvent(event)
+
+
+def _spin(decimals: int, lo: float, hi: float, step: float) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setDecimals(decimals)
+    spin.setRange(lo, hi)
+    spin.setSingleStep(step)
+    spin.setKeyboardTracking(False)  # update when the number is complete, not per keystroke
+    spin.setAccelerated(True)
+    spin.setAlignment(Qt.AlignmentFlag.AlignRight)
+    return spin
+
+
+def _plot_widget() -> pg.PlotWidget:
+    """A still plot (no pan/zoom/menu: learners should not lose the view) that follows
+    the application palette, so it looks right in light and dark themes."""
+    plot = pg.PlotWidget()
+    app_palette = plot.palette()
+    plot.setBackground(app_palette.color(QPalette.ColorRole.Base))
+    make_still(plot.getPlotItem(), app_palette.color(QPalette.ColorRole.Text))
+    return plot

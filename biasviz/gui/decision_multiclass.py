@@ -1,0 +1,319 @@
+"""The decision panel's ten-class page: one bias per output neuron, the confusion grid."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biasviz.core.decisions import (
+    MulticlassDecision,
+)
+from biasviz.gui.class_labels import CategoryAxis, ElidedLabel
+from biasviz.gui.decision_common import (
+    HEAT_COLORS,
+    MODE_MULTICLASS,
+    MULTI_DECIMALS,
+    NOTE_FG,
+    OVERRIDE_FG,
+    _bold,
+    _plot_widget,
+    _small,
+    _spin,
+    fmt,
+    fmt_percent,
+    quoted,
+)
+
+
+class MulticlassPage:
+    """DecisionPanel methods for ten outputs (a mixin: the panel composes the pages)."""
+
+    def _build_multiclass_page(self) -> QWidget:
+        page = QWidget()
+        outer = QVBoxLayout(page)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.setSpacing(6)
+
+        top = QHBoxLayout()
+        self.mc_accuracy_label = _bold(QLabel())
+        self.mc_accuracy_label.setWordWrap(True)
+        self.mc_reset_button = QPushButton("Reset all to trained")
+        top.addWidget(self.mc_accuracy_label, stretch=1)
+        top.addWidget(self.mc_reset_button)
+        outer.addLayout(top)
+
+        self.mc_explain_label = _small(QLabel())
+        self.mc_explain_label.setWordWrap(True)
+        outer.addWidget(self.mc_explain_label)
+        self.mc_status_label = _small(QLabel())
+        self.mc_status_label.setWordWrap(True)
+        outer.addWidget(self.mc_status_label)
+        self.mc_edit_note_label = _small(QLabel())
+        self.mc_edit_note_label.setStyleSheet(f"color: {NOTE_FG}; font-style: italic;")
+        self.mc_edit_note_label.setWordWrap(True)
+        self.mc_edit_note_label.hide()
+        outer.addWidget(self.mc_edit_note_label)
+
+        self.mc_grid_host = QWidget()
+        self.mc_grid = QGridLayout(self.mc_grid_host)
+        self.mc_grid.setContentsMargins(0, 0, 0, 0)
+        self.mc_grid.setHorizontalSpacing(4)
+        self.mc_grid.setVerticalSpacing(4)
+        outer.addWidget(self.mc_grid_host)
+        self.bias_spins: list[QDoubleSpinBox] = []
+        self.mc_name_labels: list[QLabel] = []
+        self.mc_trained_labels: list[QLabel] = []
+        self.per_class_labels: list[QLabel] = []
+
+        self.mc_plot_title = _small(QLabel())
+        self.mc_plot_title.setWordWrap(True)
+        outer.addWidget(self.mc_plot_title)
+        self.confusion_plot = _plot_widget()
+        self.confusion_plot.setMinimumHeight(160)
+        item = self.confusion_plot.getPlotItem()
+        item.invertY(True)
+        item.getViewBox().setDefaultPadding(0.0)
+        item.setLabel("left", "true")  # the columns are named in the title above (height)
+        self.confusion_image = pg.ImageItem(axisOrder="row-major")
+        heat = pg.ColorMap(np.linspace(0.0, 1.0, len(HEAT_COLORS)), HEAT_COLORS)
+        # square-root scale: the few mistakes stay visible next to the big diagonal
+        self._heat_lut = heat.map(np.sqrt(np.linspace(0.0, 1.0, 256)), mode="byte")
+        self.confusion_image.setLookupTable(self._heat_lut)
+        item.addItem(self.confusion_image)
+        self.confusion_columns = CategoryAxis(item, "bottom")
+        self.confusion_texts: list[list[pg.TextItem]] = []
+        outer.addWidget(self.confusion_plot, stretch=1)
+
+        self.mc_reset_button.clicked.connect(self.reset_biases)
+        self._set_words()
+        return page
+
+    def _rebuild_multiclass_items(self, k: int) -> None:
+        """(Re)create the k bias boxes and the k×k count labels: only when k changes."""
+        while self.mc_grid.count():
+            child = self.mc_grid.takeAt(0)
+            if child.widget() is not None:
+                child.widget().deleteLater()
+        self.bias_spins, self.mc_name_labels = [], []
+        self.mc_trained_labels, self.per_class_labels = [], []
+        columns = 5 if k > 5 else k
+        for i in range(k):
+            cell = QFrame()
+            cell.setFrameShape(QFrame.Shape.StyledPanel)
+            box = QVBoxLayout(cell)
+            box.setContentsMargins(3, 2, 3, 2)
+            box.setSpacing(1)
+            name = _bold(ElidedLabel())
+            name.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            spin = _spin(MULTI_DECIMALS, -999.99, 999.99, 0.1)
+            spin.setMinimumWidth(70)
+            trained = _small(QLabel())
+            trained.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            per_class = _small(QLabel())
+            per_class.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            for widget in (name, spin, trained, per_class):
+                box.addWidget(widget)
+            spin.valueChanged.connect(lambda value, index=i: self._on_multi_bias_input(index, value))
+            self.mc_grid.addWidget(cell, i // columns, i % columns)
+            self.bias_spins.append(spin)
+            self.mc_name_labels.append(name)
+            self.mc_trained_labels.append(trained)
+            self.per_class_labels.append(per_class)
+
+        item = self.confusion_plot.getPlotItem()
+        for row in self.confusion_texts:
+            for text in row:
+                item.removeItem(text)
+        font = QFont(self.font())
+        font.setPointSizeF(max(6.0, (font.pointSizeF() if font.pointSizeF() > 0 else 9) - 2))
+        self.confusion_texts = []
+        for i in range(k):
+            row = []
+            for j in range(k):
+                text = pg.TextItem("", anchor=(0.5, 0.5))
+                text.setFont(font)
+                text.setPos(j + 0.5, i + 0.5)
+                text.setZValue(5)
+                item.addItem(text)
+                row.append(text)
+            self.confusion_texts.append(row)
+        self.confusion_image.setImage(np.zeros((k, k)), levels=(0.0, 1.0))
+        # a little room beside the grid, so the first and last column names fit whole
+        item.setXRange(-0.45, k + 0.45, padding=0)
+        item.setYRange(0, k, padding=0)
+        self._mc_k = k
+        self._apply_editable()
+
+    # ------------------------------------------------------------------ ten-class API
+    def set_multiclass(
+        self,
+        decision: MulticlassDecision,
+        trained_biases: np.ndarray,
+        class_names: list[str],
+        biases: np.ndarray | None = None,
+    ) -> None:
+        """Show output-layer biases (one per class): the values they have now
+        (``biases``; None: the trained ones) beside ``trained_biases``.  Keeps nothing of
+        its own between calls (the app model is their home).  Emits only
+        ``resultChanged``."""
+        trained = np.asarray(trained_biases, dtype=np.float64).ravel().copy()
+        if trained.shape[0] != decision.k:
+            raise ValueError(f"{trained.shape[0]} biases for {decision.k} output neurons")
+        names = [str(name) for name in class_names]
+        if len(names) != decision.k:
+            raise ValueError(f"{len(names)} class names for {decision.k} output neurons")
+        if decision.k != self._mc_k:
+            self._rebuild_multiclass_items(decision.k)
+            self._mc_biases = np.zeros(0)
+        self._mc_decision = decision
+        self._mc_trained = trained
+        current = trained if biases is None else np.asarray(biases, dtype=np.float64).ravel()
+        if current.shape != trained.shape:
+            raise ValueError(f"{current.shape[0]} biases for {decision.k} output neurons")
+        self._mc_biases = current.copy()
+        if names != self._mc_names:
+            self._set_multiclass_names(names)
+        self._set_noun(names)
+        self._sync_multi_widgets()
+        self._show(MODE_MULTICLASS)
+        self._refresh_multiclass()
+
+    def biases(self) -> np.ndarray:
+        return self._mc_biases.copy()
+
+    def trained_biases(self) -> np.ndarray:
+        return self._mc_trained.copy()
+
+    def set_biases(self, biases: np.ndarray) -> None:
+        """Set all output biases as if the user typed them (emits ``biasesChanged``)."""
+        if self._mc_decision is None or not self._editable:
+            return
+        values = np.asarray(biases, dtype=np.float64).ravel()
+        if values.shape != self._mc_biases.shape:
+            raise ValueError(f"{values.shape[0]} biases for {self._mc_biases.shape[0]} outputs")
+        self._mc_biases = values.copy()
+        self._sync_multi_widgets()
+        self._refresh_multiclass()
+        self.biasesChanged.emit(self.biases())
+
+    def reset_biases(self) -> None:
+        """Back to the trained output biases (a user action: emits ``biasesChanged``)."""
+        if self._mc_decision is None or not self._editable:
+            return
+        self.set_biases(self._mc_trained)
+
+    # ------------------------------------------------------------------ ten-class internals
+    def _mc_overridden(self) -> np.ndarray:
+        if self._mc_biases.shape != self._mc_trained.shape:
+            return np.zeros(self._mc_biases.shape, dtype=bool)
+        return np.abs(self._mc_biases - self._mc_trained) >= 0.5 * 10.0**-MULTI_DECIMALS
+
+    def _set_multiclass_names(self, names: list[str]) -> None:
+        self._mc_names = names
+        for i, name in enumerate(names):
+            self.mc_name_labels[i].set_full_text(quoted(name))
+            tip = (
+                f"Bias of the output neuron for {quoted(name)}. Raise it and the network "
+                f"answers {quoted(name)} more often (its column in the confusion grid fills "
+                "up); lower it and it answers it less."
+            )
+            self.bias_spins[i].setToolTip(tip)
+            self.mc_name_labels[i].setToolTip(tip)
+            self.mc_trained_labels[i].setToolTip(
+                "The value training found for this bias (before training: the value the "
+                "model starts with)."
+            )
+            self.per_class_labels[i].setToolTip(
+                f"How many of the true {quoted(name)} images the network gets right."
+            )
+        ticks = [[(i + 0.5, name) for i, name in enumerate(names)], []]
+        item = self.confusion_plot.getPlotItem()
+        left = item.getAxis("left")
+        left.setTicks(ticks)
+        metrics = QFontMetricsF(left.font())
+        left.setWidth(int(max(metrics.horizontalAdvance(n) for n in names)) + 28)
+        # column names: whole, staggered over two lines, or shortened with a tooltip
+        self.confusion_columns.set_names(names, [i + 0.5 for i in range(len(names))])
+
+    def _sync_multi_widgets(self) -> None:
+        overridden = self._mc_overridden()
+        for i, spin in enumerate(self.bias_spins):
+            blocked = spin.blockSignals(True)
+            spin.setValue(float(self._mc_biases[i]))
+            spin.blockSignals(blocked)
+            changed = bool(overridden[i])
+            spin.setStyleSheet(
+                f"QDoubleSpinBox {{ color: {OVERRIDE_FG}; font-weight: bold; }}" if changed else ""
+            )
+            trained_text = f"{self._which()} {fmt(self._mc_trained[i], MULTI_DECIMALS, sign=True)}"
+            self.mc_trained_labels[i].setText(trained_text)
+            self.mc_trained_labels[i].setStyleSheet(
+                f"color: {OVERRIDE_FG};" if changed else ""
+            )
+
+    def _update_mc_status(self) -> None:
+        if self._mc_decision is None:
+            return
+        overridden = self._mc_overridden()
+        count = int(overridden.sum())
+        if count:
+            trained = self._mc_decision.evaluate(self._mc_trained)
+            self.mc_status_label.setText(
+                f"<span style='color:{OVERRIDE_FG}'><b>You changed {count} of "
+                f"{len(overridden)} biases</b></span> ({self._which()} value under each "
+                f"box). With the {self._which()} biases: {fmt_percent(trained.accuracy)}."
+            )
+        elif self._editable:
+            self.mc_status_label.setText(
+                f"All biases are the {self._which()} values. Edit any box."
+            )
+        else:
+            self.mc_status_label.setText(f"All biases are the {self._which()} values.")
+
+    def _on_multi_bias_input(self, index: int, value: float) -> None:
+        if self._mc_decision is None or not self._editable:
+            self._sync_multi_widgets()
+            return
+        self._mc_biases[index] = float(value)
+        self._sync_multi_widgets()
+        self._refresh_multiclass()
+        self.biasesChanged.emit(self.biases())
+
+    def _refresh_multiclass(self) -> None:
+        assert self._mc_decision is not None
+        result = self._mc_decision.evaluate(self._mc_biases)
+        self._mc_result = result
+        n = int(self._mc_decision.targets.shape[0])
+        correct = int(np.trace(result.confusion))
+        self.mc_accuracy_label.setText(
+            f"validation accuracy {fmt_percent(result.accuracy)} ({correct} / {n})"
+        )
+        self._update_mc_status()
+        for i, label in enumerate(self.per_class_labels):
+            label.setText(f"{fmt_percent(float(result.per_class_accuracy[i]))} right")
+
+        confusion = result.confusion
+        top = max(float(confusion.max(initial=0)), 1.0)
+        self.confusion_image.setImage(confusion.astype(np.float64), levels=(0.0, top))
+        dark = QColor(30, 30, 30)
+        light = QColor(255, 255, 255)
+        for i, row in enumerate(self.confusion_texts):
+            for j, text_item in enumerate(row):
+                count = int(confusion[i, j])
+                text_item.setText("" if count == 0 else str(count))
+                text_item.setColor(light if math.sqrt(count / top) > 0.55 else dark)
+        self.resultChanged.emit(result)
