@@ -86,17 +86,14 @@ def _refuse(target: Path, why: str) -> ParamFileError:
 
 
 def _array(raw: bytes, name: str) -> np.ndarray:
+    from biasviz.core.paramfiles.limits import Refused
+    from biasviz.core.paramfiles.npz import npy_header
+
     fp = io.BytesIO(raw)
     try:
-        version = np.lib.format.read_magic(fp)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-        else:
-            raise ValueError(f"unsupported .npy version {version}")
-    except ValueError as exc:
-        raise ValueError(f"array {name!r} is damaged ({exc})") from None
+        shape, dtype, _fortran = npy_header(fp, name)
+    except Refused as exc:
+        raise ValueError(str(exc)) from None
     if dtype.kind not in _NUMERIC or dtype.hasobject:
         raise ValueError(f"array {name!r} has dtype {dtype}: sessions hold numbers only")
     n = int(np.prod(shape, dtype=np.int64)) if shape else 1

@@ -44,7 +44,9 @@ def write_npz(mf: ModelFile) -> Callable[[IO[bytes]], None]:
     return write
 
 
-def _npy_header(fp: IO[bytes], name: str) -> tuple[tuple[int, ...], np.dtype, bool]:
+def npy_header(fp: IO[bytes], name: str) -> tuple[tuple[int, ...], np.dtype, bool]:
+    """(shape, dtype, fortran order) of a .npy member, read before its data; raises
+    :class:`Refused` for a damaged or unknown header (session files use it too)."""
     try:
         version = np.lib.format.read_magic(fp)
         if version == (1, 0):
@@ -62,7 +64,7 @@ def _npy_header(fp: IO[bytes], name: str) -> tuple[tuple[int, ...], np.dtype, bo
 
 def _read_array(raw: bytes, name: str) -> np.ndarray:
     fp = io.BytesIO(raw)
-    shape, dtype, fortran = _npy_header(fp, name)
+    shape, dtype, fortran = npy_header(fp, name)
     if dtype.hasobject:
         raise Refused(f"array {name!r} stores Python objects (a pickle), which biasviz "
                       "never loads")

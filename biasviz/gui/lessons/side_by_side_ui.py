@@ -435,6 +435,29 @@ class SideBySideLesson(Lesson):
             f"{self.epochs_spin.value()} more epoch(s). Reset: back to step 0."
         )
 
+    # Run events, the same for every side-by-side lesson; a lesson names its models
+    # (``_model_name``) and draws its snapshots (``_show_snapshots``).
+    def _model_name(self, index: int) -> str:
+        return f"model {index + 1}"
+
+    def _on_progress(self, rounds: list, snapshots: tuple) -> None:
+        last = rounds[-1]
+        self._show_snapshots(snapshots, step=last.step)
+        self._show_step(next((x for x in last.steps if x is not None), None))
+
+    def _on_epoch(self, epochs, snapshots: tuple) -> None:
+        self._record_epoch(epochs)
+        self._update_texts()
+
+    def _on_model_ended(self, index: int, ended) -> None:
+        self.status_label.setText(f"{self._model_name(index)}: {ended.message}")
+
+    def _on_ended(self, ends, snapshots: tuple) -> None:
+        step = max((e.step for e in ends.ends), default=0)
+        self._show_snapshots(snapshots, step=step)
+        self._set_running(False)
+        self._show_ended(any(e.reason.value == "stopped" for e in ends.ends), step)
+
     def _on_failed(self, message: str, _details: str) -> None:
         self._set_running(False)
         self.status_label.setText(f"Training failed: {message}")

@@ -292,23 +292,8 @@ class ZeroInitLesson(ui.SideBySideLesson):
         self._show_snapshots(self._snapshots, step=0)
 
     # -- runner events ------------------------------------------------------------------
-    def _on_progress(self, rounds: list, snapshots: tuple) -> None:
-        last = rounds[-1]
-        self._show_snapshots(snapshots, step=last.step)
-        self._show_step(next((x for x in last.steps if x is not None), None))
-
-    def _on_epoch(self, epochs, snapshots: tuple) -> None:
-        self._record_epoch(epochs)
-        self._update_texts()
-
-    def _on_model_ended(self, index: int, ended) -> None:
-        self.status_label.setText(f"The {NAMES[index]}: {ended.message}")
-
-    def _on_ended(self, ends, snapshots: tuple) -> None:
-        step = max((e.step for e in ends.ends), default=0)
-        self._show_snapshots(snapshots, step=step)
-        self._set_running(False)
-        self._show_ended(any(e.reason.value == "stopped" for e in ends.ends), step)
+    def _model_name(self, index: int) -> str:
+        return f"The {NAMES[index]}"
 
     # -- drawing -----------------------------------------------------------------------
     def _show_snapshots(self, snapshots: tuple | None, step: int) -> None:
