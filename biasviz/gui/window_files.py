@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
+    QMessageBox,
 )
 
 from biasviz.core.errors import BiasvizError
@@ -114,6 +116,17 @@ class FilesMixin:
             self.session.model.import_model_file(result, source=path)
         except BiasvizError as exc:
             self.show_error("Import failed", str(exc))
+            return
+        notes = list(getattr(result, "notes", []) or [])
+        if notes:
+            # what the import had to assume (a state_dict's activation, a reshaped
+            # tensor): said where it stays, not only in a status line
+            box = QMessageBox(QMessageBox.Icon.Information, "Imported, with a note",
+                              "\n\n".join(notes), QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("import_note_box")
+            box.setWindowModality(Qt.WindowModality.WindowModal)
+            box.open()
+            self._last_note_box = box
 
     # ------------------------------------------------------------------ animations, pictures
     def export_animation_dialog(self) -> None:

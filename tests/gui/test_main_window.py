@@ -549,3 +549,19 @@ def test_export_animation_and_pictures(qtbot, window, tmp_path):
         assert im.size[0] >= 2 * w.weights_view.width() - 2
     assert w.export_picture("plots.loss_plot", str(svg))
     assert svg.read_text().lstrip().startswith("<?xml") or "<svg" in svg.read_text()[:500]
+
+
+def test_an_assumed_activation_is_said_in_the_window(qtbot, window, tmp_path):
+    """A state_dict of Sequential(Linear, ?, Linear) cannot say its activation: the
+    import assumes ReLU and the window says so."""
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 8), torch.nn.ReLU(),
+                              torch.nn.Linear(8, 10))
+    path = tmp_path / "net.pt"
+    torch.save(net.state_dict(), path)
+    w = window
+    w.open_file(str(path))
+    qtbot.waitUntil(lambda: w.session.spec.kind.value == "mlp", timeout=WAIT)
+    qtbot.waitUntil(lambda: getattr(w, "_last_note_box", None) is not None, timeout=WAIT)
+    assert "ReLU" in w._last_note_box.text()
+    w._last_note_box.close()
