@@ -692,7 +692,9 @@ class AppModel:
                 {k[len("timeline/"):]: v for k, v in arrays.items() if k.startswith("timeline/")},
                 dict(meta["timeline"]),
             )
-            engine = dict(meta.get("engine", {}))
+            engine = dict(meta.get("engine") or {})
+            view_meta = meta.get("view")
+            view: dict[str, Any] = dict(view_meta) if isinstance(view_meta, dict) else {}
             order_state = arrays.get("engine/order_state")
             data = make_task_data(dataset, task)
             if spec.n_outputs != task.n_outputs or step < 0 or epoch < 0:
@@ -705,13 +707,17 @@ class AppModel:
             raise ParamFileError(f"cannot open this session: {exc}") from None
         from biasviz.core.training import Trainer
 
+        try:  # the engine too is built before anything changes
+            trainer = Trainer(spec, data, config)
+            trainer.set_params(params["current"])
+            trainer.restore_position(step, epoch, engine, order_state)
+        except (BiasvizError, KeyError, TypeError, ValueError) as exc:
+            raise ParamFileError(f"cannot open this session: {exc}") from None
         # Everything checked: now change the model, all at once.
         self.dataset, self.task, self.spec, self.config, self.data = (
             dataset, task, spec, config, data)
         self._valid_xf = None
-        self.trainer = Trainer(spec, data, config)
-        self.trainer.set_params(params["current"])
-        self.trainer.restore_position(step, epoch, engine, order_state)
+        self.trainer = trainer
         self.initial_params = params["initial"]
         self.trained_params = params["trained"]
         self.snapshot = Snapshot(spec, params["current"], step, epoch)
@@ -729,7 +735,7 @@ class AppModel:
         self.events.emit("settings", None)
         if self.state is RunState.LOADING:
             self.set_state(RunState.READY)
-        return dict(meta.get("view", {}))
+        return view
 
     # ------------------------------------------------------------------ files
     def model_file(self) -> Any:
