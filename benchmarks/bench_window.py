@@ -156,6 +156,76 @@ def in_window(name: str) -> dict:
     }
 
 
+def interactions(repeats: int = 40) -> dict:
+    """Issue 10's two latencies, median of ``repeats``: the bias slider → the decision
+    view updated, on Fashion-MNIST's 10,000 validation images (Pullover vs Coat: 2,000 of
+    them; the ten-class neuron's biases: all 10,000); a canvas stroke → the prediction
+    shown (the MLP on the sample)."""
+    from PySide6.QtCore import QPointF, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from biasviz.core.datasets import Task
+    from biasviz.gui.main_window import MainWindow
+
+    settings = QSettings(f"/tmp/bench-inter-{os.getpid()}.ini", QSettings.Format.IniFormat)
+    settings.clear()
+    w = MainWindow(settings=settings)
+    w.resize(1366, 740)
+    w.show()
+    s = w.session
+    s.load_engine_now()
+    out: dict = {}
+    if FASHION.is_dir():
+        s.load_dataset(str(FASHION))
+        while s.loading_dataset:
+            app.processEvents()
+            time.sleep(0.005)
+        s.set_task(Task.all_ten())  # the linear model: ten biases over 10,000 images
+        for _ in range(10):
+            app.processEvents()
+        spins = w.decision_panel.bias_spins
+        times = []
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            spins[i % 10].setValue(spins[i % 10].value() + 0.01)  # one user edit
+            app.processEvents()
+            times.append(time.perf_counter() - t0)
+        out["bias_edit_to_decision_ms_10k"] = 1000 * statistics.median(times)
+        s.set_task(Task.pair(2, 4))
+        for _ in range(10):
+            app.processEvents()
+        slider = w.decision_panel.bias_slider
+        times = []
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            slider.setValue(slider.value() + (1 if i % 2 else -1))
+            app.processEvents()
+            times.append(time.perf_counter() - t0)
+        out["bias_slider_to_decision_ms_2k"] = 1000 * statistics.median(times)
+    w.tabs.setCurrentWidget(w.draw_panel)
+    canvas = w.draw_panel.canvas
+    got: list[float] = []
+    w.draw_panel.predicted.connect(lambda _p: got.append(time.perf_counter()))
+    times = []
+    for i in range(repeats):
+        canvas.clear()
+        app.processEvents()
+        got.clear()
+        t0 = time.perf_counter()
+        canvas._begin_stroke(QPointF(60 + i % 7, 60))
+        canvas._extend_stroke(QPointF(120, 160))
+        canvas._end_stroke()
+        end = time.monotonic() + 2
+        while not got and time.monotonic() < end:
+            app.processEvents()
+        if got:
+            times.append(got[-1] - t0)
+    out["stroke_to_prediction_ms"] = 1000 * statistics.median(times) if times else None
+    w.close()
+    return out
+
+
 def startup(repeats: int = 5) -> dict:
     times = []
     for _ in range(repeats):
@@ -191,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                          "train_ratio": win["train_samples_per_s"]
                          / head["train_samples_per_s"]})
         report["runs"][name] = rows
+    report["interactions"] = interactions()
     if not args.no_startup:
         report["startup"] = startup()
     report["load_after"] = os.getloadavg()[0]
@@ -208,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"longest gap {w['longest_gap_ms']:.0f} ms, p99 {w['p99_gap_ms']:.0f} ms | "
                   f"frames {w['frames_drawn']} | peak RSS {w['peak_rss_mib']:.0f} MiB "
                   f"[{w['platform']}]")
+    inter = report["interactions"]
+    print("interactions (median): " + ", ".join(
+        f"{k} {v:.1f}" for k, v in inter.items() if v is not None))
     if "startup" in report:
         st = report["startup"]
         print(f"start-up (process start → window shown): median {st['median_s']} s of "
