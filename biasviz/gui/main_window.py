@@ -673,6 +673,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         running = self.session.state == RUNNING
         self.timeline_bar.set_moments(model.timeline.moments(), model.scrub_step)
         self.timeline_bar.set_enabled_for(running)
+        tl = model.timeline
+        self.timeline_bar.set_memory(len(tl), tl.nbytes, tl.budget_bytes)
         self.plots.show_moment(None if model.scrub_step is None else snap.step,
                                snap.epoch if model.scrub_step is not None else None)
         if model.scrub_step is not None:

@@ -81,6 +81,16 @@ class TimelineBar(QWidget):
         if running:
             self.play_button.setChecked(False)
 
+    def set_memory(self, moments: int, nbytes: int, budget: int) -> None:
+        """How much of its memory budget the timeline holds (it thins itself to stay
+        within it: every step of a short run, evenly spaced moments of a long one)."""
+        self.slider.setToolTip(
+            "Go back to any recorded moment: the weights, the histogram, the accuracy and "
+            "the drawing's prediction all show that moment. ← / → one moment, Home / End."
+            f"\n\nRecorded: {moments:,} moments in {nbytes / 2**20:.1f} MB of the timeline's "
+            f"{budget / 2**20:.0f} MB budget; a longer run keeps evenly spaced moments "
+            "(and the latest ones) so that it never uses more.")
+
     def set_caption(self, text: str) -> None:
         self.label.setText(text)
 
