@@ -16,10 +16,7 @@ from biasviz.gui.lessons.activation_lesson import (
     RELU_AXIS_SCALE,
     ActivationLesson,
     ValueControl,
-    fire_interval,
     num,
-    threshold_texts,
-    trigger_text,
 )
 from biasviz.gui.lessons.base import Lesson
 
@@ -190,19 +187,6 @@ def test_value_control_keeps_slider_and_spin_in_step(qtbot):
     assert control.slider.value() == round((-1.23 + 5) / 0.1)
     control.setValue(99)
     assert control.value() == 5.0
-
-
-def test_text_helpers():
-    assert "no midpoint" in trigger_text(0.0, 1.0)
-    assert "leaves the trigger point at x = 0" in trigger_text(1.0, 0.0)
-    assert "0.5× as fast" in trigger_text(0.5, 0.0)
-    first, second, same = threshold_texts(2.0, 3.0)
-    assert "x ≥ 1.50" in first and "x ≥ 1.50" in second and "x ≥ 1.50" in same
-    assert fire_interval(2.0, 3.0, -6, 6) == (1.5, 6)
-    assert fire_interval(-2.0, 3.0, -6, 6) == (-6, -1.5)
-    assert fire_interval(1.0, 10.0, -6, 6) is None
-    assert fire_interval(0.0, 0.0, -6, 6) == (-6, 6)
-    assert num(-0.0001) == "0.00" and num(-1.5) == "−1.50"
 
 
 def test_trained_neuron_images_sit_on_its_sigmoid(lesson, data, trained):
