@@ -30,10 +30,11 @@ from biasviz.core.datasets import (
     load_idx_folder,
     load_sample,
     make_task_data,
-    resource_path,
 )
+from biasviz.core.datasets import download as dl  # where the downloader looks things up
 from biasviz.core.errors import DatasetError, DownloadCancelled
 from biasviz.core.idx import write_idx
+from biasviz.core.resources import resource_path
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 IDX_NAMES = (
@@ -307,10 +308,10 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: Path) -> FakeServer:
     srv = FakeServer(tmp_path)
     mirrors = (FakeServer.MIRROR,)
-    monkeypatch.setattr(ds, "_torchvision_source",
+    monkeypatch.setattr(dl, "_torchvision_source",
                         lambda kind: ds._Source(mirrors, srv.resources()))
     monkeypatch.setattr(urllib.request, "urlopen", srv.urlopen)
-    monkeypatch.setattr(ds, "DOWNLOAD_CHUNK", 512)
+    monkeypatch.setattr(dl, "DOWNLOAD_CHUNK", 512)
     return srv
 
 
@@ -327,7 +328,7 @@ def _forbid_network(monkeypatch: pytest.MonkeyPatch) -> None:
         pytest.fail("the network was used although the files were cached")
 
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
-    monkeypatch.setattr(ds, "_torchvision_source", no_network)
+    monkeypatch.setattr(dl, "_torchvision_source", no_network)
 
 
 def test_download_then_reuse_without_network(server: FakeServer, cache: Path,
@@ -430,7 +431,7 @@ def test_checksum_mismatch(server: FakeServer, cache: Path) -> None:
 def test_second_mirror_used_when_first_fails(server: FakeServer, cache: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     mirrors = ("https://dead.invalid/", FakeServer.MIRROR)
-    monkeypatch.setattr(ds, "_torchvision_source",
+    monkeypatch.setattr(dl, "_torchvision_source",
                         lambda kind: ds._Source(mirrors, server.resources()))
     download_torchvision("mnist")
     assert len(server.calls) == 8

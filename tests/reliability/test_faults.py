@@ -46,6 +46,7 @@ from reliability_helpers import fuzz, record
 
 from biasviz.core import datasets as ds
 from biasviz.core import paramfiles
+from biasviz.core.datasets import download as dl  # where the downloader looks things up
 from biasviz.core.datasets import download_torchvision, find_cached, load_idx_folder
 from biasviz.core.errors import DatasetError, ImageError, ParamFileError
 from biasviz.core.idx import write_idx
@@ -446,9 +447,9 @@ FAIL_MID_READ = {
 def server(tmp_path, monkeypatch):
     srv = Server(tmp_path)
     monkeypatch.setenv("BIASVIZ_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(ds, "_torchvision_source", lambda kind: ds._Source((MIRROR,), srv.resources()))
+    monkeypatch.setattr(dl, "_torchvision_source", lambda kind: ds._Source((MIRROR,), srv.resources()))
     monkeypatch.setattr(urllib.request, "urlopen", srv.urlopen)
-    monkeypatch.setattr(ds, "DOWNLOAD_CHUNK", 512)
+    monkeypatch.setattr(dl, "DOWNLOAD_CHUNK", 512)
     return srv
 
 
@@ -476,7 +477,7 @@ def test_broken_download_leaves_nothing_bad_then_succeeds(server, tmp_path, monk
     real_fdopen = os.fdopen
     if fault == "disk full":  # the download itself is fine; saving it is not
         server.files = dict(server.files)
-        monkeypatch.setattr(ds.os, "fdopen", lambda fd, *a, **k: FailingFile(
+        monkeypatch.setattr(dl.os, "fdopen", lambda fd, *a, **k: FailingFile(
             real_fdopen(fd, *a, **k), 2000 if which == 0 else 0, errno.ENOSPC))
     else:
         server.faults[name] = fault
@@ -493,7 +494,7 @@ def test_broken_download_leaves_nothing_bad_then_succeeds(server, tmp_path, monk
             assert server.requests.count(IDX_NAMES[0] + ".gz") == 1  # no other mirror tried
         else:
             assert name in message, message
-    monkeypatch.setattr(ds.os, "fdopen", real_fdopen)
+    monkeypatch.setattr(dl.os, "fdopen", real_fdopen)
     left = [p.name for p in _cache_files(tmp_path)]
     assert not [n for n in left if n.endswith(".part")], left  # no temporary file
     assert name not in left  # nothing half-written under the real name
@@ -515,7 +516,7 @@ def test_a_damaged_cache_is_never_read_as_good_data(tmp_path_factory, which, dam
     srv = Server(tmp)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BIASVIZ_CACHE_DIR", str(tmp / "cache"))
-        mp.setattr(ds, "_torchvision_source", lambda kind: ds._Source((MIRROR,), srv.resources()))
+        mp.setattr(dl, "_torchvision_source", lambda kind: ds._Source((MIRROR,), srv.resources()))
         mp.setattr(urllib.request, "urlopen", srv.urlopen)
         download_torchvision("mnist")
         path = tmp / "cache" / "datasets" / "mnist" / "MNIST" / "raw" / (which + ".gz")
