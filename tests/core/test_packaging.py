@@ -31,7 +31,9 @@ def test_wheel_carries_the_sample_its_attribution_and_the_icon(wheel):
         "biasviz/resources/mnist_sample.npz",
         "biasviz/resources/README.md",
         "biasviz/resources/icons/biasviz.png",
-        "biasviz/core/datasets.py",
+        "biasviz/core/datasets/__init__.py",
+        "biasviz/core/datasets/sample.py",
+        "biasviz/core/paramfiles/__init__.py",
         "biasviz/gui/main_window.py",
     ):
         assert required in names, f"{required} missing from {wheel.name}"
@@ -47,9 +49,10 @@ def test_installed_wheel_loads_the_sample_from_site_packages(wheel, tmp_path):
     )
     code = (
         "import biasviz, biasviz.core.datasets as d\n"
+        "from biasviz.core.resources import resource_path\n"
         "ds = d.load_sample()\n"
         "print(biasviz.__file__)\n"
-        "print(d.resource_path('mnist_sample.npz'))\n"
+        "print(resource_path('mnist_sample.npz'))\n"
         "print(len(ds.train), len(ds.valid))\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
