@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -100,6 +100,36 @@ CHAPTER_NOTE_SHORT = (
 )
 
 
+class _FollowMinimumWidth(QObject):
+    """Keeps a scroll area at least as wide as its content's minimum width, following
+    the content's re-layouts (a longer button text widens it)."""
+
+    def __init__(self, scroll: QScrollArea, content: QWidget) -> None:
+        super().__init__(scroll)
+        self._scroll, self._content = scroll, content
+        content.installEventFilter(self)
+        self.update()
+
+    def refresh(self) -> None:
+        """Lay the content out now (e.g. after a font change while it was hidden)."""
+        layout = self._content.layout()
+        if layout is not None:
+            layout.invalidate()
+            layout.activate()
+        self.update()
+
+    def update(self) -> None:
+        width = (self._content.minimumSizeHint().width()
+                 + self._scroll.verticalScrollBar().sizeHint().width() + 4)
+        if width != self._scroll.minimumWidth():
+            self._scroll.setMinimumWidth(max(300, width))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.update()
+        return False
+
+
 def lesson_class(module: str) -> type[Lesson]:
     """The Lesson subclass of ``biasviz.gui.lessons.<module>`` (imported on first use)."""
     class_name = next(c for m, c, _t in LESSONS if m == module)
@@ -143,9 +173,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(self.training_panel)
         scroll.setWidgetResizable(True)
-        # As wide as the panel's own minimum: never clipped (no sideways scrolling).
-        scroll.setMinimumWidth(max(300, self.training_panel.minimumSizeHint().width()
-                                   + scroll.verticalScrollBar().sizeHint().width() + 4))
+        # As wide as the panel's own minimum, now and whenever its texts change ("Step 1
+        # epoch (1875 batches)"): never clipped, and no sideways scrolling.
+        self._panel_width = _FollowMinimumWidth(scroll, self.training_panel)
         # The panel's widgets shrink to the dock's width: never a horizontal scrollbar.
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.controls_dock = QDockWidget("Training", self)

@@ -141,6 +141,9 @@ class Presenter:
         # Let the window take its old size before the docks are laid out in it: restored
         # into the full-screen size, their saved widths would come back rescaled.
         QApplication.processEvents()
+        # The Training panel's minimum width follows its content, laid out in the big
+        # font while it was hidden: measure it again in the normal font first.
+        w._panel_width.refresh()
         w.restoreState(saved.state)
         QApplication.processEvents()
         w.setGeometry(saved.rect)  # the docks are back: the window takes its size again
