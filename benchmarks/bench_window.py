@@ -78,21 +78,29 @@ def headless(name: str) -> dict:
             "end": str(getattr(last, "message", ""))}
 
 
-def in_window(name: str) -> dict:
-    from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
-    from PySide6.QtWidgets import QApplication
+def laptop_window(tag: str):
+    """A main window at a laptop's size, with fresh settings and the engine loaded."""
+    from PySide6.QtCore import QSettings
 
-    app = QApplication.instance() or QApplication([])
     from biasviz.gui.main_window import MainWindow
 
-    source, task, spec, config = run_settings(name)
-    settings = QSettings(f"/tmp/bench-window-{os.getpid()}.ini", QSettings.Format.IniFormat)
+    settings = QSettings(f"/tmp/bench-{tag}-{os.getpid()}.ini", QSettings.Format.IniFormat)
     settings.clear()
     w = MainWindow(settings=settings)
     w.resize(1366, 740)
     w.show()
+    w.session.load_engine_now()
+    return w
+
+
+def in_window(name: str) -> dict:
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    source, task, spec, config = run_settings(name)
+    w = laptop_window("window")
     s = w.session
-    s.load_engine_now()
 
     def spin_until(cond, timeout: float) -> None:
         end = time.monotonic() + timeout
@@ -161,20 +169,14 @@ def interactions(repeats: int = 40) -> dict:
     view updated, on Fashion-MNIST's 10,000 validation images (Pullover vs Coat: 2,000 of
     them; the ten-class neuron's biases: all 10,000); a canvas stroke → the prediction
     shown (the MLP on the sample)."""
-    from PySide6.QtCore import QPointF, QSettings
+    from PySide6.QtCore import QPointF
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
     from biasviz.core.datasets import Task
-    from biasviz.gui.main_window import MainWindow
 
-    settings = QSettings(f"/tmp/bench-inter-{os.getpid()}.ini", QSettings.Format.IniFormat)
-    settings.clear()
-    w = MainWindow(settings=settings)
-    w.resize(1366, 740)
-    w.show()
+    w = laptop_window("inter")
     s = w.session
-    s.load_engine_now()
     out: dict = {}
     if FASHION.is_dir():
         s.load_dataset(str(FASHION))
