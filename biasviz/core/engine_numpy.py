@@ -254,6 +254,28 @@ class NumpyModel:
         self._adam = (np.zeros_like(self._flat), np.zeros_like(self._flat)) if adam else None
         self._adam_t = 0
 
+    def optimizer_state(self) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """Adam's moments and step count (copies), or None for SGD."""
+        if self._adam is None:
+            return None
+        m, v = self._adam
+        return m.copy(), v.copy(), self._adam_t
+
+    def load_optimizer_state(self, state: tuple[np.ndarray, np.ndarray, int] | None) -> None:
+        """Put back what :meth:`optimizer_state` gave (the same spec's model)."""
+        if state is None:
+            self.reset_optimizer(False)
+            return
+        m, v, t = state
+        self._adam = (np.array(m, np.float32).reshape(self._flat.shape),
+                      np.array(v, np.float32).reshape(self._flat.shape))
+        self._adam_t = int(t)
+
+    def load_last_update(self, update: dict[str, np.ndarray]) -> None:
+        """Set the last update (the Δw picture) to ``update``."""
+        for name, view in self.last_update.items():
+            np.copyto(view, update[name], casting="same_kind")
+
     # -- one training step ---------------------------------------------------------------
     def step(
         self,

@@ -33,42 +33,27 @@ LOADING, READY, RUNNING, PAUSED = (s.value for s in RunState)
 
 
 class TimelineRecorder:
-    """Records training steps into the model's timeline without slowing training much.
-
-    Every step is recorded while recording costs little next to a step (the chapter's
-    neuron: 784 weights); when a snapshot costs more than ``MAX_SHARE`` of a step (a
-    large MLP in batches of 32), only every 2nd, 4th… step is recorded, and always the
-    last step of each epoch (its validation figures go with it).  Runs in the training
-    thread."""
-
-    MAX_SHARE = 0.05
+    """Records training steps into the model's timeline, at the pace
+    :class:`~biasviz.core.train_loop.RecordingPace` allows.  Runs in the training thread
+    (the timeline's one writer)."""
 
     def __init__(self, model: AppModel) -> None:
+        from biasviz.core.train_loop import RecordingPace
+
         self.model = model
-        self.stride = 1
-        self._step_time = 0.0  # smoothed seconds per training step
-        self._record_time = 0.0  # smoothed seconds per recording
-        self._last = time.perf_counter()
+        self.pace = RecordingPace()
+
+    @property
+    def stride(self) -> int:
+        return self.pace.stride
 
     def step(self, event: Any, trainer: Any) -> Snapshot | None:
-        now = time.perf_counter()
-        self._step_time = 0.9 * self._step_time + 0.1 * (now - self._last)
-        epoch_end = event.batch == event.batches_per_epoch
-        snap = None
-        if epoch_end or event.step % self.stride == 0:
-            snap = trainer.snapshot()
-            self.model.record_step(event, snap)
-            done = time.perf_counter()
-            self._record_time = 0.9 * self._record_time + 0.1 * (done - now)
-            # Thinner or denser recording, by powers of two, to keep the share bounded.
-            if self._record_time > self.MAX_SHARE * self.stride * self._step_time:
-                self.stride = min(self.stride * 2, 1 << 16)
-            elif (self.stride > 1
-                  and self._record_time < 0.25 * self.MAX_SHARE * self.stride
-                  * self._step_time):
-                self.stride //= 2
-            now = done
-        self._last = now
+        if not self.pace.due(event):
+            return None
+        t0 = time.perf_counter()
+        snap = trainer.snapshot()
+        self.model.record_step(event, snap)
+        self.pace.recorded(time.perf_counter() - t0)
         return snap
 
 
@@ -114,6 +99,7 @@ class Session(QObject):
         self._train_runner.finished.connect(self._on_training_thread_done)
         self._train_runner.failed.connect(self._on_training_failed)
         self._control: Any = None
+        self._process: Any = None  # the training process (numpy engine), made on demand
         self._pending: Callable[[], None] | None = None
         self._loading_dataset = False
 
@@ -146,10 +132,28 @@ class Session(QObject):
 
     # ------------------------------------------------------------------ start-up
     def load_engine_in_background(self) -> None:
-        """Import torch and the training engine off the GUI thread."""
-        self._engine_runner.start(
-            lambda _out: importlib.import_module("biasviz.core.training") and None
-        )
+        """Import torch and the training engine off the GUI thread, and start the
+        training process (so that the first Start trains at once)."""
+        process = self._training_process()
+
+        def work(_out: Outbox) -> None:
+            importlib.import_module("biasviz.core.training")
+            if process is not None:
+                try:
+                    process.start()
+                except BiasvizError:
+                    pass  # tried again at the first run, which reports the failure
+
+        self._engine_runner.start(work)
+
+    def _training_process(self) -> Any:
+        """The training process (its object: the child starts on first use), or None to
+        train in a thread of this process (``BIASVIZ_TRAIN_PROCESS=0``)."""
+        from biasviz.core import train_process
+
+        if self._process is None and train_process.wanted():
+            self._process = train_process.TrainingProcess()
+        return self._process if train_process.wanted() else None
 
     def load_engine_now(self) -> None:
         """Import the engine in this thread (tests, scripts)."""
@@ -303,11 +307,19 @@ class Session(QObject):
         model.scrub_to(None)
         model.training_started()
         trainer = model.trainer
-        control = TrainingControl()
+        epochs = int(model.config.epochs)
+        process = self._training_process() if trainer.engine == "numpy" else None
+        control = process.control() if process is not None else TrainingControl()
         control.set_delay(model.slow_delay)
         if first_command is not None:
             first_command(control)
-        epochs = int(model.config.epochs)
+
+        if process is not None:
+            self._control = control
+            model.set_param_sink(control.set_params)
+            self._train_runner.start(self._process_work(process, trainer, epochs, control),
+                                     on_stop=control.stop)
+            return
 
         recorder = TimelineRecorder(model)
 
@@ -332,6 +344,31 @@ class Session(QObject):
         self._control = control
         model.set_param_sink(lambda p: control.submit(lambda p=p: trainer.set_params(p)))
         self._train_runner.start(work, on_stop=control.stop)
+
+    def _process_work(self, process: Any, trainer: Any, epochs: int,
+                      control: Any) -> Callable[[Outbox], None]:
+        """The runner's job for a run in the training process: relay its reports (the
+        timeline is written here, in the runner's thread, its one writer)."""
+        from biasviz.core.training import EpochMetrics, Paused, StepMetrics, TrainingEnded
+
+        model = self.model
+
+        def work(out: Outbox) -> None:
+            for report in process.run(trainer, epochs, control):
+                state = (lambda snap=report.snapshot: snap) if report.snapshot else None
+                for event in report.events:
+                    if isinstance(event, StepMetrics):
+                        snap = report.recorded.get(event.step)
+                        if snap is not None:
+                            model.record_step(event, snap)
+                    elif isinstance(event, EpochMetrics):
+                        model.record_epoch(event)
+                    urgent = isinstance(event, Paused | TrainingEnded)
+                    out.put(event, urgent=urgent, state=state)
+                if out.stop_requested and not control.stopped:
+                    control.stop()
+
+        return work
 
     def _on_training_update(self, _run_id: int, events: list, snapshot: Snapshot | None) -> None:
         from biasviz.core.training import EpochMetrics, Paused, StepMetrics, TrainingEnded
@@ -432,6 +469,8 @@ class Session(QObject):
         self._data_runner.cancel()
         self._engine_runner.cancel()
         self.shutdown_training()
+        if self._process is not None:
+            self._process.close()
 
     # ------------------------------------------------------------------ edits
     def current_params(self) -> dict[str, np.ndarray]:

@@ -201,8 +201,9 @@ def test_divergence_is_shown_and_the_app_recovers(qtbot, window):
     qtbot.waitUntil(lambda: s.state == "ready" and s.trainer.epoch >= 1, timeout=WAIT)
 
 
-def test_an_exception_in_the_worker_reaches_the_user_and_start_works_again(qtbot, window,
-                                                                          monkeypatch):
+def test_an_exception_in_the_training_thread_reaches_the_user_and_start_works_again(
+        qtbot, window, monkeypatch):
+    monkeypatch.setenv("BIASVIZ_TRAIN_PROCESS", "0")  # train in a thread of this process
     w, s = window, window.session
     original = type(s.trainer).run
 
@@ -220,6 +221,28 @@ def test_an_exception_in_the_worker_reaches_the_user_and_start_works_again(qtbot
     s.set_config(TrainConfig(epochs=1))
     s.start()
     qtbot.waitUntil(lambda: s.state == "ready" and s.trainer.epoch >= 1, timeout=WAIT)
+
+
+def test_a_training_process_that_dies_is_reported_nothing_is_lost_and_start_works_again(
+        qtbot, window):
+    w, s = window, window.session
+    s.set_slow_motion(0.02)
+    s.start()
+    qtbot.waitUntil(lambda: s.snapshot is not None and s.snapshot.step >= 5, timeout=WAIT)
+    s._process._proc.kill()  # as if the system killed it
+    qtbot.waitUntil(lambda: bool(error_boxes(w)), timeout=WAIT)
+    assert "training process ended unexpectedly" in error_boxes(w)[-1].text()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    # what the window last showed is what training goes on from
+    shown = s.snapshot
+    assert s.trainer.step == shown.step > 0
+    assert np.array_equal(s.trainer.snapshot().params["weights"], shown.params["weights"])
+    s.set_slow_motion(0.0)
+    s.set_config(TrainConfig(epochs=1))
+    epoch = s.trainer.epoch
+    s.start()
+    qtbot.waitUntil(lambda: s.state == "ready" and s.trainer.epoch == epoch + 1, timeout=WAIT)
+    assert s.history.last_accuracy is not None
 
 
 def test_settings_are_remembered_and_can_be_reset(qtbot, tmp_path):

@@ -1,0 +1,577 @@
+"""Training in a process of its own, so that the window never competes with it.
+
+In one process, the window's drawing (pyqtgraph paints in Python) and the training loop
+(many small numpy operations) take turns on Python's global interpreter lock: measured,
+training in the window ran at 0.34–0.53× its headless speed, whatever the frame budget.
+Here the numpy engine's runs (the single neuron, the linear model, the MLP) go to a
+child process, which holds a :class:`~biasviz.core.train_loop.TrainerCore` and no torch
+(it starts in ~0.2 s and stays small: numpy and a copy of the task's images).
+
+The parent keeps the :class:`~biasviz.core.training.Trainer`; for each run it sends
+the trainer's state (:meth:`~biasviz.core.train_loop.TrainerCore.engine_state`), and
+gets it back when the run pauses and when it ends, so between runs everything (sessions,
+rewinding, "Step epoch" labels) reads the parent's trainer as before.  The batch order
+is still drawn with torch's generator in the parent and sent ahead
+(:class:`~biasviz.core.training.TorchOrder` rewinds the draws a run did not use), so a
+run's batches, losses and parameters are those of the same run in one process.
+
+Messages are pickled over two one-way pipes between this program's own two processes
+(nothing is ever unpickled from a file).  The child reports in batches: the events since
+the last report, the timeline snapshots it recorded (at
+:class:`~biasviz.core.train_loop.RecordingPace`), and the newest snapshot, at most
+``REPORT_INTERVAL`` apart, at once for a pause or the end.  The pipe itself is the
+backpressure: a parent that reads slowly makes the child wait.
+
+Commands (pause, resume, stop, steps, slow motion, parameter edits) go through
+:class:`RemoteControl`, which has :class:`~biasviz.core.train_loop.TrainingControl`'s
+methods.  Qt-free: the window's session drives this from its runner thread.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection, Pipe
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biasviz.core.errors import BiasvizError
+from biasviz.core.spec import Snapshot
+
+REPORT_INTERVAL = 1 / 60  # seconds between the child's reports while it trains
+MAX_PENDING_BYTES = 8 * 2**20  # ...or sooner, once its recorded snapshots reach this
+ORDER_AHEAD_BYTES = 8 * 2**20  # batch orders sent ahead of the training using them
+START_TIMEOUT = 30.0  # seconds for the child to say it is ready
+
+_DATA_ARRAYS = ("train_x", "train_y", "valid_x", "valid_y")
+
+#: Set to "0" to train in the window's own process (a thread), as before.
+ENV_SWITCH = "BIASVIZ_TRAIN_PROCESS"
+
+
+class TrainingProcessError(BiasvizError):
+    """The training process failed or could not start."""
+
+
+def wanted() -> bool:
+    """Should the window train in a process of its own?"""
+    return os.environ.get(ENV_SWITCH, "1") != "0"
+
+
+# Children not yet ended: ended at exit whatever happens.
+_children: set[subprocess.Popen] = set()
+
+
+def _end_child(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        try:
+            proc.wait(2.0)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a kill is not refused
+            pass
+    _children.discard(proc)
+
+
+@atexit.register
+def _end_children() -> None:
+    for proc in list(_children):
+        _end_child(proc)
+
+
+def live_children() -> int:
+    """How many training processes are running (for tests)."""
+    return sum(1 for proc in _children if proc.poll() is None)
+
+
+# -- the parent's side ----------------------------------------------------------------------
+@dataclass
+class Report:
+    """What the child did since its last report."""
+
+    events: list  # StepMetrics / EpochMetrics / Paused / TrainingEnded, in order
+    recorded: dict[int, Snapshot]  # step → the timeline's snapshot of that step
+    snapshot: Snapshot | None  # the newest parameters
+    orders_used: int = 0
+    seq: int = 0  # the last command the child had applied
+    state: dict | None = None  # the trainer's state, with a pause
+    extra: dict = field(default_factory=dict)
+
+
+class RemoteControl:
+    """:class:`~biasviz.core.train_loop.TrainingControl`'s commands, sent to the child.
+
+    Callable from any thread.  ``paused`` is True once the child has paused and no
+    command has been sent since (a Resume clicked while the pause was on its way wins).
+    """
+
+    def __init__(self, process: TrainingProcess) -> None:
+        self._process = process
+        self._seq = 0
+        self._paused_seq = -1
+        self._stopped = False
+        self._lock = threading.Lock()
+        self._live = False  # commands wait until the run itself has been sent
+        self._queued: list[tuple] = []
+        self.delay = 0.0
+
+    def _command(self, name: str, *args: Any, counts: bool = True) -> None:
+        with self._lock:
+            if counts:
+                self._seq += 1
+            message = ("ctl", self._seq, name, args)
+            if not self._live:
+                self._queued.append(message)
+                return
+            try:
+                self._process._send(message)
+            except TrainingProcessError:
+                pass  # the child is gone: the run itself reports that
+
+    def _go_live(self) -> None:
+        with self._lock:
+            self._live = True
+            queued, self._queued = self._queued, []
+            for message in queued:
+                self._process._send(message)  # raised here, the run reports it
+
+    def pause(self) -> None:
+        self._command("pause")
+
+    def resume(self) -> None:
+        self._command("resume")
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._command("stop")
+
+    def step(self, batches: int = 1) -> None:
+        self._command("step", int(batches))
+
+    def step_epoch(self) -> None:
+        self._command("step_epoch")
+
+    def set_delay(self, seconds: float) -> None:
+        self.delay = max(0.0, float(seconds))
+        self._command("set_delay", self.delay, counts=False)
+
+    def set_params(self, params: dict[str, np.ndarray]) -> None:
+        """Replace the parameters between two batches (edits while paused)."""
+        self._command("params", params, counts=False)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_seq == self._seq
+
+    def _child_paused(self, seq: int) -> None:
+        self._paused_seq = seq
+
+
+class TrainingProcess:
+    """The child process and the pipes to it; one run at a time."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+        self._cmd: Connection | None = None  # parent → child
+        self._evt: Connection | None = None  # child → parent
+        self._send_lock = threading.Lock()
+        self._data_key: Any = None  # the task data the child holds
+        self._start_lock = threading.Lock()
+
+    # -- life ----------------------------------------------------------------------------
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> None:
+        """Start the child (if it is not running) and wait until it is ready."""
+        with self._start_lock:
+            if self.alive():
+                return
+            self._close_pipes()
+            cmd_r, cmd_w = Pipe(duplex=False)
+            evt_r, evt_w = Pipe(duplex=False)
+            package_root = str(Path(__file__).resolve().parents[2])
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+            # One BLAS thread: the child's products are small (see hold_one_blas_thread)
+            for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                env[var] = "1"
+            try:
+                self._proc = subprocess.Popen(
+                    [sys.executable, "-m", "biasviz.core.train_process",
+                     str(cmd_r.fileno()), str(evt_w.fileno())],
+                    pass_fds=(cmd_r.fileno(), evt_w.fileno()), env=env,
+                    stdin=subprocess.DEVNULL, close_fds=True,
+                )
+            except OSError as exc:
+                raise TrainingProcessError(f"could not start the training process: {exc}") from None
+            finally:
+                cmd_r.close()
+                evt_w.close()
+            # Never outlive the app, even when nobody calls close()
+            _children.add(self._proc)
+            weakref.finalize(self, _end_child, self._proc)
+            self._cmd, self._evt = cmd_w, evt_r
+            self._data_key = None
+            if not evt_r.poll(START_TIMEOUT):
+                self.close()
+                raise TrainingProcessError("the training process did not start in time")
+            try:
+                hello = evt_r.recv()
+            except (EOFError, OSError):
+                hello = None
+            if hello != ("ready",):
+                self.close()
+                raise TrainingProcessError("the training process failed to start")
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Ask the child to quit, and make sure it has."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                self._send(("quit",))
+            except TrainingProcessError:
+                pass
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout)
+        if proc is not None:
+            _end_child(proc)
+        self._proc = None
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for conn in (self._cmd, self._evt):
+            if conn is not None:
+                conn.close()
+        self._cmd = self._evt = None
+
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def _send(self, message: tuple) -> None:
+        with self._send_lock:
+            if self._cmd is None:
+                raise TrainingProcessError("the training process is not running")
+            try:
+                self._cmd.send(message)
+            except (OSError, ValueError) as exc:
+                raise TrainingProcessError(f"the training process is gone ({exc})") from None
+
+    def _send_data(self, data: Any) -> None:
+        """The task's images as raw bytes after a small description: no pickled copy of
+        60,000 images on either side."""
+        arrays = {name: np.ascontiguousarray(getattr(data, name)) for name in _DATA_ARRAYS}
+        empty = replace(data, **{name: np.empty(0, a.dtype) for name, a in arrays.items()})
+        layout = [(name, a.shape, a.dtype.str) for name, a in arrays.items()]
+        with self._send_lock:
+            if self._cmd is None:
+                raise TrainingProcessError("the training process is not running")
+            try:
+                self._cmd.send(("data", empty, layout))
+                for a in arrays.values():
+                    self._cmd.send_bytes(memoryview(a).cast("B"))
+            except (OSError, ValueError) as exc:
+                raise TrainingProcessError(f"the training process is gone ({exc})") from None
+
+    def _recv(self) -> Any:
+        evt = self._evt
+        if evt is None:
+            raise TrainingProcessError("the training process is not running")
+        try:
+            return evt.recv()
+        except (EOFError, OSError):
+            code = self._proc.poll() if self._proc is not None else None
+            self.close(timeout=0.5)
+            raise TrainingProcessError(
+                "the training process ended unexpectedly"
+                + (f" (exit code {code})" if code is not None else "")
+            ) from None
+
+    # -- a run ---------------------------------------------------------------------------
+    def control(self) -> RemoteControl:
+        return RemoteControl(self)
+
+    def run(self, trainer: Any, epochs: int, control: RemoteControl) -> Iterator[Report]:
+        """Train ``trainer`` (a numpy-engine :class:`~biasviz.core.training.Trainer`)
+        ``epochs`` more epochs in the child; yields its reports.  When the run is over
+        (or this generator is closed, or the child fails) the trainer holds the child's
+        last state; a failure raises :class:`TrainingProcessError`."""
+        self.start()
+        data = trainer.data
+        key = (id(data), data.n_train, data.n_valid)
+        if key != self._data_key:
+            self._send_data(data)
+            self._data_key = key
+        shuffle = bool(trainer.config.shuffle)
+        order = trainer.order
+        n = data.n_train
+        ahead = max(2, ORDER_AHEAD_BYTES // (4 * max(1, n)))
+        sent = used = 0
+        self._send(("run", trainer.spec, trainer.config, trainer.engine_state(), int(epochs),
+                    control.delay))
+        control._go_live()
+
+        def top_up() -> None:
+            nonlocal sent
+            if not shuffle:
+                return
+            batch = []
+            while sent < epochs and sent - used < ahead:
+                batch.append(order.draw(n).astype(np.int32))
+                sent += 1
+            if batch:
+                self._send(("orders", batch))
+
+        top_up()
+        done = False
+        last: Snapshot | None = None
+        try:
+            while True:
+                message = self._recv()
+                kind = message[0]
+                if kind == "report":
+                    report: Report = message[1]
+                    if shuffle and report.orders_used > used:
+                        order.used(report.orders_used - used)
+                        used = report.orders_used
+                        top_up()
+                    if report.state is not None:
+                        trainer.load_engine_state(report.state)
+                        if any(isinstance(e, _paused_type()) for e in report.events[-1:]):
+                            control._child_paused(report.seq)
+                    if report.snapshot is not None:
+                        last = report.snapshot
+                    yield report
+                elif kind == "done":
+                    _, state, orders_used = message
+                    trainer.load_engine_state(state)
+                    if shuffle:
+                        order.used(orders_used - used)
+                        used = orders_used
+                    done = True
+                    return
+                elif kind == "error":
+                    # the run broke in the child: start afresh next time, keep what it did
+                    self.close(timeout=0.5)
+                    raise TrainingProcessError(f"training failed: {message[1]}\n\n{message[2]}")
+        finally:
+            if shuffle:
+                order.rewind_unused()
+            if not done:
+                self._abandon(trainer, last)
+
+    def _abandon(self, trainer: Any, last: Snapshot | None) -> None:
+        """The run ended early on our side (closed, or the child failed): stop the child
+        and take its last state, or else keep the last parameters it reported."""
+        if self.alive():
+            try:
+                self._send(("ctl", -1, "stop", ()))
+                deadline = time.monotonic() + 5.0
+                while self._evt is not None and time.monotonic() < deadline:
+                    if not self._evt.poll(max(0.0, deadline - time.monotonic())):
+                        break
+                    message = self._evt.recv()
+                    if message[0] == "done":
+                        trainer.load_engine_state(message[1])
+                        return
+                    if message[0] == "error":
+                        break
+            except (TrainingProcessError, EOFError, OSError):
+                pass
+            self.close(timeout=0.5)  # never reuse a child in an unknown state
+        if last is not None:
+            trainer.set_params(last.params)
+            trainer.step, trainer.epoch = last.step, last.epoch
+
+
+def _paused_type() -> type:
+    from biasviz.core.train_loop import Paused
+
+    return Paused
+
+
+# -- the child's side -----------------------------------------------------------------------
+class _FedOrder:
+    """Batch orders as the parent sends them (waits for the next if none has come)."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue[np.ndarray] = queue.Queue()
+        self.used = 0
+        self.control: Any = None
+
+    def next_order(self, n: int) -> np.ndarray:
+        while True:
+            try:
+                order = self.queue.get(timeout=0.05)
+            except queue.Empty:
+                if self.control is not None and self.control.stopped:
+                    return np.arange(n, dtype=np.int64)  # the run ends before using it
+                continue
+            self.used += 1
+            return order
+
+
+class _Child:
+    def __init__(self, cmd: Connection, evt: Connection) -> None:
+        self.cmd, self.evt = cmd, evt
+        self.runs: queue.Queue[tuple] = queue.Queue()
+        self.data: Any = None
+        self.control: Any = None
+        self.orders = _FedOrder()
+        self.trainer: Any = None
+        self.seq = 0
+        self.seq_lock = threading.Lock()
+        self._send_lock = threading.Lock()
+
+    def send(self, message: tuple) -> None:
+        with self._send_lock:
+            self.evt.send(message)
+
+    def listen(self) -> None:
+        """The listener thread: commands go straight to the running control."""
+        from biasviz.core.train_loop import TrainingControl
+
+        while True:
+            try:
+                message = self.cmd.recv()
+            except (EOFError, OSError):
+                message = ("quit",)
+            kind = message[0]
+            if kind == "ctl":
+                _, seq, name, args = message
+                control = self.control
+                with self.seq_lock:  # a command and its number change together
+                    if control is not None:
+                        if name == "params":
+                            params = args[0]
+                            control.submit(lambda p=params: self.trainer.set_params(p))
+                        else:
+                            getattr(control, name)(*args)
+                    if seq >= 0 and name not in ("params", "set_delay"):
+                        self.seq = seq
+            elif kind == "orders":
+                for order in message[1]:
+                    self.orders.queue.put(order)
+            elif kind == "run":
+                control = TrainingControl()
+                control.set_delay(message[5])
+                self.orders = _FedOrder()
+                self.orders.control = control
+                self.control = control
+                self.runs.put(message)
+            elif kind == "data":
+                _, empty, layout = message
+                arrays = {}
+                for name, shape, dtype in layout:
+                    a = np.empty(shape, np.dtype(dtype))
+                    if a.nbytes:
+                        self.cmd.recv_bytes_into(memoryview(a).cast("B"))
+                    else:
+                        self.cmd.recv_bytes()
+                    arrays[name] = a
+                self.runs.put(("data", replace(empty, **arrays)))
+            else:  # quit
+                if self.control is not None:
+                    self.control.stop()
+                self.runs.put(("quit",))
+                return
+
+    def serve(self) -> None:
+        threading.Thread(target=self.listen, name="biasviz-commands", daemon=True).start()
+        self.send(("ready",))
+        while True:
+            message = self.runs.get()
+            if message[0] == "quit":
+                return
+            if message[0] == "data":
+                self.data = message[1]
+                continue
+            try:
+                self.train(*message[1:5])
+            except Exception as exc:  # noqa: BLE001 - reported to the parent, which shows it
+                self.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            finally:
+                self.control = None
+
+    def train(self, spec: Any, config: Any, state: dict, epochs: int) -> None:
+        from biasviz.core.train_loop import (
+            EpochMetrics,
+            Paused,
+            RecordingPace,
+            StepMetrics,
+            TrainerCore,
+            TrainingEnded,
+        )
+
+        control, orders = self.control, self.orders
+        trainer = TrainerCore(spec, self.data, config, state["params"], orders)
+        trainer.load_engine_state(state)
+        self.trainer = trainer
+        pace = RecordingPace()
+        events: list = []
+        recorded: dict[int, Snapshot] = {}
+        pending_bytes = 0
+        last_sent = time.perf_counter()
+        for event in trainer.run(epochs, control):
+            events.append(event)
+            if isinstance(event, StepMetrics) and pace.due(event):
+                t0 = time.perf_counter()
+                snap = trainer.snapshot()
+                recorded[event.step] = snap
+                pending_bytes += sum(a.nbytes for a in snap.params.values())
+                pace.recorded(time.perf_counter() - t0)
+            if isinstance(event, TrainingEnded):
+                continue  # the last event: reported below, once the run has wound up
+            now = time.perf_counter()
+            paused = isinstance(event, Paused)
+            if (paused or now - last_sent >= REPORT_INTERVAL
+                    or pending_bytes >= MAX_PENDING_BYTES
+                    or (isinstance(event, EpochMetrics) and orders.queue.empty())):
+                state, seq = None, self.seq
+                if paused:
+                    state = trainer.engine_state()
+                    with self.seq_lock:  # still paused as of command `seq`? (else stale)
+                        seq = self.seq if control.paused else -1
+                snapshot = recorded.get(trainer.step) or trainer.snapshot()
+                self.send(("report", Report(events, recorded, snapshot, orders.used, seq,
+                                            state)))
+                events, recorded, pending_bytes = [], {}, 0
+                last_sent = time.perf_counter()
+        # The end: its events with the trainer's final state, then "done".
+        state = trainer.engine_state()
+        self.send(("report", Report(events, recorded, trainer.snapshot(), orders.used,
+                                    self.seq, state)))
+        self.send(("done", state, orders.used))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    cmd, evt = Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False)
+    _Child(cmd, evt).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    # Through the package, so that what is pickled names biasviz.core.train_process
+    # (not __main__) and the parent can read it.
+    from biasviz.core import train_process
+
+    raise SystemExit(train_process.main())

@@ -1,0 +1,208 @@
+"""Training in a child process gives the run a thread in this process would: same batches,
+losses, parameters, events and position; commands reach it; its failures are reported and
+lose nothing."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biasviz.core.datasets import Task, load_sample, make_task_data
+from biasviz.core.spec import ModelKind, ModelSpec, Optimizer, TrainConfig
+from biasviz.core.train_process import TrainingProcess, TrainingProcessError, live_children
+from biasviz.core.training import (
+    EpochMetrics,
+    Paused,
+    StepMetrics,
+    Trainer,
+    TrainingControl,
+    TrainingEnded,
+)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_sample()
+
+
+@pytest.fixture
+def process():
+    proc = TrainingProcess()
+    yield proc
+    proc.close()
+
+
+def events_of(reports) -> list:
+    return [e for r in reports for e in r.events]
+
+
+def losses(events) -> list[float]:
+    return [e.loss for e in events if isinstance(e, StepMetrics)]
+
+
+def assert_same_trainers(a: Trainer, b: Trainer) -> None:
+    sa, sb = a.snapshot(), b.snapshot()
+    assert (sa.step, sa.epoch) == (sb.step, sb.epoch)
+    for name in sa.params:
+        np.testing.assert_array_equal(sa.params[name], sb.params[name])
+    assert (sa.last_update is None) == (sb.last_update is None)
+    np.testing.assert_array_equal(a.order_state(), b.order_state())
+
+
+CASES = {
+    "chapter neuron": (ModelSpec(), Task.pair(3, 7), TrainConfig(epochs=6)),
+    "MLP with Adam": (ModelSpec(kind=ModelKind.MLP, n_outputs=10, hidden=16, init="standard"),
+                      Task.all_ten(),
+                      TrainConfig(epochs=1, lr=0.01, batch_size=64, optimizer=Optimizer.ADAM)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_run_in_the_process_is_the_run_in_this_process(sample, process, case):
+    spec, task, config = CASES[case]
+    data = make_task_data(sample, task)
+    here, there = Trainer(spec, data, config), Trainer(spec, data, config)
+    expected = list(here.run())
+    got = events_of(process.run(there, config.epochs, process.control()))
+    assert [type(e) for e in got] == [type(e) for e in expected]
+    assert losses(got) == losses(expected)
+    assert [e.valid_accuracy for e in got if isinstance(e, EpochMetrics)] == [
+        e.valid_accuracy for e in expected if isinstance(e, EpochMetrics)]
+    assert_same_trainers(here, there)
+    # and the next run goes on alike (optimizer state, batch order)
+    list(here.run(1))
+    list(process.run(there, 1, process.control()))
+    assert_same_trainers(here, there)
+
+
+def test_reports_carry_recorded_snapshots_of_their_steps(sample, process):
+    data = make_task_data(sample, Task.pair(3, 7))
+    trainer = Trainer(ModelSpec(), data, TrainConfig(epochs=3))
+    reports = list(process.run(trainer, 3, process.control()))
+    recorded = {step: snap for r in reports for step, snap in r.recorded.items()}
+    steps = [e.step for e in events_of(reports) if isinstance(e, StepMetrics)]
+    assert set(recorded) <= set(steps) and steps[-1] in recorded
+    # each recorded snapshot is the parameters of its step: replaying gives them
+    replay = Trainer(ModelSpec(), data, TrainConfig(epochs=3))
+    control = TrainingControl()
+    for event in replay.run(3, control):
+        if isinstance(event, StepMetrics) and event.step in recorded:
+            np.testing.assert_array_equal(replay.snapshot().params["weights"],
+                                          recorded[event.step].params["weights"])
+    assert isinstance(events_of(reports)[-1], TrainingEnded)
+
+
+def test_stopping_mid_run_keeps_position_and_batch_order(sample, process):
+    data = make_task_data(sample, Task.pair(3, 7))
+    config = TrainConfig(epochs=20)
+    here, there = Trainer(ModelSpec(), data, config), Trainer(ModelSpec(), data, config)
+    control = process.control()
+    control.step(10)  # a pause at step 10 (mid-epoch), then the stop
+    for report in process.run(there, 20, control):
+        if report.events and isinstance(report.events[-1], Paused):
+            control.stop()
+    ended = there.step
+    assert ended == 10 and ended % there.batches_per_epoch != 0
+    # the same run here, stopped after the same step
+    local = TrainingControl()
+    for event in here.run(20, local):
+        if isinstance(event, StepMetrics) and event.step == ended:
+            local.stop()
+    assert_same_trainers(here, there)
+    list(here.run(2))
+    list(process.run(there, 2, process.control()))
+    assert_same_trainers(here, there)
+
+
+def test_pause_step_edit_and_resume_reach_the_process(sample, process):
+    data = make_task_data(sample, Task.pair(3, 7))
+    config = TrainConfig(epochs=4)
+    here, there = Trainer(ModelSpec(), data, config), Trainer(ModelSpec(), data, config)
+    control = process.control()
+    control.step(3)  # sent once the run starts: 3 batches, then a pause
+    edited = None
+    pauses = 0
+    for report in process.run(there, 4, control):
+        if report.events and isinstance(report.events[-1], Paused):
+            pauses += 1
+            assert control.paused and report.state is not None
+            # the parent's trainer is the child's while it waits
+            assert there.step == report.events[-1].step
+            if pauses == 1:
+                assert there.step == 3 and there.batches_left_in_epoch() == 1
+                edited = there.snapshot().params
+                edited["bias"] = edited["bias"] + np.float32(0.5)
+                control.set_params(edited)
+                control.step_epoch()
+            else:
+                control.resume()
+    assert pauses == 2
+    # the same here: 3 batches, the edit, then on
+    local = TrainingControl()
+    for event in here.run(4, local):
+        if isinstance(event, StepMetrics) and event.step == 3:
+            local.submit(lambda: here.set_params(edited))
+    assert_same_trainers(here, there)
+
+
+def test_a_child_that_dies_is_reported_and_the_last_parameters_are_kept(sample, process):
+    data = make_task_data(sample, Task.pair(3, 7))
+    trainer = Trainer(ModelSpec(), data, TrainConfig(epochs=50))
+    control = process.control()
+    control.set_delay(0.01)
+    last = None
+    with pytest.raises(TrainingProcessError, match="ended unexpectedly"):
+        for report in process.run(trainer, 50, control):
+            last = report.snapshot or last
+            if last is not None and last.step >= 3:
+                process._proc.kill()
+    assert last is not None and trainer.step == last.step
+    np.testing.assert_array_equal(trainer.snapshot().params["weights"], last.params["weights"])
+    # a new run starts a new child
+    list(process.run(trainer, 1, process.control()))
+    assert trainer.epoch >= 1 and process.alive()
+
+
+def test_an_error_in_the_child_is_reported_with_its_message(sample, process):
+    data = make_task_data(sample, Task.pair(3, 7))
+    trainer = Trainer(ModelSpec(), data, TrainConfig(epochs=1))
+    state = trainer.engine_state()
+    state["params"] = {"weights": state["params"]["weights"][:10]}  # the wrong shape
+    process.start()
+    process._send(("run", trainer.spec, trainer.config, state, 1, 0.0))
+    message = process._recv()
+    assert message[0] == "error" and "shape" in message[1] and "Traceback" in message[2]
+
+
+def test_the_child_runs_without_torch(sample, process):
+    data = make_task_data(sample, Task.pair(3, 7))
+    trainer = Trainer(ModelSpec(), data, TrainConfig(epochs=1))
+    list(process.run(trainer, 1, process.control()))
+    maps = Path(f"/proc/{process.pid()}/maps").read_text()
+    assert "numpy" in maps and "libtorch" not in maps
+
+
+def test_commands_from_another_thread_while_reports_are_read(sample, process):
+    data = make_task_data(sample, Task.pair(3, 7))
+    trainer = Trainer(ModelSpec(), data, TrainConfig(epochs=200))
+    control = process.control()
+    reports = process.run(trainer, 200, control)
+    first = next(reports)
+    assert first.events
+    hammer = threading.Thread(target=lambda: [control.set_delay(0.0) for _ in range(300)])
+    hammer.start()
+    control.stop()
+    rest = list(reports)
+    hammer.join()
+    assert isinstance(events_of(rest)[-1], TrainingEnded)
+
+
+def test_close_ends_the_child(process, sample):
+    process.start()
+    assert process.alive() and live_children() >= 1
+    pid = process.pid()
+    process.close()
+    assert not process.alive() and not Path(f"/proc/{pid}/status").exists()
