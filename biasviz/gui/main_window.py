@@ -48,10 +48,14 @@ from biasviz.gui.busy import BusyIndicator
 from biasviz.gui.code_panel import CodePanel
 from biasviz.gui.decision_panel import DecisionPanel
 from biasviz.gui.diagnosis_notice import DiagnosisNotice
-from biasviz.gui.draw_panel import DrawPanel
-from biasviz.gui.evaluation_view import EvaluationView
 from biasviz.gui.help_panel import HelpPanel
-from biasviz.gui.learning_view import LearningView
+from biasviz.gui.lazy_tabs import (
+    PendingPage,
+    build_pending_on_show,
+    new_draw_panel,
+    new_evaluation_view,
+    new_learning_view,
+)
 from biasviz.gui.lessons.base import Lesson
 from biasviz.gui.presentation import Presenter
 from biasviz.gui.runner import Runner, stop_all_runners
@@ -161,9 +165,14 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.weights_view = WeightsView()
         self.decision_panel = DecisionPanel()
         self.plots = TrainingPlots()
-        self.learning_view = LearningView()
-        self.draw_panel = DrawPanel()
-        self.evaluation_view = EvaluationView()
+        # The views of the tabs not shown at start are built when first needed (their
+        # tab opens, or something asks them for more than a page has): a third of the
+        # time to the first window otherwise.  See lazy_tabs.py.
+        self.learning_view = PendingPage(self, "learning_view", new_learning_view,
+                                         deferred=("reset",))
+        self.draw_panel = PendingPage(self, "draw_panel", new_draw_panel,
+                                      skipped={"shutdown": True})
+        self.evaluation_view = PendingPage(self, "evaluation_view", new_evaluation_view)
         self.code_panel = CodePanel()
         self.timeline_bar = TimelineBar()
         self.notice = DiagnosisNotice()
@@ -196,6 +205,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.tabs.addTab(self.learning_view, "Watch learning")
         self.tabs.addTab(self.draw_panel, "Draw")
         self.tabs.addTab(self.evaluation_view, "Evaluate")
+        build_pending_on_show(self.tabs)  # first of the tab-change handlers
         # The code sits in a dock beside the views (hidden until asked for): hovering a
         # line lights the control it stands for, so both must be on screen at once.
         self.code_dock = QDockWidget("Code: the PyTorch behind this run", self)
