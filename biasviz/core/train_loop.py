@@ -532,6 +532,16 @@ class RecordingPace:
     def recorded(self, seconds: float) -> None:
         self._record_time = 0.9 * self._record_time + 0.1 * seconds
         self._last += seconds  # the recording is not part of the step's time
+        self._adapt()
+
+    def charge(self, seconds: float, recordings: int) -> None:
+        """The latest ``recordings`` cost ``seconds`` more later (sent to another
+        process): count it as recording time, not as the steps'."""
+        self._record_time += 0.1 * seconds / max(1, recordings)
+        self._last += seconds
+        self._adapt()
+
+    def _adapt(self) -> None:
         # Thinner or denser recording, by powers of two, to keep the share bounded.
         if self._record_time > self.MAX_SHARE * self.stride * self._step_time:
             self.stride = min(self.stride * 2, 1 << 16)

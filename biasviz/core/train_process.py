@@ -553,6 +553,9 @@ class _Child:
                 snapshot = recorded.get(trainer.step) or trainer.snapshot()
                 self.send(("report", Report(events, recorded, snapshot, orders.used, seq,
                                             state)))
+                sent = time.perf_counter()
+                if recorded:  # sending them is part of what recording costs
+                    pace.charge(sent - now, len(recorded))
                 events, recorded, pending_bytes = [], {}, 0
                 last_sent = time.perf_counter()
         # The end: its events with the trainer's final state, then "done".

@@ -249,9 +249,16 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self._frame_timer = QTimer(self, singleShot=True)
         self._frame_timer.timeout.connect(self._refresh_frame)
         self._next_frame = self._frame_budget.min_interval
+        # The numbers behind a moment's views (the decision's scores, the diagnosis'
+        # forward pass) are computed off the GUI thread; the views then change together.
+        self._prep_runner = Runner(self, "biasviz-frame")
+        self._prep_runner.finished.connect(self._on_frame_prepared)
+        self._prep_runner.failed.connect(lambda _rid, _msg, _tb: self._refresh_all())
+        self._diagnosed_at = 0.0
         self._last_progress = 0.0
         self._shown_epoch = None
         self.frames_drawn = 0  # refreshes while training (tests, benchmarks)
+        self.frame_seconds: list[float] = []  # each one's cost, painting included (benchmarks)
         self._eval_timer = QTimer(self, singleShot=True, interval=300)
         self._eval_runner = Runner(self, "biasviz-evaluate")
         self._import_runner = Runner(self, "biasviz-import")
@@ -538,6 +545,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self._sync_paint()
         if state in ("ready", PAUSED):
             self._frame_timer.stop()
+            self._prep_runner.cancel()  # its moment is no longer the one to show
             self._refresh_all()
             self._eval_timer.start()
         self._label_step_epoch()
@@ -650,10 +658,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             if self.tabs.currentIndex() != 0:
                 self._refresh_all()
             elif self._frame_parity:
-                self._show_weights(snap)
-                self._refresh_decision(snap)
-                self._refresh_diagnosis()
-                self._refresh_slow_views(snap)
+                self._prepare_moment(snap)  # the frame is drawn when its numbers are ready
+                return
             else:
                 self._refresh_history()
                 self._refresh_timeline(snap)
@@ -662,9 +668,46 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         # event loop is back, so the budget counts the painting too.
         QTimer.singleShot(0, lambda: self._frame_painted(t0))
 
+    def _prepare_moment(self, snap: Snapshot) -> None:
+        """Compute the scores (and, once a second, the diagnosis) for ``snap`` in the
+        background; :meth:`_on_frame_prepared` then shows them with its weights."""
+        if self._prep_runner.is_running():
+            return  # one at a time: its end draws a frame, and asks for the next
+        model = self.session.model
+        live = self.session.state == RUNNING
+        now = time.monotonic()
+        diagnose = not live or now - self._diagnosed_at >= 1.0
+        if diagnose:
+            self._diagnosed_at = now
+
+        def work(_out) -> tuple:
+            decision = model.decision_for(snap.params, live=live)
+            findings = (model.findings() if model.scrub_step is None else []) if diagnose else None
+            return snap, decision, findings
+
+        self._prep_runner.start(work)
+
+    def _on_frame_prepared(self, _run_id: int, result: tuple) -> None:
+        if self.session.state != RUNNING or self.tabs.currentIndex() != 0:
+            return  # a pause or the end redraws everything itself
+        t0 = time.perf_counter()
+        snap, decision, findings = result
+        self._show_weights(snap)
+        self._show_decision(snap, decision)
+        if findings is not None:
+            self._show_findings(findings)
+        self._refresh_slow_views(snap)
+        self.frames_drawn += 1
+        QTimer.singleShot(0, lambda: self._frame_painted(t0))
+        if self.session.model.shown_snapshot() is not snap:
+            self._schedule_frame()  # training moved on meanwhile
+
     def _frame_painted(self, t0: float) -> None:
         # The next frame is scheduled by the next update, no sooner than the budget says.
-        self._next_frame = self._frame_budget.next_interval(time.perf_counter() - t0)
+        cost = time.perf_counter() - t0
+        if len(self.frame_seconds) < 100_000:
+            self.frame_seconds.append(cost)
+        self._next_frame = self._frame_budget.next_interval(cost)
 
     def _refresh_all(self) -> None:
         """Every view from one snapshot: the present, or the moment scrubbed to."""
@@ -690,10 +733,12 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         if self.session.state == RUNNING:
             # a forward pass of its own: once a second is plenty while training runs
             now = time.monotonic()
-            if now - getattr(self, "_diagnosed_at", 0.0) < 1.0:
+            if now - self._diagnosed_at < 1.0:
                 return
             self._diagnosed_at = now
-        findings = model.findings() if model.scrub_step is None else []
+        self._show_findings(model.findings() if model.scrub_step is None else [])
+
+    def _show_findings(self, findings: list) -> None:
         self.notice.set_findings(findings)
         saturated = next((f for f in findings if f.saturated_ranges), None)
         self.decision_panel.set_saturated(list(saturated.saturated_ranges) if saturated else [])
@@ -767,7 +812,11 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         snap = snap or model.shown_snapshot()
         if snap is None:
             return
-        decision = model.decision_for(snap.params, live=self.session.state == RUNNING)
+        self._show_decision(snap, model.decision_for(snap.params,
+                                                     live=self.session.state == RUNNING))
+
+    def _show_decision(self, snap: Snapshot, decision) -> None:
+        model = self.session.model
         past = model.scrub_step is not None
         self.decision_panel.set_has_trained(snap.step > 0 if past else model.has_trained)
         biases = output_biases(snap.params, snap.spec)

@@ -146,6 +146,15 @@ class Session(QObject):
 
         self._engine_runner.start(work)
 
+    def start_training_process(self) -> int | None:
+        """Start the training process now (the app does it in the background at
+        start-up); its pid, or None when training runs in a thread."""
+        process = self._training_process()
+        if process is None:
+            return None
+        process.start()
+        return process.pid()
+
     def _training_process(self) -> Any:
         """The training process (its object: the child starts on first use), or None to
         train in a thread of this process (``BIASVIZ_TRAIN_PROCESS=0``)."""

@@ -206,3 +206,25 @@ def test_close_ends_the_child(process, sample):
     pid = process.pid()
     process.close()
     assert not process.alive() and not Path(f"/proc/{pid}/status").exists()
+
+
+def test_recording_pace_thins_when_recordings_cost_more_than_a_share_of_a_step():
+    from biasviz.core.train_loop import RecordingPace
+
+    pace = RecordingPace()
+    # steps of ~1 ms; recordings (with their sending) of 0.5 ms: far above 5 % of a step
+    for k in range(200):
+        pace._last -= 0.001  # a millisecond of training since the last call
+        if pace.due(StepMetrics(k + 1, 1, (k % 999) + 1, 1000, 0.5)):
+            pace.recorded(0.0001)
+            pace.charge(0.0004, 1)
+    assert pace.stride >= 8
+    # and cheap recordings bring it back to every step
+    for k in range(2000):
+        pace._last -= 0.001
+        if pace.due(StepMetrics(k + 1, 1, (k % 999) + 1, 1000, 0.5)):
+            pace.recorded(0.000001)
+    assert pace.stride == 1
+    pace.stride = 8
+    assert not pace.due(StepMetrics(3, 1, 3, 1000, 0.5))
+    assert pace.due(StepMetrics(3, 1, 1000, 1000, 0.5))  # an epoch's last step: always

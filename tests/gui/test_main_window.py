@@ -393,15 +393,15 @@ def test_every_view_of_a_frame_shows_the_same_moment(qtbot, window):
     accuracy text and the confusion counts from one snapshot of the model."""
     w, s = window, window.session
     checked = []
-    original = w._refresh_frame
+    original = w._on_frame_prepared
 
-    def checking_frame():
-        original()
-        if not w._frame_parity:
-            return  # a curves frame: the views of the moment drew on the one before
-        snap = s.snapshot
-        decision = s.model.decision_for(snap.params)
-        expected = decision.evaluate(s.effective_bias(), s.model.threshold)
+    def checking_frame(run_id, result):
+        original(run_id, result)
+        if s.state != "running":
+            return  # the end redraws everything from the last snapshot
+        snap = result[0]  # the moment this frame shows (training may be past it by now)
+        decision = s.model.decision_for(snap.params, live=True)
+        expected = decision.evaluate(float(snap.params["bias"][0]), s.model.threshold)
         shown = w.decision_panel.result()
         np.testing.assert_array_equal(shown.confusion, expected.confusion)
         assert f"{100 * expected.accuracy:.1f}%" in w.decision_panel.accuracy_label.text()
@@ -413,9 +413,8 @@ def test_every_view_of_a_frame_shows_the_same_moment(qtbot, window):
         np.testing.assert_array_equal(w.weights_view.current_weights().ravel(), shown)
         checked.append(snap.step)
 
-    w._refresh_frame = checking_frame
-    w._frame_timer.timeout.disconnect()
-    w._frame_timer.timeout.connect(checking_frame)
+    w._prep_runner.finished.disconnect()
+    w._prep_runner.finished.connect(checking_frame)
     run_to_end(qtbot, w, 600)
     assert len(checked) >= 2, "no frame was drawn while training"
     assert len(set(checked)) >= 2, "frames did not follow the training"
