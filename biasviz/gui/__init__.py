@@ -1,6 +1,69 @@
 """The Qt desktop app: thin widgets, one file each; ``main_window.py`` composes them."""
 
+import os
 import sys
+import types
+
+# pyqtgraph keeps its own copies of PySide6's QtCore, QtGui and QtWidgets
+# (``pyqtgraph.Qt.QtCore`` …) and fills them at import by reading every name of the
+# originals.  PySide6 creates its classes (and their Python enums) lazily, on first
+# access, so that copy creates all ~1,500 of them, most never used: about 0.13 s of CPU
+# at start-up, 0.06 s of it for classes nobody uses.  Instead, the copies are made here
+# as modules that fetch a name from the original the first time it is asked for (and
+# keep it: later look-ups cost what they did), and pyqtgraph's copying loop is given no
+# names to copy.  If pyqtgraph ever builds its copies differently, the check below
+# notices, the attempt is forgotten and pyqtgraph is imported the ordinary way.
+_MIRRORED = ("QtCore", "QtGui", "QtWidgets")
+_FORWARDED_DUNDERS = frozenset({"__version__", "__version_info__"})  # pyqtgraph reads them
+
+
+def _lazy_mirror(source: types.ModuleType, name: str) -> types.ModuleType:
+    """A module that answers like ``source``, one name at a time."""
+    mirror = types.ModuleType(name, source.__doc__)
+
+    def __getattr__(attr: str) -> object:  # noqa: N807 - a module's __getattr__ (PEP 562)
+        if attr.startswith("__") and attr not in _FORWARDED_DUNDERS:
+            raise AttributeError(f"module {name!r} has no attribute {attr!r}")
+        value = getattr(source, attr)
+        setattr(mirror, attr, value)
+        return value
+
+    def __dir__() -> list[str]:  # noqa: N807 - a module's __dir__ (PEP 562)
+        return dir(source)
+
+    mirror.__getattr__ = __getattr__  # type: ignore[method-assign]
+    mirror.__dir__ = __dir__  # type: ignore[method-assign]
+    mirror._biasviz_lazy_mirror = True  # type: ignore[attr-defined]
+    return mirror
+
+
+def _import_pyqtgraph_with_lazy_qt() -> None:
+    import PySide6.QtCore
+    import PySide6.QtGui
+    import PySide6.QtWidgets
+
+    sources = (PySide6.QtCore, PySide6.QtGui, PySide6.QtWidgets)
+    saved_dirs = {source: source.__dict__.get("__dir__") for source in sources}
+    try:
+        for source, short in zip(sources, _MIRRORED, strict=True):
+            sys.modules[f"pyqtgraph.Qt.{short}"] = _lazy_mirror(source, f"pyqtgraph.Qt.{short}")
+            source.__dir__ = list  # type: ignore[method-assign]  # dir(source) is [] for now
+        try:
+            import pyqtgraph.Qt as pg_qt
+        finally:
+            for source, saved in saved_dirs.items():
+                if saved is None:
+                    del source.__dir__
+                else:
+                    source.__dir__ = saved  # type: ignore[method-assign]
+        if not all(getattr(getattr(pg_qt, short), "_biasviz_lazy_mirror", False)
+                   for short in _MIRRORED):
+            raise ImportError("pyqtgraph made its own Qt modules")
+        import pyqtgraph  # noqa: F401 - the rest of it
+    except Exception:  # noqa: BLE001 - anything unexpected: the ordinary import
+        for name in [n for n in sys.modules if n == "pyqtgraph" or n.startswith("pyqtgraph.")]:
+            del sys.modules[name]
+        import pyqtgraph  # noqa: F401
 
 
 def _import_pyqtgraph_without_cuda() -> None:
@@ -12,7 +75,10 @@ def _import_pyqtgraph_without_cuda() -> None:
         return
     sys.modules["cuda.bindings"] = None  # type: ignore[assignment]  # → ImportError
     try:
-        import pyqtgraph  # noqa: F401 - the import is the work
+        if os.environ.get("PYQTGRAPH_QT_LIB", "PySide6") == "PySide6":
+            _import_pyqtgraph_with_lazy_qt()
+        else:
+            import pyqtgraph  # noqa: F401 - the import is the work
     finally:
         if sys.modules.get("cuda.bindings", 0) is None:
             del sys.modules["cuda.bindings"]

@@ -49,6 +49,9 @@ def run_app(args: list[str] | None = None, open_path: str | None = None) -> int:
     global OPEN_PATH
     OPEN_PATH = open_path  # the integrator's window reads this and imports the file
     options = _parse(list(args or []))
+    # where start-up goes (--report-startup): Python, Qt, numpy and pyqtgraph are
+    # imported before this runs (``biasviz.gui`` imports pyqtgraph)
+    marks = [("Python, Qt and pyqtgraph", seconds_since_process_start())]
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -65,10 +68,13 @@ def run_app(args: list[str] | None = None, open_path: str | None = None) -> int:
     # (pyqtgraph's helper, made for exactly this).
     from pyqtgraph.util.garbage_collector import GarbageCollector
 
+    marks.append(("the application", seconds_since_process_start()))
     from biasviz.gui.main_window import MainWindow
 
+    marks.append(("the window's modules", seconds_since_process_start()))
     collector = GarbageCollector(interval=1.0)
     window = MainWindow()
+    marks.append(("building the window", seconds_since_process_start()))
     window._garbage_collector = collector
     app.setWindowIcon(window.windowIcon())
     app.aboutToQuit.connect(window.session.shutdown)
@@ -76,8 +82,12 @@ def run_app(args: list[str] | None = None, open_path: str | None = None) -> int:
 
     def first_paint() -> None:
         if options.report_startup:
-            print(f"window shown {seconds_since_process_start():.2f} s after the process "
-                  "started", flush=True)
+            shown = seconds_since_process_start()
+            marks.append(("showing it", shown))
+            steps = ", ".join(f"{name} {end - start:.2f}" for (name, end), (_n, start)
+                              in zip(marks, [("", 0.0), *marks[:-1]], strict=True))
+            print(f"window shown {shown:.2f} s after the process started ({steps})",
+                  flush=True)
         if options.quit_after_show:
             window.close()
             return

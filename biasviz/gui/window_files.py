@@ -13,8 +13,9 @@ from PySide6.QtWidgets import (
 )
 
 from biasviz.core.errors import BiasvizError
-from biasviz.core.paramfiles import FORMATS, IMPORT_FORMATS, dialog_filter
-from biasviz.gui.export_dialogs import AnimationDialog, export_view_picture
+
+# The parameter files and the export dialogs are imported by the actions that use them:
+# nothing here is needed for the first window (start-up, issue 14).
 
 
 def _read_session_and_data(path: str):
@@ -55,6 +56,8 @@ class FilesMixin:
 
     # ------------------------------------------------------------------ files
     def export_dialog(self) -> None:
+        from biasviz.core.paramfiles import FORMATS, dialog_filter
+
         path, chosen = QFileDialog.getSaveFileName(
             self, "Export parameters", "biasviz-model.npz", dialog_filter(FORMATS)
         )
@@ -75,6 +78,8 @@ class FilesMixin:
         return True
 
     def import_dialog(self) -> None:
+        from biasviz.core.paramfiles import IMPORT_FORMATS, dialog_filter
+
         filters = (
             "Parameter files (*.npz *.pt *.pth *.json);;" + dialog_filter(IMPORT_FORMATS)
             + ";;All files (*)"
@@ -130,6 +135,8 @@ class FilesMixin:
 
     # ------------------------------------------------------------------ animations, pictures
     def export_animation_dialog(self) -> None:
+        from biasviz.gui.export_dialogs import AnimationDialog
+
         model = self.session.model
         if len(model.timeline) < 2:
             self.show_error("Nothing to animate yet", "Train first: the animation shows the "
@@ -191,6 +198,8 @@ class FilesMixin:
             self.export_picture(attr, path)
 
     def export_picture(self, attr: str, path: str, scale: float = 2.0) -> bool:
+        from biasviz.gui.export_dialogs import export_view_picture
+
         widget = self
         for part in attr.split("."):
             widget = getattr(widget, part)
