@@ -14,10 +14,24 @@ Both print the resident set size (VmRSS, Linux) over time and a summary: RSS aft
 warm-up (the first 20% of the run), the largest growth above it, and the plot buffers'
 fill.  ``tests/reliability/test_memory.py`` asserts a loose bound on the same numbers.
 
+``--peak`` measures something else (issue 14, item 3): the **peak** resident set of the
+window with the 60,000-image Fashion-MNIST folder loaded and an MLP (784-64-10, batch 32,
+lr 0.1: bench_window's ``mlp60k`` run) training in it; target ≤ 900 MB.  Each repeat is a
+fresh process (VmHWM is a high-water mark over a process's whole life: a run measured
+after another one in the same process reports the larger of the two), and prints where
+the memory goes: the peak of each phase (Python and Qt, the window, the engine's
+``import torch``, the dataset, the task and model, training, after training), what
+``import torch`` alone costs in a bare process, the anonymous / file-backed split
+(/proc/self/smaps_rollup) and the largest mapped files, and the sizes of the big arrays
+the session holds.  If training runs in child processes, their VmHWM is sampled while
+they live and added: the figure is then the window process **plus** its children.
+
     python benchmarks/bench_memory.py                  # 100,000 steps headless, 200 epochs GUI
     python benchmarks/bench_memory.py --steps 1000000 --model mlp
     python benchmarks/bench_memory.py --only gui --gui-epochs 1000
     python benchmarks/bench_memory.py --json           # one JSON object per run on stdout
+    python benchmarks/bench_memory.py --peak --repeats 3             # the 60k peak, 1 epoch
+    python benchmarks/bench_memory.py --peak --peak-epochs 4 --cycle-tabs   # a longer session
 """
 
 from __future__ import annotations
@@ -183,15 +197,337 @@ def run_gui(epochs: int, model: str, batch: int, quiet: bool) -> dict:
     return result
 
 
+# -- the peak with 60k images and an MLP training in the window (--peak) -------------------
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+TARGET_MB = 900  # issue 14: ≤ 900 MB (decimal megabytes; 858 MiB)
+
+
+def _status(pid: int | str = "self") -> dict[str, int]:
+    """VmRSS and VmHWM of a process in KiB (empty if it is gone)."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    out[line[:5]] = int(line.split()[1])
+    except OSError:
+        pass
+    return out
+
+
+def _descendants(pid: int) -> list[int]:
+    """Child processes of ``pid``, recursively (Linux /proc/PID/task/TID/children)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children", encoding="ascii") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+            except OSError:
+                continue
+            found += kids
+            todo += kids
+    return found
+
+
+def _cmdline(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+class PeakSampler:
+    """Samples VmRSS of this process and of its children every ``interval`` seconds
+    (a daemon thread), keeping the highest value seen in each phase, and each child's
+    last VmHWM (a child's high-water mark is lost when it exits)."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        import threading
+
+        self.phase = "start"
+        self.order: list[str] = ["start"]
+        self.peak_kib: dict[str, int] = {}
+        self.children_peak_kib: dict[str, int] = {}
+        self.children_hwm_kib: dict[int, int] = {}
+        self.children_cmd: dict[int, str] = {}
+        self._interval = interval
+        self._me = os.getpid()
+        self._cmd = _cmdline(self._me)
+        self._n = 0
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def mark(self, phase: str) -> None:
+        self.sample()
+        self.phase = phase
+        self.order.append(phase)
+
+    def sample(self) -> None:
+        phase = self.phase
+        rss = _status().get("VmRSS", 0)
+        self.peak_kib[phase] = max(self.peak_kib.get(phase, 0), rss)
+        self._n += 1
+        if self._n % 4:  # children: every 4th sample (listing them costs more)
+            return
+        kids = 0
+        for pid in _descendants(self._me):
+            cmd = _cmdline(pid)
+            if cmd is None or cmd == self._cmd:
+                # gone, or forked and not yet running its own program: it still shares
+                # this process's pages (a subprocess between fork and exec), which would
+                # be counted twice
+                continue
+            self.children_cmd.setdefault(pid, cmd.replace("\0", " ").strip()[:80])
+            st = _status(pid)
+            kids += st.get("VmRSS", 0)
+            if "VmHWM" in st:
+                self.children_hwm_kib[pid] = max(self.children_hwm_kib.get(pid, 0),
+                                                 st["VmHWM"])
+        self.children_peak_kib[phase] = max(self.children_peak_kib.get(phase, 0), kids)
+
+    def _run(self) -> None:
+        while True:
+            self.sample()
+            time.sleep(self._interval)
+
+
+def _smaps_split() -> dict[str, float]:
+    """Resident MiB that is anonymous (heaps, arrays) vs file-backed (code of libraries)."""
+    out: dict[str, float] = {}
+    try:
+        with open("/proc/self/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                key = line.split(":")[0]
+                if key in ("Rss", "Anonymous", "Private_Clean", "Shared_Clean"):
+                    out[key] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return out
+
+
+def _largest_mappings(n: int = 6) -> list[tuple[str, float]]:
+    """The ``n`` mapped files (or [heap]/[anon]) holding the most resident memory."""
+    per: dict[str, int] = {}
+    name = "[anon]"
+    try:
+        with open("/proc/self/smaps", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                head = line.split(None, 6)
+                if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                    name = head[5].strip() if len(head) > 5 else "[anon]"
+                elif head[0] == "Rss:":
+                    per[name] = per.get(name, 0) + int(head[1])
+    except OSError:
+        return []
+    top = sorted(per.items(), key=lambda kv: -kv[1])[:n]
+    return [(Path(k).name if k.startswith("/") else k, v / 1024) for k, v in top]
+
+
+def import_torch_alone() -> dict[str, float]:
+    """VmHWM of a bare Python process after ``import numpy`` and then ``import torch``."""
+    code = ("import re\n"
+            "def h():\n"
+            "    t = open('/proc/self/status').read()\n"
+            "    return int(re.search(r'VmHWM:\\s+(\\d+)', t).group(1)) / 1024\n"
+            "import numpy\n"
+            "a = h()\n"
+            "import torch\n"
+            "print(a, h(), torch.__version__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return {"numpy_mib": float(out[0]), "numpy_torch_mib": float(out[1]),
+            "torch_mib": float(out[1]) - float(out[0]), "torch_version": out[2]}
+
+
+def run_peak(epochs: int, cycle_tabs: bool) -> dict:
+    """One measurement (call it in a fresh process): the window, the 60k folder, the
+    MLP training for ``epochs``; the peak per phase and where the memory is."""
+    sampler = PeakSampler()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sampler.mark("Python, Qt, pyqtgraph")
+    import tempfile
+
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from biasviz.core.datasets import Task
+    from biasviz.core.spec import ModelKind, ModelSpec, TrainConfig
+    from biasviz.gui.main_window import MainWindow
+
+    def spin_until(cond, timeout: float) -> None:
+        end = time.monotonic() + timeout
+        while not cond():
+            app.processEvents()
+            if time.monotonic() > end:
+                raise TimeoutError("the window did not get there in time")
+            time.sleep(0.001)
+
+    sampler.mark("window shown")
+    # as bench_window's laptop_window: a laptop-sized window with fresh settings
+    settings_file = Path(tempfile.mkdtemp()) / "bench-peak.ini"
+    w = MainWindow(settings=QSettings(str(settings_file), QSettings.Format.IniFormat))
+    w.resize(1366, 740)
+    w.show()
+    for _ in range(10):
+        app.processEvents()
+    sampler.mark("engine loaded (import torch)")
+    s = w.session
+    s.load_engine_now()
+    for _ in range(10):
+        app.processEvents()
+    sampler.mark("60k folder loaded")
+    s.load_dataset(str(FASHION))
+    spin_until(lambda: not s.loading_dataset, 120)
+    for _ in range(10):
+        app.processEvents()
+    sampler.mark("task + MLP set")
+    s.set_task(Task.all_ten())
+    s.set_spec(ModelSpec(kind=ModelKind.MLP, n_outputs=10, hidden=64, init="standard"))
+    s.set_config(TrainConfig(epochs=epochs, lr=0.1, batch_size=32))
+    w._on_settings_changed()
+    for _ in range(20):
+        app.processEvents()
+    sampler.mark("training")
+    cycler = QTimer()
+    if cycle_tabs:  # every view draws at least once while training
+        cycler.timeout.connect(
+            lambda: w.tabs.setCurrentIndex((w.tabs.currentIndex() + 1) % w.tabs.count()))
+        cycler.start(700)
+    started = time.perf_counter()
+    s.start()
+    spin_until(lambda: s.state == "running", 30)
+    spin_until(lambda: s.state == "ready", 1200)
+    seconds = time.perf_counter() - started
+    cycler.stop()
+    sampler.mark("after training")
+    end = time.monotonic() + 0.5
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.005)
+    sampler.mark("end")
+    sampler.sample()
+    own_hwm = _status().get("VmHWM", 0) / 1024
+    kids_hwm = sum(sampler.children_hwm_kib.values()) / 1024
+
+    model = getattr(s, "model", None)
+    arrays: dict[str, float] = {}
+    dataset = getattr(model, "dataset", None)
+    if dataset is not None:
+        arrays["dataset uint8 (train + valid)"] = sum(
+            a.nbytes for part in (dataset.train, dataset.valid)
+            for a in (part.images, part.labels)) / 2**20
+    data = getattr(model, "data", None)
+    if data is not None:  # task arrays that are copies, not views of the dataset
+        arrays["task data (copies only)"] = sum(
+            a.nbytes for a in (data.train_x, data.train_y, data.valid_x, data.valid_y)
+            if a.base is None) / 2**20
+    valid_xf = getattr(model, "_valid_xf", None)
+    arrays["validation images as float32"] = 0.0 if valid_xf is None else valid_xf.nbytes / 2**20
+    timeline = getattr(model, "timeline", None)
+    if timeline is not None:
+        arrays["timeline (budget 64 MB)"] = timeline.nbytes / 2**20
+    result = {
+        "run": "peak",
+        "epochs": epochs,
+        "cycle_tabs": cycle_tabs,
+        "seconds_training": round(seconds, 2),
+        "engine": getattr(getattr(s, "trainer", None), "engine", "?"),
+        "vm_hwm_mib": round(own_hwm, 1),
+        "children_vm_hwm_mib": round(kids_hwm, 1),
+        "children": len(sampler.children_hwm_kib),
+        "children_commands": sorted(set(sampler.children_cmd.values())),
+        "total_mib": round(own_hwm + kids_hwm, 1),
+        "phases": [(p, round(sampler.peak_kib.get(p, 0) / 1024, 1),
+                    round(sampler.children_peak_kib.get(p, 0) / 1024, 1))
+                   for p in sampler.order[1:]],
+        "smaps_mib": {k: round(v, 1) for k, v in _smaps_split().items()},
+        "largest_mappings_mib": [(k, round(v, 1)) for k, v in _largest_mappings()],
+        "arrays_mib": {k: round(v, 1) for k, v in arrays.items()},
+    }
+    w.close()
+    return result
+
+
+def print_peak(r: dict) -> None:
+    total_mb = r["total_mib"] * 2**20 / 1e6
+    who = "the window process" if not r["children"] else (
+        f"the window process + its {r['children']} child process(es), sum of VmHWM")
+    print(f"peak: {r['total_mib']:.0f} MiB = {total_mb:.0f} MB ({who}; target ≤ {TARGET_MB} MB)"
+          f"  [engine {r['engine']}, {r['epochs']} epoch(s) in {r['seconds_training']:.1f} s"
+          f"{', tabs cycled' if r['cycle_tabs'] else ''}]")
+    if r["children"]:
+        print("  child processes: " + "; ".join(r["children_commands"]))
+    print(f"  {'phase':32s} {'peak RSS MiB':>12s} {'+ children':>11s}")
+    for phase, mib, kids in r["phases"]:
+        print(f"  {phase:32s} {mib:12.0f} {kids:11.0f}")
+    sm = r["smaps_mib"]
+    if sm:
+        print(f"  at the end: RSS {sm.get('Rss', 0):.0f} MiB = anonymous "
+              f"{sm.get('Anonymous', 0):.0f} + file-backed (libraries' code and data) "
+              f"{sm.get('Rss', 0) - sm.get('Anonymous', 0):.0f}")
+    print("  largest mappings: " + ", ".join(f"{k} {v:.0f}" for k, v in r["largest_mappings_mib"]))
+    print("  arrays the session holds (MiB): " + ", ".join(
+        f"{k} {v:.1f}" for k, v in r["arrays_mib"].items()))
+
+
+def main_peak(repeats: int, epochs: int, cycle_tabs: bool, as_json: bool) -> int:
+    if not FASHION.is_dir():
+        print(f"skipping --peak: {FASHION} missing (apt-get install dataset-fashion-mnist)")
+        return 0
+    torch_alone = import_torch_alone()
+    results = []
+    for _ in range(repeats):  # a fresh process each: VmHWM never goes down
+        cmd = [sys.executable, __file__, "--only", "peak", "--peak-epochs", str(epochs),
+               "--json"] + (["--cycle-tabs"] if cycle_tabs else [])
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    totals = sorted(r["total_mib"] for r in results)
+    summary_ = {"repeats": repeats, "epochs": epochs, "cycle_tabs": cycle_tabs,
+                "peak_mib_min": totals[0], "peak_mib_median": totals[len(totals) // 2],
+                "peak_mib_max": totals[-1], "target_mb": TARGET_MB,
+                "import_torch_alone": torch_alone, "runs": results}
+    if as_json:
+        print(json.dumps(summary_))
+        return 0
+    print(f"import torch alone ({torch_alone['torch_version']}): "
+          f"{torch_alone['torch_mib']:.0f} MiB on top of Python + numpy "
+          f"({torch_alone['numpy_mib']:.0f} MiB)")
+    for r in results:
+        print_peak(r)
+    print(f"peak over {repeats} fresh process(es): min {totals[0]:.0f}, median "
+          f"{totals[len(totals) // 2]:.0f}, max {totals[-1]:.0f} MiB "
+          f"(max {totals[-1] * 2**20 / 1e6:.0f} MB; target ≤ {TARGET_MB} MB)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=100_000, help="headless steps")
     parser.add_argument("--gui-epochs", type=int, default=200, help="GUI epochs (100 steps each)")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--model", choices=("single", "mlp", "cnn"), default="single")
-    parser.add_argument("--only", choices=("headless", "gui"))
+    parser.add_argument("--only", choices=("headless", "gui", "peak"))
     parser.add_argument("--json", action="store_true", help="print only JSON results")
+    parser.add_argument("--peak", action="store_true",
+                        help="peak RSS with the 60k Fashion folder and an MLP training")
+    parser.add_argument("--repeats", type=int, default=3, help="--peak: fresh processes")
+    parser.add_argument("--peak-epochs", type=int, default=1, help="--peak: epochs trained")
+    parser.add_argument("--cycle-tabs", action="store_true",
+                        help="--peak: switch tabs while training (every view draws)")
     ns = parser.parse_args(argv)
+    if ns.peak:
+        return main_peak(ns.repeats, ns.peak_epochs, ns.cycle_tabs, ns.json)
+    if ns.only == "peak":
+        result = run_peak(ns.peak_epochs, ns.cycle_tabs)
+        print(json.dumps(result) if ns.json else result)
+        return 0
     if ns.only is None:  # each run in its own process
         results = []
         for run in ("headless", "gui"):

@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from biasviz.core.decisions import as_float_images
 from biasviz.core.recipes import recipe_for_spec
 from biasviz.core.saturation import (
     SLOPE_AT_SATURATION,
@@ -268,7 +269,11 @@ class _Forward:
 def _forward(spec: ModelSpec, params: Mapping[str, np.ndarray], images: np.ndarray,
              max_images: int, max_cnn_images: int) -> _Forward:
     limit = max_cnn_images if spec.kind is ModelKind.CNN else max_images
-    x = np.asarray(images[:limit], dtype=np.float32).reshape(-1, N_PIXELS)
+    head = np.asarray(images[:limit])
+    # uint8 pixels (the stored images: no float copy of the whole set is needed) are
+    # scaled to [0, 1] here, for the images used only; floats are taken as they are.
+    x = (as_float_images(head) if head.dtype == np.uint8
+         else head.astype(np.float32, copy=False).reshape(-1, N_PIXELS))
     p = {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
     with np.errstate(over="ignore", invalid="ignore"):
         if spec.kind not in (ModelKind.MLP, ModelKind.CNN):
@@ -323,7 +328,8 @@ class Diagnoser:
         """Findings for ``params`` of ``spec`` trained with ``config``, most important
         first (empty: nothing wrong).
 
-        ``images``: validation images, float32 (n, 784) in [0, 1]; ``labels``: their
+        ``images``: validation images, uint8 pixels (n, 784) or float32 in [0, 1] (only
+        the first ``max_images`` are used, and converted); ``labels``: their
         targets (two classes: 1 = the first class; ten: the label).  ``losses``: the
         training loss of every step so far (a thinned series is fine); ``accuracies``:
         validation accuracy after each epoch; ``diverged``: the trainer stopped on a

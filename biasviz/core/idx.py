@@ -92,19 +92,29 @@ class _Source:
                 raise _fail(self.path, f"corrupt or truncated gzip data ({e})") from None
             raise _fail(self.path, f"cannot read file ({e})") from None
 
-    def read_exactly(self, n: int, what: str) -> bytearray:
-        """Read ``n`` bytes in chunks, so memory grows only as real data arrives."""
-        buf = bytearray()
-        while len(buf) < n:
-            chunk = self.read(min(_CHUNK, n - len(buf)))
-            if not chunk:
+    def read_into(self, out: np.ndarray, what: str) -> None:
+        """Fill the uint8 array ``out`` in bounded chunks, straight from the stream.
+
+        ``out`` comes from ``np.empty``: the OS gives it pages only as they are written,
+        so memory still grows only as real data arrives (a lying header costs nothing),
+        and the data is never held twice (no growing byte string copied at the end).
+        """
+        flat = memoryview(out.reshape(-1))
+        n, done = flat.nbytes, 0
+        while done < n:
+            try:
+                got = self._stream.readinto(flat[done : min(done + _CHUNK, n)])
+            except (OSError, EOFError, zlib.error) as e:
+                if self.compressed:
+                    raise _fail(self.path, f"corrupt or truncated gzip data ({e})") from None
+                raise _fail(self.path, f"cannot read file ({e})") from None
+            if not got:
                 raise _fail(
                     self.path,
                     f"truncated: the header declares {n:,} bytes of {what} "
-                    f"but the file holds only {len(buf):,}",
+                    f"but the file holds only {done:,}",
                 )
-            buf += chunk
-        return buf
+            done += got
 
     def max_data_bytes(self, header_size: int) -> int:
         """Most data bytes the file could possibly hold after its header."""
@@ -195,8 +205,10 @@ def read_idx(path: str | os.PathLike[str], expected_magic: int | None = None) ->
                 f"truncated: the header declares {shape} = {n_bytes:,} bytes of data "
                 f"but the file holds only {src.file_size - header_size:,}",
             )
-        data = src.read_exactly(n_bytes, "data")
-        extra = src.read(_CHUNK)
+        data = np.empty(dims, dtype=np.uint8)
+        src.read_into(data, "data")
+        # a small probe: read(n) sets aside n bytes before it knows how many there are
+        extra = src.read(1 << 16)
         if extra:
             if src.compressed:
                 extra_n = len(extra)
@@ -208,7 +220,7 @@ def read_idx(path: str | os.PathLike[str], expected_magic: int | None = None) ->
                 p,
                 f"{extra_n:,} unexpected bytes after the {shape} data the header declares",
             )
-    return np.frombuffer(data, dtype=np.uint8).reshape(dims)
+    return data
 
 
 def read_idx_images(path: str | os.PathLike[str]) -> np.ndarray:

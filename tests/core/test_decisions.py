@@ -122,3 +122,47 @@ def test_overflowed_scores_do_not_break_the_decision():
     # +inf and 1.0 fire (correct), NaN never fires (a wrong "second"), −inf and −1.0 do not
     assert r.accuracy == pytest.approx(4 / 5)
     assert np.isfinite(d.best_bias())
+
+
+def test_float_images_are_the_chapters_division_bit_for_bit():
+    from biasviz.core.decisions import as_float_images
+
+    x = np.tile(np.arange(256, dtype=np.uint8), 4)[:784].reshape(1, 784)
+    got = as_float_images(x)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, x.astype(np.float32) / 255.0)
+
+
+def _random_params(spec, seed=0):
+    rng = np.random.default_rng(seed)
+    return {k: (0.05 * rng.standard_normal(np.shape(v))).astype(np.float32)
+            for k, v in Trainer(spec, make_task_data(load_sample(), Task.all_ten()
+                                                     if spec.n_outputs == 10
+                                                     else Task.pair(3, 7))).snapshot()
+            .params.items()}
+
+
+@pytest.mark.parametrize("kind", ["single", "linear", "mlp"])
+def test_scores_from_uint8_images_in_chunks_equal_those_from_float_images(kind):
+    import tracemalloc
+
+    from biasviz.core.decisions import SCORE_CHUNK, as_float_images
+    from biasviz.core.spec import ModelKind
+
+    spec = {"single": ModelSpec(),
+            "linear": ModelSpec(kind=ModelKind.LINEAR, n_outputs=10),
+            "mlp": ModelSpec(kind=ModelKind.MLP, n_outputs=10, hidden=16)}[kind]
+    params = _random_params(spec)
+    x = np.random.default_rng(1).integers(0, 256, (3 * SCORE_CHUNK + 5, 784), dtype=np.uint8)
+    expected = output_scores(params, spec, as_float_images(x))
+    tracemalloc.start()
+    try:
+        got = output_scores(params, spec, x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Not bit for bit: a threaded BLAS splits the rows between its threads, and the rows
+    # at a split are summed in another order (±1 ulp) however the images are passed.
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    # never the whole set as float32 (that alone would be 4 bytes a pixel)
+    assert peak < x.size * 4 // 2

@@ -307,3 +307,21 @@ def test_a_plateau_above_guessing_is_not_reported():
     assert dg.LOSS_FLAT not in [f.code for f in plateau]
     stuck = diagnose(spec, config, params, x, y, losses, accuracies=[0.5, 0.52])
     assert dg.LOSS_FLAT in [f.code for f in stuck]
+
+
+@pytest.mark.parametrize("kind", ["single", "mlp"])
+def test_the_diagnosis_takes_the_stored_uint8_images_as_well_as_floats(sample, kind):
+    # The window can pass the stored images: no float copy of the validation set is kept.
+    task = Task.pair(3, 7) if kind == "single" else Task.all_ten()
+    data = make_task_data(sample, task)
+    spec, config = defaults_for(kind, task.n_outputs)
+    run = Run(spec, data, config).train(1)
+    params = run.trainer.snapshot().params
+    from_float = Diagnoser()._forward_for(spec, params, run.x)
+    from_uint8 = Diagnoser()._forward_for(spec, params, data.valid_x[:2000])
+    np.testing.assert_array_equal(from_uint8.logits, from_float.logits)
+    assert (from_uint8.dead_share, from_uint8.n_images) == (from_float.dead_share,
+                                                            from_float.n_images)
+    assert ([f.title for f in run.findings()] == [f.title for f in Diagnoser().diagnose(
+        spec, config, params, data.valid_x[:2000], run.y, run.losses, run.accuracies,
+        run.diverged, data.target_names())])

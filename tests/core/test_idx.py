@@ -247,3 +247,23 @@ def test_an_io_error_on_the_first_bytes_names_the_file(tmp_path: Path, monkeypat
                         raising=False)
     err = _raises_naming(path, "Input/output error")
     assert "train-images-idx3-ubyte" in str(err)
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["raw", "gz"])
+def test_images_are_read_into_one_array_without_a_second_copy(tmp_path: Path,
+                                                              compressed: bool) -> None:
+    # 16,000 images = 12.5 MB: read in 4 MB chunks, so a byte string grown chunk by chunk
+    # (and copied into the array at the end) would show as a peak well above the data.
+    images = _images(16_000, seed=3)
+    path = tmp_path / ("big.gz" if compressed else "big")
+    write_idx(path, images)
+    tracemalloc.start()
+    try:
+        got = read_idx_images(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(got, images)
+    assert got.flags.c_contiguous and got.flags.writeable and got.flags.owndata
+    # the array itself, plus at most one 4 MB chunk in flight for gzip
+    assert peak < images.nbytes + (5 << 20 if compressed else 1 << 20)
