@@ -364,6 +364,10 @@ class WeightsView(QWidget):
         labels = [str(s) for s in list(labels)[:k]]
         labels += [f"#{i}" for i in range(len(labels), k)]
 
+        # Tiles re-render (~0.1 ms each) only when their weights changed: a bias edit
+        # changes the labels alone.
+        same = (self._weights is not None and self._weights.shape == w.shape
+                and (k, side) == self._structure and np.array_equal(self._weights, w))
         self._weights, self._biases, self._labels = w, b, labels
         if b is not None:
             self._label_full = [
@@ -375,7 +379,7 @@ class WeightsView(QWidget):
         if (k, side) != self._structure:
             self._build(k, side)
         self._set_title(title)
-        self._refresh()
+        self._refresh(images=not same)
 
     def set_bias_name(self, name: str) -> None:
         """How the single neuron's bias readout is labelled (default "bias b")."""
@@ -676,8 +680,15 @@ class WeightsView(QWidget):
         self._fit_labels()
         self._fit_colorbar()
 
-    def _refresh(self) -> None:
-        """Push the current data into the existing items (no item creation)."""
+    def _refresh(self, images: bool = True) -> None:
+        """Push the current data into the existing items (no item creation); ``images``:
+        the weights changed (else only the labels did)."""
+        if not images:
+            if len(self._images) > 1:
+                self._fit_labels(force=True)
+            elif self._images:
+                self._show_bias_readout()
+            return
         hi = float(np.abs(self._weights).max()) if self._weights.size else 0.0
         if math.isfinite(hi):
             lo = -hi
