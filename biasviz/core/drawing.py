@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from biasviz.core.decisions import sigmoid
-from biasviz.core.preprocess import OUT_SIDE, preprocess
+from biasviz.core.preprocess import OUT_SIDE, preprocess_drawing
 from biasviz.core.spec import ModelKind, ModelSpec, effective_bias, numpy_logits
 
 
@@ -103,7 +103,7 @@ def predict_drawing(
     generation: int = 0,
 ) -> Prediction:
     """Preprocess a drawing and run the model on it with numpy.  Thread-safe, pure."""
-    pre = preprocess(drawing)
+    pre = preprocess_drawing(drawing)
     image = pre.image
     if params is None or spec is None:
         return Prediction(generation, image, pre.empty, has_model=False)

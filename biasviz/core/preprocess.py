@@ -475,6 +475,14 @@ def _mnistify(gray: np.ndarray, factor: int, shape: tuple[int, int]) -> Preproce
     if top_cut or bottom_cut or left_cut or right_cut:
         gray = gray[top_cut : gray.shape[0] - bottom_cut, left_cut : gray.shape[1] - right_cut]
     ink, inverted, peak = _ink(gray)
+    return _place(ink, peak, inverted, (top_cut, bottom_cut, left_cut, right_cut), factor,
+                  shape)
+
+
+def _place(ink: np.ndarray, peak: float, inverted: bool, cuts: tuple[int, int, int, int],
+           factor: int, shape: tuple[int, int]) -> Preprocessed:
+    """Crop the ink to its box, fit it in 20x20 and centre it by mass in 28x28."""
+    top_cut, _bottom_cut, left_cut, _right_cut = cuts
     if peak < MIN_CONTRAST:
         return _empty()
     ink /= np.float32(peak)
@@ -523,6 +531,27 @@ def preprocess(image: np.ndarray) -> Preprocessed:
         return _empty()
     gray, factor = _work_image(arr)
     return _mnistify(gray, factor, (height, width))
+
+
+def preprocess_drawing(drawing: np.ndarray) -> Preprocessed:
+    """:func:`preprocess` for the app's own canvas (uint8, white ink on black paper): the
+    same result, without the analysis a photo needs (polarity, frames, uneven light),
+    whose answers a clean canvas already gives — about ten times faster, which matters
+    because the canvas predicts while the user draws.  A drawing whose ink touches the
+    border or covers half the canvas takes the general path."""
+    arr = np.asarray(drawing)
+    if arr.dtype != np.uint8 or arr.ndim != 2 or min(arr.shape) < 2 \
+            or max(arr.shape) > MAX_WORK_SIDE:
+        return preprocess(arr)
+    depth = max(1, min(arr.shape) // 50)  # _border's ring
+    if (arr[:depth].any() or arr[-depth:].any() or arr[:, :depth].any()
+            or arr[:, -depth:].any() or 2 * np.count_nonzero(arr) >= arr.size):
+        return preprocess(arr)
+    # A clear border ring and paper on most of the canvas: the border's median (the
+    # background) is 0, no edge row or column is a frame, the light is even and the ink
+    # is lighter than the paper, so the ink is the picture itself.
+    gray = _to_gray(arr, 255.0, 0.0).astype(np.float32)
+    return _place(gray, float(gray.max()), False, (0, 0, 0, 0), 1, arr.shape)
 
 
 # --------------------------------------------------------------------------- files

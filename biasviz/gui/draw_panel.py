@@ -36,6 +36,7 @@ from PySide6.QtCore import (
     QRunnable,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
     Slot,
 )
@@ -178,6 +179,11 @@ class DrawPanel(QWidget):
         self._generation = 0
         self._job: _PredictJob | None = None
         self._pending = False
+        # Requests made in one turn of the event loop (a stroke's press, moves and release
+        # delivered together) start one job, on the next turn, with the drawing as it is
+        # by then: not one job per request for drawings already out of date.
+        self._start_timer = QTimer(self, singleShot=True, interval=0)
+        self._start_timer.timeout.connect(self._start_if_idle)
         self._closing = False
         self._last: Prediction | None = None
         self._pool = QThreadPool(self)
@@ -418,7 +424,7 @@ class DrawPanel(QWidget):
 
     def is_busy(self) -> bool:
         """True while a prediction job is running or waiting to report back."""
-        return self._job is not None
+        return self._job is not None or self._start_timer.isActive()
 
     @Slot()
     def request_prediction(self) -> None:
@@ -427,7 +433,7 @@ class DrawPanel(QWidget):
             return
         self._generation += 1
         if self._job is None:
-            self._start_job()
+            self._start_timer.start()
         else:
             self._pending = True  # coalesced: one more run when the current one reports
 
@@ -458,6 +464,10 @@ class DrawPanel(QWidget):
         super().closeEvent(event)
 
     # -- the job machinery -----------------------------------------------------------------
+    def _start_if_idle(self) -> None:
+        if self._job is None and not self._closing:
+            self._start_job()
+
     def _start_job(self) -> None:
         self._pending = False
         drawing = self.canvas.image_array()

@@ -6,6 +6,8 @@ carries no held button, so a drag through it would never draw.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -419,14 +421,35 @@ def test_changes_while_busy_are_coalesced(qtbot, panel, monkeypatch):
     monkeypatch.setattr(panel, "_start_job", lambda: (started.append(1), original()))
     accepted = []
     panel.predicted.connect(accepted.append)
-    # A whole stroke arrives before the event loop runs again: the first change starts a
-    # job, the others only mark "run once more".
+    # A whole stroke arrives before the event loop runs again: one job, on the next
+    # turn, for the finished stroke (none for the drawings it went through).
     stroke(panel.canvas, L_SHAPE)
-    assert len(started) == 1
+    assert started == [] and panel.is_busy()
     result = settle(qtbot, panel)
-    assert len(started) == 2
+    assert len(started) == 1
     assert [r.generation for r in accepted] == [panel.generation]
     assert result.predicted_name == "left"
+
+    # Changes while a job runs: no second job at once, one more run when it reports.
+    import biasviz.gui.draw_panel as draw_panel_module
+
+    slow = draw_panel_module.predict_drawing
+
+    def slowly(*args, **kwargs):
+        time.sleep(0.2)
+        return slow(*args, **kwargs)
+
+    monkeypatch.setattr(draw_panel_module, "predict_drawing", slowly)
+    started.clear()
+    accepted.clear()
+    stroke(panel.canvas, [(40, 40), (60, 60)])
+    qtbot.waitUntil(lambda: len(started) == 1, timeout=5000)
+    for _ in range(3):
+        stroke(panel.canvas, [(50, 200), (60, 220)])
+    assert len(started) == 1
+    settle(qtbot, panel)
+    assert len(started) == 2
+    assert [r.generation for r in accepted] == [panel.generation]
 
 
 def test_ten_class_linear_model_gives_ten_bars(qtbot, panel):
