@@ -38,6 +38,10 @@ def _lazy_mirror(source: types.ModuleType, name: str) -> types.ModuleType:
 
 
 def _import_pyqtgraph_with_lazy_qt() -> None:
+    # numpy before PySide6: once PySide6 is in, every import goes through its
+    # ``__feature__`` hook, which reads each new module's source (numpy: ~100 modules,
+    # 15 ms of start-up); modules imported before it are never looked at.
+    import numpy  # noqa: F401
     import PySide6.QtCore
     import PySide6.QtGui
     import PySide6.QtWidgets

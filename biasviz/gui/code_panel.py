@@ -11,11 +11,10 @@ with the concept it shows, so the window can highlight the matching control.
 
 from __future__ import annotations
 
-import difflib
-import html
 import keyword
 import os
 import re
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QRegularExpression, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -37,20 +36,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biasviz.core.codegen import (
-    CONCEPTS,
-    LIVE_MARK,
-    CodeLine,
-    DatasetRef,
-    RunCode,
-    default_params_path,
-    generate_code,
-    render_live,
-    write_code,
-)
-from biasviz.core.datasets import Task
 from biasviz.core.errors import BiasvizError
-from biasviz.core.spec import ModelSpec, TrainConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only
+    from biasviz.core.codegen import CodeLine, DatasetRef, RunCode
+    from biasviz.core.datasets import Task
+    from biasviz.core.spec import ModelSpec, TrainConfig
+
+# biasviz.core.codegen (and html, difflib) are imported when code is first made: the
+# window's panel starts hidden and makes its code when shown or asked (start-up, issue 14)
 
 FLASH_MS = 1500  # how long changed lines glow after a settings change
 FLASH_TICK_MS = 50
@@ -106,6 +101,8 @@ class PythonHighlighter(QSyntaxHighlighter):
             r"""(?P<s>[rbf]?"(?:[^"\\]|\\.)*"|[rbf]?'(?:[^'\\]|\\.)*')|(?P<c>#.*$)""")
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt API
+        from biasviz.core.codegen import LIVE_MARK
+
         live_at = text.find(LIVE_MARK)
         code = text if live_at < 0 else text[:live_at]
         for regex, fmt in self._rules:
@@ -126,8 +123,15 @@ class CodePanel(QWidget):
 
     conceptHovered = Signal(str)  # "" when the mouse leaves
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, defer_while_hidden: bool = False
+                 ) -> None:
+        """``defer_while_hidden``: while the panel is hidden, :meth:`set_run` only notes
+        the run; the code is made when the panel is shown or asked for it (``code()``,
+        ``highlighted_lines()``…), without the glow nobody could see.  The window's
+        panel, hidden at start, does so."""
         super().__init__(parent)
+        self._defer_while_hidden = defer_while_hidden
+        self._pending: tuple | None = None  # a run noted while hidden
         self.setToolTip(TOOLTIP)
         self.title = QLabel()
         self.title.setWordWrap(True)
@@ -167,11 +171,34 @@ class CodePanel(QWidget):
 
     # -- what the window calls ---------------------------------------------------------
     def set_run(self, spec: ModelSpec, config: TrainConfig, task: Task,
-                dataset_ref: DatasetRef | str = "sample") -> None:
-        """Show the code of this run; lines that differ from the shown code glow."""
+                dataset_ref: DatasetRef | str | Callable[[], DatasetRef] = "sample") -> None:
+        """Show the code of this run; lines that differ from the shown code glow.
+        ``dataset_ref``: a :class:`DatasetRef`, what ``DatasetRef.parse`` reads, or a
+        function returning one (called when the code is made)."""
+        self._pending = (spec, config, task, dataset_ref)
+        if self.isVisible() or not self._defer_while_hidden:
+            self._make_code(flash=True)
+
+    def _catch_up(self) -> None:
+        """Make the code of a run noted while hidden."""
+        if self._pending is not None:
+            self._make_code(flash=False)
+            self._update_selections()
+
+    def _make_code(self, flash: bool) -> None:
+        import html
+
+        from biasviz.core.codegen import DatasetRef, generate_code, render_live
+
+        assert self._pending is not None
+        (spec, config, task, dataset_ref), self._pending = self._pending, None
         try:
-            ref = dataset_ref if isinstance(dataset_ref, DatasetRef) else DatasetRef.parse(
-                dataset_ref)
+            if isinstance(dataset_ref, str):
+                ref = DatasetRef.parse(dataset_ref)
+            elif isinstance(dataset_ref, DatasetRef):
+                ref = dataset_ref
+            else:
+                ref = dataset_ref()
             code = generate_code(spec, config, task, ref)
         except BiasvizError as exc:
             self.title.setText(f"No code for these settings: {html.escape(str(exc))}")
@@ -189,7 +216,7 @@ class CodePanel(QWidget):
         self.editor.setPlainText("\n".join(render_live(li, self._live) for li in self._lines))
         bar.setValue(min(scroll, bar.maximum()))
         self._hover_line = -1
-        if old:  # the first code shown is not a change
+        if old and flash:  # the first code shown is not a change
             self._flash(_changed_lines(old, new))
         self._update_selections()
 
@@ -207,9 +234,12 @@ class CodePanel(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
+        self._catch_up()
         self._show_live()
 
     def _show_live(self) -> None:
+        from biasviz.core.codegen import render_live
+
         doc = self.editor.document()
         merged = self._live
         for number, line in enumerate(self._lines):
@@ -228,6 +258,7 @@ class CodePanel(QWidget):
         name = name or ""
         if name == self._concept:
             return
+        self._catch_up()
         self._concept = name
         self._update_selections()
         lines = self.lines_for(name)
@@ -237,14 +268,17 @@ class CodePanel(QWidget):
     # -- what tests and the window may read ------------------------------------------------
     def code(self) -> RunCode | None:
         """The code shown (without live values)."""
+        self._catch_up()
         return self._code
 
     def lines_for(self, concept: str) -> list[int]:
+        self._catch_up()
         return [i for i, line in enumerate(self._lines) if concept and concept in line.concepts]
 
     def concept_at_line(self, number: int, word: str = "") -> str:
         """The concept a line shows: the word under the mouse if it names one of the
         line's concepts (``bias`` in ``xb@weights + bias``), else the line's main one."""
+        self._catch_up()
         if not 0 <= number < len(self._lines):
             return ""
         concepts = self._lines[number].concepts
@@ -255,6 +289,9 @@ class CodePanel(QWidget):
     def export_code(self, path: str | os.PathLike[str]) -> None:
         """Write the shown run as a script (.py) or notebook (.ipynb) that saves its
         parameters beside itself.  Raises :class:`BiasvizError` with a message to show."""
+        from biasviz.core.codegen import default_params_path, generate_code, write_code
+
+        self._catch_up()
         if self._run is None:
             raise BiasvizError("there is no run to export yet")
         spec, config, task, ref = self._run
@@ -263,6 +300,7 @@ class CodePanel(QWidget):
 
     def highlighted_lines(self) -> dict[str, list[int]]:
         """Lines under each kind of highlight now: ``concept``, ``flash``, ``hover``."""
+        self._catch_up()
         return {
             "concept": self.lines_for(self._concept),
             "flash": list(self._flash_lines) if self._flash_left > 0 else [],
@@ -324,6 +362,8 @@ class CodePanel(QWidget):
             number = -1  # below the last line
         cursor.select(QTextCursor.SelectionType.WordUnderCursor)
         word = cursor.selectedText()
+        from biasviz.core.codegen import CONCEPTS
+
         concept = self.concept_at_line(number, word if word in CONCEPTS else "")
         self._set_hovered(concept)
 
@@ -352,6 +392,8 @@ class _HoverFilter(QObject):
 
 def _changed_lines(old: list[str], new: list[str]) -> list[int]:
     """Indexes of ``new`` that are not in ``old`` (replaced or inserted lines)."""
+    import difflib
+
     changed: list[int] = []
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     for tag, _i1, _i2, j1, j2 in matcher.get_opcodes():

@@ -173,7 +173,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.draw_panel = PendingPage(self, "draw_panel", new_draw_panel,
                                       skipped={"shutdown": True})
         self.evaluation_view = PendingPage(self, "evaluation_view", new_evaluation_view)
-        self.code_panel = CodePanel()
+        self.code_panel = CodePanel(defer_while_hidden=True)  # its dock starts hidden
         self.timeline_bar = TimelineBar()
         self.notice = DiagnosisNotice()
         self.help_panel = HelpPanel()

@@ -21,16 +21,19 @@ from biasviz.gui.code_panel import CodePanel
 class _ConceptHover(QObject):
     """Tells the code panel which concept the control under the mouse stands for."""
 
-    def __init__(self, panel: CodePanel, concepts: dict) -> None:
+    def __init__(self, panel: CodePanel, settings: dict) -> None:
         super().__init__(panel)
         self._panel = panel
-        self._concepts = concepts
+        self._settings = settings  # control → the setting it shows
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         kind = event.type()
-        if kind == QEvent.Type.Enter and obj in self._concepts:
-            self._panel.highlight_concept(self._concepts[obj])
-        elif kind == QEvent.Type.Leave and obj in self._concepts:
+        if kind == QEvent.Type.Enter and obj in self._settings:
+            # the code generator is imported on the first hover, not at start-up
+            from biasviz.core.codegen import SETTING_CONCEPTS
+
+            self._panel.highlight_concept(SETTING_CONCEPTS[self._settings[obj]])
+        elif kind == QEvent.Type.Leave and obj in self._settings:
             self._panel.highlight_concept("")
         return False
 
@@ -42,18 +45,20 @@ class CodeLinkMixin:
 
     # ------------------------------------------------------------------ code panel
     def _update_code(self) -> None:
-        """The code tab follows the settings the next run will use."""
-        from biasviz.core.codegen import DatasetRef
-
+        """The code tab follows the settings the next run will use (made when the panel
+        is shown: the code generator is not imported for the first window)."""
         s = self.session
-        try:
-            ref = DatasetRef.of_dataset(s.dataset.key, s.dataset.source)
-        except BiasvizError:
-            ref = DatasetRef.of_dataset("sample")
-        try:
-            self.code_panel.set_run(s.spec, s.config, s.task, ref)
-        except BiasvizError as exc:
-            self.statusBar().showMessage(f"No code for these settings: {exc}", 8000)
+        key, source = s.dataset.key, s.dataset.source
+
+        def dataset_ref():
+            from biasviz.core.codegen import DatasetRef
+
+            try:
+                return DatasetRef.of_dataset(key, source)
+            except BiasvizError:
+                return DatasetRef.of_dataset("sample")
+
+        self.code_panel.set_run(s.spec, s.config, s.task, dataset_ref)
 
     def _live_code_values(self) -> dict:
         model = self.session.model
@@ -75,8 +80,6 @@ class CodeLinkMixin:
     def _link_code_panel(self) -> None:
         """Hovering a control lights up its lines in the code, and hovering a line lights
         up its controls."""
-        from biasviz.core.codegen import SETTING_CONCEPTS
-
         p = self.training_panel
         controls = {
             "dataset": [p.dataset_combo], "task": [p.task_combo, p.first_combo, p.second_combo],
@@ -91,7 +94,7 @@ class CodeLinkMixin:
         }
         self._code_controls = controls
         self._hover_filter = _ConceptHover(self.code_panel, {
-            w: SETTING_CONCEPTS[name] for name, ws in controls.items() for w in ws
+            w: name for name, ws in controls.items() for w in ws
         })
         for widgets in controls.values():
             for w in widgets:

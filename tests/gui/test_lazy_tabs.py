@@ -4,6 +4,11 @@ view, and the window's hidden tabs show the current state the first time they op
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
@@ -182,3 +187,62 @@ def test_hidden_tabs_show_the_current_state_the_first_time_they_open(qtbot, wind
     assert w.tabs.currentWidget() is evaluation
     qtbot.waitUntil(lambda: evaluation._evaluation is not None, timeout=WAIT)
     assert evaluation._spec == snap.spec
+
+
+# -- the code panel: hidden at start, its code made when shown or asked for -------------
+
+
+def test_a_deferring_code_panel_makes_its_code_when_shown_or_asked(qtbot):
+    from biasviz.core.datasets import Task
+    from biasviz.core.spec import ModelSpec, TrainConfig
+    from biasviz.gui.code_panel import CodePanel
+
+    panel = CodePanel(defer_while_hidden=True)
+    qtbot.addWidget(panel)
+    panel.set_run(ModelSpec(), TrainConfig(lr=0.5), Task((3, 7)))
+    assert panel.editor.toPlainText() == ""  # nothing made while hidden
+    panel.set_run(ModelSpec(), TrainConfig(lr=0.25), Task((3, 7)))
+    panel.show()
+    qtbot.waitExposed(panel)
+    text = panel.editor.toPlainText()
+    assert "lr = 0.25" in text and "lr = 0.5" not in text  # the latest run
+    assert not panel.highlighted_lines()["flash"]
+    panel.set_run(ModelSpec(), TrainConfig(lr=2.0), Task((3, 7)))  # shown: at once, glowing
+    assert "lr = 2.0" in panel.editor.toPlainText()
+    assert panel.highlighted_lines()["flash"]
+    panel.hide()
+    panel.set_run(ModelSpec(), TrainConfig(lr=3.0), Task((3, 7)))
+    assert "lr = 3.0" in panel.code().script()  # asked while hidden: made then
+
+
+def test_the_window_code_follows_settings_changed_while_it_was_hidden(qtbot, window):
+    w, s = window, window.session
+    assert not w.code_dock.isVisible()
+    w.training_panel.lr_spin.setValue(0.125)
+    qtbot.waitUntil(lambda: s.config.lr == 0.125, timeout=WAIT)
+    w.code_dock.show()
+    qtbot.waitUntil(lambda: "lr = 0.125" in w.code_panel.editor.toPlainText(), timeout=WAIT)
+
+
+def test_the_first_window_imports_nothing_it_does_not_show(tmp_path):
+    code = f"""
+        import sys
+        from PySide6.QtCore import QSettings
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from biasviz.gui.main_window import MainWindow
+        w = MainWindow(settings=QSettings({str(tmp_path / 's.ini')!r},
+                                          QSettings.Format.IniFormat))
+        w.show()
+        app.processEvents()
+        late = ("torch", "biasviz.core.codegen", "biasviz.core.paramfiles",
+                "biasviz.gui.learning_view", "biasviz.gui.draw_panel",
+                "biasviz.gui.evaluation_view", "biasviz.gui.export_dialogs", "PIL",
+                "numpy.ma")
+        print(sorted(m for m in late if m in sys.modules))
+    """
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                         text=True, timeout=120,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
