@@ -28,7 +28,6 @@ from biasviz.core.datasets import Dataset, Task, TaskData, load_sample, make_tas
 from biasviz.core.decisions import (
     BinaryDecision,
     MulticlassDecision,
-    as_float_images,
     output_biases,
     output_scores,
 )
@@ -181,7 +180,6 @@ class AppModel:
         self.dataset_note = ""  # what is missing when a session's data is not here
         self.stand_in_data = False  # the views show the sample instead of missing data
         self.slow_delay = 0.0
-        self._valid_xf: np.ndarray | None = None
         self._decision_cache: tuple[int, Any] | None = None
         # Where parameter edits go: the trainer itself when idle; the session routes them
         # to the training thread while a run is paused (set_param_sink).
@@ -213,13 +211,6 @@ class AppModel:
 
     def status(self, message: str) -> None:
         self.events.emit("status", message)
-
-    @property
-    def valid_xf(self) -> np.ndarray:
-        """The validation images as float32 (n, 784), converted once per dataset/task."""
-        if self._valid_xf is None:
-            self._valid_xf = as_float_images(self.data.valid_x)
-        return self._valid_xf
 
     # ------------------------------------------------------------------ engine
     def attach_engine(self) -> None:
@@ -339,7 +330,6 @@ class AppModel:
         changed_data = data is not self.data
         self.dataset, self.task, self.spec, self.data = dataset, task, spec, data
         if changed_data:
-            self._valid_xf = None
             self.events.emit("data", data)
         if self.trainer is not None:
             self._new_model(params)
@@ -510,7 +500,8 @@ class AppModel:
         )
         if self._decision_cache is not None and self._decision_cache[0] == cache_key:
             return self._decision_cache[1]
-        images, labels = self.valid_xf, self.data.valid_y
+        # the stored uint8 images: scored a chunk at a time, no float copy of them all
+        images, labels = self.data.valid_x, self.data.valid_y
         if subset is not None:
             images, labels = images[subset], labels[subset]
         scores = output_scores(params, self.spec, images)
@@ -553,7 +544,7 @@ class AppModel:
         if self.snapshot is None or (not self.has_trained and not self.diverged):
             return []
         return self.diagnoser.diagnose(
-            self.spec, self.config, self.snapshot.params, self.valid_xf[:max_images],
+            self.spec, self.config, self.snapshot.params, self.data.valid_x[:max_images],
             self.data.valid_y[:max_images], losses=self.history.loss.y,
             accuracies=self.history.accuracy.y, diverged=self.diverged,
             target_names=self.data.target_names(),
@@ -716,7 +707,6 @@ class AppModel:
         # Everything checked: now change the model, all at once.
         self.dataset, self.task, self.spec, self.config, self.data = (
             dataset, task, spec, config, data)
-        self._valid_xf = None
         self.trainer = trainer
         self.initial_params = params["initial"]
         self.trained_params = params["trained"]

@@ -116,7 +116,6 @@ class Session(QObject):
     trainer = property(lambda self: self.model.trainer)
     history = property(lambda self: self.model.history)
     last_accuracy = property(lambda self: self.model.last_accuracy)
-    valid_xf = property(lambda self: self.model.valid_xf)
     engine_ready = property(lambda self: self.model.engine_ready)
     is_running = property(lambda self: self.model.is_running)
     slow_delay = property(lambda self: self.model.slow_delay)
