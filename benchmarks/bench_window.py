@@ -18,7 +18,8 @@ images per second of wall time from Start to the end of the run, in the window a
 the same run iterated headless in this process (ratio = window / headless; the runs
 alternate); "training loop alone" uses the engine's own clock (EpochMetrics.elapsed: the
 time inside the training loop, without the start and the end of the run), which shows
-what the window's drawing costs the training thread while it runs.  Peak RSS is the process's VmHWM.  Start-up: process start → window shown,
+what the window's drawing costs the training thread while it runs.  Peak RSS is the window process's VmHWM (each repeat runs in a fresh process), and the
+training process' beside it.  Start-up: process start → window shown,
 ``biasviz --report-startup``, median of 5.
 
 Not part of the test suite: figures go to docs/PERFORMANCE.md.
@@ -261,13 +262,30 @@ def startup(repeats: int = 5) -> dict:
     return {"median_s": statistics.median(times) if times else None, "runs": times}
 
 
+def one_repeat(name: str) -> tuple[dict, dict]:
+    """The window run and the headless run, in a fresh process: a process' peak RSS
+    (VmHWM) covers its whole life, so earlier runs would count in a later one's."""
+    out = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True,
+                         text=True, timeout=1800, env=dict(os.environ))
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"the {name} run failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+    result = json.loads(line[len("RESULT "):])
+    return result["headless"], result["window"]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", choices=["chapter", "mlp60k", "all"], default="all")
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-startup", action="store_true")
+    ap.add_argument("--one", choices=["chapter", "mlp60k"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.one:  # one repeat, in this fresh process (see one_repeat)
+        win = in_window(args.one)  # first: the peak RSS is the window's alone
+        print("RESULT " + json.dumps({"window": win, "headless": headless(args.one)}))
+        return 0
     runs = ["chapter", "mlp60k"] if args.run == "all" else [args.run]
     if "mlp60k" in runs and not FASHION.is_dir():
         print(f"skipping mlp60k: {FASHION} missing (apt-get install dataset-fashion-mnist)")
@@ -276,8 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in runs:
         rows = []
         for _ in range(args.repeats):
-            head = headless(name)
-            win = in_window(name)
+            head, win = one_repeat(name)
             rows.append({"headless": head, "window": win,
                          "ratio": win["samples_per_s"] / head["samples_per_s"],
                          "train_ratio": win["train_samples_per_s"]

@@ -48,9 +48,13 @@ class Mailbox:
         ``state`` is called (in the producer's thread) only when a wake-up goes out, so
         that an expensive snapshot is made at most once per frame, not once per event.
         """
+        return self.put_all(() if event is None else (event,), urgent=urgent, state=state)
+
+    def put_all(self, events: Any, *, urgent: bool = False,
+                state: Callable[[], Any] | None = None) -> bool:
+        """:meth:`put` for several events at once (one lock, one decision)."""
         with self._lock:
-            if event is not None:
-                self._events.append(event)
+            self._events.extend(events)
             if self._awaiting_take:
                 # The consumer has not taken the last batch yet: keep piling up, but
                 # refresh the state on urgent events so that it is the newest when taken.

@@ -51,6 +51,14 @@ class Outbox:
         if self._mailbox.put(event, urgent=urgent, state=state):
             self._wake()
 
+    def put_all(self, events: list, *, urgent: bool = False,
+                state: Callable[[], Any] | None = None) -> None:
+        """Several events at once (a batch that came from another process)."""
+        if state is not None:
+            self._state = state
+        if self._mailbox.put_all(events, urgent=urgent, state=state):
+            self._wake()
+
     def flush(self) -> None:
         """The job is over: its newest state goes out with whatever is left."""
         if self._state is not None:

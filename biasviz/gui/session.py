@@ -363,16 +363,19 @@ class Session(QObject):
 
         def work(out: Outbox) -> None:
             for report in process.run(trainer, epochs, control):
-                state = (lambda snap=report.snapshot: snap) if report.snapshot else None
+                recorded = report.recorded
                 for event in report.events:
                     if isinstance(event, StepMetrics):
-                        snap = report.recorded.get(event.step)
+                        snap = recorded.get(event.step)
                         if snap is not None:
                             model.record_step(event, snap)
                     elif isinstance(event, EpochMetrics):
                         model.record_epoch(event)
-                    urgent = isinstance(event, Paused | TrainingEnded)
-                    out.put(event, urgent=urgent, state=state)
+                # A report's last event is the only one that can be a pause or the end.
+                urgent = bool(report.events) and isinstance(report.events[-1],
+                                                            Paused | TrainingEnded)
+                state = (lambda snap=report.snapshot: snap) if report.snapshot else None
+                out.put_all(report.events, urgent=urgent, state=state)
                 if out.stop_requested and not control.stopped:
                     control.stop()
 

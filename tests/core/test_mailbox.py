@@ -84,3 +84,18 @@ def test_frame_budget_keeps_painting_a_minority():
     assert FrameBudget(max_interval=0.5).next_interval(10.0) == 0.5
     with pytest.raises(ValueError):
         FrameBudget(max_share=0)
+
+
+def test_put_all_adds_a_batch_with_one_decision():
+    clock = [0.0]
+    box = Mailbox(min_interval=0.1, clock=lambda: clock[0])
+    states = []
+    assert box.put_all([1, 2, 3], state=lambda: states.append("s") or "s1")
+    assert not box.put_all([4, 5], state=lambda: states.append("s") or "s2")  # not taken
+    assert states == ["s"]  # the state is made only when a wake-up goes out
+    events, state = box.take()
+    assert events == [1, 2, 3, 4, 5] and state == "s1"
+    assert not box.put_all([6])  # too soon after the last wake-up
+    assert box.put_all([7], urgent=True, state=lambda: "s3")
+    assert box.take() == ([6, 7], "s3")
+    assert not box.put_all([])  # nothing new, not urgent
