@@ -37,6 +37,35 @@ def _lazy_mirror(source: types.ModuleType, name: str) -> types.ModuleType:
     return mirror
 
 
+def _register_with_pyside_features(packages: tuple[str, ...] = ("pyqtgraph", "biasviz")
+                                    ) -> None:
+    """Once PySide6 is imported, its import hook reads the source of every module
+    imported after it (to note whether it mentions PySide6, for ``from __feature__
+    import snake_case``): about 50 ms for pyqtgraph's and biasviz's modules.  Noting
+    them beforehand as modules that use PySide6 without features (0: the plain API,
+    which is what every module of theirs sees anyway) spares the reading; the walk costs
+    5 ms.  Without PySide6's table (another version), nothing is done."""
+    import importlib.util
+
+    table = getattr(sys.modules.get("PySide6.support.feature"), "pyside_feature_dict", None)
+    if not isinstance(table, dict):
+        return
+    for package in packages:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for root in spec.submodule_search_locations:
+            parent = os.path.dirname(root)
+            for folder, subfolders, files in os.walk(root):
+                subfolders[:] = [d for d in subfolders if d.isidentifier()]
+                prefix = os.path.relpath(folder, parent).replace(os.sep, ".")
+                for name in files:
+                    if name.endswith(".py"):
+                        stem = name[:-3]
+                        table.setdefault(prefix if stem == "__init__" else f"{prefix}.{stem}",
+                                         0)
+
+
 def _import_pyqtgraph_with_lazy_qt() -> None:
     # numpy before PySide6: once PySide6 is in, every import goes through its
     # ``__feature__`` hook, which reads each new module's source (numpy: ~100 modules,
@@ -46,6 +75,10 @@ def _import_pyqtgraph_with_lazy_qt() -> None:
     import PySide6.QtGui
     import PySide6.QtWidgets
 
+    try:
+        _register_with_pyside_features()
+    except Exception:  # noqa: BLE001 - only a saving; the hook then reads the sources
+        pass
     sources = (PySide6.QtCore, PySide6.QtGui, PySide6.QtWidgets)
     saved_dirs = {source: source.__dict__.get("__dir__") for source in sources}
     try:

@@ -89,3 +89,28 @@ def test_an_unexpected_failure_falls_back_to_the_ordinary_import():
     """)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "False", "True", "True"]
+
+
+def test_pyside_features_still_work_and_pyqtgraph_keeps_the_plain_api():
+    # pyqtgraph's and biasviz's modules are noted in PySide6's feature table beforehand
+    # (so that its import hook need not read their sources): a module selecting
+    # snake_case gets it, and pyqtgraph, which calls the plain API, keeps working.
+    out = run_script("""
+        import sys
+        import biasviz.gui
+        from __feature__ import snake_case  # noqa: F401
+        from PySide6.QtWidgets import QApplication, QWidget
+        import pyqtgraph as pg
+
+        table = sys.modules["PySide6.support.feature"].pyside_feature_dict
+        assert table["pyqtgraph.graphicsItems.PlotItem.PlotItem"] == 0
+        assert table["biasviz.gui.main_window"] == 0
+        app = QApplication([])
+        w = QWidget()
+        w.set_window_title("snake")
+        plot = pg.PlotWidget()
+        plot.setTitle("plain")
+        print(w.window_title(), plot.getPlotItem().titleLabel.text)
+    """)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["snake", "plain"]
