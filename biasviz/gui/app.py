@@ -84,7 +84,7 @@ def run_app(args: list[str] | None = None, open_path: str | None = None) -> int:
         if options.report_startup:
             shown = seconds_since_process_start()
             marks.append(("showing it", shown))
-            steps = ", ".join(f"{name} {end - start:.2f}" for (name, end), (_n, start)
+            steps = "; ".join(f"{name} {end - start:.2f}" for (name, end), (_n, start)
                               in zip(marks, [("", 0.0), *marks[:-1]], strict=True))
             print(f"window shown {shown:.2f} s after the process started ({steps})",
                   flush=True)

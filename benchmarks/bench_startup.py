@@ -1,0 +1,127 @@
+"""Start-up: process start → main window shown (issue 14, item 4; target < 0.6 s).
+
+Runs ``python -m biasviz gui --report-startup --quit-after-show`` a few times in fresh
+processes and prints the median time and where it went (the app's own report: Python,
+Qt and pyqtgraph imported; the application; the window's modules; building the window;
+showing it).  The first run of each setting only warms the caches and is not counted.
+
+Bytecode: a normal install has every module compiled (pip does it); a checkout
+compiles what changed on the first run and caches it.  Where ``PYTHONDONTWRITEBYTECODE``
+is set, nothing is cached and every run compiles biasviz's modules again: the default
+here keeps the bytecode under a temporary ``PYTHONPYCACHEPREFIX`` (like an install);
+``--no-bytecode`` measures the compile-every-time case too.
+
+    python benchmarks/bench_startup.py                 # offscreen, median of 5
+    python benchmarks/bench_startup.py --xvfb          # also a real X server (Xvfb)
+    python benchmarks/bench_startup.py --no-bytecode --repeats 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOWN = re.compile(r"window shown ([0-9.]+) s after the process started(?: \((.*)\))?")
+
+
+def one_run(env: dict) -> tuple[float, dict[str, float]]:
+    out = subprocess.run(
+        [sys.executable, "-m", "biasviz", "gui", "--report-startup", "--quit-after-show"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
+    )
+    match = SHOWN.search(out.stdout)
+    if out.returncode != 0 or match is None:
+        raise RuntimeError(f"start-up run failed ({out.returncode}): {out.stderr[-800:]}")
+    phases: dict[str, float] = {}
+    for part in (match.group(2) or "").split("; "):
+        name, _, value = part.rpartition(" ")
+        if name:
+            phases[name] = float(value)
+    return float(match.group(1)), phases
+
+
+def measure(label: str, env: dict, repeats: int) -> dict:
+    one_run(env)  # warm-up: file caches, and the bytecode where it is kept
+    totals, phases = [], []
+    for _ in range(repeats):
+        total, parts = one_run(env)
+        totals.append(total)
+        phases.append(parts)
+    names = list(phases[0]) if phases else []
+    report = {
+        "label": label, "median_s": statistics.median(totals), "runs": totals,
+        "phases": {n: statistics.median(p.get(n, 0.0) for p in phases) for n in names},
+    }
+    print(f"{label:44s} median {report['median_s']:.2f} s  runs "
+          + " ".join(f"{t:.2f}" for t in totals), flush=True)
+    if report["phases"]:
+        print(" " * 46 + "; ".join(f"{n} {v:.2f}" for n, v in report["phases"].items()))
+    return report
+
+
+def start_xvfb() -> tuple[subprocess.Popen | None, str]:
+    """An Xvfb on a free display at a laptop's size, or (None, "") without one."""
+    if shutil.which("Xvfb") is None:
+        return None, ""
+    for number in range(71, 90):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists():
+            proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1366x768x24"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(50):
+                if Path(f"/tmp/.X11-unix/X{number}").exists():
+                    return proc, f":{number}"
+                time.sleep(0.1)
+            proc.terminate()
+    return None, ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--xvfb", action="store_true", help="also measure under Xvfb (xcb)")
+    ap.add_argument("--no-bytecode", action="store_true",
+                    help="also measure with no cached bytecode (compiles every run)")
+    args = ap.parse_args(argv)
+
+    base = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="biasviz-pyc-") as pyc:
+        cached = {**base, "PYTHONPYCACHEPREFIX": pyc}
+        cached.pop("PYTHONDONTWRITEBYTECODE", None)
+        uncached = {**base, "PYTHONDONTWRITEBYTECODE": "1"}
+        uncached.pop("PYTHONPYCACHEPREFIX", None)
+        settings = [("offscreen, bytecode cached", {**cached, "QT_QPA_PLATFORM": "offscreen"})]
+        if args.no_bytecode:
+            settings.append(("offscreen, no bytecode (compiles each run)",
+                             {**uncached, "QT_QPA_PLATFORM": "offscreen"}))
+        xvfb, display = (None, "")
+        if args.xvfb:
+            xvfb, display = start_xvfb()
+            if display:
+                settings.append(("Xvfb 1366×768 (xcb), bytecode cached",
+                                 {**cached, "QT_QPA_PLATFORM": "xcb", "DISPLAY": display}))
+            else:
+                print("no Xvfb: the xcb measurement is left out")
+        try:
+            print(f"process start → window shown, median of {args.repeats} "
+                  f"(load average {os.getloadavg()[0]:.2f}; target < 0.6 s)")
+            reports = [measure(label, env, args.repeats) for label, env in settings]
+        finally:
+            if xvfb is not None:
+                xvfb.terminate()
+                xvfb.wait(10)
+    worst = max(r["median_s"] for r in reports)
+    print(f"slowest median {worst:.2f} s — {'meets' if worst < 0.6 else 'misses'} < 0.6 s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
