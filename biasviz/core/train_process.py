@@ -64,6 +64,10 @@ class TrainingProcessError(BiasvizError):
     """The training process failed or could not start."""
 
 
+class TrainingProcessStartError(TrainingProcessError):
+    """The training process could not be started (the window then trains in a thread)."""
+
+
 def wanted() -> bool:
     """Should the window train in a process of its own?"""
     return os.environ.get(ENV_SWITCH, "1") != "0"
@@ -189,7 +193,7 @@ class TrainingProcess:
         self._cmd: Connection | None = None  # parent → child
         self._evt: Connection | None = None  # child → parent
         self._send_lock = threading.Lock()
-        self._data_key: Any = None  # the task data the child holds
+        self._data_ref: Any = None  # weak reference to the task data the child holds
         self._start_lock = threading.Lock()
 
     # -- life ----------------------------------------------------------------------------
@@ -219,7 +223,8 @@ class TrainingProcess:
                     stdin=subprocess.DEVNULL, close_fds=True,
                 )
             except OSError as exc:
-                raise TrainingProcessError(f"could not start the training process: {exc}") from None
+                raise TrainingProcessStartError(
+                    f"could not start the training process: {exc}") from None
             finally:
                 cmd_r.close()
                 evt_w.close()
@@ -227,17 +232,17 @@ class TrainingProcess:
             _children.add(self._proc)
             weakref.finalize(self, _end_child, self._proc)
             self._cmd, self._evt = cmd_w, evt_r
-            self._data_key = None
+            self._data_ref = None
             if not evt_r.poll(START_TIMEOUT):
                 self.close()
-                raise TrainingProcessError("the training process did not start in time")
+                raise TrainingProcessStartError("the training process did not start in time")
             try:
                 hello = evt_r.recv()
             except (EOFError, OSError):
                 hello = None
             if hello != ("ready",):
                 self.close()
-                raise TrainingProcessError("the training process failed to start")
+                raise TrainingProcessStartError("the training process failed to start")
 
     def close(self, timeout: float = 2.0) -> None:
         """Ask the child to quit, and make sure it has."""
@@ -316,10 +321,9 @@ class TrainingProcess:
         last state; a failure raises :class:`TrainingProcessError`."""
         self.start()
         data = trainer.data
-        key = (id(data), data.n_train, data.n_valid)
-        if key != self._data_key:
+        if self._data_ref is None or self._data_ref() is not data:  # (ids can be reused)
             self._send_data(data)
-            self._data_key = key
+            self._data_ref = weakref.ref(data)
         shuffle = bool(trainer.config.shuffle)
         order = trainer.order
         n = data.n_train

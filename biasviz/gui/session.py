@@ -100,6 +100,7 @@ class Session(QObject):
         self._train_runner.failed.connect(self._on_training_failed)
         self._control: Any = None
         self._process: Any = None  # the training process (numpy engine), made on demand
+        self._process_broken = False  # it could not start: train in a thread instead
         self._pending: Callable[[], None] | None = None
         self._loading_dataset = False
 
@@ -141,7 +142,7 @@ class Session(QObject):
                 try:
                     process.start()
                 except BiasvizError:
-                    pass  # tried again at the first run, which reports the failure
+                    self._process_broken = True  # training goes on in a thread
 
         self._engine_runner.start(work)
 
@@ -159,9 +160,11 @@ class Session(QObject):
         train in a thread of this process (``BIASVIZ_TRAIN_PROCESS=0``)."""
         from biasviz.core import train_process
 
-        if self._process is None and train_process.wanted():
+        if not train_process.wanted() or self._process_broken:
+            return None
+        if self._process is None:
             self._process = train_process.TrainingProcess()
-        return self._process if train_process.wanted() else None
+        return self._process
 
     def load_engine_now(self) -> None:
         """Import the engine in this thread (tests, scripts)."""
@@ -400,6 +403,10 @@ class Session(QObject):
 
     def _on_training_failed(self, _run_id: int, message: str, details: str) -> None:
         self._control = None
+        if message.startswith("TrainingProcessStartError"):
+            # No child process on this machine: the next runs train in a thread.
+            self._process_broken = True
+            message += "; the next Start trains in the window's own process"
         self.model.training_finished()
         last_line = details.strip().splitlines()[-1] if details.strip() else ""
         self.errorOccurred.emit("Training failed", f"{message}\n\n{last_line}")

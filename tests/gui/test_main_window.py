@@ -245,6 +245,26 @@ def test_a_training_process_that_dies_is_reported_nothing_is_lost_and_start_work
     assert s.history.last_accuracy is not None
 
 
+def test_without_a_training_process_the_window_trains_in_a_thread(qtbot, window,
+                                                                  monkeypatch):
+    from biasviz.core import train_process
+
+    def refuse(*_args, **_kwargs):
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(train_process.subprocess, "Popen", refuse)
+    w, s = window, window.session
+    s.set_config(TrainConfig(epochs=1))
+    s.start()
+    qtbot.waitUntil(lambda: bool(error_boxes(w)), timeout=WAIT)
+    text = error_boxes(w)[-1].text()
+    assert "could not start the training process" in text and "in the window's own" in text
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    s.start()
+    qtbot.waitUntil(lambda: s.state == "ready" and s.trainer.epoch == 1, timeout=WAIT)
+    assert s.history.last_accuracy is not None
+
+
 def test_settings_are_remembered_and_can_be_reset(qtbot, tmp_path):
     path = str(tmp_path / "remember.ini")
     first = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))

@@ -641,9 +641,12 @@ def test_gui_import_of_hostile_files_changes_nothing(qtbot, window, tmp_path):
 @pytest.mark.parametrize("where", ["first batch", "evaluate", "snapshot"])
 def test_worker_exceptions_at_other_points(qtbot, window, monkeypatch, where):
     """Complements tests/gui/test_main_window.py (exception mid-epoch): the user sees it,
-    the thread ends, Start works again."""
+    the thread ends, Start works again.  Training in a thread of this process (the CNN's
+    way, and the fallback), where a fault can be injected; the training process' own
+    failures are tested below and in tests/core/test_train_process.py."""
     from biasviz.core.training import TrainConfig, Trainer
 
+    monkeypatch.setenv("BIASVIZ_TRAIN_PROCESS", "0")
     w, s = window, window.session
     s.set_config(TrainConfig(epochs=1, batch_size=64))
     main = threading.main_thread()
@@ -675,6 +678,39 @@ def test_worker_exceptions_at_other_points(qtbot, window, monkeypatch, where):
     qtbot.waitUntil(lambda: s.state == "ready" and s.trainer.epoch >= 1, timeout=30_000)
     assert s.last_accuracy is not None
     record("faults: exceptions inside the training thread")
+
+
+def test_a_failure_in_the_training_process_reaches_the_user_and_start_works_again(
+        qtbot, window, monkeypatch):
+    """The child process fails (here: it is sent parameters of the wrong shape): the
+    user reads why, nothing shown changes, and the next Start trains."""
+    from biasviz.core import train_process
+    from biasviz.core.training import TrainConfig
+
+    w, s = window, window.session
+    s.set_config(TrainConfig(epochs=1, batch_size=64))
+    before = s.current_params()
+    real_send = train_process.TrainingProcess._send
+
+    def corrupt(self, message):
+        if message[0] == "run":
+            state = dict(message[3])
+            state["params"] = {**state["params"], "weights": state["params"]["weights"][:5]}
+            message = (*message[:3], state, *message[4:])
+        return real_send(self, message)
+
+    monkeypatch.setattr(train_process.TrainingProcess, "_send", corrupt)
+    s.start()
+    qtbot.waitUntil(lambda: bool(_boxes(w)), timeout=30_000)
+    qtbot.waitUntil(lambda: s.state == "ready" and not s.training_thread_alive, timeout=30_000)
+    texts = _dismiss(w)
+    assert any("training failed" in t and "shape" in t for t in texts), texts
+    for k, v in before.items():
+        np.testing.assert_array_equal(s.snapshot.params[k], v)
+    monkeypatch.undo()
+    s.start()
+    qtbot.waitUntil(lambda: s.state == "ready" and s.trainer.epoch == 1, timeout=60_000)
+    assert s.history.last_accuracy is not None
 
 
 def test_gui_broken_dataset_folder_names_the_file_and_keeps_the_sample(qtbot, window, tmp_path):
