@@ -60,6 +60,7 @@ from biasviz.core.side_by_side import mean_step, per_pixel_identity, sigmoid
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, numpy_logits, total_parameters
 from biasviz.gui.colormaps import diverging_colormap
 from biasviz.gui.lessons import side_by_side_ui as ui
+from biasviz.gui.lessons.base import Arrangement, Cell, ReflowGrid, stacked
 
 #: Learning rate of the "Show the instability" preset (see the module docstring).
 INSTABILITY_LR = 10.0
@@ -74,6 +75,8 @@ MODES = (BiasMode.SCALAR, BiasMode.PER_PIXEL, BiasMode.NONE)
 NAMES = ("one bias", "one bias per pixel", "no bias")
 FORMULAS = ("(x*w).sum() + b", "(x*w + b).sum()", "(x*w).sum()")
 # Okabe–Ito blue, vermillion and bluish green; the third is dashed as well.
+# what the table's Status column may say (its width is kept for the longest)
+TABLE_STATUSES = ("ready", "training", "finished", "stopped", "diverged", "stuck at 50%")
 COLORS = ((0, 114, 178), (213, 94, 0), (0, 158, 115))
 PENS = ui.pens(COLORS)
 
@@ -373,6 +376,7 @@ class BiasLesson(ui.SideBySideLesson):
         height = self.table.horizontalHeader().height() + sum(
             self.table.rowHeight(r) for r in range(3)) + 4
         self.table.setFixedHeight(height)
+        ui.fit_table_width(self.table, TABLE_STATUSES)
 
         # layout ---------------------------------------------------------------------------
         picture_row = QHBoxLayout()
@@ -392,23 +396,25 @@ class BiasLesson(ui.SideBySideLesson):
         self.blank_box = ui.group("No bias: what it cannot do", self.blank_label)
         self.table_box = ui.group("Side by side", self.table)
 
-        scroll, grid = ui.scroll_grid(self.key_label, 540)
-        grid.addWidget(self.loss_plot, 0, 0)
-        grid.addWidget(self.acc_plot, 1, 0)
-        grid.addWidget(self.bias_plot, 0, 1)
-        below = QVBoxLayout()
-        below.addWidget(self.ratio_label)
-        below.addWidget(self.table_box)
-        below.addStretch(1)
-        grid.addLayout(below, 1, 1)
-        right = QVBoxLayout()
-        right.addWidget(self.picture_box, 0)
-        right.addWidget(self.identity_box, 0)
-        right.addWidget(self.blank_box, 0)
-        right.addStretch(1)
-        grid.addLayout(right, 0, 2, 2, 1)
-        grid.setRowStretch(0, 1)
-        grid.setRowStretch(1, 1)
+        # Three columns when the tab is wide; two and the biases' boxes below them on a
+        # laptop (the boxes side by side when they fit); one column when narrower.
+        below = ui.panel(self.ratio_label, self.table_box)
+        boxes = (self.picture_box, self.identity_box, self.blank_box)
+        self.boxes_grid = ReflowGrid([
+            Arrangement(tuple(Cell(b, 0, i) for i, b in enumerate(boxes))),
+            Arrangement((Cell(boxes[0], 0, 0), Cell(boxes[1], 0, 1),
+                         Cell(boxes[2], 1, 0, 1, 2))),
+            stacked(*boxes),
+        ])
+        right = ui.panel(self.boxes_grid)
+        plots = (self.loss_plot, self.acc_plot, self.bias_plot)
+        scroll, self.panels = ui.scroll_panels(self.key_label, [
+            Arrangement((Cell(plots[0], 0, 0), Cell(plots[1], 1, 0), Cell(plots[2], 0, 1),
+                         Cell(below, 1, 1), Cell(right, 0, 2, 2, 1)), (5, 5, 4), (1, 1)),
+            Arrangement((Cell(plots[0], 0, 0), Cell(plots[2], 0, 1), Cell(plots[1], 1, 0),
+                         Cell(below, 1, 1), Cell(right, 2, 0, 1, 2)), (1, 1), (1, 1)),
+            stacked(plots[0], plots[1], plots[2], below, right),
+        ])
         self._lay_out(row1, row2, self.hint, scroll=scroll)
 
         # wiring -----------------------------------------------------------------------------
@@ -755,3 +761,4 @@ class BiasLesson(ui.SideBySideLesson):
             self.table.item(i, 1).setText(f"{params:,}")
             self.table.item(i, 2).setText("—" if acc is None else f"{100 * acc:.1f}%")
             self.table.item(i, 3).setText(status)
+        ui.fit_table_width(self.table, TABLE_STATUSES)

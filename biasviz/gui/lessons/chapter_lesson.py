@@ -60,7 +60,7 @@ from biasviz.gui.lessons.activation_lesson import (
     num,
     rich_label,
 )
-from biasviz.gui.lessons.base import lesson_text
+from biasviz.gui.lessons.base import Arrangement, Cell, ReflowGrid, lesson_text, stacked
 from biasviz.gui.weights_view import WeightsView
 
 SIDE = 28
@@ -159,11 +159,14 @@ class ChapterLesson(GatedLesson):
         note_layout.addWidget(self.page_note)
         note_layout.addStretch(2)
         self.content_page = QWidget()
-        content = QHBoxLayout(self.content_page)
+        content = QVBoxLayout(self.content_page)
         content.setContentsMargins(0, 0, 0, 0)
-        content.setSpacing(8)
-        content.addWidget(self._build_baseline_box(), 1)
-        content.addWidget(self._build_scale_box(), 1)
+        # the two moments side by side when the tab is wide, one below the other on a
+        # laptop (each then wide enough for its pictures and plots)
+        baseline, scale = self._build_baseline_box(), self._build_scale_box()
+        self.panels = ReflowGrid([Arrangement((Cell(baseline, 0, 0), Cell(scale, 0, 1))),
+                                  stacked(baseline, scale)], column_floor=480)
+        content.addWidget(self.panels)
         self.stack.addWidget(self.note_page)
         self.stack.addWidget(self.content_page)
 
@@ -194,7 +197,7 @@ class ChapterLesson(GatedLesson):
         views.addWidget(self.learned_stack, 1, Qt.AlignmentFlag.AlignTop)
         v.addLayout(views)
         for view in (self.baseline_view, self.learned_stack):
-            view.setMinimumHeight(240)
+            view.setMinimumHeight(260)  # the picture itself ≥ 150 px under its labels
             view.setMaximumHeight(340)
 
         # the chosen pixel of the scale demo, outlined on the learned weights

@@ -49,6 +49,7 @@ from biasviz.core.saturation import (
 from biasviz.core.spec import BinaryLoss, InitKind, ModelKind, ModelSpec, TrainConfig
 from biasviz.gui.colormaps import diverging_colormap, symmetric_levels
 from biasviz.gui.lessons import side_by_side_ui as ui
+from biasviz.gui.lessons.base import Arrangement, Cell, stacked
 
 FASHION_FOLDER = Path("/usr/share/datasets/fashion-mnist")
 FASHION_PAIR = (2, 4)  # Pullover vs Coat: stuck at exactly 50 % with the chapter's recipe
@@ -258,16 +259,19 @@ class SaturationLesson(ui.SideBySideLesson):
         self.pictures_box = ui.group("Weights now (each picture its own colour scale)",
                                      self.pictures)
         self.why_box = ui.group("Why?", self.why_label)
-        scroll, grid = ui.scroll_grid(self.key_label, 620)
-        grid.addWidget(self.sigmoid_plot, 0, 0, 1, 2)
-        grid.addWidget(self.pictures_box, 0, 2)
-        grid.addWidget(self.stats_label, 1, 0, 1, 2)
-        grid.addWidget(self.why_box, 1, 2, 2, 1)
-        grid.addWidget(self.flat_plot, 2, 0)
-        grid.addWidget(self.acc_plot, 2, 1)
-        grid.setRowStretch(0, 6)
-        grid.setRowStretch(1, 0)
-        grid.setRowStretch(2, 4)
+        # The sigmoid wide with the pictures beside it when the tab is wide; the pictures
+        # and the reasons below the plots on a laptop; one column when narrower.
+        sig, stats, pics = self.sigmoid_plot, self.stats_label, self.pictures_box
+        flat, acc, why = self.flat_plot, self.acc_plot, self.why_box
+        scroll, self.panels = ui.scroll_panels(self.key_label, [
+            Arrangement((Cell(sig, 0, 0, 1, 2), Cell(pics, 0, 2), Cell(stats, 1, 0, 1, 2),
+                         Cell(why, 1, 2, 2, 1), Cell(flat, 2, 0), Cell(acc, 2, 1)),
+                        (5, 5, 4), (6, 0, 4)),
+            Arrangement((Cell(sig, 0, 0, 1, 2), Cell(stats, 1, 0, 1, 2), Cell(flat, 2, 0),
+                         Cell(acc, 2, 1), Cell(pics, 3, 0), Cell(why, 3, 1)),
+                        (1, 1), (6, 0, 4, 4)),
+            stacked(sig, stats, pics, flat, acc, why, row_stretch=(6, 0, 4, 4, 4, 1)),
+        ], column_floor=340)
         self._lay_out(row1, row2, scroll=scroll)
 
         for signal in (self.big_spin.valueChanged, self.small_spin.valueChanged,

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QCloseEvent, QPen
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFrame,
-    QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLayout,
     QPushButton,
     QScrollArea,
     QSizePolicy,
     QSpinBox,
+    QStyle,
+    QTableWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +33,15 @@ from PySide6.QtWidgets import (
 from biasviz.core.datasets import Task, TaskData, load_sample, make_task_data
 from biasviz.core.side_by_side import two_class_data
 from biasviz.core.spec import ModelSpec, TrainConfig
-from biasviz.gui.lessons.base import Lesson, lesson_text
+from biasviz.gui.lessons.base import (
+    Arrangement,
+    ElidedLabel,
+    FlowLayout,
+    Lesson,
+    ReflowGrid,
+    labelled,
+    lesson_text,
+)
 from biasviz.gui.lessons.runner import DEFAULT_SPEED, SPEEDS, SideBySideRunner
 
 Color = tuple[int, int, int]
@@ -171,42 +179,51 @@ def run_buttons(start_tooltip: str) -> tuple[QPushButton, QPushButton, QPushButt
     return start, stop, reset
 
 
-def status_label(tooltip: str) -> QLabel:
-    label = QLabel()
-    # Long messages must not widen the lesson: the label takes the room there is.
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-    label.setMinimumWidth(120)
-    label.setToolTip(tooltip)
+def status_label(tooltip: str) -> ElidedLabel:
+    """The status line: long messages never widen the lesson; cut short, they end in
+    “…” and the tooltip has them whole."""
+    label = ElidedLabel(tooltip=tooltip)
+    label.setMinimumWidth(STATUS_MIN_WIDTH)
     return label
 
 
-def add_labelled(row: QHBoxLayout, labelled, spacing: int) -> None:
-    """Each widget after a label (its buddy, with its tooltip), then ``spacing``."""
-    for text, widget in labelled:
-        label = QLabel(text)
-        label.setBuddy(widget)
-        label.setToolTip(widget.toolTip())
-        row.addWidget(label)
-        row.addWidget(widget)
-        row.addSpacing(spacing)
+#: Below this width the status line goes onto a line of its own.
+STATUS_MIN_WIDTH = 260
 
 
-def settings_row(labelled) -> QHBoxLayout:
-    row = QHBoxLayout()
-    add_labelled(row, labelled, 6)
-    row.addStretch(1)
+def settings_row(pairs) -> FlowLayout:
+    """Labelled settings, left to right, wrapping onto more lines in a narrow tab."""
+    row = FlowLayout(spacing=12)
+    for text, widget in pairs:
+        row.addWidget(labelled(text, widget))
     return row
 
 
-def button_row(buttons, labelled, status: QLabel) -> QHBoxLayout:
-    """The buttons, the labelled combo boxes, and the status line taking the rest."""
-    row = QHBoxLayout()
+def button_row(buttons, pairs, status: QLabel) -> FlowLayout:
+    """The buttons, the labelled combo boxes, and the status line taking the rest of
+    its line (a line of its own when little is left); wraps in a narrow tab."""
+    row = FlowLayout(spacing=8)
     for b in buttons:
         row.addWidget(b)
-    row.addSpacing(10)
-    add_labelled(row, labelled, 10)
-    row.addWidget(status, 1)
+    for text, widget in pairs:
+        row.addWidget(labelled(text, widget))
+    row.addWidget(status, fill=True)
     return row
+
+
+def fit_table_width(table: QTableWidget, extra_texts: tuple[str, ...] = ()) -> None:
+    """Give ``table`` (scroll bars off) the minimum width that shows every column whole:
+    each column's header and cells, and ``extra_texts`` (texts the last column will show
+    later) — so a reflowing lesson places it where it fits instead of cutting it."""
+    header = table.horizontalHeader()
+    n = table.columnCount()
+    widths = [max(header.sectionSizeHint(c), table.sizeHintForColumn(c)) for c in range(n)]
+    if extra_texts and n:
+        pad = 2 * table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 12
+        widths[-1] = max(widths[-1], *(table.fontMetrics().horizontalAdvance(t) + pad
+                                       for t in extra_texts))
+    vertical = table.verticalHeader().width() if table.verticalHeader().isVisible() else 0
+    table.setMinimumWidth(sum(widths) + vertical + 2 * table.frameWidth())
 
 
 # -- layout ---------------------------------------------------------------------------------
@@ -232,27 +249,52 @@ def group(title: str, *items: QWidget | QLayout, tooltip: str = "") -> QGroupBox
     return box
 
 
-def scroll_grid(key: QLabel, min_height: int) -> tuple[QScrollArea, QGridLayout]:
-    """The key above a grid whose three columns stretch 5 : 5 : 4, in a frameless
-    scroll area that scrolls below 960 × ``min_height``; returns the area and the grid."""
+def panel(*items: QWidget | QLayout, stretch_end: bool = True) -> QWidget:
+    """Widgets and layouts one below the other in a widget of their own (a cell of a
+    :class:`ReflowGrid`), with the spare height at the bottom."""
+    widget = QWidget()
+    lay = QVBoxLayout(widget)
+    lay.setContentsMargins(0, 0, 0, 0)
+    for w in items:
+        if isinstance(w, QWidget):
+            lay.addWidget(w)
+        else:
+            lay.addLayout(w)
+    if stretch_end:
+        lay.addStretch(1)
+    return widget
+
+
+#: The narrowest a column of plots gets before the panels stack instead.
+COLUMN_FLOOR = 260
+
+
+class _PanelScroll(QScrollArea):
+    """The scroll area of a lesson's panels.  It asks for little height, so that the
+    lesson's intro and controls never push the tab into scrolling as a whole: the panels
+    take the rest of the height and scroll (vertically) inside it."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        return QSize(super().sizeHint().width(), 200)
+
+
+def scroll_panels(key: QLabel, arrangements: list[Arrangement],
+                  column_floor: int = COLUMN_FLOOR) -> tuple[QScrollArea, ReflowGrid]:
+    """The key above the lesson's panels, placed by the widest of ``arrangements`` that
+    fits with columns at least ``column_floor`` wide (see :class:`ReflowGrid`), in a
+    frameless scroll area that scrolls vertically when the panels need more height than
+    the tab has; returns the area and the grid."""
     body = ScrollBody()
     outer = QVBoxLayout(body)
     outer.setContentsMargins(0, 0, 0, 0)
     outer.setSpacing(4)
     outer.addWidget(key)
-    grid = QGridLayout()
-    outer.addLayout(grid, 1)
-    grid.setContentsMargins(0, 0, 0, 0)
-    grid.setHorizontalSpacing(8)
-    grid.setVerticalSpacing(6)
-    grid.setColumnStretch(0, 5)
-    grid.setColumnStretch(1, 5)
-    grid.setColumnStretch(2, 4)
-    scroll = QScrollArea()
+    grid = ReflowGrid(arrangements, column_floor=column_floor)
+    outer.addWidget(grid, 1)
+    scroll = _PanelScroll()
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
     scroll.setWidget(body)
-    body.setMinimumSize(960, min_height)
     return scroll, grid
 
 

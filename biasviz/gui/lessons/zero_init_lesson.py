@@ -42,6 +42,7 @@ from biasviz.core.history import BoundedSeries
 from biasviz.core.side_by_side import hidden_symmetry
 from biasviz.core.spec import BiasMode, InitKind, ModelKind, ModelSpec
 from biasviz.gui.lessons import side_by_side_ui as ui
+from biasviz.gui.lessons.base import Arrangement, Cell, stacked
 from biasviz.gui.weights_view import WeightsView
 
 DEFAULT_HIDDEN = 8
@@ -175,7 +176,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
             "the second. Pixels that never have ink stay white (0)."
         )
         for view in (self.zero_view, self.random_view, self.single_view):
-            view.setMinimumHeight(180)
+            view.setMinimumHeight(230)  # the picture itself ≥ 150 px under its labels
 
         # plots ----------------------------------------------------------------------------
         self.sym_plot = ui.make_plot(
@@ -223,15 +224,18 @@ class ZeroInitLesson(ui.SideBySideLesson):
                                    self.single_label)
         self.why_box = ui.group("Why?", self.why_label)
 
-        scroll, grid = ui.scroll_grid(self.key_label, 520)
-        grid.addWidget(self.zero_box, 0, 0)
-        grid.addWidget(self.random_box, 0, 1)
-        grid.addWidget(self.single_box, 0, 2)
-        grid.addWidget(self.sym_plot, 1, 0)
-        grid.addWidget(self.acc_plot, 1, 1)
-        grid.addWidget(self.why_box, 1, 2)
-        grid.setRowStretch(0, 5)
-        grid.setRowStretch(1, 4)
+        # The three pictures above their plots when the tab is wide; the two networks
+        # side by side and the single neuron below on a laptop; one column when narrower.
+        zero, rnd, single = self.zero_box, self.random_box, self.single_box
+        scroll, self.panels = ui.scroll_panels(self.key_label, [
+            Arrangement((Cell(zero, 0, 0), Cell(rnd, 0, 1), Cell(single, 0, 2),
+                         Cell(self.sym_plot, 1, 0), Cell(self.acc_plot, 1, 1),
+                         Cell(self.why_box, 1, 2)), (5, 5, 4), (5, 4)),
+            Arrangement((Cell(zero, 0, 0), Cell(rnd, 0, 1), Cell(self.sym_plot, 1, 0),
+                         Cell(self.acc_plot, 1, 1), Cell(single, 2, 0),
+                         Cell(self.why_box, 2, 1)), (1, 1), (5, 4, 5)),
+            stacked(zero, rnd, self.sym_plot, self.acc_plot, single, self.why_box),
+        ], column_floor=330)
         self._lay_out(row1, row2, scroll=scroll)
 
         # wiring -----------------------------------------------------------------------------
