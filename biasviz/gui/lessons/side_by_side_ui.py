@@ -78,6 +78,7 @@ def key_html(colors, names, extras=("", "", "")) -> str:
 def key_label(text: str, tooltip: str) -> QLabel:
     label = QLabel(text)
     label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)  # in a narrow tab the key takes two lines, not the width
     label.setToolTip(tooltip)
     return label
 
