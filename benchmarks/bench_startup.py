@@ -3,7 +3,9 @@
 Runs ``python -m biasviz gui --report-startup --quit-after-show`` a few times in fresh
 processes and prints the median time and where it went (the app's own report: Python,
 Qt and pyqtgraph imported; the application; the window's modules; building the window;
-showing it).  The first run of each setting only warms the caches and is not counted.
+showing it), and the process's CPU time by then, which another program busy on the
+machine does not inflate.  The first run of each setting only warms the caches and is
+not counted.
 
 Bytecode: a normal install has every module compiled (pip does it); a checkout
 compiles what changed on the first run and caches it.  Where ``PYTHONDONTWRITEBYTECODE``
@@ -31,9 +33,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOWN = re.compile(r"window shown ([0-9.]+) s after the process started(?: \((.*)\))?")
+CPU = re.compile(r"CPU time ([0-9.]+) s")
 
 
-def one_run(env: dict) -> tuple[float, dict[str, float]]:
+def one_run(env: dict) -> tuple[float, dict[str, float], float | None]:
     out = subprocess.run(
         [sys.executable, "-m", "biasviz", "gui", "--report-startup", "--quit-after-show"],
         capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
@@ -46,22 +49,27 @@ def one_run(env: dict) -> tuple[float, dict[str, float]]:
         name, _, value = part.rpartition(" ")
         if name:
             phases[name] = float(value)
-    return float(match.group(1)), phases
+    cpu = CPU.search(out.stdout)
+    return float(match.group(1)), phases, float(cpu.group(1)) if cpu else None
 
 
 def measure(label: str, env: dict, repeats: int) -> dict:
     one_run(env)  # warm-up: file caches, and the bytecode where it is kept
-    totals, phases = [], []
+    totals, phases, cpus = [], [], []
     for _ in range(repeats):
-        total, parts = one_run(env)
+        total, parts, cpu = one_run(env)
         totals.append(total)
         phases.append(parts)
+        if cpu is not None:
+            cpus.append(cpu)
     names = list(phases[0]) if phases else []
     report = {
         "label": label, "median_s": statistics.median(totals), "runs": totals,
         "phases": {n: statistics.median(p.get(n, 0.0) for p in phases) for n in names},
+        "cpu_s": statistics.median(cpus) if cpus else None,
     }
-    print(f"{label:44s} median {report['median_s']:.2f} s  runs "
+    cpu_text = f"  (CPU time {report['cpu_s']:.2f} s)" if cpus else ""
+    print(f"{label:44s} median {report['median_s']:.2f} s{cpu_text}  runs "
           + " ".join(f"{t:.2f}" for t in totals), flush=True)
     if report["phases"]:
         print(" " * 46 + "; ".join(f"{n} {v:.2f}" for n, v in report["phases"].items()))

@@ -1,5 +1,6 @@
 """The Qt desktop app: thin widgets, one file each; ``main_window.py`` composes them."""
 
+import gc
 import os
 import sys
 import types
@@ -111,12 +112,19 @@ def _import_pyqtgraph_without_cuda() -> None:
     if "pyqtgraph" in sys.modules or "cuda.bindings" in sys.modules:
         return
     sys.modules["cuda.bindings"] = None  # type: ignore[assignment]  # → ImportError
+    # Importing allocates a great deal and frees almost nothing: the cyclic garbage
+    # collector would run dozens of times for nothing (~20 ms).  Off for the import,
+    # back as it was afterwards.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         if os.environ.get("PYQTGRAPH_QT_LIB", "PySide6") == "PySide6":
             _import_pyqtgraph_with_lazy_qt()
         else:
             import pyqtgraph  # noqa: F401 - the import is the work
     finally:
+        if collecting:
+            gc.enable()
         if sys.modules.get("cuda.bindings", 0) is None:
             del sys.modules["cuda.bindings"]
 

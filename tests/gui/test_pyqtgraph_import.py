@@ -114,3 +114,23 @@ def test_pyside_features_still_work_and_pyqtgraph_keeps_the_plain_api():
     """)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["snake", "plain"]
+
+
+def test_the_import_leaves_the_garbage_collector_as_it_found_it():
+    # off during the import (it would only run for nothing), then as it was
+    out = run_script("""
+        import gc
+        before = gc.isenabled()
+        import biasviz.gui  # noqa: F401
+        print(before, gc.isenabled())
+    """)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True"]
+    off = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import gc
+        gc.disable()
+        import biasviz.gui  # noqa: F401
+        print(gc.isenabled())
+    """)], capture_output=True, text=True, timeout=120, env=ENV)
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.split() == ["False"]
