@@ -5,6 +5,10 @@
 Each scenario runs in its own process on its own Xvfb screen (size per scenario) and
 saves OUT_DIR/<scenario>.png.  Scenarios: main, saturation, cnn, lesson, present,
 present-small, compare, code, scale2.  The README's screenshot is ``main``.
+Every lesson of the Lessons menu, after a short training run: lesson-chapter,
+lesson-bias, lesson-activation, lesson-saturation, lesson-zero-init, lesson-counting
+(1366×768), lesson-bias-720 (1280×720) and lesson-bias-scale2 (2× on 2560×1600); each
+also saves <scenario>-scrolled.png with the lesson's panels scrolled to the bottom.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ import time
 from pathlib import Path
 
 FASHION = "/usr/share/datasets/fashion-mnist"
-SCREENS = {"present": "1920x1080", "scale2": "2560x1600"}
+SCREENS = {"present": "1920x1080", "scale2": "2560x1600", "lesson-bias-720": "1280x720",
+           "lesson-bias-scale2": "2560x1600"}
+# the lesson scenarios: scenario name → lesson module
+LESSONS = {"lesson-chapter": "chapter_lesson", "lesson-bias": "bias_lesson",
+           "lesson-activation": "activation_lesson", "lesson-saturation": "saturation_lesson",
+           "lesson-zero-init": "zero_init_lesson", "lesson-counting": "counting_lesson",
+           "lesson-bias-720": "bias_lesson", "lesson-bias-scale2": "bias_lesson"}
 DEFAULT_SCREEN = "1366x768"
 
 
@@ -68,6 +78,14 @@ def scenario(name: str, out: Path) -> None:
     elif name == "lesson":
         train(20)
         w.open_lesson("saturation_lesson")
+    elif name in LESSONS:
+        train(20)
+        lesson = w.open_lesson(LESSONS[name])
+        for _ in range(60):
+            app.processEvents()
+            time.sleep(0.01)
+        if hasattr(lesson, "flush"):
+            lesson.flush()
     elif name == "compare":
         train(20)
         w.pin_run()
@@ -84,6 +102,17 @@ def scenario(name: str, out: Path) -> None:
 
     def grab() -> None:
         w.grab().save(str(out))
+        if name in LESSONS:  # and once more with every scroll area of the lesson at its end
+            from PySide6.QtWidgets import QScrollArea
+
+            lesson = w.lessons[LESSONS[name]]
+            for area in [lesson.parentWidget().parentWidget(),
+                         *lesson.findChildren(QScrollArea)]:
+                if isinstance(area, QScrollArea):
+                    area.verticalScrollBar().setValue(area.verticalScrollBar().maximum())
+            for _ in range(20):
+                app.processEvents()
+            w.grab().save(str(out.with_name(out.stem + "-scrolled.png")))
         app.quit()
 
     QTimer.singleShot(600, grab)
@@ -106,7 +135,7 @@ def main(argv: list[str]) -> int:
                                  "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
         env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
-        if name == "scale2":
+        if name in ("scale2", "lesson-bias-scale2"):
             env["QT_SCALE_FACTOR"] = "2"
         try:
             target = (out_dir / f"{name}.png").resolve()

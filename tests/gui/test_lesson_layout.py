@@ -33,7 +33,9 @@ SCRIPT = r"""
 import json, sys, time
 import numpy as np
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import (QApplication, QGraphicsView, QLabel, QScrollArea, QTableView)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QGraphicsView, QLabel,
+                               QScrollArea, QSplitter, QTableView, QWidget)
 app = QApplication([])
 from biasviz.core.spec import ModelSpec, Snapshot
 from biasviz.gui.main_window import LESSON_MODULES, MainWindow
@@ -74,6 +76,33 @@ for module in LESSON_MODULES:
             need = label.heightForWidth(label.width())
             if need > label.height() + 2:
                 squeezed.append([label.text()[:60], label.height(), need])
+    # widgets placed by a layout (or a ReflowGrid) never lie on top of each other: a
+    # panel squeezed below what it needs would draw its controls over its plots
+    overlaps = []
+    for parent in [lesson, *lesson.findChildren(QWidget)]:
+        if not parent.isVisible() or isinstance(parent, (QGraphicsView, QSplitter)):
+            continue
+        kids = [k for k in parent.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+                if k.isVisible() and not k.isWindow() and (parent.layout() is not None
+                                                           or type(parent).__name__ == "ReflowGrid")]
+        kids = [k for k in kids if parent.layout() is None or parent.layout().indexOf(k) >= 0]
+        for i, a in enumerate(kids):
+            for b in kids[i + 1:]:
+                if a.geometry().adjusted(1, 1, -1, -1).intersects(b.geometry().adjusted(1, 1, -1, -1)):
+                    overlaps.append([type(parent).__name__, type(a).__name__, type(b).__name__,
+                                     (a.toolTip() or getattr(a, "text", lambda: "")())[:40]])
+    # and none sticks out of the widget holding it (a squeezed box cuts its last lines)
+    clipped = []
+    for child in lesson.findChildren(QWidget):
+        parent = child.parentWidget()
+        if (not child.isVisible() or child.isWindow() or parent is None
+                or isinstance(parent.parentWidget(), QAbstractScrollArea)
+                or isinstance(parent, (QAbstractScrollArea, QGraphicsView))):
+            continue
+        if not parent.rect().adjusted(-1, -1, 1, 1).contains(child.geometry()):
+            clipped.append([type(parent).__name__, type(child).__name__,
+                            (child.toolTip() or getattr(child, "text", lambda: "")())[:40],
+                            child.geometry().getRect(), parent.rect().getRect()])
     panels = getattr(lesson, "panels", None)
     out["lessons"][module] = {
         "tab_width": page.viewport().width(),
@@ -81,6 +110,8 @@ for module in LESSON_MODULES:
         "plots": sorted((g.height(), type(g).__name__) for g in visible_in(lesson, QGraphicsView)),
         "tables": [[t.horizontalHeader().length(), t.viewport().width()] for t in tables],
         "squeezed": squeezed,
+        "overlaps": overlaps,
+        "clipped": clipped,
         "arrangement": panels.arrangement_index() if panels is not None else None,
     }
 out["frame"] = [w.frameGeometry().width(), w.frameGeometry().height()]
@@ -122,6 +153,8 @@ def test_every_lesson_fits_a_laptop_tab(tmp_path, width, height, scale):
         for header, viewport in got["tables"]:
             assert header <= viewport + 1, (module, "a table is cut", got["tables"])
         assert not got["squeezed"], (module, "wrapped text cut short", got["squeezed"])
+        assert not got["overlaps"], (module, "widgets on top of each other", got["overlaps"])
+        assert not got["clipped"], (module, "widgets cut by their box", got["clipped"])
     # the lessons with three panels side by side do not fit three across here
     for module in ("bias_lesson", "saturation_lesson", "zero_init_lesson"):
         assert out["lessons"][module]["arrangement"] >= 1, out["lessons"][module]

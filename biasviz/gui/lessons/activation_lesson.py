@@ -52,7 +52,15 @@ from biasviz.core.decisions import as_float_images, sigmoid
 from biasviz.core.spec import MODEL_LABELS, ModelKind, Snapshot, effective_bias
 from biasviz.core.text import num
 from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
-from biasviz.gui.lessons.base import Lesson, lesson_text
+from biasviz.gui.lessons.base import (
+    Arrangement,
+    Cell,
+    Lesson,
+    ReflowGrid,
+    ScrollContent,
+    lesson_text,
+    stacked,
+)
 from biasviz.gui.plot_style import make_still
 
 NOTE_STYLE = "color: #8a1c1c; font-style: italic;"
@@ -83,6 +91,8 @@ X_HALF_RANGE = 6.0
 N_CURVE_POINTS = 1201
 JITTER = 0.035  # vertical spread of the dots on the trained neuron's sigmoid
 MIN_REFRESH_S = 0.15  # at most ~7 redraws a second from set_model
+# below this the threshold box (two plots, formulas) goes under the curves box
+THRESHOLD_BOX_MIN_WIDTH = 440
 
 
 # -- small shared helpers -----------------------------------------------------------------
@@ -150,23 +160,11 @@ def rich_label(text: str = "") -> QLabel:
     return label
 
 
-class _ScrollContent(QWidget):
-    """The inside of a lesson's scroll area.
-
-    Its wrapped labels give it a height-for-width, which QScrollArea would honour with
-    the *preferred* heights of everything (the lesson would always scroll).  Declining
-    it makes the scroll area fill the window and scroll only below the minimum size.
-    """
-
-    def heightForWidth(self, _width: int) -> int:  # noqa: N802 - Qt override
-        return -1
-
-
 def install_scrolling(owner: QWidget, widgets: list[QWidget], stretch_last: bool) -> None:
     """Lay ``widgets`` out top to bottom inside a frameless scroll area that fills
     ``owner``: in a small window the lesson scrolls instead of squeezing its plots and
     controls on top of each other."""
-    content = _ScrollContent()
+    content = ScrollContent()
     layout = QVBoxLayout(content)
     layout.setContentsMargins(8, 8, 8, 8)
     layout.setSpacing(6)
@@ -343,12 +341,12 @@ class ActivationLesson(GatedLesson):
             "x = −b/w). Move the sliders and watch the curves, then see the same sigmoid "
             "sorting your trained neuron's validation images."
         )
-        top = QWidget()
-        top_layout = QHBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.setSpacing(8)
-        top_layout.addWidget(self._build_curves_box(), 3)
-        top_layout.addWidget(self._build_threshold_box(), 2)
+        # the curves and the threshold form side by side in a wide tab, one below the
+        # other on a laptop (the threshold's two plots and formulas need the width)
+        curves, threshold = self._build_curves_box(), self._build_threshold_box()
+        self.panels = top = ReflowGrid(
+            [Arrangement((Cell(curves, 0, 0), Cell(threshold, 0, 1)), (3, 2)),
+             stacked(curves, threshold)], column_floor=THRESHOLD_BOX_MIN_WIDTH)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(top)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLayout,
     QLayoutItem,
     QSizePolicy,
+    QSplitter,
     QStackedLayout,
     QWidget,
 )
@@ -208,6 +209,32 @@ def _layout_min_height(layout: QLayout, width: int) -> int:
     return body + m.top() + m.bottom()
 
 
+class ScrollContent(QWidget):
+    """The inside of a lesson's scroll area.
+
+    It declines height-for-width, which QScrollArea would honour with the *preferred*
+    heights of everything (the lesson would always scroll); instead its minimum height is
+    what its contents need at its current width — wrapped texts with all their lines,
+    plots at their minimum — so the area fills the tab and scrolls only below that."""
+
+    def heightForWidth(self, _width: int) -> int:  # noqa: N802 (Qt naming)
+        return -1
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        hint = super().minimumSizeHint()
+        layout = self.layout()
+        if layout is None or self.width() <= 0:
+            return hint
+        m = self.contentsMargins()
+        need = _layout_min_height(layout, self.width() - m.left() - m.right())
+        return QSize(hint.width(), max(hint.height(), need + m.top() + m.bottom()))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self.updateGeometry()  # texts wrap differently: the height needed changed
+
+
 def _spread(total: int, minima: list[int], stretch: list[int]) -> list[int]:
     """``total`` split in proportion to ``stretch`` (all 0: evenly), none below its
     minimum (if the minima alone exceed ``total``, the minima)."""
@@ -342,6 +369,16 @@ class ReflowGrid(QWidget):
         if min_height != self._min_height:
             self._min_height = min_height
             self.updateGeometry()
+            if isinstance(self.parentWidget(), QSplitter):
+                # a splitter re-reads its panes' minima only when told, and not in the
+                # middle of laying them out
+                QTimer.singleShot(0, self._tell_splitter)
+
+    def _tell_splitter(self) -> None:
+        parent = self.parentWidget()
+        if isinstance(parent, QSplitter):
+            parent.refresh()
+            parent.updateGeometry()
 
     def _column_widths(self, arrangement: Arrangement, width: int) -> list[int]:
         n = arrangement.columns

@@ -39,6 +39,7 @@ from biasviz.gui.lessons.base import (
     FlowLayout,
     Lesson,
     ReflowGrid,
+    ScrollContent,
     labelled,
     lesson_text,
 )
@@ -228,12 +229,8 @@ def fit_table_width(table: QTableWidget, extra_texts: tuple[str, ...] = ()) -> N
 
 
 # -- layout ---------------------------------------------------------------------------------
-class ScrollBody(QWidget):
-    """The scrollable part of a lesson.  Reports no height-for-width, so that a
-    QScrollArea gives it the room there is rather than the plots' preferred heights."""
-
-    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt naming)
-        return -1
+class ScrollBody(ScrollContent):
+    """The scrollable part of a side-by-side lesson (see :class:`ScrollContent`)."""
 
 
 def group(title: str, *items: QWidget | QLayout, tooltip: str = "") -> QGroupBox:
