@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOWN = re.compile(r"window shown ([0-9.]+) s after the process started(?: \((.*)\))?")
@@ -63,7 +64,7 @@ def measure(label: str, env: dict, repeats: int) -> dict:
         if cpu is not None:
             cpus.append(cpu)
     names = list(phases[0]) if phases else []
-    report = {
+    report: dict[str, Any] = {
         "label": label, "median_s": statistics.median(totals), "runs": totals,
         "phases": {n: statistics.median(p.get(n, 0.0) for p in phases) for n in names},
         "cpu_s": statistics.median(cpus) if cpus else None,
