@@ -199,10 +199,13 @@ class FilesMixin:
 
     def export_picture(self, attr: str, path: str, scale: float = 2.0) -> bool:
         from biasviz.gui.export_dialogs import export_view_picture
+        from biasviz.gui.lazy_tabs import PendingPage
 
         widget = self
         for part in attr.split("."):
             widget = getattr(widget, part)
+        if isinstance(widget, PendingPage):  # a view not built yet: its picture, not the page's
+            widget = widget.build()
         try:
             export_view_picture(widget, path, scale)
         except (OSError, ValueError) as exc:

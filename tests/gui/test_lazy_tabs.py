@@ -246,3 +246,11 @@ def test_the_first_window_imports_nothing_it_does_not_show(tmp_path):
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_picture_of_a_view_not_built_yet_is_the_views(window, tmp_path):
+    assert isinstance(window.learning_view, PendingPage)
+    png = tmp_path / "learning.png"
+    assert window.export_picture("learning_view", str(png), scale=1.0)
+    assert not isinstance(window.learning_view, PendingPage)
+    assert png.stat().st_size > 1000
