@@ -176,7 +176,9 @@ class BinaryPage:
         grid.addWidget(self.bias_spin, 0, 2)
         grid.addWidget(self.bias_status_label, 1, 0, 1, 2)
         grid.addWidget(self.reset_button, 1, 2)
-        grid.addWidget(self.edit_note_label, 2, 0, 1, 3)
+        # in the status' place while editing is off: the panel keeps its height when a
+        # run starts (a line more would grow the window past a 1280×720 screen)
+        grid.addWidget(self.edit_note_label, 1, 0, 1, 2)
 
         self.threshold_name_label = _bold(QLabel("threshold t"))
         self.threshold_slider = FloatSlider(THRESHOLD_DECIMALS)

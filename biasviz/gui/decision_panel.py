@@ -122,9 +122,12 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
             spin.setEnabled(enabled)
         self.decision_line.setMovable(enabled)
         reason = self._edit_reason or "Editing the bias is switched off for now."
-        for label in (self.edit_note_label, self.mc_edit_note_label):
-            label.setText(reason)
-            label.setVisible(not enabled)
+        # The reason takes the status line's place (no line more while a run goes on)
+        for note, status in ((self.edit_note_label, self.bias_status_label),
+                             (self.mc_edit_note_label, self.mc_status_label)):
+            note.setText(reason)
+            note.setVisible(not enabled)
+            status.setVisible(enabled)
         self._update_mc_status()
 
 
