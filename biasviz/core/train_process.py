@@ -49,7 +49,10 @@ import numpy as np
 from biasviz.core.errors import BiasvizError
 from biasviz.core.spec import Snapshot
 
-REPORT_INTERVAL = 1 / 60  # seconds between the child's reports while it trains
+REPORT_INTERVAL = 1 / 30  # seconds between the child's reports while it trains
+# Timeline snapshots sent per second at most (the timeline keeps 64 MB in all: at this
+# rate, recording runs at full density for a few seconds and then thins anyway).
+RECORD_BYTES_PER_SECOND = 24 * 2**20
 MAX_PENDING_BYTES = 8 * 2**20  # ...or sooner, once its recorded snapshots reach this
 ORDER_AHEAD_BYTES = 8 * 2**20  # batch orders sent ahead of the training using them
 START_TIMEOUT = 30.0  # seconds for the child to say it is ready
@@ -280,21 +283,32 @@ class TrainingProcess:
             except (OSError, ValueError) as exc:
                 raise TrainingProcessError(f"the training process is gone ({exc})") from None
 
+    def preload(self, data: Any) -> None:
+        """Start the child if needed and give it ``data`` now (a background job when the
+        task changes), so that the first Start does not wait for 60,000 images to travel
+        and the child has touched their memory before it trains on them."""
+        self.start()
+        self._send_data(data)
+
     def _send_data(self, data: Any) -> None:
         """The task's images as raw bytes after a small description: no pickled copy of
-        60,000 images on either side."""
-        arrays = {name: np.ascontiguousarray(getattr(data, name)) for name in _DATA_ARRAYS}
-        empty = replace(data, **{name: np.empty(0, a.dtype) for name, a in arrays.items()})
-        layout = [(name, a.shape, a.dtype.str) for name, a in arrays.items()]
+        60,000 images on either side.  Nothing is sent when the child has them already."""
         with self._send_lock:
+            if self._data_ref is not None and self._data_ref() is data:  # (not ids: reused)
+                return
             if self._cmd is None:
                 raise TrainingProcessError("the training process is not running")
+            arrays = {name: np.ascontiguousarray(getattr(data, name)) for name in _DATA_ARRAYS}
+            empty = replace(data, **{name: np.empty(0, a.dtype) for name, a in arrays.items()})
+            layout = [(name, a.shape, a.dtype.str) for name, a in arrays.items()]
+            self._data_ref = None
             try:
                 self._cmd.send(("data", empty, layout))
                 for a in arrays.values():
                     self._cmd.send_bytes(memoryview(a).cast("B"))
             except (OSError, ValueError) as exc:
                 raise TrainingProcessError(f"the training process is gone ({exc})") from None
+            self._data_ref = weakref.ref(data)
 
     def _recv(self) -> Any:
         evt = self._evt
@@ -320,13 +334,10 @@ class TrainingProcess:
         (or this generator is closed, or the child fails) the trainer holds the child's
         last state; a failure raises :class:`TrainingProcessError`."""
         self.start()
-        data = trainer.data
-        if self._data_ref is None or self._data_ref() is not data:  # (ids can be reused)
-            self._send_data(data)
-            self._data_ref = weakref.ref(data)
+        self._send_data(trainer.data)
         shuffle = bool(trainer.config.shuffle)
         order = trainer.order
-        n = data.n_train
+        n = trainer.data.n_train
         ahead = max(2, ORDER_AHEAD_BYTES // (4 * max(1, n)))
         sent = used = 0
         self._send(("run", trainer.spec, trainer.config, trainer.engine_state(), int(epochs),
@@ -529,7 +540,7 @@ class _Child:
         trainer = TrainerCore(spec, self.data, config, state["params"], orders)
         trainer.load_engine_state(state)
         self.trainer = trainer
-        pace = RecordingPace()
+        pace = RecordingPace(RECORD_BYTES_PER_SECOND)
         events: list = []
         recorded: dict[int, Snapshot] = {}
         pending_bytes = 0
@@ -540,8 +551,11 @@ class _Child:
                 t0 = time.perf_counter()
                 snap = trainer.snapshot()
                 recorded[event.step] = snap
-                pending_bytes += sum(a.nbytes for a in snap.params.values())
-                pace.recorded(time.perf_counter() - t0)
+                size = sum(a.nbytes for a in snap.params.values())
+                if snap.last_update is not None:
+                    size += sum(a.nbytes for a in snap.last_update.values())
+                pending_bytes += size
+                pace.recorded(time.perf_counter() - t0, size)
             if isinstance(event, TrainingEnded):
                 continue  # the last event: reported below, once the run has wound up
             now = time.perf_counter()

@@ -94,6 +94,8 @@ class Session(QObject):
         self._data_runner.updated.connect(self._on_dataset_progress)
         self._data_runner.finished.connect(self._on_dataset_result)
         self._data_runner.failed.connect(self._on_dataset_failed)
+        self._preload_runner = Runner(self, "biasviz-preload")
+        ev.connect("data", self._preload_data)
         self._train_runner = Runner(self, "biasviz-training")
         self._train_runner.updated.connect(self._on_training_update)
         self._train_runner.finished.connect(self._on_training_thread_done)
@@ -135,16 +137,33 @@ class Session(QObject):
         """Import torch and the training engine off the GUI thread, and start the
         training process (so that the first Start trains at once)."""
         process = self._training_process()
+        data = self.model.data
 
         def work(_out: Outbox) -> None:
             importlib.import_module("biasviz.core.training")
             if process is not None:
                 try:
-                    process.start()
+                    process.preload(data)
                 except BiasvizError:
                     self._process_broken = True  # training goes on in a thread
 
         self._engine_runner.start(work)
+
+    def _preload_data(self, data: TaskData) -> None:
+        """New task data: give it to a running training process in the background."""
+        process = self._process
+        if process is None or self._process_broken or not process.alive():
+            return
+        if self._preload_runner.is_running():
+            self._preload_runner.stop()  # the send under way finishes first (≲ 0.1 s)
+
+        def work(_out: Outbox) -> None:
+            try:
+                process.preload(data)
+            except BiasvizError:
+                pass  # the next run starts the child again, or reports why it cannot
+
+        self._preload_runner.start(work)
 
     def start_training_process(self) -> int | None:
         """Start the training process now (the app does it in the background at
@@ -152,7 +171,7 @@ class Session(QObject):
         process = self._training_process()
         if process is None:
             return None
-        process.start()
+        process.preload(self.model.data)
         return process.pid()
 
     def _training_process(self) -> Any:
@@ -484,6 +503,7 @@ class Session(QObject):
     def shutdown(self) -> None:
         """Everything stops: called by the window's closeEvent and app.aboutToQuit."""
         self._pending = None
+        self._preload_runner.cancel()
         self._data_runner.cancel()
         self._engine_runner.cancel()
         self.shutdown_training()

@@ -228,3 +228,21 @@ def test_recording_pace_thins_when_recordings_cost_more_than_a_share_of_a_step()
     pace.stride = 8
     assert not pace.due(StepMetrics(3, 1, 3, 1000, 0.5))
     assert pace.due(StepMetrics(3, 1, 1000, 1000, 0.5))  # an epoch's last step: always
+
+
+def test_recording_pace_keeps_the_bytes_recorded_per_second_bounded():
+    from biasviz.core.train_loop import RecordingPace
+
+    pace = RecordingPace(max_bytes_per_second=1_000_000)
+    for k in range(400):
+        pace._last -= 0.0002  # 5,000 steps a second
+        if pace.due(StepMetrics(k + 1, 1, (k % 999) + 1, 1000, 0.5)):
+            pace.recorded(0.0, 200_000)  # free to copy, but 200 KB each
+    # at most 1 MB/s: one 200 KB recording per 0.2 s = every 1,000th step (within 2×)
+    assert 512 <= pace.stride <= 2048
+    small = RecordingPace(max_bytes_per_second=1_000_000)
+    for k in range(400):
+        small._last -= 0.0002
+        if small.due(StepMetrics(k + 1, 1, (k % 999) + 1, 1000, 0.5)):
+            small.recorded(0.0, 100)  # 0.5 MB/s at every step: all of them
+    assert small.stride == 1

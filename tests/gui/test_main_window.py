@@ -265,6 +265,20 @@ def test_without_a_training_process_the_window_trains_in_a_thread(qtbot, window,
     assert s.history.last_accuracy is not None
 
 
+def test_new_task_data_reaches_the_training_process_before_start(qtbot, window):
+    """The child gets the images when the task changes, not when Start is pressed."""
+    from biasviz.core.datasets import Task
+
+    s = window.session
+    assert s.start_training_process() is not None
+    process = s._process
+    qtbot.waitUntil(lambda: process._data_ref is not None
+                    and process._data_ref() is s.model.data, timeout=WAIT)
+    s.set_task(Task.pair(2, 4))
+    qtbot.waitUntil(lambda: process._data_ref() is s.model.data, timeout=WAIT)
+    assert s.model.data.task.classes == (2, 4)
+
+
 def test_settings_are_remembered_and_can_be_reset(qtbot, tmp_path):
     path = str(tmp_path / "remember.ini")
     first = MainWindow(settings=QSettings(path, QSettings.Format.IniFormat))
