@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFrame,
@@ -95,8 +93,8 @@ class MulticlassPage:
         self.confusion_image.setLookupTable(self._heat_lut)
         item.addItem(self.confusion_image)
         self.confusion_columns = CategoryAxis(item, "bottom")
-        self.confusion_texts: list[list[pg.TextItem]] = []
-        self._cell_shown: dict[tuple[int, int], tuple[str, bool]] = {}  # text, light
+        self.confusion_numbers = CellNumbers()
+        item.addItem(self.confusion_numbers)
         outer.addWidget(self.confusion_plot, stretch=1)
 
         self.mc_reset_button.clicked.connect(self.reset_biases)
@@ -136,23 +134,10 @@ class MulticlassPage:
             self.per_class_labels.append(per_class)
 
         item = self.confusion_plot.getPlotItem()
-        for row in self.confusion_texts:
-            for text in row:
-                item.removeItem(text)
         font = QFont(self.font())
         font.setPointSizeF(max(6.0, (font.pointSizeF() if font.pointSizeF() > 0 else 9) - 2))
-        self.confusion_texts = []
-        self._cell_shown = {}
-        for i in range(k):
-            row = []
-            for j in range(k):
-                text = pg.TextItem("", anchor=(0.5, 0.5))
-                text.setFont(font)
-                text.setPos(j + 0.5, i + 0.5)
-                text.setZValue(5)
-                item.addItem(text)
-                row.append(text)
-            self.confusion_texts.append(row)
+        self.confusion_numbers.setFont(font)
+        self.confusion_numbers.set_cells([[""] * k for _ in range(k)], np.zeros((k, k), bool))
         self.confusion_image.setImage(np.zeros((k, k)), levels=(0.0, 1.0))
         # a little room beside the grid, so the first and last column names fit whole
         item.setXRange(-0.45, k + 0.45, padding=0)
@@ -323,16 +308,68 @@ class MulticlassPage:
         confusion = result.confusion
         top = max(float(confusion.max(initial=0)), 1.0)
         self.confusion_image.setImage(confusion.astype(np.float64), levels=(0.0, top))
-        dark = QColor(30, 30, 30)
-        light = QColor(255, 255, 255)
-        shown = self._cell_shown
-        for i, row in enumerate(self.confusion_texts):
-            for j, text_item in enumerate(row):
-                count = int(confusion[i, j])
-                cell = ("" if count == 0 else str(count), math.sqrt(count / top) > 0.55)
-                if shown.get((i, j)) == cell:
-                    continue  # a text item's update costs ~0.1 ms: 100 of them, each frame
-                shown[(i, j)] = cell
-                text_item.setText(cell[0])
-                text_item.setColor(light if cell[1] else dark)
+        self.confusion_numbers.set_cells(
+            [["" if c == 0 else str(int(c)) for c in row] for row in confusion],
+            np.sqrt(confusion / top) > 0.55)  # light text on the dark cells
         self.resultChanged.emit(result)
+
+
+class CellNumbers(pg.GraphicsObject):
+    """The counts written in a grid's cells (the confusion matrix), as one item.
+
+    A pyqtgraph TextItem per cell costs ~0.1 ms to update and more to paint (its own
+    transform, bounding box and painter state, in Python): a hundred of them were a
+    third of a ten-class frame.  This item paints every number in one ``paint`` call,
+    at the font's size whatever the zoom.  Cell (i, j) is centred on (j + ½, i + ½).
+    """
+
+    DARK = QColor(30, 30, 30)
+    LIGHT = QColor(255, 255, 255)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._texts: list[list[str]] = []
+        self._light = np.zeros((0, 0), bool)
+        self._font = QFont()
+        self.setZValue(5)
+
+    def setFont(self, font: QFont) -> None:  # noqa: N802 - Qt's naming
+        self._font = QFont(font)
+        self.update()
+
+    def set_cells(self, texts: list[list[str]], light: np.ndarray) -> None:
+        light = np.asarray(light, bool)
+        if texts == self._texts and np.array_equal(light, self._light):
+            return
+        resized = len(texts) != len(self._texts)
+        if resized:
+            self.prepareGeometryChange()
+        self._texts = [list(row) for row in texts]
+        self._light = light.copy()
+        self.update()
+
+    def text(self, i: int, j: int) -> str:
+        return self._texts[i][j]
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        k = len(self._texts)
+        return QRectF(0.0, 0.0, float(max(k, 1)), float(max(k, 1)))
+
+    def paint(self, painter: QPainter, *_args) -> None:
+        if not self._texts:
+            return
+        to_device = painter.transform()
+        painter.save()
+        painter.resetTransform()
+        painter.setFont(self._font)
+        width = abs(to_device.m11()) or 1.0
+        height = abs(to_device.m22()) or 1.0
+        for i, row in enumerate(self._texts):
+            for j, text in enumerate(row):
+                if not text:
+                    continue
+                centre = to_device.map(QPointF(j + 0.5, i + 0.5))
+                painter.setPen(self.LIGHT if self._light[i, j] else self.DARK)
+                painter.drawText(QRectF(centre.x() - width / 2, centre.y() - height / 2,
+                                        width, height), Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()

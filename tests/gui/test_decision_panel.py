@@ -354,7 +354,7 @@ def assert_multiclass_shows(widget: DecisionPanel, decision: MulticlassDecision)
     for i in range(decision.k):
         for j in range(decision.k):
             count = int(expected.confusion[i, j])
-            assert widget.confusion_texts[i][j].toPlainText() == ("" if count == 0 else str(count))
+            assert widget.confusion_numbers.text(i, j) == ("" if count == 0 else str(count))
 
 
 def test_multiclass_initial_state(mc_panel):
