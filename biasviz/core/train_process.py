@@ -305,7 +305,7 @@ class TrainingProcess:
             try:
                 self._cmd.send(("data", empty, layout))
                 for a in arrays.values():
-                    self._cmd.send_bytes(memoryview(a).cast("B"))
+                    self._cmd.send_bytes(a.data.cast("B"))
             except (OSError, ValueError) as exc:
                 raise TrainingProcessError(f"the training process is gone ({exc})") from None
             self._data_ref = weakref.ref(data)
@@ -498,7 +498,7 @@ class _Child:
                 for name, shape, dtype in layout:
                     a = np.empty(shape, np.dtype(dtype))
                     if a.nbytes:
-                        self.cmd.recv_bytes_into(memoryview(a).cast("B"))
+                        self.cmd.recv_bytes_into(a.data.cast("B"))
                     else:
                         self.cmd.recv_bytes()
                     arrays[name] = a
@@ -563,24 +563,25 @@ class _Child:
             if (paused or now - last_sent >= REPORT_INTERVAL
                     or pending_bytes >= MAX_PENDING_BYTES
                     or (isinstance(event, EpochMetrics) and orders.queue.empty())):
-                state, seq = None, self.seq
+                pause_state: dict | None = None
+                seq = self.seq
                 if paused:
-                    state = trainer.engine_state()
+                    pause_state = trainer.engine_state()
                     with self.seq_lock:  # still paused as of command `seq`? (else stale)
                         seq = self.seq if control.paused else -1
                 snapshot = recorded.get(trainer.step) or trainer.snapshot()
                 self.send(("report", Report(events, recorded, snapshot, orders.used, seq,
-                                            state)))
+                                            pause_state)))
                 sent = time.perf_counter()
                 if recorded:  # sending them is part of what recording costs
                     pace.charge(sent - now, len(recorded))
                 events, recorded, pending_bytes = [], {}, 0
                 last_sent = time.perf_counter()
         # The end: its events with the trainer's final state, then "done".
-        state = trainer.engine_state()
+        final = trainer.engine_state()
         self.send(("report", Report(events, recorded, trainer.snapshot(), orders.used,
-                                    self.seq, state)))
-        self.send(("done", state, orders.used))
+                                    self.seq, final)))
+        self.send(("done", final, orders.used))
 
 
 def main(argv: list[str] | None = None) -> int:
