@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -216,3 +216,45 @@ class DiagnosisNotice(QFrame):
 def _sentence(text: str) -> str:
     """Evidence starts lower-case (it reads after a title): capitalise its first letter."""
     return text[:1].upper() + text[1:] if text else text
+
+
+class TopOverlay(QObject):
+    """Keeps ``widget`` across the top of ``host``, over its content rather than in its
+    layout, as tall as its text needs at that width (at most 70 % of the host).
+
+    A notice that appears in the layout adds its height to the host's minimum, and on a
+    1280×720 or 1366×768 screen, where the window already sits at its minimum height,
+    Qt then grows the window past the bottom of the screen and never shrinks it back.
+    Over the content, the notice costs no room; its close button puts the view back.
+    """
+
+    def __init__(self, widget: QWidget, host: QWidget, margin: int = 4) -> None:
+        super().__init__(host)
+        self.widget, self.host, self.margin = widget, host, margin
+        self._placing = False
+        widget.setParent(host)
+        host.installEventFilter(self)
+        widget.installEventFilter(self)
+        self.place()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.LayoutRequest,
+                            QEvent.Type.Show):
+            self.place()
+        return False
+
+    def place(self) -> None:
+        if self._placing:
+            return
+        self._placing = True
+        try:
+            width = max(0, self.host.width() - 2 * self.margin)
+            height = (self.widget.heightForWidth(width)
+                      if self.widget.hasHeightForWidth() else -1)
+            if height <= 0:
+                height = self.widget.sizeHint().height()
+            height = max(0, min(height, int(0.7 * self.host.height())))
+            self.widget.setGeometry(self.margin, self.margin, width, height)
+            self.widget.raise_()
+        finally:
+            self._placing = False

@@ -47,7 +47,7 @@ from biasviz.core.weight_display import weight_display
 from biasviz.gui.busy import BusyIndicator
 from biasviz.gui.code_panel import CodePanel
 from biasviz.gui.decision_panel import DecisionPanel
-from biasviz.gui.diagnosis_notice import DiagnosisNotice
+from biasviz.gui.diagnosis_notice import DiagnosisNotice, TopOverlay
 from biasviz.gui.help_panel import HelpPanel
 from biasviz.gui.lazy_tabs import (
     PendingPage,
@@ -313,7 +313,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         # Tight margins: on a 1280×720 screen every pixel of height goes to the plots.
         outer.setContentsMargins(6, 4, 6, 4)
         outer.setSpacing(4)
-        outer.addWidget(self.notice)
+        # over the tab's top, not in its layout (see TopOverlay: the window must not grow)
+        self._notice_overlay = TopOverlay(self.notice, tab)
         self.chapter_label = QLabel(CHAPTER_NOTE)
         self.chapter_label.setWordWrap(True)
         outer.addWidget(self.chapter_label)

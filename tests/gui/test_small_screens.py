@@ -83,6 +83,21 @@ while (t.session.state != "ready" or not heights) and time.monotonic() < deadlin
 for _ in range(20):
     app.processEvents()
 out["tallest_while_training"] = max(heights + [t.frameGeometry().height()])
+# the diagnosis notice appears (over the tab: no taller window), with a long evidence
+from biasviz.core.diagnosis import Finding, Fix
+fixes = (Fix("lr", "Use learning rate 0.1", "tip", config_changes={"lr": 0.1}),
+         Fix("init", "Start with init std 0.01", "tip", spec_changes={"init_std": 0.01}))
+finding = Finding("saturated", "The sigmoid is saturated: the neuron has stopped learning",
+                  "96% of the training images have |z| > 5, where the sigmoid is flat and "
+                  "its gradient is almost 0, so the steps barely move the weights. " * 2,
+                  "the histogram", 0.96, fixes)
+t.notice.set_findings([finding])
+for _ in range(40):
+    app.processEvents()
+    heights.append(t.frameGeometry().height())
+    time.sleep(0.005)
+out["notice_shown"] = t.notice.isVisible() and t.notice.height() > 20
+out["tallest_with_notice"] = max(heights + [t.frameGeometry().height()])
 t.close()
 print(json.dumps(out))
 """
@@ -127,4 +142,6 @@ def test_window_fits_a_laptop_screen(tmp_path, size):
     assert out["restored_same"], "the layout saved after the lessons restores differently"
     assert out["frame_after_lessons"][1] <= sh, "a lesson grew the window off the screen"
     assert out["tallest_while_training"] <= sh, "training grew the window off the screen"
+    assert out["notice_shown"], "the diagnosis notice did not show"
+    assert out["tallest_with_notice"] <= sh, "the diagnosis notice grew the window off the screen"
     assert out["dock_back"], "Reset layout did not bring the Training panel back"
