@@ -547,7 +547,7 @@ class AppModel:
             self.spec, self.config, self.snapshot.params, self.data.valid_x[:max_images],
             self.data.valid_y[:max_images], losses=self.history.loss.y,
             accuracies=self.history.accuracy.y, diverged=self.diverged,
-            target_names=self.data.target_names(),
+            target_names=self.data.target_names(), steps=self.history.loss.x,
         )
 
     def apply_fix(self, fix: Fix) -> bool:

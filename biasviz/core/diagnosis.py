@@ -324,6 +324,7 @@ class Diagnoser:
         accuracies: Sequence[float] | np.ndarray = (),
         diverged: bool = False,
         target_names: Sequence[str] | None = None,
+        steps: Sequence[float] | np.ndarray | None = None,
     ) -> list[Finding]:
         """Findings for ``params`` of ``spec`` trained with ``config``, most important
         first (empty: nothing wrong).
@@ -334,13 +335,16 @@ class Diagnoser:
         training loss of every step so far (a thinned series is fine); ``accuracies``:
         validation accuracy after each epoch; ``diverged``: the trainer stopped on a
         non-finite loss.  ``target_names[t]`` names target t (``TaskData.target_names()``).
+        ``steps``: the step of each of ``losses`` (a thinned series skips steps), so that
+        the evidence names real steps; without it, the i-th loss is step i + 1.
         """
         fwd = self._forward_for(spec, params, images)
         labels = np.asarray(labels).reshape(-1)[: fwd.n_images]
-        return _findings(spec, config, fwd, labels,
-                         np.asarray(losses, dtype=np.float64).reshape(-1),
+        losses = np.asarray(losses, dtype=np.float64).reshape(-1)
+        step_of = _StepOf(losses, steps)
+        return _findings(spec, config, fwd, labels, losses,
                          np.asarray(accuracies, dtype=np.float64).reshape(-1),
-                         bool(diverged), target_names)
+                         bool(diverged), target_names, step_of)
 
     def _forward_for(self, spec: ModelSpec, params: Mapping[str, np.ndarray],
                      images: np.ndarray) -> _Forward:
@@ -364,18 +368,40 @@ def diagnose(
     accuracies: Sequence[float] | np.ndarray = (),
     diverged: bool = False,
     target_names: Sequence[str] | None = None,
+    steps: Sequence[float] | np.ndarray | None = None,
 ) -> list[Finding]:
     """:meth:`Diagnoser.diagnose` without a cache (tests, the CLI)."""
     return Diagnoser().diagnose(spec, config, params, images, labels, losses, accuracies,
-                                diverged, target_names)
+                                diverged, target_names, steps)
 
 
 # -- the checks ------------------------------------------------------------------------------------
+class _StepOf:
+    """The step number of the i-th finite loss (the loss history may be thinned)."""
+
+    def __init__(self, losses: np.ndarray, steps: Sequence[float] | np.ndarray | None) -> None:
+        self._finite = np.flatnonzero(np.isfinite(losses))
+        steps_array = None if steps is None else np.asarray(steps, dtype=np.float64).reshape(-1)
+        self._steps = steps_array if steps_array is not None and (
+            steps_array.size == losses.size) else None
+
+    def __call__(self, i: int) -> int:
+        i = int(i) % max(1, self._finite.size)
+        if self._steps is None or not self._finite.size:
+            return i + 1
+        return int(self._steps[self._finite[i]])
+
+
 def _findings(spec: ModelSpec, config: TrainConfig, fwd: _Forward, labels: np.ndarray,
               losses: np.ndarray, accuracies: np.ndarray, diverged: bool,
-              target_names: Sequence[str] | None) -> list[Finding]:
+              target_names: Sequence[str] | None,
+              step_of: _StepOf | None = None) -> list[Finding]:
+    step_of = step_of or _StepOf(losses, None)
     out: list[Finding] = []
-    for check in (_check_diverged, _check_symmetry, _check_saturated, _check_dead):
+    finding = _check_diverged(spec, config, fwd, labels, losses, diverged, step_of)
+    if finding is not None:
+        out.append(finding)
+    for check in (_check_symmetry, _check_saturated, _check_dead):
         finding = check(spec, config, fwd, labels, losses, diverged)
         if finding is not None:
             out.append(finding)
@@ -383,14 +409,15 @@ def _findings(spec: ModelSpec, config: TrainConfig, fwd: _Forward, labels: np.nd
         out = [f for f in out if f.code != DEAD_RELUS]
     causes = bool(out)
     for symptom in (_check_one_class(spec, config, fwd, labels, target_names, causes),
-                    _check_flat(spec, config, labels, losses, accuracies, causes)):
+                    _check_flat(spec, config, labels, losses, accuracies, causes, step_of)):
         if symptom is not None:
             out.append(symptom)
     out.sort(key=lambda f: PRIORITY.index(f.code))
     return out
 
 
-def _check_diverged(spec, config, fwd, labels, losses, diverged) -> Finding | None:
+def _check_diverged(spec, config, fwd, labels, losses, diverged,
+                    step_of: _StepOf) -> Finding | None:
     finite = losses[np.isfinite(losses)]
     nonfinite = diverged or finite.size < losses.size or not np.all(np.isfinite(fwd.logits))
     exploded, start, peak, peak_at = False, 0.0, 0.0, 0
@@ -408,7 +435,7 @@ def _check_diverged(spec, config, fwd, labels, losses, diverged) -> Finding | No
         return Finding(
             DIVERGED, "Training blew up: the start is far too large",
             f"the training loss jumped from {_num(start)} to {_num(peak)} at step "
-            f"{peak_at + 1}: a normal(0, {_num(spec.init_std)}) start over "
+            f"{step_of(peak_at):,}: a normal(0, {_num(spec.init_std)}) start over "
             f"{_first_layer_fan_in(spec)} inputs makes w·x, and so the first gradients, "
             "huge — see the loss curve.",
             "loss curve", ratio, (fix_standard_init(),))
@@ -419,7 +446,7 @@ def _check_diverged(spec, config, fwd, labels, losses, diverged) -> Finding | No
         value = math.inf
     else:
         evidence = (f"the training loss jumped from {_num(start)} to {_num(peak)} at step "
-                    f"{peak_at + 1} (learning rate {_num(config.lr)}): the steps overshoot "
+                    f"{step_of(peak_at):,} (learning rate {_num(config.lr)}): the steps overshoot "
                     "— see the loss curve.")
         value = ratio
     return Finding(
@@ -525,7 +552,8 @@ def _check_one_class(spec, config, fwd, labels, target_names, causes) -> Finding
                    "confusion counts", share, fixes)
 
 
-def _check_flat(spec, config, labels, losses, accuracies, causes) -> Finding | None:
+def _check_flat(spec, config, labels, losses, accuracies, causes,
+                step_of: _StepOf) -> Finding | None:
     finite = losses[np.isfinite(losses)]
     window = max(FLAT_MIN_WINDOW, finite.size // 5)
     if finite.size < 2 * window:
@@ -542,7 +570,8 @@ def _check_flat(spec, config, labels, losses, accuracies, causes) -> Finding | N
     if (before <= 0 or abs(last - before) > FLAT_RELATIVE * before
             or last < FLAT_STILL_HIGH * start):
         return None
-    evidence = (f"over the last {2 * window} steps the training loss stayed at "
+    span = step_of(finite.size - 1) - step_of(finite.size - 2 * window) + 1
+    evidence = (f"over the last {span:,} steps the training loss stayed at "
                 f"{_num(last)} (it started at {_num(start)})")
     if accuracies.size and np.isfinite(accuracies[-1]):
         evidence += f", validation accuracy {100 * accuracies[-1]:.1f}%"

@@ -283,6 +283,11 @@ class TrainingProcess:
             except (OSError, ValueError) as exc:
                 raise TrainingProcessError(f"the training process is gone ({exc})") from None
 
+    def holds(self, data: Any) -> bool:
+        """Has the child got ``data`` (these very arrays)?"""
+        ref = self._data_ref
+        return ref is not None and ref() is data
+
     def preload(self, data: Any) -> None:
         """Start the child if needed and give it ``data`` now (a background job when the
         task changes), so that the first Start does not wait for 60,000 images to travel
@@ -294,7 +299,7 @@ class TrainingProcess:
         """The task's images as raw bytes after a small description: no pickled copy of
         60,000 images on either side.  Nothing is sent when the child has them already."""
         with self._send_lock:
-            if self._data_ref is not None and self._data_ref() is data:  # (not ids: reused)
+            if self.holds(data):  # (compared as objects: ids can be reused)
                 return
             if self._cmd is None:
                 raise TrainingProcessError("the training process is not running")

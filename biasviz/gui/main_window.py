@@ -821,7 +821,11 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         past = model.scrub_step is not None
         self.decision_panel.set_has_trained(snap.step > 0 if past else model.has_trained)
         biases = output_biases(snap.params, snap.spec)
-        trained = biases if past else model.trained_output_biases()
+        # While a run goes on the trained values are the moment's own (the model's newest
+        # may already be a step or more ahead of the moment this frame shows): nothing
+        # looks edited by the user.
+        trained = biases if past or self.session.state == RUNNING \
+            else model.trained_output_biases()
         if isinstance(decision, BinaryDecision):
             self.decision_panel.set_binary(
                 decision, float(trained[0]), tuple(model.data.class_names),

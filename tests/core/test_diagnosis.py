@@ -224,6 +224,24 @@ def test_exploding_loss_without_nan_is_divergence():
     assert "step 6" in found[0].evidence
     calm = diagnose(spec, config, params, x, y, [0.7, 0.6, 0.5, 0.4])
     assert dg.DIVERGED not in [f.code for f in calm]
+    # a thinned history (every 500th step kept): the evidence names the real step
+    thinned = diagnose(spec, config, params, x, y, losses,
+                       steps=[500, 1000, 1500, 2000, 2500, 3000])
+    assert "step 3,000" in thinned[0].evidence
+
+
+def test_a_flat_loss_names_the_steps_it_spans():
+    spec, config = ModelSpec(), TrainConfig(lr=1e-6)
+    params = {"weights": np.zeros(784, np.float32), "bias": np.zeros(1, np.float32)}
+    x = np.random.default_rng(0).random((50, 784), dtype=np.float32)
+    y = np.arange(50) % 2
+    losses = [0.5] * 40
+    plain = [f for f in diagnose(spec, config, params, x, y, losses) if f.code == dg.LOSS_FLAT]
+    thinned = [f for f in diagnose(spec, config, params, x, y, losses,
+                                   steps=np.arange(1, 41) * 100) if f.code == dg.LOSS_FLAT]
+    assert plain and thinned
+    span = int(plain[0].evidence.split("over the last ")[1].split(" steps")[0])
+    assert f"over the last {span * 100 - 99:,} steps" in thinned[0].evidence
 
 
 def test_a_tiny_learning_rate_leaves_the_loss_flat(sample):

@@ -272,10 +272,9 @@ def test_new_task_data_reaches_the_training_process_before_start(qtbot, window):
     s = window.session
     assert s.start_training_process() is not None
     process = s._process
-    qtbot.waitUntil(lambda: process._data_ref is not None
-                    and process._data_ref() is s.model.data, timeout=WAIT)
+    assert process.holds(s.model.data)
     s.set_task(Task.pair(2, 4))
-    qtbot.waitUntil(lambda: process._data_ref() is s.model.data, timeout=WAIT)
+    qtbot.waitUntil(lambda: process.holds(s.model.data), timeout=WAIT)
     assert s.model.data.task.classes == (2, 4)
 
 
