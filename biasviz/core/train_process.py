@@ -391,7 +391,8 @@ class TrainingProcess:
                 elif kind == "error":
                     # the run broke in the child: start afresh next time, keep what it did
                     self.close(timeout=0.5)
-                    raise TrainingProcessError(f"training failed: {message[1]}\n\n{message[2]}")
+                    sys.stderr.write(message[2])  # the child's traceback, for a bug report
+                    raise TrainingProcessError(f"training failed: {message[1]}")
         finally:
             if shuffle:
                 order.rewind_unused()

@@ -427,6 +427,16 @@ class Session(QObject):
             self._process_broken = True
             message += "; the next Start trains in the window's own process"
         self.model.training_finished()
+        if message.startswith(("TrainingProcessError: ", "TrainingProcessStartError: ")):
+            # Our own message, for a learner: no type names, no traceback; what to do.
+            text = message.split(": ", 1)[1]
+            text = text[0].upper() + text[1:]
+            step = self.model.trainer.step if self.model.trainer is not None else 0
+            if not message.startswith("TrainingProcessStartError") and step:
+                text += (f".\n\nNothing is lost: the model is as it was at step {step:,}. "
+                         "Press Start to go on from there.")
+            self.errorOccurred.emit("Training stopped", text)
+            return
         last_line = details.strip().splitlines()[-1] if details.strip() else ""
         self.errorOccurred.emit("Training failed", f"{message}\n\n{last_line}")
 

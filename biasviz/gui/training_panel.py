@@ -187,6 +187,10 @@ class TrainingPanel(QWidget):
              "activation still has a slope; or every weight and bias zero. Zeros work "
              "for one neuron but make hidden neurons all learn the same thing.")
         self.std_spin = QDoubleSpinBox()
+        # a value counts when typed out (Enter, leaving the box), not at every keystroke:
+        # "0.01" typed key by key was 0 (a new model), then 0.0…, and the box was
+        # rewritten under the cursor
+        self.std_spin.setKeyboardTracking(False)
         self.std_spin.setDecimals(3)
         self.std_spin.setRange(0.0, 10.0)
         self.std_spin.setSingleStep(0.1)
@@ -239,6 +243,7 @@ class TrainingPanel(QWidget):
              "from the right answer) or binary cross-entropy. Ten classes use cross-entropy.")
         oform.addRow("Loss", self.loss_combo)
         self.lr_spin = QDoubleSpinBox()
+        self.lr_spin.setKeyboardTracking(False)
         self.lr_spin.setDecimals(4)
         self.lr_spin.setRange(0.0001, 100000.0)
         self.lr_spin.setValue(1.0)

@@ -704,7 +704,7 @@ def test_a_failure_in_the_training_process_reaches_the_user_and_start_works_agai
     qtbot.waitUntil(lambda: bool(_boxes(w)), timeout=30_000)
     qtbot.waitUntil(lambda: s.state == "ready" and not s.training_thread_alive, timeout=30_000)
     texts = _dismiss(w)
-    assert any("training failed" in t and "shape" in t for t in texts), texts
+    assert any("training failed" in t.lower() and "shape" in t for t in texts), texts
     for k, v in before.items():
         np.testing.assert_array_equal(s.snapshot.params[k], v)
     monkeypatch.undo()
