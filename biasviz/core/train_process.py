@@ -58,6 +58,7 @@ ORDER_AHEAD_BYTES = 8 * 2**20  # batch orders sent ahead of the training using t
 START_TIMEOUT = 30.0  # seconds for the child to say it is ready
 
 _DATA_ARRAYS = ("train_x", "train_y", "valid_x", "valid_y")
+DATA_CHUNK = 2**20  # bytes of images per message
 
 #: Set to "0" to train in the window's own process (a thread), as before.
 ENV_SWITCH = "BIASVIZ_TRAIN_PROCESS"
@@ -310,7 +311,11 @@ class TrainingProcess:
             try:
                 self._cmd.send(("data", empty, layout))
                 for a in arrays.values():
-                    self._cmd.send_bytes(a.data.cast("B"))
+                    # in pieces: a Connection receives a message whole into a buffer of
+                    # its own before copying it out (47 MB more at the child's peak)
+                    raw = a.data.cast("B")
+                    for start in range(0, max(len(raw), 1), DATA_CHUNK):
+                        self._cmd.send_bytes(raw[start : start + DATA_CHUNK])
             except (OSError, ValueError) as exc:
                 raise TrainingProcessError(f"the training process is gone ({exc})") from None
             self._data_ref = weakref.ref(data)
@@ -500,13 +505,15 @@ class _Child:
                 self.runs.put(message)
             elif kind == "data":
                 _, empty, layout = message
+                self.data = None  # the old images go before the new ones come (peak RSS)
                 arrays = {}
                 for name, shape, dtype in layout:
                     a = np.empty(shape, np.dtype(dtype))
-                    if a.nbytes:
-                        self.cmd.recv_bytes_into(a.data.cast("B"))
-                    else:
-                        self.cmd.recv_bytes()
+                    raw, done = a.data.cast("B"), 0
+                    if not len(raw):
+                        self.cmd.recv_bytes()  # the one empty piece
+                    while done < len(raw):
+                        done += self.cmd.recv_bytes_into(raw, done)
                     arrays[name] = a
                 self.runs.put(("data", replace(empty, **arrays)))
             else:  # quit
