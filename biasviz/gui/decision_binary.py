@@ -434,11 +434,11 @@ class BinaryPage:
         )
         # short enough for two lines and one line: the confusion grid needs the height
         self.mc_explain_label.setText(
-            f"One bias per output neuron: the highest w·x + b wins, so raising an {noun}'s "
-            f"bias makes the network answer that {noun} more often — for better or worse."
-            if noun == "item" else
-            f"One bias per output neuron: the highest w·x + b wins, so raising a {noun}'s "
-            f"bias makes the network answer that {noun} more often — for better or worse."
+            # "inputs": the pixels for the linear model, the hidden layer's outputs for
+            # the MLP and the CNN: the same sentence is true of all three
+            f"One bias per output neuron: the highest score (weights · inputs + b) wins, so "
+            f"raising {'an' if noun == 'item' else 'a'} {noun}'s bias makes the network "
+            f"answer that {noun} more often — for better or worse."
         )
         self.mc_plot_title.setText(
             f"Confusion: rows = true {noun}, columns = the answer; darker = more images."

@@ -497,7 +497,10 @@ class Session(QObject):
             self.errorOccurred.emit("Training diverged", ended.message)
             return
         acc = self.model.last_accuracy
-        text = f"; validation accuracy {acc:.1%}" if acc else ""
+        epoch = self.model.history.last_epoch
+        # the last evaluated epoch's figure (a run stopped mid-epoch has moved on since)
+        text = (f"; validation accuracy {acc:.1%} after epoch {epoch.epoch}"
+                if acc and epoch is not None else "")
         self.statusMessage.emit(f"Training {ended.message}{text}")
 
     def chance_accuracy(self) -> float:
