@@ -215,8 +215,9 @@ class TrainingPanel(QWidget):
         oform = QFormLayout(opt_box)
         recipe_row = QHBoxLayout()
         recipe_row.setContentsMargins(0, 0, 0, 0)
-        self.recipe_label = QLabel("recipe: the chapter's")
-        self.recipe_label.setWordWrap(True)
+        # one line (the whole text in its tooltip when shortened): wrapped to two once
+        # "changed: …" appeared, it pushed the progress bar under the panel's fold at 768 px
+        self.recipe_label = ElidedLabel("recipe: the chapter's")
         self.recipe_button = QPushButton("Back to recipe")
         self.recipe_button.setToolTip(
             "Every model starts from a recipe that learns: the chapter's own for the single "
@@ -266,6 +267,8 @@ class TrainingPanel(QWidget):
         # run ---------------------------------------------------------------
         run_box = QGroupBox("Run")
         grid = QGridLayout(run_box)
+        grid.setColumnStretch(0, 1)  # two equal columns of buttons
+        grid.setColumnStretch(1, 1)
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
@@ -284,18 +287,20 @@ class TrainingPanel(QWidget):
             grid.addWidget(b, i // 2, i % 2)
         self.slow_slider = QSlider(Qt.Orientation.Horizontal)
         self.slow_slider.setRange(0, 1000)
-        self.slow_label = QLabel("full speed")
+        self.slow_label = QLabel("Slow motion: off")
         _tip(self.slow_slider, "Slow motion: wait this long after each batch, so you can "
              "watch every update of the weights and the bias.")
-        grid.addWidget(QLabel("Slow motion"), 3, 0)
-        grid.addWidget(self.slow_label, 3, 1)
-        grid.addWidget(self.slow_slider, 4, 0, 1, 2)
+        _tip(self.slow_label, "Slow motion: how long training waits after each batch.")
+        # the label and its slider on one row (a 768 px screen has no row to spare)
+        grid.addWidget(self.slow_label, 3, 0)
+        grid.addWidget(self.slow_slider, 3, 1)
+        # the bar's length is the epoch's progress, its text where training is: one row
+        # (two were one too many for a 768 px screen once the settings grew a line)
         self.progress = QProgressBar()
-        self.progress.setFormat("epoch progress %p%")
+        self.progress.setFormat("epoch 0 · step 0")
+        _tip(self.progress, "How far the current epoch is, and where training is: the "
+             "epoch, the batch in it, and the steps taken since the start.")
         grid.addWidget(self.progress, 5, 0, 1, 2)
-        self.counter_label = QLabel("epoch 0 · step 0")
-        self.counter_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        grid.addWidget(self.counter_label, 6, 0, 1, 2)
         layout.addWidget(run_box)
         layout.addStretch(1)
 
@@ -411,7 +416,8 @@ class TrainingPanel(QWidget):
 
     def _on_slow(self, value: int) -> None:
         seconds = value / 1000.0
-        self.slow_label.setText("full speed" if value == 0 else f"{value} ms per batch")
+        self.slow_label.setText("Slow motion: off" if value == 0
+                                else f"Slow motion: {value} ms")
         self.slowMotionChanged.emit(seconds)
 
     # ------------------------------------------------------------------ showing
@@ -508,7 +514,7 @@ class TrainingPanel(QWidget):
 
     def set_recipe(self, label: str, follows: bool) -> None:
         """Which recipe the settings follow ("recipe: standard, changed: learning rate")."""
-        self.recipe_label.setText(label)
+        self.recipe_label.set_full_text(label)
         self.recipe_button.setVisible(not follows)
 
     def set_state(self, state: str) -> None:
@@ -585,8 +591,8 @@ class TrainingPanel(QWidget):
     def show_progress(self, step: int, epoch: int, batch: int, per_epoch: int) -> None:
         self.progress.setRange(0, per_epoch)
         self.progress.setValue(batch)
-        self.counter_label.setText(f"epoch {epoch} · batch {batch}/{per_epoch} · step {step:,}")
+        self.progress.setFormat(f"epoch {epoch} · batch {batch}/{per_epoch} · step {step:,}")
 
     def reset_progress(self) -> None:
         self.progress.setValue(0)
-        self.counter_label.setText("epoch 0 · step 0")
+        self.progress.setFormat("epoch 0 · step 0")

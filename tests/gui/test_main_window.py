@@ -67,7 +67,7 @@ def test_short_run_feeds_every_view(qtbot, window):
         w.session.snapshot.params["weights"] - w.session.initial_params["weights"], rtol=1e-5,
         atol=1e-6,
     )
-    assert f"step {3 * per_epoch}" in w.training_panel.counter_label.text()
+    assert f"step {3 * per_epoch}" in w.training_panel.progress.text()
     assert len(w.session.history.bias) == 3 * per_epoch
 
 
