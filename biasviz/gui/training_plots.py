@@ -14,6 +14,7 @@ VALID_LOSS_PEN = pg.mkPen((213, 94, 0), width=2)
 ACC_PEN = pg.mkPen((0, 158, 115), width=2)
 PINNED_LOSS_PEN = pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine)
 PINNED_ACC_PEN = pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine)
+LEGEND_BRUSH = pg.mkBrush(255, 255, 255, 150)
 MARKER_LIMIT = 200  # draw a marker per epoch up to this many epochs
 
 
@@ -39,7 +40,10 @@ class TrainingPlots(QWidget):
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.setLabel("left", "loss")
         self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
-        self.loss_plot.addLegend(offset=(-10, 10))
+        # one row across the top right, where a falling loss leaves room (three rows
+        # covered half of a short plot's curves)
+        # (a pale background keeps it legible where a flat loss runs under it)
+        self.loss_plot.addLegend(offset=(-10, 5), colCount=3, brush=LEGEND_BRUSH)
         self.raw_curve = self.loss_plot.plot([], [], pen=RAW_PEN, name="each batch")
         # Long runs: draw what fits the pixels (peaks kept), only the visible part.
         self.raw_curve.setDownsampling(auto=True, method="peak")
@@ -76,7 +80,7 @@ class TrainingPlots(QWidget):
                 plot.getAxis(side).enableAutoSIPrefix(False)
         self._version = -1
         self._pinned_curves: list = []
-        acc_legend = self.acc_plot.addLegend(offset=(10, 10))  # top left: accuracy climbs right
+        acc_legend = self.acc_plot.addLegend(offset=(10, 10), brush=LEGEND_BRUSH)  # top left
         acc_legend.setVisible(False)
         moment_pen = pg.mkPen((120, 120, 120), width=1, style=Qt.PenStyle.DashLine)
         self.loss_moment = pg.InfiniteLine(angle=90, pen=moment_pen)
