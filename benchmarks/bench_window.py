@@ -193,25 +193,25 @@ def interactions(repeats: int = 40) -> dict:
         s.set_task(Task.all_ten())  # the linear model: ten biases over 10,000 images
         for _ in range(10):
             app.processEvents()
+        def median_ms(edit) -> float:
+            """One user edit ``edit(i)`` and the redraw it causes, median of repeats."""
+            times = []
+            for i in range(repeats):
+                t0 = time.perf_counter()
+                edit(i)
+                app.processEvents()
+                times.append(time.perf_counter() - t0)
+            return 1000 * statistics.median(times)
+
         spins = w.decision_panel.bias_spins
-        times = []
-        for i in range(repeats):
-            t0 = time.perf_counter()
-            spins[i % 10].setValue(spins[i % 10].value() + 0.01)  # one user edit
-            app.processEvents()
-            times.append(time.perf_counter() - t0)
-        out["bias_edit_to_decision_ms_10k"] = 1000 * statistics.median(times)
+        out["bias_edit_to_decision_ms_10k"] = median_ms(
+            lambda i: spins[i % 10].setValue(spins[i % 10].value() + 0.01))
         s.set_task(Task.pair(2, 4))
         for _ in range(10):
             app.processEvents()
         slider = w.decision_panel.bias_slider
-        times = []
-        for i in range(repeats):
-            t0 = time.perf_counter()
-            slider.setValue(slider.value() + (1 if i % 2 else -1))
-            app.processEvents()
-            times.append(time.perf_counter() - t0)
-        out["bias_slider_to_decision_ms_2k"] = 1000 * statistics.median(times)
+        out["bias_slider_to_decision_ms_2k"] = median_ms(
+            lambda i: slider.setValue(slider.value() + (1 if i % 2 else -1)))
     w.tabs.setCurrentWidget(w.draw_panel)
     canvas = w.draw_panel.canvas
     got: list[float] = []

@@ -294,9 +294,14 @@ def _work_image(arr: np.ndarray) -> tuple[np.ndarray, int]:
 # --------------------------------------------------------------------------- recipe
 
 
+def _ring_depth(shape: tuple[int, ...]) -> int:
+    """How deep the border ring is: a few pixels, so that a stroke touching the edge is
+    outvoted by the paper."""
+    return max(1, min(shape[:2]) // 50)
+
+
 def _border(gray: np.ndarray) -> np.ndarray:
-    # A ring a few pixels deep, so a stroke touching the edge is outvoted by the paper.
-    depth = max(1, min(gray.shape) // 50)
+    depth = _ring_depth(gray.shape)
     return np.concatenate(
         [
             gray[:depth].ravel(),
@@ -372,7 +377,7 @@ def _uneven_background(gray: np.ndarray) -> tuple[np.ndarray, bool, float] | Non
         return None
     # Even light gives the four edges of the sheet one level; paper around a drawing
     # does too.  Light from one side makes the edges differ.
-    depth = max(1, min(gray.shape) // 50)
+    depth = _ring_depth(gray.shape)
     sides = [np.median(gray[:depth]), np.median(gray[-depth:]),
              np.median(gray[:, :depth]), np.median(gray[:, -depth:])]
     if float(max(sides) - min(sides)) <= UNEVEN_LIGHT:
@@ -543,7 +548,7 @@ def preprocess_drawing(drawing: np.ndarray) -> Preprocessed:
     if arr.dtype != np.uint8 or arr.ndim != 2 or min(arr.shape) < 2 \
             or max(arr.shape) > MAX_WORK_SIDE:
         return preprocess(arr)
-    depth = max(1, min(arr.shape) // 50)  # _border's ring
+    depth = _ring_depth(arr.shape)
     if (arr[:depth].any() or arr[-depth:].any() or arr[:, :depth].any()
             or arr[:, -depth:].any() or 2 * np.count_nonzero(arr) >= arr.size):
         return preprocess(arr)

@@ -39,7 +39,7 @@ import time
 import traceback
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,15 @@ import numpy as np
 
 from biasviz.core.errors import BiasvizError
 from biasviz.core.spec import Snapshot
+from biasviz.core.train_loop import (
+    EpochMetrics,
+    Paused,
+    RecordingPace,
+    StepMetrics,
+    TrainerCore,
+    TrainingControl,
+    TrainingEnded,
+)
 
 REPORT_INTERVAL = 1 / 30  # seconds between the child's reports while it trains
 # Timeline snapshots sent per second at most (the timeline keeps 64 MB in all: at this
@@ -112,8 +121,7 @@ class Report:
     snapshot: Snapshot | None  # the newest parameters
     orders_used: int = 0
     seq: int = 0  # the last command the child had applied
-    state: dict | None = None  # the trainer's state, with a pause
-    extra: dict = field(default_factory=dict)
+    state: dict | None = None  # the trainer's state, with a pause or the end
 
 
 class RemoteControl:
@@ -380,7 +388,7 @@ class TrainingProcess:
                         top_up()
                     if report.state is not None:
                         trainer.load_engine_state(report.state)
-                        if any(isinstance(e, _paused_type()) for e in report.events[-1:]):
+                        if report.events and isinstance(report.events[-1], Paused):
                             control._child_paused(report.seq)
                     if report.snapshot is not None:
                         last = report.snapshot
@@ -428,12 +436,6 @@ class TrainingProcess:
             trainer.step, trainer.epoch = last.step, last.epoch
 
 
-def _paused_type() -> type:
-    from biasviz.core.train_loop import Paused
-
-    return Paused
-
-
 # -- the child's side -----------------------------------------------------------------------
 class _FedOrder:
     """Batch orders as the parent sends them (waits for the next if none has come)."""
@@ -473,8 +475,6 @@ class _Child:
 
     def listen(self) -> None:
         """The listener thread: commands go straight to the running control."""
-        from biasviz.core.train_loop import TrainingControl
-
         while True:
             try:
                 message = self.cmd.recv()
@@ -540,15 +540,6 @@ class _Child:
                 self.control = None
 
     def train(self, spec: Any, config: Any, state: dict, epochs: int) -> None:
-        from biasviz.core.train_loop import (
-            EpochMetrics,
-            Paused,
-            RecordingPace,
-            StepMetrics,
-            TrainerCore,
-            TrainingEnded,
-        )
-
         control, orders = self.control, self.orders
         trainer = TrainerCore(spec, self.data, config, state["params"], orders)
         trainer.load_engine_state(state)
@@ -560,15 +551,10 @@ class _Child:
         last_sent = time.perf_counter()
         for event in trainer.run(epochs, control):
             events.append(event)
-            if isinstance(event, StepMetrics) and pace.due(event):
-                t0 = time.perf_counter()
-                snap = trainer.snapshot()
+            snap = pace.take(event, trainer) if isinstance(event, StepMetrics) else None
+            if snap is not None:
                 recorded[event.step] = snap
-                size = sum(a.nbytes for a in snap.params.values())
-                if snap.last_update is not None:
-                    size += sum(a.nbytes for a in snap.last_update.values())
-                pending_bytes += size
-                pace.recorded(time.perf_counter() - t0, size)
+                pending_bytes += pace.last_bytes
             if isinstance(event, TrainingEnded):
                 continue  # the last event: reported below, once the run has wound up
             now = time.perf_counter()

@@ -676,10 +676,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             return  # one at a time: its end draws a frame, and asks for the next
         model = self.session.model
         live = self.session.state == RUNNING
-        now = time.monotonic()
-        diagnose = not live or now - self._diagnosed_at >= 1.0
-        if diagnose:
-            self._diagnosed_at = now
+        diagnose = self._diagnosis_due()
 
         def work(_out) -> tuple:
             decision = model.decision_for(snap.params, live=live)
@@ -731,13 +728,19 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         """The persistent notice: what is wrong, the evidence, the fixes (and, for a
         saturated neuron, the flat region shaded on the histogram)."""
         model = self.session.model
-        if self.session.state == RUNNING:
-            # a forward pass of its own: once a second is plenty while training runs
-            now = time.monotonic()
-            if now - self._diagnosed_at < 1.0:
-                return
-            self._diagnosed_at = now
-        self._show_findings(model.findings() if model.scrub_step is None else [])
+        if self._diagnosis_due():
+            self._show_findings(model.findings() if model.scrub_step is None else [])
+
+    def _diagnosis_due(self) -> bool:
+        """Diagnose now?  Always when idle; once a second while training runs (it is a
+        forward pass of its own)."""
+        if self.session.state != RUNNING:
+            return True
+        now = time.monotonic()
+        if now - self._diagnosed_at < 1.0:
+            return False
+        self._diagnosed_at = now
+        return True
 
     def _show_findings(self, findings: list) -> None:
         self.notice.set_findings(findings)

@@ -14,7 +14,6 @@ that is queued, not lost.
 from __future__ import annotations
 
 import importlib
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -48,13 +47,8 @@ class TimelineRecorder:
         return self.pace.stride
 
     def step(self, event: Any, trainer: Any) -> Snapshot | None:
-        if not self.pace.due(event):
-            return None
-        t0 = time.perf_counter()
-        snap = trainer.snapshot()
-        self.model.record_step(event, snap)
-        self.pace.recorded(time.perf_counter() - t0)
-        return snap
+        return self.pace.take(event, trainer,
+                              keep=lambda snap: self.model.record_step(event, snap))
 
 
 class Session(QObject):
