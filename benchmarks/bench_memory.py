@@ -261,6 +261,8 @@ class PeakSampler:
         self._me = os.getpid()
         self._cmd = _cmdline(self._me)
         self._n = 0
+        self.together_rss_kib = 0
+        self.together_pss_kib = 0
         threading.Thread(target=self._run, daemon=True).start()
 
     def mark(self, phase: str) -> None:
@@ -290,6 +292,22 @@ class PeakSampler:
                 self.children_hwm_kib[pid] = max(self.children_hwm_kib.get(pid, 0),
                                                  st["VmHWM"])
         self.children_peak_kib[phase] = max(self.children_peak_kib.get(phase, 0), kids)
+        if self._n % 16 == 0:  # every 16th (~0.1 s): Pss, which costs a page-table walk
+            self.sample_together()
+
+    def sample_together(self) -> None:
+        """RSS and Pss of this process and its children read at one moment: the most the
+        machine held at once (the sum of VmHWM adds peaks reached at different times)."""
+        me = _rollup()
+        rss, pss = me.get("Rss", 0), me.get("Pss", 0)
+        for pid in _descendants(self._me):
+            if _cmdline(pid) in (None, self._cmd):
+                continue
+            kid = _rollup(pid)
+            rss += kid.get("Rss", 0)
+            pss += kid.get("Pss", 0)
+        self.together_rss_kib = max(self.together_rss_kib, rss)
+        self.together_pss_kib = max(self.together_pss_kib, pss)
 
     def _run(self) -> None:
         while True:
@@ -297,18 +315,26 @@ class PeakSampler:
             time.sleep(self._interval)
 
 
-def _smaps_split() -> dict[str, float]:
-    """Resident MiB that is anonymous (heaps, arrays) vs file-backed (code of libraries)."""
-    out: dict[str, float] = {}
+def _rollup(pid: int | str = "self") -> dict[str, int]:
+    """/proc/PID/smaps_rollup in KiB: Rss (shared pages counted whole in every process
+    that maps them), Pss (shared pages divided among those processes), Anonymous..."""
+    out: dict[str, int] = {}
     try:
-        with open("/proc/self/smaps_rollup", encoding="ascii") as fh:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
             for line in fh:
-                key = line.split(":")[0]
-                if key in ("Rss", "Anonymous", "Private_Clean", "Shared_Clean"):
-                    out[key] = int(line.split()[1]) / 1024
+                parts = line.split()
+                if len(parts) == 3 and parts[2] == "kB":
+                    out[parts[0].rstrip(":")] = int(parts[1])
     except OSError:
         pass
     return out
+
+
+def _smaps_split(pid: int | str = "self") -> dict[str, float]:
+    """Resident MiB that is anonymous (heaps, arrays) vs file-backed (code of libraries)."""
+    r = _rollup(pid)
+    return {k: r[k] / 1024 for k in ("Rss", "Pss", "Anonymous", "Pss_Anon", "Pss_File",
+                                     "Pss_Shmem", "Private_Clean", "Shared_Clean") if k in r}
 
 
 def _largest_mappings(n: int = 6) -> list[tuple[str, float]]:
@@ -345,7 +371,7 @@ def import_torch_alone() -> dict[str, float]:
             "torch_mib": float(out[1]) - float(out[0]), "torch_version": out[2]}
 
 
-def run_peak(epochs: int, cycle_tabs: bool) -> dict:
+def run_peak(epochs: int, cycle_tabs: bool, child_at_start: bool = True) -> dict:
     """One measurement (call it in a fresh process): the window, the 60k folder, the
     MLP training for ``epochs``; the peak per phase and where the memory is."""
     sampler = PeakSampler()
@@ -382,6 +408,11 @@ def run_peak(epochs: int, cycle_tabs: bool) -> dict:
     s.load_engine_now()
     for _ in range(10):
         app.processEvents()
+    if child_at_start:
+        # as the app does in the background at start-up: the child starts with the
+        # bundled sample, and each new task's images travel to it as they come
+        sampler.mark("training process started")
+        s.start_training_process()
     sampler.mark("60k folder loaded")
     s.load_dataset(str(FASHION))
     spin_until(lambda: not s.loading_dataset, 120)
@@ -394,6 +425,8 @@ def run_peak(epochs: int, cycle_tabs: bool) -> dict:
     w._on_settings_changed()
     for _ in range(20):
         app.processEvents()
+    # the images' journey to the child (a background job) ends before training starts
+    spin_until(lambda: not s._preload_runner.is_running(), 60)
     sampler.mark("training")
     cycler = QTimer()
     if cycle_tabs:  # every view draws at least once while training
@@ -415,6 +448,8 @@ def run_peak(epochs: int, cycle_tabs: bool) -> dict:
     sampler.sample()
     own_hwm = _status().get("VmHWM", 0) / 1024
     kids_hwm = sum(sampler.children_hwm_kib.values()) / 1024
+    child_pid = s._process.pid() if s._process is not None else None
+    child_smaps = _smaps_split(child_pid) if child_pid else {}
 
     model = getattr(s, "model", None)
     arrays: dict[str, float] = {}
@@ -444,6 +479,10 @@ def run_peak(epochs: int, cycle_tabs: bool) -> dict:
         "children": len(sampler.children_hwm_kib),
         "children_commands": sorted(set(sampler.children_cmd.values())),
         "total_mib": round(own_hwm + kids_hwm, 1),
+        "child_at_start": child_at_start,
+        "together_rss_mib": round(sampler.together_rss_kib / 1024, 1),
+        "together_pss_mib": round(sampler.together_pss_kib / 1024, 1),
+        "child_smaps_mib": {k: round(v, 1) for k, v in child_smaps.items()},
         "phases": [(p, round(sampler.peak_kib.get(p, 0) / 1024, 1),
                     round(sampler.children_peak_kib.get(p, 0) / 1024, 1))
                    for p in sampler.order[1:]],
@@ -467,17 +506,30 @@ def print_peak(r: dict) -> None:
     print(f"  {'phase':32s} {'peak RSS MiB':>12s} {'+ children':>11s}")
     for phase, mib, kids in r["phases"]:
         print(f"  {phase:32s} {mib:12.0f} {kids:11.0f}")
-    sm = r["smaps_mib"]
-    if sm:
-        print(f"  at the end: RSS {sm.get('Rss', 0):.0f} MiB = anonymous "
-              f"{sm.get('Anonymous', 0):.0f} + file-backed (libraries' code and data) "
-              f"{sm.get('Rss', 0) - sm.get('Anonymous', 0):.0f}")
+    print(f"  at one moment (sampled every ~0.1 s), window + child: RSS at most "
+          f"{r['together_rss_mib']:.0f} MiB, Pss at most {r['together_pss_mib']:.0f} MiB "
+          "(Pss divides shared pages among the processes that map them)")
+    for who, sm in (("window", r["smaps_mib"]), ("child", r.get("child_smaps_mib") or {})):
+        if sm:
+            print(f"  {who} at the end: RSS {sm.get('Rss', 0):.0f} MiB = anonymous "
+                  f"{sm.get('Anonymous', 0):.0f} + file-backed or shared "
+                  f"{sm.get('Rss', 0) - sm.get('Anonymous', 0):.0f}; Pss "
+                  f"{sm.get('Pss', 0):.0f} (anon {sm.get('Pss_Anon', 0):.0f}, file "
+                  f"{sm.get('Pss_File', 0):.0f}, shmem {sm.get('Pss_Shmem', 0):.0f})")
+    for line in r.get("child_log", []):
+        top = ", ".join(f"{where} {kib / 1024:.1f}" for where, kib in line["traced_top"][:3])
+        print(f"  child {line['stage']:14s} VmRSS {line.get('VmRSS_kib', 0) / 1024:5.0f} "
+              f"VmHWM {line.get('VmHWM_kib', 0) / 1024:5.0f} anon "
+              f"{line.get('Anonymous_kib', 0) / 1024:5.0f} MiB; Python objects "
+              f"{line['traced_kib'] / 1024:.1f} MiB (peak since last "
+              f"{line['traced_peak_kib'] / 1024:.1f}): {top}")
     print("  largest mappings: " + ", ".join(f"{k} {v:.0f}" for k, v in r["largest_mappings_mib"]))
     print("  arrays the session holds (MiB): " + ", ".join(
         f"{k} {v:.1f}" for k, v in r["arrays_mib"].items()))
 
 
-def main_peak(repeats: int, epochs: int, cycle_tabs: bool, as_json: bool) -> int:
+def main_peak(repeats: int, epochs: int, cycle_tabs: bool, as_json: bool,
+              extra: tuple[str, ...] = ()) -> int:
     if not FASHION.is_dir():
         print(f"skipping --peak: {FASHION} missing (apt-get install dataset-fashion-mnist)")
         return 0
@@ -485,13 +537,15 @@ def main_peak(repeats: int, epochs: int, cycle_tabs: bool, as_json: bool) -> int
     results = []
     for _ in range(repeats):  # a fresh process each: VmHWM never goes down
         cmd = [sys.executable, __file__, "--only", "peak", "--peak-epochs", str(epochs),
-               "--json"] + (["--cycle-tabs"] if cycle_tabs else [])
+               "--json", *extra] + (["--cycle-tabs"] if cycle_tabs else [])
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     totals = sorted(r["total_mib"] for r in results)
+    pss = sorted(r["together_pss_mib"] for r in results)
     summary_ = {"repeats": repeats, "epochs": epochs, "cycle_tabs": cycle_tabs,
                 "peak_mib_min": totals[0], "peak_mib_median": totals[len(totals) // 2],
                 "peak_mib_max": totals[-1], "target_mb": TARGET_MB,
+                "pss_together_mib_min": pss[0], "pss_together_mib_max": pss[-1],
                 "import_torch_alone": torch_alone, "runs": results}
     if as_json:
         print(json.dumps(summary_))
@@ -501,9 +555,11 @@ def main_peak(repeats: int, epochs: int, cycle_tabs: bool, as_json: bool) -> int
           f"({torch_alone['numpy_mib']:.0f} MiB)")
     for r in results:
         print_peak(r)
-    print(f"peak over {repeats} fresh process(es): min {totals[0]:.0f}, median "
-          f"{totals[len(totals) // 2]:.0f}, max {totals[-1]:.0f} MiB "
+    print(f"peak over {repeats} fresh process(es), sum of VmHWM (window + child): min "
+          f"{totals[0]:.0f}, median {totals[len(totals) // 2]:.0f}, max {totals[-1]:.0f} MiB "
           f"(max {totals[-1] * 2**20 / 1e6:.0f} MB; target ≤ {TARGET_MB} MB)")
+    print(f"  most Pss held at one moment (window + child): min {pss[0]:.0f}, max "
+          f"{pss[-1]:.0f} MiB (max {pss[-1] * 2**20 / 1e6:.0f} MB)")
     return 0
 
 
@@ -521,11 +577,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peak-epochs", type=int, default=1, help="--peak: epochs trained")
     parser.add_argument("--cycle-tabs", action="store_true",
                         help="--peak: switch tabs while training (every view draws)")
+    parser.add_argument("--no-child-at-start", action="store_true",
+                        help="--peak: start the training process at the first Start, not "
+                             "at start-up as the app does")
+    parser.add_argument("--child-log", action="store_true",
+                        help="--peak: the child logs its memory at each stage, with "
+                             "tracemalloc (slower, and tracing costs memory: diagnosis only)")
     ns = parser.parse_args(argv)
     if ns.peak:
-        return main_peak(ns.repeats, ns.peak_epochs, ns.cycle_tabs, ns.json)
+        extra = tuple(flag for flag, on in (("--no-child-at-start", ns.no_child_at_start),
+                                            ("--child-log", ns.child_log)) if on)
+        return main_peak(ns.repeats, ns.peak_epochs, ns.cycle_tabs, ns.json, extra)
     if ns.only == "peak":
-        result = run_peak(ns.peak_epochs, ns.cycle_tabs)
+        log = None
+        if ns.child_log:
+            import tempfile
+
+            from biasviz.core.train_process import ENV_MEMLOG
+
+            log = Path(tempfile.mkdtemp()) / "child-memory.jsonl"
+            os.environ[ENV_MEMLOG] = str(log)
+        result = run_peak(ns.peak_epochs, ns.cycle_tabs, not ns.no_child_at_start)
+        if log is not None and log.exists():
+            result["child_log"] = [json.loads(x) for x in log.read_text().splitlines()]
         print(json.dumps(result) if ns.json else result)
         return 0
     if ns.only is None:  # each run in its own process

@@ -71,6 +71,10 @@ DATA_CHUNK = 2**20  # bytes of images per message
 
 #: Set to "0" to train in the window's own process (a thread), as before.
 ENV_SWITCH = "BIASVIZ_TRAIN_PROCESS"
+#: A file path: the child appends a JSON line about its memory at each stage (ready, data
+#: received, run started, run ended) and traces its Python allocations (tracemalloc,
+#: which slows it down): for benchmarks/bench_memory.py, never set by the app.
+ENV_MEMLOG = "BIASVIZ_TRAIN_MEMLOG"
 
 
 class TrainingProcessError(BiasvizError):
@@ -437,6 +441,44 @@ class TrainingProcess:
 
 
 # -- the child's side -----------------------------------------------------------------------
+class _MemoryLog:
+    """The child's memory at each stage, as JSON lines (``ENV_MEMLOG``; off by default)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        if path:
+            import tracemalloc
+
+            tracemalloc.start()
+
+    def write(self, stage: str) -> None:
+        if not self.path:
+            return
+        import json
+        import tracemalloc
+
+        line: dict[str, Any] = {"stage": stage}
+        for name, keys in (("status", ("VmRSS", "VmHWM")),
+                           ("smaps_rollup", ("Rss", "Pss", "Anonymous", "Shared_Clean",
+                                             "Shared_Dirty", "Private_Clean",
+                                             "Private_Dirty"))):
+            try:
+                with open(f"/proc/self/{name}", encoding="ascii") as fh:
+                    for row in fh:
+                        key = row.split(":")[0]
+                        if key in keys:
+                            line[key + "_kib"] = int(row.split()[1])
+            except OSError:
+                pass
+        current, peak = tracemalloc.get_traced_memory()
+        line["traced_kib"], line["traced_peak_kib"] = current // 1024, peak // 1024
+        top = tracemalloc.take_snapshot().statistics("lineno")[:6]
+        line["traced_top"] = [(str(s.traceback[0]), s.size // 1024) for s in top]
+        tracemalloc.reset_peak()
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line) + "\n")
+
+
 class _FedOrder:
     """Batch orders as the parent sends them (waits for the next if none has come)."""
 
@@ -468,6 +510,7 @@ class _Child:
         self.seq = 0
         self.seq_lock = threading.Lock()
         self._send_lock = threading.Lock()
+        self.memlog = _MemoryLog(os.environ.get(ENV_MEMLOG))
 
     def send(self, message: tuple) -> None:
         with self._send_lock:
@@ -504,40 +547,51 @@ class _Child:
                 self.control = control
                 self.runs.put(message)
             elif kind == "data":
-                _, empty, layout = message
+                # Taken here, not handed to the serving thread through its queue: that
+                # thread would hold the old images while this one received the new ones.
+                # (The parent sends images only between runs, and before the run that
+                # uses them, so a run always starts with the images sent before it.)
                 self.data = None  # the old images go before the new ones come (peak RSS)
-                arrays = {}
-                for name, shape, dtype in layout:
-                    a = np.empty(shape, np.dtype(dtype))
-                    raw, done = a.data.cast("B"), 0
-                    if not len(raw):
-                        self.cmd.recv_bytes()  # the one empty piece
-                    while done < len(raw):
-                        done += self.cmd.recv_bytes_into(raw, done)
-                    arrays[name] = a
-                self.runs.put(("data", replace(empty, **arrays)))
+                self.data = self._receive_data(*message[1:])
+                self.memlog.write("data received")
             else:  # quit
                 if self.control is not None:
                     self.control.stop()
                 self.runs.put(("quit",))
                 return
 
+    def _receive_data(self, empty: Any, layout: list) -> Any:
+        """The task's images, received straight into their arrays."""
+        arrays = {}
+        for name, shape, dtype in layout:
+            a = np.empty(shape, np.dtype(dtype))
+            raw, done = a.data.cast("B"), 0
+            if not len(raw):
+                self.cmd.recv_bytes()  # the one empty piece
+            while done < len(raw):
+                done += self.cmd.recv_bytes_into(raw, done)
+            arrays[name] = a
+        return replace(empty, **arrays)
+
     def serve(self) -> None:
         threading.Thread(target=self.listen, name="biasviz-commands", daemon=True).start()
         self.send(("ready",))
+        self.memlog.write("ready")
         while True:
             message = self.runs.get()
             if message[0] == "quit":
                 return
-            if message[0] == "data":
-                self.data = message[1]
-                continue
             try:
+                self.memlog.write("run started")
                 self.train(*message[1:5])
+                self.memlog.write("run ended")
             except Exception as exc:  # noqa: BLE001 - reported to the parent, which shows it
                 self.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
             finally:
-                self.control = None
+                # The run's trainer holds the images too: it goes with the run, so that
+                # new images never arrive while the old ones are still held (60k images:
+                # 55 MB more at the child's peak).
+                self.control = self.trainer = None
 
     def train(self, spec: Any, config: Any, state: dict, epochs: int) -> None:
         control, orders = self.control, self.orders
