@@ -8,6 +8,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from biasviz.gui.plot_style import cache_axes, draw_what_fits
+
 RAW_PEN = pg.mkPen((150, 150, 150), width=1)
 SMOOTH_PEN = pg.mkPen((0, 114, 178), width=2)
 VALID_LOSS_PEN = pg.mkPen((213, 94, 0), width=2)
@@ -45,10 +47,9 @@ class TrainingPlots(QWidget):
         # (a pale background keeps it legible where a flat loss runs under it)
         self.loss_plot.addLegend(offset=(-10, 5), colCount=3, brush=LEGEND_BRUSH)
         self.raw_curve = self.loss_plot.plot([], [], pen=RAW_PEN, name="each batch")
-        # Long runs: draw what fits the pixels (peaks kept), only the visible part.
-        self.raw_curve.setDownsampling(auto=True, method="peak")
-        self.raw_curve.setClipToView(True)
         self.smooth_curve = self.loss_plot.plot([], [], pen=SMOOTH_PEN, name="smoothed")
+        for curve in (self.raw_curve, self.smooth_curve):  # long runs: what fits the pixels
+            draw_what_fits(curve)
         self.valid_loss_curve = self.loss_plot.plot(
             [], [], pen=VALID_LOSS_PEN, symbol="o", symbolSize=5, symbolBrush=(213, 94, 0),
             name="validation (per epoch)",
@@ -78,6 +79,7 @@ class TrainingPlots(QWidget):
             plot.setMinimumHeight(150)
             for side in ("left", "bottom"):
                 plot.getAxis(side).enableAutoSIPrefix(False)
+            cache_axes(plot.getPlotItem())
         self._version = -1
         self._pinned_curves: list = []
         acc_legend = self.acc_plot.addLegend(offset=(10, 10), brush=LEGEND_BRUSH)  # top left

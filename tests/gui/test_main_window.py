@@ -52,13 +52,13 @@ def test_defaults_are_the_chapters_lesson(window):
 
 def test_short_run_feeds_every_view(qtbot, window):
     w = window
-    before = w.weights_view.image_item(0).image.copy()
+    before = w.weights_view.tile_values(0).copy()
     run_to_end(qtbot, w, 3)
     per_epoch = w.session.trainer.batches_per_epoch
     assert w.session.history.loss.total == 3 * per_epoch
     assert [e[0] for e in w.plots.epochs] == [1, 2, 3]
     assert w.plots.acc_curve.getData()[1] is not None and len(w.plots.acc_curve.getData()[1]) == 3
-    after = w.weights_view.image_item(0).image
+    after = w.weights_view.tile_values(0)
     assert not np.allclose(before, after), "the weight image did not change"
     # a random start: after training the view shows what training added, w − w₀
     assert w.show_combo.currentData() == "delta"

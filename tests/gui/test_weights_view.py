@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
@@ -17,6 +16,7 @@ from biasviz.gui.weights_view import (
     best_grid,
     format_value,
     grid_shape,
+    weight_colours,
 )
 
 
@@ -77,14 +77,15 @@ def test_format_value():
 def test_single_neuron_image_shows_the_weights_as_a_digit(view, rng):
     weights = single(view, rng)
     assert view.tile_count() == 1
-    img = view.image_item(0)
-    np.testing.assert_array_equal(img.image, weights.reshape(28, 28))
-    assert img.axisOrder == "row-major"  # image[row, column]
+    np.testing.assert_array_equal(view.tile_values(0), weights.reshape(28, 28))
     assert view.view_box().yInverted()  # row 0 at the top, like the digit
     m = float(np.abs(weights).max())
     lo, hi = view.levels()
     assert lo == pytest.approx(-m) and hi == pytest.approx(m)
-    np.testing.assert_allclose(img.getLevels(), [-m, m], rtol=1e-6)
+    # painted row-major (image[row, column]) through the colour map at those levels
+    colours = view.tile_colours(0)
+    np.testing.assert_array_equal(colours, weight_colours(weights.reshape(28, 28), (-m, m),
+                                                          view._lut))
     np.testing.assert_allclose(view.color_bar().levels(), [-m, m], rtol=1e-6)
     np.testing.assert_array_equal(view.current_weights(), weights[None])
 
@@ -150,19 +151,46 @@ def test_grid_of_ten_tiles_has_labels_with_biases(qtbot, view, rng):
     assert view.tile_label(3) == f"3  b={biases[3]:+.2f}"
     assert view.tile_label(0) == "0  b=-0.50"
     # at 500×450 there is room for the full labels
-    item = view.tile_label_item(3)
-    assert item.isVisible()
-    assert item.toPlainText() == view.tile_label(3)
+    assert view.tile_label_shown(3) == view.tile_label(3)
     m = float(np.abs(weights).max())
+    assert view.levels() == pytest.approx((-m, m))
     for i in range(10):
-        np.testing.assert_array_equal(view.image_item(i).image, weights[i].reshape(28, 28))
-        np.testing.assert_allclose(view.image_item(i).getLevels(), [-m, m], rtol=1e-6)
+        np.testing.assert_array_equal(view.tile_values(i), weights[i].reshape(28, 28))
+        np.testing.assert_array_equal(
+            view.tile_colours(i), weight_colours(weights[i].reshape(28, 28), (-m, m), view._lut))
+
+
+def test_the_screen_shows_each_tile_where_it_is_and_upright(qtbot, view, rng):
+    """What is painted: each tile's pixel (row, column) on screen has its colour."""
+    weights = rng.normal(0, 1, (10, 784)).astype(np.float32)
+    weights[:, 0] = 3.0  # the top-left pixel of every tile deep red, the scale's top
+    weights[:, 783] = -3.0  # the bottom-right deep blue
+    view.set_neurons(weights, np.zeros(10), [str(d) for d in range(10)])
+    shown(qtbot, view)
+    plot = view.plot_widget()
+    image = plot.grab().toImage()
+    ratio = image.devicePixelRatio()
+    checked = 0
+    for i in (0, 4, 9):
+        for r, c in ((0, 0), (27, 27), (14, 3)):
+            x, y = view.tile_origin(i)
+            scene = view.view_box().mapViewToScene(QPointF(x + c + 0.5, y + r + 0.5))
+            at = plot.mapFromScene(scene)
+            shown_rgb = image.pixelColor(int(at.x() * ratio), int(at.y() * ratio))
+            want = view.tile_colours(i)[r, c]
+            assert abs(shown_rgb.red() - int(want[0])) <= 3
+            assert abs(shown_rgb.green() - int(want[1])) <= 3
+            assert abs(shown_rgb.blue() - int(want[2])) <= 3
+            checked += 1
+    assert checked == 9
+    red, blue = view.tile_colours(4)[0, 0], view.tile_colours(4)[27, 27]
+    assert red[0] > red[2] and blue[2] > blue[0]
 
 
 def test_tiles_do_not_overlap(qtbot, view, rng):
     view.set_neurons(rng.normal(0, 1, (32, 784)), np.zeros(32), [f"#{i}" for i in range(32)])
     shown(qtbot, view)
-    rects = [view.image_item(i).sceneBoundingRect() for i in range(32)]
+    rects = [view.tile_scene_rect(i) for i in range(32)]
     for i in range(32):
         for j in range(i + 1, 32):
             assert not rects[i].intersects(rects[j])
@@ -170,28 +198,26 @@ def test_tiles_do_not_overlap(qtbot, view, rng):
 
 def test_same_shape_updates_in_place(view, rng):
     view.set_neurons(rng.normal(0, 1, (10, 784)), np.zeros(10), [str(d) for d in range(10)])
-    items = [view.image_item(i) for i in range(10)]
-    labels = [view.tile_label_item(i) for i in range(10)]
+    item = view.tiles_item()
+    items_before = list(view.view_box().addedItems)
     new = rng.normal(0, 2, (10, 784)).astype(np.float32)
     view.set_neurons(new, np.ones(10), [str(d) for d in range(10)])
-    assert [view.image_item(i) for i in range(10)] == items
-    assert all(view.image_item(i) is items[i] for i in range(10))
-    assert all(view.tile_label_item(i) is labels[i] for i in range(10))
-    np.testing.assert_array_equal(view.image_item(7).image, new[7].reshape(28, 28))
+    assert view.tiles_item() is item and list(view.view_box().addedItems) == items_before
+    np.testing.assert_array_equal(view.tile_values(7), new[7].reshape(28, 28))
     assert view.tile_label(7) == "7  b=+1.00"
 
 
 def test_changing_the_structure_rebuilds(view, rng):
     view.set_neurons(rng.normal(0, 1, (10, 784)), np.zeros(10), [str(d) for d in range(10)])
-    first = view.image_item(0)
     view.set_neurons(rng.normal(0, 1, (1, 784)), np.zeros(1), ["one"])
-    assert view.tile_count() == 1 and view.image_item(0) is not first
+    assert view.tile_count() == 1 and view.grid() == (1, 1)
+    assert view.tile_label_shown(0) == ""  # a single picture has no tile label
     view.set_neurons(rng.normal(0, 1, (8, 25)), np.zeros(8), [f"k{i}" for i in range(8)], side=5)
     assert view.tile_count() == 8
-    assert view.image_item(0).image.shape == (5, 5)
-    # only the structure's items remain in the view
-    images = [it for it in view.view_box().addedItems if isinstance(it, pg.ImageItem)]
-    assert len(images) == 8
+    assert view.tile_values(0).shape == (5, 5) and view.tile_colours(7).shape == (5, 5, 4)
+    # one item paints every tile, whatever the structure
+    assert len(view.view_box().addedItems) == len(set(view.view_box().addedItems))
+    assert sum(it is view.tiles_item() for it in view.view_box().addedItems) == 1
 
 
 def test_more_than_max_tiles_shows_the_first_ones(view, rng):
@@ -264,7 +290,7 @@ def test_add_paint_raises_weights_under_the_brush(qtbot, view):
     assert painted[10 * 28 + 11] > 0  # soft falloff
     assert painted[0] == 0.0  # far away: untouched
     np.testing.assert_array_equal(view.current_weights()[0], painted)
-    np.testing.assert_array_equal(view.image_item(0).image.reshape(-1), painted)
+    np.testing.assert_array_equal(view.tile_values(0).reshape(-1), painted)
     # dragging on emits on every move and keeps adding
     with qtbot.waitSignals([view.weightsPainted, view.paintFinished], timeout=1000):
         view.drag_to(10.5, 10.5, finish=True)

@@ -1,0 +1,75 @@
+"""The live curves stay cheap to draw however long the run (issue 14)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from biasviz.core.history import TrainingHistory
+from biasviz.gui.training_plots import TrainingPlots
+
+
+def _steps(first: int, n: int, rng) -> list:
+    return [SimpleNamespace(step=s, loss=float(2 * np.exp(-s / 3000) + 0.3 * rng.random()),
+                            bias=None) for s in range(first, first + n)]
+
+
+@pytest.fixture
+def plots(qtbot):
+    p = TrainingPlots()
+    qtbot.addWidget(p)
+    p.resize(900, 260)
+    p.show()
+    qtbot.waitExposed(p)
+    return p
+
+
+def test_a_long_loss_curve_is_drawn_at_about_a_sample_per_pixel_peaks_kept(plots):
+    rng = np.random.default_rng(3)
+    history = TrainingHistory()
+    history.add_steps(_steps(1, 6000, rng))
+    spike = _steps(6001, 40, rng)
+    spike[0].loss = 9.0  # one spike in the newest steps: a learner must still see it
+    history.add_steps(spike)
+    assert float(np.max(history.loss.y)) == 9.0
+    plots.show_history(history)
+    QApplication.processEvents()
+    n_points = len(history.loss)
+    assert n_points > 1500  # the history keeps far more points than the plot has pixels
+    width_px = plots.loss_plot.getPlotItem().getViewBox().width()
+    x, y = plots.raw_curve.curve.getData()
+    assert 0 < len(x) <= 2.5 * width_px < n_points
+    assert float(np.max(y)) == pytest.approx(9.0)
+    sx, _sy = plots.smooth_curve.curve.getData()
+    assert 0 < len(sx) <= 2.5 * width_px
+
+
+def test_new_points_repaint_the_curves_but_not_the_unchanged_axes(plots):
+    rng = np.random.default_rng(4)
+    history = TrainingHistory()
+    history.add_steps(_steps(1, 500, rng))
+    plots.show_history(history)
+    QApplication.processEvents()
+    plots.loss_plot.viewport().repaint()
+    axis = plots.loss_plot.getPlotItem().getAxis("left")
+    drawn = []
+    generate = axis.generateDrawSpecs
+    axis.generateDrawSpecs = lambda *a: (drawn.append(1), generate(*a))[1]
+
+    def repaint_with_forgotten_axis_drawing() -> None:
+        axis.picture = None  # were the axis painted, it would have to draw itself anew
+        QApplication.processEvents()
+        plots.loss_plot.viewport().repaint()
+
+    history.add_steps(_steps(501, 5, rng))  # within the axes' ranges
+    plots.show_history(history)
+    repaint_with_forgotten_axis_drawing()
+    assert drawn == []  # the curve changed, the axis came from its cached pixmap
+    assert plots.raw_curve.curve.getData()[0][-1] > 500  # the new points are drawn
+    history.add_steps([SimpleNamespace(step=506, loss=50.0, bias=None)])  # the y range grows
+    plots.show_history(history)
+    repaint_with_forgotten_axis_drawing()
+    assert drawn  # a changed axis is drawn again
