@@ -500,6 +500,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         p.recipeRequested.connect(self._back_to_recipe)
         p.datasetRequested.connect(s.load_dataset)
         p.cancelDownloadRequested.connect(s.cancel_dataset_load)
+        p.set_discard_guard(s.unsaved_progress, self.save_session_dialog)  # ask first
 
         s.stateChanged.connect(self._on_state)
         s.dataChanged.connect(self._on_data)

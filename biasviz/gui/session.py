@@ -99,6 +99,7 @@ class Session(QObject):
         self._process_broken = False  # it could not start: train in a thread instead
         self._pending: Callable[[], None] | None = None
         self._loading_dataset = False
+        self._saved_snapshot: Snapshot | None = None  # the moment last saved or opened
 
     # ------------------------------------------------------------------ model values
     # Read-only views of the model, for widgets and tests; the model is their one home.
@@ -125,6 +126,23 @@ class Session(QObject):
     def training_thread_alive(self) -> bool:
         """Is a training thread still running (tests, shutdown checks)?"""
         return self._train_runner.is_running()
+
+    # ------------------------------------------------------------------ unsaved work
+    def mark_saved(self) -> None:
+        """The session was just saved (or opened from a file): nothing is lost yet."""
+        self._saved_snapshot = self.model.snapshot
+
+    def unsaved_progress(self) -> str:
+        """What a new model would lose: "the model trained for 1,240 steps (validation
+        accuracy 96.1 %)", or "" when nothing (untrained, or saved since).  Edits of
+        the trained parameters count too (they make a new snapshot)."""
+        model = self.model
+        snap = model.snapshot
+        if snap is None or not model.has_trained or snap is self._saved_snapshot:
+            return ""
+        text = f"the model trained for {snap.step:,} step{'s' if snap.step != 1 else ''}"
+        acc = model.last_accuracy
+        return text + (f" (validation accuracy {acc:.1%})" if acc is not None else "")
 
     # ------------------------------------------------------------------ start-up
     def load_engine_in_background(self) -> None:

@@ -6,10 +6,15 @@ Controls that cannot change mid-run are disabled while training runs.
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Callable
 from pathlib import PurePath
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -18,6 +23,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSlider,
@@ -66,6 +72,89 @@ def _tip(widget: QWidget, text: str) -> QWidget:
     return widget
 
 
+# ------------------------------------------------------------------ learning rate
+LR_MIN, LR_MAX = 1e-10, 1e10
+_LR_LADDER = (1.0, 2.0, 5.0)  # arrows walk 1 → 2 → 5 → 10: a factor ~2–2.5 a step
+
+
+def format_lr(value: float) -> str:
+    """A learning rate as a learner writes it: 1, 0.5, 0.001, 1e-06 → "1e-6", 100."""
+    text = f"{value:.6g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def lr_ladder_step(value: float, steps: int) -> float:
+    """``value`` moved ``steps`` rungs along 1, 2, 5, 10, 20, 50… (down for negative
+    ``steps``); a value between rungs goes to the next rung in that direction."""
+    value = max(LR_MIN, float(value))
+    for _ in range(abs(steps)):
+        decade = math.floor(math.log10(value))
+        rungs = [m * 10.0 ** e for e in (decade - 1, decade, decade + 1) for m in _LR_LADDER]
+        if steps > 0:
+            value = min(r for r in rungs if r > value * (1 + 1e-9))
+        else:
+            value = max(r for r in rungs if r < value * (1 - 1e-9))
+    return float(f"{value:.12g}")  # 0.1 * 2 is 0.2, not 0.20000000000000004
+
+
+class LearningRateSpinBox(QDoubleSpinBox):
+    """The learning rate over twenty decades: shows significant digits ("1e-6", "0.003",
+    "100"), takes what is typed in either notation, and its arrows (and the wheel) walk
+    1 → 2 → 5 → 10 up or down, so a 'silly' rate is a few clicks away in either direction
+    (a fixed step of 0.1 could not go below 0.1 or reach 1000)."""
+
+    _NUMBER = re.compile(r"^\s*(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+    _PARTIAL = re.compile(r"^\s*(\d*\.?\d*)([eE][-+]?\d*)?\s*$")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        # enough decimals that the box keeps any value exactly (its value is rounded
+        # to them); the text is made by textFromValue, not from the decimals
+        self.setDecimals(30)
+        self.setRange(LR_MIN, LR_MAX)
+        self.setKeyboardTracking(False)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt API
+        return format_lr(value)
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt API
+        try:
+            return float(text.strip())
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> object:
+        if self._NUMBER.match(text):
+            value = float(text)
+            state = (QValidator.State.Acceptable if self.minimum() <= value <= self.maximum()
+                     else QValidator.State.Intermediate)
+            return state, text, pos
+        if self._PARTIAL.match(text):
+            return QValidator.State.Intermediate, text, pos
+        return QValidator.State.Invalid, text, pos
+
+    def fixup(self, text: str) -> str:
+        return format_lr(self.value())
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt API
+        value = lr_ladder_step(self.value(), steps)
+        self.setValue(min(self.maximum(), max(self.minimum(), value)))
+        self.selectAll()
+
+    def show_value(self, value: float) -> None:
+        """Show ``value`` exactly, widening the range for a rate set elsewhere (a session
+        file, the command line) beyond the box's usual limits."""
+        value = float(value)
+        if value < self.minimum():
+            self.setMinimum(value)
+        if value > self.maximum():
+            self.setMaximum(value)
+        self.setValue(value)
+
+
 class TrainingPanel(QWidget):
     datasetRequested = Signal(str)  # "sample", "mnist", ..., or a folder path
     cancelDownloadRequested = Signal()
@@ -88,8 +177,16 @@ class TrainingPanel(QWidget):
         self._state = "loading"
         self._dataset_key = "sample"
         self._dataset_source = ""
+        # Asking before a change discards a trained model (set_discard_guard): only for
+        # what the learner does with the mouse, keyboard or wheel, never for settings
+        # set by code (a restored session, tests, benchmarks) — see _watch_user_input.
+        self._unsaved: Callable[[], str] | None = None
+        self._save: Callable[[], object] | None = None
+        self._user_input = False
+        self._typed: set[int] = set()  # spin boxes with typing not yet committed
         self._build()
         self._sync_visibility()
+        self._shown = (self.task(), self.spec(), self.config())
 
     # ------------------------------------------------------------------ building
     def _build(self) -> None:
@@ -243,13 +340,11 @@ class TrainingPanel(QWidget):
         _tip(self.loss_combo, "For two classes: the chapter's mnist_loss (how far σ(z) is "
              "from the right answer) or binary cross-entropy. Ten classes use cross-entropy.")
         oform.addRow("Loss", self.loss_combo)
-        self.lr_spin = QDoubleSpinBox()
-        self.lr_spin.setKeyboardTracking(False)
-        self.lr_spin.setDecimals(4)
-        self.lr_spin.setRange(0.0001, 100000.0)
+        self.lr_spin = LearningRateSpinBox()
         self.lr_spin.setValue(1.0)
-        self.lr_spin.setSingleStep(0.1)
-        _tip(self.lr_spin, "Learning rate: how big each step is. The chapter uses 1.0.")
+        _tip(self.lr_spin, "Learning rate: how big each step is. The chapter uses 1.0. "
+             "Type any positive number (1e-6 and 100 both work); the arrows and the "
+             "wheel go 1 → 2 → 5 → 10 up, or down.")
         oform.addRow("Learning rate", self.lr_spin)
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 8192)
@@ -325,6 +420,101 @@ class TrainingPanel(QWidget):
         self.step_button.clicked.connect(self.stepBatchRequested)
         self.epoch_button.clicked.connect(self.stepEpochRequested)
         self.slow_slider.valueChanged.connect(self._on_slow)
+        # a typed number counts when typed out (Enter, leaving the box), as for the std:
+        # "48" key by key built a model of 4 neurons first (and asked twice)
+        for spin in (self.hidden_spin, self.channels_spin, self.seed_spin):
+            spin.setKeyboardTracking(False)
+        self._watch_user_input()
+
+    # ------------------------------------------------------------------ asking first
+    def _structural_controls(self) -> dict[QWidget, str]:
+        """The controls whose change makes a new model, with what each changes."""
+        return {self.dataset_combo: "the dataset", self.task_combo: "the task",
+                self.first_combo: "the classes", self.second_combo: "the classes",
+                self.model_combo: "the model", self.bias_combo: "the bias",
+                self.hidden_spin: "the hidden neurons", self.channels_spin: "the kernels",
+                self.kernel_combo: "the kernel size", self.init_combo: "the initialization",
+                self.std_spin: "the initial std", self.seed_spin: "the seed"}
+
+    def _watch_user_input(self) -> None:
+        """Note the learner's own input on the controls that make a new model (and on
+        a combo's open list), so that a change it causes can be told from one set by
+        code.  The note lasts until the event loop is back."""
+        for control in self._structural_controls():
+            control.installEventFilter(self)
+            if isinstance(control, QComboBox):
+                control.view().installEventFilter(self)
+                control.view().viewport().installEventFilter(self)
+
+    _INPUT = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease,
+              QEvent.Type.KeyPress, QEvent.Type.Wheel)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        kind = event.type()
+        if kind in self._INPUT:
+            if kind is QEvent.Type.KeyPress and isinstance(watched, QAbstractSpinBox):
+                self._typed.add(id(watched))
+            self._note_user_input()
+        elif kind is QEvent.Type.FocusOut and id(watched) in self._typed:
+            # a typed value counts when the box is left (keyboard tracking is off)
+            self._typed.discard(id(watched))
+            self._note_user_input()
+        return False
+
+    def _note_user_input(self) -> None:
+        if not self._user_input:
+            self._user_input = True
+            QTimer.singleShot(0, self._end_user_input)
+
+    def _end_user_input(self) -> None:
+        self._user_input = False
+
+    def set_discard_guard(self, unsaved: Callable[[], str] | None,
+                          save: Callable[[], object] | None = None) -> None:
+        """Ask before a change of dataset, task or model discards a trained model.
+
+        ``unsaved()`` says what would be lost ("the model trained for 1,240 steps…"), or
+        "" when nothing would be (untrained, or saved since); ``save()`` saves the
+        session (a dialog), offered as "Save session first…".  Only the learner's own
+        changes ask; settings set by code never do."""
+        self._unsaved, self._save = unsaved, save
+
+    def _go_ahead(self, what: str) -> bool:
+        """May a change of ``what`` discard the model?  Asks the learner when their own
+        input made the change and trained, unsaved progress would be lost."""
+        if not self._user_input or self._unsaved is None:
+            return True
+        lost = self._unsaved()
+        if not lost:
+            return True
+        self._user_input = False  # answered once per change, whatever made the box
+        box = QMessageBox(QMessageBox.Icon.Question, "Discard the trained model?",
+                          f"Changing {what} starts a new, untrained model: {lost} would "
+                          "be lost.", QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("discard_box")
+        box.setInformativeText("Save the session first to keep it, or cancel to keep "
+                               "the trained model and the setting as it was.")
+        save = (box.addButton("Save session first…", QMessageBox.ButtonRole.AcceptRole)
+                if self._save is not None else None)
+        discard = box.addButton("Discard and change", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        box.deleteLater()
+        if clicked is discard:
+            return True
+        if save is not None and clicked is save and self._save is not None:
+            self._save()
+            return not self._unsaved()  # saved: nothing is lost now (a dialog cancelled: keep)
+        return False
+
+    def _put_back(self) -> None:
+        """Cancelled: every control shows the settings as they were, and nothing is
+        sent."""
+        task, spec, config = self._shown
+        self.set_settings(task, spec, config)
 
     # ------------------------------------------------------------------ reading
     def task(self) -> Task:
@@ -362,19 +552,29 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------------ emitting
     def _on_dataset_activated(self, index: int) -> None:
         key = self.dataset_combo.itemData(index)
-        if key == LOADED_FOLDER:
-            return  # the folder that is loaded already: nothing to read again
+        if key == LOADED_FOLDER or (key == self._dataset_key and key != "folder"):
+            return  # the dataset that is loaded already: nothing to read again
+        user = self._user_input  # the folder dialog's own events come in between
         if key == "folder":
             folder = QFileDialog.getExistingDirectory(self, "Folder with MNIST-format IDX files")
             if not folder:
+                self.set_dataset(self._dataset_key, self._dataset_source)
                 return
-            self.datasetRequested.emit(folder)
+            request = folder
         else:
-            self.datasetRequested.emit(key)
+            request = key
+        self._user_input = user
+        if not self._go_ahead("the dataset"):
+            self.set_dataset(self._dataset_key, self._dataset_source)
+            return
+        self.datasetRequested.emit(request)
 
     def _emit_task(self) -> None:
         self._sync_visibility()
         if self._updating:
+            return
+        if not self._go_ahead(self._structural_controls().get(self.sender(), "the task")):
+            self._put_back()
             return
         task = self.task()
         # keep the model combo consistent with the task
@@ -388,12 +588,18 @@ class TrainingPanel(QWidget):
         finally:
             self._updating = False
         self._sync_visibility()
+        # the config is sent on its own (_emit_config): the seed belongs to both
+        self._shown = (task, self.spec(), self._shown[2])
         self.taskChanged.emit(task)
 
     def _emit_spec(self) -> None:
         self._sync_visibility()
         if self._updating:
             return
+        if not self._go_ahead(self._structural_controls().get(self.sender(), "the model")):
+            self._put_back()
+            return
+        self._shown = (self.task(), self.spec(), self._shown[2])
         kind = ModelKind(self.model_combo.currentData())
         task = self.task()
         if kind is ModelKind.SINGLE and not task.is_binary:
@@ -411,8 +617,13 @@ class TrainingPanel(QWidget):
         self.specChanged.emit(self.spec())
 
     def _emit_config(self) -> None:
-        if not self._updating:
-            self.configChanged.emit(self.config())
+        if self._updating:
+            return
+        config = self.config()
+        if config == self._shown[2]:
+            return  # nothing new (the seed's change was cancelled, and put back)
+        self._shown = (self._shown[0], self._shown[1], config)
+        self.configChanged.emit(config)
 
     def _on_slow(self, value: int) -> None:
         seconds = value / 1000.0
@@ -505,12 +716,13 @@ class TrainingPanel(QWidget):
             self.seed_spin.setValue(int(spec.seed))
             self._select(self.optimizer_combo, config.optimizer.value)
             self._select(self.loss_combo, config.loss.value)
-            self.lr_spin.setValue(float(config.lr))
+            self.lr_spin.show_value(float(config.lr))
             self.batch_spin.setValue(int(config.batch_size))
             self.epochs_spin.setValue(int(config.epochs))
         finally:
             self._updating = False
         self._sync_visibility()
+        self._shown = (self.task(), self.spec(), self.config())
 
     def set_recipe(self, label: str, follows: bool) -> None:
         """Which recipe the settings follow ("recipe: standard, changed: learning rate")."""

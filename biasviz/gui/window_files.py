@@ -238,6 +238,7 @@ class FilesMixin:
         except BiasvizError as exc:
             self.show_error("Could not save the session", str(exc))
             return False
+        self.session.mark_saved()  # a change of model no longer loses anything
         self._remember_recent(path)
         self.statusBar().showMessage(f"Session saved to {path}", 8000)
         return True
@@ -268,6 +269,7 @@ class FilesMixin:
         except BiasvizError as exc:
             self.show_error("Could not open the session", str(exc))
             return
+        self.session.mark_saved()  # as it is in the file
         self._on_settings_changed()
         if view.get("show") in ("weights", "delta"):
             self.show_combo.setCurrentIndex(self.show_combo.findData(view["show"]))

@@ -1,0 +1,146 @@
+"""A change of dataset, task or model discards a trained model: the window asks first
+(Save session first… / Discard and change / Cancel) when the learner makes the change and
+trained, unsaved progress would be lost; Cancel puts the control back and changes
+nothing; nothing is asked when nothing would be lost, nor for settings set by code."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from biasviz.core.spec import ModelKind
+from biasviz.gui.main_window import MainWindow
+
+WAIT = 30_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    w.session.load_engine_now()
+    yield w
+    w.session.shutdown()
+
+
+class Answers:
+    """Stands in for the learner at the question: records each box, clicks ``answer``."""
+
+    def __init__(self, monkeypatch, answer: str) -> None:
+        self.answer = answer
+        self.asked: list[tuple[str, str]] = []
+        monkeypatch.setattr(QMessageBox, "exec", lambda box: self._exec(box))
+
+    def _exec(self, box: QMessageBox) -> int:
+        self.asked.append((box.windowTitle(), box.text()))
+        button = next(b for b in box.buttons() if b.text() == self.answer)
+        button.click()
+        return 0
+
+
+def train_one_epoch(qtbot, w) -> None:
+    w.training_panel.epochs_spin.setValue(1)
+    qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.session.state == "ready" and len(w.plots.epochs) >= 1,
+                    timeout=WAIT)
+
+
+def test_cancel_keeps_the_trained_model_and_puts_the_control_back(qtbot, window, monkeypatch):
+    w, s, p = window, window.session, window.training_panel
+    train_one_epoch(qtbot, w)
+    answers = Answers(monkeypatch, "Cancel")
+    snap, spec, task, step = s.snapshot, s.spec, s.task, s.snapshot.step
+    settings_sent = []
+    p.specChanged.connect(settings_sent.append)
+    p.taskChanged.connect(settings_sent.append)
+    p.configChanged.connect(settings_sent.append)
+
+    qtbot.keyClick(p.model_combo, Qt.Key.Key_Down)  # the learner picks another model
+    assert len(answers.asked) == 1
+    title, text = answers.asked[0]
+    assert title == "Discard the trained model?"
+    assert f"trained for {step:,} step" in text and "the model" in text
+    assert p.model_combo.currentData() == ModelKind.SINGLE.value  # put back
+    assert s.spec == spec and s.snapshot is snap and s.trainer.step == step
+    assert settings_sent == []  # nothing was sent: no side effects
+
+    # a typed value (committed with Enter) asks too; Cancel puts the box back
+    p.seed_spin.setFocus()
+    p.seed_spin.lineEdit().selectAll()
+    qtbot.keyClicks(p.seed_spin, "5")
+    qtbot.keyClick(p.seed_spin, Qt.Key.Key_Return)
+    assert len(answers.asked) == 2 and "the seed" in answers.asked[1][1]
+    assert p.seed_spin.value() == spec.seed and s.spec == spec and s.snapshot is snap
+
+    # the second class, by the wheel-less keyboard route
+    qtbot.keyClick(p.second_combo, Qt.Key.Key_Up)
+    assert len(answers.asked) == 3 and "the classes" in answers.asked[2][1]
+    assert p.second_combo.currentData() == 7 and s.task == task
+    assert settings_sent == [] and s.snapshot is snap
+
+
+def test_discard_goes_ahead(qtbot, window, monkeypatch):
+    w, s, p = window, window.session, window.training_panel
+    train_one_epoch(qtbot, w)
+    answers = Answers(monkeypatch, "Discard and change")
+    p.task_combo.setFocus()
+    qtbot.keyClick(p.task_combo, Qt.Key.Key_Down)  # all ten classes
+    assert len(answers.asked) == 1 and "Changing the task" in answers.asked[0][1]
+    assert s.task.n_outputs == 10 and s.snapshot.step == 0
+
+
+def test_no_question_when_nothing_would_be_lost(qtbot, window, monkeypatch, tmp_path):
+    w, s, p = window, window.session, window.training_panel
+    answers = Answers(monkeypatch, "Cancel")
+    # untrained: the change just happens
+    qtbot.keyClick(p.bias_combo, Qt.Key.Key_Down)
+    assert answers.asked == [] and s.spec.bias_mode.value == p.bias_combo.currentData()
+    qtbot.keyClick(p.bias_combo, Qt.Key.Key_Up)
+    train_one_epoch(qtbot, w)
+    # just saved: nothing is lost either
+    assert w.save_session_to(str(tmp_path / "run.biasviz"))
+    qtbot.keyClick(p.bias_combo, Qt.Key.Key_Down)
+    assert answers.asked == [] and s.snapshot.step == 0
+
+
+def test_settings_set_by_code_never_ask(qtbot, window, monkeypatch):
+    w, s, p = window, window.session, window.training_panel
+    train_one_epoch(qtbot, w)
+    answers = Answers(monkeypatch, "Cancel")
+    p.hidden_spin.setValue(3)  # not the MLP: no new model, but no question either
+    p.model_combo.setCurrentIndex(p.model_combo.findData(ModelKind.MLP.value))
+    assert answers.asked == []
+    assert s.spec.kind is ModelKind.MLP and s.snapshot.step == 0
+
+
+def test_save_first_saves_then_changes(qtbot, window, monkeypatch, tmp_path):
+    w, s, p = window, window.session, window.training_panel
+    train_one_epoch(qtbot, w)
+    answers = Answers(monkeypatch, "Save session first…")
+    path = tmp_path / "kept.biasviz"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    qtbot.keyClick(p.init_combo, Qt.Key.Key_Down)
+    assert len(answers.asked) == 1 and path.exists()
+    assert s.spec.init.value == p.init_combo.currentData() and s.snapshot.step == 0
+    # a save dialog cancelled: the model stays, the control goes back
+    train_one_epoch(qtbot, w)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: ("", ""))
+    spec, snap = s.spec, s.snapshot
+    qtbot.keyClick(p.init_combo, Qt.Key.Key_Up)
+    assert len(answers.asked) == 2
+    assert s.spec == spec and s.snapshot is snap and p.init_combo.currentData() == spec.init.value
+
+
+def test_a_new_dataset_asks_and_cancel_keeps_the_loaded_one(qtbot, window, monkeypatch):
+    w, s, p = window, window.session, window.training_panel
+    train_one_epoch(qtbot, w)
+    answers = Answers(monkeypatch, "Cancel")
+    loads = []
+    s.datasetLoading.connect(loads.append)
+    qtbot.keyClick(p.dataset_combo, Qt.Key.Key_Down)  # "MNIST, full (download)"
+    assert len(answers.asked) == 1 and "Changing the dataset" in answers.asked[0][1]
+    assert loads == [] and not s.loading_dataset
+    assert p.dataset_combo.currentData() == "sample" and s.snapshot.step > 0
