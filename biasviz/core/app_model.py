@@ -548,6 +548,7 @@ class AppModel:
             self.data.valid_y[:max_images], losses=self.history.loss.y,
             accuracies=self.history.accuracy.y, diverged=self.diverged,
             target_names=self.data.target_names(), steps=self.history.loss.x,
+            n_total=len(self.data.valid_y),  # the evidence says when it judged a part
         )
 
     def apply_fix(self, fix: Fix) -> bool:

@@ -264,6 +264,15 @@ class _Forward:
     n_units: int = 0
     symmetric: bool = False
     sat: SaturationStats | None = None
+    n_total: int = 0  # the validation images there are (the findings judge n_images)
+
+    def images(self) -> str:
+        """The images judged, as the evidence names them: "the 400 validation images",
+        or "the first 2,000 of the 10,000 validation images" when they are a part (the
+        window's accuracy counts them all: the two figures must not look alike)."""
+        if self.n_total > self.n_images:
+            return f"the first {self.n_images:,} of the {self.n_total:,} validation images"
+        return f"the {self.n_images:,} validation images"
 
 
 def _forward(spec: ModelSpec, params: Mapping[str, np.ndarray], images: np.ndarray,
@@ -325,6 +334,7 @@ class Diagnoser:
         diverged: bool = False,
         target_names: Sequence[str] | None = None,
         steps: Sequence[float] | np.ndarray | None = None,
+        n_total: int | None = None,
     ) -> list[Finding]:
         """Findings for ``params`` of ``spec`` trained with ``config``, most important
         first (empty: nothing wrong).
@@ -337,8 +347,11 @@ class Diagnoser:
         non-finite loss.  ``target_names[t]`` names target t (``TaskData.target_names()``).
         ``steps``: the step of each of ``losses`` (a thinned series skips steps), so that
         the evidence names real steps; without it, the i-th loss is step i + 1.
+        ``n_total``: how many validation images there are when ``images`` is a part of
+        them (the evidence then says "the first 2,000 of the 10,000").
         """
         fwd = self._forward_for(spec, params, images)
+        fwd.n_total = int(n_total or 0)
         labels = np.asarray(labels).reshape(-1)[: fwd.n_images]
         losses = np.asarray(losses, dtype=np.float64).reshape(-1)
         step_of = _StepOf(losses, steps)
@@ -369,10 +382,11 @@ def diagnose(
     diverged: bool = False,
     target_names: Sequence[str] | None = None,
     steps: Sequence[float] | np.ndarray | None = None,
+    n_total: int | None = None,
 ) -> list[Finding]:
     """:meth:`Diagnoser.diagnose` without a cache (tests, the CLI)."""
     return Diagnoser().diagnose(spec, config, params, images, labels, losses, accuracies,
-                                diverged, target_names, steps)
+                                diverged, target_names, steps, n_total)
 
 
 # -- the checks ------------------------------------------------------------------------------------
@@ -482,7 +496,7 @@ def _check_saturated(spec, config, fwd, labels, losses, diverged) -> Finding | N
     z = "w·x + b" if single else "the output logit z"
     where = "decision histogram (the shaded tails)" if single else "decision histogram"
     evidence = (
-        f"{_pct(s.share_wrong_saturated)} of the {s.n:,} validation images are on the "
+        f"{_pct(s.share_wrong_saturated)} of {fwd.images()} are on the "
         f"wrong side with |{z}| > {Z_SATURATED:g}, where σ′ < {SLOPE_AT_SATURATION:.3f}: "
         f"their errors send back {_pct(s.error_gradient)} of the gradient they would "
         f"from the middle of the sigmoid — see the {where}. No learning rate helps: "
@@ -506,7 +520,7 @@ def _check_dead(spec, config, fwd, labels, losses, diverged) -> Finding | None:
     n_dead = int(round(fwd.dead_share * fwd.n_units))
     evidence = (
         f"{n_dead} of the {fwd.n_units} {what} ({_pct(fwd.dead_share)}) output 0 for "
-        f"every one of {fwd.n_images:,} validation images — see the weight pictures. "
+        f"every one of {fwd.images()} — see the weight pictures. "
         "ReLU's slope is 0 there, so no gradient reaches their weights: they stay dead."
     )
     if large_start(spec):
@@ -540,7 +554,7 @@ def _check_one_class(spec, config, fwd, labels, target_names, causes) -> Finding
         return None
     name = str(target_names[top]) if target_names is not None and top < len(target_names) \
         else str(top)
-    evidence = (f"{_pct(share)} of the {pred.size:,} validation images are called "
+    evidence = (f"{_pct(share)} of {fwd.images()} are called "
                 f"“{name}”, which is {_pct(label_share)} of them — see the confusion counts.")
     fixes: tuple[Fix, ...] = ()
     if causes:
