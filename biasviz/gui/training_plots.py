@@ -146,6 +146,7 @@ class TrainingPlots(QWidget):
         """Axes that make sense before the first point (not "−400…400, ×0.001")."""
         self._ranges: dict = {}
         self._loss_top = 0.0
+        self._epochs_key: tuple | None = None
         for plot in (self.loss_plot, self.acc_plot):
             plot.disableAutoRange()
         self._set_range(self.loss_plot, "x", 0.0, 10.0)
@@ -179,6 +180,13 @@ class TrainingPlots(QWidget):
             self._loss_top = max(self._loss_top, float(np.nanmax(history.loss.y)))
             self._set_range(self.loss_plot, "x", 0.0, nice_ceiling(max(10.0, x_last * 1.02)))
             self._set_range(self.loss_plot, "y", 0.0, nice_ceiling(self._loss_top * 1.05))
+        # The per-epoch curves change once an epoch: redrawn (with the accuracy plot)
+        # only then, not with every batch.
+        epochs_key = (id(history), history.accuracy.total, history.valid_loss.total,
+                      history.accuracy.last(), history.valid_loss.last())
+        if epochs_key == self._epochs_key:
+            return
+        self._epochs_key = epochs_key
         n = len(history.accuracy)
         # markers help with a few epochs and only clutter (and slow) thousands
         few = n <= MARKER_LIMIT

@@ -73,3 +73,23 @@ def test_new_points_repaint_the_curves_but_not_the_unchanged_axes(plots):
     plots.show_history(history)
     repaint_with_forgotten_axis_drawing()
     assert drawn  # a changed axis is drawn again
+
+
+def test_the_epoch_curves_are_redrawn_only_when_an_epoch_ends(plots):
+    rng = np.random.default_rng(5)
+    history = TrainingHistory()
+    history.add_steps(_steps(1, 50, rng))
+    history.add_epochs([SimpleNamespace(epoch=1, step=50, valid_loss=0.5, valid_accuracy=0.8)])
+    plots.show_history(history)
+    calls = []
+    set_data = plots.acc_curve.setData
+    plots.acc_curve.setData = lambda *a, **k: (calls.append(1), set_data(*a, **k))[1]
+    history.add_steps(_steps(51, 10, rng))
+    plots.show_history(history)
+    assert calls == [] and plots.epochs == [(1, 50, 0.5, 80.0)]
+    history.add_epochs([SimpleNamespace(epoch=2, step=100, valid_loss=0.4, valid_accuracy=0.9)])
+    plots.show_history(history)
+    assert calls == [1] and [e[0] for e in plots.epochs] == [1, 2]
+    history.clear()
+    plots.show_history(history)
+    assert plots.epochs == [] and plots.acc_text.toPlainText() == ""
