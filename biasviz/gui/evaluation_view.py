@@ -22,6 +22,8 @@ opened, not after every batch: it runs one forward pass over the validation set.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
@@ -118,6 +120,18 @@ TIP_ARITHMETIC = (
 )
 
 
+def moment_text(step: int, epochs: int, running: bool) -> str:
+    """Which moment the results are of, for the header: "after step 1,240 (5 epochs)";
+    while training runs, that they follow it (each finished epoch) and are already a
+    little behind."""
+    if step == 0:
+        return "the untrained model (step 0)"
+    when = f"step {step:,} ({epochs:,} epoch{'s' if epochs != 1 else ''})"
+    if running:
+        return f"at {when}; training goes on: refreshed after each epoch"
+    return f"after {when}"
+
+
 class EvaluationView(QWidget):
     """Validation results of a model: accuracy, confusion, mistakes and why they happen.
 
@@ -142,6 +156,7 @@ class EvaluationView(QWidget):
         self._cell_texts: list[pg.TextItem] = []
         self._hover_bar: int | None = None
         self._hover_cell: tuple[int, int] | None = None
+        self._moment = ""  # which moment of training the results are of
         self._build()
         self._show_empty()
 
@@ -353,13 +368,15 @@ class EvaluationView(QWidget):
 
     def show_evaluation(
         self, evaluation: Evaluation, params: dict[str, np.ndarray], spec: ModelSpec,
-        data: TaskData,
+        data: TaskData, moment: str = "",
     ) -> None:
         """Show an evaluation computed elsewhere (the window computes it off the GUI
-        thread with :func:`~biasviz.core.evaluation.evaluate`)."""
+        thread with :func:`~biasviz.core.evaluation.evaluate`).  ``moment`` says which
+        moment of training it is of (:func:`moment_text`), shown in the header."""
         same_data = data is self._data
         self._params, self._spec, self._data = params, spec, data
         self._evaluation = evaluation
+        self._moment = moment
         if not same_data:
             self._selected = None
             self._filter = None
@@ -380,6 +397,7 @@ class EvaluationView(QWidget):
         """Forget the model and show the empty state."""
         self._params = self._spec = self._data = None
         self._evaluation = None
+        self._moment = ""
         self._explanation = None
         self._selected = None
         self._filter = None
@@ -499,7 +517,13 @@ class EvaluationView(QWidget):
             extras.append(f"threshold {fmt(ev.threshold)}")
         if extras:
             text += " · <i>" + "; ".join(extras) + "</i>"
+        if self._moment:
+            text += f" · <span style='color:#555'>{html.escape(self._moment)}</span>"
         self.header.setText(text)
+
+    def moment(self) -> str:
+        """Which moment of training the results shown are of ("" when not said)."""
+        return self._moment
 
     def _text_item(
         self, pool: list[pg.TextItem], i: int, plot: pg.PlotWidget, fill=None

@@ -260,6 +260,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.frames_drawn = 0  # refreshes while training (tests, benchmarks)
         self.frame_seconds: list[float] = []  # each one's cost, painting included (benchmarks)
         self._eval_timer = QTimer(self, singleShot=True, interval=300)
+        self._eval_epoch, self._eval_at = -1, 0.0  # the last epoch evaluated while training
         self._eval_runner = Runner(self, "biasviz-evaluate")
         self._import_runner = Runner(self, "biasviz-import")
         self._import_runner.finished.connect(self._on_imported)
@@ -637,9 +638,16 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self._refresh_all()
             self._eval_timer.start()
 
-    def _on_history(self, _history) -> None:
+    def _on_history(self, history) -> None:
         if self.session.state == RUNNING:
             self._schedule_frame()
+            # a finished epoch: a shown Evaluate tab follows it (at most once a second)
+            epoch = history.last_epoch
+            if (epoch is not None and epoch.epoch != self._eval_epoch
+                    and self.tabs.currentWidget() is self.evaluation_view
+                    and time.monotonic() - self._eval_at >= 1.0):
+                self._eval_epoch, self._eval_at = epoch.epoch, time.monotonic()
+                QTimer.singleShot(0, self._refresh_evaluation)  # after the report's snapshot
         else:
             self._refresh_history()
 
@@ -939,18 +947,21 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             return evaluate(params, spec, data, None, threshold if spec.n_outputs == 1 else 0.0)
 
         run_id = self._eval_runner.start(work)
-        self._eval_request = (run_id, params, spec, data)
+        self._eval_request = (run_id, params, spec, data, snap)
         self._busy.show_busy("Evaluating the validation images…")
 
     def _on_evaluated(self, run_id: int, evaluation) -> None:
         request = self._eval_request
         if request is None or request[0] != run_id:
             return
-        _rid, params, spec, data = request
+        _rid, params, spec, data, snap = request
         self._eval_request = None
         self._busy.done()
         if data is self.session.data and spec == self.session.spec:
-            self.evaluation_view.show_evaluation(evaluation, params, spec, data)
+            from biasviz.gui.evaluation_view import moment_text
+
+            moment = moment_text(snap.step, snap.epoch, self.session.state == RUNNING)
+            self.evaluation_view.show_evaluation(evaluation, params, spec, data, moment)
 
     def _on_tab_changed(self, index: int) -> None:
         current = self.tabs.currentWidget()
