@@ -262,11 +262,26 @@ class PeakSampler:
         self._cmd = _cmdline(self._me)
         self._n = 0
         self.together_rss_kib = 0
+        self.traces: list | None = None
+        if os.environ.get("BENCH_TRACEMALLOC"):
+            import tracemalloc
+
+            tracemalloc.start()
+            self.traces = []
         self.together_pss_kib = 0
         threading.Thread(target=self._run, daemon=True).start()
 
     def mark(self, phase: str) -> None:
         self.sample()
+        if self.traces is not None:  # --trace: what Python allocated in the phase ending
+            import tracemalloc
+
+            current, peak = tracemalloc.get_traced_memory()
+            top = tracemalloc.take_snapshot().statistics("lineno")[:4]
+            self.traces.append((self.phase, current / 2**20, peak / 2**20,
+                                [(f"{Path(str(t.traceback[0].filename)).name}:"
+                                  f"{t.traceback[0].lineno}", t.size / 2**20) for t in top]))
+            tracemalloc.reset_peak()
         self.phase = phase
         self.order.append(phase)
 
@@ -483,6 +498,7 @@ def run_peak(epochs: int, cycle_tabs: bool, child_at_start: bool = True) -> dict
         "together_rss_mib": round(sampler.together_rss_kib / 1024, 1),
         "together_pss_mib": round(sampler.together_pss_kib / 1024, 1),
         "child_smaps_mib": {k: round(v, 1) for k, v in child_smaps.items()},
+        "traces": sampler.traces or [],
         "phases": [(p, round(sampler.peak_kib.get(p, 0) / 1024, 1),
                     round(sampler.children_peak_kib.get(p, 0) / 1024, 1))
                    for p in sampler.order[1:]],
@@ -516,6 +532,9 @@ def print_peak(r: dict) -> None:
                   f"{sm.get('Rss', 0) - sm.get('Anonymous', 0):.0f}; Pss "
                   f"{sm.get('Pss', 0):.0f} (anon {sm.get('Pss_Anon', 0):.0f}, file "
                   f"{sm.get('Pss_File', 0):.0f}, shmem {sm.get('Pss_Shmem', 0):.0f})")
+    for phase, current, peak, top in r.get("traces", []):
+        print(f"  traced {phase:30s} now {current:6.1f} MiB, phase peak {peak:6.1f}: "
+              + ", ".join(f"{where} {mib:.1f}" for where, mib in top))
     for line in r.get("child_log", []):
         top = ", ".join(f"{where} {kib / 1024:.1f}" for where, kib in line["traced_top"][:3])
         print(f"  child {line['stage']:14s} VmRSS {line.get('VmRSS_kib', 0) / 1024:5.0f} "
@@ -580,13 +599,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-child-at-start", action="store_true",
                         help="--peak: start the training process at the first Start, not "
                              "at start-up as the app does")
+    parser.add_argument("--trace", action="store_true",
+                        help="--peak: tracemalloc in the window (slower; diagnosis only)")
     parser.add_argument("--child-log", action="store_true",
                         help="--peak: the child logs its memory at each stage, with "
                              "tracemalloc (slower, and tracing costs memory: diagnosis only)")
     ns = parser.parse_args(argv)
     if ns.peak:
         extra = tuple(flag for flag, on in (("--no-child-at-start", ns.no_child_at_start),
-                                            ("--child-log", ns.child_log)) if on)
+                                            ("--child-log", ns.child_log),
+                                            ("--trace", ns.trace)) if on)
         return main_peak(ns.repeats, ns.peak_epochs, ns.cycle_tabs, ns.json, extra)
     if ns.only == "peak":
         log = None
@@ -597,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
 
             log = Path(tempfile.mkdtemp()) / "child-memory.jsonl"
             os.environ[ENV_MEMLOG] = str(log)
+        if ns.trace:
+            os.environ["BENCH_TRACEMALLOC"] = "1"
         result = run_peak(ns.peak_epochs, ns.cycle_tabs, not ns.no_child_at_start)
         if log is not None and log.exists():
             result["child_log"] = [json.loads(x) for x in log.read_text().splitlines()]
