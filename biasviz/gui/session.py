@@ -391,11 +391,22 @@ class Session(QObject):
                       control: Any) -> Callable[[Outbox], None]:
         """The runner's job for a run in the training process: relay its reports (the
         timeline is written here, in the runner's thread, its one writer)."""
+        from biasviz.core.engine_numpy import hold_one_blas_thread
         from biasviz.core.training import EpochMetrics, Paused, StepMetrics, TrainingEnded
 
         model = self.model
 
         def work(out: Outbox) -> None:
+            # The child trains on one core; the window's own products (live decision
+            # scores, the diagnosis) get one BLAS thread meanwhile: OpenBLAS's second
+            # thread spins between products and took ~20% of the child's core.
+            release_blas = hold_one_blas_thread()
+            try:
+                relay(out)
+            finally:
+                release_blas()
+
+        def relay(out: Outbox) -> None:
             for report in process.run(trainer, epochs, control):
                 recorded = report.recorded
                 for event in report.events:

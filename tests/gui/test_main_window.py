@@ -268,6 +268,26 @@ def test_without_a_training_process_the_window_trains_in_a_thread(qtbot, window,
     assert s.history.last_accuracy is not None
 
 
+def test_the_window_uses_one_blas_thread_while_the_training_process_runs(qtbot, window):
+    """The child has a core of its own: the window's products keep off it meanwhile
+    (OpenBLAS's second thread spun between products, ~20% of a core)."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    s = window.session
+    s.set_slow_motion(0.02)
+    s.start()
+    qtbot.waitUntil(lambda: s.snapshot is not None and s.snapshot.step >= 3, timeout=WAIT)
+    assert s._process is not None and s._process.alive()  # trained in the child
+    assert blas_threads() == {1}
+    s.stop()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    qtbot.waitUntil(lambda: blas_threads() == before, timeout=WAIT)
+
+
 def test_new_task_data_reaches_the_training_process_before_start(qtbot, window):
     """The child gets the images when the task changes, not when Start is pressed."""
     from biasviz.core.datasets import Task
