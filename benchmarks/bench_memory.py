@@ -203,13 +203,13 @@ TARGET_MB = 900  # issue 14: ≤ 900 MB (decimal megabytes; 858 MiB)
 
 
 def _status(pid: int | str = "self") -> dict[str, int]:
-    """VmRSS and VmHWM of a process in KiB (empty if it is gone)."""
+    """VmRSS, VmHWM and RssFile of a process in KiB (empty if it is gone)."""
     out = {}
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as fh:
             for line in fh:
-                if line.startswith(("VmRSS:", "VmHWM:")):
-                    out[line[:5]] = int(line.split()[1])
+                if line.startswith(("VmRSS:", "VmHWM:", "RssFile:")):
+                    out[line.split(":")[0]] = int(line.split()[1])
     except OSError:
         pass
     return out
@@ -269,6 +269,7 @@ class PeakSampler:
             tracemalloc.start()
             self.traces = []
         self.together_pss_kib = 0
+        self.together_alone_kib = 0
         threading.Thread(target=self._run, daemon=True).start()
 
     def mark(self, phase: str) -> None:
@@ -313,16 +314,20 @@ class PeakSampler:
     def sample_together(self) -> None:
         """RSS and Pss of this process and its children read at one moment: the most the
         machine held at once (the sum of VmHWM adds peaks reached at different times)."""
-        me = _rollup()
-        rss, pss = me.get("Rss", 0), me.get("Pss", 0)
-        for pid in _descendants(self._me):
-            if _cmdline(pid) in (None, self._cmd):
-                continue
-            kid = _rollup(pid)
-            rss += kid.get("Rss", 0)
-            pss += kid.get("Pss", 0)
+        pids = ["self"] + [pid for pid in _descendants(self._me)
+                           if _cmdline(pid) not in (None, self._cmd)]
+        rollups = [_rollup(pid) for pid in pids]
+        rss = sum(r.get("Rss", 0) for r in rollups)
+        pss = sum(r.get("Pss", 0) for r in rollups)
+        # Pss of file-backed pages (libraries' code) depends on what else runs: torch's
+        # libraries mapped by another Python on the machine halve them here.  This
+        # bound counts them whole in each process (as if no other program shared them),
+        # anonymous and shared-memory pages as Pss (shared between these processes).
+        alone = sum(r.get("Pss_Anon", 0) + r.get("Pss_Shmem", 0)
+                    + _status(pid).get("RssFile", 0) for r, pid in zip(rollups, pids, strict=True))
         self.together_rss_kib = max(self.together_rss_kib, rss)
         self.together_pss_kib = max(self.together_pss_kib, pss)
+        self.together_alone_kib = max(self.together_alone_kib, alone)
 
     def _run(self) -> None:
         while True:
@@ -392,8 +397,12 @@ def run_peak(epochs: int, cycle_tabs: bool, child_at_start: bool = True) -> dict
     sampler = PeakSampler()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sampler.mark("Python, Qt, pyqtgraph")
+    import importlib
     import tempfile
 
+    # biasviz.gui first, as in the app: numpy, then PySide6 (and its import hook), then
+    # pyqtgraph
+    importlib.import_module("biasviz.gui")
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -497,6 +506,7 @@ def run_peak(epochs: int, cycle_tabs: bool, child_at_start: bool = True) -> dict
         "child_at_start": child_at_start,
         "together_rss_mib": round(sampler.together_rss_kib / 1024, 1),
         "together_pss_mib": round(sampler.together_pss_kib / 1024, 1),
+        "together_pss_alone_mib": round(sampler.together_alone_kib / 1024, 1),
         "child_smaps_mib": {k: round(v, 1) for k, v in child_smaps.items()},
         "traces": sampler.traces or [],
         "phases": [(p, round(sampler.peak_kib.get(p, 0) / 1024, 1),
@@ -524,7 +534,8 @@ def print_peak(r: dict) -> None:
         print(f"  {phase:32s} {mib:12.0f} {kids:11.0f}")
     print(f"  at one moment (sampled every ~0.1 s), window + child: RSS at most "
           f"{r['together_rss_mib']:.0f} MiB, Pss at most {r['together_pss_mib']:.0f} MiB "
-          "(Pss divides shared pages among the processes that map them)")
+          "(Pss divides shared pages among the processes that map them, other programs "
+          f"too), {r['together_pss_alone_mib']:.0f} MiB with libraries counted whole")
     for who, sm in (("window", r["smaps_mib"]), ("child", r.get("child_smaps_mib") or {})):
         if sm:
             print(f"  {who} at the end: RSS {sm.get('Rss', 0):.0f} MiB = anonymous "
@@ -561,10 +572,13 @@ def main_peak(repeats: int, epochs: int, cycle_tabs: bool, as_json: bool,
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     totals = sorted(r["total_mib"] for r in results)
     pss = sorted(r["together_pss_mib"] for r in results)
+    alone = sorted(r["together_pss_alone_mib"] for r in results)
     summary_ = {"repeats": repeats, "epochs": epochs, "cycle_tabs": cycle_tabs,
                 "peak_mib_min": totals[0], "peak_mib_median": totals[len(totals) // 2],
                 "peak_mib_max": totals[-1], "target_mb": TARGET_MB,
                 "pss_together_mib_min": pss[0], "pss_together_mib_max": pss[-1],
+                "pss_alone_together_mib_min": alone[0],
+                "pss_alone_together_mib_max": alone[-1],
                 "import_torch_alone": torch_alone, "runs": results}
     if as_json:
         print(json.dumps(summary_))
@@ -578,7 +592,9 @@ def main_peak(repeats: int, epochs: int, cycle_tabs: bool, as_json: bool,
           f"{totals[0]:.0f}, median {totals[len(totals) // 2]:.0f}, max {totals[-1]:.0f} MiB "
           f"(max {totals[-1] * 2**20 / 1e6:.0f} MB; target ≤ {TARGET_MB} MB)")
     print(f"  most Pss held at one moment (window + child): min {pss[0]:.0f}, max "
-          f"{pss[-1]:.0f} MiB (max {pss[-1] * 2**20 / 1e6:.0f} MB)")
+          f"{pss[-1]:.0f} MiB (max {pss[-1] * 2**20 / 1e6:.0f} MB); with libraries "
+          f"counted whole (no other program sharing them): min {alone[0]:.0f}, max "
+          f"{alone[-1]:.0f} MiB (max {alone[-1] * 2**20 / 1e6:.0f} MB)")
     return 0
 
 
