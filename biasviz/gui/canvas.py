@@ -22,7 +22,7 @@ import os
 from collections import deque
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -260,24 +260,48 @@ class DrawingCanvas(QWidget):
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
         return pen
 
-    def _paint(self, path: QPainterPath | None = None, point: QPointF | None = None) -> None:
+    def _paint(self, path: QPainterPath | None = None, point: QPointF | None = None,
+               whole: bool = False) -> None:
         painter = QPainter(self._image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(self._pen())
         painter.setBrush(Qt.BrushStyle.NoBrush)
+        inked = QRectF()
         if path is not None:
             painter.drawPath(path)
+            inked = path.boundingRect()
         if point is not None:
             painter.drawPoint(point)
+            inked = inked.united(QRectF(point, point))
         painter.end()
-        self.update()
+        if whole:
+            self.update()
+        else:
+            # Only where the ink went: repainting the whole square (and the frames behind
+            # it) for every mouse move was most of a move's cost.
+            self.update(self._widget_area(inked, self._brush / 2))
+
+    def _widget_area(self, image_rect: QRectF, margin: float) -> QRect:
+        """The widget pixels that show ``image_rect`` (canvas pixels) grown by ``margin``
+        canvas pixels, with a pixel more for the smooth scaling."""
+        grown = image_rect.adjusted(-margin, -margin, margin, margin)
+        top_left = self.map_from_image(grown.topLeft())
+        bottom_right = self.map_from_image(grown.bottomRight())
+        return QRectF(top_left, bottom_right).toAlignedRect().adjusted(-2, -2, 2, 2)
+
+    def _hover_area(self) -> QRect:
+        if self._hover is None:
+            return QRect()
+        return self._widget_area(QRectF(self._hover, self._hover), self._brush / 2 + 1)
 
     def _begin_stroke(self, point: QPointF) -> None:
         self._push_undo()
         self._drawing = True
         self._last_point = QPointF(point)
         self._last_mid = QPointF(point)
-        self._paint(point=point)  # a click alone leaves a round dot
+        # a click alone leaves a round dot; all is repainted: the hint and the brush
+        # outline go while drawing
+        self._paint(point=point, whole=True)
         self.changed.emit()
 
     def _extend_stroke(self, point: QPointF) -> None:
@@ -298,6 +322,7 @@ class DrawingCanvas(QWidget):
         if not self._drawing:
             return
         self._drawing = False
+        self.update(self._hover_area())  # the brush outline is back
         if draw_tail and self._last_mid != self._last_point:
             path = QPainterPath(self._last_mid)
             path.lineTo(self._last_point)
@@ -314,12 +339,13 @@ class DrawingCanvas(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         point = self.map_to_image(event.position())
+        before = self._hover_area()
         self._hover = point
         if self._drawing:
             self._extend_stroke(point)
             event.accept()
-        else:
-            self.update()
+        else:  # the brush outline moves: where it was and where it is
+            self.update(before.united(self._hover_area()))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         if event.button() == Qt.MouseButton.LeftButton and self._drawing:

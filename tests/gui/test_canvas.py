@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
@@ -440,6 +440,8 @@ def test_changes_while_busy_are_coalesced(qtbot, panel, monkeypatch):
         return slow(*args, **kwargs)
 
     monkeypatch.setattr(draw_panel_module, "predict_drawing", slowly)
+    # slow models (a CNN) predict on the worker thread: as if this one were one
+    monkeypatch.setattr(panel, "_runs_inline", lambda _spec: False)
     started.clear()
     accepted.clear()
     stroke(panel.canvas, [(40, 40), (60, 60)])
@@ -450,6 +452,30 @@ def test_changes_while_busy_are_coalesced(qtbot, panel, monkeypatch):
     settle(qtbot, panel)
     assert len(started) == 2
     assert [r.generation for r in accepted] == [panel.generation]
+
+
+def test_a_quick_models_answer_comes_before_the_stroke_is_painted(qtbot, panel):
+    """The prediction reaches the screen with the stroke's own repaint, not a frame
+    later (a worker's answer waited for that paint)."""
+    params, spec = left_right_model()
+    panel.set_model(params, spec, ["left", "right"])
+    settle(qtbot, panel)
+    order: list[str] = []
+
+    class PaintSpy(QObject):
+        def eventFilter(self, _obj, event):  # noqa: N802 - Qt override
+            if event.type() == QEvent.Type.Paint:
+                order.append("paint")
+            return False
+
+    spy = PaintSpy()
+    panel.canvas.installEventFilter(spy)
+    panel.predicted.connect(lambda _r: order.append("predicted"))
+    stroke(panel.canvas, L_SHAPE)
+    assert settle(qtbot, panel).predicted_name == "left"
+    qtbot.waitUntil(lambda: "paint" in order, timeout=5000)
+    assert order.index("predicted") < order.index("paint")
+    panel.canvas.removeEventFilter(spy)
 
 
 def test_ten_class_linear_model_gives_ten_bars(qtbot, panel):
