@@ -75,6 +75,11 @@ def scenario(name: str, out: Path) -> None:
         w._request(spec=s.spec.__class__(kind="cnn", n_outputs=10,
                                          init=s.spec.init, init_std=s.spec.init_std))
         train(5)
+    elif name == "mlp":  # 64 hidden neurons: a grid of labelled tiles
+        w._request(task=Task.all_ten())
+        w._request(spec=s.spec.__class__(kind="mlp", n_outputs=10, hidden=64,
+                                         init="standard", init_std=s.spec.init_std))
+        train(3)
     elif name == "lesson":
         train(20)
         w.open_lesson("saturation_lesson")
