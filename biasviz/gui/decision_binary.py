@@ -74,7 +74,7 @@ class BinaryPage:
         outer.addWidget(self.legend_label)
 
         self.plot = _plot_widget()
-        self.plot.setMinimumHeight(140)
+        self.plot.setMinimumHeight(96)  # what a short screen leaves it (1280×800 at 2×)
         item = self.plot.getPlotItem()
         item.setLabel("bottom", "w·x (pre-activation, without bias)")
         item.setLabel("left", "images")

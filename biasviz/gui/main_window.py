@@ -372,8 +372,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         curves_layout.addWidget(self.plots, 1)
         curves_layout.addWidget(self.timeline_bar)
         vertical.addWidget(curves)
-        vertical.setStretchFactor(0, 3)
-        vertical.setStretchFactor(1, 2)
+        # the model's views first: on a short screen the curves keep their 150 px and
+        # the histogram of scores what is left (2:1, not 3:2, since its minimum went down)
+        vertical.setStretchFactor(0, 2)
+        vertical.setStretchFactor(1, 1)
         outer.addWidget(vertical, 1)
         return tab
 

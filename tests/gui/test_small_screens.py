@@ -1,5 +1,6 @@
-"""The window on a laptop screen, in a real X server (Xvfb): it fits 1366×768 and
-1280×720, every plot keeps ≥ 150 px, the Training panel never scrolls sideways, opening and
+"""The window on a laptop screen, in a real X server (Xvfb): it fits 1366×768,
+1280×720 and 2560×1600 at 2× scale, every plot keeps ≥ 150 px, the decision panel's parts
+never overlap, the Training panel never scrolls sideways, opening and
 closing every lesson leaves the saved layout alone, and Reset layout restores it."""
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ while (t.session.state != "ready" or not heights) and time.monotonic() < deadlin
 for _ in range(20):
     app.processEvents()
 out["tallest_while_training"] = max(heights + [t.frameGeometry().height()])
+# trained, the decision panel's texts are longest: its parts still stack without overlapping
+page = t.decision_panel.plot.parentWidget()
+parts = [page.layout().itemAt(i).widget() for i in range(page.layout().count())]
+parts = [p for p in parts if p is not None and p.isVisible()]
+out["decision_overlaps"] = [
+    [type(a).__name__, a.geometry().getRect(), type(b).__name__, b.geometry().getRect()]
+    for a, b in zip(parts, parts[1:]) if a.geometry().bottom() >= b.geometry().top()]
 # the diagnosis notice appears (over the tab: no taller window), with a long evidence
 from biasviz.core.diagnosis import Finding, Fix
 fixes = (Fix("lr", "Use learning rate 0.1", "tip", config_changes={"lr": 0.1}),
@@ -110,8 +118,9 @@ def _free_display() -> int:
     pytest.skip("no free X display number")
 
 
-@pytest.mark.parametrize("size", ["1366x768", "1280x720"])
+@pytest.mark.parametrize("size", ["1366x768", "1280x720", "2560x1600@2"])
 def test_window_fits_a_laptop_screen(tmp_path, size):
+    size, _, scale = size.partition("@")
     display = _free_display()
     xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{size}x24", "-nolisten",
                              "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -121,7 +130,8 @@ def test_window_fits_a_laptop_screen(tmp_path, size):
             if time.monotonic() > deadline or xvfb.poll() is not None:
                 pytest.skip("Xvfb did not start")
             time.sleep(0.05)
-        env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb")
+        env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb",
+                   QT_SCALE_FACTOR=scale or "1")
         run = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "s.ini")],
                              capture_output=True, text=True, timeout=120, env=env)
         if run.returncode != 0 and "could not connect to display" in run.stderr.lower():
@@ -142,6 +152,7 @@ def test_window_fits_a_laptop_screen(tmp_path, size):
     assert out["restored_same"], "the layout saved after the lessons restores differently"
     assert out["frame_after_lessons"][1] <= sh, "a lesson grew the window off the screen"
     assert out["tallest_while_training"] <= sh, "training grew the window off the screen"
+    assert out["decision_overlaps"] == [], "the decision panel's parts overlap"
     assert out["notice_shown"], "the diagnosis notice did not show"
     assert out["tallest_with_notice"] <= sh, "the diagnosis notice grew the window off the screen"
     assert out["dock_back"], "Reset layout did not bring the Training panel back"
