@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from biasviz.core.errors import DatasetError
+from biasviz.core.shared_images import shared_empty
 
 UBYTE = 0x08
 IMAGES_MAGIC = 0x00000803
@@ -35,6 +36,7 @@ MAX_DATA_BYTES = 1 << 30
 #: cannot hold more than this many times ``n`` bytes of data.
 _MAX_GZIP_RATIO = 1100
 _CHUNK = 1 << 22
+SHARED_MIN_BYTES = 1 << 20  # data this big goes in shareable memory (shared_images)
 _GZIP_MAGIC = b"\x1f\x8b"
 
 _TYPE_NAMES = {
@@ -205,7 +207,9 @@ def read_idx(path: str | os.PathLike[str], expected_magic: int | None = None) ->
                 f"truncated: the header declares {shape} = {n_bytes:,} bytes of data "
                 f"but the file holds only {src.file_size - header_size:,}",
             )
-        data = np.empty(dims, dtype=np.uint8)
+        # Big arrays (images) in memory the training process can map instead of copying
+        data = (shared_empty(dims, np.uint8) if n_bytes >= SHARED_MIN_BYTES
+                else np.empty(dims, dtype=np.uint8))
         src.read_into(data, "data")
         # a small probe: read(n) sets aside n bytes before it knows how many there are
         extra = src.read(1 << 16)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import atexit
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -46,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from biasviz.core import shared_images
 from biasviz.core.errors import BiasvizError
 from biasviz.core.spec import Snapshot
 from biasviz.core.train_loop import (
@@ -211,6 +213,8 @@ class TrainingProcess:
         self._proc: subprocess.Popen | None = None
         self._cmd: Connection | None = None  # parent → child
         self._evt: Connection | None = None  # child → parent
+        # descriptors of shared images go to the child over this (Unix socket; or None)
+        self._fds: socket.socket | None = None
         self._send_lock = threading.Lock()
         self._data_ref: Any = None  # weak reference to the task data the child holds
         self._start_lock = threading.Lock()
@@ -227,6 +231,10 @@ class TrainingProcess:
             self._close_pipes()
             cmd_r, cmd_w = Pipe(duplex=False)
             evt_r, evt_w = Pipe(duplex=False)
+            fds_parent, fds_child = _fd_socketpair()
+            child_fds = [cmd_r.fileno(), evt_w.fileno()]
+            if fds_child is not None:
+                child_fds.append(fds_child.fileno())
             package_root = str(Path(__file__).resolve().parents[2])
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(
@@ -237,20 +245,25 @@ class TrainingProcess:
             try:
                 self._proc = subprocess.Popen(
                     [sys.executable, "-m", "biasviz.core.train_process",
-                     str(cmd_r.fileno()), str(evt_w.fileno())],
-                    pass_fds=(cmd_r.fileno(), evt_w.fileno()), env=env,
+                     *(str(fd) for fd in child_fds)],
+                    pass_fds=tuple(child_fds), env=env,
                     stdin=subprocess.DEVNULL, close_fds=True,
                 )
             except OSError as exc:
+                if fds_parent is not None:
+                    fds_parent.close()
                 raise TrainingProcessStartError(
                     f"could not start the training process: {exc}") from None
             finally:
                 cmd_r.close()
                 evt_w.close()
+                if fds_child is not None:
+                    fds_child.close()
             # Never outlive the app, even when nobody calls close()
             _children.add(self._proc)
             weakref.finalize(self, _end_child, self._proc)
             self._cmd, self._evt = cmd_w, evt_r
+            self._fds = fds_parent
             self._data_ref = None
             if not evt_r.poll(START_TIMEOUT):
                 self.close()
@@ -285,7 +298,9 @@ class TrainingProcess:
         for conn in (self._cmd, self._evt):
             if conn is not None:
                 conn.close()
-        self._cmd = self._evt = None
+        if self._fds is not None:
+            self._fds.close()
+        self._cmd = self._evt = self._fds = None
 
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
@@ -312,8 +327,10 @@ class TrainingProcess:
         self._send_data(data)
 
     def _send_data(self, data: Any) -> None:
-        """The task's images as raw bytes after a small description: no pickled copy of
-        60,000 images on either side.  Nothing is sent when the child has them already."""
+        """The task's images after a small description: arrays in shared memory
+        (:mod:`~biasviz.core.shared_images`: images read from IDX files) as a descriptor
+        the child maps, the others as raw bytes (no pickled copy of 60,000 images on
+        either side).  Nothing is sent when the child has them already."""
         with self._send_lock:
             if self.holds(data):  # (compared as objects: ids can be reused)
                 return
@@ -321,11 +338,22 @@ class TrainingProcess:
                 raise TrainingProcessError("the training process is not running")
             arrays = {name: np.ascontiguousarray(getattr(data, name)) for name in _DATA_ARRAYS}
             empty = replace(data, **{name: np.empty(0, a.dtype) for name, a in arrays.items()})
-            layout = [(name, a.shape, a.dtype.str) for name, a in arrays.items()]
+            handles = {name: shared_images.shared_handle(a) if self._fds is not None else None
+                       for name, a in arrays.items()}
+            fds = sorted({h[0] for h in handles.values() if h is not None})
+            layout = [(name, a.shape, a.dtype.str,
+                       None if handles[name] is None
+                       else (fds.index(handles[name][0]), handles[name][1]))
+                      for name, a in arrays.items()]
             self._data_ref = None
             try:
+                if fds:  # first: the child reads them once it has read the description
+                    assert self._fds is not None
+                    socket.send_fds(self._fds, [b"f"], fds)
                 self._cmd.send(("data", empty, layout))
-                for a in arrays.values():
+                for name, a in arrays.items():
+                    if handles[name] is not None:
+                        continue
                     # in pieces: a Connection receives a message whole into a buffer of
                     # its own before copying it out (47 MB more at the child's peak)
                     raw = a.data.cast("B")
@@ -503,8 +531,9 @@ class _FedOrder:
 
 
 class _Child:
-    def __init__(self, cmd: Connection, evt: Connection) -> None:
-        self.cmd, self.evt = cmd, evt
+    def __init__(self, cmd: Connection, evt: Connection,
+                 fds: socket.socket | None = None) -> None:
+        self.cmd, self.evt, self.fds = cmd, evt, fds
         self.runs: queue.Queue[tuple] = queue.Queue()
         self.data: Any = None
         self.control: Any = None
@@ -564,9 +593,26 @@ class _Child:
                 return
 
     def _receive_data(self, empty: Any, layout: list) -> Any:
-        """The task's images, received straight into their arrays."""
+        """The task's images: mapped from the parent's shared memory, or received
+        straight into their arrays."""
         arrays = {}
-        for name, shape, dtype in layout:
+        fds: list[int] = []
+        wanted = {entry[3][0] for entry in layout if entry[3] is not None}
+        if wanted:
+            assert self.fds is not None
+            # one byte: one message (its descriptors), never the start of the next
+            _, fds, _, _ = socket.recv_fds(self.fds, 1, len(wanted))
+        try:
+            for name, shape, dtype, where in layout:
+                if where is not None:  # read-only: the parent's images, not a copy
+                    arrays[name] = shared_images.map_shared(fds[where[0]], shape, dtype,
+                                                            where[1])
+        finally:
+            for fd in fds:
+                os.close(fd)  # the mappings stay
+        for name, shape, dtype, where in layout:
+            if where is not None:
+                continue
             a = np.empty(shape, np.dtype(dtype))
             raw, done = a.data.cast("B"), 0
             if not len(raw):
@@ -640,10 +686,24 @@ class _Child:
         self.send(("done", final, orders.used))
 
 
+def _fd_socketpair() -> tuple[socket.socket | None, socket.socket | None]:
+    """A Unix socket pair to hand descriptors to the child (None, None where there is
+    none: the images then travel as bytes)."""
+    if not hasattr(socket, "send_fds") or not hasattr(socket, "AF_UNIX"):
+        return None, None
+    try:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError:
+        return None, None
+    child.set_inheritable(True)
+    return parent, child
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     cmd, evt = Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False)
-    _Child(cmd, evt).serve()
+    fds = socket.socket(fileno=int(argv[2])) if len(argv) > 2 else None
+    _Child(cmd, evt, fds).serve()
     return 0
 
 
