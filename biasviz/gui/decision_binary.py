@@ -56,6 +56,7 @@ from biasviz.gui.decision_common import (
     fmt_percent,
     quoted,
 )
+from biasviz.gui.plot_style import nice_ceiling, steady_range
 
 
 class BinaryPage:
@@ -74,6 +75,7 @@ class BinaryPage:
         outer.addWidget(self.legend_label)
 
         self.plot = _plot_widget()
+        self._plot_ranges: tuple = (None, None)  # (x range, y top) shown
         self.plot.setMinimumHeight(96)  # what a short screen leaves it (1280×800 at 2×)
         item = self.plot.getPlotItem()
         item.setLabel("bottom", "w·x (pre-activation, without bias)")
@@ -586,9 +588,17 @@ class BinaryPage:
         margin = 0.01 * (x_hi - x_lo)  # so the line stays visible at the slider's ends
         x_lo, x_hi = x_lo - margin, x_hi + margin
         top = max(int(d.hist_first.max(initial=0)), int(d.hist_second.max(initial=0)), 1)
+        # Ranges that stay while the scores drift within them (training moves them every
+        # frame): the axes then keep their ticks and are drawn from their cache.
+        x_range = steady_range(self._plot_ranges[0], x_lo, x_hi)
+        y_top = self._plot_ranges[1]
+        if y_top is None or not top * 1.25 <= y_top <= top * 2.0:
+            y_top = nice_ceiling(top * 1.25)  # head room for the line labels
         item = self.plot.getPlotItem()
-        item.setXRange(x_lo, x_hi, padding=0.0)
-        item.setYRange(0.0, top * 1.25, padding=0.0)  # head room for the line labels
+        if (x_range, y_top) != self._plot_ranges:
+            self._plot_ranges = (x_range, y_top)
+            item.setXRange(*x_range, padding=0.0)
+            item.setYRange(0.0, y_top, padding=0.0)
 
     def _sync_bias_widgets(self) -> None:
         blocked = self.bias_spin.blockSignals(True)

@@ -20,7 +20,7 @@ from biasviz.core.decisions import (
     threshold_from_probability,
 )
 from biasviz.core.text import num, percent
-from biasviz.gui.plot_style import make_still
+from biasviz.gui.plot_style import cache_axes, make_still
 
 P_MIN, P_MAX = 0.001, 0.999
 FINE_KEYS_TIP = (
@@ -209,4 +209,5 @@ def _plot_widget() -> pg.PlotWidget:
     app_palette = plot.palette()
     plot.setBackground(app_palette.color(QPalette.ColorRole.Base))
     make_still(plot.getPlotItem(), app_palette.color(QPalette.ColorRole.Text))
+    cache_axes(plot.getPlotItem())
     return plot

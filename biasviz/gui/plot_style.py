@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem
@@ -40,3 +42,33 @@ def draw_what_fits(curve: pg.PlotDataItem) -> None:
     curve.setClipToView(True)
     # pyqtgraph's default draws ~5 samples per pixel; it has no setter for the factor
     curve.opts["autoDownsampleFactor"] = 1.0
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10ⁿ that is ≥ ``value`` (axes that grow in steps);
+    1 for a value that is not a positive finite number."""
+    if not (value > 0 and math.isfinite(value)):
+        return 1.0
+    exp = math.floor(math.log10(value))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if m * 10.0**exp >= value * (1 - 1e-12):
+            return m * 10.0**exp
+    return 10.0 ** (exp + 1)
+
+
+def steady_range(shown: tuple[float, float] | None, lo: float, hi: float,
+                 slack: float = 1.6) -> tuple[float, float]:
+    """A range for content spanning [lo, hi] that changes seldom: the one ``shown`` while
+    the content fits in it and fills more than 1/``slack`` of it, else [lo, hi] widened to
+    a grid of nice steps (a tenth of the span or so).  An axis whose range changes draws
+    its ticks anew (~2 ms a frame in a live plot); content that drifts a little every
+    frame then moves under still axes."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return shown if shown is not None else (0.0, 1.0)
+    if hi <= lo:
+        hi = lo + 1.0
+    if shown is not None and shown[0] <= lo and hi <= shown[1]:
+        if shown[1] - shown[0] <= slack * (hi - lo):
+            return shown
+    step = nice_ceiling((hi - lo) / 10)
+    return math.floor(lo / step - 0.5) * step, math.ceil(hi / step + 0.5) * step

@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from biasviz.gui.plot_style import cache_axes, draw_what_fits
+from biasviz.gui.plot_style import cache_axes, draw_what_fits, nice_ceiling
 
 RAW_PEN = pg.mkPen((150, 150, 150), width=1)
 SMOOTH_PEN = pg.mkPen((0, 114, 178), width=2)
@@ -18,19 +18,6 @@ PINNED_LOSS_PEN = pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine)
 PINNED_ACC_PEN = pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine)
 LEGEND_BRUSH = pg.mkBrush(255, 255, 255, 150)
 MARKER_LIMIT = 200  # draw a marker per epoch up to this many epochs
-
-
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 × 10ⁿ that is ≥ ``value`` (axes that grow in steps)."""
-    import math
-
-    if not math.isfinite(value) or value <= 0:
-        return 1.0
-    exp = math.floor(math.log10(value))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if m * 10.0**exp >= value * (1 - 1e-12):
-            return m * 10.0**exp
-    return 10.0 ** (exp + 1)
 
 
 class TrainingPlots(QWidget):

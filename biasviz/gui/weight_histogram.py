@@ -8,30 +8,18 @@ weights outgrow it or shrink well inside it, so the picture stays steady while t
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from biasviz.gui.plot_style import make_still
+from biasviz.gui.plot_style import make_still, nice_ceiling
 
 INITIAL_COLOR = (140, 140, 140)
 NOW_COLOR = (0, 158, 115)  # Okabe–Ito bluish green: not red/blue, which mean a sign here
 
 
-def nice_ceil(x: float) -> float:
-    """Smallest of 1, 2, 2.5, 5 × 10ⁿ that is ≥ x (x > 0)."""
-    if not (x > 0 and math.isfinite(x)):
-        return 1.0
-    exp = math.floor(math.log10(x))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
-        v = m * 10.0**exp
-        if v >= x * (1 - 1e-12):
-            return v
-    return 10.0 ** (exp + 1)
 
 
 def _finite(weights: np.ndarray | None) -> np.ndarray:
@@ -167,7 +155,7 @@ class WeightHistogram(QWidget):
         half = self._half_range
         # Change the range only when the weights outgrow it or shrink well inside it.
         if half <= 0 or needed > half or needed < 0.4 * half:
-            half = nice_ceil(needed * 1.05) if needed > 0 else 1.0
+            half = nice_ceiling(needed * 1.05) if needed > 0 else 1.0
         if half != self._half_range:
             self._half_range = half
             self._edges = np.linspace(-half, half, self._bins + 1)

@@ -418,3 +418,22 @@ def test_fmt_never_shows_negative_zero():
     assert fmt(-0.001, sign=True) == "+0.00"
     assert fmt(-1.234, sign=True) == "−1.23"
     assert fmt(float("nan")) == "—"
+
+
+def test_the_histogram_range_covers_the_scores_and_the_line_and_stays_while_they_drift(panel):
+    item = panel.plot.getPlotItem()
+    (x_lo, x_hi), (y_lo, y_hi) = item.viewRange()
+    d = panel._decision
+    assert x_lo <= d.bin_edges[0] and d.bin_edges[-1] <= x_hi
+    b_lo, b_hi = panel.bias_slider.float_range()
+    t = panel.threshold()
+    assert x_lo <= t - b_hi and t - b_lo <= x_hi  # every line position the slider reaches
+    top = max(int(d.hist_first.max()), int(d.hist_second.max()))
+    assert y_lo == 0 and y_hi >= 1.25 * top
+    # training moves the scores a little each frame: the axes stay (no new ticks)
+    panel.set_binary(make_binary(shift=0.3), TRAINED_B, ("3", "7"))
+    assert item.viewRange()[0] == [x_lo, x_hi]
+    # far moved scores get a new range that holds them
+    panel.set_binary(make_binary(shift=40.0), TRAINED_B, ("3", "7"))
+    (x_lo2, x_hi2), _ = item.viewRange()
+    assert x_hi2 > x_hi and x_hi2 >= panel._decision.bin_edges[-1]

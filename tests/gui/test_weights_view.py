@@ -8,7 +8,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from biasviz.gui.weight_histogram import WeightHistogram, nice_ceil
+from biasviz.gui.plot_style import nice_ceiling, steady_range
+from biasviz.gui.weight_histogram import WeightHistogram
 from biasviz.gui.weights_view import (
     HOVER_HINT,
     MAX_TILES,
@@ -420,11 +421,28 @@ def hist(qtbot):
     return h
 
 
-def test_nice_ceil():
-    assert nice_ceil(0.7) == 1.0
-    assert nice_ceil(1.3) == 2.0
-    assert nice_ceil(2.2) == 2.5
-    assert nice_ceil(31) == 50
+def test_nice_ceiling():
+    assert nice_ceiling(0.7) == 1.0
+    assert nice_ceiling(1.3) == 2.0
+    assert nice_ceiling(2.2) == 2.5
+    assert nice_ceiling(31) == 50
+    assert nice_ceiling(100) == 100
+    assert nice_ceiling(float("nan")) == 1.0 and nice_ceiling(-3) == 1.0
+
+
+def test_steady_range_keeps_still_while_the_content_fits():
+    first = steady_range(None, -31.2, 44.9)
+    assert first[0] < -31.2 and first[1] > 44.9  # nice steps around the content
+    step = 10.0  # a tenth of the span, rounded up to 1, 2, 2.5, 5 × 10ⁿ
+    assert first[0] % step == 0 and first[1] % step == 0
+    # the content drifts a little: the range stays
+    assert steady_range(first, -30.0, 46.0) == first
+    # it grows out of it, or shrinks to less than 1/1.6 of it: a new range
+    grown = steady_range(first, -30.0, 80.0)
+    assert grown[1] >= 80.0 and grown != first
+    shrunk = steady_range(first, -5.0, 5.0)
+    assert shrunk[0] <= -5.0 and shrunk[1] >= 5.0 and shrunk[1] - shrunk[0] < 20
+    assert steady_range(None, 1.0, 1.0)[1] > 1.0  # an empty span still has a width
 
 
 def test_histogram_counts_every_weight(hist, rng):
