@@ -341,10 +341,10 @@ class TrainingProcess:
             handles = {name: shared_images.shared_handle(a) if self._fds is not None else None
                        for name, a in arrays.items()}
             fds = sorted({h[0] for h in handles.values() if h is not None})
-            layout = [(name, a.shape, a.dtype.str,
-                       None if handles[name] is None
-                       else (fds.index(handles[name][0]), handles[name][1]))
-                      for name, a in arrays.items()]
+            # where each array is: None (its bytes follow), or (which descriptor, offset)
+            where = {name: None if h is None else (fds.index(h[0]), h[1])
+                     for name, h in handles.items()}
+            layout = [(name, a.shape, a.dtype.str, where[name]) for name, a in arrays.items()]
             self._data_ref = None
             try:
                 if fds:  # first: the child reads them once it has read the description
