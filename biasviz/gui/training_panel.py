@@ -599,7 +599,6 @@ class TrainingPanel(QWidget):
         if not self._go_ahead(self._structural_controls().get(self.sender(), "the model")):
             self._put_back()
             return
-        self._shown = (self.task(), self.spec(), self._shown[2])
         kind = ModelKind(self.model_combo.currentData())
         task = self.task()
         if kind is ModelKind.SINGLE and not task.is_binary:
@@ -614,7 +613,9 @@ class TrainingPanel(QWidget):
             self._updating = False
             self.taskChanged.emit(self.task())
             return
-        self.specChanged.emit(self.spec())
+        # the window answers with set_settings (the model's view of it) in any case
+        self._shown = (task, self.spec(), self._shown[2])
+        self.specChanged.emit(self._shown[1])
 
     def _emit_config(self) -> None:
         if self._updating:

@@ -114,6 +114,13 @@ def test_settings_set_by_code_never_ask(qtbot, window, monkeypatch):
     p.model_combo.setCurrentIndex(p.model_combo.findData(ModelKind.MLP.value))
     assert answers.asked == []
     assert s.spec.kind is ModelKind.MLP and s.snapshot.step == 0
+    # the single neuron picked with ten classes: the task follows (two classes), no error
+    p.task_combo.setCurrentIndex(1)
+    p.model_combo.setCurrentIndex(p.model_combo.findData(ModelKind.LINEAR.value))
+    assert s.task.n_outputs == 10 and s.spec.kind is ModelKind.LINEAR
+    p.model_combo.setCurrentIndex(p.model_combo.findData(ModelKind.SINGLE.value))
+    assert s.task.is_binary and s.spec.kind is ModelKind.SINGLE
+    assert answers.asked == []
 
 
 def test_save_first_saves_then_changes(qtbot, window, monkeypatch, tmp_path):
