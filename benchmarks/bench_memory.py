@@ -24,7 +24,13 @@ the memory goes: the peak of each phase (Python and Qt, the window, the engine's
 ``import torch`` alone costs in a bare process, the anonymous / file-backed split
 (/proc/self/smaps_rollup) and the largest mapped files, and the sizes of the big arrays
 the session holds.  If training runs in child processes, their VmHWM is sampled while
-they live and added: the figure is then the window process **plus** its children.
+they live and added: the figure is then the window process **plus** its children.  The
+training process is started at start-up, as the app does (``--no-child-at-start``: at the
+first Start).  Beside the sum of VmHWM it prints the RSS and the Pss of window + children
+read at one moment (the largest such sum), and that Pss with libraries' pages counted
+whole (Pss of file-backed pages depends on other programs mapping the same libraries).
+``--child-log`` has the child log its memory at each stage (with tracemalloc);
+``--trace`` runs tracemalloc in the window (both slower: for finding where memory goes).
 
     python benchmarks/bench_memory.py                  # 100,000 steps headless, 200 epochs GUI
     python benchmarks/bench_memory.py --steps 1000000 --model mlp
@@ -32,6 +38,7 @@ they live and added: the figure is then the window process **plus** its children
     python benchmarks/bench_memory.py --json           # one JSON object per run on stdout
     python benchmarks/bench_memory.py --peak --repeats 3             # the 60k peak, 1 epoch
     python benchmarks/bench_memory.py --peak --peak-epochs 4 --cycle-tabs   # a longer session
+    python benchmarks/bench_memory.py --peak --repeats 1 --child-log --trace  # where it goes
 """
 
 from __future__ import annotations
