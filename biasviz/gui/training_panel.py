@@ -489,8 +489,11 @@ class TrainingPanel(QWidget):
             return True
         self._user_input = False  # answered once per change, whatever made the box
         box = QMessageBox(QMessageBox.Icon.Question, "Discard the trained model?",
-                          f"Changing {what} starts a new, untrained model: {lost} would "
-                          "be lost.", QMessageBox.StandardButton.NoButton, self)
+                          f"<b>Discard the trained model?</b><br>Changing {what} starts a "
+                          f"new, untrained model: {lost} would be lost.",
+                          QMessageBox.StandardButton.NoButton, self)
+        # the question first in bold: some platforms show no window title
+        box.setTextFormat(Qt.TextFormat.RichText)
         box.setObjectName("discard_box")
         box.setInformativeText("Save the session first to keep it, or cancel to keep "
                                "the trained model and the setting as it was.")
