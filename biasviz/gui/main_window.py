@@ -499,6 +499,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         p.slowMotionChanged.connect(s.set_slow_motion)
         p.taskChanged.connect(self._on_task_requested)
         p.specChanged.connect(self._on_spec_requested)
+        p.taskAndSpecChanged.connect(lambda task, spec: self._request(task=task, spec=spec))
         p.configChanged.connect(lambda c: self._request(config=c))
         p.recipeRequested.connect(self._back_to_recipe)
         p.datasetRequested.connect(s.load_dataset)

@@ -160,6 +160,9 @@ class TrainingPanel(QWidget):
     cancelDownloadRequested = Signal()
     taskChanged = Signal(object)  # Task
     specChanged = Signal(object)  # ModelSpec
+    # a model kind that needs the other kind of task (single neuron ↔ ten classes): both
+    # at once, so that neither is applied with the other's old value
+    taskAndSpecChanged = Signal(object, object)  # Task, ModelSpec
     configChanged = Signal(object)  # TrainConfig
     startRequested = Signal()
     pauseRequested = Signal()
@@ -604,17 +607,15 @@ class TrainingPanel(QWidget):
             return
         kind = ModelKind(self.model_combo.currentData())
         task = self.task()
-        if kind is ModelKind.SINGLE and not task.is_binary:
+        wrong_task = ((kind is ModelKind.SINGLE and not task.is_binary)
+                      or (kind is ModelKind.LINEAR and task.is_binary))
+        if wrong_task:  # one output is two classes, ten outputs ten
             self._updating = True
-            self.task_combo.setCurrentIndex(0)
+            self.task_combo.setCurrentIndex(0 if kind is ModelKind.SINGLE else 1)
             self._updating = False
-            self.taskChanged.emit(self.task())
-            return
-        if kind is ModelKind.LINEAR and task.is_binary:
-            self._updating = True
-            self.task_combo.setCurrentIndex(1)
-            self._updating = False
-            self.taskChanged.emit(self.task())
+            self._sync_visibility()
+            self._shown = (self.task(), self.spec(), self._shown[2])
+            self.taskAndSpecChanged.emit(*self._shown[:2])
             return
         # the window answers with set_settings (the model's view of it) in any case
         self._shown = (task, self.spec(), self._shown[2])

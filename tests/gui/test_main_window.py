@@ -187,6 +187,26 @@ def test_ten_classes_show_ten_tiles_and_editable_biases(qtbot, window):
     assert result.confusion[:, 0].sum() > 0.5 * result.confusion.sum()
 
 
+def test_choosing_a_model_that_needs_the_other_task_changes_both(qtbot, window):
+    """Single neuron from ten classes with an MLP: two classes and a single neuron (the
+    task changed alone kept the MLP); the linear model from two classes: ten classes."""
+    w, s, panel = window, window.session, window.training_panel
+
+    def choose(combo, data) -> None:
+        combo.setCurrentIndex(combo.findData(data))
+
+    panel.task_combo.setCurrentIndex(1)  # all ten
+    choose(panel.model_combo, "mlp")
+    assert s.task.n_outputs == 10 and s.spec.kind.value == "mlp"
+    choose(panel.model_combo, "single")
+    assert s.task.is_binary and s.spec.kind.value == "single" and s.spec.n_outputs == 1
+    assert panel.model_combo.currentData() == "single" and panel.task_combo.currentIndex() == 0
+    assert w.weights_view.tile_count() == 1
+    choose(panel.model_combo, "linear")
+    assert s.task.n_outputs == 10 and s.spec.kind.value == "linear"
+    assert panel.model_combo.currentData() == "linear" and panel.task_combo.currentIndex() == 1
+
+
 def test_divergence_is_shown_and_the_app_recovers(qtbot, window):
     w, s = window, window.session
     s.set_config(TrainConfig(lr=1e38, loss="bce", epochs=2))
