@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSlider,
@@ -44,6 +43,7 @@ from biasviz.core.spec import (
     Optimizer,
     TrainConfig,
 )
+from biasviz.gui.ask_discard import ask_before_discarding
 from biasviz.gui.class_labels import ElidedLabel, ElidingComboBox
 
 DATASETS = [
@@ -485,36 +485,12 @@ class TrainingPanel(QWidget):
     def _go_ahead(self, what: str) -> bool:
         """May a change of ``what`` discard the model?  Asks the learner when their own
         input made the change and trained, unsaved progress would be lost."""
-        if not self._user_input or self._unsaved is None:
-            return True
-        lost = self._unsaved()
-        if not lost:
+        if not self._user_input or self._unsaved is None or not self._unsaved():
             return True
         self._user_input = False  # answered once per change, whatever made the box
-        box = QMessageBox(QMessageBox.Icon.Question, "Discard the trained model?",
-                          f"<b>Discard the trained model?</b><br>Changing {what} starts a "
-                          f"new, untrained model: {lost} would be lost.",
-                          QMessageBox.StandardButton.NoButton, self)
-        # the question first in bold: some platforms show no window title
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.setObjectName("discard_box")
-        box.setInformativeText("Save the session first to keep it, or cancel to keep "
-                               "the trained model and the setting as it was.")
-        save = (box.addButton("Save session first…", QMessageBox.ButtonRole.AcceptRole)
-                if self._save is not None else None)
-        discard = box.addButton("Discard and change", QMessageBox.ButtonRole.DestructiveRole)
-        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(cancel)
-        box.setEscapeButton(cancel)
-        box.exec()
-        clicked = box.clickedButton()
-        box.deleteLater()
-        if clicked is discard:
-            return True
-        if save is not None and clicked is save and self._save is not None:
-            self._save()
-            return not self._unsaved()  # saved: nothing is lost now (a dialog cancelled: keep)
-        return False
+        return ask_before_discarding(
+            self, f"Changing {what} starts a new, untrained model", self._unsaved, self._save,
+            cancel_keeps="the trained model and the setting as it was")
 
     def _put_back(self) -> None:
         """Cancelled: every control shows the settings as they were, and nothing is

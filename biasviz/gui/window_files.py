@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from biasviz.core.errors import BiasvizError
+from biasviz.gui.ask_discard import ask_before_discarding
 
 # The parameter files and the export dialogs are imported by the actions that use them:
 # nothing here is needed for the first window (start-up, issue 14).
@@ -84,9 +85,17 @@ class FilesMixin:
             "Parameter files (*.npz *.pt *.pth *.json);;" + dialog_filter(IMPORT_FORMATS)
             + ";;All files (*)"
         )
+        if not self._may_replace_model("Importing parameters replaces the model"):
+            return
         path, _ = QFileDialog.getOpenFileName(self, "Import parameters", "", filters)
         if path:
             self.open_file(path)
+
+    def _may_replace_model(self, consequence: str) -> bool:
+        """Asked before the learner's own Open or Import replaces a trained, unsaved model
+        (code that opens a file does not ask)."""
+        return ask_before_discarding(self, consequence, self.session.unsaved_progress,
+                                     self.save_session_dialog, go_on="Discard and open")
 
     def open_file(self, path: str) -> None:
         """Open a session (.biasviz) or import a parameter file, in the background (a
@@ -244,6 +253,8 @@ class FilesMixin:
         return True
 
     def open_session_dialog(self) -> None:
+        if not self._may_replace_model("Opening a session replaces the model"):
+            return
         path, _ = QFileDialog.getOpenFileName(self, "Open session", "",
                                               "biasviz sessions (*.biasviz);;All files (*)")
         if path:
@@ -307,7 +318,11 @@ class FilesMixin:
         for path in paths:
             a = self.recent_menu.addAction(os.path.basename(path))
             a.setToolTip(path)
-            a.triggered.connect(lambda _c=False, p=path: self.open_session(p))
+            a.triggered.connect(lambda _c=False, p=path: self._open_recent(p))
+
+    def _open_recent(self, path: str) -> None:
+        if self._may_replace_model("Opening a session replaces the model"):
+            self.open_session(path)
 
     # drag and drop: a parameter file dropped on the window opens like File › Import
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
@@ -318,7 +333,9 @@ class FilesMixin:
         files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if files:
             event.acceptProposedAction()
-            self.open_file(files[0])
+            if self._may_replace_model(f"Opening {os.path.basename(files[0])} replaces the "
+                                       "model"):
+                self.open_file(files[0])
 
     def import_from(self, path: str) -> bool:
         try:

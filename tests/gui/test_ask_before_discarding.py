@@ -1,4 +1,5 @@
-"""A change of dataset, task or model discards a trained model: the window asks first
+"""A change of dataset, task or model (or opening a session, importing parameters)
+discards a trained model: the window asks first
 (Save session first… / Discard and change / Cancel) when the learner makes the change and
 trained, unsaved progress would be lost; Cancel puts the control back and changes
 nothing; nothing is asked when nothing would be lost, nor for settings set by code."""
@@ -151,3 +152,24 @@ def test_a_new_dataset_asks_and_cancel_keeps_the_loaded_one(qtbot, window, monke
     assert len(answers.asked) == 1 and "Changing the dataset" in answers.asked[0][1]
     assert loads == [] and not s.loading_dataset
     assert p.dataset_combo.currentData() == "sample" and s.snapshot.step > 0
+
+
+def test_opening_a_session_or_importing_asks_too_and_cancel_opens_nothing(
+        qtbot, window, monkeypatch):
+    w, s = window, window.session
+    dialogs = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda *a, **k: (dialogs.append(a[1]), ("", ""))[1])
+    # untrained: nothing to lose, straight to the file dialog
+    w.open_session_dialog()
+    assert dialogs == ["Open session"]
+    train_one_epoch(qtbot, w)
+    answers = Answers(monkeypatch, "Cancel")
+    for open_it in (w.open_session_dialog, w.import_dialog):
+        open_it()
+    assert len(answers.asked) == 2 and dialogs == ["Open session"]  # cancelled: no dialog
+    assert "replaces the model" in answers.asked[0][1]
+    answers.answer = "Discard and open"
+    w.import_dialog()
+    assert dialogs[-1] == "Import parameters" and len(answers.asked) == 3
+    assert s.snapshot.step > 0  # the dialog was cancelled: the trained model is still here
