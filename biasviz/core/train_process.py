@@ -405,6 +405,9 @@ class TrainingProcess:
             while sent < epochs and sent - used < ahead:
                 batch.append(order.draw(n).astype(np.int32))
                 sent += 1
+                if sent == 1:  # the child starts as soon as it has the first epoch's
+                    self._send(("orders", batch))
+                    batch = []
             if batch:
                 self._send(("orders", batch))
 

@@ -399,15 +399,20 @@ class Session(QObject):
         def work(out: Outbox) -> None:
             # The child trains on one core; the window's own products (live decision
             # scores, the diagnosis) get one BLAS thread meanwhile: OpenBLAS's second
-            # thread spins between products and took ~20% of the child's core.
-            release_blas = hold_one_blas_thread()
+            # thread spins between products and took ~20% of the child's core.  Taken
+            # once the child trains (threadpoolctl's first look at the loaded libraries
+            # took 15 ms, which delayed the start).
+            release_blas: list[Callable[[], None]] = []
             try:
-                relay(out)
+                relay(out, release_blas)
             finally:
-                release_blas()
+                for release in release_blas:
+                    release()
 
-        def relay(out: Outbox) -> None:
+        def relay(out: Outbox, release_blas: list) -> None:
             for report in process.run(trainer, epochs, control):
+                if not release_blas:
+                    release_blas.append(hold_one_blas_thread())
                 recorded = report.recorded
                 for event in report.events:
                     if isinstance(event, StepMetrics):
