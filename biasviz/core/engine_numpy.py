@@ -41,6 +41,7 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from enum import Enum
+from typing import Any
 
 import numpy as np
 
@@ -405,6 +406,21 @@ class NumpyModel:
 _blas_lock = threading.Lock()
 _blas_holders = 0
 _blas_limiter = None
+_blas_controller = None
+
+
+def blas_controls() -> Any:
+    """threadpoolctl's controller of the loaded thread pools, made once (it looks through
+    every loaded library: ~15 ms with torch loaded); None without threadpoolctl."""
+    global _blas_controller
+    with _blas_lock:
+        if _blas_controller is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:  # pragma: no cover - a declared dependency
+                return None
+            _blas_controller = ThreadpoolController()
+        return _blas_controller
 
 
 def hold_one_blas_thread() -> Callable[[], None]:
@@ -419,14 +435,11 @@ def hold_one_blas_thread() -> Callable[[], None]:
     this does nothing.
     """
     global _blas_holders, _blas_limiter
+    controls = blas_controls()
     with _blas_lock:
         if _blas_holders == 0:
-            try:
-                from threadpoolctl import threadpool_limits
-            except ImportError:  # pragma: no cover - a declared dependency
-                _blas_limiter = None
-            else:
-                _blas_limiter = threadpool_limits(limits=1, user_api="blas")
+            _blas_limiter = (controls.limit(limits=1, user_api="blas")
+                             if controls is not None else None)
         _blas_holders += 1
     released = False
 

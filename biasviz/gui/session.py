@@ -97,6 +97,8 @@ class Session(QObject):
         self._control: Any = None
         self._process: Any = None  # the training process (numpy engine), made on demand
         self._process_broken = False  # it could not start: train in a thread instead
+        self._blas_hold_due = False  # see _hold_one_blas_thread
+        self._blas_release: Callable[[], None] | None = None
         self._pending: Callable[[], None] | None = None
         self._loading_dataset = False
         self._saved_snapshot: Snapshot | None = None  # the moment last saved or opened
@@ -153,6 +155,9 @@ class Session(QObject):
 
         def work(_out: Outbox) -> None:
             importlib.import_module("biasviz.core.training")
+            from biasviz.core.engine_numpy import blas_controls
+
+            blas_controls()  # its first look at the loaded libraries takes ~15 ms
             if process is not None:
                 try:
                     process.preload(data)
@@ -200,6 +205,9 @@ class Session(QObject):
     def load_engine_now(self) -> None:
         """Import the engine in this thread (tests, scripts)."""
         importlib.import_module("biasviz.core.training")
+        from biasviz.core.engine_numpy import blas_controls
+
+        blas_controls()
         self._on_engine_imported(0, None)
 
     def _on_engine_imported(self, _run_id: int, _result: object) -> None:
@@ -391,28 +399,13 @@ class Session(QObject):
                       control: Any) -> Callable[[Outbox], None]:
         """The runner's job for a run in the training process: relay its reports (the
         timeline is written here, in the runner's thread, its one writer)."""
-        from biasviz.core.engine_numpy import hold_one_blas_thread
         from biasviz.core.training import EpochMetrics, Paused, StepMetrics, TrainingEnded
 
         model = self.model
+        self._blas_hold_due = True  # at the run's first update: see _hold_one_blas_thread
 
         def work(out: Outbox) -> None:
-            # The child trains on one core; the window's own products (live decision
-            # scores, the diagnosis) get one BLAS thread meanwhile: OpenBLAS's second
-            # thread spins between products and took ~20% of the child's core.  Taken
-            # once the child trains (threadpoolctl's first look at the loaded libraries
-            # took 15 ms, which delayed the start).
-            release_blas: list[Callable[[], None]] = []
-            try:
-                relay(out, release_blas)
-            finally:
-                for release in release_blas:
-                    release()
-
-        def relay(out: Outbox, release_blas: list) -> None:
             for report in process.run(trainer, epochs, control):
-                if not release_blas:
-                    release_blas.append(hold_one_blas_thread())
                 recorded = report.recorded
                 for event in report.events:
                     if isinstance(event, StepMetrics):
@@ -431,8 +424,30 @@ class Session(QObject):
 
         return work
 
+    def _hold_one_blas_thread(self) -> None:
+        """While the training process runs, the window's numpy uses one BLAS thread: the
+        child trains on one core, and OpenBLAS's second thread spun between the window's
+        products (live decision scores, the diagnosis), ~20% of the child's core.  Taken
+        here, in the GUI thread, once the child trains (not before the run is sent), and
+        not in a worker: OpenBLAS ignored a worker's setting once the main thread had
+        made one."""
+        if self._blas_hold_due and self._blas_release is None:
+            from biasviz.core.engine_numpy import hold_one_blas_thread
+
+            self._blas_release = hold_one_blas_thread()
+        self._blas_hold_due = False
+
+    def _release_blas(self) -> None:
+        self._blas_hold_due = False
+        if self._blas_release is not None:
+            self._blas_release()
+            self._blas_release = None
+
     def _on_training_update(self, _run_id: int, events: list, snapshot: Snapshot | None) -> None:
         from biasviz.core.training import EpochMetrics, Paused, StepMetrics, TrainingEnded
+
+        if self._blas_hold_due:
+            self._hold_one_blas_thread()
 
         steps = [e for e in events if isinstance(e, StepMetrics)]
         epochs = [e for e in events if isinstance(e, EpochMetrics)]
@@ -445,10 +460,12 @@ class Session(QObject):
                 self.model.training_ended(event, None)
 
     def _on_training_thread_done(self, _run_id: int, _result: object) -> None:
+        self._release_blas()
         self._control = None
         self.model.training_finished()
 
     def _on_training_failed(self, _run_id: int, message: str, details: str) -> None:
+        self._release_blas()
         self._control = None
         if message.startswith("TrainingProcessStartError"):
             # No child process on this machine: the next runs train in a thread.
