@@ -6,25 +6,12 @@ nothing; nothing is asked when nothing would be lost, nor for settings set by co
 
 from __future__ import annotations
 
-import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from biasviz.core.spec import ModelKind
-from biasviz.gui.main_window import MainWindow
 
 WAIT = 30_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.show()
-    w.session.load_engine_now()
-    yield w
-    w.session.shutdown()
 
 
 class Answers:

@@ -4,24 +4,11 @@ of and that training goes on; after the run it shows the final parameters."""
 
 from __future__ import annotations
 
-import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from biasviz.core.evaluation import evaluate
-from biasviz.gui.main_window import MainWindow
 
 WAIT = 30_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.show()
-    w.session.load_engine_now()
-    yield w
-    w.session.shutdown()
 
 
 def test_evaluate_tab_refreshes_while_training_and_after(qtbot, window):

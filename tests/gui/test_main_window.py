@@ -16,17 +16,6 @@ from biasviz.gui.main_window import MainWindow
 WAIT = 30_000
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.show()
-    w.session.load_engine_now()
-    yield w
-    w.session.shutdown()
-
-
 def run_to_end(qtbot, w, epochs: int):
     w.training_panel.epochs_spin.setValue(epochs)
     qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
