@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from biasviz.core.datasets import Task, load_sample, make_task_data
-from biasviz.core.spec import ModelKind, ModelSpec, Optimizer, TrainConfig
+from biasviz.core.spec import ModelKind, ModelSpec, Optimizer, Snapshot, TrainConfig
 from biasviz.core.train_process import TrainingProcess, TrainingProcessError, live_children
 from biasviz.core.training import (
     EpochMetrics,
@@ -246,3 +246,37 @@ def test_recording_pace_keeps_the_bytes_recorded_per_second_bounded():
         if small.due(StepMetrics(k + 1, 1, (k % 999) + 1, 1000, 0.5)):
             small.recorded(0.0, 100)  # 0.5 MB/s at every step: all of them
     assert small.stride == 1
+
+
+def test_a_report_travels_with_its_recorded_snapshots_stacked_and_comes_back_whole():
+    import pickle
+
+    from biasviz.core.train_process import Report
+
+    rng = np.random.default_rng(0)
+    single, mlp = ModelSpec(), ModelSpec(kind="mlp", n_outputs=10, hidden=4)
+
+    def snap(spec, step, update):
+        shapes = ({"weights": (784,), "bias": (1,)} if spec is single
+                  else {"hidden.weights": (4, 784), "out.weights": (10, 4)})
+        params = {n: rng.normal(size=s).astype(np.float32) for n, s in shapes.items()}
+        last = {n: rng.normal(size=a.shape).astype(np.float32) for n, a in params.items()}
+        return Snapshot(spec, params, step, step // 4, last if update else None)
+
+    recorded = {s: snap(single, s, s % 2 == 0) for s in range(1, 9)}
+    recorded[9] = snap(mlp, 9, True)  # another kind in the same report
+    report = Report(events=[], recorded=recorded, snapshot=recorded[9], orders_used=3, seq=2)
+    back = pickle.loads(pickle.dumps(report))
+    assert list(back.recorded) == list(recorded) and (back.orders_used, back.seq) == (3, 2)
+    for step, original in recorded.items():
+        got = back.recorded[step]
+        assert (got.spec, got.step, got.epoch) == (original.spec, original.step, original.epoch)
+        assert got.params.keys() == original.params.keys()
+        for name, array in original.params.items():
+            np.testing.assert_array_equal(got.params[name], array)
+            assert got.params[name].base is None  # its own memory, not a view of a stack
+        if original.last_update is None:
+            assert got.last_update is None
+        else:
+            for name, array in original.last_update.items():
+                np.testing.assert_array_equal(got.last_update[name], array)
