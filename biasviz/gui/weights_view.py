@@ -664,14 +664,51 @@ class WeightsView(QWidget):
             self.paintFinished.emit(self._weights[0].copy())
 
     # ------------------------------------------------------------------ building
-    def _gaps(self) -> tuple[float, float, float]:
-        """(horizontal gap, vertical gap, top margin) between tiles, in view units."""
+    def _gaps(self, labelled: bool | None = None) -> tuple[float, float, float]:
+        """(horizontal gap, vertical gap, top margin) between tiles, in view units, with
+        room for labels or not (``labelled``; None: as laid out now)."""
         k, side = self._k, self._side
         if k <= 1:
             return 0.0, 0.0, 0.0
-        if self._labelled:
+        if self._labelled if labelled is None else labelled:
             return side * _H_GAP, side * _V_GAP, side * _V_GAP
         return side * _GAP_NO_LABELS, side * _GAP_NO_LABELS, 0.0
+
+    def _labels_fit(self) -> bool:
+        """Would the tile labels (at least the names) be legible in a grid laid out with
+        room for them, at the view's size?  If not, the tiles take that room: with 64
+        hidden neurons at 1366×768 the labels never showed and a third of the height was
+        empty rows."""
+        k, side = self._k, self._side
+        if not 1 < k <= MAX_LABELLED or not self._label_full:
+            return False
+        size = self._view.size()
+        width, height = size.width(), size.height()
+        if width <= 1 or height <= 1:
+            return True  # not on screen yet: keep the room
+        h_gap, v_gap, top = self._gaps(labelled=True)
+        rows, cols = best_grid(k, width, height, h_gap / side, 1 + v_gap / side)
+        content_w = min(cols, k) * (side + h_gap) - h_gap
+        content_h = top + rows * (side + v_gap) - v_gap
+        px = max(content_w / width, content_h / height) * 1.04  # setRange's padding 0.02
+        return self._label_mode(px, h_gap, v_gap)[0] != "hidden"
+
+    def _label_mode(self, px: float, h_gap: float, v_gap: float) -> tuple[str, int]:
+        """("full" | "short" | "hidden", pixel size) of the labels for tiles drawn at
+        ``px`` view units per pixel with these gaps: name and bias, else the name only,
+        else none."""
+        room_h = v_gap / px
+        room_w = (self._side + 0.85 * h_gap) / px
+        size0 = min(_MAX_LABEL_PX, room_h * 0.72)
+        font = QFont(self.font())
+        font.setPixelSize(max(int(size0), 1))
+        metrics = QFontMetricsF(font)
+        for candidate, texts in (("full", self._label_full), ("short", self._labels)):
+            width = max(metrics.horizontalAdvance(t) for t in texts)
+            fitted = size0 if width <= room_w else size0 * room_w / max(width, 1.0)
+            if math.floor(fitted) >= _MIN_LABEL_PX:
+                return candidate, math.floor(fitted)
+        return "hidden", 0
 
     def _pitch(self) -> tuple[float, float]:
         h_gap, v_gap, _top = self._gaps()
@@ -684,7 +721,7 @@ class WeightsView(QWidget):
         self._k = k
         self._side = side
         self._structure = (k, side)
-        self._labelled = 1 < k <= MAX_LABELLED
+        self._labelled = self._labels_fit()
         self._label_state = ("", 0)
         self._tiles.set_labels([""] * k)
         self._stroke_last = None
@@ -726,6 +763,12 @@ class WeightsView(QWidget):
 
     def _on_view_resized(self, *_args) -> None:
         if self._k > 1:
+            labelled = self._labels_fit()
+            if labelled != self._labelled:  # room for labels, or bigger tiles
+                self._labelled = labelled
+                self._label_state = ("", 0)
+                self._layout_tiles(*self._choose_grid())
+                return
             grid = self._choose_grid()
             if grid != (self._rows, self._cols):
                 self._layout_tiles(*grid)
@@ -781,24 +824,16 @@ class WeightsView(QWidget):
         """Size the tile labels to the room they have on screen: name and bias, else the
         name only, else no labels (the hover read-out still names the tile)."""
         if not self._labelled or not self._label_full:
+            if self._label_state != ("hidden", 0):
+                self._tiles.set_labels([])
+                self._label_state = ("hidden", 0)
             return
         px_w = self._view.viewPixelSize()[0]
         if not (px_w > 0 and math.isfinite(px_w)):
             return
         h_gap, v_gap, _top = self._gaps()
-        room_h = v_gap / px_w
-        room_w = (self._side + 0.85 * h_gap) / px_w
-        size0 = min(_MAX_LABEL_PX, room_h * 0.72)
+        mode, size = self._label_mode(px_w, h_gap, v_gap)
         font = QFont(self.font())
-        font.setPixelSize(max(int(size0), 1))
-        metrics = QFontMetricsF(font)
-        mode, size = "hidden", 0
-        for candidate, texts in (("full", self._label_full), ("short", self._labels)):
-            width = max(metrics.horizontalAdvance(t) for t in texts)
-            fitted = size0 if width <= room_w else size0 * room_w / max(width, 1.0)
-            if math.floor(fitted) >= _MIN_LABEL_PX:
-                mode, size = candidate, math.floor(fitted)
-                break
         state = (mode, size)
         if state == self._label_state and not force:
             return

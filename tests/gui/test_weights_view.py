@@ -188,6 +188,28 @@ def test_the_screen_shows_each_tile_where_it_is_and_upright(qtbot, view, rng):
     assert red[0] > red[2] and blue[2] > blue[0]
 
 
+def test_tiles_take_the_label_rows_when_labels_cannot_show(qtbot, view, rng):
+    """64 hidden neurons in a small view: labels would be illegible, so no empty label
+    rows: the tiles are bigger.  In a big view the labels show, with room above tiles."""
+    weights = rng.normal(0, 1, (64, 784))
+    view.set_neurons(weights, np.zeros(64), [str(i) for i in range(64)])
+    view.resize(300, 220)
+    shown(qtbot, view)
+    small = view.tile_scene_rect(0).height()
+    assert view.tile_label_shown(0) == ""
+    x0, y0 = view.tile_origin(0)
+    x8, y8 = view.tile_origin(view.grid()[1])  # the first tile of the second row
+    assert (y8 - y0) < 28 * 1.2  # rows close together: no room kept for labels
+    view.resize(1300, 1000)
+    qtbot.waitUntil(lambda: view.tile_label_shown(0) != "", timeout=3000)
+    assert view.tile_label_shown(0).startswith("0")
+    x8, y8 = view.tile_origin(view.grid()[1])
+    assert (y8 - view.tile_origin(0)[1]) >= 28 * 1.4  # a label row between tile rows
+    view.resize(300, 220)
+    qtbot.waitUntil(lambda: view.tile_label_shown(0) == "", timeout=3000)
+    assert view.tile_scene_rect(0).height() == pytest.approx(small, rel=0.05)
+
+
 def test_tiles_do_not_overlap(qtbot, view, rng):
     view.set_neurons(rng.normal(0, 1, (32, 784)), np.zeros(32), [f"#{i}" for i in range(32)])
     shown(qtbot, view)
