@@ -698,7 +698,7 @@ class WeightsView(QWidget):
         ``px`` view units per pixel with these gaps: name and bias, else the name only,
         else none."""
         room_h = v_gap / px
-        room_w = (self._side + 0.85 * h_gap) / px
+        room_w = (self._side + 0.5 * h_gap) / px  # half a gap between labels
         size0 = min(_MAX_LABEL_PX, room_h * 0.72)
         font = QFont(self.font())
         font.setPixelSize(max(int(size0), 1))
@@ -757,7 +757,9 @@ class WeightsView(QWidget):
         # (the last column's labels may reach into the gap after it)
         self._tiles.set_rects([QRectF(x0, y0, side, side) for x0, y0 in origins],
                               QRectF(0, 0, width + h_gap, height))
-        self._view.setRange(self._content, padding=0.02)
+        # in view: the last column's labels too (they may be half a gap wider than a tile)
+        overhang = 0.5 * h_gap if self._labelled else 0.0
+        self._view.setRange(QRectF(0, 0, width + overhang, height), padding=0.02)
         self._fit_labels()
         self._fit_colorbar()
 
@@ -767,6 +769,7 @@ class WeightsView(QWidget):
             if labelled != self._labelled:  # room for labels, or bigger tiles
                 self._labelled = labelled
                 self._label_state = ("", 0)
+                self._update_tooltips()
                 self._layout_tiles(*self._choose_grid())
                 return
             grid = self._choose_grid()
@@ -898,11 +901,14 @@ class WeightsView(QWidget):
         elif k > 1:
             text = (
                 "Each tile is one neuron's 784 weights, one per pixel, laid out like the "
-                "28×28 digit; above it are its name and its bias b.\n"
+                "28×28 input image"
+                + ("; above it are its name and its bias b" if self._labelled
+                   else " (point at a tile to read its name and bias)") + ".\n"
                 "Red pixel: ink there raises that neuron's output. Blue: ink there lowers "
                 "it. White: that pixel is ignored.\n"
-                "What to look for: a neuron that scores one digit slowly turns into a blurry "
-                "template of that digit, minus the digits it is most often confused with."
+                "What to look for: a neuron that scores one class slowly turns into a "
+                "blurry template of it, minus the classes it is most often confused with; "
+                "a hidden neuron learns a pattern of its own (a stroke, a part, a contrast)."
             )
         else:
             text = (
