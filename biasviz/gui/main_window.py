@@ -154,7 +154,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         super().__init__()
         self.session = session or Session(self)
         self.settings = settings or QSettings(SETTINGS_ORG, SETTINGS_APP)
-        self.setWindowTitle("biasviz — weights and biases, seen and felt")
+        # Qt adds " — biasviz" (the application display name) to the title itself
+        self.setWindowTitle("Weights and biases, seen and felt")
         self.setWindowIcon(_icon())
         self.resize(self.default_size())
         self._closing = False
@@ -596,9 +597,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         names = self.session.dataset.class_names
         self.training_panel.set_class_names(names)
         self.training_panel.set_dataset(self.session.dataset.key, self.session.dataset.source)
-        self.setWindowTitle(
-            f"biasviz — {data.dataset_name}, {data.describe()}"
-        )
+        self.setWindowTitle(f"{data.dataset_name}, {data.describe()}")  # Qt adds " — biasviz"
 
     def _class_names(self) -> list[str]:
         return list(self.session.data.class_names)

@@ -1,0 +1,28 @@
+"""Labels, shortcuts and small lies a learner found (issue 10): each test fails without
+its fix."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QGuiApplication, QKeySequence
+
+
+def shown_title(title: str, display_name: str) -> str:
+    """The title as Qt puts it on the window frame: the application display name is
+    appended (" — name") unless the title already ends with it."""
+    if not display_name or title.endswith(display_name):
+        return title or display_name
+    return f"{title} \N{EM DASH} {display_name}" if title else display_name
+
+
+def test_the_window_title_names_the_app_once(qtbot, window):
+    old = QGuiApplication.applicationDisplayName()
+    QGuiApplication.setApplicationDisplayName("biasviz")  # as biasviz.gui.app sets it
+    try:
+        for title in (window.windowTitle(),):
+            assert shown_title(title, "biasviz").lower().count("biasviz") == 1, title
+        window._on_data(window.session.data)  # the title that names the data
+        title = window.windowTitle()
+        assert window.session.data.dataset_name in title
+        assert shown_title(title, "biasviz").lower().count("biasviz") == 1, title
+    finally:
+        QGuiApplication.setApplicationDisplayName(old)
