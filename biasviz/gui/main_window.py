@@ -391,11 +391,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             a.triggered.connect(slot)
             return a
 
-        self.import_action = action("&Import parameters…", self.import_dialog,
-                                    QKeySequence.StandardKey.Open,
+        self.import_action = action("&Import parameters…", self.import_dialog, "Ctrl+I",
                                     "Load weights and biases from .npz, .pt or .json")
-        self.export_action = action("&Export parameters…", self.export_dialog,
-                                    QKeySequence.StandardKey.Save,
+        self.export_action = action("&Export parameters…", self.export_dialog, "Ctrl+E",
                                     "Save weights and biases as npz, pt, json, csv or png")
         self.export_notebook_action = action(
             "Export as &notebook…", lambda: self.export_code_dialog(".ipynb"),
@@ -406,7 +404,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             tip="The PyTorch code of this run as a plain Python script that reproduces it",
         )
         self.save_session_action = action(
-            "Save &session…", self.save_session_dialog, "Ctrl+Shift+S",
+            "Save &session…", self.save_session_dialog, QKeySequence.StandardKey.Save,
             "Save everything: data, model, weights, curves, timeline and view (.biasviz)")
         self.open_session_action = action(
             "Open s&ession…", self.open_session_dialog, "Ctrl+Shift+O",

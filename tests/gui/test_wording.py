@@ -26,3 +26,16 @@ def test_the_window_title_names_the_app_once(qtbot, window):
         assert shown_title(title, "biasviz").lower().count("biasviz") == 1, title
     finally:
         QGuiApplication.setApplicationDisplayName(old)
+
+
+def test_ctrl_s_saves_the_session_and_parameters_have_their_own_keys(window):
+    save = QKeySequence(QKeySequence.StandardKey.Save)
+    open_ = QKeySequence(QKeySequence.StandardKey.Open)
+    assert window.save_session_action.shortcut() == save
+    assert window.open_session_action.shortcut() == open_
+    assert window.export_action.shortcut() == QKeySequence("Ctrl+E")
+    assert window.import_action.shortcut() == QKeySequence("Ctrl+I")
+    # no two actions of the window share a key
+    keys = [a.shortcut().toString() for a in window.findChildren(type(window.quit_action))
+            if not a.shortcut().isEmpty()]
+    assert len(keys) == len(set(keys)), sorted(keys)
