@@ -407,7 +407,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             "Save &session…", self.save_session_dialog, QKeySequence.StandardKey.Save,
             "Save everything: data, model, weights, curves, timeline and view (.biasviz)")
         self.open_session_action = action(
-            "Open s&ession…", self.open_session_dialog, "Ctrl+Shift+O",
+            "Open s&ession…", self.open_session_dialog, QKeySequence.StandardKey.Open,
             "Open a saved .biasviz session as it was saved")
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.start_action = action("Start / Pause", self.toggle_training, "Space",
