@@ -577,7 +577,12 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             and self.session.spec.kind is ModelKind.SINGLE
         )
         self.paint_combo.setEnabled(allowed)
-        self.restore_weights_button.setEnabled(self.session.state != RUNNING)
+        # only when there is something to restore: weights painted away from the trained
+        model, painted = self.session.model, False
+        if model.snapshot is not None and model.trained_params is not None:
+            painted = any(not np.array_equal(model.snapshot.params[k], v)
+                          for k, v in model.trained_params.items() if "bias" not in k)
+        self.restore_weights_button.setEnabled(self.session.state != RUNNING and painted)
         self.weights_view.set_paint_mode(self.paint_combo.currentData() if allowed else None)
 
     def _on_show_changed(self) -> None:
@@ -635,6 +640,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self._schedule_frame()
         else:
             # An edit (bias, painting) or a pause: redraw now, in the same frame.
+            self._sync_paint()
             self._refresh_all()
             self._eval_timer.start()
 

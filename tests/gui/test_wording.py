@@ -39,3 +39,22 @@ def test_ctrl_s_saves_the_session_and_parameters_have_their_own_keys(window):
     keys = [a.shortcut().toString() for a in window.findChildren(type(window.quit_action))
             if not a.shortcut().isEmpty()]
     assert len(keys) == len(set(keys)), sorted(keys)
+
+
+def test_restore_trained_weights_is_enabled_only_when_weights_were_painted(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    w, s = window, window.session
+    button = w.restore_weights_button
+    assert not button.isEnabled()  # an untrained model: nothing painted, nothing to restore
+    s.step_batches(1)  # one training step: still nothing painted
+    qtbot.waitUntil(lambda: s.state != "running" and s.snapshot.step == 1, timeout=20_000)
+    assert not button.isEnabled()
+    w.show_combo.setCurrentIndex(w.show_combo.findData("weights"))
+    w.paint_combo.setCurrentIndex(1)  # add
+    painted = s.snapshot.params["weights"].copy()
+    painted[:50] += 2.0
+    w.weights_view.weightsPainted.emit(painted)  # as a brush stroke does
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert not button.isEnabled()  # restored: nothing left to restore
