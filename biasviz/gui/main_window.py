@@ -775,7 +775,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.presenter.refresh()
         model = self.session.model
         running = self.session.state == RUNNING
-        self.timeline_bar.set_moments(model.timeline.moments(), model.scrub_step)
+        present = model.snapshot.step if model.snapshot is not None else None
+        self.timeline_bar.set_moments(model.timeline.moments(), model.scrub_step, present)
         self.timeline_bar.set_enabled_for(running)
         tl = model.timeline
         self.timeline_bar.set_memory(len(tl), tl.nbytes, tl.budget_bytes)

@@ -53,6 +53,8 @@ class TimelineBar(QWidget):
         layout.addWidget(self.label)
         layout.addWidget(self.now_button)
         self._steps: list[int] = []
+        self._present: int | None = None  # the present's step, when the window says
+        self._running = False
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._advance)
         self.slider.valueChanged.connect(self._on_value)
@@ -62,24 +64,38 @@ class TimelineBar(QWidget):
         self._set_rate(DEFAULT_SPEED)
 
     # -- the model's timeline ------------------------------------------------------------
-    def set_moments(self, steps: list[int], shown: int | None) -> None:
-        """The recorded steps (oldest first) and the one on show (None: the present)."""
+    def set_moments(self, steps: list[int], shown: int | None, present: int | None = None
+                    ) -> None:
+        """The recorded steps (oldest first), the one on show (None: the present) and the
+        present's step when known.
+
+        The slider's last position is the present.  A present later than the last
+        recorded moment (a run stopped between two recordings) gets a position of its
+        own, so "now" is the model as it is, and the last recorded moment stays a place
+        to go back to.
+        """
         self._steps = list(steps)
+        self._present = None if present is None else int(present)
+        if self._present is not None and self._steps and self._present <= self._steps[-1]:
+            self._present = self._steps[-1]  # the present is the last recorded moment
         blocked = self.slider.blockSignals(True)
-        self.slider.setRange(0, max(0, len(self._steps) - 1))
+        self.slider.setRange(0, max(0, self._positions() - 1))
         if shown is None or not self._steps:
             self.slider.setValue(self.slider.maximum())
         else:
             self.slider.setValue(self._index_of(shown))
         self.slider.blockSignals(blocked)
         self._show_label(shown)
+        self._sync_now_button()
 
     def set_enabled_for(self, running: bool) -> None:
         """No scrubbing under a running training (the present moves)."""
-        for w in (self.slider, self.play_button, self.now_button, self.speed_combo):
-            w.setEnabled(not running and len(self._steps) > 1)
+        self._running = running
+        for w in (self.slider, self.play_button, self.speed_combo):
+            w.setEnabled(not running and self._positions() > 1)
         if running:
             self.play_button.setChecked(False)
+        self._sync_now_button()
 
     def set_memory(self, moments: int, nbytes: int, budget: int) -> None:
         """How much of its memory budget the timeline holds (it thins itself to stay
@@ -99,7 +115,22 @@ class TimelineBar(QWidget):
             return None
         return self._steps[self.slider.value()]
 
+    def at_present(self) -> bool:
+        """Is the present on show (the slider at its end)?"""
+        return self.slider.value() >= self.slider.maximum()
+
     # -- internals ---------------------------------------------------------------------------
+    def _extra_present(self) -> bool:
+        """Does the present come after the last recorded moment (a position of its own)?"""
+        return self._present is not None and bool(self._steps) and self._present > self._steps[-1]
+
+    def _positions(self) -> int:
+        return len(self._steps) + (1 if self._extra_present() else 0)
+
+    def _sync_now_button(self) -> None:
+        # "Now" does something only away from the present
+        self.now_button.setEnabled(not self._running and bool(self._steps)
+                                   and not self.at_present())
     def _index_of(self, step: int) -> int:
         import bisect
 
@@ -110,13 +141,17 @@ class TimelineBar(QWidget):
         if not self._steps:
             self.label.setText("")
         elif shown is None:
-            self.label.setText(f"now: step {self._steps[-1]:,}")
+            # the present's own step when known; else say what the number is
+            self.label.setText(f"now: step {self._present:,}" if self._present is not None
+                               else f"latest recorded: step {self._steps[-1]:,}")
         else:
-            self.label.setText(f"step {shown:,} of {self._steps[-1]:,}")
+            last = self._present if self._present is not None else self._steps[-1]
+            self.label.setText(f"step {shown:,} of {last:,}")
 
     def _on_value(self, index: int) -> None:
         step = None if index >= self.slider.maximum() else self._steps[index]
         self._show_label(step)
+        self._sync_now_button()
         self.scrubbed.emit(step)
 
     def _set_rate(self, index: int) -> None:

@@ -58,3 +58,33 @@ def test_restore_trained_weights_is_enabled_only_when_weights_were_painted(qtbot
     assert button.isEnabled()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert not button.isEnabled()  # restored: nothing left to restore
+
+
+def test_timeline_now_is_the_present_step_and_now_is_off_at_the_present(qtbot):
+    from PySide6.QtCore import Qt
+
+    from biasviz.gui.timeline_bar import TimelineBar
+
+    bar = TimelineBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    scrubbed = []
+    bar.scrubbed.connect(scrubbed.append)
+    # a run stopped at step 250; the last recorded moment is step 200
+    bar.set_moments([0, 100, 200], None, present=250)
+    bar.set_enabled_for(False)
+    assert bar.label.text() == "now: step 250"
+    assert not bar.now_button.isEnabled()  # already at the present: nothing to do
+    bar.slider.setValue(bar.slider.maximum() - 1)  # the last recorded moment, not "now"
+    assert scrubbed[-1] == 200
+    assert bar.label.text() == "step 200 of 250"
+    assert bar.now_button.isEnabled()
+    qtbot.mouseClick(bar.now_button, Qt.MouseButton.LeftButton)
+    assert scrubbed[-1] is None and bar.label.text() == "now: step 250"
+    assert not bar.now_button.isEnabled()
+    # the present is the last recorded moment: no extra position
+    bar.set_moments([0, 100, 200], None, present=200)
+    assert bar.slider.maximum() == 2 and bar.label.text() == "now: step 200"
+    # not told the present: the label says what the number is
+    bar.set_moments([0, 100, 200], None)
+    assert bar.label.text() == "latest recorded: step 200"
