@@ -501,6 +501,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         p.taskAndSpecChanged.connect(lambda task, spec: self._request(task=task, spec=spec))
         p.configChanged.connect(lambda c: self._request(config=c))
         p.recipeRequested.connect(self._back_to_recipe)
+        p.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
         p.datasetRequested.connect(s.load_dataset)
         p.cancelDownloadRequested.connect(s.cancel_dataset_load)
         p.set_discard_guard(s.unsaved_progress, self.save_session_dialog)  # ask first

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from pathlib import PurePath
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -109,6 +110,10 @@ class LearningRateSpinBox(QDoubleSpinBox):
     _NUMBER = re.compile(r"^\s*(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
     _PARTIAL = re.compile(r"^\s*(\d*\.?\d*)([eE][-+]?\d*)?\s*$")
 
+    #: Why a typed rate was not taken ("Learning rate must be between …"); the box
+    #: keeps its previous value.  Qt reverts such a text without a word otherwise.
+    refused = Signal(str)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         # enough decimals that the box keeps any value exactly (its value is rounded
@@ -138,6 +143,38 @@ class LearningRateSpinBox(QDoubleSpinBox):
 
     def fixup(self, text: str) -> str:
         return format_lr(self.value())
+
+    def refusal(self, text: str) -> str | None:
+        """Why ``text``, typed and confirmed, would not be taken (None: it would be, or
+        it is the value shown already)."""
+        text = text.strip()
+        if not text or text == format_lr(self.value()):
+            return None
+        kept = f"kept {format_lr(self.value())}"
+        between = (f"Learning rate must be between {format_lr(self.minimum())} and "
+                   f"{format_lr(self.maximum())}")
+        if not self._NUMBER.match(text):
+            return f"{between}: “{text}” is not a number; {kept}."
+        value = float(text)
+        if value < self.minimum():
+            return f"{between}: {text} is too small; {kept}."
+        if value > self.maximum():
+            return f"{between}: {text} is too large; {kept}."
+        return None
+
+    def _check_typed(self) -> None:
+        message = self.refusal(self.lineEdit().text())
+        if message:
+            self.refused.emit(message)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._check_typed()  # before Qt puts the previous value back
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self._check_typed()
+        super().focusOutEvent(event)
 
     def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt API
         value = lr_ladder_step(self.value(), steps)
@@ -172,6 +209,7 @@ class TrainingPanel(QWidget):
     stepEpochRequested = Signal()
     slowMotionChanged = Signal(float)  # seconds per batch
     recipeRequested = Signal()  # back to the model's recipe
+    statusMessage = Signal(str)  # for the status bar (e.g. why a typed rate was refused)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -346,8 +384,9 @@ class TrainingPanel(QWidget):
         self.lr_spin = LearningRateSpinBox()
         self.lr_spin.setValue(1.0)
         _tip(self.lr_spin, "Learning rate: how big each step is. The chapter uses 1.0. "
-             "Type any positive number (1e-6 and 100 both work); the arrows and the "
-             "wheel go 1 → 2 → 5 → 10 up, or down.")
+             f"Type a number from {format_lr(LR_MIN)} to {format_lr(LR_MAX)} (1e-6 and "
+             "100 both work); the arrows and the wheel go 1 → 2 → 5 → 10 up, or down.")
+        self.lr_spin.refused.connect(self._show_lr_refused)
         oform.addRow("Learning rate", self.lr_spin)
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 8192)
@@ -709,6 +748,12 @@ class TrainingPanel(QWidget):
         """Which recipe the settings follow ("recipe: standard, changed: learning rate")."""
         self.recipe_label.set_full_text(label)
         self.recipe_button.setVisible(not follows)
+
+    def _show_lr_refused(self, message: str) -> None:
+        """Say next to the box why the typed rate was not taken (and in the status bar)."""
+        box = self.lr_spin
+        QToolTip.showText(box.mapToGlobal(QPoint(0, box.height())), message, box, QRect(), 8000)
+        self.statusMessage.emit(message)
 
     def set_state(self, state: str) -> None:
         """loading / ready / running / paused: enable what makes sense."""

@@ -3,6 +3,7 @@ its fix."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtGui import QGuiApplication, QKeySequence
 
 
@@ -88,3 +89,29 @@ def test_timeline_now_is_the_present_step_and_now_is_off_at_the_present(qtbot):
     # not told the present: the label says what the number is
     bar.set_moments([0, 100, 200], None)
     assert bar.label.text() == "latest recorded: step 200"
+
+
+# the tooltip is raised above the window: the offscreen platform has nothing to raise it in
+@pytest.mark.qt_log_ignore("This plugin does not support raise")
+def test_a_refused_learning_rate_says_why_and_keeps_the_previous_value(qtbot, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QToolTip
+
+    box = window.training_panel.lr_spin
+    box.setValue(0.5)
+    for typed, why in (("1e-11", "too small"), ("2e10", "too large"), ("0", "too small")):
+        box.setFocus()
+        box.lineEdit().selectAll()
+        qtbot.keyClicks(box, typed)
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        assert box.value() == 0.5 and box.text() == "0.5"  # the previous value, not 0.1
+        message = window.statusBar().currentMessage()
+        assert "Learning rate must be between 1e-10 and 1e10" in message, message
+        assert typed in message and why in message and "kept 0.5" in message
+        assert QToolTip.text() == message  # said next to the box too
+    window.statusBar().clearMessage()
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box, "0.2")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert box.value() == 0.2 and window.statusBar().currentMessage() == ""  # taken silently
