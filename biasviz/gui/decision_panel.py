@@ -20,6 +20,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QLabel,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -112,7 +113,16 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
             MODE_BINARY: self.binary_page,
             MODE_MULTICLASS: self.multiclass_page,
         }[mode]
-        self.stack.setCurrentWidget(page)
+        if self.stack.currentWidget() is not page:
+            # Only the page shown counts for the panel's size: a stack's minimum is its
+            # largest page's, so after ten classes had been shown the single neuron's
+            # panel kept their height and the window grew past a 720 px screen.
+            for i in range(self.stack.count()):
+                other = self.stack.widget(i)
+                policy = QSizePolicy.Policy.Preferred if other is page else QSizePolicy.Policy.Ignored
+                other.setSizePolicy(policy, policy)
+            self.stack.setCurrentWidget(page)
+            self.stack.updateGeometry()
 
     def _apply_editable(self) -> None:
         enabled = self._editable

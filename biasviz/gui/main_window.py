@@ -1105,6 +1105,39 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         area = screen.availableGeometry()
         return QSize(min(1440, area.width()), min(920, area.height() - 32))
 
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        grown = event.size().height() > event.oldSize().height() > 0
+        if grown and event.size().height() <= self.minimumSize().height():
+            # Grown by its layout's minimum (a label wrapped at a narrow width for a
+            # moment while the view changed), which Qt never undoes: once the content
+            # allows (at a later layout change), the window goes back onto the screen.
+            # A size set by code or by the user is left alone.
+            self._grown_by_layout = True
+            QTimer.singleShot(0, self._back_on_screen)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest and getattr(self, "_grown_by_layout",
+                                                                 False):
+            QTimer.singleShot(0, self._back_on_screen)
+        return super().event(event)
+
+    def _back_on_screen(self) -> None:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        area = screen.availableGeometry()
+        frame = self.frameGeometry()
+        if frame.bottom() <= area.bottom():
+            self._grown_by_layout = False
+            return
+        extra = frame.height() - self.height()  # the title bar and the frame
+        room = area.bottom() - max(frame.top(), area.top()) + 1 - extra  # where it is
+        if self.minimumSizeHint().height() <= room:
+            self.resize(self.width(), room)
+        elif frame.height() <= area.height():  # it fits only higher up: move it
+            self.move(self.x(), self.y() - (frame.bottom() - area.bottom()))
+
     def _fits_screen(self) -> bool:
         screen = self.screen() or QGuiApplication.primaryScreen()
         if screen is None:

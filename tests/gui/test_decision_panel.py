@@ -437,3 +437,21 @@ def test_the_histogram_range_covers_the_scores_and_the_line_and_stays_while_they
     panel.set_binary(make_binary(shift=40.0), TRAINED_B, ("3", "7"))
     (x_lo2, x_hi2), _ = item.viewRange()
     assert x_hi2 > x_hi and x_hi2 >= panel._decision.bin_edges[-1]
+
+
+def test_only_the_page_shown_counts_for_the_panels_minimum_height(qtbot, panel):
+    from PySide6.QtWidgets import QApplication
+
+    panel.show()
+    qtbot.waitExposed(panel)
+    QApplication.processEvents()
+    binary_only = panel.minimumSizeHint().height()
+    panel.set_multiclass(make_multiclass(), np.zeros(10), [str(d) for d in range(10)])
+    QApplication.processEvents()
+    assert panel.mode() == "multiclass"
+    assert panel.minimumSizeHint().height() > binary_only  # ten classes need more room
+    panel.set_binary(make_binary(), TRAINED_B, ("3", "7"))
+    QApplication.processEvents()
+    # ten classes were shown once: the two-class panel must not keep their height (on a
+    # 720 px screen the window grew past the bottom)
+    assert panel.minimumSizeHint().height() == binary_only

@@ -652,3 +652,22 @@ def test_an_assumed_activation_is_said_in_the_window(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: getattr(w, "_last_note_box", None) is not None, timeout=WAIT)
     assert "ReLU" in w._last_note_box.text()
     w._last_note_box.close()
+
+
+def test_a_window_grown_past_the_screen_by_its_content_comes_back(qtbot, window):
+    """Qt grows a window to its layout's minimum and never shrinks it back: once the
+    content allows, the window fits the screen again."""
+    from PySide6.QtWidgets import QApplication
+
+    w = window
+    area = w.screen().availableGeometry()
+    w.move(area.left(), area.top())
+    w.resize(min(1000, area.width()), area.height() - 40)
+    QApplication.processEvents()
+    normal_min = w.minimumSizeHint().height()
+    assert normal_min < area.height() - 40
+    w.plots.setMinimumHeight(area.height() + 150)  # content that needs more, briefly
+    qtbot.waitUntil(lambda: w.frameGeometry().bottom() > area.bottom(), timeout=5000)
+    w.plots.setMinimumHeight(150)
+    qtbot.waitUntil(lambda: w.frameGeometry().bottom() <= area.bottom(), timeout=5000)
+    assert w.height() >= normal_min
