@@ -1,4 +1,5 @@
-"""A square canvas to draw a digit on with the mouse, MNIST style: white ink on black.
+"""A square canvas to draw a digit (or an item) on with the mouse, MNIST style: white ink
+on black.
 
 The drawing lives in a fixed-size ``QImage`` (:data:`CANVAS_SIDE` pixels square,
 8-bit grayscale, 0 = black paper, 255 = white ink) whatever the size of the widget; the
@@ -52,6 +53,10 @@ DEFAULT_BRUSH = 18
 _INK = 255
 _PAPER = 0
 _MIN_STEP = 0.75  # canvas pixels the pointer must move before a new segment is drawn
+
+
+def _with_article(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
 def _white_on_black(gray: np.ndarray) -> np.ndarray:
@@ -119,11 +124,8 @@ class DrawingCanvas(QWidget):
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
-        self.setToolTip(
-            "Draw a digit here with the left mouse button — white ink on black, like the "
-            "MNIST digits the model learned from.\n"
-            "You can also drop an image file (PNG, JPEG, …) onto this square."
-        )
+        self._noun = ""
+        self.set_noun("digit")
 
     # -- size ------------------------------------------------------------------------
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
@@ -136,6 +138,27 @@ class DrawingCanvas(QWidget):
         return width
 
     # -- public API --------------------------------------------------------------------
+    def set_noun(self, noun: str) -> None:
+        """What the learner is asked to draw: "digit" for MNIST, "item" for datasets
+        whose classes are not the digits (Fashion-MNIST's clothes)."""
+        noun = str(noun) or "digit"
+        changed = noun != getattr(self, "_noun", None)
+        self._noun = noun
+        self.setToolTip(
+            f"Draw {_with_article(self._noun)} here with the left mouse button — white ink on black, like the "
+            "images the model learned from.\n"
+            "You can also drop an image file (PNG, JPEG, …) onto this square."
+        )
+        if changed and self.is_empty():
+            self.update()  # the placeholder names it
+
+    def noun(self) -> str:
+        return self._noun
+
+    def hint_text(self) -> str:
+        """The placeholder an empty canvas shows."""
+        return f"Draw {_with_article(self._noun)} here\nwith the mouse\n\n(or drop an image file)"
+
     @property
     def side(self) -> int:
         """Side of the drawing in canvas pixels."""
@@ -414,9 +437,7 @@ class DrawingCanvas(QWidget):
         if self._drag_over:
             self._draw_hint(painter, rect, "Drop the picture to load it")
         elif self.is_empty() and not self._drawing:
-            self._draw_hint(
-                painter, rect, "Draw a digit here\nwith the mouse\n\n(or drop an image file)"
-            )
+            self._draw_hint(painter, rect, self.hint_text())
         if self._hover is not None and not self._drawing:
             # The brush outline under the pointer, so its size is visible before drawing.
             scale = rect.width() / self._side

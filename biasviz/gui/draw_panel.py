@@ -120,6 +120,50 @@ class _PredictJob(QRunnable):
 # --------------------------------------------------------------------------- formatting
 
 
+def how_text(spec: ModelSpec | None, noun: str = "digit") -> str:
+    """How the model reads a drawing, in words true for ``spec``'s kind of model (the
+    weighted sum plus one bias is the single neuron's story, not an MLP's or a CNN's)."""
+    recipe = ("the way the MNIST digits were made." if noun == "digit" else
+              f"MNIST's recipe, used for every dataset (the {noun}s the model learned from "
+              "may fill more of the square: draw large).")
+    intro = ("How the model reads your drawing: the ink is cropped, shrunk to fit 20×20 "
+             f"pixels and centred in a 28×28 image, {recipe}  Those 784 numbers (0 = black, "
+             "1 = white) are the input x")
+    if spec is None:
+        return intro + "."
+    outputs = ("that sum is the logit" if spec.n_outputs == 1
+               else "one such sum, a logit, per class")
+    if spec.kind is ModelKind.SINGLE:
+        if spec.bias_mode is BiasMode.PER_PIXEL:
+            how = ("; each is multiplied by its weight and gets its own bias added, and "
+                   "all of it is added up: that sum is the logit (the 784 biases act only "
+                   "through their sum).")
+        elif spec.bias_mode is BiasMode.NONE:
+            how = ("; each is multiplied by its weight and the products are added up: "
+                   "that sum is the logit (this neuron has no bias).")
+        else:
+            how = ("; each is multiplied by its weight, the products are added up, and "
+                   "the bias is added: that sum is the logit.")
+    elif spec.kind is ModelKind.LINEAR:
+        how = ("; each of the ten output neurons multiplies them by its own 784 weights, "
+               "adds the products up and adds its bias: one such sum, a logit, per class.")
+    elif spec.kind is ModelKind.MLP:
+        h = int(spec.hidden)
+        who = "the output neuron" if spec.n_outputs == 1 else "each output neuron"
+        how = (f"; each of the {h} hidden neurons multiplies them by its own 784 weights, "
+               "adds them up and adds its bias, and ReLU turns a negative sum into 0.  "
+               f"Then {who} does the same with those {h} hidden values: {outputs}.")
+    else:
+        c, k, p = int(spec.channels), int(spec.kernel), spec.pooled_side
+        who = "the output neuron" if spec.n_outputs == 1 else "each output neuron"
+        how = (f".  Each of the {c} kernels ({k}×{k} weights) slides over the image: at every "
+               f"place it multiplies the {k}×{k} patch under it by its weights, adds them "
+               "up and adds its bias; ReLU turns negatives into 0 and 2×2 max-pooling keeps "
+               f"the largest of every four.  Then {who} multiplies those {c}×{p}×{p} "
+               f"values by its weights, adds them up and adds its bias: {outputs}.")
+    return intro + how
+
+
 def _swatch(color: str) -> str:
     return f'<span style="color:{color}; font-size:large">■</span>'
 
@@ -202,6 +246,7 @@ class DrawPanel(QWidget):
         self._bg = palette.color(QPalette.ColorRole.Base)
         self._fg = palette.color(QPalette.ColorRole.Text)
         self._build_ui()
+        self._apply_words()
         self.canvas.changed.connect(self.request_prediction)
         self.canvas.changed.connect(self._message.clear)
         self.canvas.loadFailed.connect(self._show_load_error)
@@ -220,13 +265,7 @@ class DrawPanel(QWidget):
         self._brush_value.setMinimumWidth(
             self._brush_value.fontMetrics().horizontalAdvance("00 px")
         )
-        brush_tip = (
-            "Width of the pen, in canvas pixels.  The canvas is 280×280; the digit is "
-            "shrunk to fit 20×20 pixels for the model, so a thin pen gives a faint, thin "
-            "digit.  MNIST digits are written with a fairly thick pen: 14–24 px works well."
-        )
-        for w in (brush_label, self._brush_slider, self._brush_value):
-            w.setToolTip(brush_tip)
+        self._brush_widgets = (brush_label, self._brush_slider, self._brush_value)
         self._brush_slider.valueChanged.connect(self._on_brush_changed)
 
         self._clear_button = QPushButton("Clear")
@@ -237,10 +276,6 @@ class DrawPanel(QWidget):
         self._undo_button.setEnabled(False)
         self._undo_button.clicked.connect(self.canvas.undo)
         self._open_button = QPushButton("Open image…")
-        self._open_button.setToolTip(
-            "Load a picture of a digit (a photo or scan works: dark ink on light paper is "
-            "inverted).  You can also drop an image file onto the canvas."
-        )
         self._open_button.clicked.connect(self._open_image)
         shortcut = QShortcut(QKeySequence.StandardKey.Undo, self)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -266,13 +301,7 @@ class DrawPanel(QWidget):
         left.addLayout(brush_row)
         left.addLayout(button_row)
         left.addWidget(self._message)
-        how = QLabel(
-            "How the model reads your drawing: the ink is cropped, shrunk to fit 20×20 "
-            "pixels and centred in a 28×28 image, the way the MNIST digits were made.  "
-            "Those 784 numbers (0 = black, 1 = white) are the input x; each is multiplied "
-            "by its weight, the products are added up, and the bias is added: that sum "
-            "is the logit."
-        )
+        how = self._how = QLabel(how_text(None, "digit"))
         how.setWordWrap(True)
         how.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         muted = how.palette()
@@ -307,13 +336,7 @@ class DrawPanel(QWidget):
         border = self.palette().color(QPalette.ColorRole.Mid)
         self._preview = _PixelView(gray_colormap(), None, border)
         self._preview.hovered = self._on_pixel_hovered
-        preview_box = QGroupBox("What the model sees")
-        preview_box.setToolTip(
-            "Exactly the input the model gets: your drawing cropped to its ink, shrunk to "
-            "fit 20×20 pixels and centred in a 28×28 image, like the MNIST digits.  "
-            "Each square is one of the 784 inputs x (black 0, white 1).  If the digit "
-            "looks odd here, the prediction will be odd too."
-        )
+        preview_box = self._preview_box = QGroupBox("What the model sees")
         pv = QVBoxLayout(preview_box)
         pv.addWidget(self._preview, 1)
         pv.addWidget(QLabel("28×28 pixels, one input each", alignment=Qt.AlignmentFlag.AlignCenter))
@@ -408,11 +431,40 @@ class DrawPanel(QWidget):
             self._spec = spec
             self._class_names = tuple(str(c) for c in class_names)
         self._noun = class_noun(self._class_names) if self._class_names else "digit"
+        self._apply_words()
         self.request_prediction()
 
     def noun(self) -> str:
         """"digit" or "item": what the panel asks the learner to draw."""
         return self._noun
+
+    def how_text(self) -> str:
+        """The note under the canvas: how the model reads the drawing."""
+        return self._how.text()
+
+    def _apply_words(self) -> None:
+        """Texts that name what is drawn ("digit" for MNIST, "item" for clothes) and
+        what the model does with it (true for the model shown, not only the neuron)."""
+        noun, a_noun = self._noun, self._a_noun()
+        self.canvas.set_noun(noun)
+        self._how.setText(how_text(self._spec, noun))
+        brush_tip = (
+            f"Width of the pen, in canvas pixels.  The canvas is 280×280; {a_noun} is "
+            "shrunk to fit 20×20 pixels for the model, so a thin pen gives a faint, thin "
+            f"{noun}.  MNIST digits are written with a fairly thick pen: 14–24 px works well."
+        )
+        for w in self._brush_widgets:
+            w.setToolTip(brush_tip)
+        self._open_button.setToolTip(
+            f"Load a picture of {a_noun} (a photo or scan works: dark ink on light paper "
+            "is inverted).  You can also drop an image file onto the canvas."
+        )
+        self._preview_box.setToolTip(
+            "Exactly the input the model gets: your drawing cropped to its ink, shrunk to "
+            "fit 20×20 pixels and centred in a 28×28 image, MNIST's recipe.  Each square "
+            f"is one of the 784 inputs x (black 0, white 1).  If the {noun} looks odd "
+            "here, the prediction will be odd too."
+        )
 
     def headline_text(self) -> str:
         return self._headline.text()

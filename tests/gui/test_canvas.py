@@ -460,6 +460,7 @@ def test_a_quick_models_answer_comes_before_the_stroke_is_painted(qtbot, panel):
     params, spec = left_right_model()
     panel.set_model(params, spec, ["left", "right"])
     settle(qtbot, panel)
+    qtbot.wait(50)  # the relayout (and repaint) that the model's texts under the canvas cause
     order: list[str] = []
 
     class PaintSpy(QObject):

@@ -115,3 +115,42 @@ def test_a_refused_learning_rate_says_why_and_keeps_the_previous_value(qtbot, wi
     qtbot.keyClicks(box, "0.2")
     qtbot.keyClick(box, Qt.Key.Key_Return)
     assert box.value() == 0.2 and window.statusBar().currentMessage() == ""  # taken silently
+
+
+def _zero_params(spec):
+    import numpy as np
+
+    return {name: np.zeros(shape, np.float32) for name, shape in spec.param_shapes().items()}
+
+
+def test_draw_tab_names_the_datasets_noun_and_says_what_the_model_does(qtbot):
+    from biasviz.core.spec import ModelSpec
+    from biasviz.gui.draw_panel import DrawPanel
+
+    panel = DrawPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    try:
+        single = ModelSpec()
+        panel.set_model(_zero_params(single), single, ("Dress", "Sneaker"))
+        assert panel.canvas.hint_text().startswith("Draw an item here")
+        assert "digit" not in panel.canvas.hint_text() + panel.canvas.toolTip()
+        assert "the way the MNIST digits were made" not in panel.how_text()
+        assert "the bias is added: that sum is the logit" in panel.how_text()
+
+        panel.set_model(_zero_params(single), single, ("3", "7"))
+        assert panel.canvas.hint_text().startswith("Draw a digit here")
+        assert "the way the MNIST digits were made" in panel.how_text()
+
+        for spec, words in ((ModelSpec(kind="cnn", n_outputs=10), "kernels"),
+                            (ModelSpec(kind="mlp", n_outputs=10, hidden=16), "16 hidden")):
+            panel.set_model(_zero_params(spec), spec, [str(i) for i in range(10)])
+            text = panel.how_text()
+            assert "each is multiplied by its weight" not in text, text  # the neuron's story
+            assert words in text and "ReLU" in text and "per class" in text
+        pixels = ModelSpec(bias_mode="none")
+        panel.set_model(_zero_params(pixels), pixels, ("3", "7"))
+        assert "the bias is added" not in panel.how_text()
+        assert "no bias" in panel.how_text()
+    finally:
+        assert panel.shutdown()
