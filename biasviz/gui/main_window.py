@@ -44,6 +44,7 @@ from biasviz.core.errors import BiasvizError
 from biasviz.core.mailbox import FrameBudget
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig
 from biasviz.core.weight_display import weight_display
+from biasviz.gui.ask_discard import ask_before_discarding
 from biasviz.gui.busy import BusyIndicator
 from biasviz.gui.code_panel import CodePanel
 from biasviz.gui.decision_panel import DecisionPanel
@@ -409,7 +410,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.open_session_action = action(
             "Open s&ession…", self.open_session_dialog, QKeySequence.StandardKey.Open,
             "Open a saved .biasviz session as it was saved")
-        self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.quit_action = action("&Quit", self.quit_asking, QKeySequence.StandardKey.Quit)
         self.start_action = action("Start / Pause", self.toggle_training, "Space",
                                    "Start, pause or resume training (Space)")
         self.stop_action = action("Stop", self.session.stop, "Ctrl+.", "Stop training")
@@ -1197,7 +1198,24 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.statusBar().showMessage("Layout and settings reset to the defaults", 5000)
 
     # ------------------------------------------------------------------ closing
+    def quit_asking(self) -> None:
+        """File › Quit: asked first when a trained model would be lost."""
+        if self._may_quit():
+            self._quit_confirmed = True
+            self.close()
+
+    def _may_quit(self) -> bool:
+        return ask_before_discarding(self, "Quitting closes the model",
+                                     self.session.unsaved_progress, self.save_session_dialog,
+                                     go_on="Quit without saving")
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        # The window's close button (a spontaneous close) asks as File › Quit does; a
+        # close by code (tests, the app's own end) does not.
+        if (event.spontaneous() and not getattr(self, "_quit_confirmed", False)
+                and not self._may_quit()):
+            event.ignore()
+            return
         self._closing = True
         self.presenter.leave()
         self._frame_timer.stop()

@@ -458,7 +458,7 @@ class TrainingPanel(QWidget):
         self.start_button.clicked.connect(self.startRequested)
         self.pause_button.clicked.connect(self.pauseRequested)
         self.stop_button.clicked.connect(self.stopRequested)
-        self.reset_button.clicked.connect(self.resetRequested)
+        self.reset_button.clicked.connect(self._on_reset_clicked)
         self.step_button.clicked.connect(self.stepBatchRequested)
         self.epoch_button.clicked.connect(self.stepEpochRequested)
         self.slow_slider.valueChanged.connect(self._on_slow)
@@ -530,6 +530,14 @@ class TrainingPanel(QWidget):
         return ask_before_discarding(
             self, f"Changing {what} starts a new, untrained model", self._unsaved, self._save,
             cancel_keeps="the trained model and the setting as it was")
+
+    def _on_reset_clicked(self) -> None:
+        """Reset throws the trained model away: asked first when that loses work."""
+        if self._unsaved is not None and not ask_before_discarding(
+                self, "Reset starts the model again from its initial weights", self._unsaved,
+                self._save, go_on="Discard and reset"):
+            return
+        self.resetRequested.emit()
 
     def _put_back(self) -> None:
         """Cancelled: every control shows the settings as they were, and nothing is

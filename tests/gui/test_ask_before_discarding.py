@@ -160,3 +160,21 @@ def test_opening_a_session_or_importing_asks_too_and_cancel_opens_nothing(
     w.import_dialog()
     assert dialogs[-1] == "Import parameters" and len(answers.asked) == 3
     assert s.snapshot.step > 0  # the dialog was cancelled: the trained model is still here
+
+
+def test_quit_and_reset_ask_when_a_trained_model_would_be_lost(qtbot, window, monkeypatch):
+    w, s = window, window.session
+    closed = []
+    monkeypatch.setattr(type(w), "close", lambda self: closed.append(1) or True)
+    w.quit_asking()  # untrained: nothing to lose, no question
+    assert closed == [1]
+    train_one_epoch(qtbot, w)
+    answers = Answers(monkeypatch, "Cancel")
+    w.quit_asking()
+    assert len(answers.asked) == 1 and closed == [1]  # cancelled: still open
+    step = s.snapshot.step
+    w.training_panel.reset_button.click()  # Reset, cancelled: the model stays
+    assert len(answers.asked) == 2 and s.snapshot.step == step > 0
+    answers.answer = "Quit without saving"
+    w.quit_asking()
+    assert closed == [1, 1] and len(answers.asked) == 3

@@ -60,7 +60,7 @@ def test_short_run_feeds_every_view(qtbot, window):
     assert len(w.session.history.bias) == 3 * per_epoch
 
 
-def test_pause_resume_stop_reset(qtbot, window):
+def test_pause_resume_stop_reset(qtbot, window, monkeypatch):
     w, s = window, window.session
     s.set_slow_motion(0.005)
     w.training_panel.epochs_spin.setValue(1000)
@@ -81,7 +81,16 @@ def test_pause_resume_stop_reset(qtbot, window):
     qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
     assert s.trainer.step > step
     initial = s.initial_params["weights"].copy()
+    asked = []
+
+    def answer(box) -> int:  # the learner reads the question and discards
+        asked.append(box.text())
+        next(b for b in box.buttons() if b.text() == "Discard and reset").click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", answer)
     qtbot.mouseClick(w.training_panel.reset_button, Qt.MouseButton.LeftButton)
+    assert len(asked) == 1 and "Reset" in asked[0]  # trained and unsaved: asked first
     assert s.trainer.step == 0
     assert len(w.session.history.loss) == 0 and w.plots.epochs == []
     np.testing.assert_array_equal(s.snapshot.params["weights"], initial)
