@@ -8,9 +8,44 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from biasviz.core.history import BoundedSeries
-from biasviz.core.spec import ModelKind, Snapshot, first_layer
+from biasviz.core.spec import ModelKind, ModelSpec, Snapshot, first_layer
 from biasviz.gui.weight_histogram import WeightHistogram
-from biasviz.gui.weights_view import WeightsView
+from biasviz.gui.weights_view import WeightsView, format_value
+
+
+def update_names(spec: ModelSpec, k: int) -> list[str]:
+    """What each Δw tile is: the same names the Neuron tab gives the first layer."""
+    if spec.kind is ModelKind.CNN:
+        return [f"Δ kernel {i}" for i in range(k)]
+    if spec.kind is ModelKind.MLP:
+        return [f"Δ hidden {i}" for i in range(k)]
+    return [f"Δ output {i}" for i in range(k)]
+
+
+def update_note(spec: ModelSpec) -> str:
+    """The caption under the Δw view: which layer it shows (nothing for the neuron)."""
+    if spec.kind is ModelKind.SINGLE:
+        return ""
+    if spec.kind is ModelKind.CNN:
+        what = (f"the convolution kernels: each tile is the change of one {spec.kernel}×"
+                f"{spec.kernel} kernel's weights, Δb the change of its bias")
+    elif spec.kind is ModelKind.MLP:
+        what = ("the hidden neurons: each tile is the change of one hidden neuron's 784 "
+                "weights, Δb the change of its bias")
+    else:
+        what = ("the ten output neurons: each tile is the change of one neuron's 784 "
+                "weights, Δb the change of its bias")
+    return f"Δw is shown for {what}. The bias path is drawn for the single neuron only."
+
+
+def update_tooltip(spec: ModelSpec) -> str:
+    if spec.kind is ModelKind.CNN:
+        return ("The last update of the convolution kernels: Δw = −learning rate × "
+                f"gradient, each kernel as a {spec.kernel}×{spec.kernel} image. Red "
+                "weights were just pushed up, blue ones down.")
+    return ("The last update of the weights: Δw = −learning rate × gradient, as a 28×28 "
+            "image. Red pixels were just pushed up, blue ones down. Use 'Step 1 batch' to "
+            "see single updates: early on they look like the images in the batch.")
 
 
 class LearningView(QWidget):
@@ -20,11 +55,7 @@ class LearningView(QWidget):
         self.update_view = WeightsView()
         self.update_view.set_bias_name("its bias moved by Δb")
         self.update_view.set_value_name("Δw")  # the colour bar and hover show Δw, not w
-        self.update_view.setToolTip(
-            "The last update of the weights: Δw = −learning rate × gradient, as a 28×28 "
-            "image. Red pixels were just pushed up, blue ones down. Use 'Step 1 batch' to "
-            "see single updates: early on they look like the digits in the batch."
-        )
+        self.update_view.setToolTip(update_tooltip(ModelSpec()))
         self.bias_plot = pg.PlotWidget(title="Bias over the steps")
         self.bias_plot.setLabel("bottom", "step")
         self.bias_plot.setLabel("left", "bias b (or Σbᵢ)")
@@ -59,10 +90,8 @@ class LearningView(QWidget):
         self.histogram.set_current(weights.ravel())
         single = snapshot.spec.kind is ModelKind.SINGLE
         self.bias_plot.setVisible(single)
-        self.note.setText(
-            "" if single else "Δw is shown for the first layer's neurons; the bias path is "
-            "for the single neuron."
-        )
+        self.note.setText(update_note(snapshot.spec))
+        self.update_view.setToolTip(update_tooltip(snapshot.spec))
         self._show_update(snapshot)
 
     def show_bias_path(self, series: BoundedSeries) -> None:
@@ -107,9 +136,20 @@ class LearningView(QWidget):
             delta_b = None
         no_delta_b = "Δb: no update yet" if snapshot.step == 0 else "Δb: not available"
         self.update_view.set_bias_text(no_delta_b if missing and delta_b is not None else None)
-        labels = [f"Δ neuron {i}" for i in range(delta.shape[0])]
-        if delta.shape[0] == 1:
+        k = delta.shape[0]
+        if k == 1:
             labels = ["Δw (last update)"]
+        else:
+            # The tiles say what they are (kernels, hidden neurons, output neurons) and
+            # carry their Δb in the label: the view would write a bias as "b=", and this
+            # is the change of one, not its value.
+            names = update_names(spec, k)
+            if delta_b is None or missing:
+                labels = names
+            else:
+                labels = [f"{name}  Δb={format_value(v)}"
+                          for name, v in zip(names, delta_b, strict=True)]
+            delta_b = None
         self.update_view.set_neurons(
             delta[:64], None if delta_b is None else delta_b[:64], labels[:64], side=side,
             title="Last update Δw: none yet" if missing else "Last update Δw = −lr · gradient",

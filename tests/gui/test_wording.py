@@ -154,3 +154,29 @@ def test_draw_tab_names_the_datasets_noun_and_says_what_the_model_does(qtbot):
         assert "no bias" in panel.how_text()
     finally:
         assert panel.shutdown()
+
+
+def test_watch_learning_names_kernels_and_hidden_neurons_and_their_delta_b(qtbot):
+    import numpy as np
+
+    from biasviz.core.spec import ModelSpec, Snapshot
+    from biasviz.gui.learning_view import LearningView
+
+    view = LearningView()
+    qtbot.addWidget(view)
+    view.show()
+    for spec, name in ((ModelSpec(kind="cnn", n_outputs=10, channels=4), "kernel"),
+                       (ModelSpec(kind="mlp", n_outputs=10, hidden=4), "hidden")):
+        params = _zero_params(spec)
+        update = {k: np.full(v.shape, 0.01, np.float32) for k, v in params.items()}
+        view.reset(Snapshot(spec, params, step=0), params)
+        assert not view.update_view.tile_label(0).startswith("Δ neuron")
+        view.set_snapshot(Snapshot(spec, params, step=1, last_update=update))
+        labels = [view.update_view.tile_label(i) for i in range(4)]
+        assert labels[0] == f"Δ {name} 0  Δb=+0.010", labels
+        assert all(" b=" not in label for label in labels)  # a change, not the bias
+        note = view.note.text()
+        assert "first layer's neurons" not in note and name in note
+    cnn = ModelSpec(kind="cnn", n_outputs=10, kernel=5)
+    view.reset(Snapshot(cnn, _zero_params(cnn), step=0), _zero_params(cnn))
+    assert "5×5" in view.update_view.toolTip() and "28×28" not in view.update_view.toolTip()
