@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -55,6 +55,8 @@ class DiagnosisNotice(QFrame):
 
     #: A fix button was pressed: the :class:`Fix` to apply.
     fixRequested = Signal(object)
+    #: What the notice has to say changed (new findings, dismissed, cleared).
+    changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +69,7 @@ class DiagnosisNotice(QFrame):
         )
         self._findings: list[Finding] = []
         self._dismissed: list[Finding] | None = None
+        self._popup = False  # shown on request by a NoticeChip, not by itself
         self._fix_buttons: list[QPushButton] = []
         self._shown_fixes: tuple[Fix, ...] = ()
 
@@ -157,6 +160,15 @@ class DiagnosisNotice(QFrame):
         """Hide until the findings change."""
         self._dismissed = list(self._findings)
         self.hide()
+        self.changed.emit()
+
+    def has_news(self) -> bool:
+        """Something to say that the learner has not dismissed."""
+        return self.current() is not None and self._dismissed is None
+
+    def set_popup(self, popup: bool) -> None:
+        """Popup mode: the notice shows only when asked (:meth:`NoticeChip.open`)."""
+        self._popup = popup
 
     def clear(self) -> None:
         self.set_findings([])
@@ -167,6 +179,7 @@ class DiagnosisNotice(QFrame):
         if first is None or self._dismissed is not None:
             self._set_fixes(())
             self.hide()
+            self.changed.emit()
             return
         self.title_label.setText(_escape(first.title))
         self.evidence_label.setText(_escape(_sentence(first.evidence)))
@@ -183,7 +196,9 @@ class DiagnosisNotice(QFrame):
                if f.fixes else "")
             for f in others))
         self.details_label.setVisible(bool(others) and self.details_button.isChecked())
-        self.show()
+        if not self._popup:
+            self.show()
+        self.changed.emit()
 
     def _set_fixes(self, fixes: tuple[Fix, ...]) -> None:
         """One button per fix.  The same fixes keep their buttons: live evidence changes
@@ -208,6 +223,8 @@ class DiagnosisNotice(QFrame):
 
     def _on_details(self, on: bool) -> None:
         self.details_label.setVisible(on and len(self._findings) > 1)
+        if self._popup:
+            self.changed.emit()  # the open popup takes the details' height
 
     def _request(self, fix: Fix) -> None:
         self.fixRequested.emit(fix)
@@ -218,43 +235,101 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
-class TopOverlay(QObject):
-    """Keeps ``widget`` across the top of ``host``, over its content rather than in its
-    layout, as tall as its text needs at that width (at most 70 % of the host).
+class NoticeChip(QFrame):
+    """The notice as one line in a corner (the tab bar's): icon, title, "Why? How to
+    fix…", close; the full :class:`DiagnosisNotice` (evidence, fix buttons, details) opens
+    as a popup under it.
 
-    A notice that appears in the layout adds its height to the host's minimum, and on a
-    1280×720 or 1366×768 screen, where the window already sits at its minimum height,
-    Qt then grows the window past the bottom of the screen and never shrinks it back.
-    Over the content, the notice costs no room; its close button puts the view back.
+    In the tab's layout the notice added its height to the window's minimum (on a 1280×720
+    or 1366×768 screen Qt then grew the window past the screen); laid over the tab it hid
+    the controls and the top of the views until closed.  In the tab bar's corner it costs
+    no room and covers nothing.
     """
 
-    def __init__(self, widget: QWidget, host: QWidget, margin: int = 4) -> None:
-        super().__init__(host)
-        self.widget, self.host, self.margin = widget, host, margin
-        self._placing = False
-        widget.setParent(host)
-        host.installEventFilter(self)
-        widget.installEventFilter(self)
-        self.place()
+    def __init__(self, notice: DiagnosisNotice, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from biasviz.gui.class_labels import ElidedLabel
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's
-        if event.type() in (QEvent.Type.Resize, QEvent.Type.LayoutRequest,
-                            QEvent.Type.Show):
-            self.place()
-        return False
+        self.notice = notice
+        notice.set_popup(True)
+        notice.setParent(self, Qt.WindowType.Popup)
+        notice.hide()
+        self.setObjectName("noticeChip")
+        self.setStyleSheet(
+            f"QFrame#noticeChip {{ background: {BACKGROUND}; border: 1px solid {BORDER};"
+            " border-radius: 4px; }"
+            f" QFrame#noticeChip QLabel {{ color: {TITLE_COLOR}; background: transparent; }}")
+        icon = QLabel("⚠")
+        icon.setStyleSheet(f"color: {BORDER};")
+        self.title_label = ElidedLabel()
+        font = self.title_label.font()
+        font.setBold(True)
+        self.title_label.setFont(font)
+        self.title_label.setMinimumWidth(60)
+        self.open_button = QToolButton()
+        self.open_button.setText("Why? How to fix…")
+        self.open_button.setAutoRaise(True)
+        self.open_button.setToolTip("The evidence, and buttons that apply a fix")
+        self.open_button.clicked.connect(self.open)
+        self.close_button = QToolButton()
+        self.close_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip("Hide this notice until the diagnosis changes")
+        self.close_button.clicked.connect(notice.dismiss)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 0, 2, 0)
+        row.setSpacing(4)
+        row.addWidget(icon)
+        row.addWidget(self.title_label, 1)
+        row.addWidget(self.open_button)
+        row.addWidget(self.close_button)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        notice.changed.connect(self.refresh)
+        notice.fixRequested.connect(lambda _fix: notice.hide())  # applied: the popup goes
+        self.refresh()
 
-    def place(self) -> None:
-        if self._placing:
-            return
-        self._placing = True
-        try:
-            width = max(0, self.host.width() - 2 * self.margin)
-            height = (self.widget.heightForWidth(width)
-                      if self.widget.hasHeightForWidth() else -1)
-            if height <= 0:
-                height = self.widget.sizeHint().height()
-            height = max(0, min(height, int(0.7 * self.host.height())))
-            self.widget.setGeometry(self.margin, self.margin, width, height)
-            self.widget.raise_()
-        finally:
-            self._placing = False
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        # as wide as the corner allows (the title elides), one line high
+        return QSize(520, max(super().sizeHint().height(), 24))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(180, super().minimumSizeHint().height())
+
+    def refresh(self) -> None:
+        first = self.notice.current()
+        news = self.notice.has_news()
+        if first is not None:
+            self.title_label.set_full_text(first.title, _sentence(first.evidence))
+            self.setToolTip(f"{first.title}. {_sentence(first.evidence)}")
+        self.setVisible(news)
+        if not news:
+            self.notice.hide()
+        elif self.notice.isVisible():
+            self.open()  # new evidence in the open popup: sized again
+
+    def is_open(self) -> bool:
+        return self.notice.isVisible()
+
+    def open(self) -> None:
+        """The full notice, under this line, right-aligned with it, on the screen."""
+        window = self.window()
+        width = max(320, min(560, window.width() - 24))
+        notice = self.notice
+        notice.setFixedWidth(width)
+        layout = notice.layout()
+        if layout is not None:
+            layout.activate()
+        height = notice.heightForWidth(width) if notice.hasHeightForWidth() else -1
+        # fixed: a window's minimum height would be its text wrapped at the labels'
+        # minimum width (a popup twice as tall as its text)
+        notice.setFixedSize(width, height if height > 0 else notice.sizeHint().height())
+        corner = self.mapToGlobal(self.rect().bottomRight())
+        x, y = corner.x() - width + 1, corner.y() + 2
+        screen = self.screen()
+        if screen is not None:
+            area = screen.availableGeometry()
+            x = max(area.left(), min(x, area.right() - width))
+            y = min(y, max(area.top(), area.bottom() - notice.height()))
+        notice.move(x, y)
+        notice.show()

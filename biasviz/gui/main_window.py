@@ -48,7 +48,7 @@ from biasviz.gui.ask_discard import ask_before_discarding
 from biasviz.gui.busy import BusyIndicator
 from biasviz.gui.code_panel import CodePanel
 from biasviz.gui.decision_panel import DecisionPanel
-from biasviz.gui.diagnosis_notice import DiagnosisNotice, TopOverlay
+from biasviz.gui.diagnosis_notice import DiagnosisNotice, NoticeChip
 from biasviz.gui.help_panel import HelpPanel
 from biasviz.gui.lazy_tabs import (
     PendingPage,
@@ -203,6 +203,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.help_dock)
 
         self.tabs = QTabWidget()
+        # the diagnosis: one line in the tab bar's corner, the rest in a popup (NoticeChip)
+        self.notice_chip = NoticeChip(self.notice)
+        self.tabs.setCornerWidget(self.notice_chip, Qt.Corner.TopRightCorner)
         self.tabs.addTab(self._neuron_tab(), "Neuron && bias")
         self.tabs.addTab(self.learning_view, "Watch learning")
         self.tabs.addTab(self.draw_panel, "Draw")
@@ -316,8 +319,6 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         # Tight margins: on a 1280×720 screen every pixel of height goes to the plots.
         outer.setContentsMargins(6, 4, 6, 4)
         outer.setSpacing(4)
-        # over the tab's top, not in its layout (see TopOverlay: the window must not grow)
-        self._notice_overlay = TopOverlay(self.notice, tab)
         self.chapter_label = QLabel(CHAPTER_NOTE)
         self.chapter_label.setWordWrap(True)
         outer.addWidget(self.chapter_label)

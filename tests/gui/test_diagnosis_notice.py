@@ -102,3 +102,37 @@ def test_live_evidence_updates_keep_the_fix_buttons(notice, saturated_findings):
     notice.set_findings([changed, *saturated_findings[1:]])
     assert notice.fix_buttons() == buttons
     assert notice.evidence_label.text().startswith("51%")
+
+
+def test_the_chip_is_one_line_and_opens_the_whole_notice_as_a_popup(qtbot, saturated_findings):
+    from PySide6.QtWidgets import QWidget
+
+    from biasviz.gui.diagnosis_notice import NoticeChip
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    host.resize(900, 500)
+    notice = DiagnosisNotice()
+    chip = NoticeChip(notice, host)
+    host.show()
+    qtbot.waitExposed(host)
+    assert not chip.isVisible()  # nothing to say
+    notice.set_findings(saturated_findings)
+    assert chip.isVisible() and not notice.isVisible()  # the popup waits to be asked
+    assert chip.title_label.full_text() == saturated_findings[0].title
+    assert chip.height() < 2.2 * chip.fontMetrics().height()  # one line
+    chip.open_button.click()
+    qtbot.waitUntil(notice.isVisible, timeout=3000)
+    closed_height = notice.height()
+    # as tall as its text at its width (not its text wrapped at a label's minimum width)
+    assert closed_height == notice.heightForWidth(notice.width())
+    notice.details_button.click()  # the other findings: the popup grows to hold them
+    qtbot.waitUntil(lambda: notice.height() > closed_height, timeout=3000)
+    chosen = []
+    notice.fixRequested.connect(chosen.append)
+    notice.fix_buttons()[0].click()
+    assert chosen and not notice.isVisible()  # a fix applied: the popup goes
+    chip.close_button.click()  # dismissed until the findings change
+    assert not chip.isVisible()
+    notice.set_findings(saturated_findings[1:])
+    assert chip.isVisible()

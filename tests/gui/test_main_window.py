@@ -382,13 +382,20 @@ def test_a_model_that_learns_nothing_is_called_out(qtbot, window):
     s.set_spec(s.spec.__class__(kind="mlp", hidden=4, init="zeros"))
     run_to_end(qtbot, w, 3)
     assert s.last_accuracy == pytest.approx(s.chance_accuracy(), abs=0.01)
-    # a persistent notice names the true cause, with a fix that works for it
-    assert w.notice.isVisible()
+    # a persistent notice names the true cause (one line in the tab bar's corner, the
+    # evidence and the fixes a click away), with a fix that works for it
+    chip = w.notice_chip
+    assert chip.isVisible() and not w.notice.isVisible()
     assert w.notice.current().code == "hidden_symmetry"
+    assert chip.title_label.full_text() == w.notice.current().title
     assert "smaller learning rate" not in w.notice.current().text().lower()
+    chip.open_button.click()
+    qtbot.waitUntil(w.notice.isVisible, timeout=5000)
+    assert chip.is_open()
     buttons = w.notice.fix_buttons()
     assert buttons
     buttons[0].click()
+    assert not w.notice.isVisible()  # the fix is applied: the popup goes
     assert s.spec.init.value != "zeros"
     assert s.snapshot.step == 0  # the fix starts again
     run_to_end(qtbot, w, 3)
@@ -400,6 +407,7 @@ def test_no_false_alarm_on_the_chapters_run(qtbot, window):
     w = window
     run_to_end(qtbot, w, 20)
     assert w.notice.current() is None and not w.notice.isVisible()
+    assert not w.notice_chip.isVisible()
     assert w.decision_panel.saturated() == []
 
 

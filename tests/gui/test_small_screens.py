@@ -104,7 +104,16 @@ for _ in range(40):
     app.processEvents()
     heights.append(t.frameGeometry().height())
     time.sleep(0.005)
-out["notice_shown"] = t.notice.isVisible() and t.notice.height() > 20
+out["notice_shown"] = t.notice_chip.isVisible() and t.notice_chip.height() > 16
+t.notice_chip.open()  # the full notice, a popup: no taller window either
+for _ in range(20):
+    app.processEvents()
+    heights.append(t.frameGeometry().height())
+    time.sleep(0.005)
+geo = t.notice.frameGeometry()
+out["notice_open_on_screen"] = (t.notice.isVisible() and geo.bottom() <= area.bottom()
+                                and geo.right() <= area.right() and geo.height() > 40)
+t.notice.hide()
 out["tallest_with_notice"] = max(heights + [t.frameGeometry().height()])
 t.close()
 print(json.dumps(out))
@@ -154,5 +163,6 @@ def test_window_fits_a_laptop_screen(tmp_path, size):
     assert out["tallest_while_training"] <= sh, "training grew the window off the screen"
     assert out["decision_overlaps"] == [], "the decision panel's parts overlap"
     assert out["notice_shown"], "the diagnosis notice did not show"
+    assert out["notice_open_on_screen"], "the notice's details did not open on the screen"
     assert out["tallest_with_notice"] <= sh, "the diagnosis notice grew the window off the screen"
     assert out["dock_back"], "Reset layout did not bring the Training panel back"
