@@ -179,6 +179,9 @@ class MulticlassDecision:
 #: Rows of uint8 images converted to float at a time by :func:`output_scores`
 #: (2,048 x 784 float32 = 6.4 MB): the whole validation set as float32 is never held.
 SCORE_CHUNK = 2048
+#: A CNN's chunk: its feature maps are 18 KB an image (1,000 images at a time: 150 ms,
+#: in 256-image chunks 64 ms: they stay in the cache).
+CNN_SCORE_CHUNK = 256
 
 
 def as_float_images(x: np.ndarray) -> np.ndarray:
@@ -214,11 +217,12 @@ def output_scores(params: dict[str, np.ndarray], spec: ModelSpec, x: np.ndarray)
     at a time, so passing the stored uint8 images costs no float copy of them all.
     """
     x = np.asarray(x)
-    if x.dtype != np.uint8 or x.shape[0] <= SCORE_CHUNK:
+    chunk = CNN_SCORE_CHUNK if spec.kind is ModelKind.CNN else SCORE_CHUNK
+    if x.shape[0] <= chunk or (x.dtype != np.uint8 and spec.kind is not ModelKind.CNN):
         return _scores(params, spec, as_float_images(x))
     x = x.reshape(x.shape[0], -1)
-    parts = [_scores(params, spec, as_float_images(x[start : start + SCORE_CHUNK]))
-             for start in range(0, x.shape[0], SCORE_CHUNK)]
+    parts = [_scores(params, spec, as_float_images(x[start : start + chunk]))
+             for start in range(0, x.shape[0], chunk)]
     return np.concatenate(parts)
 
 

@@ -676,7 +676,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self._frame_parity = not getattr(self, "_frame_parity", False)
             if self.tabs.currentIndex() != 0:
                 self._refresh_all()
-            elif self._frame_parity:
+            elif self._frame_parity and self._moment_due():
                 self._prepare_moment(snap)  # the frame is drawn when its numbers are ready
                 return
             else:
@@ -697,13 +697,24 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         diagnose = self._diagnosis_due()
 
         def work(_out) -> tuple:
+            started = time.perf_counter()
             decision = model.decision_for(snap.params, live=live)
             findings = (model.findings() if model.scrub_step is None else []) if diagnose else None
+            self._prep_cost = time.perf_counter() - started
             return snap, decision, findings
 
         self._prep_runner.start(work)
 
+    def _moment_due(self) -> bool:
+        """The moment's numbers take a core while they are computed (a CNN's scores in
+        numpy: 10-60 ms for 250 images), and a CNN trains on the same cores: computed
+        at most a quarter of the time, so the training keeps the rest."""
+        cost = getattr(self, "_prep_cost", 0.0)
+        done = getattr(self, "_prep_done_at", 0.0)
+        return time.perf_counter() >= done + 3.0 * cost
+
     def _on_frame_prepared(self, _run_id: int, result: tuple) -> None:
+        self._prep_done_at = time.perf_counter()
         if self.session.state != RUNNING or self.tabs.currentIndex() != 0:
             return  # a pause or the end redraws everything itself
         t0 = time.perf_counter()

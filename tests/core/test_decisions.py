@@ -166,3 +166,22 @@ def test_scores_from_uint8_images_in_chunks_equal_those_from_float_images(kind):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     # never the whole set as float32 (that alone would be 4 bytes a pixel)
     assert peak < x.size * 4 // 2
+
+
+def test_a_cnns_scores_in_chunks_equal_one_pass_and_pooling_is_torchs():
+    """The CNN is scored 256 images at a time (its feature maps stay in the cache) and
+    pooled from four strided views: the same numbers as one pass, and as torch."""
+    import torch
+
+    from biasviz.core.decisions import CNN_SCORE_CHUNK, _scores, as_float_images
+    from biasviz.core.spec import ModelKind, maxpool2
+
+    spec = ModelSpec(kind=ModelKind.CNN, n_outputs=10)
+    params = _random_params(spec)
+    x = np.random.default_rng(2).integers(0, 256, (2 * CNN_SCORE_CHUNK + 7, 784), dtype=np.uint8)
+    one_pass = _scores(params, spec, as_float_images(x))
+    np.testing.assert_allclose(output_scores(params, spec, x), one_pass, rtol=1e-6, atol=1e-6)
+    for side in (24, 23):  # an odd side drops its last row and column, as torch does
+        a = np.random.default_rng(side).standard_normal((3, 8, side, side)).astype(np.float32)
+        expected = torch.nn.functional.max_pool2d(torch.from_numpy(a), 2).numpy()
+        np.testing.assert_array_equal(maxpool2(a), expected)
