@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from biasviz.gui.plot_style import cache_axes, draw_what_fits, nice_ceiling
+from biasviz.gui.plot_style import FINE_STEPS, cache_axes, draw_what_fits, nice_ceiling
 
 RAW_PEN = pg.mkPen((150, 150, 150), width=1)
 SMOOTH_PEN = pg.mkPen((0, 114, 178), width=2)
@@ -165,8 +165,11 @@ class TrainingPlots(QWidget):
         else:
             x_last = float(history.loss.x[-1])
             self._loss_top = max(self._loss_top, float(np.nanmax(history.loss.y)))
-            self._set_range(self.loss_plot, "x", 0.0, nice_ceiling(max(10.0, x_last * 1.02)))
-            self._set_range(self.loss_plot, "y", 0.0, nice_ceiling(self._loss_top * 1.05))
+            self._set_range(self.loss_plot, "x", 0.0,
+                            nice_ceiling(max(10.0, x_last * 1.02), FINE_STEPS))
+            # head room for the legend's row: a flat loss ran under it (walk-through N)
+            self._set_range(self.loss_plot, "y", 0.0,
+                            nice_ceiling(self._loss_top * 1.3, FINE_STEPS))
         # The per-epoch curves change once an epoch: redrawn (with the accuracy plot)
         # only then, not with every batch.
         epochs_key = (id(history), history.accuracy.total, history.valid_loss.total,

@@ -93,3 +93,14 @@ def test_the_epoch_curves_are_redrawn_only_when_an_epoch_ends(plots):
     history.clear()
     plots.show_history(history)
     assert plots.epochs == [] and plots.acc_text.toPlainText() == ""
+
+
+def test_the_loss_axes_leave_the_legend_room_and_are_not_half_empty(plots):
+    history = TrainingHistory()
+    # a flat loss (a learning rate of 1e-6): it must not run under the legend's row
+    history.add_steps([SimpleNamespace(step=s, loss=0.69, bias=None) for s in range(1, 2601)])
+    plots.show_history(history)
+    (_x_lo, x_hi), (_y_lo, y_hi) = plots.loss_plot.getPlotItem().viewRange()
+    assert y_hi >= 1.3 * 0.69
+    assert y_hi <= 1.0  # and not far above it
+    assert 2600 <= x_hi <= 3000  # 2,600 steps on an axis to 3,000, not 5,000
