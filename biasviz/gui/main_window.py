@@ -121,13 +121,16 @@ class _FollowMinimumWidth(QObject):
         if layout is not None:
             layout.invalidate()
             layout.activate()
-        self.update()
+        self.update(shrink=True)
 
-    def update(self) -> None:
-        width = (self._content.minimumSizeHint().width()
-                 + self._scroll.verticalScrollBar().sizeHint().width() + 4)
-        if width != self._scroll.minimumWidth():
-            self._scroll.setMinimumWidth(max(300, width))
+    def update(self, shrink: bool = False) -> None:
+        """Only grows, unless ``shrink``: the panel's rows change with the model kind (an
+        MLP's hidden size, a CNN's kernels), and a panel that followed them narrowed and
+        widened the whole right side with every switch (walk-through N)."""
+        width = max(300, self._content.minimumSizeHint().width()
+                    + self._scroll.verticalScrollBar().sizeHint().width() + 4)
+        if width > self._scroll.minimumWidth() or (shrink and width != self._scroll.minimumWidth()):
+            self._scroll.setMinimumWidth(width)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.LayoutRequest:

@@ -688,3 +688,21 @@ def test_a_window_grown_past_the_screen_by_its_content_comes_back(qtbot, window)
     w.plots.setMinimumHeight(150)
     qtbot.waitUntil(lambda: w.frameGeometry().bottom() <= area.bottom(), timeout=5000)
     assert w.height() >= normal_min
+
+
+def test_the_training_panel_keeps_its_width_when_the_model_kind_changes(qtbot, window):
+    """Its rows change with the kind (hidden neurons, kernels): the panel stays as wide,
+    so the views beside it do not reflow with every switch."""
+    from PySide6.QtWidgets import QApplication
+
+    panel = window.training_panel
+    widths = []
+    for kind in ("mlp", "cnn", "linear", "single", "mlp"):
+        if kind in ("linear", "mlp", "cnn"):
+            panel.task_combo.setCurrentIndex(1)
+        panel.model_combo.setCurrentIndex(panel.model_combo.findData(kind))
+        for _ in range(5):
+            QApplication.processEvents()
+        widths.append(window.controls_dock.width())
+    # never narrower again: back to a kind seen before, the same width
+    assert widths == sorted(widths) and widths[-1] == widths[-2], widths
