@@ -46,6 +46,16 @@ def _label(text: str = "", rich: bool = True) -> QLabel:
     return label
 
 
+def _dismiss_button(owner: QWidget, dismiss) -> QToolButton:
+    """The notice's ×: hides it until the diagnosis changes."""
+    button = QToolButton()
+    button.setIcon(owner.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
+    button.setAutoRaise(True)
+    button.setToolTip("Hide this notice until the diagnosis changes")
+    button.clicked.connect(dismiss)
+    return button
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -84,12 +94,7 @@ class DiagnosisNotice(QFrame):
         self.details_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.details_button.setToolTip("What else the diagnosis found")
         self.details_button.toggled.connect(self._on_details)
-        self.close_button = QToolButton()
-        self.close_button.setIcon(
-            self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
-        self.close_button.setAutoRaise(True)
-        self.close_button.setToolTip("Hide this notice until the diagnosis changes")
-        self.close_button.clicked.connect(self.dismiss)
+        self.close_button = _dismiss_button(self, self.dismiss)
 
         self.fix_row = QHBoxLayout()
         self.fix_row.setContentsMargins(0, 0, 0, 0)
@@ -271,12 +276,7 @@ class NoticeChip(QFrame):
         self.open_button.setAutoRaise(True)
         self.open_button.setToolTip("The evidence, and buttons that apply a fix")
         self.open_button.clicked.connect(self.open)
-        self.close_button = QToolButton()
-        self.close_button.setIcon(
-            self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton))
-        self.close_button.setAutoRaise(True)
-        self.close_button.setToolTip("Hide this notice until the diagnosis changes")
-        self.close_button.clicked.connect(notice.dismiss)
+        self.close_button = _dismiss_button(self, notice.dismiss)
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 0, 2, 0)
         row.setSpacing(4)
