@@ -554,8 +554,8 @@ def _check_one_class(spec, config, fwd, labels, target_names, causes) -> Finding
         return None
     name = str(target_names[top]) if target_names is not None and top < len(target_names) \
         else str(top)
-    evidence = (f"{_pct(share)} of {fwd.images()} are called "
-                f"“{name}”, which is {_pct(label_share)} of them — see the confusion counts.")
+    evidence = (f"{_pct(share)} of {fwd.images()} are called “{name}”, though only "
+                f"{_pct(label_share)} of them are — see the confusion counts.")
     fixes: tuple[Fix, ...] = ()
     if causes:
         evidence += " This follows from the cause above."
