@@ -216,7 +216,9 @@ class Session(QObject):
         self.model.attach_engine()
         spec = self.model.spec
         chapter = spec == ModelSpec(seed=spec.seed) and self.model.task.classes == (3, 7)
-        what = "the chapter's single neuron" if chapter else spec.describe()
+        # (a model's description starts with its kind, capitalised: "Single neuron, …")
+        what = ("the chapter's single neuron" if chapter
+                else f"this model ({spec.describe()})")
         self.statusMessage.emit(f"Ready: press Start to train {what}")
         self._run_pending()
 
