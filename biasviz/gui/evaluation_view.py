@@ -128,7 +128,7 @@ def moment_text(step: int, epochs: int, running: bool) -> str:
         return "the untrained model (step 0)"
     when = f"step {step:,} ({epochs:,} epoch{'s' if epochs != 1 else ''})"
     if running:
-        return f"at {when}; training goes on: refreshed after each epoch"
+        return f"at {when}; training goes on: refreshed as epochs end (at most once a second)"
     return f"after {when}"
 
 
