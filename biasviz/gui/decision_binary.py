@@ -687,7 +687,7 @@ class BinaryPage:
             )
             trained = self._decision.evaluate(self._trained_bias, t)
             self.compare_label.set_full_text(
-                f"with the {which} b: {fmt_percent(trained.accuracy)}", self._compare_tip()
+                f"{which} b gives {fmt_percent(trained.accuracy)}", self._compare_tip()
             )
         else:
             untrained = "" if self._has_trained else " (no training yet)"

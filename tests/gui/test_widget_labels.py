@@ -95,7 +95,7 @@ def test_before_training_the_panel_speaks_of_the_initial_bias(qtbot):
     assert panel.reset_button.text() == "Reset to initial b"
     panel.set_bias(1.5)  # an override compares with the initial bias too
     assert "(initial b = +0.411)" in panel.bias_status_label.text()
-    assert panel.compare_label.full_text().startswith("with the initial b:")
+    assert panel.compare_label.full_text().startswith("initial b gives ")
     panel.set_has_trained(True)
     assert "(trained b = +0.411)" in panel.bias_status_label.text()
     assert panel.reset_button.text() == "Reset to trained b"
