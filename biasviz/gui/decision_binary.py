@@ -598,7 +598,7 @@ class BinaryPage:
         if (x_range, y_top) != self._plot_ranges:
             self._plot_ranges = (x_range, y_top)
             item.setXRange(*x_range, padding=0.0)
-            item.setYRange(0.0, y_top, padding=0.0)
+            item.setYRange(0.0, y_top * 1.04, padding=0.0)  # the top tick's label whole
 
     def _sync_bias_widgets(self) -> None:
         blocked = self.bias_spin.blockSignals(True)
