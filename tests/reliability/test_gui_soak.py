@@ -402,6 +402,17 @@ def test_random_user_session(qtbot, qtlog, soak_window, tmp_path, monkeypatch):
     user = RandomUser(qtbot, w, tmp_path, SEED)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory",
                         staticmethod(lambda *a, **k: user.dialog_folder))
+    # The question before a trained model is lost (Reset, a change of model): the user
+    # answers it one way or the other (not "Save session first…": no file dialogs here).
+    original_exec = QMessageBox.exec
+
+    def answer(box: QMessageBox) -> int:
+        if box.objectName() != "discard_box":
+            return original_exec(box)
+        user.rng.choice([b for b in box.buttons() if "Save" not in b.text()]).click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", answer)
     try:
         for i in range(ACTIONS):
             user.step(i)
