@@ -254,6 +254,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         # refresh per frame at most, from one snapshot of the model, and never more often
         # than the frame budget allows (painting holds the GIL the training needs).
         self._frame_budget = FrameBudget(min_interval=1 / 30, max_share=0.25)
+        # what a moment's numbers cost off the GUI thread, and when the last were ready
+        self._prep_cost, self._prep_done_at = 0.0, 0.0
         self._frame_timer = QTimer(self, singleShot=True)
         self._frame_timer.timeout.connect(self._refresh_frame)
         self._next_frame = self._frame_budget.min_interval
@@ -712,9 +714,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         """The moment's numbers take a core while they are computed (a CNN's scores in
         numpy: 10-60 ms for 250 images), and a CNN trains on the same cores: computed
         at most a quarter of the time, so the training keeps the rest."""
-        cost = getattr(self, "_prep_cost", 0.0)
-        done = getattr(self, "_prep_done_at", 0.0)
-        return time.perf_counter() >= done + 3.0 * cost
+        return time.perf_counter() >= self._prep_done_at + 3.0 * self._prep_cost
 
     def _on_frame_prepared(self, _run_id: int, result: tuple) -> None:
         self._prep_done_at = time.perf_counter()

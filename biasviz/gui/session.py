@@ -51,6 +51,15 @@ class TimelineRecorder:
                               keep=lambda snap: self.model.record_step(event, snap))
 
 
+def _import_engine() -> None:
+    """Import the training engine (torch) and make threadpoolctl's controller, whose
+    first look at the loaded libraries takes ~15 ms: both off the path of a run."""
+    importlib.import_module("biasviz.core.training")
+    from biasviz.core.engine_numpy import blas_controls
+
+    blas_controls()
+
+
 class Session(QObject):
     dataChanged = Signal(object)  # TaskData
     modelReset = Signal(object)  # Snapshot: a new model (structure or initialization)
@@ -154,10 +163,7 @@ class Session(QObject):
         data = self.model.data
 
         def work(_out: Outbox) -> None:
-            importlib.import_module("biasviz.core.training")
-            from biasviz.core.engine_numpy import blas_controls
-
-            blas_controls()  # its first look at the loaded libraries takes ~15 ms
+            _import_engine()
             if process is not None:
                 try:
                     process.preload(data)
@@ -204,10 +210,7 @@ class Session(QObject):
 
     def load_engine_now(self) -> None:
         """Import the engine in this thread (tests, scripts)."""
-        importlib.import_module("biasviz.core.training")
-        from biasviz.core.engine_numpy import blas_controls
-
-        blas_controls()
+        _import_engine()
         self._on_engine_imported(0, None)
 
     def _on_engine_imported(self, _run_id: int, _result: object) -> None:
