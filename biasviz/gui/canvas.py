@@ -40,6 +40,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from biasviz.core.errors import ImageError
 from biasviz.core.preprocess import MIN_CONTRAST, load_image_file, preprocess
+from biasviz.gui.class_labels import with_article
 
 CANVAS_SIDE = 280
 """Side of the drawing in canvas pixels (10x the model's 28x28 input)."""
@@ -53,10 +54,6 @@ DEFAULT_BRUSH = 18
 _INK = 255
 _PAPER = 0
 _MIN_STEP = 0.75  # canvas pixels the pointer must move before a new segment is drawn
-
-
-def _with_article(noun: str) -> str:
-    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
 def _white_on_black(gray: np.ndarray) -> np.ndarray:
@@ -145,7 +142,7 @@ class DrawingCanvas(QWidget):
         changed = noun != getattr(self, "_noun", None)
         self._noun = noun
         self.setToolTip(
-            f"Draw {_with_article(self._noun)} here with the left mouse button — white ink on black, like the "
+            f"Draw {with_article(self._noun)} here with the left mouse button — white ink on black, like the "
             "images the model learned from.\n"
             "You can also drop an image file (PNG, JPEG, …) onto this square."
         )
@@ -157,7 +154,7 @@ class DrawingCanvas(QWidget):
 
     def hint_text(self) -> str:
         """The placeholder an empty canvas shows."""
-        return f"Draw {_with_article(self._noun)} here\nwith the mouse\n\n(or drop an image file)"
+        return f"Draw {with_article(self._noun)} here\nwith the mouse\n\n(or drop an image file)"
 
     @property
     def side(self) -> int:

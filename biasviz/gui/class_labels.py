@@ -35,6 +35,11 @@ def class_noun(class_names: Sequence[str]) -> str:
     return "digit" if names and all(n in DIGITS for n in names) else "item"
 
 
+def with_article(noun: str) -> str:
+    """ "a digit", "an item"."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
 def elide(text: str, metrics: QFontMetricsF, width: float) -> str:
     """``text`` shortened with "…" to fit ``width`` pixels (the whole text if it fits)."""
     if metrics.horizontalAdvance(text) <= width:

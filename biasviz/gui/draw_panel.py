@@ -63,7 +63,7 @@ from biasviz.core.preprocess import OUT_SIDE
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec
 from biasviz.core.text import num, rough_percent
 from biasviz.gui.canvas import DEFAULT_BRUSH, MAX_BRUSH, MIN_BRUSH, DrawingCanvas
-from biasviz.gui.class_labels import CategoryAxis, class_noun
+from biasviz.gui.class_labels import CategoryAxis, class_noun, with_article
 from biasviz.gui.colormaps import (
     FIRST_CLASS_COLOR,
     SECOND_CLASS_COLOR,
@@ -470,7 +470,7 @@ class DrawPanel(QWidget):
         return self._headline.text()
 
     def _a_noun(self) -> str:
-        return ("an " if self._noun[0] in "aeiou" else "a ") + self._noun
+        return with_article(self._noun)
 
     def last_prediction(self) -> Prediction | None:
         """The last accepted result (None before the first one)."""
