@@ -26,6 +26,19 @@ class WeightDisplay:
     total: int  # neurons in the layer (k may be fewer)
 
 
+def first_layer_names(spec: ModelSpec, k: int, class_names: Sequence[str] = ()) -> list[str]:
+    """What each of the first layer's ``k`` neurons is called: "3 vs 7" (the single
+    neuron), the class it scores ("output i" without names), "hidden i", "kernel i"."""
+    if spec.kind is ModelKind.SINGLE:
+        return [f"{class_names[0]} vs {class_names[1]}"] if len(class_names) >= 2 else [""]
+    if spec.kind is ModelKind.LINEAR:
+        labels = [str(c) for c in class_names][:k]
+        return labels + [f"output {i}" for i in range(len(labels), k)]
+    if spec.kind is ModelKind.MLP:
+        return [f"hidden {i}" for i in range(k)]
+    return [f"kernel {i}" for i in range(k)]
+
+
 def weight_display(
     params: dict[str, np.ndarray],
     spec: ModelSpec,
@@ -44,18 +57,14 @@ def weight_display(
     if delta and initial_params is not None:
         weights = weights - first_layer(initial_params, spec)[0]
     k = weights.shape[0]
+    labels = first_layer_names(spec, k, class_names)
     if spec.kind is ModelKind.SINGLE:
-        labels = [f"{class_names[0]} vs {class_names[1]}"] if len(class_names) >= 2 else [""]
         title = "The neuron's 784 weights"
     elif spec.kind is ModelKind.LINEAR:
-        labels = [str(c) for c in class_names][:k]
-        labels += [f"output {i}" for i in range(len(labels), k)]
         title = "Ten neurons, one per class"
     elif spec.kind is ModelKind.MLP:
-        labels = [f"hidden {i}" for i in range(k)]
         title = f"Hidden neurons ({max_tiles} of {k} shown)" if k > max_tiles else "Hidden neurons"
     else:
-        labels = [f"kernel {i}" for i in range(k)]
         title = f"Convolution kernels {spec.kernel}×{spec.kernel} (shared everywhere)"
     if delta:
         title = "Change since initialization: w − w₀"

@@ -9,17 +9,14 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from biasviz.core.history import BoundedSeries
 from biasviz.core.spec import ModelKind, ModelSpec, Snapshot, first_layer
+from biasviz.core.weight_display import first_layer_names
 from biasviz.gui.weight_histogram import WeightHistogram
 from biasviz.gui.weights_view import WeightsView, format_value
 
 
 def update_names(spec: ModelSpec, k: int) -> list[str]:
     """What each Δw tile is: the same names the Neuron tab gives the first layer."""
-    if spec.kind is ModelKind.CNN:
-        return [f"Δ kernel {i}" for i in range(k)]
-    if spec.kind is ModelKind.MLP:
-        return [f"Δ hidden {i}" for i in range(k)]
-    return [f"Δ output {i}" for i in range(k)]
+    return [f"Δ {name}" for name in first_layer_names(spec, k)]
 
 
 def update_note(spec: ModelSpec) -> str:
