@@ -649,6 +649,9 @@ class AppModel:
             for name, a in params.items():
                 arrays[f"params/{kind}/{name}"] = np.asarray(a, dtype=np.float32)
         arrays["engine/order_state"] = self.trainer.order_state()
+        # paused mid-epoch: the losses of its batches so far (the epoch's mean needs them)
+        arrays["engine/epoch_losses"] = np.asarray(self.trainer.epoch_in_progress()[1],
+                                                   dtype=np.float64)
         history_meta, history_arrays = self.history.to_arrays()
         meta["history"] = history_meta
         arrays.update({f"history/{k}": v for k, v in history_arrays.items()})
@@ -692,6 +695,7 @@ class AppModel:
             view_meta = meta.get("view")
             view: dict[str, Any] = dict(view_meta) if isinstance(view_meta, dict) else {}
             order_state = arrays.get("engine/order_state")
+            epoch_losses = arrays.get("engine/epoch_losses")
             data = make_task_data(dataset, task)
             if spec.n_outputs != task.n_outputs or step < 0 or epoch < 0:
                 raise ConfigError("its model does not fit its task")
@@ -706,7 +710,7 @@ class AppModel:
         try:  # the engine too is built before anything changes
             trainer = Trainer(spec, data, config)
             trainer.set_params(params["current"])
-            trainer.restore_position(step, epoch, engine, order_state)
+            trainer.restore_position(step, epoch, engine, order_state, epoch_losses)
         except (BiasvizError, KeyError, TypeError, ValueError) as exc:
             raise ParamFileError(f"cannot open this session: {exc}") from None
         # Everything checked: now change the model, all at once.

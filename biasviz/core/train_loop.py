@@ -269,7 +269,12 @@ class TrainerCore:
         self._order_source = order
         self._has_update = False
         self._epoch_position = 0  # batches done in the epoch a paused run is in
+        self._epoch_losses: list[float] = []  # ...and their losses (its train_loss)
         self._run_per_epoch: int | None = None
+        # An epoch a saved session stopped in (File › Save session while paused): the
+        # next run finishes it first, from the same batch, instead of a new epoch.
+        self._resume_position = 0
+        self._resume_losses: list[float] = []
         self.step = 0
         self.epoch = 0
 
@@ -289,10 +294,31 @@ class TrainerCore:
 
     def batches_left_in_epoch(self) -> int:
         """How many batches "Step epoch" will run from here: the rest of the epoch a
-        paused run is in, or a whole epoch when no run is under way (a new run starts a
-        new epoch)."""
-        per_epoch = self._run_per_epoch or self.batches_per_epoch
-        return per_epoch - self._epoch_position
+        paused run is in (or a reopened session stopped in), or a whole epoch when no run
+        is under way (a new run starts a new epoch)."""
+        position, _losses, per_epoch = self.epoch_in_progress()
+        return per_epoch - position
+
+    def epoch_in_progress(self) -> tuple[int, list[float], int]:
+        """The unfinished epoch training stands in: (batches done, their losses, batches
+        per epoch).  A paused run's, or the one a reopened session goes on with; (0, [],
+        batches per epoch) at an epoch's boundary."""
+        if self._run_per_epoch is not None:
+            return self._epoch_position, list(self._epoch_losses), self._run_per_epoch
+        return self._resume_position, list(self._resume_losses), self.batches_per_epoch
+
+    def resume_epoch_at(self, position: int, losses: list[float]) -> None:
+        """The next run first finishes the current epoch from batch ``position`` (0-based;
+        ``losses``: the batches before it, for the epoch's mean training loss).  The
+        caller sets the batch order to where it stood before this epoch's draw."""
+        position = int(position)
+        if not 0 <= position < self.batches_per_epoch or len(losses) != position:
+            raise ValueError(f"cannot resume at batch {position} of an epoch of "
+                             f"{self.batches_per_epoch} with {len(losses)} losses")
+        self._resume_position, self._resume_losses = position, [float(v) for v in losses]
+
+    def _drop_resume(self) -> None:
+        self._resume_position, self._resume_losses = 0, []
 
     def snapshot(self) -> Snapshot:
         """Copies of the parameters and of the last update."""
@@ -326,7 +352,10 @@ class TrainerCore:
                                 if self._has_update else None),
                 "step": self.step, "epoch": self.epoch,
                 "epoch_position": self._epoch_position,
+                "epoch_losses": list(self._epoch_losses),
                 "run_per_epoch": self._run_per_epoch,
+                "resume_position": self._resume_position,
+                "resume_losses": list(self._resume_losses),
             }
 
     def load_engine_state(self, state: dict[str, Any]) -> None:
@@ -341,7 +370,10 @@ class TrainerCore:
                 fast.load_last_update(state["last_update"])
             self.step, self.epoch = int(state["step"]), int(state["epoch"])
             self._epoch_position = int(state["epoch_position"])
+            self._epoch_losses = list(state.get("epoch_losses", ()))
             self._run_per_epoch = state["run_per_epoch"]
+            self._resume_position = int(state.get("resume_position", 0))
+            self._resume_losses = list(state.get("resume_losses", ()))
 
     def bias_value(self) -> float | None:
         """The single neuron's effective bias (b or Σbᵢ), else None."""
@@ -441,16 +473,21 @@ class TrainerCore:
         start_epoch, step = self._stepper(lr, bs)
 
         self._run_per_epoch = per_epoch
-        self._epoch_position = 0
+        self._epoch_position, self._epoch_losses = 0, []
         # numpy engine: one BLAS thread while this run lives (see hold_one_blas_thread)
         release_blas = engine_numpy.hold_one_blas_thread() if self._fast is not None else None
         try:
             target_epoch = self.epoch + epochs
             while self.epoch < target_epoch:
                 start_epoch(self._next_order(n))
-                losses = []
+                # a reopened session's unfinished epoch goes on from its next batch (its
+                # order is drawn again from the generator's state before that epoch)
+                first = self._resume_position if self._resume_position < per_epoch else 0
+                losses = self._resume_losses[:first]
+                self._drop_resume()
+                self._epoch_position, self._epoch_losses = first, losses
                 epoch_no = self.epoch + 1
-                for b in range(per_epoch):
+                for b in range(first, per_epoch):
                     control.apply_edits()
                     if control.stopped:
                         yield self._end(EndReason.STOPPED, "stopped")
@@ -473,7 +510,7 @@ class TrainerCore:
                     if control.after_batch(end_of_epoch=b + 1 == per_epoch):
                         paused_time += yield from self._pause(control)
                 self.epoch += 1
-                self._epoch_position = 0
+                self._epoch_position, self._epoch_losses = 0, []
                 valid_loss, valid_acc = self.evaluate()
                 yield EpochMetrics(
                     self.epoch,
@@ -488,7 +525,7 @@ class TrainerCore:
             yield self._end(EndReason.FINISHED, f"finished {epochs} epoch(s)")
         finally:
             # a new run starts a new epoch, whatever this one stopped in
-            self._epoch_position = 0
+            self._epoch_position, self._epoch_losses = 0, []
             self._run_per_epoch = None
             if release_blas is not None:
                 release_blas()

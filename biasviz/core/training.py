@@ -81,13 +81,17 @@ class TorchOrder:
     def __init__(self, seed: int) -> None:
         self._gen = torch.Generator().manual_seed(int(seed))
         self._before: list[torch.Tensor] = []  # states before the draws not yet used
+        self._started: torch.Tensor | None = None  # the state before the last used draw
 
     def draw(self, n: int) -> np.ndarray:
         self._before.append(self._gen.get_state())
         return torch.randperm(n, generator=self._gen).numpy()
 
     def used(self, count: int) -> None:
-        del self._before[: max(0, int(count))]
+        count = min(max(0, int(count)), len(self._before))
+        if count:
+            self._started = self._before[count - 1]
+        del self._before[:count]
 
     def next_order(self, n: int) -> np.ndarray:
         order = self.draw(n)
@@ -96,6 +100,11 @@ class TorchOrder:
 
     def state(self) -> torch.Tensor:
         return self._before[0] if self._before else self._gen.get_state()
+
+    def epoch_start_state(self) -> torch.Tensor:
+        """The state before the draw of the epoch under way: set back to it, the next
+        draw is that epoch's order again (a session saved mid-epoch)."""
+        return self._started if self._started is not None else self.state()
 
     def rewind_unused(self) -> None:
         """Forget the draws that were never used: the next draw repeats the first."""
@@ -106,6 +115,7 @@ class TorchOrder:
     def set_state(self, state: torch.Tensor) -> None:
         self._gen.set_state(state)
         self._before.clear()
+        self._started = None
 
 
 class Trainer(TrainerCore):
@@ -186,6 +196,7 @@ class Trainer(TrainerCore):
         self.step = 0
         self.epoch = 0
         self._epoch_position = 0
+        self._drop_resume()
         self._order_source = TorchOrder(self.config.seed)
         self._make_optimizer()
 
@@ -204,6 +215,8 @@ class Trainer(TrainerCore):
         """Change how training goes on (lr, batch size, optimizer...) keeping parameters."""
         old = self.config
         self.config = config
+        if (config.batch_size, config.shuffle) != (old.batch_size, old.shuffle):
+            self._drop_resume()  # other batches: a reopened session's epoch starts anew
         if self._fast is not None:
             # the numpy Adam takes the learning rate at each step
             if config.optimizer is not old.optimizer:
@@ -244,19 +257,36 @@ class Trainer(TrainerCore):
     # -- position in training (session files, "train from a past moment") -----------------
     def position_state(self) -> dict:
         """Where training stands, JSON-able (the batch order's state is
-        :meth:`order_state`)."""
+        :meth:`order_state`; the losses of an unfinished epoch's batches are
+        :meth:`epoch_in_progress`'s).  Saved while a run is paused mid-epoch, it says
+        which batch of the epoch comes next."""
+        position, _losses, per_epoch = self.epoch_in_progress()
         return {"step": int(self.step), "epoch": int(self.epoch),
-                "optimizer": self.config.optimizer.value}
+                "optimizer": self.config.optimizer.value,
+                "epoch_position": int(position), "batches_per_epoch": int(per_epoch)}
 
     def order_state(self) -> np.ndarray:
         """The batch-order generator's state (uint8): restored, the next epochs draw the
-        same batches as they would have."""
+        same batches as they would have.  In an unfinished epoch, the state before its
+        draw: the epoch's order is drawn again and goes on from its next batch."""
+        if self.epoch_in_progress()[0] > 0:
+            return self.order.epoch_start_state().numpy().copy()
         return self.order.state().numpy().copy()
 
     def restore_position(self, step: int, epoch: int, state: dict | None = None,
-                         order_state: np.ndarray | None = None) -> None:
-        """Continue from a saved position (a session file).  Adam's running averages are
-        not saved: they start afresh (SGD, the chapter's optimizer, has none)."""
+                         order_state: np.ndarray | None = None,
+                         epoch_losses: np.ndarray | None = None) -> None:
+        """Continue from a saved position (a session file), in the middle of an epoch
+        when it was saved there (``state["epoch_position"]``, ``epoch_losses``).  Adam's
+        running averages are not saved: they start afresh (SGD, the chapter's
+        optimizer, has none)."""
+        state = state or {}
+        position = int(state.get("epoch_position", 0))
+        saved_per_epoch = int(state.get("batches_per_epoch", self.batches_per_epoch))
+        losses = [] if epoch_losses is None else [float(v) for v in np.ravel(epoch_losses)]
+        if not 0 <= position < max(1, saved_per_epoch) or len(losses) != position:
+            raise ConfigError(f"its position in the epoch (batch {position} of "
+                              f"{saved_per_epoch}) is damaged")
         self.step, self.epoch = int(step), int(epoch)
         if order_state is not None:
             try:
@@ -264,12 +294,17 @@ class Trainer(TrainerCore):
                     np.ascontiguousarray(order_state, dtype=np.uint8).copy()))
             except (RuntimeError, ValueError, TypeError) as exc:
                 raise ConfigError(f"the saved batch order is damaged ({exc})") from None
+        self._drop_resume()
+        # (other data, e.g. a stand-in for a missing dataset: a new epoch instead)
+        if position and saved_per_epoch == self.batches_per_epoch:
+            self.resume_epoch_at(position, losses)
         self._make_optimizer()
 
     def rewind(self, step: int, epoch: int) -> None:
         """Go back to an earlier step (its parameters set with :meth:`set_params`); the
         batch order goes on from where it is, so the new branch sees new batches."""
         self.step, self.epoch = int(step), int(epoch)
+        self._drop_resume()
         self._make_optimizer()
 
     def bias_value(self) -> float | None:

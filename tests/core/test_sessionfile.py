@@ -178,3 +178,185 @@ def test_damaged_history_records_are_refused(trained, tmp_path):
     write_session(path, meta, arrays)
     with pytest.raises(ParamFileError, match="not a number"):
         AppModel().restore_session(*read_session(path), load_sample())
+
+
+# -- a session saved while training is paused in the middle of an epoch -----------------------
+def _report(model: AppModel, events: list) -> None:
+    """What the window's session does with a run's events (history, timeline, snapshot)."""
+    from biasviz.core.training import EpochMetrics, StepMetrics
+
+    steps = [e for e in events if isinstance(e, StepMetrics)]
+    ends = [e for e in events if isinstance(e, EpochMetrics)]
+    for event in steps:
+        model.record_step(event, model.trainer.snapshot())
+    for event in ends:
+        model.record_epoch(event)
+    model.training_update(steps, ends, model.trainer.snapshot())
+
+
+def _step_record(events: list) -> list[tuple]:
+    from biasviz.core.training import StepMetrics
+
+    return [(e.step, e.epoch, e.batch, e.batches_per_epoch, e.loss) for e in events
+            if isinstance(e, StepMetrics)]
+
+
+def _epoch_record(events: list) -> list[tuple]:
+    from biasviz.core.training import EpochMetrics
+
+    return [(e.epoch, e.step, e.train_loss, e.valid_loss, e.valid_accuracy) for e in events
+            if isinstance(e, EpochMetrics)]
+
+
+MID_EPOCH_CASES = {
+    "chapter neuron": (Task.pair(3, 7), ModelSpec(), TrainConfig(epochs=4)),
+    "ten-class MLP": (Task.all_ten(), ModelSpec(kind="mlp", n_outputs=10, hidden=8,
+                                                init="standard"),
+                      TrainConfig(epochs=2, lr=0.1, batch_size=200)),
+}
+
+
+@pytest.mark.parametrize("in_process", [False, True], ids=["thread", "training process"])
+@pytest.mark.parametrize("case", MID_EPOCH_CASES)
+def test_a_session_saved_mid_epoch_goes_on_from_its_next_batch(tmp_path, case, in_process):
+    """Saved while paused in the middle of an epoch and opened again, training goes on
+    from the epoch's next batch: the same batches, losses, epoch figures and parameters
+    as the run that was never interrupted (the window trains in a process of its own;
+    without one, in a thread: both are checked)."""
+    from biasviz.core.training import Paused, TrainingControl
+
+    task, spec, config = MID_EPOCH_CASES[case]
+
+    def fresh() -> AppModel:
+        m = AppModel(task=task, spec=spec, config=config)
+        m.attach_engine()
+        return m
+
+    process = None
+    if in_process:
+        from biasviz.core.train_process import TrainingProcess
+
+        process = TrainingProcess()
+
+    def run(model: AppModel, epochs: int, control) -> list:
+        """Train, reporting to the model; returns the events up to the first pause."""
+        if process is None:
+            it = model.trainer.run(epochs, control)
+            events = []
+            for event in it:
+                events.append(event)
+                if isinstance(event, Paused):
+                    break
+            return events, it
+        it = process.run(model.trainer, epochs, control)
+        events = []
+        for report in it:
+            events.extend(report.events)
+            if report.events and isinstance(report.events[-1], Paused):
+                break
+        return events, it
+
+    def control():
+        return process.control() if process is not None else TrainingControl()
+
+    try:
+        reference = fresh()
+        expected, _ = run(reference, config.epochs, control())
+        per_epoch = reference.trainer.batches_per_epoch
+        assert per_epoch > 2
+
+        interrupted = fresh()
+        pausing = control()
+        stop_at = per_epoch + 2  # two batches into the second epoch
+        pausing.step(stop_at)
+        interrupted.training_started()
+        before, it = run(interrupted, config.epochs, pausing)
+        assert isinstance(before[-1], Paused) and before[-1].step == stop_at
+        _report(interrupted, before)
+        interrupted.training_paused(interrupted.trainer.snapshot())
+        path = tmp_path / "paused.biasviz"
+        write_session(path, *interrupted.session_state())
+        pausing.stop()
+        for _rest in it:  # the paused run ends (as quitting the window would end it)
+            pass
+
+        reopened = AppModel()
+        reopened.restore_session(*read_session(path), load_sample())
+        assert reopened.history.last_step.batch == 2  # the progress the window shows
+        assert reopened.trainer.batches_left_in_epoch() == per_epoch - 2
+        # saved again before training on, it keeps its place too
+        write_session(path, *reopened.session_state())
+        reopened = AppModel()
+        reopened.restore_session(*read_session(path), load_sample())
+        assert reopened.trainer.batches_left_in_epoch() == per_epoch - 2
+
+        # the unfinished second epoch and the rest of the run
+        reopened.training_started()
+        after, _ = run(reopened, config.epochs - 1, control())
+        assert _step_record(after)[0][:3] == (stop_at + 1, 2, 3)  # its next batch
+        assert _step_record(before) + _step_record(after) == _step_record(expected)
+        assert _epoch_record(before) + _epoch_record(after) == _epoch_record(expected)
+        for name, value in reference.trainer.snapshot().params.items():
+            np.testing.assert_array_equal(reopened.trainer.snapshot().params[name], value)
+        # and the run after that, too, starts where the uninterrupted one's would
+        more_expected, _ = run(reference, 1, control())
+        more, _ = run(reopened, 1, control())
+        assert _step_record(more) == _step_record(more_expected)
+    finally:
+        if process is not None:
+            process.close()
+
+
+def test_a_damaged_position_in_the_epoch_is_refused_and_changes_nothing(tmp_path):
+    from biasviz.core.training import Paused, TrainingControl
+
+    m = AppModel()
+    m.attach_engine()
+    control = TrainingControl()
+    control.step(2)
+    it = m.trainer.run(3, control)  # kept: a run closed ends its epoch
+    for event in it:
+        if isinstance(event, Paused):
+            break
+    meta, arrays = m.session_state()
+    assert meta["engine"]["epoch_position"] == 2 and len(arrays["engine/epoch_losses"]) == 2
+    other = AppModel()
+    other.attach_engine()
+    before = other.snapshot
+    for position, losses in ((99, 2), (-1, 0), (2, 5)):
+        meta["engine"]["epoch_position"] = position
+        arrays["engine/epoch_losses"] = np.zeros(losses)
+        write_session(tmp_path / "odd.biasviz", meta, arrays)
+        with pytest.raises(ParamFileError, match="position in the epoch"):
+            other.restore_session(*read_session(tmp_path / "odd.biasviz"), load_sample())
+        assert other.snapshot is before
+    it.close()
+
+
+def test_a_new_batch_size_or_a_reset_starts_a_new_epoch_instead(tmp_path):
+    """The saved epoch's batches only exist with its batch size: another size (or Reset)
+    starts a whole new epoch, as after Stop."""
+    from biasviz.core.training import Paused, TrainingControl
+
+    m = AppModel()
+    m.attach_engine()
+    control = TrainingControl()
+    control.step(3)
+    it = m.trainer.run(3, control)
+    for event in it:
+        if isinstance(event, Paused):
+            break
+    write_session(tmp_path / "p.biasviz", *m.session_state())
+    it.close()
+    for change in ("batch size", "reset"):
+        back = AppModel()
+        back.restore_session(*read_session(tmp_path / "p.biasviz"), load_sample())
+        per_epoch = back.trainer.batches_per_epoch
+        assert back.trainer.batches_left_in_epoch() == per_epoch - 3
+        if change == "reset":
+            back.reset_model()
+        else:
+            back.set_config(TrainConfig(batch_size=100))
+        assert back.trainer.batches_left_in_epoch() == back.trainer.batches_per_epoch
+        first = next(iter(back.trainer.run(1)))
+        assert first.batch == 1
