@@ -708,7 +708,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self._prep_cost = time.perf_counter() - started
             return snap, decision, findings
 
-        self._prep_runner.start(work)
+        self._prep_runner.start(work, yield_cpu=True)  # training comes first
 
     def _moment_due(self) -> bool:
         """The moment's numbers take a core while they are computed (a CNN's scores in

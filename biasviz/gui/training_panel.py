@@ -835,9 +835,17 @@ class TrainingPanel(QWidget):
             self.download_bar.setFormat(f"{done / 1e6:.1f} MB")
 
     def show_progress(self, step: int, epoch: int, batch: int, per_epoch: int) -> None:
-        self.progress.setRange(0, per_epoch)
-        self.progress.setValue(batch)
-        self.progress.setFormat(f"epoch {epoch} · batch {batch}/{per_epoch} · step {step:,}")
+        bar = self.progress
+        # QProgressBar.setValue repaints at once (it and the group box behind it, up to
+        # 5 ms at a run's end); with updates off it only marks itself for the window's
+        # next paint, with everything else that changed.
+        bar.setUpdatesEnabled(False)
+        try:
+            bar.setRange(0, per_epoch)
+            bar.setValue(batch)
+            bar.setFormat(f"epoch {epoch} · batch {batch}/{per_epoch} · step {step:,}")
+        finally:
+            bar.setUpdatesEnabled(True)  # ...which schedules that paint (update())
 
     def reset_progress(self) -> None:
         self.progress.setValue(0)

@@ -3,6 +3,7 @@ wake-up in flight at most), stale runs are dropped, and quitting stops them all.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -170,3 +171,26 @@ def test_min_interval_bounds_the_update_rate(qtbot, interval):
     assert got["events"] == list(range(n))
     if interval:
         assert got["updates"] <= 0.5 / interval + 3
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_a_yielding_job_gives_way_and_only_its_own_thread_does(qtbot):
+    """The window's side jobs (relaying the training process' reports, a frame's numbers)
+    run at a lower priority than the training; the GUI thread and other jobs do not."""
+    import os
+
+    from biasviz.gui.runner import YIELD_NICENESS
+
+    def nice_of_this_thread(_out):
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    results = {}
+    for yield_cpu in (True, False):
+        runner = Runner()
+        with qtbot.waitSignal(runner.finished, timeout=10_000) as blocker:
+            runner.start(nice_of_this_thread, yield_cpu=yield_cpu)
+        results[yield_cpu] = blocker.args[1]
+    assert results[True] == max(before, YIELD_NICENESS)
+    assert results[False] == before
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
