@@ -718,7 +718,10 @@ class _Child:
                     pause_state = trainer.engine_state()
                     with self.seq_lock:  # still paused as of command `seq`? (else stale)
                         seq = self.seq if control.paused else -1
-                snapshot = recorded.get(trainer.step) or trainer.snapshot()
+                snapshot = recorded.get(trainer.step)
+                if snapshot is None or snapshot.epoch != trainer.epoch:
+                    # (recorded at an epoch's last batch, before the epoch was counted)
+                    snapshot = trainer.snapshot()
                 self.send(("report", Report(events, recorded, snapshot, orders.used, seq,
                                             pause_state)))
                 sent = time.perf_counter()

@@ -360,3 +360,37 @@ def test_a_new_batch_size_or_a_reset_starts_a_new_epoch_instead(tmp_path):
         assert back.trainer.batches_left_in_epoch() == back.trainer.batches_per_epoch
         first = next(iter(back.trainer.run(1)))
         assert first.batch == 1
+
+
+def test_a_session_saved_after_step_epoch_counts_that_epoch():
+    """Paused at an epoch's end in the training process (Step epoch), the model's snapshot
+    (which the session saves as its position) counts the finished epoch: reopened, the
+    next epoch is the second, not the first again."""
+    from biasviz.core.train_process import TrainingProcess
+    from biasviz.core.training import Paused
+
+    m = AppModel()
+    m.attach_engine()
+    process = TrainingProcess()
+    try:
+        control = process.control()
+        control.step_epoch()
+        m.training_started()
+        it = process.run(m.trainer, 3, control)
+        for report in it:
+            m.training_update([], [], report.snapshot)
+            if report.events and isinstance(report.events[-1], Paused):
+                m.training_paused(None)
+                break
+        assert m.trainer.epoch == 1 and m.snapshot.epoch == 1
+        meta, arrays = m.session_state()
+        assert meta["position"] == {"step": m.trainer.batches_per_epoch, "epoch": 1}
+        control.stop()
+        for _rest in it:
+            pass
+    finally:
+        process.close()
+    back = AppModel()
+    back.restore_session(meta, arrays, load_sample())
+    first = next(iter(back.trainer.run(1)))
+    assert (first.epoch, first.batch) == (2, 1)
