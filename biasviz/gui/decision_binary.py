@@ -3,8 +3,6 @@ threshold, the decision line, accuracy and confusion counts."""
 
 from __future__ import annotations
 
-from html import escape
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -52,6 +50,7 @@ from biasviz.gui.decision_common import (
     _rgba,
     _small,
     _spin,
+    escape_html,
     fmt,
     fmt_percent,
     quoted,
@@ -406,7 +405,7 @@ class BinaryPage:
 
     def _set_words(self) -> None:
         """Texts that depend on whether the model is trained and on digit vs item."""
-        which, noun = self._which(), self._noun
+        which = self._which()
         self.reset_button.setText(f"Reset to {which} b")
         self.reset_button.setToolTip(
             "Put back the bias that training found (the decision line jumps back)."
@@ -426,30 +425,8 @@ class BinaryPage:
             f"Where the decision line sits, or, once you moved the bias, how the {which} "
             "bias scores for comparison.",
         )
-        self.mc_reset_button.setText(f"Reset all to {which}")
-        self.mc_reset_button.setToolTip(
-            "Put back every output bias that training found." if self._has_trained else
-            "Put back every output bias the model starts with (it has not been trained yet)."
-        )
-        self.mc_accuracy_label.setToolTip(
-            f"The share of validation images whose highest output is the right {noun}."
-        )
-        # short enough for two lines and one line: the confusion grid needs the height
-        self.mc_explain_label.setText(
-            # "inputs": the pixels for the linear model, the hidden layer's outputs for
-            # the MLP and the CNN: the same sentence is true of all three
-            f"One bias per output neuron: the highest score (weights · inputs + b) wins, so "
-            f"raising {'an' if noun == 'item' else 'a'} {noun}'s bias makes the network "
-            f"answer that {noun} more often — for better or worse."
-        )
-        self.mc_plot_title.setText(
-            f"Confusion: rows = true {noun}, columns = the answer; darker = more images."
-        )
-        self.confusion_plot.setToolTip(
-            f"Each cell counts validation images: row = what the {noun} really is, column = "
-            "what the network answered. The diagonal holds the correct answers. Raise one "
-            "bias and watch its column fill up."
-        )
+        if self.has_multiclass_page():  # else it gets its words when it is built
+            self._set_multiclass_words()
 
     def _fit_line_labels(self, *_args) -> None:
         """The two labels beside the decision line, shortened to the room on their side
@@ -495,8 +472,8 @@ class BinaryPage:
         c1, c2 = _css(FIRST_CLASS_COLOR), _css(SECOND_CLASS_COLOR)
         self.legend_label.setText(
             f"How the validation images score on z = w·x: "
-            f"<span style='color:{c1}'>■</span>&nbsp;{escape(first)}&nbsp;&nbsp; "
-            f"<span style='color:{c2}'>■</span>&nbsp;{escape(second)}"
+            f"<span style='color:{c1}'>■</span>&nbsp;{escape_html(first)}&nbsp;&nbsp; "
+            f"<span style='color:{c2}'>■</span>&nbsp;{escape_html(second)}"
         )
         self.line_label_first.setFormat(f"predict {first} →")
         self.line_label_second.setFormat(f"← predict {second}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFrame,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -36,9 +37,22 @@ from biasviz.gui.decision_common import (
     quoted,
 )
 
+#: The panel's attributes that the ten-class page's building makes: asking the panel for
+#: one of them builds the page (it is built on first need, not at start-up).
+MULTICLASS_WIDGETS = frozenset({
+    "multiclass_page", "mc_accuracy_label", "mc_reset_button", "mc_explain_label",
+    "mc_status_label", "mc_edit_note_label", "mc_grid_host", "mc_grid", "bias_spins",
+    "mc_name_labels", "mc_trained_labels", "per_class_labels", "mc_plot_title",
+    "confusion_plot", "confusion_image", "_heat_lut", "confusion_columns",
+    "confusion_numbers",
+})
+
 
 class MulticlassPage:
-    """DecisionPanel methods for ten outputs (a mixin: the panel composes the pages)."""
+    """DecisionPanel methods for ten outputs (a mixin: the panel composes the pages).
+
+    The page is built by :meth:`DecisionPanel.ensure_multiclass_page` when first needed;
+    the methods here that touch its widgets run only once it exists."""
 
     def _build_multiclass_page(self) -> QWidget:
         page = QWidget()
@@ -98,8 +112,42 @@ class MulticlassPage:
         outer.addWidget(self.confusion_plot, stretch=1)
 
         self.mc_reset_button.clicked.connect(self.reset_biases)
-        self._set_words()
         return page
+
+    def _set_multiclass_words(self) -> None:
+        """Texts that depend on whether the model is trained and on digit vs item."""
+        which, noun = self._which(), self._noun
+        self.mc_reset_button.setText(f"Reset all to {which}")
+        self.mc_reset_button.setToolTip(
+            "Put back every output bias that training found." if self._has_trained else
+            "Put back every output bias the model starts with (it has not been trained yet)."
+        )
+        self.mc_accuracy_label.setToolTip(
+            f"The share of validation images whose highest output is the right {noun}."
+        )
+        # short enough for two lines and one line: the confusion grid needs the height
+        self.mc_explain_label.setText(
+            # "inputs": the pixels for the linear model, the hidden layer's outputs for
+            # the MLP and the CNN: the same sentence is true of all three
+            f"One bias per output neuron: the highest score (weights · inputs + b) wins, so "
+            f"raising {'an' if noun == 'item' else 'a'} {noun}'s bias makes the network "
+            f"answer that {noun} more often — for better or worse."
+        )
+        self.mc_plot_title.setText(
+            f"Confusion: rows = true {noun}, columns = the answer; darker = more images."
+        )
+        self.confusion_plot.setToolTip(
+            f"Each cell counts validation images: row = what the {noun} really is, column = "
+            "what the network answered. The diagonal holds the correct answers. Raise one "
+            "bias and watch its column fill up."
+        )
+
+    def _apply_multiclass_editable(self) -> None:
+        self.mc_reset_button.setEnabled(self._editable)
+        for spin in self.bias_spins:
+            spin.setEnabled(self._editable)
+        self._show_edit_note(self.mc_edit_note_label, self.mc_status_label)
+        self._update_mc_status()
 
     def _rebuild_multiclass_items(self, k: int) -> None:
         """(Re)create the k bias boxes and the k×k count labels: only when k changes."""
@@ -110,14 +158,21 @@ class MulticlassPage:
         self.bias_spins, self.mc_name_labels = [], []
         self.mc_trained_labels, self.per_class_labels = [], []
         columns = 5 if k > 5 else k
+        # Columns of equal width, whatever the names: the name labels have no say in it
+        # (Ignored below), so "T-shirt/top" does not take room from "Bag" and every box
+        # gets a fifth of the panel (issue 10: the long names were cut in narrow columns).
+        for c in range(max(self.mc_grid.columnCount(), columns)):
+            self.mc_grid.setColumnStretch(c, 1 if c < columns else 0)
         for i in range(k):
             cell = QFrame()
             cell.setFrameShape(QFrame.Shape.StyledPanel)
             box = QVBoxLayout(cell)
-            box.setContentsMargins(3, 2, 3, 2)
+            box.setContentsMargins(2, 2, 2, 2)
             box.setSpacing(1)
-            name = _bold(ElidedLabel())
+            name = _bold(_ClassBoxName())
             name.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            name.resized.connect(self._fit_multiclass_names)
             spin = _spin(MULTI_DECIMALS, -999.99, 999.99, 0.1)
             spin.setMinimumWidth(70)
             trained = _small(QLabel())
@@ -143,7 +198,7 @@ class MulticlassPage:
         item.setXRange(-0.45, k + 0.45, padding=0)
         item.setYRange(0, k, padding=0)
         self._mc_k = k
-        self._apply_editable()
+        self._apply_multiclass_editable()
 
     # ------------------------------------------------------------------ ten-class API
     def set_multiclass(
@@ -157,6 +212,7 @@ class MulticlassPage:
         (``biases``; None: the trained ones) beside ``trained_biases``.  Keeps nothing of
         its own between calls (the app model is their home).  Emits only
         ``resultChanged``."""
+        self.ensure_multiclass_page()
         trained = np.asarray(trained_biases, dtype=np.float64).ravel().copy()
         if trained.shape[0] != decision.k:
             raise ValueError(f"{trained.shape[0]} biases for {decision.k} output neurons")
@@ -218,14 +274,14 @@ class MulticlassPage:
     def _set_multiclass_names(self, names: list[str]) -> None:
         self._mc_names = names
         for i, name in enumerate(names):
-            self.mc_name_labels[i].set_full_text(quoted(name))
             tip = (
                 f"Bias of the output neuron for {quoted(name)}. Raise it and the network "
                 f"answers {quoted(name)} more often (its column in the confusion grid fills "
                 "up); lower it and it answers it less."
             )
+            self.mc_name_labels[i].tip = tip
+            self.mc_name_labels[i].set_full_text(quoted(name), tip)
             self.bias_spins[i].setToolTip(tip)
-            self.mc_name_labels[i].setToolTip(tip)
             self.mc_trained_labels[i].setToolTip(
                 "The value training found for this bias (before training: the value the "
                 "model starts with)."
@@ -241,6 +297,25 @@ class MulticlassPage:
         left.setWidth(int(max(metrics.horizontalAdvance(n) for n in names)) + 28)
         # column names: whole, staggered over two lines, or shortened with a tooltip
         self.confusion_columns.set_names(names, [i + 0.5 for i in range(len(names))])
+        self._fit_multiclass_names()
+
+    def _fit_multiclass_names(self) -> None:
+        """The boxes' titles: every name in quotes (“3”) when all of them fit so, else all
+        without (“T-shirt/top” needs 15 px more than T-shirt/top): alike in every box.  A
+        name that does not fit even then is shortened with "…" and a tooltip."""
+        labels = self.mc_name_labels
+        if not labels or len(labels) != len(self._mc_names):
+            return
+        if all(label.isVisible() for label in labels):
+            room = min(label.contentsRect().width() for label in labels) - 2
+            metrics = QFontMetricsF(labels[0].font())
+            quote = all(metrics.horizontalAdvance(quoted(n)) <= room for n in self._mc_names)
+        else:
+            quote = True  # not laid out yet: its width means nothing
+        for label, name in zip(labels, self._mc_names, strict=True):
+            text = quoted(name) if quote else name
+            if label.full_text() != text:
+                label.set_full_text(text, label.tip)
 
     def _sync_multi_widgets(self) -> None:
         overridden = self._mc_overridden()
@@ -312,6 +387,22 @@ class MulticlassPage:
             [["" if c == 0 else str(int(c)) for c in row] for row in confusion],
             np.sqrt(confusion / top) > 0.55)  # light text on the dark cells
         self.resultChanged.emit(result)
+
+
+class _ClassBoxName(ElidedLabel):
+    """A class box's title; says when its width changed (the panel then decides whether
+    the names fit with their quotes)."""
+
+    resized = Signal()
+    tip = ""  # the tooltip under the name (the name's own when it is shortened)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.resized.emit()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        self.resized.emit()
 
 
 class CellNumbers(pg.GraphicsObject):

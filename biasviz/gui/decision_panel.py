@@ -16,6 +16,8 @@ every control move is cheap: the binary view only moves one line and updates lab
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -41,7 +43,7 @@ from biasviz.gui.decision_common import (
     fmt,
     fmt_percent,
 )
-from biasviz.gui.decision_multiclass import MulticlassPage
+from biasviz.gui.decision_multiclass import MULTICLASS_WIDGETS, MulticlassPage
 
 
 class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
@@ -81,16 +83,52 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
         self._mc_result: MulticlassResult | None = None
         self._mc_k = 0
 
+        # The ten-class page (a third plot, ~15 ms) is built the first time ten classes
+        # are shown or one of its widgets is asked for (``__getattr__``): the two-class
+        # default of the first window never needs it (start-up, issue 14).
+        self._mc_building = False
+
         self.stack = QStackedWidget()
         self.empty_page = self._build_empty_page()
         self.binary_page = self._build_binary_page()
-        self.multiclass_page = self._build_multiclass_page()
-        for page in (self.empty_page, self.binary_page, self.multiclass_page):
+        for page in (self.empty_page, self.binary_page):
             self.stack.addWidget(page)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
+        self._set_words()
         self._apply_editable()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for a name not found: one of the ten-class page's widgets before
+        # the page exists (a caller or a test reaching for ``panel.bias_spins``).
+        if name in MULTICLASS_WIDGETS and not self.__dict__.get("_mc_building", True):
+            self.ensure_multiclass_page()
+            if name in self.__dict__:
+                return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def has_multiclass_page(self) -> bool:
+        """Whether the ten-class page has been built (it is, the first time it is needed)."""
+        return "multiclass_page" in self.__dict__
+
+    def ensure_multiclass_page(self) -> QWidget:
+        """The ten-class page, built now if it was not yet."""
+        page = self.__dict__.get("multiclass_page")
+        if page is not None:
+            return page
+        self._mc_building = True  # its own attribute look-ups must not build it again
+        try:
+            page = self._build_multiclass_page()
+        finally:
+            self._mc_building = False
+        self.multiclass_page = page
+        # not shown yet: no say in the panel's size (``_show`` gives it its say)
+        page.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.stack.addWidget(page)
+        self._set_multiclass_words()
+        self._apply_multiclass_editable()
+        return page
 
     # ------------------------------------------------------------------ building
     def _build_empty_page(self) -> QWidget:
@@ -108,11 +146,10 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
     # ------------------------------------------------------------------ shared
     def _show(self, mode: str) -> None:
         self._mode = mode
-        page = {
-            MODE_EMPTY: self.empty_page,
-            MODE_BINARY: self.binary_page,
-            MODE_MULTICLASS: self.multiclass_page,
-        }[mode]
+        if mode == MODE_MULTICLASS:
+            page = self.ensure_multiclass_page()
+        else:
+            page = {MODE_EMPTY: self.empty_page, MODE_BINARY: self.binary_page}[mode]
         if self.stack.currentWidget() is not page:
             # Only the page shown counts for the panel's size: a stack's minimum is its
             # largest page's, so after ten classes had been shown the single neuron's
@@ -126,20 +163,19 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
 
     def _apply_editable(self) -> None:
         enabled = self._editable
-        for widget in (self.bias_slider, self.bias_spin, self.reset_button, self.mc_reset_button):
+        for widget in (self.bias_slider, self.bias_spin, self.reset_button):
             widget.setEnabled(enabled)
-        for spin in self.bias_spins:
-            spin.setEnabled(enabled)
         self.decision_line.setMovable(enabled)
-        reason = self._edit_reason or "Editing the bias is switched off for now."
-        # The reason takes the status line's place (no line more while a run goes on)
-        for note, status in ((self.edit_note_label, self.bias_status_label),
-                             (self.mc_edit_note_label, self.mc_status_label)):
-            note.setText(reason)
-            note.setVisible(not enabled)
-            status.setVisible(enabled)
-        self._update_mc_status()
+        self._show_edit_note(self.edit_note_label, self.bias_status_label)
+        if self.has_multiclass_page():
+            self._apply_multiclass_editable()
 
+    def _show_edit_note(self, note: QLabel, status: QLabel) -> None:
+        """The reason editing is off takes the status line's place (no line more while a
+        run goes on)."""
+        note.setText(self._edit_reason or "Editing the bias is switched off for now.")
+        note.setVisible(not self._editable)
+        status.setVisible(self._editable)
 
 
 __all__ = ["DecisionPanel", "FloatSlider", "fmt", "fmt_percent"]

@@ -412,7 +412,126 @@ def test_multiclass_rejects_mismatched_biases(mc_panel):
         widget.set_multiclass(decision, np.zeros(9), [str(i) for i in range(10)])
 
 
+# ---------------------------------------------------------------- the ten-class page on first need
+def test_the_ten_class_page_is_built_the_first_time_ten_classes_show(qtbot):
+    widget = DecisionPanel()
+    qtbot.addWidget(widget)
+    widget.set_binary(make_binary(), 0.0, ("3", "7"))
+    widget.set_has_trained(False)
+    widget.set_editable(False, "Pause training first")
+    widget.set_bias(0.5)  # ignored while locked, but goes through the whole panel
+    assert not widget.has_multiclass_page()
+    assert widget.stack.count() == 2
+    widget.set_multiclass(make_multiclass(), np.zeros(10), [str(i) for i in range(10)])
+    assert widget.has_multiclass_page() and widget.stack.count() == 3
+    assert widget.stack.currentWidget() is widget.multiclass_page
+    # built late, it shows the state the panel was put in before
+    assert widget.mc_reset_button.text() == "Reset all to initial"
+    assert widget.mc_trained_labels[0].text() == "initial +0.00"
+    assert not any(spin.isEnabled() for spin in widget.bias_spins)
+    assert widget.mc_edit_note_label.text() == "Pause training first"
+    widget.set_editable(True)
+    widget.set_has_trained(True)
+    assert all(spin.isEnabled() for spin in widget.bias_spins)
+    assert widget.mc_reset_button.text() == "Reset all to trained"
+
+
+def test_asking_for_a_ten_class_widget_builds_the_page(qtbot):
+    widget = DecisionPanel()
+    qtbot.addWidget(widget)
+    with pytest.raises(AttributeError):
+        widget.no_such_widget  # noqa: B018 - other names never build it
+    assert not widget.has_multiclass_page()
+    spins = widget.bias_spins
+    assert widget.has_multiclass_page() and spins == []
+    assert widget.mode() == "empty"  # built, not shown
+    assert widget.stack.currentWidget() is widget.empty_page
+
+
+def test_the_list_of_ten_class_widgets_is_what_the_page_makes(qtbot):
+    from biasviz.gui.decision_multiclass import MULTICLASS_WIDGETS
+
+    widget = DecisionPanel()
+    qtbot.addWidget(widget)
+    before = set(widget.__dict__)
+    assert not MULTICLASS_WIDGETS & before
+    widget.ensure_multiclass_page()
+    assert set(widget.__dict__) - before == MULTICLASS_WIDGETS
+
+
+def test_the_first_window_leaves_the_ten_class_page_for_later(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from biasviz.core.decisions import output_biases
+    from biasviz.gui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    panel = window.decision_panel
+    try:
+        assert not panel.has_multiclass_page()
+        window.session.load_engine_now()
+        qtbot.waitUntil(lambda: panel.mode() == "binary", timeout=10_000)
+        assert not panel.has_multiclass_page()
+        combo = window.training_panel.task_combo
+        combo.setCurrentIndex(combo.findData("all"))  # the user picks "All ten classes"
+        qtbot.waitUntil(lambda: panel.mode() == "multiclass", timeout=10_000)
+        assert panel.has_multiclass_page() and panel.multiclass_page.isVisible()
+        assert len(panel.bias_spins) == 10
+        assert [label.full_text() for label in panel.mc_name_labels] == [
+            f"“{i}”" for i in range(10)]
+        session = window.session
+        with qtbot.waitSignal(panel.biasesChanged):
+            panel.bias_spins[4].setValue(panel.bias_spins[4].value() + 3.0)
+        # the edit reaches the session's model, and the panel shows what it computes
+        def model_bias() -> float:
+            snap = session.model.shown_snapshot()
+            return float(output_biases(snap.params, snap.spec)[4])
+
+        qtbot.waitUntil(lambda: model_bias() == pytest.approx(panel.biases()[4], abs=1e-4))
+        assert model_bias() != pytest.approx(panel.trained_biases()[4], abs=1.0)
+        assert "You changed 1 of 10" in plain(panel.mc_status_label.text())
+    finally:
+        window.session.shutdown()
+
+
+# ---------------------------------------------------------------- ten class names fit
+FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+           "Sneaker", "Bag", "Ankle boot"]
+
+
+@pytest.mark.parametrize("width", [448, 492])  # the panel's width at 1280×720, 1366×768
+def test_every_fashion_name_fits_its_box(qtbot, width):
+    widget = DecisionPanel()
+    qtbot.addWidget(widget)
+    widget.resize(width, 650)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_multiclass(make_multiclass(), np.zeros(10), FASHION)
+    qtbot.waitUntil(lambda: widget.mc_name_labels[0].width() < width / 4)
+    widths = {label.width() for label in widget.mc_name_labels}
+    assert max(widths) - min(widths) <= 2  # the boxes share the width alike
+    assert [label.text() for label in widget.mc_name_labels] == FASHION  # whole, no "…"
+    assert not any(label.is_elided() for label in widget.mc_name_labels)
+    assert "Raise it" in widget.mc_name_labels[0].toolTip()
+    # digits keep their quotes: “3” is a name, not a number
+    widget.set_multiclass(make_multiclass(), np.zeros(10), [str(i) for i in range(10)])
+    assert [label.text() for label in widget.mc_name_labels] == [f"“{i}”" for i in range(10)]
+
+
 # ---------------------------------------------------------------- helpers
+def test_escape_html_is_the_standard_escape():
+    import html
+
+    from biasviz.gui.decision_common import escape_html
+
+    for text in ("T-shirt/top", "<b>3</b> & 'seven' \"x\"", "&amp;", ""):
+        assert escape_html(text) == html.escape(text)
+
+
 def test_fmt_never_shows_negative_zero():
     assert fmt(-0.001) == "0.00"
     assert fmt(-0.001, sign=True) == "+0.00"
