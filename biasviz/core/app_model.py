@@ -514,6 +514,11 @@ class AppModel:
         self._decision_cache = (cache_key, decision)
         return decision
 
+    def live_frames_sample(self) -> bool:
+        """Do live frames score a sample of the validation images (there are more than
+        :attr:`LIVE_IMAGES`, or :attr:`LIVE_IMAGES_CNN` for a CNN)?"""
+        return self._live_subset() is not None
+
     def _live_subset(self) -> np.ndarray | None:
         n = len(self.data.valid_y)
         # the CNN's scores are convolutions in numpy (~0.25 ms an image, 200× the MLP's)

@@ -1,0 +1,68 @@
+"""A run's end with more validation images than a live frame scores: the full set's
+scores (and the diagnosis) are computed off the GUI thread, and then every view shows
+the run's last moment together: the weights, the decision's counts, the accuracy text."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+WAIT = 60_000
+
+
+def _final_views_agree(w) -> bool:
+    s = w.session
+    snap = s.model.snapshot
+    decision = s.model.decision_for(snap.params, live=False)
+    expected = decision.evaluate(float(snap.params["bias"][0]), s.model.threshold)
+    weights = snap.params["weights"]
+    if w.show_combo.currentData() == "delta":
+        weights = weights - s.initial_params["weights"]
+    return (np.array_equal(w.decision_panel.result().confusion, expected.confusion)
+            and np.array_equal(w.weights_view.current_weights().ravel(), weights))
+
+
+def test_the_end_of_a_run_scores_every_image_off_the_gui_thread(qtbot, window, monkeypatch):
+    w, s = window, window.session
+    model = s.model
+    n_valid = len(model.data.valid_y)
+    monkeypatch.setattr(model, "LIVE_IMAGES", n_valid // 4)  # live frames score a sample
+    assert model.live_frames_sample()
+    full_scored_in: list[str] = []
+    original = model.decision_for
+
+    def recording(params, live=False):
+        if not live:
+            full_scored_in.append(threading.current_thread().name)
+        return original(params, live=live)
+
+    monkeypatch.setattr(model, "decision_for", recording)
+    ended_in_gui = []
+    s.stateChanged.connect(
+        lambda state: ended_in_gui.append(list(full_scored_in)) if state == "ready" else None)
+    w.training_panel.epochs_spin.setValue(3)
+    qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "ready" and len(w.plots.epochs) >= 3, timeout=WAIT)
+    qtbot.waitUntil(lambda: _final_views_agree(w), timeout=WAIT)
+    # the first full-set scoring after the end ran in the worker, not in the GUI thread
+    after_end = full_scored_in[len(ended_in_gui[0]):]
+    assert after_end and after_end[0] != threading.main_thread().name
+    assert f"{100 * w.decision_panel.result().accuracy:.1f}%" in \
+        w.decision_panel.accuracy_label.text()
+    assert w.decision_panel.result().confusion.sum() == n_valid  # every image, not a sample
+
+
+def test_a_small_validation_set_is_refreshed_at_once(qtbot, window):
+    """The chapter's pair on the sample: no background step, the views are final as
+    soon as the run has ended."""
+    w, s = window, window.session
+    assert not s.model.live_frames_sample()
+    checked = []
+    s.stateChanged.connect(
+        lambda state: checked.append(_final_views_agree(w)) if state == "ready" else None)
+    w.training_panel.epochs_spin.setValue(2)
+    qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "ready" and len(w.plots.epochs) >= 2, timeout=WAIT)
+    assert checked == [True]
