@@ -286,14 +286,15 @@ def startup(repeats: int = 5) -> dict:
     return {"median_s": report["median_s"], "runs": report["runs"]}
 
 
-def one_repeat(name: str) -> tuple[dict, dict]:
+def one_repeat(name: str, niceness: int | None = None) -> tuple[dict, dict]:
     """The headless run and the window run, each in a fresh process of its own: a
     process' peak RSS (VmHWM) covers its whole life, so earlier runs would count in a
     later one's; and a headless run after the window's, in its process, ran while the
     window's threads and training process were still ending (0.17-0.40 s for the same
     0.15 s run).  Both start cold, alike."""
     def run(which: str) -> dict:
-        out = subprocess.run([sys.executable, __file__, "--one", name, "--part", which],
+        extra = [] if niceness is None else ["--yield-niceness", str(niceness)]
+        out = subprocess.run([sys.executable, __file__, "--one", name, "--part", which, *extra],
                              capture_output=True, text=True, timeout=1800,
                              env=dict(os.environ))
         line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
@@ -311,11 +312,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-startup", action="store_true")
+    ap.add_argument("--no-interactions", action="store_true")
+    ap.add_argument("--yield-niceness", type=int, default=None, metavar="N",
+                    help="nice value of the window's side jobs (gui.runner.YIELD_NICENESS; "
+                         "0: they do not give way), to compare")
     ap.add_argument("--one", choices=["chapter", "mlp60k"], help=argparse.SUPPRESS)
     ap.add_argument("--part", choices=["window", "headless"], default="window",
                     help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:  # one part of a repeat, in this fresh process (see one_repeat)
+        if args.yield_niceness is not None:
+            from biasviz.gui import runner
+
+            runner.YIELD_NICENESS = args.yield_niceness
         result = in_window(args.one) if args.part == "window" else headless(args.one)
         print("RESULT " + json.dumps(result))
         return 0
@@ -327,13 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in runs:
         rows = []
         for _ in range(args.repeats):
-            head, win = one_repeat(name)
+            head, win = one_repeat(name, args.yield_niceness)
             rows.append({"headless": head, "window": win,
                          "ratio": win["samples_per_s"] / head["samples_per_s"],
                          "train_ratio": win["train_samples_per_s"]
                          / head["train_samples_per_s"]})
         report["runs"][name] = rows
-    report["interactions"] = interactions()
+    report["interactions"] = {} if args.no_interactions else interactions()
     if not args.no_startup:
         report["startup"] = startup()
     report["load_after"] = os.getloadavg()[0]
@@ -353,8 +362,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"+ training process {w['child_peak_rss_mib']:.0f} MiB "
                   f"[{w['platform']}]")
     inter = report["interactions"]
-    print("interactions (median): " + ", ".join(
-        f"{k} {v:.1f}" for k, v in inter.items() if v is not None))
+    if inter:
+        print("interactions (median): " + ", ".join(
+            f"{k} {v:.1f}" for k, v in inter.items() if v is not None))
     if "startup" in report:
         st = report["startup"]
         print(f"start-up (process start → window shown): median {st['median_s']} s of "
