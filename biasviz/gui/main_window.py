@@ -566,7 +566,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self._prep_runner.cancel()  # its moment is no longer the one to show
             if not self._final_numbers_in_background():
                 self._refresh_all()
-            self._eval_timer.start()
+            # the run's last moment, evaluated now (not after the edit debounce)
+            self._eval_timer.stop()
+            self._refresh_evaluation()
         self._label_step_epoch()
 
     def _final_numbers_in_background(self) -> bool:
@@ -994,27 +996,35 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             return
         model = self.session.model
         params, spec, data, threshold = snap.params, snap.spec, model.data, model.threshold
+        running = self.session.state == RUNNING
 
-        def work(_out):
-            from biasviz.core.evaluation import evaluate
+        def work(out):
+            from biasviz.core.evaluation import EvaluationCancelled, evaluate
 
-            return evaluate(params, spec, data, None, threshold if spec.n_outputs == 1 else 0.0)
+            try:  # a newer request stops this one within a chunk of images
+                return evaluate(params, spec, data, None,
+                                threshold if spec.n_outputs == 1 else 0.0,
+                                cancel=lambda: out.stop_requested)
+            except EvaluationCancelled:
+                return None
 
         run_id = self._eval_runner.start(work)
-        self._eval_request = (run_id, params, spec, data, snap)
+        self._eval_request = (run_id, params, spec, data, snap, running)
         self._busy.show_busy("Evaluating the validation images…")
 
     def _on_evaluated(self, run_id: int, evaluation) -> None:
         request = self._eval_request
         if request is None or request[0] != run_id:
             return
-        _rid, params, spec, data, snap = request
+        _rid, params, spec, data, snap, running = request
         self._eval_request = None
         self._busy.done()
+        if evaluation is None or (running and self.session.state != RUNNING):
+            return  # cancelled, or a moment of a run that has ended (its last one follows)
         if data is self.session.data and spec == self.session.spec:
             from biasviz.gui.evaluation_view import moment_text
 
-            moment = moment_text(snap.step, snap.epoch, self.session.state == RUNNING)
+            moment = moment_text(snap.step, snap.epoch, running)
             self.evaluation_view.show_evaluation(evaluation, params, spec, data, moment)
 
     def _on_tab_changed(self, index: int) -> None:
