@@ -241,3 +241,24 @@ def test_probability_and_confidence_wording():
     assert sigma_text(1 - 1e-9) == "σ > 0.999"
     assert percent_sure(0.923) == "92%"
     assert percent_sure(0.9999) == ">99%"
+
+
+def test_an_evaluation_asked_to_stop_stops_between_chunks(monkeypatch):
+    """The window stops an evaluation a newer moment has made stale: ``cancel`` is asked
+    before each chunk of images; never true, the result is the plain evaluation's."""
+    import biasviz.core.evaluation as evaluation_module
+    from biasviz.core.evaluation import EvaluationCancelled
+
+    monkeypatch.setattr(evaluation_module, "CHUNK", 64)
+    data = pair_data(n=200)
+    spec, params = ModelSpec(), left_half_params()
+    asked = []
+    with pytest.raises(EvaluationCancelled):
+        evaluate(params, spec, data, cancel=lambda: asked.append(1) or len(asked) >= 2)
+    assert len(asked) == 2  # the second chunk was not computed
+    plain = evaluate(params, spec, data)
+    asked.clear()
+    kept = evaluate(params, spec, data, cancel=lambda: asked.append(1) and False)
+    assert len(asked) == 4  # 200 images, chunks of 64
+    np.testing.assert_array_equal(kept.confusion, plain.confusion)
+    np.testing.assert_array_equal(kept.logits, plain.logits)
