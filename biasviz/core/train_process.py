@@ -445,13 +445,17 @@ class TrainingProcess:
             nonlocal sent
             if not shuffle:
                 return
-            batch = []
+            # Sent in batches of 1, 2, 4… orders: the child starts as soon as it has the
+            # first epoch's and always has the next one (the chapter's epochs take it
+            # 0.5 ms, drawing 244 orders here 10 ms: sent in one batch, it waited for them).
+            batch: list[np.ndarray] = []
+            size = 1
             while sent < epochs and sent - used < ahead:
                 batch.append(order.draw(n).astype(np.int32))
                 sent += 1
-                if sent == 1:  # the child starts as soon as it has the first epoch's
+                if len(batch) >= size:
                     self._send(("orders", batch))
-                    batch = []
+                    batch, size = [], size * 2
             if batch:
                 self._send(("orders", batch))
 
