@@ -757,6 +757,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     cmd, evt = Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False)
     fds = socket.socket(fileno=int(argv[2])) if len(argv) > 2 else None
+    if os.environ.get("OPENBLAS_NUM_THREADS") == "1":  # as TrainingProcess.start sets it
+        from biasviz.core.engine_numpy import pin_one_blas_thread
+
+        pin_one_blas_thread()
     _Child(cmd, evt, fds).serve()
     return 0
 

@@ -371,6 +371,26 @@ def test_one_blas_thread_while_runs_live_then_restored(pair):
     assert _blas_threads() == before
 
 
+def test_a_process_started_with_one_blas_thread_takes_no_holds(pair, monkeypatch):
+    """The training process starts with OPENBLAS_NUM_THREADS=1: a run there neither
+    changes BLAS's threads nor asks threadpoolctl (a fresh process's first look took
+    ~12 ms of its first run)."""
+    before = _blas_threads()
+    monkeypatch.setattr(engine_numpy, "_blas_pinned", True)
+
+    def not_asked():
+        raise AssertionError("threadpoolctl asked")
+
+    monkeypatch.setattr(engine_numpy, "blas_controls", not_asked)
+    release = engine_numpy.hold_one_blas_thread()
+    release()
+    run = Trainer(ModelSpec(), pair).run(1)
+    next(run)
+    list(run)
+    monkeypatch.undo()
+    assert _blas_threads() == before
+
+
 def test_the_numpy_engine_does_not_import_torch():
     import subprocess
     import sys
