@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QPalette
 from PySide6.QtWidgets import (
     QFrame,
+    QGraphicsScene,
+    QGraphicsView,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -57,6 +59,33 @@ from biasviz.gui.decision_common import (
 )
 from biasviz.gui.plot_style import nice_ceiling, steady_range
 
+PLOT_MIN_HEIGHT = 96  # what a short screen leaves the histogram (1280×800 at 2×)
+
+#: The panel's attributes that making the histogram plot makes: asking the panel for one
+#: of them makes the plot (it is made on first need, not at start-up).
+BINARY_PLOT_ITEMS = frozenset({
+    "plot", "hist_first_curve", "hist_second_curve", "decision_line", "line_label_first",
+    "line_label_second", "trained_line", "trained_line_label",
+})
+
+
+class _PlotStandIn(QGraphicsView):
+    """Holds the histogram plot's place until the plot is made, asking the layout for
+    what the plot asks: the splitters share the window out by their parts' size hints,
+    and a page without its plot's hint got a narrower decision panel (307 instead of
+    448 px at 1280×720).  The plot is a graphics view too; this one is empty, with the
+    same frame, scroll bars and scene (its own size until it is laid out), and costs
+    0.2 ms instead of ~12."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setScene(QGraphicsScene(self))
+        self.setSceneRect(QRectF(self.rect()))
+        self.setMinimumHeight(PLOT_MIN_HEIGHT)
+
 
 class BinaryPage:
     """DecisionPanel methods for one output (a mixin: the panel composes the pages)."""
@@ -73,60 +102,13 @@ class BinaryPage:
         self.legend_label.setTextFormat(Qt.TextFormat.RichText)
         outer.addWidget(self.legend_label)
 
-        self.plot = _plot_widget()
+        # The histogram plot is made when the first decision comes (``set_binary``) or
+        # when it is asked for: the first window shows no model yet, and a plot with its
+        # items is ~12 ms of start-up (issue 14).  Until then a stand-in holds its place.
+        self._plot_stand_in = _PlotStandIn()
         self._plot_ranges: tuple = (None, None)  # (x range, y top) shown
-        self.plot.setMinimumHeight(96)  # what a short screen leaves it (1280×800 at 2×)
-        item = self.plot.getPlotItem()
-        item.setLabel("bottom", "w·x (pre-activation, without bias)")
-        item.setLabel("left", "images")
-        item.getViewBox().setDefaultPadding(0.0)
-        self.hist_second_curve = pg.PlotDataItem(
-            x=[0.0, 1.0], y=[0.0], stepMode="center", fillLevel=0,
-            pen=pg.mkPen(SECOND_CLASS_COLOR, width=2),
-            brush=pg.mkBrush(_rgba(SECOND_CLASS_COLOR, 80)),
-        )
-        self.hist_first_curve = pg.PlotDataItem(
-            x=[0.0, 1.0], y=[0.0], stepMode="center", fillLevel=0,
-            pen=pg.mkPen(FIRST_CLASS_COLOR, width=2),
-            brush=pg.mkBrush(_rgba(FIRST_CLASS_COLOR, 80)),
-        )
-        item.addItem(self.hist_second_curve)
-        item.addItem(self.hist_first_curve)
-        text_color = self.plot.palette().color(QPalette.ColorRole.Text)
-        label_fill = QColor(self.plot.palette().color(QPalette.ColorRole.Base))
-        label_fill.setAlpha(210)
-        self.decision_line = pg.InfiniteLine(
-            pos=0.0, angle=90, movable=True,
-            pen=pg.mkPen(text_color, width=2),
-            hoverPen=pg.mkPen(OVERRIDE_FG, width=3),
-        )
-        self.decision_line.setZValue(10)
-        item.addItem(self.decision_line)
-        # one label on each side of the line, near the top
-        self.line_label_first = pg.InfLineLabel(
-            self.decision_line, text="", position=0.93, anchors=[(0, 0.5), (0, 0.5)],
-            color=text_color, fill=pg.mkBrush(label_fill),
-        )
-        self.line_label_second = pg.InfLineLabel(
-            self.decision_line, text="", position=0.93, anchors=[(1, 0.5), (1, 0.5)],
-            color=text_color, fill=pg.mkBrush(label_fill),
-        )
-        self.decision_line.sigDragged.connect(self._on_line_dragged)
         self._line_texts = ("", "")  # the labels' full texts; shown shortened to fit
-        item.getViewBox().sigResized.connect(self._fit_line_labels)
-        # where the trained bias puts the line: shown only while the user overrides it
-        self.trained_line = pg.InfiniteLine(
-            pos=0.0, angle=90, movable=False,
-            pen=pg.mkPen(OVERRIDE_FG, width=1, style=Qt.PenStyle.DashLine),
-        )
-        self.trained_line.setZValue(9)
-        self.trained_line_label = pg.InfLineLabel(
-            self.trained_line, text="trained", position=0.06, anchors=[(0, 1), (0, 1)],
-            color=OVERRIDE_FG, fill=pg.mkBrush(label_fill),
-        )
-        self.trained_line.setVisible(False)
-        item.addItem(self.trained_line)
-        outer.addWidget(self.plot, stretch=1)
+        outer.addWidget(self._plot_stand_in, stretch=1)
 
         # --- the equivalence, written out live
         eq_frame = QFrame()
@@ -254,6 +236,84 @@ class BinaryPage:
         self._set_binary_names(self._class_names)
         return page
 
+
+    def has_binary_plot(self) -> bool:
+        """Whether the histogram plot has been made (it is, the first time it is needed)."""
+        return "plot" in self.__dict__
+
+    def ensure_binary_plot(self) -> None:
+        """Make the histogram plot, in its stand-in's place, if it was not made yet."""
+        if self.has_binary_plot():
+            return
+        self._plot_building = True  # its own attribute look-ups must not build it again
+        try:
+            self._build_binary_plot()
+        finally:
+            self._plot_building = False
+        stand_in = self._plot_stand_in
+        layout = stand_in.parentWidget().layout()
+        layout.replaceWidget(stand_in, self.plot)  # same place, same stretch
+        stand_in.deleteLater()
+        self._plot_stand_in = None
+        self._set_plot_names()
+        self.trained_line_label.setFormat(self._which())
+        self.decision_line.setMovable(self._editable)
+        if self.saturated():
+            self.set_saturated(self.saturated())
+
+    def _build_binary_plot(self) -> None:
+        self.plot = _plot_widget()
+        self.plot.setMinimumHeight(PLOT_MIN_HEIGHT)
+        item = self.plot.getPlotItem()
+        item.setLabel("bottom", "w·x (pre-activation, without bias)")
+        item.setLabel("left", "images")
+        item.getViewBox().setDefaultPadding(0.0)
+        self.hist_second_curve = pg.PlotDataItem(
+            x=[0.0, 1.0], y=[0.0], stepMode="center", fillLevel=0,
+            pen=pg.mkPen(SECOND_CLASS_COLOR, width=2),
+            brush=pg.mkBrush(_rgba(SECOND_CLASS_COLOR, 80)),
+        )
+        self.hist_first_curve = pg.PlotDataItem(
+            x=[0.0, 1.0], y=[0.0], stepMode="center", fillLevel=0,
+            pen=pg.mkPen(FIRST_CLASS_COLOR, width=2),
+            brush=pg.mkBrush(_rgba(FIRST_CLASS_COLOR, 80)),
+        )
+        item.addItem(self.hist_second_curve)
+        item.addItem(self.hist_first_curve)
+        text_color = self.plot.palette().color(QPalette.ColorRole.Text)
+        label_fill = QColor(self.plot.palette().color(QPalette.ColorRole.Base))
+        label_fill.setAlpha(210)
+        self.decision_line = pg.InfiniteLine(
+            pos=0.0, angle=90, movable=True,
+            pen=pg.mkPen(text_color, width=2),
+            hoverPen=pg.mkPen(OVERRIDE_FG, width=3),
+        )
+        self.decision_line.setZValue(10)
+        item.addItem(self.decision_line)
+        # one label on each side of the line, near the top
+        self.line_label_first = pg.InfLineLabel(
+            self.decision_line, text="", position=0.93, anchors=[(0, 0.5), (0, 0.5)],
+            color=text_color, fill=pg.mkBrush(label_fill),
+        )
+        self.line_label_second = pg.InfLineLabel(
+            self.decision_line, text="", position=0.93, anchors=[(1, 0.5), (1, 0.5)],
+            color=text_color, fill=pg.mkBrush(label_fill),
+        )
+        self.decision_line.sigDragged.connect(self._on_line_dragged)
+        item.getViewBox().sigResized.connect(self._fit_line_labels)
+        # where the trained bias puts the line: shown only while the user overrides it
+        self.trained_line = pg.InfiniteLine(
+            pos=0.0, angle=90, movable=False,
+            pen=pg.mkPen(OVERRIDE_FG, width=1, style=Qt.PenStyle.DashLine),
+        )
+        self.trained_line.setZValue(9)
+        self.trained_line_label = pg.InfLineLabel(
+            self.trained_line, text="trained", position=0.06, anchors=[(0, 1), (0, 1)],
+            color=OVERRIDE_FG, fill=pg.mkBrush(label_fill),
+        )
+        self.trained_line.setVisible(False)
+        item.addItem(self.trained_line)
+
     # ------------------------------------------------------------------ binary API
     def set_binary(
         self,
@@ -287,6 +347,7 @@ class BinaryPage:
             self._set_binary_names(names)
         self._set_noun(names)
 
+        self.ensure_binary_plot()  # the first neuron: the plot is made now, at this b
         edges = decision.bin_edges
         self.hist_first_curve.setData(x=edges, y=decision.hist_first.astype(np.float64))
         self.hist_second_curve.setData(x=edges, y=decision.hist_second.astype(np.float64))
@@ -301,11 +362,13 @@ class BinaryPage:
         """Shade the z-ranges (pre-activation w·x + b) where the sigmoid is flat and the
         images there learn nothing (the diagnosis of a saturated neuron).  The histogram's
         axis is w·x, so the shading sits at z − b."""
+        self._saturated = list(ranges)
+        if not self.has_binary_plot():
+            return  # shaded when the plot is made
         item = self.plot.getPlotItem()
         for region in getattr(self, "_saturated_items", []):
             item.removeItem(region)
         self._saturated_items = []
-        self._saturated = list(ranges)
         for lo, hi in self._saturated:
             region = pg.LinearRegionItem(
                 values=(lo - self._bias, hi - self._bias), movable=False,
@@ -413,7 +476,8 @@ class BinaryPage:
             "Put back the bias the model starts with: it has not been trained yet "
             "(the decision line jumps back)."
         )
-        self.trained_line_label.setFormat(which)
+        if self.has_binary_plot():  # else it is given the word when it is made
+            self.trained_line_label.setFormat(which)
         self.bias_status_label.setToolTip(
             ("The bias training found, and yours if you moved it." if self._has_trained
              else "The bias the model starts with (no training yet), and yours if you "
@@ -475,8 +539,8 @@ class BinaryPage:
             f"<span style='color:{c1}'>■</span>&nbsp;{escape_html(first)}&nbsp;&nbsp; "
             f"<span style='color:{c2}'>■</span>&nbsp;{escape_html(second)}"
         )
-        self.line_label_first.setFormat(f"predict {first} →")
-        self.line_label_second.setFormat(f"← predict {second}")
+        if self.has_binary_plot():  # else it is named when it is made
+            self._set_plot_names()
         self.rule_label.setText(f"The neuron says {first} when w·x + b ≥ t:")
         for j, name in enumerate(names):
             self.confusion_col_headers[j].set_full_text(f"called {quoted(name)}")
@@ -488,16 +552,6 @@ class BinaryPage:
                     f"Validation images that are really {quoted(names[i])} and that the "
                     f"neuron called {quoted(names[j])} ({verdict})."
                 )
-        self.plot.setToolTip(
-            f"Histograms of z = w·x for the validation images of {first} and {second}. "
-            "The bias is not included, so the bars never move when you change b or t: "
-            f"only the line at w·x = t − b moves. Images right of the line are called {first}.\n"
-            "Drag the line to change the bias."
-        )
-        self.decision_line.setToolTip(
-            f"The decision line at w·x = t − b. Right of it the neuron says {first}, left of "
-            f"it {second}. Drag it to change the bias b."
-        )
         bias_tip = (
             f"The bias b of this neuron, added to w·x before the threshold test. A bigger b "
             f"moves the decision line left, so more images are called {first}."
@@ -521,6 +575,22 @@ class BinaryPage:
         self.probability_spin.setToolTip(p_tip)
         self.probability_name_label.setToolTip(p_tip)
 
+
+    def _set_plot_names(self) -> None:
+        """The class names on and about the histogram plot."""
+        first, second = (quoted(n) for n in self._class_names)
+        self.line_label_first.setFormat(f"predict {first} →")
+        self.line_label_second.setFormat(f"← predict {second}")
+        self.plot.setToolTip(
+            f"Histograms of z = w·x for the validation images of {first} and {second}. "
+            "The bias is not included, so the bars never move when you change b or t: "
+            f"only the line at w·x = t − b moves. Images right of the line are called {first}.\n"
+            "Drag the line to change the bias."
+        )
+        self.decision_line.setToolTip(
+            f"The decision line at w·x = t − b. Right of it the neuron says {first}, left of "
+            f"it {second}. Drag it to change the bias b."
+        )
     def _update_bias_range(self, keep_handle: bool = False) -> None:
         """Slider span from the data: every bias that puts the line somewhere over the
         histograms (at the current t), plus the trained and current bias.

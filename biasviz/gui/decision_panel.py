@@ -34,7 +34,7 @@ from biasviz.core.decisions import (
     MulticlassDecision,
     MulticlassResult,
 )
-from biasviz.gui.decision_binary import BinaryPage
+from biasviz.gui.decision_binary import BINARY_PLOT_ITEMS, BinaryPage
 from biasviz.gui.decision_common import (
     MODE_BINARY,
     MODE_EMPTY,
@@ -87,6 +87,9 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
         # are shown or one of its widgets is asked for (``__getattr__``): the two-class
         # default of the first window never needs it (start-up, issue 14).
         self._mc_building = False
+        # Likewise the two-class page's histogram plot: made when the first decision
+        # comes; the first window shows "Train or load a model" until the engine is in.
+        self._plot_building = False
 
         self.stack = QStackedWidget()
         self.empty_page = self._build_empty_page()
@@ -100,12 +103,15 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
         self._apply_editable()
 
     def __getattr__(self, name: str) -> Any:
-        # Only called for a name not found: one of the ten-class page's widgets before
-        # the page exists (a caller or a test reaching for ``panel.bias_spins``).
-        if name in MULTICLASS_WIDGETS and not self.__dict__.get("_mc_building", True):
+        # Only called for a name not found: one of the parts made on first need, before
+        # it exists (a caller or a test reaching for ``panel.bias_spins``, ``panel.plot``).
+        state = self.__dict__
+        if name in MULTICLASS_WIDGETS and not state.get("_mc_building", True):
             self.ensure_multiclass_page()
-            if name in self.__dict__:
-                return self.__dict__[name]
+        elif name in BINARY_PLOT_ITEMS and not state.get("_plot_building", True):
+            self.ensure_binary_plot()
+        if name in state:
+            return state[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def has_multiclass_page(self) -> bool:
@@ -122,6 +128,9 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
             page = self._build_multiclass_page()
         finally:
             self._mc_building = False
+        # Likewise the two-class page's histogram plot: made when the first decision
+        # comes; the first window shows "Train or load a model" until the engine is in.
+        self._plot_building = False
         self.multiclass_page = page
         # not shown yet: no say in the panel's size (``_show`` gives it its say)
         page.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
@@ -165,7 +174,8 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
         enabled = self._editable
         for widget in (self.bias_slider, self.bias_spin, self.reset_button):
             widget.setEnabled(enabled)
-        self.decision_line.setMovable(enabled)
+        if self.has_binary_plot():
+            self.decision_line.setMovable(enabled)
         self._show_edit_note(self.edit_note_label, self.bias_status_label)
         if self.has_multiclass_page():
             self._apply_multiclass_editable()

@@ -448,15 +448,68 @@ def test_asking_for_a_ten_class_widget_builds_the_page(qtbot):
     assert widget.stack.currentWidget() is widget.empty_page
 
 
-def test_the_list_of_ten_class_widgets_is_what_the_page_makes(qtbot):
+def test_the_lists_of_late_widgets_are_what_their_building_makes(qtbot):
+    from biasviz.gui.decision_binary import BINARY_PLOT_ITEMS
     from biasviz.gui.decision_multiclass import MULTICLASS_WIDGETS
 
     widget = DecisionPanel()
     qtbot.addWidget(widget)
-    before = set(widget.__dict__)
-    assert not MULTICLASS_WIDGETS & before
-    widget.ensure_multiclass_page()
-    assert set(widget.__dict__) - before == MULTICLASS_WIDGETS
+    for names, build in ((MULTICLASS_WIDGETS, widget.ensure_multiclass_page),
+                         (BINARY_PLOT_ITEMS, widget.ensure_binary_plot)):
+        before = set(widget.__dict__)
+        assert not names & before
+        build()
+        assert set(widget.__dict__) - before == names
+
+
+def test_the_histogram_plot_is_made_when_the_first_neuron_shows(qtbot):
+    widget = DecisionPanel()
+    qtbot.addWidget(widget)
+    widget.resize(500, 650)
+    widget.show()
+    page = widget.binary_page
+    slot = page.layout().indexOf(widget._plot_stand_in)
+    widget.set_has_trained(False)
+    widget.set_editable(False, "Pause training first")
+    widget.set_saturated([(4.0, 9.0)])
+    widget.set_bias(1.0)
+    widget.set_threshold(0.5)
+    assert not widget.has_binary_plot()
+    widget.set_editable(True)
+    widget.set_binary(make_binary(), 0.25, ("Pullover", "Sneaker"))
+    assert widget.has_binary_plot()
+    # in the stand-in's place, with what was set before it existed
+    assert page.layout().indexOf(widget.plot) == slot and widget.plot.parentWidget() is page
+    assert page.layout().stretch(slot) == 1
+    assert widget.decision_line.movable
+    assert widget.trained_line_label.format == "initial"
+    assert [(r.getRegion()) for r in widget._saturated_items] == [(3.75, 8.75)]  # z − b
+    assert "“Pullover”" in widget.plot.toolTip()
+    assert widget.line_label_first.toolTip() == "predict “Pullover” →"
+    assert widget.decision_line.value() == pytest.approx(0.5 - 0.25)  # t − b
+    assert widget.hist_first_curve.getData()[0] is not None
+
+
+def test_the_plots_stand_in_asks_the_layout_for_what_the_plot_asks(qtbot):
+    # the splitters share the window out by size hints: a page without its plot's hint
+    # got a narrower panel
+    widget = DecisionPanel()
+    qtbot.addWidget(widget)
+    stand_in = widget._plot_stand_in
+    asked = (stand_in.sizeHint(), stand_in.minimumSizeHint(), stand_in.minimumSize(),
+             stand_in.sizePolicy(), widget.binary_page.sizeHint())
+    widget.ensure_binary_plot()
+    plot = widget.plot
+    assert asked == (plot.sizeHint(), plot.minimumSizeHint(), plot.minimumSize(),
+                     plot.sizePolicy(), widget.binary_page.sizeHint())
+
+
+def test_asking_for_the_plot_makes_it(qtbot):
+    widget = DecisionPanel()
+    qtbot.addWidget(widget)
+    assert not widget.has_binary_plot()
+    assert widget.plot.parentWidget() is widget.binary_page
+    assert widget.has_binary_plot() and widget.mode() == "empty"
 
 
 def test_the_first_window_leaves_the_ten_class_page_for_later(qtbot, tmp_path):
