@@ -305,3 +305,18 @@ def test_batch_orders_go_in_growing_batches_so_the_child_never_waits(sample, pro
     assert_same_trainers(here, there)
     assert sizes[:5] == [1, 2, 4, 8, 16]
     assert sum(sizes) == config.epochs
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="Linux pipes")
+def test_the_reports_pipe_holds_a_report_of_recorded_snapshots(process):
+    """A report carrying the MLP's recorded snapshots (~0.8 MB) is written at once: with
+    Linux's default 64 KB pipe the child spent a quarter of a 60k-image run waiting in
+    the write for the window's reader (py-spy, 2 runs)."""
+    import fcntl
+
+    from biasviz.core.train_process import PIPE_BYTES
+
+    process.start()
+    limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    size = fcntl.fcntl(process._evt.fileno(), fcntl.F_GETPIPE_SZ)
+    assert size >= min(PIPE_BYTES, limit) > 64 * 1024
