@@ -276,6 +276,7 @@ class TrainingProcess:
             cmd_r, cmd_w = Pipe(duplex=False)
             evt_r, evt_w = Pipe(duplex=False)
             _widen_pipe(evt_w)
+            _widen_pipe(cmd_w)  # the orders too: 60,000 images' order is 240 KB
             fds_parent, fds_child = _fd_socketpair()
             child_fds = [cmd_r.fileno(), evt_w.fileno()]
             if fds_child is not None:
@@ -741,9 +742,9 @@ class _Child:
         self.send(("done", final, orders.used))
 
 
-#: The reports' pipe holds this much (Linux; the default is 64 KB): a report of recorded
-#: snapshots (up to ~0.8 MB for the MLP at 30 reports a second) is written at once,
-#: instead of in 64 KB turns with the window's thread that reads it.
+#: The pipes hold this much (Linux; the default is 64 KB): a report of recorded snapshots
+#: (up to ~0.8 MB for the MLP at 30 reports a second) is written at once, instead of in
+#: 64 KB turns with the window's thread that reads it; and so are the batch orders.
 PIPE_BYTES = 2**20
 
 

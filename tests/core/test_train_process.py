@@ -318,5 +318,6 @@ def test_the_reports_pipe_holds_a_report_of_recorded_snapshots(process):
 
     process.start()
     limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
-    size = fcntl.fcntl(process._evt.fileno(), fcntl.F_GETPIPE_SZ)
-    assert size >= min(PIPE_BYTES, limit) > 64 * 1024
+    for conn in (process._evt, process._cmd):  # reports, and the orders the other way
+        size = fcntl.fcntl(conn.fileno(), fcntl.F_GETPIPE_SZ)
+        assert size >= min(PIPE_BYTES, limit) > 64 * 1024
