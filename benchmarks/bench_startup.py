@@ -16,6 +16,12 @@ here keeps the bytecode under a temporary ``PYTHONPYCACHEPREFIX`` (like an insta
     python benchmarks/bench_startup.py                 # offscreen, median of 5
     python benchmarks/bench_startup.py --xvfb          # also a real X server (Xvfb)
     python benchmarks/bench_startup.py --no-bytecode --repeats 7
+    python benchmarks/bench_startup.py --against /tmp/before --repeats 9
+
+``--against DIR`` times another checkout of the project (``git worktree add DIR REV``, or
+``git archive REV | tar -x -C DIR``) in the same run, its starts alternating with this
+one's: on a shared machine whose load comes and goes, two runs minutes apart differ by
+more than a change saves, alternating starts share the load alike.
 """
 
 from __future__ import annotations
@@ -37,10 +43,12 @@ SHOWN = re.compile(r"window shown ([0-9.]+) s after the process started(?: \((.*
 CPU = re.compile(r"CPU time ([0-9.]+) s")
 
 
-def one_run(env: dict) -> tuple[float, dict[str, float], float | None]:
+def one_run(env: dict, root: Path = ROOT) -> tuple[float, dict[str, float], float | None]:
+    """One start of the checkout at ``root``: (seconds to the window, phases, CPU time)."""
+    env = {**env, "PYTHONPATH": str(root)}  # its biasviz, whatever the venv has installed
     out = subprocess.run(
         [sys.executable, "-m", "biasviz", "gui", "--report-startup", "--quit-after-show"],
-        capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
+        capture_output=True, text=True, timeout=120, env=env, cwd=root,
     )
     match = SHOWN.search(out.stdout)
     if out.returncode != 0 or match is None:
@@ -54,27 +62,36 @@ def one_run(env: dict) -> tuple[float, dict[str, float], float | None]:
     return float(match.group(1)), phases, float(cpu.group(1)) if cpu else None
 
 
-def measure(label: str, env: dict, repeats: int) -> dict:
-    one_run(env)  # warm-up: file caches, and the bytecode where it is kept
-    totals, phases, cpus = [], [], []
+def measure(label: str, env: dict, repeats: int,
+            roots: dict[str, Path] | None = None) -> dict[str, dict]:
+    """``repeats`` starts of each checkout in ``roots`` (name → directory; default: this
+    one), alternating, after one warm-up start each; prints and returns their reports."""
+    roots = roots or {"": ROOT}
+    for root in roots.values():
+        one_run(env, root)  # warm-up: file caches, and the bytecode where it is kept
+    runs: dict[str, list] = {name: [] for name in roots}
     for _ in range(repeats):
-        total, parts, cpu = one_run(env)
-        totals.append(total)
-        phases.append(parts)
-        if cpu is not None:
-            cpus.append(cpu)
-    names = list(phases[0]) if phases else []
-    report: dict[str, Any] = {
-        "label": label, "median_s": statistics.median(totals), "runs": totals,
-        "phases": {n: statistics.median(p.get(n, 0.0) for p in phases) for n in names},
-        "cpu_s": statistics.median(cpus) if cpus else None,
-    }
-    cpu_text = f"  (CPU time {report['cpu_s']:.2f} s)" if cpus else ""
-    print(f"{label:44s} median {report['median_s']:.2f} s{cpu_text}  runs "
-          + " ".join(f"{t:.2f}" for t in totals), flush=True)
-    if report["phases"]:
-        print(" " * 46 + "; ".join(f"{n} {v:.2f}" for n, v in report["phases"].items()))
-    return report
+        for name, root in roots.items():
+            runs[name].append(one_run(env, root))
+    reports = {}
+    for name, done in runs.items():
+        totals = [total for total, _parts, _cpu in done]
+        phases = [parts for _total, parts, _cpu in done]
+        cpus = [cpu for _total, _parts, cpu in done if cpu is not None]
+        names = list(phases[0]) if phases else []
+        report: dict[str, Any] = {
+            "label": f"{label}{f' [{name}]' if name else ''}",
+            "median_s": statistics.median(totals), "runs": totals,
+            "phases": {n: statistics.median(p.get(n, 0.0) for p in phases) for n in names},
+            "cpu_s": statistics.median(cpus) if cpus else None,
+        }
+        cpu_text = f"  (CPU time {report['cpu_s']:.2f} s)" if cpus else ""
+        print(f"{report['label']:44s} median {report['median_s']:.2f} s{cpu_text}  runs "
+              + " ".join(f"{t:.2f}" for t in totals), flush=True)
+        if report["phases"]:
+            print(" " * 46 + "; ".join(f"{n} {v:.2f}" for n, v in report["phases"].items()))
+        reports[name] = report
+    return reports
 
 
 def start_xvfb() -> tuple[subprocess.Popen | None, str]:
@@ -99,7 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--xvfb", action="store_true", help="also measure under Xvfb (xcb)")
     ap.add_argument("--no-bytecode", action="store_true",
                     help="also measure with no cached bytecode (compiles every run)")
+    ap.add_argument("--against", type=Path, metavar="DIR",
+                    help="another checkout to time too, alternating with this one")
     args = ap.parse_args(argv)
+    roots = {"": ROOT}
+    if args.against is not None:
+        if not (args.against / "biasviz" / "__init__.py").is_file():
+            ap.error(f"{args.against}: not a checkout of biasviz (no biasviz/__init__.py)")
+        roots = {"this checkout": ROOT, f"{args.against}": args.against.resolve()}
 
     base = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="biasviz-pyc-") as pyc:
@@ -122,12 +146,19 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"process start → window shown, median of {args.repeats} "
                   f"(load average {os.getloadavg()[0]:.2f}; target < 0.6 s)")
-            reports = [measure(label, env, args.repeats) for label, env in settings]
+            reports = [measure(label, env, args.repeats, roots) for label, env in settings]
         finally:
             if xvfb is not None:
                 xvfb.terminate()
                 xvfb.wait(10)
-    worst = max(r["median_s"] for r in reports)
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    if args.against is not None:
+        for by_root in reports:
+            this, other = by_root["this checkout"], by_root[f"{args.against}"]
+            print(f"{this['label']}: {this['median_s'] - other['median_s']:+.3f} s "
+                  f"against {args.against}")
+    worst = max(r["median_s"] for by_root in reports for name, r in by_root.items()
+                if name in ("", "this checkout"))
     print(f"slowest median {worst:.2f} s — {'meets' if worst < 0.6 else 'misses'} < 0.6 s")
     return 0
 
