@@ -24,6 +24,16 @@ def _final_views_agree(w) -> bool:
             and np.array_equal(w.weights_view.current_weights().ravel(), weights))
 
 
+def _train(qtbot, w, epochs: int, at_end) -> None:
+    """Train ``epochs`` with the Start button; ``at_end()`` is called in the GUI thread
+    as the state becomes "ready", right after the window's own handler of that change."""
+    w.session.stateChanged.connect(lambda state: at_end() if state == "ready" else None)
+    w.training_panel.epochs_spin.setValue(epochs)
+    qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.session.state == "ready" and len(w.plots.epochs) >= epochs,
+                    timeout=WAIT)
+
+
 def test_the_end_of_a_run_scores_every_image_off_the_gui_thread(qtbot, window, monkeypatch):
     w, s = window, window.session
     model = s.model
@@ -39,12 +49,8 @@ def test_the_end_of_a_run_scores_every_image_off_the_gui_thread(qtbot, window, m
         return original(params, live=live)
 
     monkeypatch.setattr(model, "decision_for", recording)
-    ended_in_gui = []
-    s.stateChanged.connect(
-        lambda state: ended_in_gui.append(list(full_scored_in)) if state == "ready" else None)
-    w.training_panel.epochs_spin.setValue(3)
-    qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: s.state == "ready" and len(w.plots.epochs) >= 3, timeout=WAIT)
+    ended_in_gui: list[list[str]] = []
+    _train(qtbot, w, 3, lambda: ended_in_gui.append(list(full_scored_in)))
     qtbot.waitUntil(lambda: _final_views_agree(w), timeout=WAIT)
     # the first full-set scoring after the end ran in the worker, not in the GUI thread
     after_end = full_scored_in[len(ended_in_gui[0]):]
@@ -59,10 +65,6 @@ def test_a_small_validation_set_is_refreshed_at_once(qtbot, window):
     soon as the run has ended."""
     w, s = window, window.session
     assert not s.model.live_frames_sample()
-    checked = []
-    s.stateChanged.connect(
-        lambda state: checked.append(_final_views_agree(w)) if state == "ready" else None)
-    w.training_panel.epochs_spin.setValue(2)
-    qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: s.state == "ready" and len(w.plots.epochs) >= 2, timeout=WAIT)
+    checked: list[bool] = []
+    _train(qtbot, w, 2, lambda: checked.append(_final_views_agree(w)))
     assert checked == [True]
