@@ -236,7 +236,6 @@ class BinaryPage:
         self._set_binary_names(self._class_names)
         return page
 
-
     def has_binary_plot(self) -> bool:
         """Whether the histogram plot has been made (it is, the first time it is needed)."""
         return "plot" in self.__dict__

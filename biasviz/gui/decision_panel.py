@@ -128,9 +128,6 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
             page = self._build_multiclass_page()
         finally:
             self._mc_building = False
-        # Likewise the two-class page's histogram plot: made when the first decision
-        # comes; the first window shows "Train or load a model" until the engine is in.
-        self._plot_building = False
         self.multiclass_page = page
         # not shown yet: no say in the panel's size (``_show`` gives it its say)
         page.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
