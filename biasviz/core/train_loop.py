@@ -175,6 +175,13 @@ class TrainingControl:
     def paused(self) -> bool:
         return self._paused
 
+    def shows_this_batch(self) -> bool:
+        """Will the batch just done be on screen for a while: training pauses after it
+        (a single step's last batch, a Pause already asked for) or goes in slow motion?
+        Such a step always goes into the timeline.  (Read without the lock: a command
+        landing now only decides whether one more step is recorded.)"""
+        return self._paused or self._budget == 1 or self.delay > 0
+
     # batch boundaries: called by the training loop, in the training thread ---------
     def apply_edits(self) -> None:
         """Run the queued edits now (between two batches, never during one)."""
@@ -569,18 +576,22 @@ class RecordingPace:
         self.last_bytes = 0  # bytes of the last snapshot :meth:`take` made
         self._last = time.perf_counter()
 
-    def due(self, event: StepMetrics) -> bool:
+    def due(self, event: StepMetrics, shown: bool = False) -> bool:
+        """Record this step?  ``shown``: the user will see it (training pauses after
+        it, or goes in slow motion: :meth:`TrainingControl.shows_this_batch`)."""
         now = time.perf_counter()
         self._step_time = 0.9 * self._step_time + 0.1 * (now - self._last)
         self._last = now
-        return event.batch == event.batches_per_epoch or event.step % self.stride == 0
+        # A step the user sees is always recorded: they may want to go back to it.
+        return shown or event.batch == event.batches_per_epoch or event.step % self.stride == 0
 
     def take(self, event: StepMetrics, trainer: TrainerCore,
-             keep: Callable[[Snapshot], None] | None = None) -> Snapshot | None:
+             keep: Callable[[Snapshot], None] | None = None,
+             shown: bool = False) -> Snapshot | None:
         """The trainer's snapshot of this step when it is due (None when not), its cost
         counted; ``keep`` stores it (its time counts as recording time too).
-        :attr:`last_bytes` is then its size."""
-        if not self.due(event):
+        :attr:`last_bytes` is then its size.  ``shown``: see :meth:`due`."""
+        if not self.due(event, shown):
             return None
         t0 = time.perf_counter()
         snap = trainer.snapshot()

@@ -707,7 +707,8 @@ class _Child:
         last_sent = time.perf_counter()
         for event in trainer.run(epochs, control):
             events.append(event)
-            snap = pace.take(event, trainer) if isinstance(event, StepMetrics) else None
+            snap = (pace.take(event, trainer, shown=control.shows_this_batch())
+                    if isinstance(event, StepMetrics) else None)
             if snap is not None:
                 recorded[event.step] = snap
                 pending_bytes += pace.last_bytes

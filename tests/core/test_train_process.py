@@ -230,6 +230,46 @@ def test_recording_pace_thins_when_recordings_cost_more_than_a_share_of_a_step()
     assert pace.due(StepMetrics(3, 1, 1000, 1000, 0.5))  # an epoch's last step: always
 
 
+def test_a_step_the_user_sees_is_always_recorded():
+    """A single step's last batch, a step before a pause or in slow motion goes into the
+    timeline however thin the recording is (stepping twice and going back a moment
+    went back to step 0: step 2 was not recorded)."""
+    from biasviz.core.train_loop import RecordingPace, TrainingControl
+
+    pace = RecordingPace()
+    pace.stride = 8
+    control = TrainingControl()
+    assert not control.shows_this_batch()
+    assert not pace.due(StepMetrics(3, 1, 3, 1000, 0.5), control.shows_this_batch())
+    control.step(1)  # this batch is the step's last: training pauses after it
+    assert control.shows_this_batch()
+    assert pace.due(StepMetrics(4, 1, 4, 1000, 0.5), control.shows_this_batch())
+    control.step(3)
+    assert not control.shows_this_batch()
+    control.resume()
+    control.pause()  # a Pause asked for: the next step is the one left on screen
+    assert control.shows_this_batch()
+    control.resume()
+    control.set_delay(0.2)  # slow motion: every step is on screen for a while
+    assert control.shows_this_batch()
+
+
+def test_stepping_in_the_training_process_records_every_step(sample, process):
+    data = make_task_data(sample, Task.pair(3, 7))
+    trainer = Trainer(ModelSpec(), data, TrainConfig(epochs=1))
+    control = process.control()
+    recorded: list[int] = []
+    control.step(1)
+    for report in process.run(trainer, 1, control):
+        recorded += sorted(report.recorded)
+        if report.events and isinstance(report.events[-1], Paused):
+            if trainer.step >= 3:
+                control.stop()
+            else:
+                control.step(1)
+    assert recorded[:3] == [1, 2, 3]
+
+
 def test_recording_pace_keeps_the_bytes_recorded_per_second_bounded():
     from biasviz.core.train_loop import RecordingPace
 
