@@ -75,6 +75,10 @@ pg.setConfigOptions(background="w", foreground=(40, 40, 40), antialias=True)
 SETTINGS_ORG = "biasviz"
 SETTINGS_APP = "biasviz"
 PROGRESS_INTERVAL = 0.25  # the progress bar redraws at most four times a second
+# The share of the time a run's frames may take, and the share the numbers behind them may
+# (see MainWindow._side_share): the training process trains on a core of its own...
+PROCESS_RUN_SHARE = 0.25
+THREAD_RUN_SHARE = 0.1  # ...a thread of this process shares the GIL with the drawing
 
 # The lessons in menu order: module in biasviz.gui.lessons, its Lesson class, its title.
 # Titles are written here so that the menu costs no imports at start-up; a test checks
@@ -253,7 +257,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         # While training, the views redraw at their own pace, not at the training's: one
         # refresh per frame at most, from one snapshot of the model, and never more often
         # than the frame budget allows (painting holds the GIL the training needs).
-        self._frame_budget = FrameBudget(min_interval=1 / 30, max_share=0.25)
+        self._frame_budget = FrameBudget(min_interval=1 / 30, max_share=PROCESS_RUN_SHARE)
         # what a moment's numbers cost off the GUI thread, and when the last were ready
         self._prep_cost, self._prep_done_at = 0.0, 0.0
         self._frame_timer = QTimer(self, singleShot=True)
@@ -742,11 +746,21 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
 
         self._prep_runner.start(work, yield_cpu=True)  # training comes first
 
+    def _side_share(self) -> float:
+        """The share of the time the window's frames may take, and the share its moment
+        numbers may: a quarter each while the training process trains (on its own core),
+        a tenth while a thread of this process does (the CNN: each frame holds the GIL
+        the training thread needs; with a quarter each, the CNN trained at 0.57× its
+        headless speed with the Neuron tab shown, 0.76× with another tab)."""
+        return THREAD_RUN_SHARE if self.session.trains_in_thread else PROCESS_RUN_SHARE
+
     def _moment_due(self) -> bool:
         """The moment's numbers take a core while they are computed (a CNN's scores in
         numpy: 10-60 ms for 250 images), and a CNN trains on the same cores: computed
-        at most a quarter of the time, so the training keeps the rest."""
-        return time.perf_counter() >= self._prep_done_at + 3.0 * self._prep_cost
+        at most :meth:`_side_share` of the time, so the training keeps the rest."""
+        share = self._side_share()
+        wait = self._prep_cost * (1.0 - share) / share
+        return time.perf_counter() >= self._prep_done_at + wait
 
     def _on_frame_prepared(self, _run_id: int, result: tuple) -> None:
         self._prep_done_at = time.perf_counter()
@@ -769,6 +783,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         cost = time.perf_counter() - t0
         if len(self.frame_seconds) < 100_000:
             self.frame_seconds.append(cost)
+        self._frame_budget.max_share = self._side_share()
         self._next_frame = self._frame_budget.next_interval(cost)
 
     def _refresh_all(self) -> None:

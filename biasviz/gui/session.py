@@ -46,9 +46,10 @@ class TimelineRecorder:
     def stride(self) -> int:
         return self.pace.stride
 
-    def step(self, event: Any, trainer: Any) -> Snapshot | None:
+    def step(self, event: Any, trainer: Any, shown: bool = False) -> Snapshot | None:
         return self.pace.take(event, trainer,
-                              keep=lambda snap: self.model.record_step(event, snap))
+                              keep=lambda snap: self.model.record_step(event, snap),
+                              shown=shown)
 
 
 def _import_engine() -> None:
@@ -111,6 +112,9 @@ class Session(QObject):
         self._pending: Callable[[], None] | None = None
         self._loading_dataset = False
         self._saved_snapshot: Snapshot | None = None  # the moment last saved or opened
+        # Does the current (or last) run train in a thread of this process (the CNN's torch
+        # engine, or no training process), sharing the GIL with the window's drawing?
+        self.trains_in_thread = False
 
     # ------------------------------------------------------------------ model values
     # Read-only views of the model, for widgets and tests; the model is their one home.
@@ -368,6 +372,7 @@ class Session(QObject):
         control.set_delay(model.slow_delay)
         if first_command is not None:
             first_command(control)
+        self.trains_in_thread = process is None
 
         if process is not None:
             self._control = control
@@ -386,7 +391,7 @@ class Session(QObject):
                 # snapshot is also what the window gets if an update goes out now.
                 state: Callable[[], Any] = trainer.snapshot
                 if isinstance(event, StepMetrics):
-                    snap = recorder.step(event, trainer)
+                    snap = recorder.step(event, trainer, control.shows_this_batch())
                     if snap is not None:
                         state = lambda snap=snap: snap  # noqa: E731 - a constant, not logic
                 elif isinstance(event, EpochMetrics):
@@ -400,7 +405,9 @@ class Session(QObject):
 
         self._control = control
         model.set_param_sink(lambda p: control.submit(lambda p=p: trainer.set_params(p)))
-        self._train_runner.start(work, on_stop=control.stop)
+        # Updates at most 30 times a second (the training process reports at that rate):
+        # each one is the GUI thread's turn with the GIL this thread trains with.
+        self._train_runner.start(work, on_stop=control.stop, min_interval=1 / 30)
 
     def _process_work(self, process: Any, trainer: Any, epochs: int,
                       control: Any) -> Callable[[Outbox], None]:
