@@ -52,6 +52,17 @@ class TimelineRecorder:
                               shown=shown)
 
 
+def _same_moment(a: Snapshot | None, b: Snapshot | None) -> bool:
+    """Do two snapshots hold the same model at the same step?  (Stopping a run after
+    saving hands back an equal snapshot, not the same object.)"""
+    if a is b:
+        return True
+    if a is None or b is None or (a.step, a.epoch, a.spec) != (b.step, b.epoch, b.spec):
+        return False
+    return a.params.keys() == b.params.keys() and all(
+        np.array_equal(a.params[k], b.params[k]) for k in a.params)
+
+
 def _import_engine() -> None:
     """Import the training engine (torch) and make threadpoolctl's controller, whose
     first look at the loaded libraries takes ~15 ms: both off the path of a run."""
@@ -153,7 +164,7 @@ class Session(QObject):
         the trained parameters count too (they make a new snapshot)."""
         model = self.model
         snap = model.snapshot
-        if snap is None or not model.has_trained or snap is self._saved_snapshot:
+        if snap is None or not model.has_trained or _same_moment(snap, self._saved_snapshot):
             return ""
         text = f"the model trained for {snap.step:,} step{'s' if snap.step != 1 else ''}"
         acc = model.last_accuracy

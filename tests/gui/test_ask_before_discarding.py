@@ -94,6 +94,28 @@ def test_no_question_when_nothing_would_be_lost(qtbot, window, monkeypatch, tmp_
     assert answers.asked == [] and s.snapshot.step == 0
 
 
+def test_saved_while_paused_then_stopped_loses_nothing(qtbot, window, monkeypatch, tmp_path):
+    """Stopping after a save hands back the same model (an equal snapshot, not the same
+    object): nothing is asked; a step after the save is unsaved again."""
+    w, s, p = window, window.session, window.training_panel
+    answers = Answers(monkeypatch, "Cancel")
+    qtbot.mouseClick(p.step_button, Qt.MouseButton.LeftButton)  # Step 1 batch: paused
+    qtbot.waitUntil(lambda: s.state == "paused" and s.snapshot.step == 1, timeout=WAIT)
+    assert w.save_session_to(str(tmp_path / "paused.biasviz"))
+    s.stop()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    assert s.unsaved_progress() == ""
+    qtbot.keyClick(p.bias_combo, Qt.Key.Key_Down)
+    assert answers.asked == [] and s.snapshot.step == 0
+    qtbot.keyClick(p.bias_combo, Qt.Key.Key_Up)
+    qtbot.mouseClick(p.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "paused" and s.snapshot.step == 1, timeout=WAIT)
+    assert w.save_session_to(str(tmp_path / "paused.biasviz"))
+    qtbot.mouseClick(p.step_button, Qt.MouseButton.LeftButton)  # one step more
+    qtbot.waitUntil(lambda: s.state == "paused" and s.snapshot.step == 2, timeout=WAIT)
+    assert "2 steps" in s.unsaved_progress()
+
+
 def test_settings_set_by_code_never_ask(qtbot, window, monkeypatch):
     w, s, p = window, window.session, window.training_panel
     train_one_epoch(qtbot, w)
