@@ -573,7 +573,24 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             # the run's last moment, evaluated now (not after the edit debounce)
             self._eval_timer.stop()
             self._refresh_evaluation()
+        if state == PAUSED:
+            self._say_paused()
         self._label_step_epoch()
+
+    def _say_paused(self) -> None:
+        """Where training paused, and the epoch that ended there (a Step epoch's), in the
+        status bar until something else is said."""
+        history = self.session.history
+        last, epoch = history.last_step, history.last_epoch
+        if last is None:
+            return
+        text = f"Paused at step {last.step:,} (epoch {last.epoch}, batch {last.batch}/" \
+               f"{last.batches_per_epoch})"
+        if epoch is not None and epoch.step == last.step:
+            self._shown_epoch = epoch
+            text += (f"; epoch {epoch.epoch}: validation accuracy {epoch.valid_accuracy:.1%}, "
+                     f"loss {epoch.valid_loss:.4f}")
+        self.statusBar().showMessage(text + ". Resume, step, or edit the bias now.")
 
     def _final_numbers_in_background(self) -> bool:
         """At a run's end or pause, the decision's scores cover all the validation images,
