@@ -62,11 +62,16 @@ def one_run(env: dict, root: Path = ROOT) -> tuple[float, dict[str, float], floa
     return float(match.group(1)), phases, float(cpu.group(1)) if cpu else None
 
 
-def measure(label: str, env: dict, repeats: int,
-            roots: dict[str, Path] | None = None) -> dict[str, dict]:
-    """``repeats`` starts of each checkout in ``roots`` (name → directory; default: this
-    one), alternating, after one warm-up start each; prints and returns their reports."""
-    roots = roots or {"": ROOT}
+def measure(label: str, env: dict, repeats: int) -> dict:
+    """``repeats`` starts of this checkout after a warm-up start; prints and returns the
+    report (``median_s``, ``runs``, ``phases``, ``cpu_s``; bench_window uses it too)."""
+    return measure_alternating(label, env, repeats, {"": ROOT})[""]
+
+
+def measure_alternating(label: str, env: dict, repeats: int,
+                        roots: dict[str, Path]) -> dict[str, dict]:
+    """``repeats`` starts of each checkout in ``roots`` (name → directory), alternating,
+    after one warm-up start each; prints and returns their reports by name."""
     for root in roots.values():
         one_run(env, root)  # warm-up: file caches, and the bytecode where it is kept
     runs: dict[str, list] = {name: [] for name in roots}
@@ -146,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"process start → window shown, median of {args.repeats} "
                   f"(load average {os.getloadavg()[0]:.2f}; target < 0.6 s)")
-            reports = [measure(label, env, args.repeats, roots) for label, env in settings]
+            reports = [measure_alternating(label, env, args.repeats, roots)
+                       for label, env in settings]
         finally:
             if xvfb is not None:
                 xvfb.terminate()
