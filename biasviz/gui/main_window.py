@@ -1292,9 +1292,18 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self.close()
 
     def _may_quit(self) -> bool:
-        return ask_before_discarding(self, "Quitting closes the model",
-                                     self.session.unsaved_progress, self.save_session_dialog,
-                                     go_on="Quit without saving")
+        # The question is about this model: a run holds still while it is asked (what
+        # "Save session first…" saves is what the question said), and goes on after Cancel.
+        session = self.session
+        held = session.state == RUNNING and bool(session.unsaved_progress())
+        if held:
+            session.pause()
+        ok = ask_before_discarding(self, "Quitting closes the model",
+                                   session.unsaved_progress, self.save_session_dialog,
+                                   go_on="Quit without saving")
+        if held and not ok:
+            session.resume()  # (also when the pause has not landed yet)
+        return ok
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         # The window's close button (a spontaneous close) asks as File › Quit does; a

@@ -515,9 +515,13 @@ class Session(QObject):
             self._control.pause()
 
     def resume(self) -> None:
-        if self.model.state is RunState.PAUSED and self._control is not None:
+        if self._control is None:
+            return
+        if self.model.state is RunState.PAUSED:
             self._control.resume()
             self.model.training_resumed()
+        elif self.model.state is RunState.RUNNING:
+            self._control.resume()  # a pause asked for and not landed yet is called off
 
     def toggle_pause(self) -> None:
         state = self.model.state

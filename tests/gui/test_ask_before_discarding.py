@@ -200,3 +200,32 @@ def test_quit_and_reset_ask_when_a_trained_model_would_be_lost(qtbot, window, mo
     answers.answer = "Quit without saving"
     w.quit_asking()
     assert closed == [1, 1] and len(answers.asked) == 3
+
+
+def test_training_holds_still_while_quit_asks_and_goes_on_after_cancel(qtbot, window,
+                                                                        monkeypatch):
+    """Quit while training: the run pauses while the question is up (what Save first
+    would save is what the question says), and goes on after Cancel (walk-through S:
+    the progress bar moved on behind the box)."""
+    w, s = window, window.session
+    seen = []
+
+    def answer(box):
+        qtbot.waitUntil(lambda: s.state == "paused", timeout=WAIT)  # as a person reads
+        step = s.snapshot.step
+        qtbot.wait(200)
+        seen.append((s.state, step, s.snapshot.step))
+        next(b for b in box.buttons() if b.text() == "Cancel").click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", answer)
+    w.training_panel.epochs_spin.setValue(2000)
+    qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "running" and s.snapshot.step > 50, timeout=WAIT)
+    w.quit_asking()
+    assert seen and seen[0][0] == "paused" and seen[0][1] == seen[0][2]  # held still
+    qtbot.waitUntil(lambda: s.state == "running", timeout=WAIT)  # and goes on
+    moving_from = s.snapshot.step
+    qtbot.waitUntil(lambda: s.snapshot.step > moving_from, timeout=WAIT)
+    s.stop()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
