@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
@@ -77,3 +79,134 @@ def steady_range(shown: tuple[float, float] | None, lo: float, hi: float,
             return shown
     step = nice_ceiling((hi - lo) / 10)
     return math.floor(lo / step - 0.5) * step, math.ceil(hi / step + 0.5) * step
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """One curve in a plot's key: its name (and a short one for narrow plots), its colour
+    and the sample drawn before the name (a line, a dashed line, a line with a marker)."""
+
+    name: str
+    short: str
+    color: tuple[int, int, int]
+    sample: str = "━━"
+
+
+def _key_html(entries: tuple[KeyEntry, ...], short: bool) -> str:
+    parts = []
+    for e in entries:
+        r, g, b = e.color
+        name = _escape(e.short if short else e.name)
+        parts.append(f"<span style='color:#{r:02x}{g:02x}{b:02x}'>{e.sample}</span>&nbsp;{name}")
+    return "&nbsp;&nbsp; ".join(parts)
+
+
+class PlotKey:
+    """A plot's title and the key to its curves in the plot's title row, outside the data
+    area: a legend inside the view box covered the curves of a short plot (walk-through S,
+    issue 10), whatever head room the axis left.
+
+    The title row shows the longest form that fits the plot's width: the full title and
+    names, then shorter titles, then short names; when even the shortest does not fit it
+    wraps onto a second line (the row grows) rather than run off the plot.  The full text
+    is the row's tooltip."""
+
+    KEY_SIZE = "9pt"
+
+    def __init__(self, plot: pg.PlotWidget, titles: tuple[str, ...]) -> None:
+        self._item = plot.getPlotItem()
+        self._item.setTitle(titles[0])
+        self.label = self._item.titleLabel
+        self._titles = titles
+        self._entries: tuple[KeyEntry, ...] = ()
+        self._width = -1.0
+        self._fitting = False
+        self.form = 0  # index of the form shown (0: the longest), for tests
+        self._item.getViewBox().sigResized.connect(self._on_resized)
+        self.refit()
+
+    @property
+    def names(self) -> list[str]:
+        """The full names of the curves in the key."""
+        return [e.name for e in self._entries]
+
+    @property
+    def text(self) -> str:
+        """The title row's current html."""
+        return str(self.label.text)
+
+    def set_titles(self, titles: tuple[str, ...]) -> None:
+        """Title forms, longest first (html; each should say the same thing)."""
+        if titles != self._titles:
+            self._titles = titles
+            self.refit()
+
+    def set_entries(self, entries: list[KeyEntry] | tuple[KeyEntry, ...]) -> None:
+        entries = tuple(entries)
+        if entries != self._entries:
+            self._entries = entries
+            self.refit()
+
+    def _forms(self) -> list[str]:
+        """Every way to write the row, longest first: one line (full names with each
+        title, then short names), then the shortest title above the key on two lines."""
+        if not self._entries:
+            return list(self._titles)
+        keys = [f"<span style='font-size:{self.KEY_SIZE}'>{_key_html(self._entries, short)}</span>"
+                for short in (False, True)]
+        forms = [f"{title}&nbsp;&nbsp; {key}" if title else key
+                 for key in keys for title in self._titles]
+        return forms + [f"{self._titles[-1]}<br>{key}" for key in keys]
+
+    def _on_resized(self) -> None:
+        width = self._item.getViewBox().width()
+        if abs(width - self._width) >= 1.0:
+            self.refit()
+
+    def refit(self) -> None:
+        if self._fitting:
+            return
+        self._fitting = True
+        try:
+            self._refit()
+        finally:
+            self._fitting = False
+
+    def _refit(self) -> None:
+        vb = self._item.getViewBox()
+        self._width = vb.width()
+        available = max(self._width, 20.0)
+        label, text_item = self.label, self.label.item
+        text_item.setTextWidth(-1)
+        forms = self._forms()
+        chosen = len(forms) - 1
+        for i, form in enumerate(forms):
+            label.setText(form)
+            if text_item.boundingRect().width() <= available:
+                chosen = i
+                break
+        else:  # nothing fits on one line: the shortest form, wrapped
+            label.setText(forms[chosen])
+            text_item.setTextWidth(available)
+            label.setText(forms[chosen])
+        self.form = chosen
+        # the row holds the text's height (two lines when wrapped), never less than one line
+        height = max(30.0, text_item.boundingRect().height())
+        label.setMaximumHeight(height)
+        self._item.layout.setRowFixedHeight(0, height)
+        # the title must never hold the plot wider than its widget (pyqtgraph sets the
+        # label's minimum width to its text's)
+        label.setMinimumWidth(0)
+        full = " · ".join([_plain(self._titles[0])] + self.names)
+        label.setToolTip(full if chosen else "")
+
+
+def _plain(html: str) -> str:
+    """The text of a little html (tags dropped, the few entities used here decoded)."""
+    text = re.sub(r"<[^>]+>", "", html)
+    return text.replace("&nbsp;", " ").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+
+
+def _escape(text: str) -> str:
+    # (not html.escape: the first window imports no html module, for start-up time)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

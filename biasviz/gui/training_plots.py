@@ -8,7 +8,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from biasviz.gui.plot_style import FINE_STEPS, cache_axes, draw_what_fits, nice_ceiling
+from biasviz.gui.plot_style import (
+    FINE_STEPS,
+    KeyEntry,
+    PlotKey,
+    cache_axes,
+    draw_what_fits,
+    nice_ceiling,
+)
 
 RAW_PEN = pg.mkPen((150, 150, 150), width=1)
 SMOOTH_PEN = pg.mkPen((0, 114, 178), width=2)
@@ -16,8 +23,26 @@ VALID_LOSS_PEN = pg.mkPen((213, 94, 0), width=2)
 ACC_PEN = pg.mkPen((0, 158, 115), width=2)
 PINNED_LOSS_PEN = pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine)
 PINNED_ACC_PEN = pg.mkPen((120, 120, 120), width=2, style=Qt.PenStyle.DashLine)
-LEGEND_BRUSH = pg.mkBrush(255, 255, 255, 150)
 MARKER_LIMIT = 200  # draw a marker per epoch up to this many epochs
+
+LOSS_TITLES = ("Training loss per step", "Training loss", "Loss")
+RAW_KEY = KeyEntry("each batch", "batch", (150, 150, 150), "──")
+SMOOTH_KEY = KeyEntry("smoothed", "smoothed", (0, 114, 178))
+VALID_KEY = KeyEntry("validation (per epoch)", "validation", (213, 94, 0), "━●━")
+LOSS_KEY = (RAW_KEY, SMOOTH_KEY, VALID_KEY)
+PINNED_COLOR = (120, 120, 120)
+PINNED_SAMPLE = "╍╍"
+
+
+def _acc_titles(last: tuple[float, float] | None) -> tuple[str, ...]:
+    """The accuracy plot's title forms, with the last epoch's accuracy when there is one."""
+    if last is None:
+        return ("Validation accuracy per epoch", "Validation accuracy", "Accuracy")
+    epoch, acc = last
+    value = f"<b>{100 * acc:.1f}%</b>"
+    return (f"Validation accuracy per epoch: {value} after epoch {int(epoch)}",
+            f"Validation accuracy: {value} after epoch {int(epoch)}",
+            f"Validation accuracy: {value}", f"Accuracy {value}")
 
 
 class TrainingPlots(QWidget):
@@ -25,28 +50,27 @@ class TrainingPlots(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.loss_plot = pg.PlotWidget(title="Training loss per step")
+        self.loss_plot = pg.PlotWidget()
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.setLabel("left", "loss")
         self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
-        # one row across the top right, where a falling loss leaves room (three rows
-        # covered half of a short plot's curves)
-        # (a pale background keeps it legible where a flat loss runs under it)
-        self.loss_plot.addLegend(offset=(-10, 5), colCount=3, brush=LEGEND_BRUSH)
-        self.raw_curve = self.loss_plot.plot([], [], pen=RAW_PEN, name="each batch")
-        self.smooth_curve = self.loss_plot.plot([], [], pen=SMOOTH_PEN, name="smoothed")
+        self.raw_curve = self.loss_plot.plot([], [], pen=RAW_PEN)
+        self.smooth_curve = self.loss_plot.plot([], [], pen=SMOOTH_PEN)
         for curve in (self.raw_curve, self.smooth_curve):  # long runs: what fits the pixels
             draw_what_fits(curve)
         self.valid_loss_curve = self.loss_plot.plot(
             [], [], pen=VALID_LOSS_PEN, symbol="o", symbolSize=5, symbolBrush=(213, 94, 0),
-            name="validation (per epoch)",
         )
+        # the curves' key in the title row, outside the data: a legend in the view box hid
+        # the curves of a short plot (walk-through S)
+        self.loss_key = PlotKey(self.loss_plot, LOSS_TITLES)
+        self.loss_key.set_entries(LOSS_KEY)
         self.loss_plot.setToolTip(
             "Loss after every batch (grey), a smoothed trend (blue) and the loss on the "
             "validation images after each epoch (orange). Going down = learning. A jumpy "
             "or rising curve means the learning rate is too high."
         )
-        self.acc_plot = pg.PlotWidget(title="Validation accuracy per epoch")
+        self.acc_plot = pg.PlotWidget()
         self.acc_plot.setLabel("bottom", "epoch")
         self.acc_plot.setLabel("left", "accuracy (%)")
         self.acc_plot.showGrid(x=True, y=True, alpha=0.2)
@@ -54,8 +78,9 @@ class TrainingPlots(QWidget):
         self.acc_curve = self.acc_plot.plot(
             [], [], pen=ACC_PEN, symbol="o", symbolSize=6, symbolBrush=(0, 158, 115)
         )
-        self.acc_text = pg.TextItem("", color=(0, 100, 70), anchor=(1, 1))
-        self.acc_plot.addItem(self.acc_text)
+        # the latest accuracy is written in the title row: drawn beside the last point it
+        # sat on the curve (walk-through S)
+        self.acc_key = PlotKey(self.acc_plot, _acc_titles(None))
         self.acc_plot.setToolTip(
             "Share of validation images (never used for training) that the model gets "
             "right, after each epoch. For two balanced classes, 50% is guessing."
@@ -69,8 +94,6 @@ class TrainingPlots(QWidget):
             cache_axes(plot.getPlotItem())
         self._version = -1
         self._pinned_curves: list = []
-        acc_legend = self.acc_plot.addLegend(offset=(10, 10), brush=LEGEND_BRUSH)  # top left
-        acc_legend.setVisible(False)
         moment_pen = pg.mkPen((120, 120, 120), width=1, style=Qt.PenStyle.DashLine)
         self.loss_moment = pg.InfiniteLine(angle=90, pen=moment_pen)
         self.acc_moment = pg.InfiniteLine(angle=90, pen=moment_pen)
@@ -90,37 +113,28 @@ class TrainingPlots(QWidget):
 
     def show_pinned(self, history: dict | None, label_then: str = "",
                     label_now: str = "") -> None:
-        """A pinned run's curves (dashed) beside this run's, the legend naming what
+        """A pinned run's curves (dashed) beside this run's, the key naming what
         differs; None removes them."""
         for curve in self._pinned_curves:
             for plot in (self.loss_plot, self.acc_plot):
                 if curve in plot.listDataItems():
                     plot.removeItem(curve)
         self._pinned_curves = []
-        legend = self.loss_plot.getPlotItem().legend
         if history is None:
-            self._rename(legend, self.smooth_curve, "smoothed")
-            self.acc_plot.getPlotItem().legend.setVisible(False)
+            self.loss_key.set_entries(LOSS_KEY)
+            self.acc_key.set_entries(())
             return
         x, y = history["smoothed"]
-        then = self.loss_plot.plot(x, y, pen=PINNED_LOSS_PEN, name=label_then)
+        then = self.loss_plot.plot(x, y, pen=PINNED_LOSS_PEN)
         ax, ay = history["accuracy"]
-        acc = self.acc_plot.plot(ax, 100 * ay, pen=PINNED_ACC_PEN, name=label_then)
+        acc = self.acc_plot.plot(ax, 100 * ay, pen=PINNED_ACC_PEN)
         self._pinned_curves = [then, acc]
-        self._rename(legend, self.smooth_curve, f"smoothed ({label_now})")
-        acc_legend = self.acc_plot.getPlotItem().legend
-        acc_legend.setVisible(True)
-        self._rename(acc_legend, self.acc_curve, label_now)
-
-    @staticmethod
-    def _rename(legend, item, name: str) -> None:
-        if legend is None:
-            return
-        for sample, label in legend.items:
-            if sample.item is item:
-                label.setText(name)
-                return
-        legend.addItem(item, name)
+        pinned = KeyEntry(label_then, label_then, PINNED_COLOR, PINNED_SAMPLE)
+        self.loss_key.set_entries((
+            RAW_KEY, KeyEntry(f"smoothed ({label_now})", label_now, SMOOTH_KEY.color),
+            pinned, VALID_KEY))
+        self.acc_key.set_entries((KeyEntry(label_now, label_now, (0, 158, 115),
+                                           "━●━"), pinned))
 
     def show_moment(self, step: float | None, epoch: float | None) -> None:
         """A vertical line at the moment the timeline shows (None: hide it)."""
@@ -144,7 +158,7 @@ class TrainingPlots(QWidget):
     def clear(self) -> None:
         for curve in (self.raw_curve, self.smooth_curve, self.valid_loss_curve, self.acc_curve):
             curve.setData([], [])
-        self.acc_text.setText("")
+        self.acc_key.set_titles(_acc_titles(None))
         self._version = -1
         self._set_empty_ranges()
 
@@ -167,9 +181,9 @@ class TrainingPlots(QWidget):
             self._loss_top = max(self._loss_top, float(np.nanmax(history.loss.y)))
             self._set_range(self.loss_plot, "x", 0.0,
                             nice_ceiling(max(10.0, x_last * 1.02), FINE_STEPS))
-            # head room for the legend's row: a flat loss ran under it (walk-through N)
+            # a little head room: the key is above the data area, not in it
             self._set_range(self.loss_plot, "y", 0.0,
-                            nice_ceiling(self._loss_top * 1.3, FINE_STEPS))
+                            nice_ceiling(self._loss_top * 1.05, FINE_STEPS))
         # The per-epoch curves change once an epoch: redrawn (with the accuracy plot)
         # only then, not with every batch.
         epochs_key = (id(history), history.accuracy.total, history.valid_loss.total,
@@ -187,12 +201,9 @@ class TrainingPlots(QWidget):
         if n:
             epoch, acc = history.accuracy.last()
             self._set_range(self.acc_plot, "x", 0.0, nice_ceiling(max(5.0, epoch * 1.02)))
-            self.acc_text.setText(f"{100 * acc:.1f}%")
-            # inside the plot whatever the value: below the point near the top
-            self.acc_text.setAnchor((1, 0) if acc > 0.85 else (1, 1))
-            self.acc_text.setPos(epoch, 100 * acc)
+            self.acc_key.set_titles(_acc_titles((epoch, acc)))
         else:
-            self.acc_text.setText("")
+            self.acc_key.set_titles(_acc_titles(None))
 
     def _set_range(self, plot, axis: str, lo: float, hi: float) -> None:
         """Set a range only when it differs from the one shown (no relayout otherwise)."""

@@ -621,7 +621,7 @@ def test_compare_two_runs_overlays_curves_and_names_the_difference(qtbot, window
     qtbot.waitUntil(lambda: s.config.lr == 0.1, timeout=WAIT)
     s.reset()
     run_to_end(qtbot, w, 5)
-    names = [label.text for _sample, label in w.plots.loss_plot.getPlotItem().legend.items]
+    names = w.plots.loss_key.names  # the key in the loss plot's title row
     assert any("pinned: lr 1" in n for n in names), names
     assert any("lr 0.1" in n for n in names), names
     assert w.weights_view.tile_count() == 2  # now and pinned side by side

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtWidgets import QApplication
 
@@ -92,15 +93,54 @@ def test_the_epoch_curves_are_redrawn_only_when_an_epoch_ends(plots):
     assert calls == [1] and [e[0] for e in plots.epochs] == [1, 2]
     history.clear()
     plots.show_history(history)
-    assert plots.epochs == [] and plots.acc_text.toPlainText() == ""
+    assert plots.epochs == [] and "%" not in plots.acc_key.text
 
 
-def test_the_loss_axes_leave_the_legend_room_and_are_not_half_empty(plots):
+def test_the_loss_axes_are_not_half_empty(plots):
     history = TrainingHistory()
-    # a flat loss (a learning rate of 1e-6): it must not run under the legend's row
     history.add_steps([SimpleNamespace(step=s, loss=0.69, bias=None) for s in range(1, 2601)])
     plots.show_history(history)
     (_x_lo, x_hi), (_y_lo, y_hi) = plots.loss_plot.getPlotItem().viewRange()
-    assert y_hi >= 1.3 * 0.69
-    assert y_hi <= 1.0  # and not far above it
+    assert 0.69 < y_hi <= 1.0  # the whole curve, not far below the top
     assert 2600 <= x_hi <= 3000  # 2,600 steps on an axis to 3,000, not 5,000
+
+
+def _pinned(history) -> dict:
+    return {"smoothed": (history.smoothed.x, 0.9 * history.smoothed.y),
+            "accuracy": (history.accuracy.x, 0.9 * history.accuracy.y)}
+
+
+@pytest.mark.parametrize("size", [(980, 200), (840, 150), (600, 100), (420, 90)])
+def test_no_key_or_value_label_covers_the_curves_and_none_is_cut(qtbot, size):
+    """Walk-through S (issue 10): a flat loss ran under the legend's pale box in a plot
+    70-100 px high, and the accuracy's value label was drawn over its curve."""
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(*size)
+    plots.show()
+    qtbot.waitExposed(plots)
+    history = TrainingHistory()
+    history.add_steps([SimpleNamespace(step=s, loss=0.69, bias=None) for s in range(1, 4001)])
+    history.add_epochs([SimpleNamespace(epoch=e, step=40 * e, valid_loss=0.69,
+                                        valid_accuracy=0.5 + e / 1000) for e in range(1, 101)])
+    plots.show_history(history)
+    for pinned in (False, True):
+        if pinned:
+            plots.show_pinned(_pinned(history), "pinned: lr 1, init zeros", "now: lr 0.1")
+        QApplication.processEvents()
+        for plot, key in ((plots.loss_plot, plots.loss_key), (plots.acc_plot, plots.acc_key)):
+            item = plot.getPlotItem()
+            vb = item.getViewBox()
+            # nothing drawn over the data but the curves and the moment line
+            assert item.legend is None
+            assert not [i for i in vb.addedItems if isinstance(i, pg.TextItem)]
+            text = key.label.item
+            shown = text.mapRectToScene(text.boundingRect())
+            assert not shown.intersects(vb.sceneBoundingRect()), (size, key.text)
+            # the whole row is inside the plot's widget: nothing cut
+            assert shown.left() >= 0 and shown.right() <= plot.viewport().width() + 1, size
+            assert shown.top() >= 0
+        assert "60.0%" in plots.acc_key.text  # the last accuracy, in the title row
+        if pinned:
+            assert plots.loss_key.names[2] == "pinned: lr 1, init zeros"
+            assert "pinned: lr 1, init zeros" in plots.acc_key.text.replace("&nbsp;", " ")
