@@ -737,9 +737,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             elif self._frame_parity and self._moment_due():
                 self._prepare_moment(snap)  # the frame is drawn when its numbers are ready
                 return
-            else:
-                self._refresh_history()
-                self._refresh_timeline(snap)
+            elif self._refresh_history():  # the progress bar and the timeline's "now":
+                self._refresh_timeline(snap)  # at most 4 times a second, always together
         self.frames_drawn += 1
         # The views repaint after this returns (Qt's update requests): measure until the
         # event loop is back, so the budget counts the painting too.
@@ -867,7 +866,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             accuracy = model.timeline.accuracy_at(snap.step)
             self.timeline_bar.set_caption(moment_caption(snap.step, snap.epoch, accuracy))
 
-    def _refresh_history(self) -> None:
+    def _refresh_history(self) -> bool:
+        """The curves; and the progress bar, at most every PROGRESS_INTERVAL while
+        training runs (True when it was updated now)."""
         history = self.session.history
         if self.tabs.currentIndex() == 0:
             self.plots.show_history(history)
@@ -876,7 +877,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         last = history.last_step
         now = time.monotonic()
         running = self.session.state == RUNNING
-        if last is not None and (not running or now - self._last_progress >= PROGRESS_INTERVAL):
+        progressed = last is not None and (not running
+                                           or now - self._last_progress >= PROGRESS_INTERVAL)
+        if progressed:
             self._last_progress = now
             self.training_panel.show_progress(last.step, last.epoch, last.batch,
                                               last.batches_per_epoch)
@@ -887,6 +890,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
                 f"epoch {epoch.epoch}: validation accuracy {epoch.valid_accuracy:.1%}, "
                 f"loss {epoch.valid_loss:.4f}", 5000
             )
+        return progressed
 
     def _show_weights(self, snapshot: Snapshot) -> None:
         display = weight_display(

@@ -37,3 +37,34 @@ def test_progress_is_painted_later_with_the_right_text(qtbot):
     assert panel.progress.updatesEnabled()
     qtbot.waitUntil(lambda: counter.paints >= 1, timeout=2_000)  # ...but painted soon after
     panel.progress.removeEventFilter(counter)
+
+
+def test_the_progress_bar_and_the_timeline_say_the_same_step(qtbot, window):
+    """While training at full speed, each frame's progress bar and the timeline's "now"
+    name one step (walk-through S saw 23,339 beside "now: step 23,757": the progress bar
+    was refreshed at most 4 times a second, the timeline every frame)."""
+    import re
+
+    from PySide6.QtCore import Qt
+
+    w, s = window, window.session
+    seen: list[tuple[str, str]] = []
+    original = w._refresh_frame
+
+    def checking():
+        original()
+        seen.append((w.training_panel.progress.text(), w.timeline_bar.label.text()))
+
+    w._frame_timer.timeout.disconnect()
+    w._frame_timer.timeout.connect(checking)
+    w.training_panel.epochs_spin.setValue(400)
+    qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "ready" and len(w.plots.epochs) >= 400, timeout=60_000)
+
+    def step_of(text: str) -> str | None:
+        found = re.search(r"step ([\d,]+)", text)
+        return found.group(1) if found else None
+
+    pairs = [(step_of(p), step_of(t)) for p, t in seen if step_of(p) and step_of(t)]
+    assert len(pairs) >= 3, "frames were drawn while training"
+    assert all(a == b for a, b in pairs), pairs
