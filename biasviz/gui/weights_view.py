@@ -30,9 +30,21 @@ from PySide6.QtWidgets import (
 
 from biasviz.core.weight_display import MAX_TILES
 from biasviz.gui.colormaps import diverging_colormap, symmetric_levels
+from biasviz.gui.plot_style import nice_ceiling
 
 PAINT_MODES = ("add", "subtract", "erase")
 HOVER_HINT = "Point at a pixel to read its weight."
+# the hint speaks of what the pictures show (walk-through S: the Δw view asked for "its weight")
+_HOVER_HINTS = {
+    "weight": HOVER_HINT,
+    "Δw": "Point at a pixel to read its last change, Δw.",
+    "w − w₀": "Point at a pixel to read what training added to its weight, w − w₀.",
+}
+
+
+def hover_hint(value_name: str) -> str:
+    """The read-out's text while no pixel is pointed at, for pictures of ``value_name``."""
+    return _HOVER_HINTS.get(value_name, f"Point at a pixel to read its {value_name}.")
 
 # Gaps between tiles, as fractions of a tile's side (room for the label above a tile).
 _H_GAP = 0.18
@@ -94,6 +106,31 @@ def format_value(v: float) -> str:
     if abs(v) < 0.001:
         return f"{v:+.1e}"
     return f"{v:+.3f}"
+
+
+def colorbar_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """A handful of ticks for a colour bar from ``lo`` to ``hi``: multiples of a nice step
+    (1, 2, 2.5, 5 × 10ⁿ), at most three on each side of zero, written short ("2.5e7", not
+    "2.5e+07").  pyqtgraph's own ticks gave 19 labels at ±9e7 (lr 100) and ran over the
+    bar's title."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [(0.0, "0")]
+    step = nice_ceiling(max(abs(lo), abs(hi)) / 3, (1.0, 2.0, 2.5, 5.0, 10.0))
+    exp = math.floor(math.log10(step))
+    mantissa_digits = 0 if abs(step / 10.0**exp - round(step / 10.0**exp)) < 1e-9 else 1
+    first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+    ticks = []
+    for k in range(first, last + 1):
+        v = k * step
+        if k == 0:
+            text = "0"
+        elif -3 <= exp < 4:
+            text = f"{v:.{max(0, mantissa_digits - exp)}f}"
+        else:
+            mantissa, e = f"{v:.{mantissa_digits}e}".split("e")
+            text = f"{mantissa}e{int(e)}"
+        ticks.append((v, text))
+    return ticks
 
 
 def _two_decimals(v: float) -> str:
@@ -444,6 +481,8 @@ class WeightsView(QWidget):
         added."""
         name = str(name) or "weight"
         if name != self._value_name:
+            if self._hover_text == hover_hint(self._value_name):
+                self._set_hover(hover_hint(name))
             self._value_name = name
             self._colorbar.getAxis("right").setLabel(name, color=self._text_color.name())
 
@@ -599,7 +638,7 @@ class WeightsView(QWidget):
         hit = self.locate(x, y)
         self._move_brush_outline(x, y, visible=hit is not None)
         if hit is None:
-            return self._set_hover(HOVER_HINT)
+            return self._set_hover(hover_hint(self._value_name))
         i, r, c = hit
         value = float(self._weights[i, r * self._side + c])
         text = f"(row {r}, column {c}): {self._value_name} = {format_value(value)}"
@@ -731,7 +770,7 @@ class WeightsView(QWidget):
         single = k == 1
         self._bias_label.setVisible(single)
         self.set_paint_mode(self._paint_mode)  # availability and tooltips depend on k
-        self._set_hover(HOVER_HINT)
+        self._set_hover(hover_hint(self._value_name))
 
     def _choose_grid(self) -> tuple[int, int]:
         k = self._k
@@ -800,6 +839,7 @@ class WeightsView(QWidget):
         self._tiles.set_colours(weight_colours(
             self._weights.reshape(-1, side, side), self._levels, self._lut))
         self._colorbar.setLevels(self._levels)
+        self._set_colorbar_ticks()
         if self._k > 1:
             self._fit_labels(force=True)
         elif self._k:
@@ -845,6 +885,20 @@ class WeightsView(QWidget):
         self._tiles.set_labels([] if mode == "hidden" else texts, font)
         self._label_state = state
 
+    def _set_colorbar_ticks(self) -> None:
+        """A handful of short tick labels, and an axis wide enough that none reaches the
+        bar's title."""
+        ticks = colorbar_ticks(*self._levels)
+        if ticks == getattr(self, "_bar_ticks", None):
+            return
+        self._bar_ticks = ticks
+        axis = self._colorbar.getAxis("right")
+        axis.setTicks([ticks, []])
+        metrics = QFontMetricsF(axis.style["tickFont"] or self.font())
+        text_w = max(metrics.horizontalAdvance(text) for _v, text in ticks)
+        title_h = axis.label.boundingRect().height()
+        axis.setWidth(max(58, math.ceil(text_w + title_h + 8)))
+
     def _fit_colorbar(self) -> None:
         """Make the colour bar as tall as the pictures (a little taller for its labels)."""
         if not self._k:
@@ -865,7 +919,7 @@ class WeightsView(QWidget):
 
     def _on_mouse_left(self) -> None:
         self._brush_outline.hide()
-        self._set_hover(HOVER_HINT)
+        self._set_hover(hover_hint(self._value_name))
 
     def _set_hover(self, text: str) -> str:
         if text != self._hover_text:

@@ -511,3 +511,57 @@ def test_histogram_legend_and_axes(hist):
     assert item.getAxis("bottom").labelText == "weight value"
     assert item.getAxis("left").labelText == "count"
     assert "spike at 0" in item.toolTip()
+
+
+# -- colour bar ticks (walk-through S, issue 10) -------------------------------------
+def test_colorbar_ticks_are_a_handful_of_short_nice_labels():
+    from biasviz.gui.weights_view import colorbar_ticks
+
+    for hi in (9e7, 0.7, 0.15, 1.0, 4e-4, 3e-7, 123456.0, 0.013):
+        ticks = colorbar_ticks(-hi, hi)
+        values = [v for v, _t in ticks]
+        assert 3 <= len(ticks) <= 7, (hi, ticks)
+        assert all(-hi * (1 + 1e-9) <= v <= hi * (1 + 1e-9) for v in values)
+        assert (0.0, "0") in ticks
+        assert all(len(text) <= 6 and "+" not in text for _v, text in ticks), ticks
+        assert len({text for _v, text in ticks}) == len(ticks)  # no two labels alike
+    assert colorbar_ticks(-9e7, 9e7) == [(-5e7, "-5e7"), (0.0, "0"), (5e7, "5e7")]
+    assert colorbar_ticks(float("nan"), 1.0) == [(0.0, "0")]
+
+
+@pytest.mark.parametrize("scale", [9e7, 0.7, 3e-5])
+def test_the_colour_bars_tick_labels_never_run_over_its_title(qtbot, view, rng, scale):
+    from PySide6.QtGui import QImage, QPainter
+
+    weights = rng.uniform(-1, 1, 784).astype(np.float32)
+    weights[0], weights[1] = 1.0, -1.0
+    view.set_neurons(scale * weights[None], np.array([0.1]), ["3 vs 7"])
+    shown(qtbot, view)
+    axis = view.color_bar().getAxis("right")
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _axis_spec, _tick_specs, text_specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    assert 3 <= len(text_specs) <= 7, [t[2] for t in text_specs]
+    title = axis.label.mapRectToParent(axis.label.boundingRect())
+    # the title's own text, without the text item's margins
+    margin = axis.label.document().documentMargin()
+    title.adjust(margin, margin, -margin, -margin)
+    for rect, _flags, text in text_specs:
+        assert rect.right() <= title.left(), (text, rect, title)
+
+
+def test_the_hover_hint_speaks_of_what_the_pictures_show(qtbot, view, rng):
+    single(view, rng)
+    shown(qtbot, view)
+    assert view.hover_text() == HOVER_HINT
+    view.set_value_name("Δw")  # the last update (Watch learning)
+    assert "Δw" in view.hover_text() and "its weight." not in view.hover_text()
+    view.hover_at(-100, -100)  # the pointer leaves the picture: the hint again
+    assert "Δw" in view.hover_text()
+    view.set_value_name("w − w₀")
+    assert "w − w₀" in view.hover_text()
+    view.set_value_name("weight")
+    assert view.hover_text() == HOVER_HINT
