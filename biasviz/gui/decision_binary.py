@@ -46,6 +46,7 @@ from biasviz.gui.decision_common import (
     WRONG_BG,
     WRONG_FG,
     FloatSlider,
+    NoteLabel,
     _bold,
     _css,
     _plot_widget,
@@ -150,9 +151,9 @@ class BinaryPage:
         self.bias_status_label = QLabel()
         self.bias_status_label.setWordWrap(True)
         self.reset_button = QPushButton("Reset to trained b")
-        self.edit_note_label = _small(QLabel())
+        # two lines at most (the row's height), the rest elided into the tooltip
+        self.edit_note_label = _small(NoteLabel(max_lines=2))
         self.edit_note_label.setStyleSheet(f"color: {NOTE_FG}; font-style: italic;")
-        self.edit_note_label.setWordWrap(True)
         self.edit_note_label.hide()
         grid.addWidget(self.bias_name_label, 0, 0)
         grid.addWidget(self.bias_slider, 0, 1)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QMouseEvent, QPalette
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QMouseEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QLabel,
+    QSizePolicy,
     QSlider,
     QStyle,
     QStyleOptionSlider,
@@ -219,3 +220,71 @@ def _plot_widget() -> pg.PlotWidget:
     make_still(plot.getPlotItem(), app_palette.color(QPalette.ColorRole.Text))
     cache_axes(plot.getPlotItem())
     return plot
+
+
+class NoteLabel(QLabel):
+    """A plain-text note wrapped onto at most ``max_lines`` lines, the last ending in "…"
+    when the text needs more, the whole text then in the tooltip.  A word-wrapped QLabel
+    in a row two lines high cut "Showing a past moment of training: press Now to edit
+    the…" mid-sentence with no way to read the rest (walk-through S)."""
+
+    def __init__(self, max_lines: int = 2, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._max_lines = max(1, int(max_lines))
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(False)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt naming)
+        self._full = str(text)
+        self._fit()
+
+    def text(self) -> str:
+        """The whole text (what is shown may be shortened: :meth:`shown_text`)."""
+        return self._full
+
+    def shown_text(self) -> str:
+        return super().text()
+
+    def is_elided(self) -> bool:
+        return " ".join(self.shown_text().split()) != " ".join(self._full.split())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        fm = self.fontMetrics()
+        m = self.contentsMargins()
+        return QSize(fm.horizontalAdvance(self._full) // self._max_lines + 8,
+                     self._max_lines * fm.lineSpacing() + m.top() + m.bottom())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        return QSize(0, self.sizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt naming)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # a style sheet's italics arrive late
+            self._fit()
+
+    def _fit(self) -> None:
+        width = self.contentsRect().width()
+        fm = self.fontMetrics()
+        words = self._full.split()
+        lines: list[str] = []
+        i = 0
+        while i < len(words) and len(lines) < self._max_lines - 1:
+            line = words[i]
+            i += 1
+            while i < len(words) and fm.horizontalAdvance(f"{line} {words[i]}") <= width:
+                line = f"{line} {words[i]}"
+                i += 1
+            lines.append(line)
+        if i < len(words):  # the last line takes the rest, shortened to fit
+            lines.append(fm.elidedText(" ".join(words[i:]), Qt.TextElideMode.ElideRight,
+                                       max(width, 0)))
+        lines = [fm.elidedText(line, Qt.TextElideMode.ElideRight, max(width, 0))
+                 for line in lines]
+        super().setText("\n".join(lines))
+        self.setToolTip(self._full if self.is_elided() else "")

@@ -627,3 +627,27 @@ def test_only_the_page_shown_counts_for_the_panels_minimum_height(qtbot, panel):
     # ten classes were shown once: the two-class panel must not keep their height (on a
     # 720 px screen the window grew past the bottom)
     assert panel.minimumSizeHint().height() == binary_only
+
+
+@pytest.mark.parametrize("width", [300, 380, 520])
+def test_the_reason_editing_is_off_is_never_cut_without_a_tooltip(panel, qtbot, width):
+    """Walk-through S: "Showing a past moment … press Now to edit the" was cut to two
+    lines with no way to read the rest."""
+    reason = "Showing a past moment of training: press Now to edit the bias."
+    panel.resize(width, 650)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.set_editable(False, reason)
+    qtbot.wait(10)
+    note = panel.edit_note_label
+    assert note.text() == reason
+    fm = note.fontMetrics()
+    lines = note.shown_text().split("\n")
+    room = note.contentsRect()
+    assert len(lines) * fm.lineSpacing() <= room.height() + 1, (lines, room)  # every line shows
+    assert all(fm.horizontalAdvance(line) <= room.width() for line in lines), lines
+    words = " ".join(lines).split()
+    if note.is_elided():
+        assert note.toolTip() == reason and words[-1].endswith("…")
+    else:
+        assert " ".join(words) == reason
