@@ -46,7 +46,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -70,6 +70,14 @@ def _v2(n: int) -> int:
     if n <= 0:
         return _PROTECTED if n == 0 else 0
     return (n & -n).bit_length() - 1
+
+
+class Evaluation(NamedTuple):
+    """A validation accuracy and the epoch end (epoch, step) it was measured at."""
+
+    epoch: int
+    step: int
+    accuracy: float
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: arrays have no single truth value
@@ -426,6 +434,18 @@ class Timeline:
             if self._recent:
                 return self._recent[-1][0]
             return self._moments[-1] if self._moments else None
+
+    def evaluated_at(self, step: int) -> Evaluation | None:
+        """The newest validation accuracy known at ``step``, with the epoch (and step) it
+        was measured at: a moment in epoch 5 shows epoch 4's figure, and a caption must
+        say so (walk-through S)."""
+        best = None
+        for m in self.all():
+            if m.step > step:
+                break
+            if m.accuracy is not None:
+                best = Evaluation(m.epoch, m.step, m.accuracy)
+        return best
 
     def accuracy_at(self, step: int) -> float | None:
         """The newest validation accuracy known at ``step`` (from the kept epoch ends)."""

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 from biasviz.core.text import percent
+from biasviz.core.timeline import Evaluation
 
 #: Playback speeds: (label, recorded moments per second)
 SPEEDS = (("½×", 5.0), ("1×", 10.0), ("2×", 20.0), ("4×", 40.0), ("8×", 80.0))
@@ -44,6 +45,10 @@ class TimelineBar(QWidget):
         )
         self.label = QLabel("")
         self.label.setMinimumWidth(210)
+        self.label.setToolTip(
+            "The moment shown. Validation accuracy is measured at the end of each epoch: "
+            "a moment inside an epoch shows the figure after the last epoch that ended "
+            "before it; the decision panel scores this moment's own weights.")
         self.now_button = QPushButton("Now")
         self.now_button.setToolTip("Back to the present (the model as it is now)")
         layout.addWidget(QLabel("Timeline:"))
@@ -175,6 +180,20 @@ class TimelineBar(QWidget):
         self.slider.setValue(self.slider.value() + 1)
 
 
-def moment_caption(step: int, epoch: int, accuracy: float | None) -> str:
-    acc = "" if accuracy is None else f" · {percent(accuracy)}"
-    return f"step {step:,} · epoch {epoch}{acc}"
+def moment_caption(step: int, epoch: int, accuracy: Evaluation | float | None) -> str:
+    """The caption of a past moment: its step and epoch and the last validation accuracy
+    known then, saying which epoch that was measured after ("step 19 · in epoch 5 · after
+    epoch 4: 56.5%"): accuracy is measured at epoch ends, and "epoch 5 · 56.5%" read as
+    epoch 5's figure while the panel showed this step's own (walk-through S).
+    ``accuracy``: from ``Timeline.evaluated_at`` (a bare number: its epoch is unknown)."""
+    if step == 0:
+        where = "step 0 · before training"
+    else:
+        where = f"step {step:,} · in epoch {epoch:,}"
+    if accuracy is None:
+        return where
+    if not isinstance(accuracy, Evaluation):
+        return f"{where} · last evaluated: {percent(float(accuracy))}"
+    if accuracy.step == step:
+        return f"step {step:,} · end of epoch {accuracy.epoch:,}: {percent(accuracy.accuracy)}"
+    return f"{where} · after epoch {accuracy.epoch:,}: {percent(accuracy.accuracy)}"

@@ -170,6 +170,16 @@ def test_mark_epoch_end_and_accuracy_at():
     assert not tl.mark_epoch_end(99)  # never recorded
 
 
+def test_evaluated_at_says_which_epoch_the_accuracy_is_from():
+    tl = Timeline()
+    _simulate(tl, 20, 4)  # epochs end at steps 4, 8, ...; step 19 is in epoch 5
+    assert tl.evaluated_at(3) is None
+    ev = tl.evaluated_at(19)
+    assert (ev.epoch, ev.step) == (4, 16) and ev.accuracy == pytest.approx(16 / 20)
+    assert ev.accuracy == tl.accuracy_at(19)
+    assert tl.evaluated_at(20)[:2] == (5, 20)  # at an epoch's end: that epoch's figure
+
+
 def test_truncate_after_then_train_again():
     tl = Timeline(300 * 4_000, recent=4)
     _simulate(tl, 2_000, 4)
