@@ -3,6 +3,7 @@ no pixel work and no maths here: only who talks to whom."""
 
 from __future__ import annotations
 
+import bisect
 import importlib
 import json
 import time
@@ -784,6 +785,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             return  # a pause or the end redraws everything itself
         t0 = time.perf_counter()
         snap, decision, findings = result
+        self._auto_show()  # w − w₀ from the run's first frame, not only at its end
         self._show_weights(snap)
         self._show_decision(snap, decision)
         if findings is not None:
@@ -809,14 +811,15 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         snap = model.shown_snapshot()
         if snap is None:
             return
+        progressed = self._refresh_history()  # the progress bar is always on screen
         if self.tabs.currentIndex() == 0:  # only what is on screen redraws
             self._show_weights(snap)
             self._refresh_decision(snap)
-            self._refresh_timeline(snap)
+            if progressed or self.session.state != RUNNING:  # with the progress bar
+                self._refresh_timeline(snap)
             self._refresh_diagnosis()
         else:
             self.presenter.refresh()
-        self._refresh_history()  # the progress bar is always on screen
         self._refresh_slow_views(snap)
 
     def _refresh_diagnosis(self) -> None:
@@ -856,7 +859,12 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         model = self.session.model
         running = self.session.state == RUNNING
         present = model.snapshot.step if model.snapshot is not None else None
-        self.timeline_bar.set_moments(model.timeline.moments(), model.scrub_step, present)
+        moments = model.timeline.moments()
+        if present is not None and moments and moments[-1] > present:
+            # the training's thread records moments before this thread has their report:
+            # the timeline ends at the present the other views show
+            moments = moments[: bisect.bisect_right(moments, present)]
+        self.timeline_bar.set_moments(moments, model.scrub_step, present)
         self.timeline_bar.set_enabled_for(running)
         tl = model.timeline
         self.timeline_bar.set_memory(len(tl), tl.nbytes, tl.budget_bytes)
