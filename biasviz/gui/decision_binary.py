@@ -41,6 +41,7 @@ from biasviz.gui.decision_common import (
     P_MIN,
     PROBABILITY_DECIMALS,
     RANGE_SLACK,
+    SAMPLE_TIP,
     T_LIMIT,
     THRESHOLD_DECIMALS,
     WRONG_BG,
@@ -53,6 +54,7 @@ from biasviz.gui.decision_common import (
     _rgba,
     _small,
     _spin,
+    accuracy_counts,
     escape_html,
     fmt,
     fmt_percent,
@@ -190,10 +192,7 @@ class BinaryPage:
         # one line would wrap at an arbitrary place, and the confusion table needs the width.
         self.accuracy_label = _bold(QLabel())
         self.accuracy_label.setWordWrap(False)
-        self.accuracy_label.setToolTip(
-            "The share of validation images (not used for training) that land on the "
-            "correct side of the decision line."
-        )
+        self.accuracy_label.setToolTip(self._ACCURACY_TIP)
         self.compare_label = _small(ElidedLabel())
         left.addWidget(self.accuracy_label)
         left.addWidget(self.compare_label)
@@ -436,6 +435,32 @@ class BinaryPage:
         self._editable = bool(enabled)
         self._edit_reason = "" if enabled else str(reason)
         self._apply_editable()
+
+    _valid_total: int | None = None
+    _ACCURACY_TIP = ("The share of validation images (not used for training) that land "
+                     "on the correct side of the decision line.")
+
+    def set_validation_size(self, total: int | None) -> None:
+        """How many validation images the data set has (None: the decisions given hold
+        them all).  A decision on fewer, as while training, says it is a sample of them."""
+        total = None if total is None else int(total)
+        if total == self._valid_total:
+            return
+        self._valid_total = total
+        if self._mode == MODE_BINARY and self._decision is not None:
+            self._refresh_binary()
+        elif self._mode == MODE_MULTICLASS and self._mc_decision is not None:
+            self._refresh_multiclass()
+
+    def validation_size(self) -> int | None:
+        return self._valid_total
+
+    def _accuracy_tip(self, n: int, tip: str = "") -> str:
+        total = self._valid_total
+        tip = tip or self._ACCURACY_TIP
+        if total is not None and total > n:
+            return tip + SAMPLE_TIP.format(n=n, total=total)
+        return tip
 
     def is_editable(self) -> bool:
         return self._editable
@@ -719,9 +744,12 @@ class BinaryPage:
         )
         n = self._decision.n
         correct = int(result.confusion[0, 0] + result.confusion[1, 1])
+        total = self._valid_total
         self.accuracy_label.setText(
-            f"validation accuracy\n{fmt_percent(result.accuracy)} ({correct} / {n})"
+            f"validation accuracy\n{fmt_percent(result.accuracy)} "
+            f"{accuracy_counts(correct, n, total)}"
         )
+        self.accuracy_label.setToolTip(self._accuracy_tip(n))
         for i in range(2):
             for j in range(2):
                 self.confusion_labels[i][j].setText(str(int(result.confusion[i, j])))

@@ -51,6 +51,20 @@ fmt = num  # the panel's historical names
 fmt_percent = percent
 
 
+def accuracy_counts(correct: int, n: int, total: int | None) -> str:
+    """What an accuracy was measured on: "(1737 / 2000)" on all the validation images;
+    "on 2,000 of 10,000" while training scores a sample of them (the denominator jumped
+    from 2000 to 10000 at a run's end with no word why, walk-through S)."""
+    if total is not None and total > n:
+        return f"on {n:,} of {total:,}"
+    return f"({correct} / {n})"
+
+
+SAMPLE_TIP = ("\n\nWhile training, this is measured on a fixed sample of {n:,} of the "
+              "{total:,} validation images, so that the window stays smooth; paused or "
+              "finished, on all of them.")
+
+
 def quoted(name: str) -> str:
     return f"“{name}”"
 

@@ -32,6 +32,7 @@ from biasviz.gui.decision_common import (
     _plot_widget,
     _small,
     _spin,
+    accuracy_counts,
     fmt,
     fmt_percent,
     quoted,
@@ -44,7 +45,7 @@ MULTICLASS_WIDGETS = frozenset({
     "mc_status_label", "mc_edit_note_label", "mc_grid_host", "mc_grid", "bias_spins",
     "mc_name_labels", "mc_trained_labels", "per_class_labels", "mc_plot_title",
     "confusion_plot", "confusion_image", "_heat_lut", "confusion_columns",
-    "confusion_numbers",
+    "confusion_numbers", "_mc_accuracy_tip",
 })
 
 
@@ -122,9 +123,9 @@ class MulticlassPage:
             "Put back every output bias that training found." if self._has_trained else
             "Put back every output bias the model starts with (it has not been trained yet)."
         )
-        self.mc_accuracy_label.setToolTip(
-            f"The share of validation images whose highest output is the right {noun}."
-        )
+        self._mc_accuracy_tip = (
+            f"The share of validation images whose highest output is the right {noun}.")
+        self.mc_accuracy_label.setToolTip(self._mc_accuracy_tip)
         # short enough for two lines and one line: the confusion grid needs the height
         self.mc_explain_label.setText(
             # "inputs": the pixels for the linear model, the hidden layer's outputs for
@@ -374,8 +375,10 @@ class MulticlassPage:
         n = int(self._mc_decision.targets.shape[0])
         correct = int(np.trace(result.confusion))
         self.mc_accuracy_label.setText(
-            f"validation accuracy {fmt_percent(result.accuracy)} ({correct} / {n})"
+            f"validation accuracy {fmt_percent(result.accuracy)} "
+            f"{accuracy_counts(correct, n, self._valid_total)}"
         )
+        self.mc_accuracy_label.setToolTip(self._accuracy_tip(n, self._mc_accuracy_tip))
         self._update_mc_status()
         for i, label in enumerate(self.per_class_labels):
             label.setText(f"{fmt_percent(float(result.per_class_accuracy[i]))} right")

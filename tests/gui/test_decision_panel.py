@@ -651,3 +651,21 @@ def test_the_reason_editing_is_off_is_never_cut_without_a_tooltip(panel, qtbot, 
         assert note.toolTip() == reason and words[-1].endswith("…")
     else:
         assert " ".join(words) == reason
+
+
+def test_an_accuracy_on_a_sample_says_so(panel):
+    """Walk-through S: while training the panel counted "(1737 / 2000)", at the end
+    "(… / 10000)", with no word why the denominator jumped."""
+    n = panel.result().confusion.sum()  # 200 images in the fixture's decision
+    panel.set_validation_size(n)  # the decision holds them all: the counts as before
+    displayed_accuracy(panel.accuracy_label.text())
+    panel.set_validation_size(2038)  # a live frame's sample of 2,038 images
+    assert f"on {n:,} of 2,038" in panel.accuracy_label.text()
+    assert "sample" in panel.accuracy_label.toolTip()
+    panel.set_multiclass(make_multiclass(n=600), np.zeros(10), [str(i) for i in range(10)])
+    panel.set_validation_size(10_000)
+    assert "on 600 of 10,000" in panel.mc_accuracy_label.text()
+    assert "600 of the 10,000" in panel.mc_accuracy_label.toolTip()
+    panel.set_validation_size(None)  # all of them again (a pause, the end)
+    displayed_accuracy(panel.mc_accuracy_label.text())
+    assert "sample" not in panel.mc_accuracy_label.toolTip()
