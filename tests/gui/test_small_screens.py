@@ -35,6 +35,8 @@ out = {
     "frame": [frame.width(), frame.height()],
     "plots": [w.plots.loss_plot.height(), w.plots.acc_plot.height()],
     "hscroll": panel.horizontalScrollBar().isVisible(),
+    "vscroll": panel.verticalScrollBar().isVisible(),
+    "progress_shown": not w.training_panel.progress.visibleRegion().isEmpty(),
 }
 def layout():
     return [w.frameGeometry().width(), w.frameGeometry().height(),
@@ -157,6 +159,9 @@ def test_window_fits_a_laptop_screen(tmp_path, size):
     assert fw <= sw and fh <= sh, out
     assert min(out["plots"]) >= 150, out
     assert not out["hscroll"], out
+    # the whole Training panel shows, its progress bar too (at 1280x720 it was below the
+    # fold: walk-through S)
+    assert not out["vscroll"] and out["progress_shown"], out
     assert out["state_kept"], f"a lesson changed the main layout: {out['layouts']}"
     assert out["restored_same"], "the layout saved after the lessons restores differently"
     assert out["frame_after_lessons"][1] <= sh, "a lesson grew the window off the screen"
