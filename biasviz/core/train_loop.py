@@ -529,7 +529,8 @@ class TrainerCore:
                 )
                 if control.after_epoch(last=self.epoch >= target_epoch):
                     paused_time += yield from self._pause(control)
-            yield self._end(EndReason.FINISHED, f"finished {epochs} epoch(s)")
+            plural = "s" if epochs != 1 else ""
+            yield self._end(EndReason.FINISHED, f"finished {epochs:,} epoch{plural}")
         finally:
             # a new run starts a new epoch, whatever this one stopped in
             self._epoch_position, self._epoch_losses = 0, []

@@ -398,3 +398,10 @@ def test_the_numpy_engine_does_not_import_torch():
     code = ("import sys, biasviz.core.engine_numpy; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_end_message_counts_epochs_in_words(pair):
+    """'finished 1 epoch', 'finished 2 epochs' (the status bar said 'epoch(s)')."""
+    for epochs, words in ((1, "finished 1 epoch"), (2, "finished 2 epochs")):
+        end = list(Trainer(ModelSpec(), pair, TrainConfig(epochs=epochs)).run())[-1]
+        assert end.message == words
