@@ -30,6 +30,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QFont,
     QFontMetrics,
+    QFontMetricsF,
     QIcon,
     QPixmap,
 )
@@ -216,8 +217,12 @@ class EvaluationView(QWidget):
         bar_item.getAxis("bottom").enableAutoSIPrefix(False)
         # class names under the bars and the matrix's columns: whole, staggered over two
         # lines, or shortened with "…" and listed in the axis's tooltip
-        self.bar_columns = CategoryAxis(bar_item, "bottom")
+        self.bar_columns = CategoryAxis(bar_item, "bottom", max_lines=3)
         self.confusion_columns = CategoryAxis(conf_item, "bottom", max_lines=3)
+        self._bar_names: tuple[str, ...] = ()
+        # the first and last names need room beside their bars (they were "T-shirt/t…",
+        # "Ankle b…", walk-through S): the range's margins follow the plot's width
+        bar_item.getViewBox().sigResized.connect(self._fit_bar_range)
 
         # gallery of mistakes
         self.gallery_panel = _Panel("Mistakes", TIP_GALLERY)
@@ -480,6 +485,7 @@ class EvaluationView(QWidget):
         for t in self._bar_texts + self._cell_texts:
             t.hide()
         self.confusion_image.clear()
+        self._bar_names = ()
         self.bar_columns.set_names([])
         self.bar_plot.getPlotItem().setXRange(0, 1, padding=0)
         conf_item = self.confusion_plot.getPlotItem()
@@ -553,8 +559,8 @@ class EvaluationView(QWidget):
         item = self.bar_plot.getPlotItem()
         self._set_class_axis(self.bar_plot, "bottom", ev.class_names, 0.0)
         item.getAxis("left").setTicks(None)
-        pad = 0.9 if self._long_names(ev.class_names) else 0.6
-        item.setXRange(-pad, k - 1 + pad, padding=0)
+        self._bar_names = tuple(ev.class_names)
+        self._fit_bar_range()
         item.setYRange(0, 112, padding=0)
         # The count is in the header above; a long title would make the plot wider than
         # its pane at 1280×720 and cut the bars off at the right.
@@ -583,6 +589,35 @@ class EvaluationView(QWidget):
         self.bars.setToolTip("")
         self._hover_bar = None
 
+    def _fit_bar_range(self, *_args) -> None:
+        """The bars' x range, with margins wide enough for the first and last class names
+        to show whole under their bars (centred on them), at most 2 bars wide."""
+        names = self._bar_names
+        if not names:
+            return
+        k = len(names)
+        item = self.bar_plot.getPlotItem()
+        pad = 0.9 if self._long_names(names) else 0.6
+        width = item.getViewBox().width()
+        if width > 0:
+            metrics = QFontMetricsF(self._class_font(names))
+            # half the wider end name, and a few pixels: px per bar is width / (k-1+2·pad)
+            half = (max(metrics.horizontalAdvance(names[0]),
+                        metrics.horizontalAdvance(names[-1])) + 8) / 2
+            if width > 2 * half + 1:
+                pad = max(pad, half * (k - 1) / (width - 2 * half))
+            pad = min(pad, 2.0)
+        key = (-pad, k - 1 + pad)
+        (x0, x1), _ = item.viewRange()
+        if abs(x0 - key[0]) > 1e-3 or abs(x1 - key[1]) > 1e-3:
+            item.setXRange(*key, padding=0)
+
+    def _class_font(self, names: tuple[str, ...]) -> QFont:
+        font = QFont(self.font())
+        if self._long_names(names):
+            font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.0))
+        return font
+
     @staticmethod
     def _long_names(names: tuple[str, ...]) -> bool:
         return len(names) > 2 and max(len(n) for n in names) > 3
@@ -597,10 +632,7 @@ class EvaluationView(QWidget):
         for the longest name.
         """
         axis = plot.getPlotItem().getAxis(side)
-        long_names = self._long_names(names)
-        font = QFont(self.font())
-        if long_names:
-            font.setPointSizeF(max(font.pointSizeF() * 0.85, 7.0))
+        font = self._class_font(names)
         positions = [i + offset for i in range(len(names))]
         if side == "bottom":
             columns = self.confusion_columns if plot is self.confusion_plot else self.bar_columns

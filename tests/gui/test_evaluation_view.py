@@ -366,3 +366,23 @@ def test_every_part_has_a_tooltip(view):
         assert part.toolTip().strip(), part
     assert view.bar_plot.getPlotItem().toolTip()
     assert view.confusion_plot.getPlotItem().toolTip()
+
+
+@pytest.mark.parametrize("size", [(1100, 700), (936, 600)])  # the Evaluate tab at 1366 / 1280
+def test_long_class_names_under_the_bars_show_whole(qtbot, size):
+    """Walk-through S: the bars' axis showed "T-shirt/t…" and "Ankle b…" at 1366x768."""
+    from biasviz.core.datasets.types import FASHION_NAMES
+
+    view = EvaluationView()
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    data = ten_data()
+    data = TaskData(**{**data.__dict__, "class_names": tuple(FASHION_NAMES)})
+    view.set_evaluation(linear_params(), ModelSpec(kind="linear", n_outputs=10), data)
+    qtbot.wait(20)
+    assert view.bar_columns.names() == list(FASHION_NAMES)
+    shown = [label.strip("\n") for label in view.bar_columns.shown_labels()]
+    assert shown == list(FASHION_NAMES), shown
+    assert not view.bar_columns.shortened
