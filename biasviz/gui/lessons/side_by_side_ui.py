@@ -470,9 +470,10 @@ class SideBySideLesson(Lesson):
         self._redraw_accuracy()
 
     def _show_ended(self, stopped: bool, step: int) -> None:
+        more = self.epochs_spin.value()
         self.status_label.setText(
-            f"{'Stopped' if stopped else 'Finished'} at step {step}. Continue: "
-            f"{self.epochs_spin.value()} more epoch(s). Reset: back to step 0."
+            f"{'Stopped' if stopped else 'Finished'} at step {step:,}. Continue: "
+            f"{more} more epoch{'s' if more != 1 else ''}. Reset: back to step 0."
         )
 
     # Run events, the same for every side-by-side lesson; a lesson names its models
