@@ -101,6 +101,8 @@ class MulticlassPage:
         item.invertY(True)
         item.getViewBox().setDefaultPadding(0.0)
         item.setLabel("left", "true")  # the columns are named in the title above (height)
+        for side in ("left", "bottom"):  # tick marks outside: inside they crossed row 9's
+            item.getAxis(side).setStyle(tickLength=4)  # and column 0's numbers
         self.confusion_image = pg.ImageItem(axisOrder="row-major")
         heat = pg.ColorMap(np.linspace(0.0, 1.0, len(HEAT_COLORS)), HEAT_COLORS)
         # square-root scale: the few mistakes stay visible next to the big diagonal
@@ -374,9 +376,11 @@ class MulticlassPage:
         self._mc_result = result
         n = int(self._mc_decision.targets.shape[0])
         correct = int(np.trace(result.confusion))
+        counts = accuracy_counts(correct, n, self._valid_total)
+        if counts.startswith("on "):  # a sample: said in plain weight, to stay on one line
+            counts = f"<span style='font-weight:normal'>{counts}</span>"
         self.mc_accuracy_label.setText(
-            f"validation accuracy {fmt_percent(result.accuracy)} "
-            f"{accuracy_counts(correct, n, self._valid_total)}"
+            f"validation accuracy {fmt_percent(result.accuracy)} {counts}"
         )
         self.mc_accuracy_label.setToolTip(self._accuracy_tip(n, self._mc_accuracy_tip))
         self._update_mc_status()
