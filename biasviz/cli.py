@@ -637,7 +637,7 @@ def cmd_train(ns: argparse.Namespace) -> int:
     if not quiet:
         _note(
             f"{spec.describe()}; {config.optimizer.value}, lr {config.lr:g}, batch "
-            f"{int(config.batch_size)}, {int(config.epochs)} epoch(s)"
+            f"{int(config.batch_size)}, {int(config.epochs)} epoch{'' if int(config.epochs) == 1 else 's'}"
         )
     try:
         accuracy, ended = _train_loop(runner, int(config.epochs), status, quiet)
@@ -1046,7 +1046,7 @@ def _trained_animator(ns: argparse.Namespace, options, status: StatusLine | None
     if not quiet:
         _note(
             f"{dataset.name}: {data.describe()}; {spec.describe()}; {config.optimizer.value}, "
-            f"lr {config.lr:g}, batch {int(config.batch_size)}, {int(config.epochs)} epoch(s)"
+            f"lr {config.lr:g}, batch {int(config.batch_size)}, {int(config.epochs)} epoch{'' if int(config.epochs) == 1 else 's'}"
         )
     try:
         _accuracy, ended = _train_loop(recorder, int(config.epochs), status, quiet)
@@ -1339,7 +1339,7 @@ def _session_info(path: str) -> int:
                  f"{s.spec.seed}"))
     loss = "cross-entropy" if not s.task.is_binary else f"{config.loss.value} loss"
     rows.append(("training", f"{config.optimizer.value}, lr {config.lr:g}, batch "
-                 f"{int(config.batch_size)}, {loss}, {int(config.epochs)} epoch(s) per run, "
+                 f"{int(config.batch_size)}, {loss}, {int(config.epochs)} epoch{'' if int(config.epochs) == 1 else 's'} per run, "
                  f"batch-order seed {config.seed}"))
     rows.append(("trained", f"{s.step:,} steps, {s.epoch:,} epochs"))
     last = history.last_epoch
