@@ -107,9 +107,9 @@ class PlotKey:
     issue 10), whatever head room the axis left.
 
     The title row shows the longest form that fits the plot's width: the full title and
-    names, then shorter titles, then short names; when even the shortest does not fit it
-    wraps onto a second line (the row grows) rather than run off the plot.  The full text
-    is the row's tooltip."""
+    names, then shorter titles, then short names, then a title above the key on two lines
+    (the row grows); only when even that does not fit is the text wrapped, never run off
+    the plot.  The full text is the row's tooltip."""
 
     KEY_SIZE = "9pt"
 
@@ -149,14 +149,14 @@ class PlotKey:
 
     def _forms(self) -> list[str]:
         """Every way to write the row, longest first: one line (full names with each
-        title, then short names), then the shortest title above the key on two lines."""
+        title, then short names), then a title above the key on two lines."""
         if not self._entries:
             return list(self._titles)
         keys = [f"<span style='font-size:{self.KEY_SIZE}'>{_key_html(self._entries, short)}</span>"
                 for short in (False, True)]
         forms = [f"{title}&nbsp;&nbsp; {key}" if title else key
                  for key in keys for title in self._titles]
-        return forms + [f"{self._titles[-1]}<br>{key}" for key in keys]
+        return forms + [f"{title}<br>{key}" for key in keys for title in self._titles]
 
     def _on_resized(self) -> None:
         width = self._item.getViewBox().width()
