@@ -871,8 +871,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.plots.show_moment(None if model.scrub_step is None else snap.step,
                                snap.epoch if model.scrub_step is not None else None)
         if model.scrub_step is not None:
-            accuracy = model.timeline.accuracy_at(snap.step)
-            self.timeline_bar.set_caption(moment_caption(snap.step, snap.epoch, accuracy))
+            evaluated = model.timeline.evaluated_at(snap.step)  # with the epoch it is from
+            self.timeline_bar.set_caption(moment_caption(snap.step, snap.epoch, evaluated))
 
     def _refresh_history(self) -> bool:
         """The curves; and the progress bar, at most every PROGRESS_INTERVAL while
@@ -938,6 +938,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         # looks edited by the user.
         trained = biases if past or self.session.state == RUNNING \
             else model.trained_output_biases()
+        # (live frames score a fixed sample of the images: the panel says of how many)
+        self.decision_panel.set_validation_size(len(model.data.valid_y))
         if isinstance(decision, BinaryDecision):
             self.decision_panel.set_binary(
                 decision, float(trained[0]), tuple(model.data.class_names),

@@ -44,8 +44,9 @@ def caption_for(model) -> str:
         model.state.value, "Loading")
     if model.scrub_step is not None:
         shown = model.shown_snapshot()
-        m_acc = model.timeline.accuracy_at(shown.step)
-        m_text = f" · {percent(m_acc)}" if m_acc is not None else ""
+        m_acc = model.timeline.evaluated_at(shown.step)
+        m_text = (f" · after epoch {m_acc.epoch}: {percent(m_acc.accuracy)}"
+                  if m_acc is not None else "")
         return (f"Looking back at step {shown.step:,} (epoch {shown.epoch}){m_text} — "
                 "← / → to move, End for now")
     if step == 0:

@@ -49,8 +49,18 @@ def test_the_end_of_a_run_scores_every_image_off_the_gui_thread(qtbot, window, m
         return original(params, live=live)
 
     monkeypatch.setattr(model, "decision_for", recording)
+    live_texts: list[str] = []  # the accuracy as live frames show it
+    frame = w._on_frame_prepared
+
+    def watching(run_id, result):
+        frame(run_id, result)
+        if s.state == "running":
+            live_texts.append(w.decision_panel.accuracy_label.text())
+
+    w._prep_runner.finished.disconnect()
+    w._prep_runner.finished.connect(watching)
     ended_in_gui: list[list[str]] = []
-    _train(qtbot, w, 3, lambda: ended_in_gui.append(list(full_scored_in)))
+    _train(qtbot, w, 600, lambda: ended_in_gui.append(list(full_scored_in)))
     qtbot.waitUntil(lambda: _final_views_agree(w), timeout=WAIT)
     # the first full-set scoring after the end ran in the worker, not in the GUI thread
     after_end = full_scored_in[len(ended_in_gui[0]):]
@@ -58,6 +68,8 @@ def test_the_end_of_a_run_scores_every_image_off_the_gui_thread(qtbot, window, m
     assert f"{100 * w.decision_panel.result().accuracy:.1f}%" in \
         w.decision_panel.accuracy_label.text()
     assert w.decision_panel.result().confusion.sum() == n_valid  # every image, not a sample
+    # while training, the panel said its figure was on a sample of the images
+    assert live_texts and all(f"of {n_valid:,}" in t for t in live_texts), live_texts
 
 
 def test_a_small_validation_set_is_refreshed_at_once(qtbot, window):

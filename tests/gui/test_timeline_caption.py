@@ -34,3 +34,27 @@ def test_the_caption_fits_the_bar_at_a_small_screens_width(qtbot):
     qtbot.wait(10)
     assert bar.label.fontMetrics().horizontalAdvance(text) <= bar.label.contentsRect().width()
     assert "after epoch" in bar.label.toolTip() or "epoch" in bar.label.toolTip()
+
+
+def test_the_window_captions_a_scrubbed_moment_with_its_epoch(qtbot, window):
+    """Scrubbed to a step inside an epoch, the caption names the epoch its accuracy was
+    measured after (the window passes Timeline.evaluated_at)."""
+    from PySide6.QtCore import Qt
+
+    w, s = window, window.session
+    p = w.training_panel
+    qtbot.mouseClick(p.epoch_button, Qt.MouseButton.LeftButton)  # epoch 1, evaluated
+    qtbot.waitUntil(lambda: s.state == "paused" and len(w.plots.epochs) >= 1, timeout=60_000)
+    for _ in range(2):  # two single steps into epoch 2 (each one a recorded moment)
+        step = s.snapshot.step
+        qtbot.mouseClick(p.step_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda step=step: s.state == "paused" and s.snapshot.step == step + 1,
+                        timeout=60_000)
+    per_epoch = s.trainer.batches_per_epoch
+    inside = [k for k in s.model.timeline.moments() if per_epoch < k < 2 * per_epoch]
+    assert len(inside) == 2
+    s.model.scrub_to(inside[0])
+    qtbot.waitUntil(lambda: s.model.scrub_step == inside[0], timeout=5_000)
+    first = s.model.timeline.evaluated_at(inside[0])
+    assert first is not None and first.epoch == 1
+    assert f"after epoch 1: {100 * first.accuracy:.1f}%" in w.timeline_bar.label.text()
