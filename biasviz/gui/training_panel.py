@@ -307,19 +307,29 @@ class TrainingPanel(QWidget):
         self.hidden_spin = QSpinBox()
         self.hidden_spin.setRange(1, 512)
         self.hidden_spin.setValue(32)
+        self.hidden_spin.setSuffix(" neurons")
         _tip(self.hidden_spin, "Neurons in the hidden layer; each has 784 weights and 1 bias.")
-        mform.addRow("Hidden neurons", self.hidden_spin)
+        # (short row labels: a long one widened the whole panel when the MLP was chosen)
+        mform.addRow("Hidden", self.hidden_spin)
         self.channels_spin = QSpinBox()
         self.channels_spin.setRange(1, 32)
         self.channels_spin.setValue(8)
         _tip(self.channels_spin, "Number of convolution kernels (filters). Each kernel is "
              "shared by every position of the image.")
-        mform.addRow("Kernels", self.channels_spin)
         self.kernel_combo = QComboBox()
         for k in (3, 5, 7):
             self.kernel_combo.addItem(f"{k}×{k}", k)
         self.kernel_combo.setCurrentIndex(1)
-        mform.addRow("Kernel size", self.kernel_combo)
+        _tip(self.kernel_combo, "Each kernel's size in pixels: the patch of the image it "
+             "looks at, at every position.")
+        self.kernels_row = QWidget()  # "Kernels: 8 of size 5×5", one row
+        kernels = QHBoxLayout(self.kernels_row)
+        kernels.setContentsMargins(0, 0, 0, 0)
+        kernels.addWidget(self.channels_spin)
+        kernels.addWidget(QLabel("of size"))
+        kernels.addWidget(self.kernel_combo)
+        kernels.addStretch(1)
+        mform.addRow("Kernels", self.kernels_row)
         init_row = QHBoxLayout()
         self.init_combo = QComboBox()
         self.init_combo.addItem("random normal", InitKind.RANDOM.value)
@@ -683,8 +693,7 @@ class TrainingPanel(QWidget):
         for widget, visible in (
             (self.bias_combo, kind is ModelKind.SINGLE),
             (self.hidden_spin, kind is ModelKind.MLP),
-            (self.channels_spin, kind is ModelKind.CNN),
-            (self.kernel_combo, kind is ModelKind.CNN),
+            (self.kernels_row, kind is ModelKind.CNN),
         ):
             form.setRowVisible(widget, visible)
         data_form: QFormLayout = self.pair_widget.parentWidget().layout()  # type: ignore[assignment]

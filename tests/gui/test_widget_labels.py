@@ -414,3 +414,21 @@ def test_weights_view_names_what_its_values_are(qtbot):
     view.set_value_name("w − w₀")
     assert view.colorbar_label() == "w − w₀"
     assert view.hover_at(3.5, 2.5).startswith("(row 2, column 3): w − w₀ = ")
+
+
+def test_the_training_panel_keeps_its_width_whatever_the_model(qtbot):
+    """Its rows' labels are short ('Hidden', 'Kernels: 8 of size 5×5'): 'Hidden neurons'
+    made the panel 53 px wider when the MLP was chosen, taken from the views beside it
+    (walk-through S)."""
+    from biasviz.core.spec import ModelKind
+    from biasviz.gui.training_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    widths = {}
+    for kind in ModelKind:
+        panel.model_combo.setCurrentIndex(panel.model_combo.findData(kind.value))
+        qtbot.wait(10)
+        widths[kind.value] = panel.minimumSizeHint().width()
+    assert max(widths.values()) - min(widths.values()) <= 4, widths
