@@ -560,6 +560,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self._eval_timer.start()
 
     def _on_state(self, state: str) -> None:
+        previous, self._previous_state = getattr(self, "_previous_state", None), state
+        plan = self.session.planned_end
+        if state == RUNNING and previous != PAUSED and plan is not None:
+            self.plots.plan_run(*plan)  # a new run: the plots span it (a resumed one did)
         self.training_panel.set_state(state)
         self.stop_action.setEnabled(state in (RUNNING, PAUSED))
         self.import_action.setEnabled(state not in (RUNNING, PAUSED))

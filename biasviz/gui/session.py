@@ -126,6 +126,7 @@ class Session(QObject):
         # Does the current (or last) run train in a thread of this process (the CNN's torch
         # engine, or no training process), sharing the GIL with the window's drawing?
         self.trains_in_thread = False
+        self.planned_end: tuple[int, int] | None = None  # see _launch
 
     # ------------------------------------------------------------------ model values
     # Read-only views of the model, for widgets and tests; the model is their one home.
@@ -375,6 +376,13 @@ class Session(QObject):
 
         model = self.model
         model.scrub_to(None)
+        # Where a run started with Start will end, unless stopped (the plots span it from
+        # the start; set before the state says "running"); None for a single step or
+        # Step epoch, which pause at once.
+        before = model.trainer
+        self.planned_end = None if first_command is not None or before is None else (
+            before.step + int(model.config.epochs) * before.batches_per_epoch,
+            before.epoch + int(model.config.epochs))
         model.training_started()
         trainer = model.trainer
         epochs = int(model.config.epochs)

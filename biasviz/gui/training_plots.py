@@ -106,6 +106,7 @@ class TrainingPlots(QWidget):
         for plot, line in ((self.loss_plot, self.loss_moment), (self.acc_plot, self.acc_moment)):
             line.setVisible(False)
             plot.addItem(line, ignoreBounds=True)
+        self._planned = (0.0, 0.0)  # the run's end, step and epoch (plan_run)
         self._set_empty_ranges()
 
     def set_line_width(self, width: float | None) -> None:
@@ -157,9 +158,11 @@ class TrainingPlots(QWidget):
         self._epochs_key: tuple | None = None
         for plot in (self.loss_plot, self.acc_plot):
             plot.disableAutoRange()
-        self._set_range(self.loss_plot, "x", 0.0, 10.0)
+        planned_step, planned_epoch = self._planned  # a run about to start: its span
+        self._set_range(self.loss_plot, "x", 0.0,
+                        nice_ceiling(max(10.0, planned_step), FINE_STEPS))
         self._set_range(self.loss_plot, "y", 0.0, 1.0)
-        self._set_range(self.acc_plot, "x", 0.0, 5.0)
+        self._set_range(self.acc_plot, "x", 0.0, nice_ceiling(max(5.0, planned_epoch)))
         self.acc_plot.setYRange(0, 108, padding=0)
 
     def clear(self) -> None:
@@ -167,14 +170,29 @@ class TrainingPlots(QWidget):
             curve.setData([], [])
         self.acc_key.set_titles(_acc_titles(None))
         self._version = -1
+        self._planned = (0.0, 0.0)
         self._set_empty_ranges()
+
+    def plan_run(self, end_step: int, end_epoch: int) -> None:
+        """A run starts that will end at ``end_step`` / ``end_epoch`` (if not stopped):
+        the x axes span it from the start, as fastai's ShowGraphCallback's do, and the
+        curves grow into them.  Axes that grew with the curves re-laid out their ticks
+        at every frame of a short run (11 times in the chapter's 0.2 s)."""
+        self._planned = (float(end_step), float(end_epoch))
+        self._version = -1  # the next history redraws the ranges
+        self._epochs_key = None
+        self._set_range(self.loss_plot, "x", 0.0,
+                        nice_ceiling(max(10.0, end_step), FINE_STEPS))
+        self._set_range(self.acc_plot, "x", 0.0, nice_ceiling(max(5.0, end_epoch)))
 
     def show_history(self, history) -> None:
         """Draw the app model's training history (only when it changed).
 
         The axes grow in steps (1, 2, 5 × 10ⁿ), not with every point: an axis whose
         range changes re-lays out its ticks and repaints, which was most of a frame's
-        cost while training.  The loss axis only grows within a run."""
+        cost while training.  The loss axis only grows within a run, and the x axes
+        span the run planned (:meth:`plan_run`)."""
+        planned_step, planned_epoch = self._planned
         if history.version == self._version:
             return
         self._version = history.version
@@ -187,7 +205,7 @@ class TrainingPlots(QWidget):
             x_last = float(history.loss.x[-1])
             self._loss_top = max(self._loss_top, float(np.nanmax(history.loss.y)))
             self._set_range(self.loss_plot, "x", 0.0,
-                            nice_ceiling(max(10.0, x_last * 1.02), FINE_STEPS))
+                            nice_ceiling(max(10.0, x_last * 1.02, planned_step), FINE_STEPS))
             # a little head room: the key is above the data area, not in it
             self._set_range(self.loss_plot, "y", 0.0,
                             nice_ceiling(self._loss_top * 1.05, FINE_STEPS))
@@ -207,7 +225,8 @@ class TrainingPlots(QWidget):
         self.acc_curve.setData(history.accuracy.x, 100 * history.accuracy.y)
         if n:
             epoch, acc = history.accuracy.last()
-            self._set_range(self.acc_plot, "x", 0.0, nice_ceiling(max(5.0, epoch * 1.02)))
+            self._set_range(self.acc_plot, "x", 0.0,
+                            nice_ceiling(max(5.0, epoch * 1.02, planned_epoch)))
             self.acc_key.set_titles(_acc_titles((epoch, acc)))
         else:
             self.acc_key.set_titles(_acc_titles(None))

@@ -92,3 +92,37 @@ def test_the_weights_show_what_training_changed_while_it_runs(qtbot, window):
     qtbot.mouseClick(w.training_panel.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: s.state == "ready", timeout=60_000)
     assert shown and set(shown) == {"delta"}
+
+
+def test_the_plots_span_the_run_from_its_start(qtbot, window):
+    """Start: the x axes span the whole run at once (as fastai's ShowGraphCallback) and
+    stay put while it trains (they grew with the curves and re-laid out their ticks at
+    every frame); a single step keeps them small."""
+    from PySide6.QtCore import Qt
+
+    w, s, p = window, window.session, window.training_panel
+    qtbot.mouseClick(p.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "paused", timeout=60_000)
+    assert w.plots.loss_plot.viewRange()[0][1] <= 10
+    s.stop()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=60_000)
+    p.epochs_spin.setValue(500)
+    per_epoch = s.trainer.batches_per_epoch
+    start = s.trainer.step
+    ranges: list[tuple[float, float]] = []
+    original = w._refresh_frame
+
+    def checking():
+        original()
+        if s.state == "running":
+            ranges.append((w.plots.loss_plot.viewRange()[0][1],
+                           w.plots.acc_plot.viewRange()[0][1]))
+
+    w._frame_timer.timeout.disconnect()
+    w._frame_timer.timeout.connect(checking)
+    qtbot.mouseClick(p.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=60_000)
+    end_step = start + 500 * per_epoch
+    assert ranges and len(set(ranges)) == 1, ranges
+    loss_x, acc_x = ranges[0]
+    assert end_step <= loss_x <= 1.5 * end_step and 500 <= acc_x <= 750
