@@ -158,11 +158,9 @@ class TrainingPlots(QWidget):
         self._epochs_key: tuple | None = None
         for plot in (self.loss_plot, self.acc_plot):
             plot.disableAutoRange()
-        planned_step, planned_epoch = self._planned  # a run about to start: its span
-        self._set_range(self.loss_plot, "x", 0.0,
-                        nice_ceiling(max(10.0, planned_step), FINE_STEPS))
+        self._set_range(self.loss_plot, "x", 0.0, self._step_span(0.0))  # (a plan: its span)
         self._set_range(self.loss_plot, "y", 0.0, 1.0)
-        self._set_range(self.acc_plot, "x", 0.0, nice_ceiling(max(5.0, planned_epoch)))
+        self._set_range(self.acc_plot, "x", 0.0, self._epoch_span(0.0))
         self.acc_plot.setYRange(0, 108, padding=0)
 
     def clear(self) -> None:
@@ -173,6 +171,22 @@ class TrainingPlots(QWidget):
         self._planned = (0.0, 0.0)
         self._set_empty_ranges()
 
+    def _step_span(self, last: float) -> float:
+        """The loss plot's x range: the planned run and a little (its last point is not on
+        the edge), or, past the plan or without one, grown in steps past the last point."""
+        planned = self._planned[0]
+        if planned >= last and planned > 0:
+            return max(10.0, planned * 1.01)
+        return nice_ceiling(max(10.0, last * 1.02), FINE_STEPS)
+
+    def _epoch_span(self, last: float) -> float:
+        """The same for the accuracy plot (half an epoch past the plan: the last marker
+        whole; 5 planned epochs drew an axis to 10 when rounded up to a nice number)."""
+        planned = self._planned[1]
+        if planned >= last and planned > 0:
+            return max(5.0, planned + 0.5)
+        return nice_ceiling(max(5.0, last * 1.02))
+
     def plan_run(self, end_step: int, end_epoch: int) -> None:
         """A run starts that will end at ``end_step`` / ``end_epoch`` (if not stopped):
         the x axes span it from the start, as fastai's ShowGraphCallback's do, and the
@@ -181,9 +195,8 @@ class TrainingPlots(QWidget):
         self._planned = (float(end_step), float(end_epoch))
         self._version = -1  # the next history redraws the ranges
         self._epochs_key = None
-        self._set_range(self.loss_plot, "x", 0.0,
-                        nice_ceiling(max(10.0, end_step), FINE_STEPS))
-        self._set_range(self.acc_plot, "x", 0.0, nice_ceiling(max(5.0, end_epoch)))
+        self._set_range(self.loss_plot, "x", 0.0, self._step_span(0.0))
+        self._set_range(self.acc_plot, "x", 0.0, self._epoch_span(0.0))
 
     def show_history(self, history) -> None:
         """Draw the app model's training history (only when it changed).
@@ -192,7 +205,6 @@ class TrainingPlots(QWidget):
         range changes re-lays out its ticks and repaints, which was most of a frame's
         cost while training.  The loss axis only grows within a run, and the x axes
         span the run planned (:meth:`plan_run`)."""
-        planned_step, planned_epoch = self._planned
         if history.version == self._version:
             return
         self._version = history.version
@@ -204,8 +216,7 @@ class TrainingPlots(QWidget):
         else:
             x_last = float(history.loss.x[-1])
             self._loss_top = max(self._loss_top, float(np.nanmax(history.loss.y)))
-            self._set_range(self.loss_plot, "x", 0.0,
-                            nice_ceiling(max(10.0, x_last * 1.02, planned_step), FINE_STEPS))
+            self._set_range(self.loss_plot, "x", 0.0, self._step_span(x_last))
             # a little head room: the key is above the data area, not in it
             self._set_range(self.loss_plot, "y", 0.0,
                             nice_ceiling(self._loss_top * 1.05, FINE_STEPS))
@@ -225,8 +236,7 @@ class TrainingPlots(QWidget):
         self.acc_curve.setData(history.accuracy.x, 100 * history.accuracy.y)
         if n:
             epoch, acc = history.accuracy.last()
-            self._set_range(self.acc_plot, "x", 0.0,
-                            nice_ceiling(max(5.0, epoch * 1.02, planned_epoch)))
+            self._set_range(self.acc_plot, "x", 0.0, self._epoch_span(epoch))
             self.acc_key.set_titles(_acc_titles((epoch, acc)))
         else:
             self.acc_key.set_titles(_acc_titles(None))
