@@ -299,7 +299,8 @@ def startup(repeats: int = 5) -> dict:
     return {"median_s": report["median_s"], "runs": report["runs"]}
 
 
-def one_repeat(name: str, niceness: int | None = None) -> tuple[dict, dict]:
+def one_repeat(name: str, niceness: int | None = None,
+               share: float | None = None) -> tuple[dict, dict]:
     """The headless run and the window run, each in a fresh process of its own: a
     process' peak RSS (VmHWM) covers its whole life, so earlier runs would count in a
     later one's; and a headless run after the window's, in its process, ran while the
@@ -307,6 +308,7 @@ def one_repeat(name: str, niceness: int | None = None) -> tuple[dict, dict]:
     0.15 s run).  Both start cold, alike."""
     def run(which: str) -> dict:
         extra = [] if niceness is None else ["--yield-niceness", str(niceness)]
+        extra += [] if share is None else ["--frame-share", str(share)]
         out = subprocess.run([sys.executable, __file__, "--one", name, "--part", which, *extra],
                              capture_output=True, text=True, timeout=1800,
                              env=dict(os.environ))
@@ -329,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--yield-niceness", type=int, default=None, metavar="N",
                     help="nice value of the window's side jobs (gui.runner.YIELD_NICENESS; "
                          "0: they do not give way), to compare")
+    ap.add_argument("--frame-share", type=float, default=None, metavar="S",
+                    help="share of the time a process run's frames (and their numbers) may "
+                         "take (gui.main_window.PROCESS_RUN_SHARE), to compare")
     ap.add_argument("--one", choices=RUNS, help=argparse.SUPPRESS)
     ap.add_argument("--part", choices=["window", "headless"], default="window",
                     help=argparse.SUPPRESS)
@@ -338,6 +343,10 @@ def main(argv: list[str] | None = None) -> int:
             from biasviz.gui import runner
 
             runner.YIELD_NICENESS = args.yield_niceness
+        if args.frame_share is not None:
+            from biasviz.gui import main_window
+
+            main_window.PROCESS_RUN_SHARE = args.frame_share
         result = in_window(args.one) if args.part == "window" else headless(args.one)
         print("RESULT " + json.dumps(result))
         return 0
@@ -349,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in runs:
         rows = []
         for _ in range(args.repeats):
-            head, win = one_repeat(name, args.yield_niceness)
+            head, win = one_repeat(name, args.yield_niceness, args.frame_share)
             rows.append({"headless": head, "window": win,
                          "ratio": win["samples_per_s"] / head["samples_per_s"],
                          "train_ratio": win["train_samples_per_s"]
