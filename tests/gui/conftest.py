@@ -18,3 +18,52 @@ def window(qtbot, tmp_path):
     w.session.load_engine_now()
     yield w
     w.session.shutdown()
+
+
+@pytest.fixture
+def run_in_xvfb(tmp_path):
+    """``run_in_xvfb(script, "1366x768", scale="2")``: run a Qt ``script`` (Python source;
+    its argv[1] is a settings file in tmp_path) in a fresh process on a fresh Xvfb screen
+    of that size (xcb), and return the JSON object its last line of output prints.
+    Skips when no X display can be started here."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("needs Xvfb")
+
+    def free_display() -> int:
+        for n in range(70, 130):
+            if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+                return n
+        pytest.skip("no free X display number")
+
+    def run(script: str, size: str, scale: str | None = None) -> dict:
+        display = free_display()
+        xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{size}x24",
+                                 "-nolisten", "tcp"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while not Path(f"/tmp/.X11-unix/X{display}").exists():
+                if time.monotonic() > deadline or xvfb.poll() is not None:
+                    pytest.skip("Xvfb did not start")
+                time.sleep(0.05)
+            env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb",
+                       QT_SCALE_FACTOR=scale or "1")
+            done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "s.ini")],
+                                  capture_output=True, text=True, timeout=120, env=env)
+            if done.returncode != 0 and "could not connect to display" in done.stderr.lower():
+                pytest.skip("Qt's xcb platform cannot start here")
+            assert done.returncode == 0, done.stderr[-3000:]
+            return json.loads(done.stdout.strip().splitlines()[-1])
+        finally:
+            xvfb.terminate()
+            xvfb.wait(5)
+
+    return run

@@ -5,16 +5,7 @@ closing every lesson leaves the saved layout alone, and Reset layout restores it
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
-
-pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
 
 SCRIPT = r"""
 import json, sys
@@ -122,38 +113,10 @@ print(json.dumps(out))
 """
 
 
-def _free_display() -> int:
-    for n in range(70, 99):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            return n
-    pytest.skip("no free X display number")
-
-
 @pytest.mark.parametrize("size", ["1366x768", "1280x720", "2560x1600@2"])
-def test_window_fits_a_laptop_screen(tmp_path, size):
+def test_window_fits_a_laptop_screen(run_in_xvfb, size):
     size, _, scale = size.partition("@")
-    display = _free_display()
-    xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{size}x24", "-nolisten",
-                             "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{display}").exists():
-            if time.monotonic() > deadline or xvfb.poll() is not None:
-                pytest.skip("Xvfb did not start")
-            time.sleep(0.05)
-        env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb",
-                   QT_SCALE_FACTOR=scale or "1")
-        run = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "s.ini")],
-                             capture_output=True, text=True, timeout=120, env=env)
-        if run.returncode != 0 and "could not connect to display" in run.stderr.lower():
-            pytest.skip("Qt's xcb platform cannot start here")
-        assert run.returncode == 0, run.stderr[-3000:]
-        import json
-
-        out = json.loads(run.stdout.strip().splitlines()[-1])
-    finally:
-        xvfb.terminate()
-        xvfb.wait(5)
+    out = run_in_xvfb(SCRIPT, size, scale)
     sw, sh = out["screen"]
     fw, fh = out["frame"]
     assert fw <= sw and fh <= sh, out

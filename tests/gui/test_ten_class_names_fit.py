@@ -4,17 +4,7 @@ its class in full ("T-shirt/top", "Ankle boot", not "T-shirt/to…") in the wind
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
-
-pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
 
 SCRIPT = r"""
 import json, sys
@@ -49,35 +39,9 @@ w.close()
 """
 
 
-def _free_display() -> int:
-    for n in range(100, 130):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            return n
-    pytest.skip("no free X display number")
-
-
 @pytest.mark.parametrize("size", ["1366x768", "1280x720"])
-def test_every_fashion_name_is_whole_in_its_box(tmp_path, size):
-    display = _free_display()
-    xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", f"{size}x24", "-nolisten",
-                             "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{display}").exists():
-            if time.monotonic() > deadline or xvfb.poll() is not None:
-                pytest.skip("Xvfb did not start")
-            time.sleep(0.05)
-        env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb")
-        env.pop("QT_SCALE_FACTOR", None)
-        run = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "s.ini")],
-                             capture_output=True, text=True, timeout=120, env=env)
-        if run.returncode != 0 and "could not connect to display" in run.stderr.lower():
-            pytest.skip("Qt's xcb platform cannot start here")
-        assert run.returncode == 0, run.stderr[-3000:]
-        out = json.loads(run.stdout.strip().splitlines()[-1])
-    finally:
-        xvfb.terminate()
-        xvfb.wait(5)
+def test_every_fashion_name_is_whole_in_its_box(run_in_xvfb, size):
+    out = run_in_xvfb(SCRIPT, size)
     from biasviz.core.datasets import FASHION_NAMES
 
     assert out["names"] == list(FASHION_NAMES), out
