@@ -94,6 +94,11 @@ def laptop_window(tag: str):
     settings = QSettings(f"/tmp/bench-{tag}-{os.getpid()}.ini", QSettings.Format.IniFormat)
     settings.clear()
     w = MainWindow(settings=settings)
+    # as the app does (biasviz.gui.app): without it, automatic collections ran in the
+    # window's worker threads and one held the GIL ~80 ms (a gap the app never has)
+    from biasviz.gui.app import collect_on_gui_thread
+
+    w._garbage_collector = collect_on_gui_thread()
     w.resize(1366, 740)
     w.show()
     w.session.load_engine_now()
