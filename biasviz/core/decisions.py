@@ -184,6 +184,12 @@ SCORE_CHUNK = 2048
 CNN_SCORE_CHUNK = 256
 
 
+def score_chunk(spec: ModelSpec) -> int:
+    """How many images one forward pass takes at a time for ``spec`` (the scores here,
+    and the Evaluate tab's logits)."""
+    return CNN_SCORE_CHUNK if spec.kind is ModelKind.CNN else SCORE_CHUNK
+
+
 def as_float_images(x: np.ndarray) -> np.ndarray:
     """(n, 784) float32 in [0, 1] from uint8 pixels (÷255) or floats already in [0, 1]."""
     x = np.asarray(x)
@@ -217,7 +223,7 @@ def output_scores(params: dict[str, np.ndarray], spec: ModelSpec, x: np.ndarray)
     at a time, so passing the stored uint8 images costs no float copy of them all.
     """
     x = np.asarray(x)
-    chunk = CNN_SCORE_CHUNK if spec.kind is ModelKind.CNN else SCORE_CHUNK
+    chunk = score_chunk(spec)
     if x.shape[0] <= chunk or (x.dtype != np.uint8 and spec.kind is not ModelKind.CNN):
         return _scores(params, spec, as_float_images(x))
     x = x.reshape(x.shape[0], -1)

@@ -19,16 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from biasviz.core.datasets import TaskData
-from biasviz.core.decisions import as_float_images, output_biases, sigmoid
+from biasviz.core.decisions import as_float_images, output_biases, score_chunk, sigmoid
 from biasviz.core.errors import ConfigError
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, numpy_logits
 from biasviz.core.text import num
-
-#: How many images one forward pass takes at a time (bounds the memory of a CNN pass).
-CHUNK = 2048
-#: ...for the CNN, whose pass in numpy is ~200× the others': an evaluation asked to stop
-#: (a newer one replaces it) stops within one chunk, ~50 ms.
-CNN_CHUNK = 256
 
 
 class EvaluationCancelled(Exception):
@@ -130,7 +124,9 @@ def model_logits(params: dict[str, np.ndarray], spec: ModelSpec, x: np.ndarray,
     n = x.shape[0]
     shape = (n,) if spec.n_outputs == 1 else (n, spec.n_outputs)
     out = np.empty(shape, dtype=np.float64)
-    chunk = CNN_CHUNK if spec.kind is ModelKind.CNN else CHUNK
+    # (chunks bound a CNN pass's memory; an evaluation asked to stop, because a newer
+    # one replaces it, stops within one: ~50 ms for the CNN)
+    chunk = score_chunk(spec)
     for start in range(0, n, chunk):
         if cancel is not None and cancel():
             raise EvaluationCancelled

@@ -246,10 +246,10 @@ def test_probability_and_confidence_wording():
 def test_an_evaluation_asked_to_stop_stops_between_chunks(monkeypatch):
     """The window stops an evaluation a newer moment has made stale: ``cancel`` is asked
     before each chunk of images; never true, the result is the plain evaluation's."""
-    import biasviz.core.evaluation as evaluation_module
+    import biasviz.core.decisions as decisions_module
     from biasviz.core.evaluation import EvaluationCancelled
 
-    monkeypatch.setattr(evaluation_module, "CHUNK", 64)
+    monkeypatch.setattr(decisions_module, "SCORE_CHUNK", 64)  # (score_chunk's)
     data = pair_data(n=200)
     spec, params = ModelSpec(), left_half_params()
     asked = []
