@@ -88,6 +88,12 @@ class Mailbox:
             return len(self._events)
 
 
+def rest_for_share(cost: float, share: float) -> float:
+    """How long to rest after work that took ``cost`` seconds, for the work to take
+    ``share`` of the time: ``cost * (1 - share) / share``."""
+    return max(0.0, float(cost)) * (1.0 - share) / share
+
+
 class FrameBudget:
     """When to draw next so that drawing takes at most ``max_share`` of the time.
 
@@ -108,5 +114,5 @@ class FrameBudget:
     def next_interval(self, cost: float) -> float:
         """Seconds to wait before the next refresh, given the last one's cost."""
         self.last_cost = max(0.0, float(cost))
-        rest = self.last_cost * (1.0 - self.max_share) / self.max_share
+        rest = rest_for_share(self.last_cost, self.max_share)
         return min(self.max_interval, max(self.min_interval, rest))

@@ -42,7 +42,7 @@ from biasviz import __version__
 from biasviz.core.datasets import DIGIT_NAMES, Task
 from biasviz.core.decisions import BinaryDecision, output_biases
 from biasviz.core.errors import BiasvizError
-from biasviz.core.mailbox import FrameBudget
+from biasviz.core.mailbox import FrameBudget, rest_for_share
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig
 from biasviz.core.weight_display import weight_display
 from biasviz.gui.ask_discard import ask_before_discarding
@@ -779,8 +779,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         """The moment's numbers take a core while they are computed (a CNN's scores in
         numpy: 10-60 ms for 250 images), and a CNN trains on the same cores: computed
         at most :meth:`_side_share` of the time, so the training keeps the rest."""
-        share = self._side_share()
-        wait = self._prep_cost * (1.0 - share) / share
+        wait = rest_for_share(self._prep_cost, self._side_share())
         return time.perf_counter() >= self._prep_done_at + wait
 
     def _on_frame_prepared(self, _run_id: int, result: tuple) -> None:
