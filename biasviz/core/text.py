@@ -49,3 +49,12 @@ def signed_sci(value: float) -> str:
     mantissa = value / 10.0**exponent
     sup = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
     return f"{num(mantissa, 1, sign=True)} × 10{sup}"
+
+
+def escape_html(text: str, quote: bool = True) -> str:
+    """``text`` safe inside a rich-text label: ``html.escape(text, quote)`` without
+    importing ``html``, whose entity table is 1.5 ms of start-up."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if quote:
+        text = text.replace('"', "&quot;").replace("'", "&#x27;")
+    return text

@@ -26,6 +26,7 @@ from biasviz.core.decisions import (
     probability_from_threshold,
     threshold_from_probability,
 )
+from biasviz.core.text import escape_html
 from biasviz.gui.class_labels import ElidedLabel, class_noun, elide
 from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
 from biasviz.gui.decision_common import (
@@ -55,7 +56,6 @@ from biasviz.gui.decision_common import (
     _small,
     _spin,
     accuracy_counts,
-    escape_html,
     fmt,
     fmt_percent,
     quoted,

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from biasviz.core.diagnosis import Finding, Fix
+from biasviz.core.text import escape_html
 
 BACKGROUND = "#fff4e0"
 BORDER = "#d08a1a"
@@ -56,8 +57,9 @@ def _dismiss_button(owner: QWidget, dismiss) -> QToolButton:
     return button
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _text(plain: str) -> str:
+    """Plain text inside the notice's rich-text labels."""
+    return escape_html(plain, quote=False)
 
 
 class DiagnosisNotice(QFrame):
@@ -186,8 +188,8 @@ class DiagnosisNotice(QFrame):
             self.hide()
             self.changed.emit()
             return
-        self.title_label.setText(_escape(first.title))
-        self.evidence_label.setText(_escape(_sentence(first.evidence)))
+        self.title_label.setText(_text(first.title))
+        self.evidence_label.setText(_text(_sentence(first.evidence)))
         self.setToolTip(f"Where to look: {first.where}")
         self._set_fixes(first.fixes)
         others = self._findings[1:]
@@ -196,8 +198,8 @@ class DiagnosisNotice(QFrame):
         if not others:
             self.details_button.setChecked(False)
         self.details_label.setText("<br>".join(
-            f"<b>{_escape(f.title)}</b> — {_escape(_sentence(f.evidence))}"
-            + (f"<br><i>Fixes: {_escape(', '.join(x.label for x in f.fixes))}</i>"
+            f"<b>{_text(f.title)}</b> — {_text(_sentence(f.evidence))}"
+            + (f"<br><i>Fixes: {_text(', '.join(x.label for x in f.fixes))}</i>"
                if f.fixes else "")
             for f in others))
         self.details_label.setVisible(bool(others) and self.details_button.isChecked())

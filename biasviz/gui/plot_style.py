@@ -10,6 +10,8 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem
 
+from biasviz.core.text import escape_html
+
 
 def make_still(
     item: pg.PlotItem, axis_color: QColor | str | tuple, axes: tuple[str, ...] = ("left", "bottom")
@@ -96,7 +98,7 @@ def _key_html(entries: tuple[KeyEntry, ...], short: bool) -> str:
     parts = []
     for e in entries:
         r, g, b = e.color
-        name = _escape(e.short if short else e.name)
+        name = escape_html(e.short if short else e.name, quote=False)
         parts.append(f"<span style='color:#{r:02x}{g:02x}{b:02x}'>{e.sample}</span>&nbsp;{name}")
     return "&nbsp;&nbsp; ".join(parts)
 
@@ -206,7 +208,3 @@ def _plain(html: str) -> str:
     text = re.sub(r"<[^>]+>", "", html)
     return text.replace("&nbsp;", " ").replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
 
-
-def _escape(text: str) -> str:
-    # (not html.escape: the first window imports no html module, for start-up time)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

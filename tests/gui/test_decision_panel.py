@@ -579,7 +579,7 @@ def test_every_fashion_name_fits_its_box(qtbot, width):
 def test_escape_html_is_the_standard_escape():
     import html
 
-    from biasviz.gui.decision_common import escape_html
+    from biasviz.core.text import escape_html
 
     for text in ("T-shirt/top", "<b>3</b> & 'seven' \"x\"", "&amp;", ""):
         assert escape_html(text) == html.escape(text)
