@@ -21,22 +21,23 @@ from biasviz.gui.plot_style import (
 # into a polygon first; the two plots' curves at width 2 took 10 ms a paint for 9,800
 # steps, at width 1 1.1 ms (benchmarks: a frame's paint while training).  The raw batch
 # losses are light so that the smoothed curve stands out over them.
-RAW_PEN = pg.mkPen((175, 175, 175), width=1)
-SMOOTH_PEN = pg.mkPen((0, 100, 170), width=1)
-VALID_LOSS_PEN = pg.mkPen((213, 94, 0), width=1)
-ACC_PEN = pg.mkPen((0, 150, 110), width=1)
-PINNED_LOSS_PEN = pg.mkPen((120, 120, 120), width=1, style=Qt.PenStyle.DashLine)
-PINNED_ACC_PEN = pg.mkPen((120, 120, 120), width=1, style=Qt.PenStyle.DashLine)
+RAW_COLOR, SMOOTH_COLOR = (175, 175, 175), (0, 100, 170)
+VALID_COLOR, ACC_COLOR, PINNED_COLOR = (213, 94, 0), (0, 150, 110), (120, 120, 120)
+RAW_PEN = pg.mkPen(RAW_COLOR, width=1)
+SMOOTH_PEN = pg.mkPen(SMOOTH_COLOR, width=1)
+VALID_LOSS_PEN = pg.mkPen(VALID_COLOR, width=1)
+ACC_PEN = pg.mkPen(ACC_COLOR, width=1)
+PINNED_LOSS_PEN = pg.mkPen(PINNED_COLOR, width=1, style=Qt.PenStyle.DashLine)
+PINNED_ACC_PEN = pg.mkPen(PINNED_COLOR, width=1, style=Qt.PenStyle.DashLine)
 # On a projector (presentation mode) lines are drawn wider, the raw losses half as wide.
 _PROJECTOR_WEIGHT = {"raw": 0.5, "smooth": 1.0, "valid": 1.0, "acc": 1.0}
 MARKER_LIMIT = 200  # draw a marker per epoch up to this many epochs
 
 LOSS_TITLES = ("Training loss per step", "Training loss", "Loss")
-RAW_KEY = KeyEntry("each batch", "batch", (175, 175, 175), "──")
-SMOOTH_KEY = KeyEntry("smoothed", "smoothed", (0, 100, 170))
-VALID_KEY = KeyEntry("validation (per epoch)", "validation", (213, 94, 0), "━●━")
+RAW_KEY = KeyEntry("each batch", "batch", RAW_COLOR, "──")
+SMOOTH_KEY = KeyEntry("smoothed", "smoothed", SMOOTH_COLOR)
+VALID_KEY = KeyEntry("validation (per epoch)", "validation", VALID_COLOR, "━●━")
 LOSS_KEY = (RAW_KEY, SMOOTH_KEY, VALID_KEY)
-PINNED_COLOR = (120, 120, 120)
 PINNED_SAMPLE = "╍╍"
 
 
@@ -65,7 +66,7 @@ class TrainingPlots(QWidget):
         for curve in (self.raw_curve, self.smooth_curve):  # long runs: what fits the pixels
             draw_what_fits(curve)
         self.valid_loss_curve = self.loss_plot.plot(
-            [], [], pen=VALID_LOSS_PEN, symbol="o", symbolSize=5, symbolBrush=(213, 94, 0),
+            [], [], pen=VALID_LOSS_PEN, symbol="o", symbolSize=5, symbolBrush=VALID_COLOR,
         )
         # the curves' key in the title row, outside the data: a legend in the view box hid
         # the curves of a short plot (walk-through S)
@@ -82,7 +83,7 @@ class TrainingPlots(QWidget):
         self.acc_plot.showGrid(x=True, y=True, alpha=0.2)
         self.acc_plot.setYRange(0, 108, padding=0)
         self.acc_curve = self.acc_plot.plot(
-            [], [], pen=ACC_PEN, symbol="o", symbolSize=6, symbolBrush=(0, 150, 110)
+            [], [], pen=ACC_PEN, symbol="o", symbolSize=6, symbolBrush=ACC_COLOR
         )
         # the latest accuracy is written in the title row: drawn beside the last point it
         # sat on the curve (walk-through S)
@@ -141,7 +142,7 @@ class TrainingPlots(QWidget):
         self.loss_key.set_entries((
             RAW_KEY, KeyEntry(f"smoothed ({label_now})", label_now, SMOOTH_KEY.color),
             pinned, VALID_KEY))
-        self.acc_key.set_entries((KeyEntry(label_now, label_now, (0, 150, 110),
+        self.acc_key.set_entries((KeyEntry(label_now, label_now, ACC_COLOR,
                                            "━●━"), pinned))
 
     def show_moment(self, step: float | None, epoch: float | None) -> None:
