@@ -67,3 +67,37 @@ def run_in_xvfb(tmp_path):
             xvfb.wait(5)
 
     return run
+
+
+@pytest.fixture
+def first_window_report(tmp_path):
+    """``first_window_report(expr)``: build and show the first window in a fresh
+    offscreen process (nothing imported before, as at start-up) and return the JSON value
+    of the Python expression ``expr`` there (``w`` is the window, ``sys`` imported)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    def run(expr: str):
+        code = f"""
+            import json, sys
+            from PySide6.QtCore import QSettings
+            from PySide6.QtWidgets import QApplication
+            app = QApplication([])
+            from biasviz.gui.main_window import MainWindow
+            w = MainWindow(settings=QSettings({str(tmp_path / 's.ini')!r},
+                                              QSettings.Format.IniFormat))
+            w.show()
+            app.processEvents()
+            print(json.dumps({expr}))
+            w.session.shutdown()
+        """
+        out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                             capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    return run

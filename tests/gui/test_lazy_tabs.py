@@ -4,11 +4,6 @@ view, and the window's hidden tabs show the current state the first time they op
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
@@ -224,28 +219,11 @@ def test_the_window_code_follows_settings_changed_while_it_was_hidden(qtbot, win
     qtbot.waitUntil(lambda: "lr = 0.125" in w.code_panel.editor.toPlainText(), timeout=WAIT)
 
 
-def test_the_first_window_imports_nothing_it_does_not_show(tmp_path):
-    code = f"""
-        import sys
-        from PySide6.QtCore import QSettings
-        from PySide6.QtWidgets import QApplication
-        app = QApplication([])
-        from biasviz.gui.main_window import MainWindow
-        w = MainWindow(settings=QSettings({str(tmp_path / 's.ini')!r},
-                                          QSettings.Format.IniFormat))
-        w.show()
-        app.processEvents()
-        late = ("torch", "biasviz.core.codegen", "biasviz.core.paramfiles",
-                "biasviz.gui.learning_view", "biasviz.gui.draw_panel",
-                "biasviz.gui.evaluation_view", "biasviz.gui.export_dialogs", "PIL",
-                "numpy.ma")
-        print(sorted(m for m in late if m in sys.modules))
-    """
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                         text=True, timeout=120,
-                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+def test_the_first_window_imports_nothing_it_does_not_show(first_window_report):
+    late = ("torch", "biasviz.core.codegen", "biasviz.core.paramfiles",
+            "biasviz.gui.learning_view", "biasviz.gui.draw_panel",
+            "biasviz.gui.evaluation_view", "biasviz.gui.export_dialogs", "PIL", "numpy.ma")
+    assert first_window_report(f"sorted(m for m in {late!r} if m in sys.modules)") == []
 
 
 def test_a_picture_of_a_view_not_built_yet_is_the_views(window, tmp_path):
