@@ -337,10 +337,17 @@ class AppModel:
         return True
 
     # ------------------------------------------------------------------ training reports
-    def training_started(self) -> None:
+    def prepare_training(self) -> None:
+        """The trainer takes the config; call before a run starts (then
+        :meth:`training_started`)."""
         self.diverged = False
         if self.trainer is not None:
             self.trainer.set_config(self.config)
+
+    def training_started(self, prepared: bool = False) -> None:
+        """The run is going (``prepared``: :meth:`prepare_training` was called for it)."""
+        if not prepared:
+            self.prepare_training()
         self.set_state(RunState.RUNNING)
 
     def training_update(self, steps: list, epochs: list, snapshot: Snapshot | None) -> None:

@@ -58,6 +58,7 @@ from biasviz.gui.decision_common import (
     accuracy_counts,
     fmt,
     fmt_percent,
+    one_place,
     quoted,
 )
 from biasviz.gui.plot_style import nice_ceiling, steady_range
@@ -156,15 +157,13 @@ class BinaryPage:
         # two lines at most (the row's height), the rest elided into the tooltip
         self.edit_note_label = _small(NoteLabel(max_lines=2))
         self.edit_note_label.setStyleSheet(f"color: {NOTE_FG}; font-style: italic;")
-        self.edit_note_label.hide()
         grid.addWidget(self.bias_name_label, 0, 0)
         grid.addWidget(self.bias_slider, 0, 1)
         grid.addWidget(self.bias_spin, 0, 2)
-        grid.addWidget(self.bias_status_label, 1, 0, 1, 2)
+        # the note in the status' place while editing is off: the panel keeps its height
+        # when a run starts (a line more would grow the window past a 1280×720 screen)
+        grid.addWidget(one_place(self.bias_status_label, self.edit_note_label), 1, 0, 1, 2)
         grid.addWidget(self.reset_button, 1, 2)
-        # in the status' place while editing is off: the panel keeps its height when a
-        # run starts (a line more would grow the window past a 1280×720 screen)
-        grid.addWidget(self.edit_note_label, 1, 0, 1, 2)
 
         self.threshold_name_label = _bold(QLabel("threshold t"))
         self.threshold_slider = FloatSlider(THRESHOLD_DECIMALS)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QSizePolicy,
     QSlider,
+    QStackedWidget,
     QStyle,
     QStyleOptionSlider,
     QWidget,
@@ -215,6 +216,44 @@ def _spin(decimals: int, lo: float, hi: float, step: float) -> QDoubleSpinBox:
     spin.setAccelerated(True)
     spin.setAlignment(Qt.AlignmentFlag.AlignRight)
     return spin
+
+
+class _OnePlace(QStackedWidget):
+    """A stack as high, at any width, as the highest of its widgets at that width (Qt's
+    asks only the widget on top, so the place changed height at each turn)."""
+
+    def _height(self, widget: QWidget, width: int) -> int:
+        return widget.heightForWidth(width) if widget.hasHeightForWidth() \
+            else widget.sizeHint().height()
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt naming)
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt naming)
+        return max((self._height(self.widget(i), width) for i in range(self.count())),
+                   default=0)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        hint = super().minimumSizeHint()
+        return QSize(hint.width(), max(hint.height(), self.heightForWidth(self.width())))
+
+
+def one_place(*widgets: QWidget) -> QStackedWidget:
+    """Widgets that take turns in one place (a status line and the note that stands in
+    for it while editing is off): the place is as high as the highest, so a turn moves
+    nothing.  Showing one and hiding another resized the plot above them at each run's
+    start and end: a relayout and the plot's axes rebuilt, ~10 ms of a 0.15 s run."""
+    stack = _OnePlace()
+    for widget in widgets:
+        stack.addWidget(widget)
+    return stack
+
+
+def show_in_place(widget: QWidget) -> None:
+    """Give ``widget`` its :func:`one_place` (the others there step back)."""
+    stack = widget.parentWidget()
+    if isinstance(stack, QStackedWidget):
+        stack.setCurrentWidget(widget)
 
 
 def _plot_widget() -> pg.PlotWidget:

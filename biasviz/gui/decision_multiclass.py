@@ -35,6 +35,7 @@ from biasviz.gui.decision_common import (
     accuracy_counts,
     fmt,
     fmt_percent,
+    one_place,
     quoted,
 )
 
@@ -74,12 +75,10 @@ class MulticlassPage:
         outer.addWidget(self.mc_explain_label)
         self.mc_status_label = _small(QLabel())
         self.mc_status_label.setWordWrap(True)
-        outer.addWidget(self.mc_status_label)
         self.mc_edit_note_label = _small(QLabel())
         self.mc_edit_note_label.setStyleSheet(f"color: {NOTE_FG}; font-style: italic;")
         self.mc_edit_note_label.setWordWrap(True)
-        self.mc_edit_note_label.hide()
-        outer.addWidget(self.mc_edit_note_label)
+        outer.addWidget(one_place(self.mc_status_label, self.mc_edit_note_label))
 
         self.mc_grid_host = QWidget()
         self.mc_grid = QGridLayout(self.mc_grid_host)
@@ -182,6 +181,12 @@ class MulticlassPage:
             trained.setAlignment(Qt.AlignmentFlag.AlignCenter)
             per_class = _small(QLabel())
             per_class.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            # as wide from the start as after training ("initial" becomes "trained",
+            # "9.0%" "100.0%"): the panel then keeps its width at the first run's end
+            # (it grew by 35 px and took that from the weights beside it)
+            _wide_enough(trained, [f"{which} {fmt(-8.88, MULTI_DECIMALS, sign=True)}"
+                                   for which in ("initial", "trained")])
+            _wide_enough(per_class, [f"{fmt_percent(1.0)} right"])
             for widget in (name, spin, trained, per_class):
                 box.addWidget(widget)
             spin.valueChanged.connect(lambda value, index=i: self._on_multi_bias_input(index, value))
@@ -394,6 +399,14 @@ class MulticlassPage:
             [["" if c == 0 else str(int(c)) for c in row] for row in confusion],
             np.sqrt(confusion / top) > 0.55)  # light text on the dark cells
         self.resultChanged.emit(result)
+
+
+def _wide_enough(label: QLabel, texts: list[str]) -> None:
+    """At least as wide as the widest of ``texts`` in its font."""
+    fm = label.fontMetrics()
+    margins = label.contentsMargins()
+    label.setMinimumWidth(max(fm.horizontalAdvance(t) for t in texts)
+                          + margins.left() + margins.right() + 2 * label.margin())
 
 
 class _ClassBoxName(ElidedLabel):

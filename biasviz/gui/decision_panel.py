@@ -42,6 +42,7 @@ from biasviz.gui.decision_common import (
     FloatSlider,
     fmt,
     fmt_percent,
+    show_in_place,
 )
 from biasviz.gui.decision_multiclass import MULTICLASS_WIDGETS, MulticlassPage
 
@@ -181,8 +182,7 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
         """The reason editing is off takes the status line's place (no line more while a
         run goes on)."""
         note.setText(self._edit_reason or "Editing the bias is switched off for now.")
-        note.setVisible(not self._editable)
-        status.setVisible(self._editable)
+        show_in_place(status if self._editable else note)
 
 
 __all__ = ["DecisionPanel", "FloatSlider", "fmt", "fmt_percent"]
