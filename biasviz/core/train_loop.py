@@ -327,6 +327,18 @@ class TrainerCore:
     def _drop_resume(self) -> None:
         self._resume_position, self._resume_losses = 0, []
 
+    def _keep_unfinished_epoch(self) -> None:
+        """A run stopped in mid-epoch: the next one finishes that epoch, from its next
+        batch and with its order drawn again (as after a pause), so that an epoch's
+        number is never used twice.  Where the order comes from the training process'
+        parent, the parent sets it back (the child only knows the draws it was sent)."""
+        position, per_epoch = self._epoch_position, self._run_per_epoch or 0
+        if 0 < position < per_epoch:
+            self._resume_position, self._resume_losses = position, list(self._epoch_losses)
+            rewind = getattr(self._order_source, "rewind_epoch", None)
+            if rewind is not None:
+                rewind()
+
     def snapshot(self) -> Snapshot:
         """Copies of the parameters and of the last update."""
         fast = self._fast
@@ -497,6 +509,7 @@ class TrainerCore:
                 for b in range(first, per_epoch):
                     control.apply_edits()
                     if control.stopped:
+                        self._keep_unfinished_epoch()
                         yield self._end(EndReason.STOPPED, "stopped")
                         return
                     loss_value, broken = step(b)
@@ -532,7 +545,7 @@ class TrainerCore:
             plural = "s" if epochs != 1 else ""
             yield self._end(EndReason.FINISHED, f"finished {epochs:,} epoch{plural}")
         finally:
-            # a new run starts a new epoch, whatever this one stopped in
+            # (the position goes on only through _keep_unfinished_epoch)
             self._epoch_position, self._epoch_losses = 0, []
             self._run_per_epoch = None
             if release_blas is not None:

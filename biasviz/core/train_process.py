@@ -495,10 +495,12 @@ class TrainingProcess:
                     sys.stderr.write(message[2])  # the child's traceback, for a bug report
                     raise TrainingProcessError(f"training failed: {message[1]}")
         finally:
-            if shuffle:
-                order.rewind_unused()
             if not done:
                 self._abandon(trainer, last)
+            if shuffle:
+                order.rewind_unused()
+                if trainer.epoch_in_progress()[0] > 0:  # stopped in mid-epoch: the next
+                    order.rewind_epoch()  # run draws this epoch's order again
 
     def _abandon(self, trainer: Any, last: Snapshot | None) -> None:
         """The run ended early on our side (closed, or the child failed): stop the child

@@ -106,6 +106,11 @@ class TorchOrder:
         draw is that epoch's order again (a session saved mid-epoch)."""
         return self._started if self._started is not None else self.state()
 
+    def rewind_epoch(self) -> None:
+        """Set back to before the draw of the epoch under way: the next draw is that
+        epoch's order again (a run stopped in mid-epoch)."""
+        self.set_state(self.epoch_start_state())
+
     def rewind_unused(self) -> None:
         """Forget the draws that were never used: the next draw repeats the first."""
         if self._before:

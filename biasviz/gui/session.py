@@ -380,8 +380,10 @@ class Session(QObject):
         # the start; set before the state says "running"); None for a single step or
         # Step epoch, which pause at once.
         before = model.trainer
+        # (an unfinished epoch, after a Stop or in a reopened session, is finished first)
         self.planned_end = None if first_command is not None or before is None else (
-            before.step + int(model.config.epochs) * before.batches_per_epoch,
+            before.step + before.batches_left_in_epoch()
+            + (int(model.config.epochs) - 1) * before.batches_per_epoch,
             before.epoch + int(model.config.epochs))
         # The run goes first, then the views say so: the state's handlers take the GUI
         # thread ~9 ms (the chapter's whole run is 0.15 s), and updates from the run are
@@ -588,6 +590,12 @@ class Session(QObject):
         # the last evaluated epoch's figure (a run stopped mid-epoch has moved on since)
         text = (f"; validation accuracy {acc:.1%} after epoch {epoch.epoch}"
                 if acc and epoch is not None else "")
+        trainer = self.model.trainer
+        if ended.reason.value == "stopped" and trainer is not None:
+            done, _losses, per_epoch = trainer.epoch_in_progress()
+            if 0 < done < per_epoch:  # (kept: the next run finishes that epoch)
+                text += (f". Epoch {trainer.epoch + 1} stopped after batch {done} of "
+                         f"{per_epoch}: Start (or Finish epoch) goes on from there")
         self.statusMessage.emit(f"Training {ended.message}{text}")
 
     def chance_accuracy(self) -> float:

@@ -432,7 +432,8 @@ class TrainingPanel(QWidget):
         self.epoch_button = QPushButton("Step 1 epoch")
         _tip(self.start_button, "Train for the chosen number of epochs (Space).")
         _tip(self.pause_button, "Pause or resume training (Space).")
-        _tip(self.stop_button, "Stop training; the parameters learned so far stay.")
+        _tip(self.stop_button, "Stop training; the parameters learned so far stay. Stopped in "
+             "mid-epoch, the next Start (or Finish epoch) finishes that epoch first.")
         _tip(self.reset_button, "Re-initialize the model with the same seed and clear the plots.")
         _tip(self.step_button, "Do exactly one update on one batch, then pause: watch a "
              "single step of gradient descent.")

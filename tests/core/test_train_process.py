@@ -112,9 +112,18 @@ def test_stopping_mid_run_keeps_position_and_batch_order(sample, process):
         if isinstance(event, StepMetrics) and event.step == ended:
             local.stop()
     assert_same_trainers(here, there)
+    # the stopped epoch is finished first, in both: its number is not used twice
+    per_epoch = there.batches_per_epoch
+    assert there.batches_left_in_epoch() == per_epoch - ended % per_epoch
     list(here.run(2))
     list(process.run(there, 2, process.control()))
     assert_same_trainers(here, there)
+    assert there.step == ended - ended % per_epoch + 2 * per_epoch
+    assert there.epoch == ended // per_epoch + 2
+    # and it is the run that was never stopped
+    straight = Trainer(ModelSpec(), data, config)
+    list(straight.run(there.epoch))
+    assert_same_trainers(straight, there)
 
 
 def test_pause_step_edit_and_resume_reach_the_process(sample, process):

@@ -360,8 +360,11 @@ def test_step_epoch_in_the_runs_last_epoch_just_finishes(threes_sevens):
     assert events[-1].reason is EndReason.FINISHED
 
 
-def test_a_stopped_run_leaves_a_whole_epoch_for_the_next(threes_sevens):
-    trainer = Trainer(ModelSpec(), threes_sevens, TrainConfig(batch_size=100))
+def test_a_run_stopped_in_mid_epoch_leaves_its_rest_to_the_next(threes_sevens):
+    """Stop keeps the position, as a pause does: the next run finishes the epoch (its
+    number is not used twice) and trains as if never stopped."""
+    config = TrainConfig(batch_size=100)
+    trainer = Trainer(ModelSpec(), threes_sevens, config)
     control = TrainingControl()
     control.step(2)
     it = trainer.run(2, control)
@@ -369,7 +372,24 @@ def test_a_stopped_run_leaves_a_whole_epoch_for_the_next(threes_sevens):
     assert trainer.batches_left_in_epoch() == 6
     control.stop()
     assert list(it)[-1].reason is EndReason.STOPPED
-    assert trainer.batches_left_in_epoch() == 8  # a new run starts a new epoch
+    assert trainer.batches_left_in_epoch() == 6
+    events = list(trainer.run(2))
+    steps = [e for e in events if isinstance(e, StepMetrics)]
+    assert [(e.epoch, e.batch) for e in steps[:2]] == [(1, 3), (1, 4)]
+    assert [e.epoch for e in events if isinstance(e, EpochMetrics)] == [1, 2]
+    straight = Trainer(ModelSpec(), threes_sevens, config)
+    list(straight.run(2))
+    assert (trainer.step, trainer.epoch) == (straight.step, straight.epoch) == (16, 2)
+    for name, value in straight.snapshot().params.items():
+        np.testing.assert_array_equal(trainer.snapshot().params[name], value)
+    # stopped again in mid-epoch, then another batch size: a whole new epoch
+    control = TrainingControl()
+    control.step(3)
+    it = trainer.run(1, control)
+    _until_paused(it)
+    control.stop()
+    list(it)
+    assert trainer.batches_left_in_epoch() == 5
     trainer.set_config(TrainConfig(batch_size=400))
     assert trainer.batches_left_in_epoch() == 2
 

@@ -1,0 +1,42 @@
+"""Stop in mid-epoch keeps the position, as Pause does: the window says so, Step epoch
+offers to finish the epoch, and the next Start finishes it first, so that no epoch's
+number is used twice (it started a whole new epoch of the same number: two points at
+one epoch on the curves)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from biasviz.core import train_process
+
+WAIT = 60_000
+
+
+@pytest.mark.parametrize("in_thread", [False, True], ids=["process", "thread"])
+def test_start_after_stop_finishes_the_stopped_epoch(qtbot, window, monkeypatch, in_thread):
+    if in_thread:
+        monkeypatch.setenv(train_process.ENV_SWITCH, "0")
+    elif not train_process.wanted():
+        pytest.skip("the suite runs with BIASVIZ_TRAIN_PROCESS=0: no training process")
+    w, s, p = window, window.session, window.training_panel
+    per_epoch = s.trainer.batches_per_epoch
+    for k in (1, 2):
+        qtbot.mouseClick(p.step_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda k=k: s.state == "paused" and s.snapshot.step == k,
+                        timeout=WAIT)
+    qtbot.mouseClick(p.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    assert s.trains_in_thread is in_thread
+    text = w.statusBar().currentMessage()
+    assert f"Epoch 1 stopped after batch 2 of {per_epoch}" in text
+    assert p.epoch_button.text() == f"Finish epoch ({per_epoch - 2} left)"
+
+    p.epochs_spin.setValue(2)
+    qtbot.mouseClick(p.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "ready" and len(w.plots.epochs) >= 2, timeout=WAIT)
+    assert list(s.history.accuracy.x) == [1, 2]  # one point an epoch
+    assert list(s.history.valid_loss.x) == [per_epoch, 2 * per_epoch]
+    assert list(s.history.loss.x) == list(range(1, 2 * per_epoch + 1))
+    assert s.trainer.step == 2 * per_epoch and s.trainer.epoch == 2
+    assert p.epoch_button.text().startswith("Step 1 epoch")
