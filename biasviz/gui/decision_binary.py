@@ -3,6 +3,8 @@ threshold, the decision line, accuracy and confusion counts."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
@@ -60,6 +62,7 @@ from biasviz.gui.decision_common import (
     fmt_percent,
     one_place,
     quoted,
+    wide_enough,
 )
 from biasviz.gui.plot_style import nice_ceiling, steady_range
 
@@ -154,6 +157,7 @@ class BinaryPage:
         self.bias_status_label = QLabel()
         self.bias_status_label.setWordWrap(True)
         self.reset_button = QPushButton("Reset to trained b")
+        wide_enough(self.reset_button, [f"Reset to {which} b" for which in ("initial", "trained")])
         # two lines at most (the row's height), the rest elided into the tooltip
         self.edit_note_label = _small(NoteLabel(max_lines=2))
         self.edit_note_label.setStyleSheet(f"color: {NOTE_FG}; font-style: italic;")
@@ -643,7 +647,10 @@ class BinaryPage:
                 if span <= RANGE_SLACK * need:
                     lo, hi = b - f * span, b + (1.0 - f) * span
         self.bias_slider.set_float_range(lo, hi)
-        limit = max(1000.0, 10.0 * max(abs(lo), abs(hi)))
+        # a power of ten: the box's width follows its range's text, and a range that
+        # changed with every frame moved the slider and the button beside it (a relayout
+        # and their repaint, several times in the chapter's 0.15 s run)
+        limit = 10.0 ** math.ceil(math.log10(max(1000.0, 10.0 * max(abs(lo), abs(hi)))))
         blocked = self.bias_spin.blockSignals(True)
         self.bias_spin.setRange(-limit, limit)
         self.bias_spin.blockSignals(blocked)

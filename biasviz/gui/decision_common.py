@@ -10,6 +10,7 @@ from PySide6.QtGui import QMouseEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QSlider,
     QStackedWidget,
@@ -216,6 +217,19 @@ def _spin(decimals: int, lo: float, hi: float, step: float) -> QDoubleSpinBox:
     spin.setAccelerated(True)
     spin.setAlignment(Qt.AlignmentFlag.AlignRight)
     return spin
+
+
+def wide_enough(widget: QLabel | QPushButton, texts: list[str]) -> None:
+    """At least as wide as it is with the widest of ``texts``: a text that changes with
+    the state ("initial" becomes "trained" at the first run's end) then moves nothing
+    beside it (the layout had shifted its neighbours, repainting them)."""
+    shown = widget.text()
+    width = 0
+    for text in texts:
+        widget.setText(text)
+        width = max(width, widget.sizeHint().width())
+    widget.setText(shown)
+    widget.setMinimumWidth(max(width, widget.minimumWidth()))
 
 
 class _OnePlace(QStackedWidget):

@@ -37,6 +37,7 @@ from biasviz.gui.decision_common import (
     fmt_percent,
     one_place,
     quoted,
+    wide_enough,
 )
 
 #: The panel's attributes that the ten-class page's building makes: asking the panel for
@@ -66,6 +67,7 @@ class MulticlassPage:
         self.mc_accuracy_label = _bold(QLabel())
         self.mc_accuracy_label.setWordWrap(True)
         self.mc_reset_button = QPushButton("Reset all to trained")
+        wide_enough(self.mc_reset_button, [f"Reset all to {which}" for which in ("initial", "trained")])
         top.addWidget(self.mc_accuracy_label, stretch=1)
         top.addWidget(self.mc_reset_button)
         outer.addLayout(top)
@@ -184,9 +186,9 @@ class MulticlassPage:
             # as wide from the start as after training ("initial" becomes "trained",
             # "9.0%" "100.0%"): the panel then keeps its width at the first run's end
             # (it grew by 35 px and took that from the weights beside it)
-            _wide_enough(trained, [f"{which} {fmt(-8.88, MULTI_DECIMALS, sign=True)}"
+            wide_enough(trained, [f"{which} {fmt(-8.88, MULTI_DECIMALS, sign=True)}"
                                    for which in ("initial", "trained")])
-            _wide_enough(per_class, [f"{fmt_percent(1.0)} right"])
+            wide_enough(per_class, [f"{fmt_percent(1.0)} right"])
             for widget in (name, spin, trained, per_class):
                 box.addWidget(widget)
             spin.valueChanged.connect(lambda value, index=i: self._on_multi_bias_input(index, value))
@@ -399,14 +401,6 @@ class MulticlassPage:
             [["" if c == 0 else str(int(c)) for c in row] for row in confusion],
             np.sqrt(confusion / top) > 0.55)  # light text on the dark cells
         self.resultChanged.emit(result)
-
-
-def _wide_enough(label: QLabel, texts: list[str]) -> None:
-    """At least as wide as the widest of ``texts`` in its font."""
-    fm = label.fontMetrics()
-    margins = label.contentsMargins()
-    label.setMinimumWidth(max(fm.horizontalAdvance(t) for t in texts)
-                          + margins.left() + margins.right() + 2 * label.margin())
 
 
 class _ClassBoxName(ElidedLabel):
