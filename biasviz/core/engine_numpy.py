@@ -432,6 +432,25 @@ def blas_controls() -> Any:
         return _blas_controller
 
 
+def _free_blas_control() -> None:
+    """Let the next thread that sets OpenBLAS's thread count be obeyed.
+
+    threadpoolctl (3.8 on) makes the first thread that sets a pthreads OpenBLAS's
+    count its only setter while that thread lives, and silently ignores the others; a
+    QThread is a Python "dummy" thread, alive for ever.  Once a lesson's or a run's
+    QThread had taken a hold, the window's later hold was ignored (two BLAS threads
+    beside the training process), and a hold released by another thread than the one
+    that took it left one thread for good.  The holds here are serialised by
+    ``_blas_lock`` and counted across threads, so any thread may make the change: the
+    right is handed back before and after each one.  Called with ``_blas_lock`` held.
+    """
+    from threadpoolctl import OpenBLASController  # loaded: blas_controls() made one
+
+    clear = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if clear is not None:  # threadpoolctl before 3.8 had no such gate
+        clear(force=True)
+
+
 def hold_one_blas_thread() -> Callable[[], None]:
     """Make numpy's BLAS use one thread until the returned function is called.
 
@@ -448,9 +467,10 @@ def hold_one_blas_thread() -> Callable[[], None]:
         return lambda: None
     controls = blas_controls()
     with _blas_lock:
-        if _blas_holders == 0:
-            _blas_limiter = (controls.limit(limits=1, user_api="blas")
-                             if controls is not None else None)
+        if _blas_holders == 0 and controls is not None:
+            _free_blas_control()
+            _blas_limiter = controls.limit(limits=1, user_api="blas")
+            _free_blas_control()
         _blas_holders += 1
     released = False
 
@@ -463,7 +483,9 @@ def hold_one_blas_thread() -> Callable[[], None]:
             released = True
             _blas_holders -= 1
             if _blas_holders == 0 and _blas_limiter is not None:
+                _free_blas_control()
                 _blas_limiter.restore_original_limits()
+                _free_blas_control()
                 _blas_limiter = None
 
     return release
