@@ -14,12 +14,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from biasviz.gui.plot_style import make_still, nice_ceiling
+from biasviz.gui.plot_style import KeyEntry, PlotKey, make_still, nice_ceiling
 
 INITIAL_COLOR = (140, 140, 140)
 NOW_COLOR = (0, 158, 115)  # Okabe–Ito bluish green: not red/blue, which mean a sign here
-
-
+TITLES = ("How the weights are spread", "The weights", "")
+KEY = (KeyEntry("at initialization", "start", INITIAL_COLOR, "╍╍"),
+       KeyEntry("now", "now", NOW_COLOR))
 
 
 def _finite(weights: np.ndarray | None) -> np.ndarray:
@@ -52,12 +53,10 @@ class WeightHistogram(QWidget):
         item.setLabel("bottom", "weight value", color=fg.name())
         item.setLabel("left", "count", color=fg.name())
         item.showGrid(x=False, y=True, alpha=0.15)
-        item.addLegend(
-            offset=(-8, 8),
-            labelTextColor=fg,
-            brush=pg.mkBrush(pal.color(QPalette.ColorRole.Base)),
-            pen=pg.mkPen(pal.color(QPalette.ColorRole.Mid)),
-        )
+        # the key in the title row, outside the data: a legend in the view box's corner
+        # hid the bars of a wide spread (as in the training plots, walk-through S)
+        self.key = PlotKey(self._plot, TITLES)
+        self.key.set_entries(KEY)
 
         self._curve_initial = pg.PlotCurveItem(
             x=self._edges,
@@ -66,7 +65,6 @@ class WeightHistogram(QWidget):
             fillLevel=0,
             brush=pg.mkBrush(*INITIAL_COLOR, 70),
             pen=pg.mkPen(INITIAL_COLOR, width=1.5, style=Qt.PenStyle.DashLine),
-            name="at initialization",
         )
         self._curve_current = pg.PlotCurveItem(
             x=self._edges,
@@ -75,7 +73,6 @@ class WeightHistogram(QWidget):
             fillLevel=0,
             brush=pg.mkBrush(*NOW_COLOR, 60),
             pen=pg.mkPen(NOW_COLOR, width=2),
-            name="now",
         )
         item.addItem(self._curve_initial)
         item.addItem(self._curve_current)

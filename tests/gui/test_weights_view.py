@@ -506,12 +506,36 @@ def test_histogram_items_are_created_once(hist, rng):
 
 def test_histogram_legend_and_axes(hist):
     item = hist.plot_item()
-    names = [label.text for _sample, label in item.legend.items]
-    assert names == ["at initialization", "now"]
+    assert hist.key.names == ["at initialization", "now"]
     assert item.getAxis("bottom").labelText == "weight value"
     assert item.getAxis("left").labelText == "count"
     assert "spike at 0" in item.toolTip()
 
+
+
+@pytest.mark.parametrize("size", [(900, 260), (600, 180), (420, 150), (240, 150)])
+def test_histogram_key_is_outside_the_bars(qtbot, rng, size):
+    """The legend sat in the view box's top-right corner, over the bars of a wide
+    spread: the key is in the title row, whole and outside the data area."""
+    h = WeightHistogram()
+    qtbot.addWidget(h)
+    h.resize(*size)
+    h.show()
+    qtbot.waitExposed(h)
+    h.set_initial(rng.uniform(-1, 1, 784))  # bars across the whole range, corners too
+    h.set_current(rng.uniform(-1, 1, 784))
+    QApplication.processEvents()
+    item = h.plot_item()
+    assert item.legend is None
+    vb = item.getViewBox()
+    text = h.key.label.item
+    shown = text.mapRectToScene(text.boundingRect())
+    assert shown.height() > 0
+    assert not shown.intersects(vb.sceneBoundingRect()), (size, h.key.text)
+    plot = h._plot
+    assert shown.left() >= 0 and shown.right() <= plot.viewport().width() + 1, size
+    assert shown.top() >= 0
+    assert "now" in h.key.text
 
 # -- colour bar ticks (walk-through S, issue 10) -------------------------------------
 def test_colorbar_ticks_are_a_handful_of_short_nice_labels():
