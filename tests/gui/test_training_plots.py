@@ -161,3 +161,85 @@ def test_curves_are_one_pixel_lines_and_wider_on_a_projector(qtbot):
     assert smooth == valid == acc == 3.0 and 1.0 < raw < smooth
     plots.set_line_width(None)
     assert all(c.opts["pen"].widthF() == 1.0 for c in curves)
+
+
+@pytest.fixture
+def app_look():
+    """The app's pyqtgraph look (main_window sets it on import: white, antialiased),
+    set here whichever tests ran before, and put back afterwards."""
+    names = ("background", "foreground", "antialias")
+    before = {n: pg.getConfigOption(n) for n in names}
+    pg.setConfigOptions(background="w", foreground=(40, 40, 40), antialias=True)
+    yield
+    pg.setConfigOptions(**before)
+
+
+def _blue_columns(plots: TrainingPlots, steps: np.ndarray) -> float:
+    """Share of the pixel columns under the loss curves where the smoothed trend's blue
+    shows (a pixel much bluer than red: the grey curves, the grid and the orange points
+    are not)."""
+    vb = plots.loss_plot.getPlotItem().getViewBox()
+    view = plots.loss_plot
+    image = view.grab().toImage()
+    rect = view.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+    left = view.mapFromScene(vb.mapViewToScene(pg.Point(float(steps[0]), 0.0))).x() + 2
+    right = view.mapFromScene(vb.mapViewToScene(pg.Point(float(steps[-1]), 0.0))).x() - 2
+    shown = 0
+    for x in range(left, right + 1):
+        for y in range(rect.top() + 1, rect.bottom()):
+            c = image.pixelColor(x, y)
+            if c.blue() - c.red() >= 50:
+                shown += 1
+                break
+    return shown / max(1, right - left + 1)
+
+
+def test_the_smoothed_loss_shows_over_a_flat_raw_loss_and_a_pinned_run(qtbot, app_look):
+    """A flat loss (learning rate 1e-6, a saturated neuron): the batches' losses, the
+    trend and a pinned run of the same flat loss lie on one line; the trend must show
+    along all of it, not only between the pinned run's dashes."""
+    from biasviz.gui.training_plots import SMOOTH_COLOR
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(900, 260)
+    plots.show()
+    qtbot.waitExposed(plots)
+    rng = np.random.default_rng(5)
+    steps = np.arange(1, 1201)
+    history = TrainingHistory()
+    history.add_steps([SimpleNamespace(step=int(s), loss=0.5 + 0.002 * rng.standard_normal(),
+                                       bias=None) for s in steps])
+    history.add_epochs([SimpleNamespace(epoch=e, step=300 * e, valid_loss=0.3,
+                                        valid_accuracy=0.5) for e in range(1, 5)])
+    plots.show_history(history)
+    plots.show_pinned({"smoothed": (history.smoothed.x, history.smoothed.y.copy()),
+                       "accuracy": (history.accuracy.x, history.accuracy.y.copy())},
+                      "pinned", "now")
+    QApplication.processEvents()
+    assert _blue_columns(plots, steps) > 0.95
+    # stacking, bottom to top: batches, the pinned run, the trend, the validation points
+    stack = plots.loss_plot.getPlotItem().getViewBox().childGroup.childItems()
+    pinned_loss, pinned_acc = plots._pinned_curves
+    order = [stack.index(c) for c in (plots.raw_curve, pinned_loss, plots.smooth_curve,
+                                      plots.valid_loss_curve)]
+    assert order == sorted(order)
+    acc_stack = plots.acc_plot.getPlotItem().getViewBox().childGroup.childItems()
+    assert acc_stack.index(pinned_acc) < acc_stack.index(plots.acc_curve)
+    # still one-pixel pens (the fast path), the trend dark against the light batches
+    assert plots.smooth_curve.opts["pen"].widthF() == 1.0
+    assert plots.raw_curve.opts["pen"].widthF() == 1.0
+    raw = plots.raw_curve.opts["pen"].color().getRgb()[:3]
+    assert tuple(plots.smooth_curve.opts["pen"].color().getRgb()[:3]) == SMOOTH_COLOR
+    assert _contrast(SMOOTH_COLOR, raw) >= 4.0
+
+
+def _contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """WCAG contrast ratio of two sRGB colours (1 to 21)."""
+    def luminance(rgb):
+        lin = [(c / 255 / 12.92) if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4
+               for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
