@@ -51,6 +51,7 @@ from biasviz.gui.code_panel import CodePanel
 from biasviz.gui.decision_panel import DecisionPanel
 from biasviz.gui.diagnosis_notice import DiagnosisNotice, NoticeChip
 from biasviz.gui.help_panel import HelpPanel
+from biasviz.gui.layout_guard import LayoutRequestGuard
 from biasviz.gui.lazy_tabs import (
     PendingPage,
     build_pending_on_show,
@@ -309,6 +310,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             lambda _rid, message, _tb: self.show_error("Evaluation failed", message)
         )
         self._eval_timer.timeout.connect(self._refresh_evaluation)
+        # a label's new text no longer repaints the whole tab (see layout_guard.py)
+        self._layout_guard = LayoutRequestGuard(self)
+        self._layout_guard.guard(self.tabs, *self.findChildren(QSplitter))
 
         self._wire()
         if self.default_size().height() < 880:

@@ -104,3 +104,31 @@ def test_a_ten_class_run_moves_nothing_either(qtbot, window):
     assert moves.stop() == []
     assert panel.mc_edit_note_label.isHidden() and not panel.mc_status_label.isHidden()
     assert panel.mc_reset_button.text() == "Reset all to trained"
+
+
+def test_frames_repaint_what_changed_not_the_whole_tab(qtbot, window):
+    """A label's new text went up the layouts to the tab widget, which repaints itself
+    whole at each layout request: the tab bar (outside every view) was repainted at
+    nearly every frame."""
+    w = window
+    qtbot.waitUntil(lambda: w.decision_panel.has_binary_plot(), timeout=WAIT)
+    qtbot.wait(50)
+    bar = w.tabs.tabBar()
+    painted: list[int] = []
+
+    class _Paints(QObject):
+        def eventFilter(self, _obj, event) -> bool:  # noqa: N802 (Qt naming)
+            if event.type() == QEvent.Type.Paint:
+                painted.append(1)
+            return False
+
+    probe = _Paints()
+    bar.installEventFilter(probe)
+    frames = w.frames_drawn
+    dropped = w._layout_guard.dropped
+    w.session.set_slow_motion(0.01)  # ~0.5 s: frames on any machine
+    _start_and_finish(qtbot, w, epochs=12)
+    bar.removeEventFilter(probe)
+    assert w.frames_drawn > frames  # frames were drawn...
+    assert painted == []  # ...and the tab bar was left alone...
+    assert w._layout_guard.dropped > dropped  # ...though their labels asked for layouts
