@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from plot_probes import tick_layout
 from PySide6.QtGui import QTextDocument
 
 from biasviz.core.decisions import (
@@ -673,22 +674,15 @@ def test_an_accuracy_on_a_sample_says_so(panel):
 
 def test_the_confusion_grids_tick_marks_stay_outside_its_cells(panel, qtbot):
     """Walk-through S: the bottom axis's inward ticks crossed row 9's numbers (CNN)."""
-    from PySide6.QtGui import QImage, QPainter
-
     panel.set_multiclass(make_multiclass(), np.zeros(10), [str(i) for i in range(10)])
     panel.show()
     qtbot.waitExposed(panel)
     item = panel.confusion_plot.getPlotItem()
     cells = item.getViewBox().sceneBoundingRect().adjusted(1, 1, -1, -1)
-    image = QImage(10, 10, QImage.Format.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        for side in ("left", "bottom"):
-            axis = item.getAxis(side)
-            _line, ticks, _texts = axis.generateDrawSpecs(painter)
-            assert ticks
-            for _pen, p1, p2 in ticks:
-                for p in (p1, p2):
-                    assert not cells.contains(axis.mapToScene(p)), (side, p)
-    finally:
-        painter.end()
+    for side in ("left", "bottom"):
+        axis = item.getAxis(side)
+        _line, ticks, _texts = tick_layout(axis)
+        assert ticks
+        for _pen, p1, p2 in ticks:
+            for p in (p1, p2):
+                assert not cells.contains(axis.mapToScene(p)), (side, p)

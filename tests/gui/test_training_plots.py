@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from plot_probes import count_tick_layouts
 from PySide6.QtWidgets import QApplication
 
 from biasviz.core.history import TrainingHistory
@@ -56,9 +57,7 @@ def test_new_points_repaint_the_curves_but_not_the_unchanged_axes(plots):
     QApplication.processEvents()
     plots.loss_plot.viewport().repaint()
     axis = plots.loss_plot.getPlotItem().getAxis("left")
-    drawn = []
-    generate = axis.generateDrawSpecs
-    axis.generateDrawSpecs = lambda *a: (drawn.append(1), generate(*a))[1]
+    drawn = count_tick_layouts(axis)
 
     def repaint_with_forgotten_axis_drawing() -> None:
         axis.picture = None  # were the axis painted, it would have to draw itself anew

@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from plot_probes import drawn_tick_texts
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QFont, QFontMetricsF, QImage, QMouseEvent, QPainter
+from PySide6.QtGui import QFont, QFontMetricsF, QMouseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QStyle,
@@ -192,22 +193,11 @@ def test_class_ticks_never_overlap_or_run_off_the_axis(qapp, width):
         assert any(text.endswith("…") for text in whole)
 
 
-def _drawn_ticks(axis: pg.AxisItem) -> set[str]:
-    """The tick texts pyqtgraph really draws (it drops one that runs past the axis)."""
-    image = QImage(10, 10, QImage.Format.Format_ARGB32)
-    painter = QPainter(image)
-    try:
-        _axis_spec, _ticks, texts = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return {text.strip("\n") for _rect, _flags, text in texts}
-
-
 def test_ten_class_confusion_grid_names_every_column_whole(qtbot):
     panel = shown(qtbot, DecisionPanel(), 500, 650)  # the panel's width at 1366×768
     panel.set_multiclass(multiclass_decision(), np.zeros(10), list(FASHION_NAMES))
     QApplication.processEvents()
-    drawn = _drawn_ticks(panel.confusion_plot.getPlotItem().getAxis("bottom"))
+    drawn = drawn_tick_texts(panel.confusion_plot.getPlotItem().getAxis("bottom"))
     assert {"T-shirt/top", "Ankle boot"} <= drawn
     assert drawn == set(FASHION_NAMES)
 
@@ -219,7 +209,7 @@ def test_a_narrow_axis_shortens_names_and_lists_them_in_its_tooltip(qtbot):
     columns = CategoryAxis(item, "bottom", max_lines=2)
     columns.set_names(FASHION_NAMES, [i + 0.5 for i in range(10)])
     shown(qtbot, plot, 260, 200)
-    drawn = _drawn_ticks(item.getAxis("bottom"))
+    drawn = drawn_tick_texts(item.getAxis("bottom"))
     assert len(drawn) == 10  # none dropped
     assert columns.shortened and any(text.endswith("…") for text in drawn)
     assert all(name in item.getAxis("bottom").toolTip() for name in FASHION_NAMES)
