@@ -468,9 +468,10 @@ class Session(QObject):
         """While the training process runs, the window's numpy uses one BLAS thread: the
         child trains on one core, and OpenBLAS's second thread spun between the window's
         products (live decision scores, the diagnosis), ~20% of the child's core.  Taken
-        here, in the GUI thread, once the child trains (not before the run is sent), and
-        not in a worker: OpenBLAS ignored a worker's setting once the main thread had
-        made one."""
+        here, in the GUI thread, once the child trains (not before the run is sent).
+        (threadpoolctl ≥ 3.8 obeys only the first thread that set the count while it
+        lives; engine_numpy's holds hand that right back around each change, so a
+        lesson's QThread that held first no longer makes this one a no-op.)"""
         if self._blas_hold_due and self._blas_release is None:
             from biasviz.core.engine_numpy import hold_one_blas_thread
 
