@@ -388,6 +388,18 @@ def main(argv: list[str] | None = None) -> int:
                   f"frames {w['frames_drawn']} (longest {w['longest_frame_ms']:.0f} ms) | peak RSS {w['peak_rss_mib']:.0f} MiB "
                   f"+ training process {w['child_peak_rss_mib']:.0f} MiB "
                   f"[{w['platform']}]")
+    for name, rows in report["runs"].items():
+        if len(rows) > 1:  # short runs on a shared host vary: the medians say more
+            def med(values) -> float:
+                return statistics.median(values)
+            ratios = [r["ratio"] for r in rows]
+            loops = [r["train_ratio"] for r in rows]
+            gaps = [r["window"]["longest_gap_ms"] for r in rows]
+            print(f"{name:10s} median of {len(rows)}: ratio {med(ratios):.2f} "
+                  f"({min(ratios):.2f}-{max(ratios):.2f}), loop alone {med(loops):.2f}, "
+                  f"longest gap {med(gaps):.0f} ms ({min(gaps):.0f}-{max(gaps):.0f}), "
+                  f"runs with ratio >= 0.8: {sum(r >= 0.8 for r in ratios)}/{len(rows)}, "
+                  f"gap <= 33 ms: {sum(g <= 33 for g in gaps)}/{len(rows)}")
     inter = report["interactions"]
     if inter:
         print("interactions (median): " + ", ".join(
