@@ -101,3 +101,16 @@ def first_window_report(tmp_path):
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     return run
+
+
+@pytest.fixture(params=["process", "thread"])
+def in_thread(request, monkeypatch):
+    """Run the test once with training in the training process and once in a thread of
+    the window (the CNN's way, or where no process can start); True for the thread."""
+    from biasviz.core import train_process
+
+    if request.param == "thread":
+        monkeypatch.setenv(train_process.ENV_SWITCH, "0")
+    elif not train_process.wanted():
+        pytest.skip("the suite runs with BIASVIZ_TRAIN_PROCESS=0: no training process")
+    return request.param == "thread"

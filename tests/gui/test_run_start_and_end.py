@@ -4,11 +4,9 @@ takes its place without moving anything (a resized plot rebuilds its axes)."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
-from biasviz.core import train_process
 from biasviz.core.datasets import Task
 
 WAIT = 60_000
@@ -53,12 +51,7 @@ def _start_and_finish(qtbot, w, epochs: int = 3) -> list[bool]:
     return seen
 
 
-@pytest.mark.parametrize("in_thread", [False, True], ids=["process", "thread"])
-def test_the_run_starts_before_the_views_redraw_for_it(qtbot, window, monkeypatch, in_thread):
-    if in_thread:
-        monkeypatch.setenv(train_process.ENV_SWITCH, "0")
-    elif not train_process.wanted():
-        pytest.skip("the suite runs with BIASVIZ_TRAIN_PROCESS=0: no training process")
+def test_the_run_starts_before_the_views_redraw_for_it(qtbot, window, in_thread):
     seen = _start_and_finish(qtbot, window)
     assert seen == [True]
     assert window.session.trains_in_thread is in_thread

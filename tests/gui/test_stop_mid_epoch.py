@@ -5,20 +5,12 @@ one epoch on the curves)."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
-
-from biasviz.core import train_process
 
 WAIT = 60_000
 
 
-@pytest.mark.parametrize("in_thread", [False, True], ids=["process", "thread"])
-def test_start_after_stop_finishes_the_stopped_epoch(qtbot, window, monkeypatch, in_thread):
-    if in_thread:
-        monkeypatch.setenv(train_process.ENV_SWITCH, "0")
-    elif not train_process.wanted():
-        pytest.skip("the suite runs with BIASVIZ_TRAIN_PROCESS=0: no training process")
+def test_start_after_stop_finishes_the_stopped_epoch(qtbot, window, in_thread):
     w, s, p = window, window.session, window.training_panel
     per_epoch = s.trainer.batches_per_epoch
     for k in (1, 2):
