@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from biasviz.core.history import BoundedSeries, smooth
+from biasviz.core.history import BoundedSeries, TrainingHistory, smooth
+from biasviz.core.train_loop import StepMetrics
 
 
 def test_bounded_series_keeps_memory_flat_and_covers_the_whole_run():
@@ -37,3 +38,57 @@ def test_smooth_starts_at_the_data_and_follows_a_constant():
     np.testing.assert_allclose(smooth(y), y)
     z = smooth(np.array([10.0, 0.0]), alpha=0.5)
     assert z[0] == 10.0 and 0 < z[1] < 10
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_extend_keeps_the_points_append_keeps(seed):
+    """Extending in slices of any length keeps exactly what point-by-point appends keep,
+    through several halvings of a small capacity."""
+    rng = np.random.default_rng(seed)
+    by_point, by_slice = BoundedSeries(8), BoundedSeries(8)
+    x = np.arange(1, 301, dtype=np.float64)
+    y = rng.normal(size=x.size)
+    i = 0
+    while i < x.size:
+        size = int(rng.integers(0, 40))
+        by_slice.extend(x[i:i + size], y[i:i + size])
+        for a, b in zip(x[i:i + size], y[i:i + size], strict=True):
+            by_point.append(a, b)
+        i += size
+        np.testing.assert_array_equal(by_slice.x, by_point.x)
+        np.testing.assert_array_equal(by_slice.y, by_point.y)
+        assert by_slice.state()[0] == by_point.state()[0]
+    assert by_slice.stride > 8  # it did halve, several times
+
+
+def test_add_steps_in_reports_of_any_size_gives_the_same_curves():
+    """The history takes a run's steps in reports of any size: the same raw, smoothed and
+    bias curves as one step at a time (the running average carries across reports);
+    non-finite losses and missing biases are left out."""
+    rng = np.random.default_rng(3)
+    steps = [StepMetrics(k, 1 + k // 10, k % 10 + 1, 10,
+                         float("nan") if k % 37 == 0 else float(rng.random()),
+                         None if k % 5 == 0 else float(rng.normal()))
+             for k in range(1, 500)]
+    one_by_one, in_reports = TrainingHistory(64), TrainingHistory(64)
+    for s in steps:
+        one_by_one.add_steps([s])
+    i = 0
+    while i < len(steps):
+        size = int(rng.integers(1, 60))
+        in_reports.add_steps(steps[i:i + size])
+        i += size
+    for name in ("loss", "smoothed", "bias"):
+        a, b = getattr(one_by_one, name), getattr(in_reports, name)
+        np.testing.assert_array_equal(a.x, b.x)
+        np.testing.assert_allclose(a.y, b.y, rtol=1e-12)
+    # the smoothed curve is the debiased running average of the finite losses
+    finite = [s.loss for s in steps if np.isfinite(s.loss)]
+    avg, expected = 0.0, []
+    for k, v in enumerate(finite, 1):
+        avg = 0.9 * avg + 0.1 * v
+        expected.append(avg / (1 - 0.9 ** k))
+    full = TrainingHistory(4096)
+    full.add_steps(steps)
+    np.testing.assert_allclose(full.smoothed.y, expected, rtol=1e-12)
+    assert in_reports.last_step is steps[-1]
