@@ -242,3 +242,34 @@ def _contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
 
     hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
+
+
+def test_a_new_value_in_the_title_lays_out_only_the_form_shown(qtbot):
+    """The accuracy in a title changes every epoch: the form shown is laid out again,
+    not every longer one first (each is html laid out, ~0.3 ms); a shorter text (after a
+    reset) tries them all again, and the longest that fits comes back."""
+    from biasviz.gui.plot_style import KeyEntry, PlotKey
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.resize(330, 200)
+    plot.show()
+    qtbot.waitExposed(plot)
+
+    def titles(value: str) -> tuple[str, ...]:
+        return (f"Validation accuracy on the images: {value}", f"Accuracy: {value}", value)
+
+    key = PlotKey(plot, titles("—"))
+    key.set_entries([KeyEntry("validation accuracy", "valid", (0, 120, 80))])
+    key.set_titles(titles("96.0% after epoch 20"))
+    shown = key.form
+    assert shown > 0  # the longest does not fit 330 px
+    laid_out: list[str] = []
+    original = key.label.setText
+    key.label.setText = lambda text, **kw: (laid_out.append(text), original(text, **kw))
+    key.set_titles(titles("96.5% after epoch 21"))
+    assert key.form == shown and len(laid_out) == 1
+    laid_out.clear()
+    key.set_titles(titles("—"))  # shorter: from the longest form again
+    assert len(laid_out) >= 1 and key.form <= shown
+    assert "Validation accuracy" in laid_out[0]
