@@ -119,15 +119,23 @@ class BoundedSeries:
         self._stride, self._skipped, self.total = stride, skipped, total
 
 
-def smooth(y: np.ndarray, alpha: float = 0.05) -> np.ndarray:
-    """Exponential moving average, debiased like Adam's (so it starts at the data)."""
+def running_average(y: np.ndarray, alpha: float, avg: float = 0.0,
+                    count: int = 0) -> tuple[np.ndarray, float, int]:
+    """Exponential moving average of ``y``, debiased like Adam's (so it starts at the
+    data), going on from a running ``avg`` over ``count`` values before; returns the
+    averages and the running state after ``y``."""
     y = np.asarray(y, dtype=np.float64)
     out = np.empty_like(y)
-    avg = 0.0
-    for i, v in enumerate(y):
+    for i, v in enumerate(y.tolist()):
+        count += 1
         avg = (1 - alpha) * avg + alpha * v
-        out[i] = avg / (1 - (1 - alpha) ** (i + 1))
-    return out
+        out[i] = avg / (1 - (1 - alpha) ** count)
+    return out, avg, count
+
+
+def smooth(y: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """Exponential moving average, debiased like Adam's (so it starts at the data)."""
+    return running_average(y, alpha)[0]
 
 
 class TrainingHistory:
@@ -176,14 +184,8 @@ class TrainingHistory:
         finite = np.isfinite(loss)
         x, loss = x[finite], loss[finite]
         self.loss.extend(x, loss)
-        # the running average, debiased like Adam's (so it starts at the data)
-        alpha, avg, k = self.SMOOTHING, self._avg, self._n_avg
-        smoothed = np.empty_like(loss)
-        for j, value in enumerate(loss.tolist()):
-            k += 1
-            avg = (1 - alpha) * avg + alpha * value
-            smoothed[j] = avg / (1 - (1 - alpha) ** k)
-        self._avg, self._n_avg = avg, k
+        smoothed, self._avg, self._n_avg = running_average(
+            loss, self.SMOOTHING, self._avg, self._n_avg)
         self.smoothed.extend(x, smoothed)
         self.last_step = steps[-1]
         self.version += 1

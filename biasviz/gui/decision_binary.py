@@ -547,11 +547,12 @@ class BinaryPage:
             text = next((o for o in options if metrics.horizontalAdvance(o) <= room), "")
             if not text and room > metrics.horizontalAdvance("“…”"):
                 text = elide(options[2], metrics, room)
-            if getattr(label, "_shown", None) == (text, options[0]):
-                continue  # (each setFormat re-lays the label out in Python: ~0.2 ms)
-            label._shown = (text, options[0])
+            fmt_text = text.replace("{", "{{").replace("}", "}}")
+            if (label.format == fmt_text and label.toolTip() == options[0]
+                    and label.isVisibleTo(self.decision_line) == bool(text)):
+                continue  # as it is (each setFormat re-lays the label out: ~0.2 ms)
             label.setVisible(bool(text))  # first: a hidden label ignores new text
-            label.setFormat(text.replace("{", "{{").replace("}", "}}"))
+            label.setFormat(fmt_text)
             label.setToolTip(options[0])
 
     # ------------------------------------------------------------------ binary internals
@@ -612,7 +613,6 @@ class BinaryPage:
         first, second = (quoted(n) for n in self._class_names)
         self.line_label_first.setFormat(f"predict {first} →")
         self.line_label_second.setFormat(f"← predict {second}")
-        self.line_label_first._shown = self.line_label_second._shown = None  # refit anew
         self.plot.setToolTip(
             f"Histograms of z = w·x for the validation images of {first} and {second}. "
             "The bias is not included, so the bars never move when you change b or t: "
