@@ -63,10 +63,19 @@ def _same_moment(a: Snapshot | None, b: Snapshot | None) -> bool:
         np.array_equal(a.params[k], b.params[k]) for k in a.params)
 
 
+#: Modules a run imports lazily on first use: numpy.ma (~20 ms), which np.median and
+#: np.percentile import at their first call (the diagnosis' in the first frame).  Imported
+#: in the first frame's worker thread, a lowered-priority one, it held the import lock and
+#: the GIL for 25-30 ms while the GUI thread waited (a missed frame at the first run).
+RUN_IMPORTS = ("biasviz.core.training", "numpy.ma")
+
+
 def _import_engine() -> None:
-    """Import the training engine (torch) and make threadpoolctl's controller, whose
-    first look at the loaded libraries takes ~15 ms: both off the path of a run."""
-    importlib.import_module("biasviz.core.training")
+    """Import the training engine (torch) and what a run imports lazily, and make
+    threadpoolctl's controller, whose first look at the loaded libraries takes ~15 ms:
+    all off the path of a run."""
+    for name in RUN_IMPORTS:
+        importlib.import_module(name)
     from biasviz.core.engine_numpy import blas_controls
 
     blas_controls()

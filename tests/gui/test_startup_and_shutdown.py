@@ -34,6 +34,39 @@ def test_first_window_does_not_import_torch(tmp_path):
     assert "window visible: True" in out.stdout
 
 
+
+def test_a_first_run_imports_nothing(tmp_path):
+    """What a run imports lazily (numpy.ma for np.median) is imported with the engine, in
+    the background at start-up: imported during the first run, in the frame's
+    lowered-priority thread, it held the import lock and the GIL while the GUI waited."""
+    out = run_script(f"""
+        import sys, time
+        from PySide6.QtCore import QSettings
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from biasviz.gui.main_window import MainWindow
+        from biasviz.core.spec import TrainConfig
+        w = MainWindow(settings=QSettings({str(tmp_path / 's.ini')!r}, QSettings.Format.IniFormat))
+        w.show()
+        w.session.load_engine_now()
+        w.session.start_training_process()
+        w.session.set_config(TrainConfig(epochs=30))
+        for _ in range(20):
+            app.processEvents()
+        before = set(sys.modules)
+        w.session.start()
+        deadline = time.monotonic() + 120
+        while w.session.state != "ready" and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.002)
+        for _ in range(20):
+            app.processEvents()
+        print("imported:", sorted(set(sys.modules) - before))
+        w.session.shutdown()
+    """)
+    assert out.returncode == 0, out.stderr
+    assert "imported: []" in out.stdout, out.stdout
+
 CLOSE_DURING_TRAINING = """
     import sys
     from PySide6.QtCore import QSettings, QTimer
