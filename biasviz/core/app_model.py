@@ -16,6 +16,7 @@ script) iterates ``trainer.run`` and reports what happened with
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -343,6 +344,21 @@ class AppModel:
         self.diverged = False
         if self.trainer is not None:
             self.trainer.set_config(self.config)
+
+    def run_end(self) -> tuple[int, int] | None:
+        """Where a run that Start begins now would end, if not stopped: (step, epoch).  It
+        finishes an unfinished epoch first, then trains the config's epochs less that one;
+        at an epoch's boundary the config's batch size sets the batches per epoch (the
+        trainer takes the config when the run starts).  None without a trainer."""
+        trainer = self.trainer
+        if trainer is None:
+            return None
+        epochs = int(self.config.epochs)
+        position, _losses, per_epoch = trainer.epoch_in_progress()
+        if position == 0:
+            per_epoch = max(1, math.ceil(trainer.data.n_train / int(self.config.batch_size)))
+        return (trainer.step + per_epoch - position + (epochs - 1) * per_epoch,
+                trainer.epoch + epochs)
 
     def training_started(self, prepared: bool = False) -> None:
         """The run is going (``prepared``: :meth:`prepare_training` was called for it)."""

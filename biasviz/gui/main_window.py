@@ -536,7 +536,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         s.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
         s.errorOccurred.connect(self.show_error)
         s.settingsChanged.connect(self._on_settings_changed)
-        s.configChanged.connect(lambda _c: (self._update_code(), self._on_config_shown()))
+        s.configChanged.connect(lambda _c: (self._update_code(), self._on_config_shown(),
+                                            self._plan_empty_plots()))
         s.datasetLoading.connect(self._on_dataset_loading)
         s.downloadProgress.connect(p.set_download_progress)
         s.datasetLoadFinished.connect(self._on_dataset_finished)
@@ -566,8 +567,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
     def _on_state(self, state: str) -> None:
         previous, self._previous_state = getattr(self, "_previous_state", None), state
         plan = self.session.planned_end
-        if state == RUNNING and previous != PAUSED and plan is not None:
-            self.plots.plan_run(*plan)  # a new run: the plots span it (a resumed one did)
+        if state == RUNNING and previous != PAUSED:
+            # a new run: the plots span it (a resumed one did); a step's run, which pauses
+            # at once, drops the span planned for Start (the axes grow with its points)
+            self.plots.plan_run(*(plan or (0, 0)))
         self.training_panel.set_state(state)
         self.stop_action.setEnabled(state in (RUNNING, PAUSED))
         self.import_action.setEnabled(state not in (RUNNING, PAUSED))
@@ -689,8 +692,20 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self.show_combo.blockSignals(blocked)
             self._sync_paint()
 
+    def _plan_empty_plots(self) -> None:
+        """Before the first step, the plots' x axes span the run that Start would begin:
+        the learner sees how long it will be, and its start changes no axis (an axis that
+        changes lays out its ticks again: ~6 ms each in the frame that shows the start)."""
+        s = self.session
+        if s.state in (RUNNING, PAUSED) or len(s.history.loss):
+            return
+        end = s.model.run_end()
+        if end is not None:
+            self.plots.plan_run(*end)
+
     def _on_model_reset(self, snapshot: Snapshot) -> None:
         self.plots.clear()
+        self._plan_empty_plots()
         self.training_panel.reset_progress()
         self.learning_view.reset(snapshot, self.session.initial_params or snapshot.params)
         spec = snapshot.spec

@@ -388,16 +388,12 @@ class Session(QObject):
         # Where a run started with Start will end, unless stopped (the plots span it from
         # the start; set before the state says "running"); None for a single step or
         # Step epoch, which pause at once.
-        before = model.trainer
-        # (an unfinished epoch, after a Stop or in a reopened session, is finished first)
-        self.planned_end = None if first_command is not None or before is None else (
-            before.step + before.batches_left_in_epoch()
-            + (int(model.config.epochs) - 1) * before.batches_per_epoch,
-            before.epoch + int(model.config.epochs))
         # The run goes first, then the views say so: the state's handlers take the GUI
         # thread ~9 ms (the chapter's whole run is 0.15 s), and updates from the run are
         # queued behind them anyway.
         model.prepare_training()
+        # (an unfinished epoch, after a Stop or in a reopened session, is finished first)
+        self.planned_end = None if first_command is not None else model.run_end()
         trainer = model.trainer
         epochs = int(model.config.epochs)
         process = self._training_process() if trainer.engine == "numpy" else None

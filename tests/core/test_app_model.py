@@ -251,3 +251,23 @@ def test_chance_and_current_accuracy(model):
     assert model.chance_accuracy() == pytest.approx(0.5)
     acc = model.current_accuracy()
     assert 0.0 <= acc <= 1.0
+
+
+def test_run_end_is_where_a_start_would_end(model):
+    """Where a run begun now would end (the plots span it before it starts): the config's
+    epochs, in batches of the config's size; after training, from where training stands;
+    and what that run really does."""
+    import math
+    from dataclasses import replace
+
+    model.set_config(replace(model.config, epochs=3, batch_size=100))
+    per_epoch = math.ceil(model.data.n_train / 100)
+    assert model.run_end() == (3 * per_epoch, 3)
+    list(model.trainer.run())
+    assert (model.trainer.step, model.trainer.epoch) == (3 * per_epoch, 3)
+    model.set_config(replace(model.config, epochs=2, batch_size=300))
+    per_epoch = math.ceil(model.data.n_train / 300)
+    end = model.run_end()
+    assert end == (model.trainer.step + 2 * per_epoch, 5)
+    list(model.trainer.run())
+    assert (model.trainer.step, model.trainer.epoch) == end

@@ -126,3 +126,35 @@ def test_the_plots_span_the_run_from_its_start(qtbot, window):
     assert ranges and len(set(ranges)) == 1, ranges
     loss_x, acc_x = ranges[0]
     assert end_step <= loss_x <= 1.05 * end_step and acc_x == 500.5  # the run and a little
+
+
+def test_before_the_first_step_the_plots_span_the_run_start_would_begin(qtbot, window):
+    """The empty plots already span the run Start would begin (its length shows before it
+    runs), follow the epochs and batch size set, and Start then changes no axis (an axis
+    that changes lays out its ticks again, in the frame that shows the start)."""
+    from PySide6.QtCore import Qt
+
+    w, s, p = window, window.session, window.training_panel
+
+    def spans() -> tuple[float, float]:
+        return w.plots.loss_plot.viewRange()[0][1], w.plots.acc_plot.viewRange()[0][1]
+
+    p.epochs_spin.setValue(40)
+    qtbot.waitUntil(lambda: s.config.epochs == 40)
+    per_epoch = -(-s.data.n_train // s.config.batch_size)
+    loss_x, acc_x = spans()
+    assert 40 * per_epoch <= loss_x <= 1.05 * 40 * per_epoch and acc_x == 40.5
+    p.batch_spin.setValue(s.config.batch_size * 2)  # fewer batches per epoch: a new span
+    qtbot.waitUntil(lambda: spans()[0] < loss_x)
+    per_epoch = -(-s.data.n_train // s.config.batch_size)
+    assert 40 * per_epoch <= spans()[0] <= 1.05 * 40 * per_epoch
+    planned = spans()
+    seen: list[tuple[float, float]] = []
+    s.stateChanged.connect(lambda state: seen.append(spans()) if state == "running" else None)
+    qtbot.mouseClick(p.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=60_000)
+    assert seen == [planned] and spans() == planned
+    assert s.trainer.step == 40 * per_epoch  # the span was the run's own
+    p.epochs_spin.setValue(3)  # trained: the plots show the history, no plan for later
+    qtbot.waitUntil(lambda: s.config.epochs == 3)
+    assert spans() == planned
