@@ -314,16 +314,14 @@ def startup(repeats: int = 5) -> dict:
     return {"median_s": report["median_s"], "runs": report["runs"]}
 
 
-def one_repeat(name: str, niceness: int | None = None,
-               share: float | None = None) -> tuple[dict, dict]:
+def one_repeat(name: str, share: float | None = None) -> tuple[dict, dict]:
     """The headless run and the window run, each in a fresh process of its own: a
     process' peak RSS (VmHWM) covers its whole life, so earlier runs would count in a
     later one's; and a headless run after the window's, in its process, ran while the
     window's threads and training process were still ending (0.17-0.40 s for the same
     0.15 s run).  Both start cold, alike."""
     def run(which: str) -> dict:
-        extra = [] if niceness is None else ["--yield-niceness", str(niceness)]
-        extra += [] if share is None else ["--frame-share", str(share)]
+        extra = [] if share is None else ["--frame-share", str(share)]
         out = subprocess.run([sys.executable, __file__, "--one", name, "--part", which, *extra],
                              capture_output=True, text=True, timeout=1800,
                              env=dict(os.environ))
@@ -343,9 +341,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-startup", action="store_true")
     ap.add_argument("--no-interactions", action="store_true")
-    ap.add_argument("--yield-niceness", type=int, default=None, metavar="N",
-                    help="nice value of the window's side jobs (gui.runner.YIELD_NICENESS; "
-                         "0: they do not give way), to compare")
     ap.add_argument("--frame-share", type=float, default=None, metavar="S",
                     help="share of the time a process run's frames (and their numbers) may "
                          "take (gui.main_window.PROCESS_RUN_SHARE), to compare")
@@ -354,10 +349,6 @@ def main(argv: list[str] | None = None) -> int:
                     help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one:  # one part of a repeat, in this fresh process (see one_repeat)
-        if args.yield_niceness is not None:
-            from biasviz.gui import runner
-
-            runner.YIELD_NICENESS = args.yield_niceness
         if args.frame_share is not None:
             from biasviz.gui import main_window
 
@@ -373,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in runs:
         rows = []
         for _ in range(args.repeats):
-            head, win = one_repeat(name, args.yield_niceness, args.frame_share)
+            head, win = one_repeat(name, args.frame_share)
             rows.append({"headless": head, "window": win,
                          "ratio": win["samples_per_s"] / head["samples_per_s"],
                          "train_ratio": win["train_samples_per_s"]

@@ -784,7 +784,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self._prep_cost = time.perf_counter() - started
             return snap, decision, findings
 
-        self._prep_runner.start(work, yield_cpu=True)  # training comes first
+        self._prep_runner.start(work)
 
     def _side_share(self) -> float:
         """The share of the time the window's frames may take, and the share its moment

@@ -19,8 +19,6 @@ on its way (for Reset, new data, a closed lesson).  Every runner is in a registr
 from __future__ import annotations
 
 import itertools
-import os
-import sys
 import threading
 import traceback
 import weakref
@@ -93,43 +91,18 @@ class _Job(QObject):
         self.delivered = False
 
 
-#: How much a ``yield_cpu`` job's thread gives way (Linux nice value, 0-19, this thread only).
-YIELD_NICENESS = 10
-
-
-def _give_way() -> None:
-    """Lower this thread's scheduling priority.  On Linux a thread's nice value is its own
-    (``setpriority`` with its native id): with nice 10 it gets about a tenth of a core it
-    shares with a normal thread.  Elsewhere Qt's LowPriority, where the system honours it.
-    Raising a nice value needs no privilege; it is never lowered back (the thread ends
-    with its job)."""
-    if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
-        tid = threading.get_native_id()
-        try:  # never raise it: a process started with `nice 15` keeps 15
-            os.setpriority(os.PRIO_PROCESS, tid,
-                           max(YIELD_NICENESS, os.getpriority(os.PRIO_PROCESS, tid)))
-        except OSError:
-            pass  # a sandbox may refuse it: the job only runs at normal priority
-    else:
-        QThread.currentThread().setPriority(QThread.Priority.LowPriority)
-
-
 class _JobThread(QThread):
     """Runs ``work`` in ``run`` itself, with no event loop: the thread ends as soon as the
     work does, so ``wait()`` from the GUI thread never needs the GUI's event loop."""
 
-    def __init__(self, job: _Job, work: Callable[[Outbox], Any], name: str,
-                 yield_cpu: bool = False) -> None:
+    def __init__(self, job: _Job, work: Callable[[Outbox], Any], name: str) -> None:
         super().__init__()
         self.job = job
         self.work = work
-        self.yield_cpu = yield_cpu
         self.setObjectName(name)
 
     def run(self) -> None:
         job = self.job
-        if self.yield_cpu:
-            _give_way()
         try:
             job.result = self.work(job.outbox)
             job.outbox.flush()
@@ -174,19 +147,24 @@ class Runner(QObject):
 
     # -- commands --------------------------------------------------------------------------
     def start(self, work: Callable[[Outbox], Any], *, on_stop: Callable[[], None] | None = None,
-              min_interval: float = DEFAULT_MIN_INTERVAL, yield_cpu: bool = False) -> int:
+              min_interval: float = DEFAULT_MIN_INTERVAL) -> int:
         """Run ``work(outbox)`` on a new thread; cancels the previous run first.
 
         ``on_stop`` is called (from the GUI thread) when the run is asked to stop, for jobs
         that block somewhere the outbox cannot see (a paused training loop).
-        ``yield_cpu``: the thread gives way to other threads and processes that want the
-        same core (see :func:`_give_way`): for the window's side jobs while the training
-        process trains, which would otherwise take turns with it on two cores.
+
+        The thread keeps the GUI thread's priority.  Jobs that relayed the training
+        process' reports and computed a frame's numbers once ran at nice 10, to give way
+        to the training: but such a thread takes the GIL, and preempted while it held it
+        (two cores, the training process and the X server wanting both), it kept the GUI
+        thread waiting 25-40 ms in a turn that needed 1 ms (priority inversion).  At the
+        same priority, the chapter's run in a fresh window under Xvfb: longest GUI turn
+        17-28 ms against 17-42, run 0.22-0.36 s against 0.25-0.44 s (6 runs each).
         """
         self.cancel()
         run_id = next(_run_ids)
         job = _Job(run_id, min_interval, on_stop)
-        thread = _JobThread(job, work, self.name, yield_cpu)
+        thread = _JobThread(job, work, self.name)
         job.wake.connect(self._on_wake)
         job.done.connect(self._on_done)
         self._job, self._thread, self._live_id = job, thread, run_id

@@ -406,10 +406,9 @@ class Session(QObject):
         if process is not None:
             self._control = control
             model.set_param_sink(control.set_params)
-            # This thread only relays the child's reports and draws batch orders: it
-            # gives way to the training process when both want one core.
+            # This thread only relays the child's reports and draws batch orders.
             self._train_runner.start(self._process_work(process, trainer, epochs, control),
-                                     on_stop=control.stop, yield_cpu=True)
+                                     on_stop=control.stop)
             model.training_started(prepared=True)
             return
 
