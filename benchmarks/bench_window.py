@@ -140,8 +140,11 @@ def in_window(name: str) -> dict:
     s.set_spec(spec)
     s.set_config(config)
     w._on_settings_changed()
-    for _ in range(20):
-        app.processEvents()
+    # Half a second idle in the event loop before Start, as before a learner's click: what
+    # the window does between runs (drawing the next run's batch orders) is done.
+    idle = QEventLoop()
+    QTimer.singleShot(500, idle.quit)
+    idle.exec()
 
     gaps: list[float] = []
     clock = QElapsedTimer()

@@ -69,6 +69,11 @@ MAX_PENDING_BYTES = 8 * 2**20  # ...or sooner, once its recorded snapshots reach
 # epoch of 60,000 images takes ≥ 0.3 s; drawing its order ~2 ms), and the child holds them
 # (8 MB was 34 orders of 60,000 images queued in the child).
 ORDER_AHEAD_BYTES = 2 * 2**20
+
+
+def orders_ahead(n_train: int) -> int:
+    """How many batch orders of ``n_train`` images are drawn ahead of the training."""
+    return max(2, ORDER_AHEAD_BYTES // (4 * max(1, int(n_train))))
 START_TIMEOUT = 30.0  # seconds for the child to say it is ready
 
 _DATA_ARRAYS = ("train_x", "train_y", "valid_x", "valid_y")
@@ -437,7 +442,7 @@ class TrainingProcess:
         shuffle = bool(trainer.config.shuffle)
         order = trainer.order
         n = trainer.data.n_train
-        ahead = max(2, ORDER_AHEAD_BYTES // (4 * max(1, n)))
+        ahead = orders_ahead(n)
         sent = used = 0
         self._send(("run", trainer.spec, trainer.config, trainer.engine_state(), int(epochs),
                     control.delay))

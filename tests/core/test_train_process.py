@@ -370,3 +370,56 @@ def test_the_reports_pipe_holds_a_report_of_recorded_snapshots(process):
     for conn in (process._evt, process._cmd):  # reports, and the orders the other way
         size = fcntl.fcntl(conn.fileno(), fcntl.F_GETPIPE_SZ)
         assert size >= min(PIPE_BYTES, limit) > 64 * 1024
+
+
+def test_orders_drawn_ahead_between_runs_are_the_orders_a_run_would_draw():
+    """TorchOrder.prefetch draws the next orders before a run asks for them: handed out,
+    they are the draws a run would make, the generator's state reads as if they were not
+    drawn, and a draw of another size, a rewind or a new state forgets them."""
+    from biasviz.core.training import TorchOrder
+
+    plain, ahead = TorchOrder(5), TorchOrder(5)
+    plain.draw(50)
+    plain.used(1)
+    ahead.draw(50)
+    ahead.used(1)
+    before = ahead.state().clone()
+    ahead.prefetch(4, 50)
+    assert ahead.prefetched() == 4
+    assert np.array_equal(ahead.state().numpy(), before.numpy())  # as if not drawn
+    for _ in range(3):
+        np.testing.assert_array_equal(ahead.draw(50), plain.draw(50))
+    ahead.used(2)
+    plain.used(2)
+    np.testing.assert_array_equal(ahead.state().numpy(), plain.state().numpy())
+    ahead.rewind_unused()  # the third draw was never used: drawn again, with the rest
+    plain.rewind_unused()
+    assert ahead.prefetched() == 0
+    np.testing.assert_array_equal(ahead.draw(50), plain.draw(50))
+    ahead.prefetch(3, 50)
+    np.testing.assert_array_equal(ahead.draw(60), plain.draw(60))  # another size: forgotten
+    assert ahead.prefetched() == 0
+    ahead.prefetch(2, 60)
+    state = plain.state().clone()
+    ahead.set_state(state)
+    assert ahead.prefetched() == 0
+    other = TorchOrder(0)
+    other.set_state(state)
+    np.testing.assert_array_equal(ahead.draw(60), other.draw(60))
+
+
+def test_a_run_whose_orders_were_drawn_ahead_is_the_same_run(sample, process):
+    """Orders drawn between runs (the window does it while idle) give the child the very
+    batches it would have had."""
+    spec, task, config = CASES["chapter neuron"]
+    data = make_task_data(sample, task)
+    here, there = Trainer(spec, data, config), Trainer(spec, data, config)
+    list(here.run(2))
+    list(process.run(there, 2, process.control()))
+    there.order.prefetch(config.epochs, data.n_train)
+    assert there.order.prefetched() == config.epochs
+    expected = list(here.run())
+    got = events_of(process.run(there, config.epochs, process.control()))
+    assert losses(got) == losses(expected)
+    assert there.order.prefetched() == 0
+    assert_same_trainers(here, there)

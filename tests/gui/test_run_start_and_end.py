@@ -125,3 +125,27 @@ def test_frames_repaint_what_changed_not_the_whole_tab(qtbot, window):
     assert w.frames_drawn > frames  # frames were drawn...
     assert painted == []  # ...and the tab bar was left alone...
     assert w._layout_guard.dropped > dropped  # ...though their labels asked for layouts
+
+
+def test_between_runs_the_next_runs_batch_orders_are_drawn_ahead(qtbot, window):
+    """While the window is idle the next run's batch orders are drawn (the thread that
+    feeds the training process then hands them out at the start instead of drawing them
+    there), and the run they feed is the run without them."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from biasviz.core.training import Trainer
+
+    s = window.session
+    s.set_config(replace(s.config, epochs=5))
+    qtbot.waitUntil(lambda: s.trainer.order.prefetched() == 5, timeout=5_000)
+    headless = Trainer(s.spec, s.data, s.config)
+    expected = [e.loss for e in headless.run() if hasattr(e, "loss")]
+    s.start()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    assert list(s.history.loss.y) == expected
+    for name, value in headless.snapshot().params.items():
+        np.testing.assert_array_equal(s.snapshot.params[name], value)
+    # and again for the run after it, once the window has been idle a moment
+    qtbot.waitUntil(lambda: s.trainer.order.prefetched() == 5, timeout=5_000)
