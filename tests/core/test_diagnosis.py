@@ -272,6 +272,14 @@ def test_the_diagnoser_caches_per_snapshot(sample):
     assert d._forward is cached
     d.diagnose(spec, config, run.trainer.snapshot().params, run.x, run.y)
     assert d._forward is not cached  # a new snapshot: a new forward pass
+    # as the app calls it: a new slice of the same images each time
+    params = run.trainer.snapshot().params
+    d.diagnose(spec, config, params, data.valid_x[:500], data.valid_y[:500])
+    cached = d._forward
+    d.diagnose(spec, config, params, data.valid_x[:500], data.valid_y[:500])
+    assert d._forward is cached
+    d.diagnose(spec, config, params, data.valid_x[:400], data.valid_y[:400])
+    assert d._forward is not cached  # other images
 
 
 def test_fixes_apply_to_spec_and_config():
