@@ -537,7 +537,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         s.errorOccurred.connect(self.show_error)
         s.settingsChanged.connect(self._on_settings_changed)
         s.configChanged.connect(lambda _c: (self._update_code(), self._on_config_shown(),
-                                            self._plan_empty_plots()))
+                                            self._plan_empty_plots(), self._label_step_epoch()))
         s.datasetLoading.connect(self._on_dataset_loading)
         s.downloadProgress.connect(p.set_download_progress)
         s.datasetLoadFinished.connect(self._on_dataset_finished)
@@ -567,10 +567,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
     def _on_state(self, state: str) -> None:
         previous, self._previous_state = getattr(self, "_previous_state", None), state
         plan = self.session.planned_end
-        if state == RUNNING and previous != PAUSED:
-            # a new run: the plots span it (a resumed one did); a step's run, which pauses
-            # at once, drops the span planned for Start (the axes grow with its points)
-            self.plots.plan_run(*(plan or (0, 0)))
+        if state == RUNNING and previous != PAUSED and plan is not None:
+            # a new run: the plots span it (a resumed one did; a step's run pauses at once
+            # and, resumed, goes on to that end: the axes neither shrink nor grow)
+            self.plots.plan_run(*plan)
         self.training_panel.set_state(state)
         self.stop_action.setEnabled(state in (RUNNING, PAUSED))
         self.import_action.setEnabled(state not in (RUNNING, PAUSED))

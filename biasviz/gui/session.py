@@ -399,8 +399,9 @@ class Session(QObject):
         # thread ~9 ms (the chapter's whole run is 0.15 s), and updates from the run are
         # queued behind them anyway.
         model.prepare_training()
-        # (an unfinished epoch, after a Stop or in a reopened session, is finished first)
-        self.planned_end = None if first_command is not None else model.run_end()
+        # (an unfinished epoch, after a Stop or in a reopened session, is finished first;
+        # a step's run pauses at once, and goes there when resumed)
+        self.planned_end = model.run_end()
         trainer = model.trainer
         epochs = int(model.config.epochs)
         process = self._training_process() if trainer.engine == "numpy" else None

@@ -117,6 +117,7 @@ class TrainingPlots(QWidget):
             line.setVisible(False)
             plot.addItem(line, ignoreBounds=True)
         self._planned = (0.0, 0.0)  # the run's end, step and epoch (plan_run)
+        self._raw_dot = False  # the raw loss drawn as a dot (a single point)
         self._set_empty_ranges()
 
     def set_line_width(self, width: float | None) -> None:
@@ -193,10 +194,11 @@ class TrainingPlots(QWidget):
 
     def _epoch_span(self, last: float) -> float:
         """The same for the accuracy plot (half an epoch past the plan: the last marker
-        whole; 5 planned epochs drew an axis to 10 when rounded up to a nice number)."""
+        whole; 5 planned epochs drew an axis to 10 when rounded up to a nice number, and 3
+        one to 5 when it had to reach 5)."""
         planned = self._planned[1]
         if planned >= last and planned > 0:
-            return max(5.0, planned + 0.5)
+            return planned + 0.5
         return nice_ceiling(max(5.0, last * 1.02))
 
     def plan_run(self, end_step: int, end_epoch: int) -> None:
@@ -220,9 +222,16 @@ class TrainingPlots(QWidget):
         if history.version == self._version:
             return
         self._version = history.version
+        n_loss = len(history.loss)
+        alone = n_loss == 1  # a line of one point draws nothing: a dot shows it
+        if alone != self._raw_dot:
+            self._raw_dot = alone
+            self.raw_curve.setSymbol("o" if alone else None)
+            self.raw_curve.setSymbolSize(5)
+            self.raw_curve.setSymbolBrush(RAW_PEN.color())
+            self.raw_curve.setSymbolPen(RAW_PEN.color())
         self.raw_curve.setData(history.loss.x, history.loss.y)
         self.smooth_curve.setData(history.smoothed.x, history.smoothed.y)
-        n_loss = len(history.loss)
         if n_loss == 0:
             self._set_empty_ranges()
         else:

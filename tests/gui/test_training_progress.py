@@ -97,18 +97,30 @@ def test_the_weights_show_what_training_changed_while_it_runs(qtbot, window):
 def test_the_plots_span_the_run_from_its_start(qtbot, window):
     """Start: the x axes span the whole run at once (as fastai's ShowGraphCallback) and
     stay put while it trains (they grew with the curves and re-laid out their ticks at
-    every frame); a single step keeps them small."""
+    every frame); a single step keeps the span of the run it begins (resumed, it goes on
+    there), its one point drawn as a dot."""
     from PySide6.QtCore import Qt
 
     w, s, p = window, window.session, window.training_panel
+    p.epochs_spin.setValue(3)
+    qtbot.waitUntil(lambda: s.config.epochs == 3)
+
+    def spans() -> tuple[float, float]:
+        return w.plots.loss_plot.viewRange()[0][1], w.plots.acc_plot.viewRange()[0][1]
+
+    planned = spans()
+    assert planned[1] == 3.5  # three epochs and half of one (not 5: a minimum it had)
     qtbot.mouseClick(p.step_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: s.state == "paused", timeout=60_000)
-    assert w.plots.loss_plot.viewRange()[0][1] <= 10
-    s.stop()
+    assert spans() == planned
+    assert w.plots.raw_curve.opts["symbol"] == "o"  # a line of one point draws nothing
+    qtbot.mouseClick(p.start_button, Qt.MouseButton.LeftButton)  # Resume
     qtbot.waitUntil(lambda: s.state == "ready", timeout=60_000)
+    assert spans() == planned and s.trainer.epoch == 3
+    assert w.plots.raw_curve.opts["symbol"] is None
     p.epochs_spin.setValue(500)
     per_epoch = s.trainer.batches_per_epoch
-    start = s.trainer.step
+    start, start_epoch = s.trainer.step, s.trainer.epoch
     ranges: list[tuple[float, float]] = []
     original = w._refresh_frame
 
@@ -125,7 +137,7 @@ def test_the_plots_span_the_run_from_its_start(qtbot, window):
     end_step = start + 500 * per_epoch
     assert ranges and len(set(ranges)) == 1, ranges
     loss_x, acc_x = ranges[0]
-    assert end_step <= loss_x <= 1.05 * end_step and acc_x == 500.5  # the run and a little
+    assert end_step <= loss_x <= 1.05 * end_step and acc_x == start_epoch + 500.5  # and a little
 
 
 def test_before_the_first_step_the_plots_span_the_run_start_would_begin(qtbot, window):
@@ -158,3 +170,13 @@ def test_before_the_first_step_the_plots_span_the_run_start_would_begin(qtbot, w
     p.epochs_spin.setValue(3)  # trained: the plots show the history, no plan for later
     qtbot.waitUntil(lambda: s.config.epochs == 3)
     assert spans() == planned
+
+
+def test_step_epoch_says_the_batches_of_the_batch_size_set(qtbot, window):
+    """"Step 1 epoch (n batches)" follows the batch size as it is set, not at the next run."""
+    s, p = window.session, window.training_panel
+    for batch in (100, 50):
+        p.batch_spin.setValue(batch)
+        qtbot.waitUntil(lambda b=batch: s.config.batch_size == b)
+        n = -(-s.data.n_train // batch)
+        assert p.epoch_button.text() == f"Step 1 epoch ({n} batches)"
