@@ -575,8 +575,12 @@ class AppModel:
         the forward pass is cached per snapshot."""
         if self.snapshot is None or (not self.has_trained and not self.diverged):
             return []
+        # Training's parameters: a bias typed or weights painted since are the learner's
+        # experiment, which the decision view shows, not a fault of training to diagnose
+        # (b = 50 typed in brought up "stuck in the sigmoid's flat tails" and restarts).
+        params = self.trained_params or self.snapshot.params
         return self.diagnoser.diagnose(
-            self.spec, self.config, self.snapshot.params, self.data.valid_x[:max_images],
+            self.spec, self.config, params, self.data.valid_x[:max_images],
             self.data.valid_y[:max_images], losses=self.history.loss.y,
             accuracies=self.history.accuracy.y, diverged=self.diverged,
             target_names=self.data.target_names(), steps=self.history.loss.x,

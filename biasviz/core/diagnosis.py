@@ -505,13 +505,33 @@ def _check_saturated(spec, config, fwd, labels, losses, diverged) -> Finding | N
         f"{_pct(s.share_wrong_saturated)} of {fwd.images()} are on the "
         f"wrong side with |{z}| > {Z_SATURATED:g}, where σ′ < {SLOPE_AT_SATURATION:.3f}: "
         f"their errors send back {_pct(s.error_gradient)} of the gradient they would "
-        f"from the middle of the sigmoid — see the {where}. No learning rate helps: "
-        "the slope itself is (almost) 0."
+        f"from the middle of the sigmoid — see the {where}."
     )
     fixes = [fix_small_start(), fix_bce(), fix_standard_init()] if single else \
         [fix_standard_init(), fix_bce()]
     if spec.init is InitKind.STANDARD:
         fixes = [f for f in fixes if f.code != "init_standard"]
+    # The learning rate: far from the recipe's, it is part of the cause (a learner's lr 100
+    # threw w·x into the tails; at 1e-6 nothing moved at all), and near it, a larger one
+    # only makes up for part of a slope that is almost 0.  (Shirt vs T-shirt from the same
+    # std-1 start reaches 81 % at lr 1 and 84 % at lr 10: "no learning rate helps" was false.)
+    lr, recipe_lr = float(config.lr), _recipe_lr(spec, config)
+    if lr * 10 <= recipe_lr:
+        evidence += (f" And learning rate {_num(lr)} takes tiny steps on top: the recipe's "
+                     f"{_num(recipe_lr)} moves the weights {_num(recipe_lr / lr)}× as far.")
+        fixes.insert(0, Fix("larger_lr", f"Learning rate {_num(recipe_lr)}",
+                            f"Go on with the recipe's learning rate {_num(recipe_lr)}: steps "
+                            "ten times larger or more.",
+                            config_changes={"lr": recipe_lr}, restart=False))
+    elif lr >= 10 * recipe_lr:
+        evidence += (f" Learning rate {_num(lr)} is {_num(lr / recipe_lr)}× the recipe's: "
+                     f"steps that large throw {z} far into the tails.")
+        fixes.insert(0, fix_learning_rate(
+            _smaller_lr(spec, config),
+            f"smaller steps no longer throw {z} into the sigmoid's flat tails."))
+    else:
+        evidence += (" A larger learning rate makes up for only part of a slope this close "
+                     "to 0; a smaller start, or BCE, removes the cause.")
     title = ("The neuron is stuck in the sigmoid's flat tails" if single
              else "The output is stuck in the sigmoid's flat tails")
     return Finding(

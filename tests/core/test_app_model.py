@@ -271,3 +271,26 @@ def test_run_end_is_where_a_start_would_end(model):
     assert end == (model.trainer.step + 2 * per_epoch, 5)
     list(model.trainer.run())
     assert (model.trainer.step, model.trainer.epoch) == end
+
+
+def test_the_diagnosis_judges_training_not_a_bias_typed_in_since(model):
+    """A bias typed in after training is the learner's experiment (the decision view shows
+    what it does): the diagnosis still judges the trained parameters, and finds nothing
+    wrong with a good run, where the typed-in values themselves look saturated."""
+    from biasviz.core import diagnosis as dg
+    from biasviz.core.training import EpochMetrics, StepMetrics
+
+    model.training_started()
+    events = list(model.trainer.run(30))
+    model.training_update([e for e in events if isinstance(e, StepMetrics)],
+                          [e for e in events if isinstance(e, EpochMetrics)],
+                          model.trainer.snapshot())
+    model.training_finished()
+    assert model.last_accuracy > 0.9 and model.findings() == []
+    assert model.set_bias(50.0)
+    edited = model.snapshot.params
+    as_edited = dg.diagnose(model.spec, model.config, edited, model.data.valid_x[:2000],
+                            model.data.valid_y[:2000], losses=model.history.loss.y,
+                            accuracies=model.history.accuracy.y)
+    assert dg.SATURATED in [f.code for f in as_edited]  # what the notice said before
+    assert model.findings() == []
