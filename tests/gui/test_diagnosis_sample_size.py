@@ -54,6 +54,9 @@ def test_the_window_s_diagnosis_counts_the_images_it_judged(qtbot, tmp_path):
     s.stop()
     qtbot.waitUntil(lambda: s.state == "ready", timeout=30_000)
     assert s.set_weights(ONES["weights"])
+    # as if training had ended there (the diagnosis judges training's parameters, not
+    # weights painted since)
+    s.model.trained_params = {k: v.copy() for k, v in s.snapshot.params.items()}
     n = len(s.data.valid_y)
     evidence = " ".join(f.evidence for f in s.model.findings(max_images=40))
     assert f"the first 40 of the {n:,} validation images" in evidence
