@@ -290,6 +290,8 @@ class BiasLesson(ui.SideBySideLesson):
         self.sum_curve = self.bias_plot.plot([], [], pen=PENS[PER_PIXEL],
                                              name="Σbᵢ (784 per-pixel biases)")
         self.b_curve = self.bias_plot.plot([], [], pen=PENS[SCALAR], name="b (one bias)")
+        self._step_plots = (self.loss_plot, self.bias_plot)
+        self._epoch_plots = (self.acc_plot,)
         self.ratio_label = ui.note()
         self.ratio_label.setToolTip(
             "How far the two biases move per step. The per-pixel neuron's 784 biases each "
@@ -595,7 +597,8 @@ class BiasLesson(ui.SideBySideLesson):
                     self._first_ratio = d_sum / d_b if d_b != 0 else None
                 self._recent.append((r.step, sc.bias, pp.bias))
         for i, curve in enumerate(self.loss_curves):
-            curve.setData(self._losses[i].x, self._losses[i].y)
+            ui.set_curve(curve, self._losses[i].x, self._losses[i].y, COLORS[i])
+        self._grow_axes(rounds[-1].step, 0)
         self._redraw_biases()
         self._show_snapshots(snapshots)
         self._update_ratio_text(snapshots)
@@ -626,8 +629,8 @@ class BiasLesson(ui.SideBySideLesson):
 
     # -- drawing -----------------------------------------------------------------------
     def _redraw_biases(self) -> None:
-        self.sum_curve.setData(self._sum_series.x, self._sum_series.y)
-        self.b_curve.setData(self._b_series.x, self._b_series.y)
+        ui.set_curve(self.sum_curve, self._sum_series.x, self._sum_series.y, COLORS[PER_PIXEL])
+        ui.set_curve(self.b_curve, self._b_series.x, self._b_series.y, COLORS[SCALAR])
 
     def _show_image(self) -> None:
         pixels = self._data.valid_x[self._image_index]

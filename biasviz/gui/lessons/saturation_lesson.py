@@ -243,7 +243,7 @@ class SaturationLesson(ui.SideBySideLesson):
             "classes.")
         self.flat_plot = ui.make_plot(
             "Images the neuron gets wrong, deep in a flat tail", "step",
-            "share of training images (%)",
+            "images (%)",
             "For each neuron: the share of its training images that are on the wrong side "
             "AND beyond |z| = 5. mnist_loss cannot pull these back (their σ′ ≈ 0); "
             "BCE can (its gradient is σ(z) − target ≈ ±1 there).")
@@ -252,6 +252,8 @@ class SaturationLesson(ui.SideBySideLesson):
         self.acc_plot, self.acc_curves = ui.accuracy_plot(
             "The share of validation images each neuron gets right, after each epoch; "
             "epoch 0 is the start. 50 % (dotted): one answer for everything.", COLORS)
+        self._step_plots = (self.flat_plot,)
+        self._epoch_plots = (self.acc_plot,)
         self.key_label = ui.key_label("", "Each neuron keeps its colour in every plot.")
         self.why_label = ui.note()
         self.why_label.setToolTip("Why each neuron behaves as it does, with its numbers now.")
@@ -396,7 +398,8 @@ class SaturationLesson(ui.SideBySideLesson):
             series = self._flat_series[i]
             if len(series) == 0 or series.x[-1] < step:
                 series.append(step, 100.0 * self._stats[i].share_wrong_saturated)
-            self.flat_curves[i].setData(series.x, series.y)
+            ui.set_curve(self.flat_curves[i], series.x, series.y, COLORS[i])
+        self._grow_axes(step, 0)
         self._draw_sigmoid(zs)
         big, small = self.big_spin.value(), self.small_spin.value()
         short = (f"std {big:g}", f"std {small:g}", f"std {big:g} + BCE")

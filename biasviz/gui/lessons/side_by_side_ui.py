@@ -115,11 +115,34 @@ def make_plot(title: str, x_label: str, y_label: str, tooltip: str) -> pg.PlotWi
     return plot
 
 
+def plan_x(plot: pg.PlotWidget, end: float) -> None:
+    """The x axis from 0 to ``end`` (the planned run's last step or epoch), with a
+    little room either side so that a marker at 0 or at the end is drawn whole.  Set
+    before the first point: an empty or one-point plot otherwise spans −0.4…0.4."""
+    plot.disableAutoRange(axis=pg.ViewBox.XAxis)
+    plot.setXRange(0.0, max(float(end), 1.0), padding=0.02)
+
+
+def set_curve(curve: pg.PlotDataItem, x, y, color: Color) -> None:
+    """``curve.setData(x, y)``, with a marker while it has a single point (a line of one
+    point draws nothing: the start would be invisible)."""
+    single = len(x) == 1
+    if single:
+        curve.setSymbol("o")
+        curve.setSymbolSize(6)
+        curve.setSymbolBrush(pg.mkBrush(color))
+        curve.setSymbolPen(None)
+    elif curve.opts.get("symbol") is not None:
+        curve.setSymbol(None)
+    curve.setData(x, y)
+
+
 def accuracy_plot(tooltip: str, colors, names=None) -> tuple[pg.PlotWidget, list]:
-    """Validation accuracy of the three models against the epoch, 40–100% with a dotted
+    """Validation accuracy of the three models against the epoch, 0–100% with a dotted
     50% line; returns the plot and its three curves (``names``: the curves' names)."""
     plot = make_plot("Validation accuracy (each epoch)", "epoch", "accuracy (%)", tooltip)
-    plot.setYRange(40, 100)
+    plot.disableAutoRange(axis=pg.ViewBox.YAxis)
+    plot.setYRange(0, 100, padding=0.03)
     plot.addItem(pg.InfiniteLine(
         50, angle=0, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine)))
     curve_pens = pens(colors)
@@ -323,6 +346,10 @@ class SideBySideLesson(Lesson):
         self._snapshots: tuple | None = None
         self._accuracy: list[float | None] = [None, None, None]
         self._settings: tuple[QWidget, ...] = ()
+        # plots whose x axis is the step / the epoch: they span the run Start begins
+        self._step_plots: tuple[pg.PlotWidget, ...] = ()
+        self._epoch_plots: tuple[pg.PlotWidget, ...] = ()
+        self._planned = (0, 0)
 
     def _open(self, data: TaskData | None) -> None:
         """Start on ``data``, or on 3 vs 7 of the bundled sample."""
@@ -355,6 +382,7 @@ class SideBySideLesson(Lesson):
         self.stop_button.clicked.connect(self.stop)
         self.reset_button.clicked.connect(self.reset)
         self.speed_combo.currentIndexChanged.connect(self._on_speed_changed)
+        self.epochs_spin.valueChanged.connect(self._on_epochs_changed)
 
     # ------------------------------------------------------------------ Lesson contract
     def _take_data(self, data: TaskData) -> bool:
@@ -393,6 +421,7 @@ class SideBySideLesson(Lesson):
         for t in self._trainers:
             t.set_config(config)
         self._before_run()
+        self._plan_axes()
         self._runner.start(self._trainers, self.epochs_spin.value(), self._delay())
         self._set_running(True)
         self.status_label.setText(f"Training at learning rate {self.lr_spin.value():g}…")
@@ -410,6 +439,7 @@ class SideBySideLesson(Lesson):
             return
         self._runner.cancel()
         self._make_trainers()
+        self._plan_axes()
         self._clear_history()
         self._set_running(False)
         self.status_label.setText(self.ready_text)
@@ -448,6 +478,33 @@ class SideBySideLesson(Lesson):
     def _on_start_changed(self, *_args) -> None:
         if not self._runner.is_running():
             self.reset()
+
+    def _on_epochs_changed(self, *_args) -> None:
+        if not self._runner.is_running():
+            self._plan_axes()  # the run Start would begin is longer or shorter now
+
+    def planned_end(self) -> tuple[int, int]:
+        """(step, epoch) where the run Start begins would end: the models' step and
+        epoch now plus the chosen epochs."""
+        if not self._trainers:
+            return 0, 0
+        t = self._trainers[0]
+        epochs = self.epochs_spin.value()
+        return t.step + epochs * t.batches_per_epoch, t.epoch + epochs
+
+    def _plan_axes(self, at_least: tuple[int, int] = (0, 0)) -> None:
+        """The step and epoch plots span 0 to the planned run's end (or ``at_least``)."""
+        end_step, end_epoch = self.planned_end()
+        self._planned = (max(end_step, at_least[0]), max(end_epoch, at_least[1]))
+        for plot in self._step_plots:
+            plan_x(plot, self._planned[0])
+        for plot in self._epoch_plots:
+            plan_x(plot, self._planned[1])
+
+    def _grow_axes(self, step: int, epoch: int) -> None:
+        """A run went past the plan (a resumed epoch counts whole): grow the axes."""
+        if step > self._planned[0] or epoch > self._planned[1]:
+            self._plan_axes((step, epoch))
 
     def _on_speed_changed(self, *_args) -> None:
         self._runner.set_delay(self._delay())
@@ -512,6 +569,10 @@ class SideBySideLesson(Lesson):
         self._redraw_accuracy()
 
     def _redraw_accuracy(self) -> None:
+        last = 0
         for i, curve in enumerate(self.acc_curves):
             pts = np.array(self._acc_points[i], dtype=np.float64).reshape(-1, 2)
             curve.setData(pts[:, 0], pts[:, 1])
+            if len(pts):
+                last = max(last, int(pts[-1, 0]))
+        self._grow_axes(0, last)

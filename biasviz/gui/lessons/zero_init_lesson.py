@@ -181,7 +181,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
         # plots ----------------------------------------------------------------------------
         self.sym_plot = ui.make_plot(
             "How different the hidden neurons are", "step",
-            "largest difference (log scale)",
+            "largest difference",
             "For each network: the largest difference between the weights of any two of "
             "its hidden neurons (0 = all neurons identical).\nThe scale is logarithmic, "
             "which has no 0: an exact 0 is drawn on the dotted floor line.\nWhat to look "
@@ -189,6 +189,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
             "zero-started network stays on the floor — its neurons are exact copies.",
         )
         self.sym_plot.setLogMode(x=False, y=True)
+        self.sym_plot.setMinimumHeight(190)  # its y label whole (walk-through V)
         self.sym_plot.setYRange(math.log10(FLOOR) - 0.5, 1.0)
         self.floor_line = self.sym_plot.plot(
             [0, 1], [FLOOR, FLOOR], pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
@@ -204,6 +205,8 @@ class ZeroInitLesson(ui.SideBySideLesson):
             "image the same answer scores on two balanced classes.",
             COLORS,
         )
+        self._step_plots = (self.sym_plot,)
+        self._epoch_plots = (self.acc_plot,)
         self.key_label = ui.key_label(
             "", "Each model keeps its colour in every plot of this lesson.")
 
@@ -310,8 +313,10 @@ class ZeroInitLesson(ui.SideBySideLesson):
             series = self._sym_series[i]
             if len(series) == 0 or series.x[-1] < step:
                 series.append(step, max(sym, FLOOR))
-            self.sym_curves[i].setData(series.x, series.y)
-        right = max(float(self._sym_series[RANDOM].x[-1]), 1.0)
+            ui.set_curve(self.sym_curves[i], series.x, series.y, COLORS[i])
+        self._grow_axes(step, 0)
+        # the floor line across the whole planned run
+        right = max(float(self._sym_series[RANDOM].x[-1]), float(self._planned[0]), 1.0)
         self.floor_line.setData([0, right], [FLOOR, FLOOR])
         self._redraw_pictures()
         self._update_texts()
