@@ -1144,6 +1144,13 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self._show_recipe()
 
     def _back_to_recipe(self) -> None:
+        model = self.session.model
+        spec, _config = model.recipes.back_to_recipe(model.spec, model.config)
+        if spec != model.spec and not ask_before_discarding(
+                self, "Back to the recipe starts a new, untrained model",
+                self.session.unsaved_progress, self.save_session_dialog,
+                go_on="Discard and go back", cancel_keeps="the trained model and its settings"):
+            return  # (a recipe that changes only lr, batch or epochs keeps the model)
         with self._wait_cursor():
             try:
                 self.session.model.back_to_recipe()

@@ -123,3 +123,25 @@ def test_close_button_asks_nothing_when_nothing_would_be_lost(qtbot, window, tmp
     learner = Learner(w, "Cancel")
     assert press_close_button(w) is True
     assert learner.asked == [] and not w.isVisible()
+
+
+def test_back_to_recipe_asks_before_it_discards_a_trained_model(qtbot, window):
+    """Back to the recipe after a fix that changed the start (init std 0.01) starts a new
+    model: asked first, and Cancel keeps the trained model and its settings."""
+    from dataclasses import replace
+
+    w, s = window, window.session
+    s.model.request_settings(spec=replace(s.spec, init_std=0.01))
+    s.step_batches(3)
+    qtbot.waitUntil(lambda: s.state == "paused" and s.snapshot.step == 3, timeout=WAIT)
+    s.stop()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    snap = s.snapshot
+    learner = Learner(w, "Cancel")
+    w.training_panel.recipe_button.click()
+    assert len(learner.asked) == 1 and "Back to the recipe" in learner.asked[0]
+    assert s.snapshot is snap and s.spec.init_std == 0.01
+    learner = Learner(w, "Discard and go back")
+    w.training_panel.recipe_button.click()
+    assert len(learner.asked) == 1
+    assert s.spec.init_std == 1.0 and s.snapshot.step == 0
