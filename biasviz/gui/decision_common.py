@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QMouseEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QDoubleSpinBox,
     QLabel,
     QPushButton,
@@ -79,15 +80,72 @@ def _css(color: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*(int(c) for c in color))
 
 
-def _small(label: QLabel, delta: float = -1.0) -> QLabel:
-    font = label.font()
+#: A label's font size as a multiple of the application font's (set by ``_small``): the
+#: label follows the application font, so presentation mode's bigger type reaches it and
+#: it stays as much smaller than normal text as it was.
+FONT_RATIO = "biasviz_font_ratio"
+
+
+def _app_font_size() -> tuple[float, bool]:
+    """The application font's size and whether it is in points (else pixels)."""
+    font = QApplication.font()
     if font.pointSizeF() > 0:
-        font.setPointSizeF(max(6.0, font.pointSizeF() + delta))
-    label.setFont(font)
+        return font.pointSizeF(), True
+    return float(max(font.pixelSize(), 1)), False
+
+
+def _apply_font_ratio(widget: QWidget) -> None:
+    ratio = widget.property(FONT_RATIO)
+    if not ratio:
+        return
+    size, in_points = _app_font_size()
+    font = widget.font()
+    if in_points:
+        font.setPointSizeF(max(6.0, size * float(ratio)))
+    else:
+        font.setPixelSize(max(8, round(size * float(ratio))))
+    widget.setFont(font)
+
+
+class _FollowAppFont(QObject):
+    """Re-sizes every ``_small`` label when the application font changes: Qt tells only
+    the application and the top-level windows, and an explicit size would not follow."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's naming
+        if obj is QApplication.instance() and event.type() == QEvent.Type.ApplicationFontChange:
+            for widget in QApplication.allWidgets():
+                if widget.property(FONT_RATIO):
+                    _apply_font_ratio(widget)
+        return False
+
+
+_follower: _FollowAppFont | None = None
+
+
+def _follow_app_font() -> None:
+    global _follower
+    app = QApplication.instance()
+    if _follower is None or _follower.parent() is not app:
+        _follower = _FollowAppFont(app)
+        app.installEventFilter(_follower)
+
+
+def _small(label: QLabel, delta: float = -1.0) -> QLabel:
+    """``label`` ``delta`` points smaller (or larger) than the text around it, kept as a
+    ratio to the application font (see FONT_RATIO)."""
+    size, in_points = _app_font_size()
+    current = label.font().pointSizeF() if in_points else float(label.font().pixelSize())
+    if current <= 0:
+        current = size
+    wanted = current + (delta if in_points else delta * 4.0 / 3.0)  # 1 pt = 4/3 px at 96 dpi
+    label.setProperty(FONT_RATIO, max(6.0, wanted) / size)
+    _follow_app_font()
+    _apply_font_ratio(label)
     return label
 
 
 def _bold(label: QLabel) -> QLabel:
+    # only the weight is set: the size still follows the application font
     font = label.font()
     font.setBold(True)
     label.setFont(font)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from dataclasses import dataclass
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QWidget
 
 from biasviz.core.text import escape_html
 
@@ -83,6 +84,85 @@ def steady_range(shown: tuple[float, float] | None, lo: float, hi: float,
     return math.floor(lo / step - 0.5) * step, math.ceil(hi / step + 0.5) * step
 
 
+#: How much bigger the plots' text is drawn than normal (presentation mode: > 1).
+_text_scale = 1.0
+_keys: weakref.WeakSet[PlotKey] = weakref.WeakSet()
+
+
+def text_scale() -> float:
+    """The factor the plots' text is drawn at (1 normally)."""
+    return _text_scale
+
+
+def _scaled(font: QFont, factor: float) -> QFont:
+    font = QFont(font)
+    if font.pointSizeF() > 0:
+        font.setPointSizeF(font.pointSizeF() * factor)
+    elif font.pixelSize() > 0:
+        font.setPixelSize(max(1, round(font.pixelSize() * factor)))
+    return font
+
+
+def _scale_text_item(item: QGraphicsTextItem, factor: float) -> None:
+    """A text item's font ``factor`` times the one it had at scale 1 (kept on the item)."""
+    base = getattr(item, "_biasviz_base_font", None)
+    if base is None:
+        base = QFont(item.font())
+        item._biasviz_base_font = base
+    item.setFont(_scaled(base, factor))
+
+
+def _scale_axis(axis: pg.AxisItem, factor: float, base_font: QFont) -> None:
+    if not hasattr(axis, "_biasviz_base_tick_font"):
+        axis._biasviz_base_tick_font = axis.style["tickFont"]
+        axis._biasviz_base_text_space = (axis.textWidth, axis.textHeight)
+    base = axis._biasviz_base_tick_font
+    # no tick font: the painter's, the view's font, which the cached axis picture kept
+    axis.setTickFont(base if factor == 1.0 else _scaled(base or base_font, factor))
+    if factor == 1.0:
+        # the room the bigger ticks took: pyqtgraph gives back only more than 10 px of it
+        axis.textWidth, axis.textHeight = axis._biasviz_base_text_space
+    if axis.label is not None:
+        _scale_text_item(axis.label, factor)
+        axis._updateLabel()  # re-measures the label and re-places it
+        axis.resizeEvent()
+
+
+def _scale_label_item(label: pg.LabelItem, factor: float) -> None:
+    if not hasattr(label, "_biasviz_base_size"):
+        label._biasviz_base_size = label.opts.get("size")
+    base = label._biasviz_base_size
+    if base is None:
+        _scale_text_item(label.item, factor)
+    else:
+        found = re.fullmatch(r"\s*([\d.]+)\s*([a-z]*)\s*", str(base))
+        if found:  # "11pt" -> "15.4pt"
+            label.opts["size"] = f"{float(found.group(1)) * factor:g}{found.group(2)}"
+    label.setText(label.text)
+
+
+def scale_plot_text(root: QWidget, factor: float, base_font: QFont) -> None:
+    """Draw every plot's text under ``root`` (tick labels, axis titles, plot titles and
+    keys, text in the plots) ``factor`` times its normal size; 1 restores it.
+
+    pyqtgraph fixes these fonts when a plot is built (a title is html in 11pt, an axis
+    keeps its drawing): a bigger application font alone does not reach them.
+    ``base_font`` is the normal application font, for tick labels that use the default."""
+    global _text_scale
+    _text_scale = factor
+    for view in root.findChildren(pg.GraphicsView):
+        for item in view.scene().items():
+            if isinstance(item, pg.AxisItem):
+                _scale_axis(item, factor, base_font)
+            elif isinstance(item, pg.LabelItem):
+                _scale_label_item(item, factor)
+            elif isinstance(item, pg.TextItem):
+                _scale_text_item(item.textItem, factor)
+                item.updateTextPos()
+    for key in list(_keys):
+        key.refit()
+
+
 @dataclass(frozen=True)
 class KeyEntry:
     """One curve in a plot's key: its name (and a short one for narrow plots), its colour
@@ -113,7 +193,7 @@ class PlotKey:
     (the row grows); only when even that does not fit is the text wrapped, never run off
     the plot.  The full text is the row's tooltip."""
 
-    KEY_SIZE = "9pt"
+    KEY_POINTS = 9.0  # the key's names, a little smaller than the title (× text_scale())
 
     def __init__(self, plot: pg.PlotWidget, titles: tuple[str, ...]) -> None:
         self._item = plot.getPlotItem()
@@ -125,6 +205,7 @@ class PlotKey:
         self._fitting = False
         self.form = 0  # index of the form shown (0: the longest), for tests
         self._item.getViewBox().sigResized.connect(self._on_resized)
+        _keys.add(self)
         self.refit()
 
     @property
@@ -160,7 +241,8 @@ class PlotKey:
         title, then short names), then a title above the key on two lines."""
         if not self._entries:
             return list(self._titles)
-        keys = [f"<span style='font-size:{self.KEY_SIZE}'>{_key_html(self._entries, short)}</span>"
+        size = f"{self.KEY_POINTS * _text_scale:g}pt"
+        keys = [f"<span style='font-size:{size}'>{_key_html(self._entries, short)}</span>"
                 for short in (False, True)]
         forms = [f"{title}&nbsp;&nbsp; {key}" if title else key
                  for key in keys for title in self._titles]

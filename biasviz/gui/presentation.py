@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from PySide6.QtCore import QByteArray, QRect, Qt
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from shiboken6 import isValid
 
 from biasviz.core.text import percent
+from biasviz.gui.decision_common import FONT_RATIO
+from biasviz.gui.plot_style import scale_plot_text
 
 SCALE = 1.4  # type size in presentation mode
 SLOW_STEPS = (0.0, 0.01, 0.03, 0.1, 0.3)  # seconds per batch: full speed … very slow
@@ -30,6 +33,34 @@ class _Saved:
     menubar_visible: bool
     statusbar_visible: bool
     chapter_visible: bool
+    fonts: list[tuple[QWidget, QFont]]  # widgets with a size of their own, as they were
+
+
+def _size(font: QFont) -> float:
+    return font.pointSizeF() if font.pointSizeF() > 0 else font.pixelSize() * 0.75
+
+
+def _scale_own_fonts(root: QWidget, before: dict[int, float]) -> list[tuple[QWidget, QFont]]:
+    """Scale the fonts that did not grow with the application font: set with a size of
+    their own when the widget was built (a headline, a title), Qt no longer passes the
+    application's to them.  ``before``: each widget's size before, by id.  Returns what
+    to restore."""
+    saved = []
+    for widget in [root, *root.findChildren(QWidget)]:  # parents before their children
+        if not widget.testAttribute(Qt.WidgetAttribute.WA_SetFont) or widget.property(FONT_RATIO):
+            continue
+        font = widget.font()
+        old = before.get(id(widget))
+        if old is None or _size(font) > old * 1.01:  # it grew: it follows its parent
+            continue
+        saved.append((widget, QFont(font)))
+        big = QFont(font)
+        if font.pointSizeF() > 0:
+            big.setPointSizeF(font.pointSizeF() * SCALE)
+        else:
+            big.setPixelSize(round(font.pixelSize() * SCALE))
+        widget.setFont(big)
+    return saved
 
 
 def caption_for(model) -> str:
@@ -94,11 +125,18 @@ class Presenter:
             menubar_visible=w.menuBar().isVisible(),
             statusbar_visible=w.statusBar().isVisible(),
             chapter_visible=w.chapter_label.isVisible(),
+            fonts=[],
         )
+        widgets = [w, *w.findChildren(QWidget)]
+        before = {id(x): _size(x.font()) for x in widgets}
         big = QFont(app.font())
-        size = big.pointSizeF() if big.pointSizeF() > 0 else 10.0
-        big.setPointSizeF(size * SCALE)
-        app.setFont(big)
+        if big.pointSizeF() > 0:
+            big.setPointSizeF(big.pointSizeF() * SCALE)
+        else:
+            big.setPixelSize(round(big.pixelSize() * SCALE))
+        app.setFont(big)  # reaches the default-font widgets and the _small labels
+        self._saved.fonts = _scale_own_fonts(w, before)
+        scale_plot_text(w, SCALE, self._saved.font)
         for dock in (w.controls_dock, w.help_dock, w.code_dock):  # code: off by default
             dock.hide()
         w.toolbar.hide()
@@ -131,6 +169,10 @@ class Presenter:
         self._shortcuts = []
         self.caption.hide()
         QApplication.instance().setFont(saved.font)
+        for widget, font in reversed(saved.fonts):
+            if isValid(widget):  # (a lesson's widget may be gone)
+                widget.setFont(font)
+        scale_plot_text(w, 1.0, saved.font)
         w.menuBar().setVisible(saved.menubar_visible)
         w.statusBar().setVisible(saved.statusbar_visible)
         w.chapter_label.setVisible(saved.chapter_visible)
