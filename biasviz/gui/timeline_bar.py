@@ -10,6 +10,7 @@ Home / End the first / the present.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
 from biasviz.core.text import percent
@@ -18,6 +19,19 @@ from biasviz.core.timeline import Evaluation
 #: Playback speeds: (label, recorded moments per second)
 SPEEDS = (("½×", 5.0), ("1×", 10.0), ("2×", 20.0), ("4×", 40.0), ("8×", 80.0))
 DEFAULT_SPEED = 1
+#: The play and pause signs, best first: "⏸" is missing from common fonts (DejaVu Sans
+#: drew a box, walk-through X), so the first one the button's font has is used.
+PLAY_SIGNS = ("▶", "►", ">")
+PAUSE_SIGNS = ("⏸", "❚❚", "▮▮", "||")
+
+
+def sign_in_font(font: QFont, signs: tuple[str, ...]) -> str:
+    """The first of ``signs`` whose characters ``font`` itself has (no missing-glyph box)."""
+    metrics = QFontMetrics(font)
+    for sign in signs:
+        if all(metrics.inFontUcs4(ord(ch)) for ch in sign):
+            return sign
+    return signs[-1]
 
 
 class TimelineBar(QWidget):
@@ -27,8 +41,9 @@ class TimelineBar(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.play_button = QPushButton("▶ Replay")
+        self.play_button = QPushButton()
         self.play_button.setCheckable(True)
+        self._show_play_sign(False)
         self.play_button.setToolTip("Play the run back from the start, every view following "
                                     "(Space pauses training, not this)")
         self.speed_combo = QComboBox()
@@ -167,11 +182,18 @@ class TimelineBar(QWidget):
         if on:
             if self.slider.value() >= self.slider.maximum():
                 self.slider.setValue(0)
-            self.play_button.setText("⏸ Pause")
+            self._show_play_sign(True)
             self._timer.start()
         else:
             self._timer.stop()
-            self.play_button.setText("▶ Replay")
+            self._show_play_sign(False)
+
+    def _show_play_sign(self, playing: bool) -> None:
+        font = self.play_button.font()
+        if playing:
+            self.play_button.setText(f"{sign_in_font(font, PAUSE_SIGNS)} Pause")
+        else:
+            self.play_button.setText(f"{sign_in_font(font, PLAY_SIGNS)} Replay")
 
     def _advance(self) -> None:
         if self.slider.value() >= self.slider.maximum():
