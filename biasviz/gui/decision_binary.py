@@ -130,10 +130,6 @@ class BinaryPage:
         self.equation_label.setWordWrap(True)
         _small(self.equation_label, +1.0)
         self.equation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.equation_label.setToolTip(
-            "Three ways of writing the same rule with the current numbers. Moving the bias b "
-            "or the threshold t changes only the number that w·x is compared with."
-        )
         self.explain_label = _small(QLabel(
             "The bias is a threshold in disguise: moving b by\u00a0+1 is the same as "
             "moving t by\u00a0−1."
@@ -174,7 +170,7 @@ class BinaryPage:
         self.threshold_slider.set_float_range(-T_LIMIT, T_LIMIT)
         self.threshold_spin = _spin(THRESHOLD_DECIMALS, -T_LIMIT, T_LIMIT, 0.01)
         self.threshold_spin.setMinimumWidth(88)
-        self.probability_name_label = QLabel("or as a probability:  σ(w·x + b) ≥ p")
+        self.probability_name_label = QLabel()
         self.probability_name_label.setWordWrap(True)
         self.probability_spin = _spin(PROBABILITY_DECIMALS, P_MIN, P_MAX, 0.01)
         self.probability_spin.setPrefix("p = ")
@@ -267,7 +263,8 @@ class BinaryPage:
         self.plot = _plot_widget()
         self.plot.setMinimumHeight(PLOT_MIN_HEIGHT)
         item = self.plot.getPlotItem()
-        item.setLabel("bottom", "w·x (pre-activation, without bias)")
+        item.setLabel("bottom", self._axis_words())
+        item.getAxis("bottom").enableAutoSIPrefix(False)  # "(x0.001)" said nothing to a learner
         item.setLabel("left", "images")
         item.getViewBox().setDefaultPadding(0.0)
         self.hist_second_curve = pg.PlotDataItem(
@@ -562,18 +559,48 @@ class BinaryPage:
             self._noun = noun
             self._set_words()
 
+    def set_hidden_features(self, hidden: bool) -> None:
+        """The output neuron weighs a hidden layer's outputs h (an MLP, a CNN), not the
+        pixels x: the texts say w·h and "the output neuron" (they said the chapter's
+        neuron's w·x, the pixels' weighted sum, for every model)."""
+        if hidden != getattr(self, "_hidden", False):
+            self._hidden = hidden
+            self._set_binary_names(self._class_names)
+            if self.has_binary_plot():
+                self.plot.getPlotItem().setLabel("bottom", self._axis_words())
+            if self._decision is not None and self._mode == MODE_BINARY:
+                self._refresh_binary()
+
+    def _wx(self) -> str:
+        return "w·h" if getattr(self, "_hidden", False) else "w·x"
+
+    def _who(self) -> str:
+        return "the output neuron" if getattr(self, "_hidden", False) else "the neuron"
+
+    def _axis_words(self) -> str:
+        if getattr(self, "_hidden", False):
+            return "w·h (the output's pre-activation, without its bias)"
+        return "w·x (pre-activation, without bias)"
+
     def _set_binary_names(self, names: tuple[str, str]) -> None:
         self._class_names = names
         first, second = quoted(names[0]), quoted(names[1])
+        wx, who = self._wx(), self._who()
         c1, c2 = _css(FIRST_CLASS_COLOR), _css(SECOND_CLASS_COLOR)
+        self.equation_label.setToolTip(
+            "Three ways of writing the same rule with the current numbers. Moving the bias b "
+            f"or the threshold t changes only the number that {wx} is compared with."
+        )
+        self.probability_name_label.setText(f"or as a probability:  σ({wx} + b) ≥ p")
         self.legend_label.setText(
-            f"How the validation images score on z = w·x: "
+            f"How the validation images score on z = {wx}"
+            + (" (h: what the hidden layer outputs)" if wx == "w·h" else "") + ": "
             f"<span style='color:{c1}'>■</span>&nbsp;{escape_html(first)}&nbsp;&nbsp; "
             f"<span style='color:{c2}'>■</span>&nbsp;{escape_html(second)}"
         )
         if self.has_binary_plot():  # else it is named when it is made
             self._set_plot_names()
-        self.rule_label.setText(f"The neuron says {first} when w·x + b ≥ t:")
+        self.rule_label.setText(f"{who[0].upper() + who[1:]} says {first} when {wx} + b ≥ t:")
         for j, name in enumerate(names):
             self.confusion_col_headers[j].set_full_text(f"called {quoted(name)}")
             self.confusion_row_headers[j].set_full_text(f"true {quoted(name)}")
@@ -581,26 +608,26 @@ class BinaryPage:
             for j in range(2):
                 verdict = "correct" if i == j else "mistakes"
                 self.confusion_labels[i][j].setToolTip(
-                    f"Validation images that are really {quoted(names[i])} and that the "
-                    f"neuron called {quoted(names[j])} ({verdict})."
+                    f"Validation images that are really {quoted(names[i])} and that "
+                    f"{who} called {quoted(names[j])} ({verdict})."
                 )
         bias_tip = (
-            f"The bias b of this neuron, added to w·x before the threshold test. A bigger b "
+            f"The bias b of {who}, added to {wx} before the threshold test. A bigger b "
             f"moves the decision line left, so more images are called {first}."
         )
         self.bias_slider.setToolTip(bias_tip + FINE_KEYS_TIP)
         self.bias_spin.setToolTip(bias_tip + " Type an exact value here.")
         self.bias_name_label.setToolTip(bias_tip)
         t_tip = (
-            f"The firing threshold t on the neuron's output (the logit w·x + b): it says "
-            f"{first} when w·x + b ≥ t. The usual choice is t = 0. A bigger t moves the line "
-            "right: the neuron gets pickier."
+            f"The firing threshold t on {who}'s output (the logit {wx} + b): it says "
+            f"{first} when {wx} + b ≥ t. The usual choice is t = 0. A bigger t moves the line "
+            f"right: {who} gets pickier."
         )
         self.threshold_slider.setToolTip(t_tip + FINE_KEYS_TIP)
         self.threshold_spin.setToolTip(t_tip)
         self.threshold_name_label.setToolTip(t_tip)
         p_tip = (
-            f"The same threshold as a probability: say {first} when σ(w·x + b) ≥ p. "
+            f"The same threshold as a probability: say {first} when σ({wx} + b) ≥ p. "
             "p = 0.5 is t = 0; p = 0.8 is t = logit(0.8) = ln(0.8 / 0.2) ≈ 1.39. "
             "Change p or t: the other follows."
         )
@@ -611,16 +638,17 @@ class BinaryPage:
     def _set_plot_names(self) -> None:
         """The class names on and about the histogram plot."""
         first, second = (quoted(n) for n in self._class_names)
+        wx, who = self._wx(), self._who()
         self.line_label_first.setFormat(f"predict {first} →")
         self.line_label_second.setFormat(f"← predict {second}")
         self.plot.setToolTip(
-            f"Histograms of z = w·x for the validation images of {first} and {second}. "
+            f"Histograms of z = {wx} for the validation images of {first} and {second}. "
             "The bias is not included, so the bars never move when you change b or t: "
-            f"only the line at w·x = t − b moves. Images right of the line are called {first}.\n"
+            f"only the line at {wx} = t − b moves. Images right of the line are called {first}.\n"
             "Drag the line to change the bias."
         )
         self.decision_line.setToolTip(
-            f"The decision line at w·x = t − b. Right of it the neuron says {first}, left of "
+            f"The decision line at {wx} = t − b. Right of it {who} says {first}, left of "
             f"it {second}. Drag it to change the bias b."
         )
     def _update_bias_range(self, keep_handle: bool = False) -> None:
@@ -744,13 +772,13 @@ class BinaryPage:
         self.decision_line.setValue(result.cut)
         self.trained_line.setValue(self._threshold - self._trained_bias)
         self.trained_line.setVisible(self._bias_overridden)
-        b, t = self._bias, self._threshold
+        b, t, wx = self._bias, self._threshold, self._wx()
         self.equation_label.setText(
-            f"w·x + (<b>{fmt(b, sign=True)}</b>) ≥ <b>{fmt(t)}</b>"
+            f"{wx} + (<b>{fmt(b, sign=True)}</b>) ≥ <b>{fmt(t)}</b>"
             "&nbsp;&nbsp;⇔&nbsp;&nbsp;"
-            f"w·x + (<b>{fmt(b - t, sign=True)}</b>) ≥ 0"
+            f"{wx} + (<b>{fmt(b - t, sign=True)}</b>) ≥ 0"
             "&nbsp;&nbsp;⇔&nbsp;&nbsp;"
-            f"w·x ≥ <b>{fmt(t - b)}</b>"
+            f"{wx} ≥ <b>{fmt(t - b)}</b>"
         )
         n = self._decision.n
         correct = int(result.confusion[0, 0] + result.confusion[1, 1])

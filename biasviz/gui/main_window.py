@@ -963,6 +963,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         # (live frames score a fixed sample of the images: the panel says of how many)
         self.decision_panel.set_validation_size(len(model.data.valid_y))
         if isinstance(decision, BinaryDecision):
+            self.decision_panel.set_hidden_features(model.spec.kind is not ModelKind.SINGLE)
             self.decision_panel.set_binary(
                 decision, float(trained[0]), tuple(model.data.class_names),
                 bias=float(biases[0]), threshold=model.threshold,

@@ -708,3 +708,20 @@ def test_frames_that_keep_the_line_labels_text_do_not_lay_them_out_again(qtbot):
     assert "predict" in panel.line_label_first.format
     panel.set_binary(make_binary(), 0.4, ("3", "8"))  # a new name: laid out anew
     assert any("8" in text for text in calls)
+
+
+def test_a_two_class_mlp_is_described_as_its_output_neuron_over_hidden_outputs(qtbot, window):
+    """The chapter's neuron weighs the pixels (w·x); a two-class MLP's output neuron weighs
+    the hidden layer's outputs (w·h): the rule, the equation and the axis say which, and
+    the axis carries no "(x0.001)" prefix."""
+    from biasviz.core.spec import ModelKind
+
+    s, panel = window.session, window.decision_panel
+    qtbot.waitUntil(lambda: panel.has_binary_plot(), timeout=10_000)
+    assert "w·x + b ≥ t" in panel.rule_label.text() and "w·h" not in panel.equation_label.text()
+    s.model.request_settings(spec=s.spec.__class__(kind=ModelKind.MLP, hidden=8))
+    qtbot.waitUntil(lambda: "w·h" in panel.rule_label.text(), timeout=10_000)
+    assert panel.rule_label.text().startswith("The output neuron says")
+    assert "w·h" in panel.equation_label.text() and "w·x" not in panel.equation_label.text()
+    axis = panel.plot.getPlotItem().getAxis("bottom")
+    assert "w·h" in axis.labelText and not axis.autoSIPrefix
