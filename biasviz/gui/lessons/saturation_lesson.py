@@ -70,6 +70,33 @@ PENS = ui.pens(COLORS)
 
 _fashion_cache: dict[Path, TaskData | None] = {}
 
+#: The largest error signal |∂loss/∂z| one image can send back: σ′(0) = 0.25 for the
+#: chapter's mnist_loss (its signal is σ′(z)), 1 for binary cross-entropy (σ(z) − t).
+FULL_SIGNAL = {BinaryLoss.MNIST: 0.25, BinaryLoss.BCE: 1.0}
+
+
+def error_signal_share(z: np.ndarray, targets: np.ndarray, loss: BinaryLoss) -> float:
+    """What a neuron's wrongly classified images send back to its weights, as a share of
+    the most they could: Σ_wrong |∂L/∂z| / (n · FULL_SIGNAL[loss]).
+
+    ∂L/∂w = ∂L/∂z · x, so this is the part of the weights' gradient that could pull the
+    mistakes back.  With mnist_loss |∂L/∂z| = σ′(z): a mistake deep in a flat tail sends
+    (almost) nothing.  With BCE it is |σ(z) − t|, which σ′ does not multiply: a
+    confident mistake sends back nearly the full 1 (the measure of
+    :func:`saturation_stats` uses σ′ and fits mnist_loss only)."""
+    z = np.asarray(z, dtype=np.float64).reshape(-1)
+    t = np.asarray(targets).reshape(-1) == 1
+    n = z.size
+    if n == 0:
+        return 0.0
+    z = np.nan_to_num(z, nan=0.0, posinf=1e30, neginf=-1e30)
+    wrong = (z >= 0) != t
+    if loss is BinaryLoss.BCE:
+        signal = np.abs(sigmoid(z) - t)
+    else:
+        signal = sigmoid_slope(z)
+    return float(signal[wrong].sum() / (n * FULL_SIGNAL[loss]))
+
 
 def fashion_pair(folder: Path = FASHION_FOLDER) -> TaskData | None:
     """Pullover vs Coat from Debian's Fashion-MNIST folder (loaded once), or None."""
@@ -140,6 +167,7 @@ class SaturationLesson(ui.SideBySideLesson):
         self._fashion_folder = Path(fashion_folder)
         self._current: TaskData | None = None
         self._stats: list[SaturationStats | None] = [None, None, None]
+        self._signals: list[float | None] = [None, None, None]
         self._start_stats: list[SaturationStats | None] = [None, None, None]
         self._build_ui()
         self._open(data)
@@ -230,8 +258,10 @@ class SaturationLesson(ui.SideBySideLesson):
         self.stats_label.setToolTip(
             "For each neuron, now: the share of its training images in the flat tails, "
             "the share that are wrong AND flat (those it cannot pull back), what gradient "
-            "its errors send back compared with errors on σ's steep middle (a full "
-            "gradient), and its validation accuracy.")
+            "its errors send back to the weights (∂loss/∂z of the wrongly classified "
+            "images, as a share of the most they could send: 0.25 each for mnist_loss, "
+            "whose signal is σ′(z), 1 each for BCE, whose signal is σ(z) − target), and "
+            "its validation accuracy.")
 
         # pictures, share in the tails over time, accuracy, why -----------------------------
         self.pictures = NeuronPictures(3)
@@ -331,6 +361,15 @@ class SaturationLesson(ui.SideBySideLesson):
         """Each neuron's saturation now, on the probe images (order BIG, SMALL, BCE)."""
         return list(self._stats)
 
+    def error_signals(self) -> list[float | None]:
+        """Each neuron's :func:`error_signal_share` now, for its own loss (the number
+        the lesson shows)."""
+        return list(self._signals)
+
+    def losses(self) -> tuple[BinaryLoss, BinaryLoss, BinaryLoss]:
+        """Each neuron's loss (order BIG, SMALL, BCE)."""
+        return tuple(c.loss for c in self._configs(self._config()))
+
     def data(self) -> TaskData | None:
         return getattr(self, "_data", None)
 
@@ -392,9 +431,11 @@ class SaturationLesson(ui.SideBySideLesson):
             return
         self._snapshots = snapshots
         zs = []
+        losses = self.losses()
         for i, snap in enumerate(snapshots):
             self._stats[i] = self._saturation(snap)
             zs.append(self._last_z)
+            self._signals[i] = error_signal_share(self._last_z, self._probe_y, losses[i])
             series = self._flat_series[i]
             if len(series) == 0 or series.x[-1] < step:
                 series.append(step, 100.0 * self._stats[i].share_wrong_saturated)
@@ -440,16 +481,26 @@ class SaturationLesson(ui.SideBySideLesson):
 
         self.key_label.setText(ui.key_html(COLORS, names))
         parts = []
+        losses = self.losses()
         at_start = all(t.step == 0 for t in self._trainers or [])
         for i in range(3):
             s = self._stats[i]
             same = " (the same start as the first: its bars hide those)" \
                 if i == BCE and at_start else ""
+            # what the errors send back depends on the loss: σ′(z) for mnist_loss,
+            # σ(z) − target for BCE (σ′ cancels: a confident mistake still sends ≈ 1)
+            if losses[i] is BinaryLoss.BCE:
+                why = " (BCE's error signal σ(z) − target is ≈ ±1 on a confident mistake)"
+            elif s.share_wrong_saturated > 0:
+                why = " (mnist_loss's error signal σ′(z) is ≈ 0 in the flat tails)"
+            else:
+                why = ""
             parts.append(
                 f"<span style='color:{c(COLORS[i])}'><b>{names[i]}</b></span>{same}: "
                 f"{100 * s.share_saturated:.0f}% of the images in the flat tails, "
                 f"<b>{100 * s.share_wrong_saturated:.0f}% wrong and flat</b>; its errors "
-                f"send back {_share(s.error_gradient)} of a full gradient; {acc(i)} right.")
+                f"send back {_share(self._signals[i])} of the most they could{why}; "
+                f"{acc(i)} right.")
         self.stats_label.setText("<br>".join(parts))
         big, small = self.big_spin.value(), self.small_spin.value()
         x = self._probe_x

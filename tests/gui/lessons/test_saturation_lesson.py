@@ -16,6 +16,7 @@ from biasviz.gui.lessons.saturation_lesson import (
     HIST_HEIGHT,
     SMALL,
     SaturationLesson,
+    _share,
     fashion_available,
 )
 
@@ -99,3 +100,47 @@ def test_a_ten_class_task_is_cut_to_a_pair(lesson, sample):
     assert lesson.data().task.is_binary and lesson.data().class_names == ("3", "7")
     assert lesson.task_note.isVisibleTo(lesson) and "3" in lesson.task_note.text()
     assert all(t.step == 0 for t in lesson._trainers)
+
+
+def _autograd_share(lesson, i):
+    """What neuron ``i``'s wrongly classified probe images send back to its weights under
+    its own loss, by torch autograd: Σ_wrong |∂L/∂z| over n images, as a share of the
+    most each could send (the largest |∂L/∂z| the loss allows, found on a grid of z)."""
+    import torch
+    import torch.nn.functional as F
+
+    from biasviz.core.spec import BinaryLoss
+    from biasviz.core.training import mnist_loss
+
+    def per_image_loss(z, t):
+        if lesson.losses()[i] is BinaryLoss.BCE:
+            return F.binary_cross_entropy_with_logits(z, t, reduction="sum")
+        return mnist_loss(z, t) * len(z)  # the chapter's mean, undone
+
+    params = lesson.snapshots()[i].params
+    x = torch.tensor(lesson._probe_x, dtype=torch.float64)
+    t = torch.tensor(lesson._probe_y, dtype=torch.float64)
+    w = torch.tensor(params["weights"], dtype=torch.float64)
+    z = (x @ w + float(params["bias"].sum())).requires_grad_()
+    per_image_loss(z, t).backward()
+    wrong = (z.detach() >= 0) != (t == 1)
+    grid = torch.linspace(-30, 30, 6001, dtype=torch.float64, requires_grad=True)
+    per_image_loss(grid, torch.zeros_like(grid)).backward()
+    full = float(grid.grad.abs().max())
+    return float(z.grad.abs()[wrong].sum()) / (len(z) * full), float(wrong.double().mean())
+
+
+def test_what_the_errors_send_back_is_true_for_each_loss(lesson):
+    """With BCE the σ′ factor cancels: confident mistakes still send back their error
+    (walk-through V: the lesson said BCE's errors sent back under 0.01 %)."""
+    shown = lesson.error_signals()
+    text = lesson.stats_label.text()
+    for i in (BIG, SMALL, BCE):
+        expected, wrong = _autograd_share(lesson, i)
+        assert shown[i] == pytest.approx(expected, rel=1e-3, abs=1e-12)
+        assert f"send back {_share(shown[i])}" in text.split("<br>")[i]
+    # the same frozen start: mnist_loss gets nothing back, BCE nearly all it could
+    assert lesson.stats()[BIG].share_wrong_saturated > 0.3
+    assert shown[BIG] < 0.1 * shown[BCE]
+    assert 0.9 * lesson.stats()[BCE].share_wrong_saturated < shown[BCE] <= wrong
+    assert "under 0.01%" not in text.split("<br>")[BCE]
