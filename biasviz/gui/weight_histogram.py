@@ -2,8 +2,11 @@
 
 Two step histograms over the same bins: "at initialization" (grey) and "now" (green).
 The bins are symmetric around 0 with an odd count, so a zero initialization shows up as
-one spike centred on 0.  Their range is a "nice" number that only changes when the
-weights outgrow it or shrink well inside it, so the picture stays steady while training.
+one spike centred on 0.  Their range shows the bulk of the weights: it spans
+``BULK`` of them (a few large weights, a hidden layer's second matrix, would squeeze the
+rest into a handful of bins), the others are counted in the end bins, marked "≤" / "≥" on
+the axis and counted in the summary.  The range is a "nice" number that only changes when
+the bulk outgrows it or shrinks well inside it, so the picture stays steady while training.
 """
 
 from __future__ import annotations
@@ -14,13 +17,20 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from biasviz.gui.plot_style import KeyEntry, PlotKey, make_still, nice_ceiling
+from biasviz.core.text import MINUS
+from biasviz.gui.plot_style import FINE_STEPS, KeyEntry, PlotKey, make_still, nice_ceiling
 
 INITIAL_COLOR = (140, 140, 140)
 NOW_COLOR = (0, 158, 115)  # Okabe–Ito bluish green: not red/blue, which mean a sign here
 TITLES = ("How the weights are spread", "The weights", "")
+BULK = 0.99  # the share of the weights the range spans (the rest: in the end bins)
+SHRINK = 0.4  # the range narrows once the bulk needs less than this share of it
 KEY = (KeyEntry("at initialization", "start", INITIAL_COLOR, "╍╍"),
        KeyEntry("now", "now", NOW_COLOR))
+
+
+def _tick(value: float) -> str:
+    return f"{value:.3g}".replace("-", MINUS)
 
 
 def _finite(weights: np.ndarray | None) -> np.ndarray:
@@ -41,6 +51,7 @@ class WeightHistogram(QWidget):
         self._n_initial = self._n_current = 0
         self._half_range = 0.0
         self._edges = np.linspace(-1.0, 1.0, self._bins + 1)
+        self._outside = (0, 0)  # weights beyond the range: (at initialization, now)
         self._counts_initial = np.zeros(self._bins)
         self._counts_current = np.zeros(self._bins)
 
@@ -51,6 +62,12 @@ class WeightHistogram(QWidget):
         self._plot.setMinimumSize(200, 140)
         item = make_still(self._plot.getPlotItem(), fg)
         item.setLabel("bottom", "weight value", color=fg.name())
+        # the end labels may reach a little past the axis' ends (pyqtgraph hid them)
+        item.getAxis("bottom").setStyle(hideOverlappingLabels=24)
+        # the ticks are written out: no "(x0.001)" SI scale on the label for a small range
+        item.getAxis("bottom").enableAutoSIPrefix(False)
+        self._ticks_for = (0.0, False)  # (range, tails marked) the ticks were made for
+        self._tick_texts: list[str] = []
         item.setLabel("left", "count", color=fg.name())
         item.showGrid(x=False, y=True, alpha=0.15)
         # the key in the title row, outside the data: a legend in the view box's corner
@@ -146,17 +163,32 @@ class WeightHistogram(QWidget):
         return self._summary.text()
 
     # ------------------------------------------------------------------ internals
+    def half_range(self) -> float:
+        """The bins span [−half_range, half_range]; weights beyond are in the end bins."""
+        return self._half_range
+
+    def outside_counts(self) -> tuple[int, int]:
+        """How many weights lie beyond the range: (at initialization, now)."""
+        return self._outside
+
     def _update(self) -> None:
         arrays = [a for a in (self._initial, self._current) if a is not None and a.size]
-        needed = max((float(np.abs(a).max()) for a in arrays), default=0.0)
+        # the bulk of each set (not its largest |w|: a few big weights hid the rest)
+        needed = max((float(np.quantile(np.abs(a), BULK)) for a in arrays), default=0.0)
+        if needed <= 0:  # all (or all but a few) zero: show the few that are not
+            needed = max((float(np.abs(a).max()) for a in arrays), default=0.0)
         half = self._half_range
-        # Change the range only when the weights outgrow it or shrink well inside it.
-        if half <= 0 or needed > half or needed < 0.4 * half:
-            half = nice_ceiling(needed * 1.05) if needed > 0 else 1.0
+        # Change the range only when the bulk outgrows it or shrinks well inside it.
+        if half <= 0 or needed > half or needed < SHRINK * half:
+            half = nice_ceiling(needed * 1.1, FINE_STEPS) if needed > 0 else 1.0
         if half != self._half_range:
             self._half_range = half
             self._edges = np.linspace(-half, half, self._bins + 1)
             self._plot.getPlotItem().setXRange(-half, half, padding=0.02)
+        self._outside = tuple(  # type: ignore[assignment]
+            int(np.count_nonzero(np.abs(a) > half)) if a is not None else 0
+            for a in (self._initial, self._current))
+        self._set_ticks(half, any(self._outside))
         self._counts_initial = self._histogram(self._initial)
         self._counts_current = self._histogram(self._current)
         self._curve_initial.setData(x=self._edges, y=self._counts_initial)
@@ -164,6 +196,25 @@ class WeightHistogram(QWidget):
         self._curve_initial.setVisible(self._initial is not None)
         self._curve_current.setVisible(self._current is not None)
         self._summary.setText(self._describe())
+
+    def _set_ticks(self, half: float, tails: bool) -> None:
+        """Ticks at 0, ±half/2 and the ends; with weights beyond the range the end bins
+        say so ("≤ −0.1", "≥ 0.1"). Made again only when the range or the tails change."""
+        if (half, tails) == self._ticks_for:
+            return
+        self._ticks_for = (half, tails)
+        lo, hi = _tick(-half), _tick(half)
+        if tails:
+            lo, hi = f"≤\u202f{lo}", f"≥\u202f{hi}"
+        end = half * (1 - 1 / self._bins)  # the end bins' centres: the labels name them
+        ticks = [(-end, lo), (-half / 2, _tick(-half / 2)), (0.0, "0"),
+                 (half / 2, _tick(half / 2)), (end, hi)]
+        self._tick_texts = [text for _v, text in ticks]
+        self._plot.getPlotItem().getAxis("bottom").setTicks([ticks, []])
+
+    def tick_labels(self) -> list[str]:
+        """The weight axis' labels, left to right."""
+        return list(self._tick_texts)
 
     def _histogram(self, a: np.ndarray | None) -> np.ndarray:
         if a is None or a.size == 0:
@@ -180,6 +231,9 @@ class WeightHistogram(QWidget):
             parts.append(f"spread (std) at initialization {self._initial.std():.3g}")
         if self._current is not None and self._current.size:
             parts.append(f"now {self._current.std():.3g}")
+        beyond = self._outside[1] if self._current is not None else self._outside[0]
+        if beyond:
+            parts.append(f"{beyond:,} beyond ±{_tick(self._half_range)} (in the end bins)")
         bad = self._n_current - (self._current.size if self._current is not None else 0)
         if bad > 0:
             parts.append(f"{bad} not finite (not counted)")

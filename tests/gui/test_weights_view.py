@@ -477,7 +477,8 @@ def test_histogram_counts_every_weight(hist, rng):
     assert hist.current_counts().sum() == 7840
     edges = hist.edges()
     assert len(edges) == len(hist.current_counts()) + 1
-    assert edges[0] <= now.min() and edges[-1] >= now.max()
+    # the range spans the bulk (99%); the rest is counted in the end bins
+    assert np.mean(np.abs(now) <= edges[-1]) >= 0.99 and hist.outside_counts()[1] < 0.01 * now.size
     assert edges[0] == -edges[-1]
     initial_curve, current_curve = hist.curves()
     np.testing.assert_array_equal(current_curve.getData()[1], hist.current_counts())
