@@ -194,9 +194,9 @@ class DiagnosisNotice(QFrame):
         self._set_fixes(first.fixes)
         others = self._findings[1:]
         self.details_button.setVisible(bool(others))
-        self.details_button.setText(f"Details ({len(others)} more)")
         if not others:
             self.details_button.setChecked(False)
+        self._label_details()
         self.details_label.setText("<br>".join(
             f"<b>{_text(f.title)}</b> — {_text(_sentence(f.evidence))}"
             + (f"<br><i>Fixes: {_text(', '.join(x.label for x in f.fixes))}</i>"
@@ -228,8 +228,15 @@ class DiagnosisNotice(QFrame):
             self.fix_row.addWidget(button)
             self._fix_buttons.append(button)
 
+    def _label_details(self) -> None:
+        """▸ Details (n more) closed, ▾ Hide details open: the button says what it does."""
+        more = len(self._findings) - 1
+        self.details_button.setText("▾ Hide details" if self.details_button.isChecked()
+                                    else f"▸ Details ({more} more)")
+
     def _on_details(self, on: bool) -> None:
         self.details_label.setVisible(on and len(self._findings) > 1)
+        self._label_details()
         if self._popup:
             self.changed.emit()  # the open popup takes the details' height
 

@@ -496,7 +496,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addActions([about, data_about])
 
-        toolbar = self.toolbar = QToolBar("Main")
+        toolbar = self.toolbar = QToolBar("Main toolbar")  # its name in View › Toolbars
         toolbar.setObjectName("main_toolbar")
         toolbar.addActions([self.import_action, self.export_action])
         toolbar.addSeparator()

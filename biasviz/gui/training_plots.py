@@ -158,11 +158,25 @@ class TrainingPlots(QWidget):
                                            "━●━"), pinned))
 
     def show_moment(self, step: float | None, epoch: float | None) -> None:
-        """A vertical line at the moment the timeline shows (None: hide it)."""
+        """A vertical line at the moment the timeline shows (None: hide it), and the
+        accuracy in the title that moment's (the last epoch done by then): during a replay
+        the title said the run's final accuracy beside views of an earlier step."""
         for line, x in ((self.loss_moment, step), (self.acc_moment, epoch)):
             line.setVisible(x is not None)
             if x is not None:
                 line.setValue(x)
+        self._moment_epoch = epoch
+        self._title_accuracy()
+
+    def _title_accuracy(self) -> None:
+        xs, ys = self.acc_curve.getData()
+        shown = None
+        if xs is not None and len(xs):
+            epoch = getattr(self, "_moment_epoch", None)
+            i = len(xs) - 1 if epoch is None else int(np.searchsorted(xs, epoch, "right")) - 1
+            if i >= 0:
+                shown = (float(xs[i]), float(ys[i]) / 100)
+        self.acc_key.set_titles(_acc_titles(shown))
 
     def _set_empty_ranges(self) -> None:
         """Axes that make sense before the first point (not "−400…400, ×0.001")."""
@@ -180,6 +194,7 @@ class TrainingPlots(QWidget):
         for curve in (self.raw_curve, self.smooth_curve, self.valid_loss_curve, self.acc_curve):
             curve.setData([], [])
         self.acc_key.set_titles(_acc_titles(None))
+        self._moment_epoch = None
         self._version = -1
         self._planned = (0.0, 0.0)
         self._set_empty_ranges()
@@ -256,11 +271,9 @@ class TrainingPlots(QWidget):
         self.valid_loss_curve.setData(history.valid_loss.x, history.valid_loss.y)
         self.acc_curve.setData(history.accuracy.x, 100 * history.accuracy.y)
         if n:
-            epoch, acc = history.accuracy.last()
+            epoch, _acc = history.accuracy.last()
             self._set_range(self.acc_plot, "x", 0.0, self._epoch_span(epoch))
-            self.acc_key.set_titles(_acc_titles((epoch, acc)))
-        else:
-            self.acc_key.set_titles(_acc_titles(None))
+        self._title_accuracy()  # the last epoch's, or the moment's the timeline shows
 
     def _set_range(self, plot, axis: str, lo: float, hi: float) -> None:
         """Set a range only when it differs from the one shown (no relayout otherwise)."""

@@ -136,3 +136,15 @@ def test_the_chip_is_one_line_and_opens_the_whole_notice_as_a_popup(qtbot, satur
     assert not chip.isVisible()
     notice.set_findings(saturated_findings[1:])
     assert chip.isVisible()
+
+
+def test_the_details_button_says_what_it_does(notice, saturated_findings):
+    """Closed it offers the details (how many more); open it offers to hide them."""
+    notice.set_findings(saturated_findings)
+    more = len(saturated_findings) - 1
+    assert more >= 1 and notice.details_button.text() == f"▸ Details ({more} more)"
+    notice.details_button.setChecked(True)
+    assert notice.details_button.text() == "▾ Hide details"
+    assert not notice.details_label.isHidden()
+    notice.details_button.setChecked(False)
+    assert notice.details_button.text() == f"▸ Details ({more} more)"

@@ -273,3 +273,25 @@ def test_a_new_value_in_the_title_lays_out_only_the_form_shown(qtbot):
     key.set_titles(titles("—"))  # shorter: from the longest form again
     assert len(laid_out) >= 1 and key.form <= shown
     assert "Validation accuracy" in laid_out[0]
+
+
+def test_the_accuracy_title_is_the_moment_s_while_the_timeline_shows_one(plots):
+    """Scrubbed or replayed to a step, the title gives the accuracy of the last epoch done
+    by then (it said the run's final one beside views of an earlier step); back at the
+    present, the last epoch's."""
+    rng = np.random.default_rng(6)
+    history = TrainingHistory()
+    history.add_steps(_steps(1, 30, rng))
+    history.add_epochs([SimpleNamespace(epoch=e, step=10 * e, valid_loss=0.5,
+                                        valid_accuracy=acc)
+                        for e, acc in ((1, 0.612), (2, 0.835), (3, 0.96))])
+    plots.show_history(history)
+    assert "96.0%" in plots.acc_key.text
+    plots.show_moment(17, 1.7)
+    assert "61.2%" in plots.acc_key.text and "96.0%" not in plots.acc_key.text
+    plots.show_moment(25, 2.5)
+    assert "83.5%" in plots.acc_key.text
+    plots.show_moment(5, 0.5)  # before the first epoch ended: no accuracy yet
+    assert "%" not in plots.acc_key.text
+    plots.show_moment(None, None)
+    assert "96.0%" in plots.acc_key.text
