@@ -497,6 +497,8 @@ class TrainerCore:
         release_blas = engine_numpy.hold_one_blas_thread() if self._fast is not None else None
         try:
             target_epoch = self.epoch + epochs
+            # an unfinished epoch (a Stop, a reopened session) is the first of these epochs
+            resumed_at = self._resume_position if 0 < self._resume_position < per_epoch else 0
             while self.epoch < target_epoch:
                 start_epoch(self._next_order(n))
                 # a reopened session's unfinished epoch goes on from its next batch (its
@@ -543,7 +545,9 @@ class TrainerCore:
                 if control.after_epoch(last=self.epoch >= target_epoch):
                     paused_time += yield from self._pause(control)
             plural = "s" if epochs != 1 else ""
-            yield self._end(EndReason.FINISHED, f"finished {epochs:,} epoch{plural}")
+            first = (f" (epoch {target_epoch - epochs + 1} from its batch {resumed_at + 1} of "
+                     f"{per_epoch}, where it had stopped)" if resumed_at else "")
+            yield self._end(EndReason.FINISHED, f"finished {epochs:,} epoch{plural}{first}")
         finally:
             # (the position goes on only through _keep_unfinished_epoch)
             self._epoch_position, self._epoch_losses = 0, []

@@ -97,7 +97,8 @@ LESSON_MODULES = tuple(module for module, _cls, _title in LESSONS)
 
 CHAPTER_NOTE = (
     "<b>The fastai chapter's model</b> (04_mnist_basics): one neuron, 784 weights + 1 bias, "
-    "3s vs 7s, SGD with lr 1.0, batches of 256. Press <b>Start</b> and watch the weights "
+    "3s vs 7s; the chapter trains it with SGD, lr 1.0, batches of 256 (<i>Back to recipe</i> "
+    "restores them). Press <b>Start</b> and watch the weights "
     "turn from noise into a '3 minus 7' template (choose <i>Show: w − w₀</i> to see it "
     "through the random start). The <b>Lessons</b> menu answers the forum's questions: one "
     "bias or one per pixel, zero initialization, counting parameters, weight and bias on an "
@@ -106,8 +107,8 @@ CHAPTER_NOTE = (
 
 
 CHAPTER_NOTE_SHORT = (
-    "<b>The fastai chapter's model</b>: one neuron, 3s vs 7s, SGD lr 1.0, batches of 256. "
-    "Press <b>Start</b>; <b>Lessons</b> answers the forum's questions."
+    "<b>The fastai chapter's model</b>: one neuron, 3s vs 7s (the chapter: SGD lr 1.0, "
+    "batches of 256). Press <b>Start</b>; <b>Lessons</b> answers the forum's questions."
 )
 
 

@@ -32,3 +32,6 @@ def test_start_after_stop_finishes_the_stopped_epoch(qtbot, window, in_thread):
     assert list(s.history.loss.x) == list(range(1, 2 * per_epoch + 1))
     assert s.trainer.step == 2 * per_epoch and s.trainer.epoch == 2
     assert p.epoch_button.text().startswith("Step 1 epoch")
+    # the run's end says the first of its epochs was the stopped one, finished
+    assert (f"finished 2 epochs (epoch 1 from its batch 3 of {per_epoch}, where it had "
+            "stopped)") in w.statusBar().currentMessage()
