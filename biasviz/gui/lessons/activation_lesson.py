@@ -180,6 +180,18 @@ def install_scrolling(owner: QWidget, widgets: list[QWidget], stretch_last: bool
     outer.addWidget(scroll)
 
 
+
+def neuron_box_title(snapshot: Snapshot | None) -> str:
+    """The third section's title, saying what the neuron is: trained only once a step
+    has been taken (the app model's ``has_trained``), at step 0 "not trained yet"."""
+    if snapshot is None:
+        who = "Your neuron"
+    elif snapshot.step > 0:
+        who = f"Your trained neuron (step {snapshot.step:,})"
+    else:
+        who = "Your neuron (not trained yet: step 0)"
+    return f"3 · {who}: every validation image on its sigmoid"
+
 class ValueControl(QWidget):
     """A named number with a slider (coarse) and a spin box (exact), kept in step.
 
@@ -339,7 +351,7 @@ class ActivationLesson(GatedLesson):
             "<b>The weight sets how steeply the activation rises</b>; "
             "<b>the bias shifts where it triggers</b> (it fires once w·x + b ≥ 0, i.e. at "
             "x = −b/w). Move the sliders and watch the curves, then see the same sigmoid "
-            "sorting your trained neuron's validation images."
+            "sorting your own neuron's validation images."
         )
         # the curves and the threshold form side by side in a wide tab, one below the
         # other on a laptop (the threshold's two plots and formulas need the width)
@@ -520,7 +532,8 @@ class ActivationLesson(GatedLesson):
         return box
 
     def _build_neuron_box(self) -> QGroupBox:
-        box = QGroupBox("3 · Your trained neuron: every validation image on its sigmoid")
+        box = QGroupBox(neuron_box_title(None))
+        self.neuron_box = box
         h = QHBoxLayout(box)
         h.setSpacing(8)
         self.neuron_plot = make_plot()
@@ -739,6 +752,7 @@ class ActivationLesson(GatedLesson):
     def _refresh_neuron(self) -> None:
         problem = self._neuron_problem()
         self._show_neuron_note()
+        self.neuron_box.setTitle(neuron_box_title(None if problem else self._snapshot))
         if problem:
             self._z = np.zeros(0)
             self.scatter_first.setData([], [])

@@ -463,7 +463,8 @@ class ChapterLesson(GatedLesson):
         if learned is not None and snap is not None:
             learned_text = f"<b>{percent(learned)}</b>"
             learned_name = (f"Your learned neuron (SGD, step {snap.step:,}, "
-                            f"epoch {snap.epoch}): z = x·w + b")
+                            f"epoch {snap.epoch}): z = x·w + b") if snap.step > 0 else \
+                "Your neuron, not trained yet (step 0, its random start): z = x·w + b"
         else:
             learned_text = "—"
             learned_name = "Your learned neuron (train the single neuron to fill this in)"
@@ -482,7 +483,12 @@ class ChapterLesson(GatedLesson):
             (learned_name, learned_text),
         ]
         behind = ""
-        if learned is not None and learned < base["linear"]:
+        if learned is not None and learned < base["linear"] and snap is not None \
+                and snap.step == 0:
+            behind = (
+                "<br><i>Here the two averages beat your neuron: it is still its random "
+                "start. Train it and it catches up.</i>")
+        elif learned is not None and learned < base["linear"]:
             behind = (
                 "<br><i>Here the two averages still beat the learned neuron: SGD started "
                 "from random weights and is not done yet. Train longer and it catches up.</i>")
@@ -621,7 +627,10 @@ class ChapterLesson(GatedLesson):
             plot.getPlotItem().setXRange(lo, hi, padding=0.02)
             plot.getPlotItem().setLabel("bottom", f"factor on w[{pixel // SIDE}, {pixel % SIDE}]")
         n_steps = int(np.count_nonzero(np.diff(accs)))
-        legend = "Green line: your factor; dotted: 1 = as trained."
+        snap = self._snapshot
+        as_is = "as trained" if snap is not None and snap.step > 0 else \
+            "the weight as it is now (not trained yet)"
+        legend = f"Green line: your factor; dotted: 1 = {as_is}."
         if self._valid_ink[pixel] == 0:
             caption = f"Both flat: no validation image has ink at this pixel. {legend}"
         elif n_steps == 0:

@@ -249,3 +249,19 @@ def test_updates_are_throttled_and_wait_while_hidden(qtbot, data, trained):
     assert lesson.points_count() == data.n_valid
     qtbot.waitUntil(lambda: lesson.points_count() == 0, timeout=2000)
     lesson.shutdown()
+
+
+def test_the_neuron_is_called_trained_only_after_a_step(lesson, data, trained):
+    """Walk-through V: "Your trained neuron" at step 0."""
+    lesson.set_data(data)
+    untrained = Snapshot(ModelSpec(), snapshot_params(build_model(ModelSpec())))
+    assert untrained.step == 0
+    lesson.set_model(untrained)
+    lesson.flush()
+    title = lesson.neuron_box.title()
+    assert "trained" not in title.replace("not trained yet", "")
+    assert "not trained yet" in title and lesson.points_count() == data.n_valid
+    lesson.set_model(trained)
+    lesson.flush()
+    assert trained.step > 0
+    assert f"trained neuron (step {trained.step:,})" in lesson.neuron_box.title()

@@ -205,3 +205,18 @@ def test_new_data_drops_the_old_images_outputs(ready, trained):
     result = ready.scale_result()
     assert result["factors"].shape == result["accuracies"].shape
     assert "1 vs 0" in ready.badge.text()
+
+
+def test_nothing_is_called_trained_at_step_0(lesson, data, trained):
+    """Walk-through V: "dotted: 1 = as trained" and "Your learned neuron" at step 0."""
+    lesson.set_data(data)
+    untrained = Snapshot(ModelSpec(), snapshot_params(build_model(ModelSpec())))
+    lesson.set_model(untrained)
+    lesson.flush()
+    caption, table = lesson.range_caption.text(), lesson.baseline_label.text()
+    assert "as trained" not in caption and "not trained yet" in caption
+    assert "learned neuron" not in table and "not trained yet" in table
+    lesson.set_model(trained)
+    lesson.flush()
+    assert "as trained" in lesson.range_caption.text()
+    assert f"Your learned neuron (SGD, step {trained.step:,}" in lesson.baseline_label.text()
