@@ -254,17 +254,31 @@ class ZeroInitLesson(ui.SideBySideLesson):
             return
         first, second = self._data.class_names
         self.single_view.set_class_names(first, second)
+        self.reset()
+
+    def _update_intro(self) -> None:
+        """The intro, for the left network's chosen start: from zeros nothing reaches the
+        hidden weights; from equal values they move, but as copies of each other."""
+        first, second = self._data.class_names
+        if self.start_combo.currentData() == START_SAME:
+            start = f"with every parameter {SAME_VALUE:g}"
+            left = (
+                "from equal values they all change, but stay identical — every hidden "
+                "neuron gets the same gradient, so they learn one and the same template, "
+                f"{self.hidden_spin.value()} copies of one neuron")
+        else:
+            start = "with every weight 0"
+            left = ("from zeros they all stay identical (in fact they stay 0 — nothing "
+                    "reaches them)")
         self.intro.setText(
             f"<b>Zero initialization.</b> The same network (784 pixels → "
             f"hidden ReLU neurons → 1 output) learns “{first}” vs “{second}” twice, side "
-            "by side on the same batches: once started with every weight 0, once started "
-            "random. Look at the <b>hidden neurons' pictures</b>: from zeros they all stay "
-            "identical (in fact they stay 0 — nothing reaches them), from random they "
+            f"by side on the same batches: once started {start}, once started "
+            f"random. Look at the <b>hidden neurons' pictures</b>: {left}; from random they "
             "become different detectors. The <b>log plot</b> measures how different they "
             "are. And <b>one neuron</b> on its own learns fine from zeros: symmetry is only "
             "a problem when several neurons could be copies of each other."
         )
-        self.reset()
 
     # ------------------------------------------------------------------ read-outs for tests
     def symmetry(self) -> list[float]:
@@ -343,6 +357,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
         snaps = self._snapshots
         if not snaps:
             return
+        self._update_intro()
         c = _html_color
         h = self.hidden_spin.value()
         same_start = self.start_combo.currentData() == START_SAME

@@ -127,3 +127,17 @@ def test_closing_mid_run_is_clean(qtbot, sample):
     w.close()
     assert not w.runner().thread_object().isRunning()
     qtbot.wait(50)
+
+
+def test_the_intro_follows_the_chosen_start(lesson):
+    """Walk-through V: after choosing "every parameter 0.01" the intro still said every
+    weight stays 0 — the neurons do move there, as identical copies."""
+    zeros = lesson.intro.text()
+    assert "every weight 0" in zeros and "stay 0" in zeros
+    lesson.start_combo.setCurrentIndex(1)
+    same = lesson.intro.text()
+    assert f"every parameter {SAME_VALUE:g}" in same
+    assert "stay 0" not in same and "every weight 0" not in same
+    assert "identical" in same and "same template" in same
+    lesson.start_combo.setCurrentIndex(0)
+    assert lesson.intro.text() == zeros
