@@ -171,6 +171,7 @@ class AppModel:
         self.snapshot: Snapshot | None = None
         self.initial_params: Params | None = None
         self.trained_params: Params | None = None
+        self.imported = False  # the current model came with its parameters (an import)
         self.threshold = 0.0
         self.history = TrainingHistory()
         self.timeline = Timeline()
@@ -207,6 +208,14 @@ class AppModel:
         return self.snapshot is not None and self.snapshot.step > 0
 
     @property
+    def reference_word(self) -> str:
+        """What the values an edit is compared with are: "trained", "imported" (a model
+        that came with its parameters, not trained here yet) or "initial"."""
+        if self.has_trained:
+            return "trained"
+        return "imported" if self.imported else "initial"
+
+    @property
     def last_accuracy(self) -> float | None:
         return self.history.last_accuracy
 
@@ -226,6 +235,7 @@ class AppModel:
         self._adopt_new_model(params)
 
     def _adopt_new_model(self, params: Params | None = None) -> None:
+        self.imported = params is not None
         snap = self.trainer.snapshot()
         self.initial_params = snap.params
         if params is not None:

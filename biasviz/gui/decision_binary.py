@@ -465,14 +465,16 @@ class BinaryPage:
     def is_editable(self) -> bool:
         return self._editable
 
-    def set_has_trained(self, trained: bool) -> None:
+    def set_has_trained(self, trained: bool, word: str | None = None) -> None:
         """Whether the model has been trained yet (default True).  Before any training
         the values the panel compares with are the initial ones: it says "initial b",
-        "Reset to initial b", "All biases are the initial values"."""
+        "Reset to initial b", "All biases are the initial values" — or ``word`` for them
+        ("imported": a model that came with its parameters)."""
         trained = bool(trained)
-        if trained == self._has_trained:
+        word = word or ("trained" if trained else "initial")
+        if trained == self._has_trained and word == getattr(self, "_reference", None):
             return
-        self._has_trained = trained
+        self._has_trained, self._reference = trained, word
         self._set_words()
         if self._mode == MODE_BINARY and self._decision is not None:
             self._refresh_binary()
@@ -488,8 +490,10 @@ class BinaryPage:
         return self._noun
 
     def _which(self) -> str:
-        """The word for the reference values: "trained", or "initial" before training."""
-        return "trained" if self._has_trained else "initial"
+        """The word for the reference values: "trained", "initial" before training, or
+        "imported" (see set_has_trained)."""
+        return getattr(self, "_reference", None) or (
+            "trained" if self._has_trained else "initial")
 
     def _set_words(self) -> None:
         """Texts that depend on whether the model is trained and on digit vs item."""

@@ -954,7 +954,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
     def _show_decision(self, snap: Snapshot, decision) -> None:
         model = self.session.model
         past = model.scrub_step is not None
-        self.decision_panel.set_has_trained(snap.step > 0 if past else model.has_trained)
+        self.decision_panel.set_has_trained(snap.step > 0 if past else model.has_trained,
+                                            None if past else model.reference_word)
         biases = output_biases(snap.params, snap.spec)
         # While a run goes on the trained values are the moment's own (the model's newest
         # may already be a step or more ahead of the moment this frame shows): nothing

@@ -725,3 +725,24 @@ def test_a_two_class_mlp_is_described_as_its_output_neuron_over_hidden_outputs(q
     assert "w·h" in panel.equation_label.text() and "w·x" not in panel.equation_label.text()
     axis = panel.plot.getPlotItem().getAxis("bottom")
     assert "w·h" in axis.labelText and not axis.autoSIPrefix
+
+
+def test_an_imported_model_s_values_are_called_imported_not_initial(qtbot, window, tmp_path):
+    """A model that came from a file compares an edit with the file's values: the panel
+    calls them "imported" (it said "initial"), and "trained" once trained here."""
+    import numpy as np
+
+    from biasviz.core.paramfiles import export_params
+    from biasviz.core.paramfiles.model_file import ModelFile
+
+    s, panel = window.session, window.decision_panel
+    params = {"weights": np.full(784, 0.01, np.float32), "bias": np.array([-1.5], np.float32)}
+    path = tmp_path / "neuron.npz"
+    export_params(path, ModelFile(s.spec, params, {}))
+    s.import_file(str(path))
+    qtbot.waitUntil(lambda: panel.reset_button.text() == "Reset to imported b", timeout=10_000)
+    assert s.model.reference_word == "imported"
+    s.step_batches(1)
+    qtbot.waitUntil(lambda: s.state == "paused", timeout=30_000)
+    s.stop()
+    qtbot.waitUntil(lambda: panel.reset_button.text() == "Reset to trained b", timeout=30_000)
