@@ -13,7 +13,7 @@ from html import escape
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QTextOption
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -418,7 +418,12 @@ class CountingLesson(Lesson):
         col.addWidget(working_title)
         self.working_text = QPlainTextEdit()
         self.working_text.setReadOnly(True)
-        self.working_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # long lines wrap at the box's width: at 2× scale on a laptop the calculator's
+        # column is narrower than the working's longest line (walk-through V: it needed
+        # sideways scrolling, its right edge cut)
+        self.working_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.working_text.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.working_text.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.working_text.setFont(mono)

@@ -192,3 +192,20 @@ def test_lesson_module_does_not_import_torch():
         cwd=ROOT,
     )
     assert out.stdout.strip() == "False"
+
+
+def test_the_working_wraps_instead_of_scrolling_sideways(lesson, qtbot):
+    """Walk-through V (2× scale, 2560×1600): the working needed sideways scrolling and
+    its right edge was cut; in a narrow box its lines wrap."""
+    box = lesson.working_text
+    text = box.toPlainText()
+    longest = max(box.fontMetrics().horizontalAdvance(line) for line in text.splitlines())
+    box.setFixedWidth(longest // 2)  # narrower than its longest line
+    qtbot.waitUntil(lambda: box.viewport().width() < longest)
+    bar = box.horizontalScrollBar()
+    assert not bar.isVisible() and bar.maximum() == 0
+    assert box.toPlainText() == text  # wrapped on screen, not changed
+    # every line's text fits inside the box: wrapped lines are more blocks' lines
+    lines = sum(box.document().findBlockByNumber(i).layout().lineCount()
+                for i in range(box.document().blockCount()))
+    assert lines > box.document().blockCount()
