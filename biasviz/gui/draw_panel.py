@@ -62,6 +62,7 @@ from biasviz.core.drawing import Prediction, class_names_for, predict_drawing
 from biasviz.core.preprocess import OUT_SIDE
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec
 from biasviz.core.text import num, rough_percent
+from biasviz.gui import file_dirs
 from biasviz.gui.canvas import DEFAULT_BRUSH, MAX_BRUSH, MIN_BRUSH, DrawingCanvas
 from biasviz.gui.class_labels import CategoryAxis, class_noun, with_article
 from biasviz.gui.colormaps import (
@@ -764,7 +765,8 @@ class DrawPanel(QWidget):
 
     def _open_image(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, f"Open a picture of {self._a_noun()}", "", IMAGE_FILTER
+            self, f"Open a picture of {self._a_noun()}", file_dirs.start_in(), IMAGE_FILTER
         )
+        file_dirs.remember(path)
         if path:
             self.canvas.load_image(path)

@@ -45,6 +45,7 @@ from biasviz.core.errors import BiasvizError
 from biasviz.core.mailbox import FrameBudget, rest_for_share
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig
 from biasviz.core.weight_display import weight_display
+from biasviz.gui import file_dirs
 from biasviz.gui.ask_discard import ask_before_discarding
 from biasviz.gui.busy import BusyIndicator
 from biasviz.gui.code_panel import CodePanel
@@ -1289,6 +1290,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray | bytes):
             self.restoreState(state)
+        file_dirs.restore(self.settings.value("files/last_folder"))
         raw = self.settings.value("training/last")
         if not raw:
             return
@@ -1308,6 +1310,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         s = self.session
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+        if file_dirs.last_folder():
+            self.settings.setValue("files/last_folder", file_dirs.last_folder())
         self.settings.setValue("training/last", json.dumps({
             "task": s.task.to_text(), "spec": s.spec.to_dict(), "config": s.config.to_dict(),
         }))

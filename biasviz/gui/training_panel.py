@@ -44,6 +44,7 @@ from biasviz.core.spec import (
     Optimizer,
     TrainConfig,
 )
+from biasviz.gui import file_dirs
 from biasviz.gui.ask_discard import ask_before_discarding
 from biasviz.gui.class_labels import ElidedLabel, ElidingComboBox
 
@@ -604,7 +605,9 @@ class TrainingPanel(QWidget):
             return  # the dataset that is loaded already: nothing to read again
         user = self._user_input  # the folder dialog's own events come in between
         if key == "folder":
-            folder = QFileDialog.getExistingDirectory(self, "Folder with MNIST-format IDX files")
+            folder = QFileDialog.getExistingDirectory(self, "Folder with MNIST-format IDX files",
+                                                      file_dirs.start_in())
+            file_dirs.remember(folder)
             if not folder:
                 self.set_dataset(self._dataset_key, self._dataset_source)
                 return

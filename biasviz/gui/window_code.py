@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from biasviz.core.errors import BiasvizError
 from biasviz.core.spec import BiasMode, ModelKind
+from biasviz.gui import file_dirs
 from biasviz.gui.code_panel import CodePanel
 
 
@@ -122,7 +123,8 @@ class CodeLinkMixin:
     def export_code_dialog(self, ext: str) -> None:
         kind = "Jupyter notebook (*.ipynb)" if ext == ".ipynb" else "Python script (*.py)"
         path, _ = QFileDialog.getSaveFileName(self, "Export the run as code",
-                                              f"biasviz-run{ext}", kind)
+                                              file_dirs.start_in(f"biasviz-run{ext}"), kind)
+        file_dirs.remember(path)
         if path:
             if not os.path.splitext(path)[1]:
                 path += ext

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from biasviz.core.errors import BiasvizError
+from biasviz.gui import file_dirs
 from biasviz.gui.ask_discard import ask_before_discarding
 
 # The parameter files and the export dialogs are imported by the actions that use them:
@@ -60,8 +61,10 @@ class FilesMixin:
         from biasviz.core.paramfiles import FORMATS, dialog_filter
 
         path, chosen = QFileDialog.getSaveFileName(
-            self, "Export parameters", "biasviz-model.npz", dialog_filter(FORMATS)
+            self, "Export parameters", file_dirs.start_in("biasviz-model.npz"),
+            dialog_filter(FORMATS)
         )
+        file_dirs.remember(path)
         if path:
             if not os.path.splitext(path)[1]:
                 # no extension typed: take the one of the chosen filter
@@ -87,7 +90,9 @@ class FilesMixin:
         )
         if not self._may_replace_model("Importing parameters replaces the model"):
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Import parameters", "", filters)
+        path, _ = QFileDialog.getOpenFileName(self, "Import parameters", file_dirs.start_in(),
+                                              filters)
+        file_dirs.remember(path)
         if path:
             self.open_file(path)
 
@@ -154,8 +159,10 @@ class FilesMixin:
         dialog = AnimationDialog(self, recorded=len(model.timeline))
         if dialog.exec() != AnimationDialog.DialogCode.Accepted:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export animation", "biasviz-training.gif",
+        path, _ = QFileDialog.getSaveFileName(self, "Export animation",
+                                              file_dirs.start_in("biasviz-training.gif"),
                                               "Animated GIF (*.gif);;MP4 video (*.mp4)")
+        file_dirs.remember(path)
         if not path:
             return
         if not os.path.splitext(path)[1]:
@@ -199,8 +206,9 @@ class FilesMixin:
 
     def export_picture_dialog(self, attr: str, label: str) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self, f"Export a picture of {label}", "biasviz-view.png",
+            self, f"Export a picture of {label}", file_dirs.start_in("biasviz-view.png"),
             "PNG picture (*.png);;SVG drawing (*.svg)")
+        file_dirs.remember(path)
         if path:
             if not os.path.splitext(path)[1]:
                 path += ".png"
@@ -232,8 +240,10 @@ class FilesMixin:
                 "scrub": self.session.model.scrub_step}
 
     def save_session_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save session", "biasviz-run.biasviz",
+        path, _ = QFileDialog.getSaveFileName(self, "Save session",
+                                              file_dirs.start_in("biasviz-run.biasviz"),
                                               "biasviz sessions (*.biasviz)")
+        file_dirs.remember(path)
         if path:
             if not path.lower().endswith(".biasviz"):
                 path += ".biasviz"
@@ -255,8 +265,9 @@ class FilesMixin:
     def open_session_dialog(self) -> None:
         if not self._may_replace_model("Opening a session replaces the model"):
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", file_dirs.start_in(),
                                               "biasviz sessions (*.biasviz);;All files (*)")
+        file_dirs.remember(path)
         if path:
             self.open_session(path)
 
