@@ -131,8 +131,8 @@ class BinaryPage:
         _small(self.equation_label, +1.0)
         self.equation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.explain_label = _small(QLabel(
-            "The bias is a threshold in disguise: moving b by\u00a0+1 is the same as "
-            "moving t by\u00a0−1."
+            # one line at a laptop's width (two lines took the histogram's room at 1280×720)
+            "The bias is a threshold in disguise: b\u00a0+\u00a01 does what t\u00a0−\u00a01 does."
         ))
         self.explain_label.setWordWrap(True)
         eq_layout.addWidget(self.rule_label)

@@ -386,6 +386,9 @@ class TrainingPanel(QWidget):
         recipe_row.addWidget(self.recipe_button)
         recipe_widget = QWidget()
         recipe_widget.setLayout(recipe_row)
+        # as tall with the button as without: it comes and goes as settings depart from
+        # the recipe and return, and moved every control below it by 8 px
+        recipe_widget.setMinimumHeight(self.recipe_button.sizeHint().height())
         oform.addRow(recipe_widget)
         self.optimizer_combo = QComboBox()
         self.optimizer_combo.addItem("SGD (p -= lr · grad)", Optimizer.SGD.value)

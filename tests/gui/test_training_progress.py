@@ -180,3 +180,18 @@ def test_step_epoch_says_the_batches_of_the_batch_size_set(qtbot, window):
         qtbot.waitUntil(lambda b=batch: s.config.batch_size == b)
         n = -(-s.data.n_train // batch)
         assert p.epoch_button.text() == f"Step 1 epoch ({n} batches)"
+
+
+def test_the_back_to_recipe_button_moves_nothing_when_it_comes_and_goes(qtbot, window):
+    """Settings off the recipe show "Back to recipe"; back on it, it goes: the Start button
+    below stays where it was (it moved 8 px)."""
+    from PySide6.QtWidgets import QApplication
+
+    s, p = window.session, window.training_panel
+    QApplication.processEvents()
+    where = p.start_button.mapTo(window, p.start_button.rect().topLeft())
+    assert not p.recipe_button.isVisible()
+    p.lr_spin.setValue(0.5)
+    qtbot.waitUntil(lambda: p.recipe_button.isVisible())
+    QApplication.processEvents()
+    assert p.start_button.mapTo(window, p.start_button.rect().topLeft()) == where
