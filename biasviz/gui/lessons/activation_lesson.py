@@ -183,13 +183,14 @@ def install_scrolling(owner: QWidget, widgets: list[QWidget], stretch_last: bool
 
 def neuron_box_title(snapshot: Snapshot | None) -> str:
     """The third section's title, saying what the neuron is: trained only once a step
-    has been taken (the app model's ``has_trained``), at step 0 "not trained yet"."""
+    has been taken (the app model's ``has_trained``), at step 0 "not trained here yet"."""
     if snapshot is None:
         who = "Your neuron"
     elif snapshot.step > 0:
         who = f"Your trained neuron (step {snapshot.step:,})"
     else:
-        who = "Your neuron (not trained yet: step 0)"
+        # step 0 may also be an imported model, trained elsewhere: "here"
+        who = "Your neuron (step 0: not trained here yet)"
     return f"3 · {who}: every validation image on its sigmoid"
 
 class ValueControl(QWidget):

@@ -464,7 +464,7 @@ class ChapterLesson(GatedLesson):
             learned_text = f"<b>{percent(learned)}</b>"
             learned_name = (f"Your learned neuron (SGD, step {snap.step:,}, "
                             f"epoch {snap.epoch}): z = x·w + b") if snap.step > 0 else \
-                "Your neuron, not trained yet (step 0, its random start): z = x·w + b"
+                "Your neuron, not trained here yet (step 0): z = x·w + b"
         else:
             learned_text = "—"
             learned_name = "Your learned neuron (train the single neuron to fill this in)"
@@ -486,8 +486,8 @@ class ChapterLesson(GatedLesson):
         if learned is not None and learned < base["linear"] and snap is not None \
                 and snap.step == 0:
             behind = (
-                "<br><i>Here the two averages beat your neuron: it is still its random "
-                "start. Train it and it catches up.</i>")
+                "<br><i>Here the two averages beat your neuron: it has not been trained "
+                "here yet. Train it and it catches up.</i>")
         elif learned is not None and learned < base["linear"]:
             behind = (
                 "<br><i>Here the two averages still beat the learned neuron: SGD started "
@@ -629,7 +629,7 @@ class ChapterLesson(GatedLesson):
         n_steps = int(np.count_nonzero(np.diff(accs)))
         snap = self._snapshot
         as_is = "as trained" if snap is not None and snap.step > 0 else \
-            "the weight as it is now (not trained yet)"
+            "the weight as it is now (not trained here yet)"
         legend = f"Green line: your factor; dotted: 1 = {as_is}."
         if self._valid_ink[pixel] == 0:
             caption = f"Both flat: no validation image has ink at this pixel. {legend}"

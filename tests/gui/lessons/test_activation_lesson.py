@@ -259,8 +259,8 @@ def test_the_neuron_is_called_trained_only_after_a_step(lesson, data, trained):
     lesson.set_model(untrained)
     lesson.flush()
     title = lesson.neuron_box.title()
-    assert "trained" not in title.replace("not trained yet", "")
-    assert "not trained yet" in title and lesson.points_count() == data.n_valid
+    assert "trained" not in title.replace("not trained here yet", "")
+    assert "not trained here yet" in title and lesson.points_count() == data.n_valid
     lesson.set_model(trained)
     lesson.flush()
     assert trained.step > 0

@@ -214,8 +214,8 @@ def test_nothing_is_called_trained_at_step_0(lesson, data, trained):
     lesson.set_model(untrained)
     lesson.flush()
     caption, table = lesson.range_caption.text(), lesson.baseline_label.text()
-    assert "as trained" not in caption and "not trained yet" in caption
-    assert "learned neuron" not in table and "not trained yet" in table
+    assert "as trained" not in caption and "not trained here yet" in caption
+    assert "learned neuron" not in table and "not trained here yet" in table
     lesson.set_model(trained)
     lesson.flush()
     assert "as trained" in lesson.range_caption.text()
