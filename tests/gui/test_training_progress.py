@@ -187,7 +187,7 @@ def test_the_back_to_recipe_button_moves_nothing_when_it_comes_and_goes(qtbot, w
     below stays where it was (it moved 8 px)."""
     from PySide6.QtWidgets import QApplication
 
-    s, p = window.session, window.training_panel
+    p = window.training_panel
     QApplication.processEvents()
     where = p.start_button.mapTo(window, p.start_button.rect().topLeft())
     assert not p.recipe_button.isVisible()
