@@ -545,9 +545,9 @@ class TrainerCore:
                 if control.after_epoch(last=self.epoch >= target_epoch):
                     paused_time += yield from self._pause(control)
             plural = "s" if epochs != 1 else ""
-            first = (f" (epoch {target_epoch - epochs + 1} from its batch {resumed_at + 1} of "
-                     f"{per_epoch}, where it had stopped)" if resumed_at else "")
-            yield self._end(EndReason.FINISHED, f"finished {epochs:,} epoch{plural}{first}")
+            resumed = (f" (epoch {target_epoch - epochs + 1} from its batch {resumed_at + 1} of "
+                       f"{per_epoch}, where it had stopped)" if resumed_at else "")
+            yield self._end(EndReason.FINISHED, f"finished {epochs:,} epoch{plural}{resumed}")
         finally:
             # (the position goes on only through _keep_unfinished_epoch)
             self._epoch_position, self._epoch_losses = 0, []
