@@ -107,27 +107,26 @@ def _apply_font_ratio(widget: QWidget) -> None:
     widget.setFont(font)
 
 
-class _FollowAppFont(QObject):
-    """Re-sizes every ``_small`` label when the application font changes: Qt tells only
-    the application and the top-level windows, and an explicit size would not follow."""
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's naming
-        if obj is QApplication.instance() and event.type() == QEvent.Type.ApplicationFontChange:
-            for widget in QApplication.allWidgets():
-                if widget.property(FONT_RATIO):
-                    _apply_font_ratio(widget)
-        return False
+def _follow_font(_font: object = None) -> None:
+    """Re-size every ``_small`` label to the application font: Qt tells only the
+    application and the top-level windows of a font change, and an explicit size would
+    not follow."""
+    for widget in QApplication.allWidgets():
+        if widget.property(FONT_RATIO):
+            _apply_font_ratio(widget)
 
 
-_follower: _FollowAppFont | None = None
+_following: QObject | None = None  # the application whose fontChanged is connected
 
 
 def _follow_app_font() -> None:
-    global _follower
+    # QGuiApplication.fontChanged, not an event filter on the application: that filter
+    # would see every event of every object, a Python call each, all the time
+    global _following
     app = QApplication.instance()
-    if _follower is None or _follower.parent() is not app:
-        _follower = _FollowAppFont(app)
-        app.installEventFilter(_follower)
+    if _following is not app:
+        _following = app
+        app.fontChanged.connect(_follow_font)
 
 
 def _small(label: QLabel, delta: float = -1.0) -> QLabel:

@@ -68,8 +68,8 @@ def _same_moment(a: Snapshot | None, b: Snapshot | None) -> bool:
 
 #: Modules a run imports lazily on first use: numpy.ma (~20 ms), which np.median and
 #: np.percentile import at their first call (the diagnosis' in the first frame).  Imported
-#: in the first frame's worker thread, a lowered-priority one, it held the import lock and
-#: the GIL for 25-30 ms while the GUI thread waited (a missed frame at the first run).
+#: in the first frame's worker thread (then at a lowered priority), it held the import lock
+#: and the GIL for 25-30 ms while the GUI thread waited (a missed frame at the first run).
 RUN_IMPORTS = ("biasviz.core.training", "numpy.ma")
 
 
@@ -392,9 +392,8 @@ class Session(QObject):
 
         model = self.model
         model.scrub_to(None)
-        # Where a run started with Start will end, unless stopped (the plots span it from
-        # the start; set before the state says "running"); None for a single step or
-        # Step epoch, which pause at once.
+        # Where the run will end unless stopped (the plots span it from the start; set
+        # before the state says "running").
         # The run goes first, then the views say so: the state's handlers take the GUI
         # thread ~9 ms (the chapter's whole run is 0.15 s), and updates from the run are
         # queued behind them anyway.
