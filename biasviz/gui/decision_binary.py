@@ -251,6 +251,9 @@ class BinaryPage:
         stand_in = self._plot_stand_in
         layout = stand_in.parentWidget().layout()
         layout.replaceWidget(stand_in, self.plot)  # same place, same stretch
+        # hidden at once: until its deferred delete (which a processEvents() loop, as in
+        # scripts and tests, may never reach) it stayed on top of the legend, blank
+        stand_in.hide()
         stand_in.deleteLater()
         self._plot_stand_in = None
         self._set_plot_names()

@@ -746,3 +746,20 @@ def test_an_imported_model_s_values_are_called_imported_not_initial(qtbot, windo
     qtbot.waitUntil(lambda: s.state == "paused", timeout=30_000)
     s.stop()
     qtbot.waitUntil(lambda: panel.reset_button.text() == "Reset to trained b", timeout=30_000)
+
+
+def test_the_histogram_legend_is_not_covered_once_the_plot_is_made(qtbot, window):
+    """The plot's stand-in, replaced when the first decision comes, is hidden at once: it
+    stayed on top of the legend ("how the validation images score…"), blank, until a
+    deferred delete that a processEvents() loop never reached."""
+    from PySide6.QtWidgets import QApplication
+
+    from biasviz.gui.decision_binary import _PlotStandIn
+
+    panel = window.decision_panel
+    qtbot.waitUntil(panel.has_binary_plot, timeout=10_000)
+    QApplication.processEvents()
+    legend = panel.legend_label.geometry()
+    covering = [c for c in panel.legend_label.parentWidget().findChildren(_PlotStandIn)
+                if c.isVisible() and c.geometry().intersects(legend)]
+    assert covering == [] and panel.legend_label.isVisible()
