@@ -16,7 +16,6 @@ script) iterates ``trainer.run`` and reports what happened with
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -360,13 +359,15 @@ class AppModel:
         finishes an unfinished epoch first, then trains the config's epochs less that one;
         at an epoch's boundary the config's batch size sets the batches per epoch (the
         trainer takes the config when the run starts).  None without a trainer."""
+        from biasviz.core.train_loop import batches_in_epoch  # (with the trainer: loaded)
+
         trainer = self.trainer
         if trainer is None:
             return None
         epochs = int(self.config.epochs)
         position, _losses, per_epoch = trainer.epoch_in_progress()
         if position == 0:
-            per_epoch = max(1, math.ceil(trainer.data.n_train / int(self.config.batch_size)))
+            per_epoch = batches_in_epoch(trainer.data.n_train, self.config.batch_size)
         return (trainer.step + per_epoch - position + (epochs - 1) * per_epoch,
                 trainer.epoch + epochs)
 

@@ -172,6 +172,14 @@ def fix_learning_rate(lr: float, why: str) -> Fix:
         config_changes={"lr": lr}, restart=True)
 
 
+def fix_larger_lr(recipe_lr: float) -> Fix:
+    """Go on (no restart) with the recipe's learning rate: steps ten times larger or more."""
+    return Fix("larger_lr", f"Learning rate {_num(recipe_lr)}",
+               f"Go on with the recipe's learning rate {_num(recipe_lr)}: steps "
+               "ten times larger or more.",
+               config_changes={"lr": recipe_lr}, restart=False)
+
+
 def fix_recipe(spec: ModelSpec, config: TrainConfig) -> Fix | None:
     """Back to the model's recipe (None when already on it)."""
     recipe = recipe_for_spec(spec)
@@ -519,10 +527,7 @@ def _check_saturated(spec, config, fwd, labels, losses, diverged) -> Finding | N
     if lr * 10 <= recipe_lr:
         evidence += (f" And learning rate {_num(lr)} takes tiny steps on top: the recipe's "
                      f"{_num(recipe_lr)} moves the weights {_num(recipe_lr / lr)}× as far.")
-        fixes.insert(0, Fix("larger_lr", f"Learning rate {_num(recipe_lr)}",
-                            f"Go on with the recipe's learning rate {_num(recipe_lr)}: steps "
-                            "ten times larger or more.",
-                            config_changes={"lr": recipe_lr}, restart=False))
+        fixes.insert(0, fix_larger_lr(recipe_lr))
     elif lr >= 10 * recipe_lr:
         evidence += (f" Learning rate {_num(lr)} is {_num(lr / recipe_lr)}× the recipe's: "
                      f"steps that large throw {z} far into the tails.")
@@ -623,10 +628,7 @@ def _check_flat(spec, config, labels, losses, accuracies, causes,
         recipe_lr = _recipe_lr(spec, config)
         if config.lr * 10 <= recipe_lr:
             evidence += f" Learning rate {_num(config.lr)} takes very small steps."
-            fixes = (Fix("larger_lr", f"Learning rate {_num(recipe_lr)}",
-                         f"Go on with the recipe's learning rate {_num(recipe_lr)}: steps "
-                         "ten times larger or more.",
-                         config_changes={"lr": recipe_lr}, restart=False),)
+            fixes = (fix_larger_lr(recipe_lr),)
         else:
             recipe = fix_recipe(spec, config)
             fixes = (recipe,) if recipe is not None else ()

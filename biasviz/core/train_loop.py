@@ -252,6 +252,11 @@ class OrderSource(Protocol):
     def next_order(self, n: int) -> np.ndarray: ...
 
 
+def batches_in_epoch(n_train: int, batch_size: int) -> int:
+    """Batches in an epoch of ``n_train`` images (the last one may be short)."""
+    return max(1, math.ceil(int(n_train) / int(batch_size)))
+
+
 # -- the trainer ---------------------------------------------------------------------------
 class TrainerCore:
     """A model in the numpy engine, its data, an optimizer, and the position in training.
@@ -297,7 +302,7 @@ class TrainerCore:
 
     @property
     def batches_per_epoch(self) -> int:
-        return max(1, math.ceil(self.data.n_train / int(self.config.batch_size)))
+        return batches_in_epoch(self.data.n_train, self.config.batch_size)
 
     def batches_left_in_epoch(self) -> int:
         """How many batches "Step epoch" will run from here: the rest of the epoch a

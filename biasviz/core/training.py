@@ -92,8 +92,14 @@ class TorchOrder:
             self._before.append(before)
             return order
         self._drop_ready()
-        self._before.append(self._gen.get_state())
-        return torch.randperm(n, generator=self._gen).numpy()
+        before, order = self._fresh(n)
+        self._before.append(before)
+        return order
+
+    def _fresh(self, n: int) -> tuple[torch.Tensor, np.ndarray]:
+        """A new draw from the generator: (its state before, the order)."""
+        before = self._gen.get_state()
+        return before, torch.randperm(n, generator=self._gen).numpy()
 
     def prefetch(self, count: int, n: int) -> None:
         """Draw up to ``count`` orders of ``n`` ahead, while nothing waits for them (the
@@ -105,8 +111,7 @@ class TorchOrder:
         if self._ready and len(self._ready[0][1]) != n:
             self._drop_ready()
         while len(self._ready) < count:
-            before = self._gen.get_state()
-            self._ready.append((before, torch.randperm(n, generator=self._gen).numpy()))
+            self._ready.append(self._fresh(n))
 
     def prefetched(self) -> int:
         """How many orders are drawn ahead (:meth:`prefetch`)."""

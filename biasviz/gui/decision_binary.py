@@ -475,7 +475,7 @@ class BinaryPage:
         ("imported": a model that came with its parameters)."""
         trained = bool(trained)
         word = word or ("trained" if trained else "initial")
-        if trained == self._has_trained and word == getattr(self, "_reference", None):
+        if trained == self._has_trained and word == self._reference:
             return
         self._has_trained, self._reference = trained, word
         self._set_words()
@@ -495,8 +495,7 @@ class BinaryPage:
     def _which(self) -> str:
         """The word for the reference values: "trained", "initial" before training, or
         "imported" (see set_has_trained)."""
-        return getattr(self, "_reference", None) or (
-            "trained" if self._has_trained else "initial")
+        return self._reference
 
     def _set_words(self) -> None:
         """Texts that depend on whether the model is trained and on digit vs item."""
@@ -570,7 +569,7 @@ class BinaryPage:
         """The output neuron weighs a hidden layer's outputs h (an MLP, a CNN), not the
         pixels x: the texts say w·h and "the output neuron" (they said the chapter's
         neuron's w·x, the pixels' weighted sum, for every model)."""
-        if hidden != getattr(self, "_hidden", False):
+        if hidden != self._hidden:
             self._hidden = hidden
             self._set_binary_names(self._class_names)
             if self.has_binary_plot():
@@ -579,13 +578,13 @@ class BinaryPage:
                 self._refresh_binary()
 
     def _wx(self) -> str:
-        return "w·h" if getattr(self, "_hidden", False) else "w·x"
+        return "w·h" if self._hidden else "w·x"
 
     def _who(self) -> str:
-        return "the output neuron" if getattr(self, "_hidden", False) else "the neuron"
+        return "the output neuron" if self._hidden else "the neuron"
 
     def _axis_words(self) -> str:
-        if getattr(self, "_hidden", False):
+        if self._hidden:
             return "w·h (the output's pre-activation, without its bias)"
         return "w·x (pre-activation, without bias)"
 

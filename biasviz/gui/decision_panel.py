@@ -67,6 +67,8 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
         # Has the model been trained yet?  Before any step the "trained" values are the
         # initial ones, and the panel says so (the window calls set_has_trained).
         self._has_trained = True
+        self._reference = "trained"  # what the panel calls those values (set_has_trained)
+        self._hidden = False  # the output neuron weighs hidden outputs h, not pixels x
         self._noun = "digit"  # "item" for classes that are not the digits 0–9
         # binary state (exact floats; the widgets show them rounded)
         self._decision: BinaryDecision | None = None

@@ -118,6 +118,7 @@ class TrainingPlots(QWidget):
             plot.addItem(line, ignoreBounds=True)
         self._planned = (0.0, 0.0)  # the run's end, step and epoch (plan_run)
         self._raw_dot = False  # the raw loss drawn as a dot (a single point)
+        self._moment_epoch: float | None = None  # the timeline's moment (show_moment)
         self._set_empty_ranges()
 
     def set_line_width(self, width: float | None) -> None:
@@ -172,7 +173,7 @@ class TrainingPlots(QWidget):
         xs, ys = self.acc_curve.getData()
         shown = None
         if xs is not None and len(xs):
-            epoch = getattr(self, "_moment_epoch", None)
+            epoch = self._moment_epoch
             i = len(xs) - 1 if epoch is None else int(np.searchsorted(xs, epoch, "right")) - 1
             if i >= 0:
                 shown = (float(xs[i]), float(ys[i]) / 100)
