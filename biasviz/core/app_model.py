@@ -478,6 +478,11 @@ class AppModel:
         key = output_bias_name(self.spec)
         if key is None or key not in (self.snapshot.params if self.snapshot else {}):
             return False
+        biases = np.ravel(np.asarray(biases, dtype=np.float32))
+        if biases.size != self.output_biases().size:
+            # an edit made for another model (a panel not yet redrawn after the task or
+            # the model changed, e.g. on a hidden tab): it does not apply to this one
+            return False
         if self.spec.kind is ModelKind.SINGLE:
             return self.set_bias(float(np.ravel(biases)[0]))
         params = self.current_params()

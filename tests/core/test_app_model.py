@@ -155,6 +155,18 @@ def test_output_bias_edits_for_ten_classes(model):
     assert model.bias_overridden().any()
 
 
+def test_output_bias_edits_for_another_model_are_refused(model):
+    """A panel not yet redrawn after the task changed sends ten biases to a two-class
+    model (the soak test's random user found it): refused, nothing changes."""
+    before = model.output_biases().copy()
+    assert not model.set_output_biases(np.arange(10, dtype=np.float32))
+    np.testing.assert_array_equal(model.output_biases(), before)
+    model.set_task(Task.all_ten())
+    before = model.output_biases().copy()
+    assert not model.set_output_biases(np.array([1.0], np.float32))
+    np.testing.assert_array_equal(model.output_biases(), before)
+
+
 def test_training_updates_history_and_trained_params(model):
     from biasviz.core.training import EpochMetrics, StepMetrics
 
