@@ -3,7 +3,7 @@
     python scripts/screenshots.py OUT_DIR [scenario ...]     (needs Xvfb)
 
 Each scenario runs in its own process on its own Xvfb screen (size per scenario) and
-saves OUT_DIR/<scenario>.png.  Scenarios: main, saturation, cnn, lesson, present,
+saves OUT_DIR/<scenario>.png.  Scenarios: main, main-720 (1280×720), saturation, cnn, lesson, present,
 present-small, compare, code, scale2.  The README's screenshot is ``main``.
 Every lesson of the Lessons menu, after a short training run: lesson-chapter,
 lesson-bias, lesson-activation, lesson-saturation, lesson-zero-init, lesson-counting
@@ -21,6 +21,7 @@ from pathlib import Path
 
 FASHION = "/usr/share/datasets/fashion-mnist"
 SCREENS = {"present": "1920x1080", "scale2": "2560x1600", "lesson-bias-720": "1280x720",
+           "main-720": "1280x720",
            "lesson-bias-scale2": "2560x1600"}
 # the lesson scenarios: scenario name → lesson module
 LESSONS = {"lesson-chapter": "chapter_lesson", "lesson-bias": "bias_lesson",
@@ -61,7 +62,7 @@ def scenario(name: str, out: Path) -> None:
         spin(lambda: s.state == "running")
         spin(lambda: s.state == "ready")
 
-    if name in ("main", "present", "present-small", "scale2", "code"):
+    if name in ("main", "main-720", "present", "present-small", "scale2", "code"):
         w.chapter_steps_button.click()
         spin(lambda: s.state == "running")
         spin(lambda: s.state == "ready")

@@ -182,8 +182,11 @@ class BinaryPage:
         grid.addWidget(self.probability_spin, 4, 2)
         outer.addLayout(grid)
 
-        # --- results: accuracy and the 2×2 confusion counts
-        results = QHBoxLayout()
+        # --- results: accuracy and the 2×2 confusion counts (a box of their own: on a
+        # short screen the window puts it under the weights, ``detach_results``)
+        self.results_box = QWidget()
+        results = QHBoxLayout(self.results_box)
+        results.setContentsMargins(0, 0, 0, 0)
         results.setSpacing(10)
         left = QVBoxLayout()
         left.setSpacing(2)
@@ -224,7 +227,7 @@ class BinaryPage:
         # no stretch factors: each column gets what its names need, shortened (with a
         # tooltip) only when the panel is too narrow for all of them
         results.addLayout(confusion_box, stretch=1)
-        outer.addLayout(results)
+        outer.addWidget(self.results_box)
 
         self.bias_slider.floatChanged.connect(self._on_bias_input)
         self.bias_spin.valueChanged.connect(self._on_bias_input)

@@ -62,6 +62,7 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._mode = MODE_EMPTY
+        self._results_detached = False  # the results box placed by the window (short screens)
         self._editable = True
         self._edit_reason = ""
         # Has the model been trained yet?  Before any step the "trained" values are the
@@ -153,8 +154,21 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
         return page
 
     # ------------------------------------------------------------------ shared
+    def detach_results(self) -> QWidget:
+        """The two-class page's accuracy and confusion counts, taken out of the panel for
+        the caller to place (on a short screen, under the weights: the histogram of
+        scores gets their height).  They still show only while the two-class page does."""
+        box = self.results_box
+        self.binary_page.layout().removeWidget(box)
+        box.setParent(None)
+        self._results_detached = True
+        box.setVisible(self._mode == MODE_BINARY)
+        return box
+
     def _show(self, mode: str) -> None:
         self._mode = mode
+        if self._results_detached:
+            self.results_box.setVisible(mode == MODE_BINARY)
         if mode == MODE_MULTICLASS:
             page = self.ensure_multiclass_page()
         else:

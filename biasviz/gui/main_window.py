@@ -321,6 +321,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             # A laptop screen: the help dock costs the plots their height; it is one
             # click away in the View menu (and a saved layout may bring it back).
             self.help_dock.hide()
+            # the histogram of scores gets the height of the accuracy and confusion counts,
+            # which go under the weights (~65 px: at 1280×720 the histogram was 114 px
+            # high, 74 px of data, short of the 150 px every plot should have)
+            self._weights_column_layout.addWidget(self.decision_panel.detach_results())
             if self.default_size().height() < 760:
                 self.toolbar.hide()  # its buttons are in the menus and the Training panel
                 # one line instead of two; the whole note stays in the tooltip
@@ -383,7 +387,13 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         paint_row.addWidget(self.chapter_steps_button)
         outer.addLayout(paint_row)
         top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.weights_view)
+        # the weights' column (on a short screen the decision's results go under them)
+        self.weights_column = QWidget()
+        self._weights_column_layout = QVBoxLayout(self.weights_column)
+        self._weights_column_layout.setContentsMargins(0, 0, 0, 0)
+        self._weights_column_layout.setSpacing(4)
+        self._weights_column_layout.addWidget(self.weights_view, 1)
+        top.addWidget(self.weights_column)
         top.addWidget(self.decision_panel)
         top.setStretchFactor(0, 1)
         top.setStretchFactor(1, 1)

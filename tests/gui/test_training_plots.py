@@ -295,3 +295,38 @@ def test_the_accuracy_title_is_the_moment_s_while_the_timeline_shows_one(plots):
     assert "%" not in plots.acc_key.text
     plots.show_moment(None, None)
     assert "96.0%" in plots.acc_key.text
+
+
+def _drawn_labels(axis) -> list[str]:
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    painter.setFont(axis.style["tickFont"] or axis.font())
+    try:
+        return [text for _rect, _flags, text in axis.generateDrawSpecs(painter)[2] if text]
+    finally:
+        painter.end()
+
+
+@pytest.mark.parametrize("height, scale", [(300, 1.0), (160, 1.0), (160, 1.6)])
+def test_the_accuracy_axis_labels_0_and_100_whatever_its_height_and_font(qtbot, height,
+                                                                          scale):
+    """The axis draws no label that crosses its ends: with a fixed 0–108 range the "0"
+    never showed and the "100" went in presentation mode at 1366×768 (walk-through)."""
+    from PySide6.QtGui import QFont
+
+    from biasviz.gui.plot_style import scale_plot_text
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(900, height)
+    plots.show()
+    qtbot.waitExposed(plots)
+    scale_plot_text(plots, scale, QFont(plots.font()))
+    plots.set_line_width(3 if scale != 1.0 else None)
+    QApplication.processEvents()
+    labels = _drawn_labels(plots.acc_plot.getPlotItem().getAxis("left"))
+    assert labels[0] == "0" and labels[-1] == "100" and len(labels) >= 3, labels
+    lo, hi = plots.acc_plot.getPlotItem().vb.viewRange()[1]
+    assert lo < 0 and hi > 100
