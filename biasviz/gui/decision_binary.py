@@ -540,9 +540,11 @@ class BinaryPage:
         at = (float(self.decision_line.value()) - x0) / (x1 - x0) * width
         rooms = (width - at - 10, at - 10)  # first class right of the line, second left
         first, second = (quoted(n) for n in self._class_names)
+        # (no bare arrow: beside the other label, "←" read as part of it — "← predict
+        # “Pullover” →" — so a side too narrow for a name shows nothing)
         candidates = (
-            (f"predict {first} →", f"{first} →", first, "→"),
-            (f"← predict {second}", f"← {second}", second, "←"),
+            (f"predict {first} →", f"{first} →", first),
+            (f"← predict {second}", f"← {second}", second),
         )
         for label, options, room in zip(
             (self.line_label_first, self.line_label_second), candidates, rooms, strict=True

@@ -230,6 +230,8 @@ def test_decision_line_labels_stay_inside_the_plot(qtbot):
             if label.isVisible() and label.toPlainText():
                 rect = label.sceneBoundingRect()
                 assert rect.left() >= vb_rect.left() - 1 and rect.right() <= vb_rect.right() + 1
+                # never a bare arrow: beside the other label it read as part of it
+                assert label.toPlainText().strip("←→ ") != "", label.toPlainText()
     panel.set_bias(0.0)
     QApplication.processEvents()
     assert panel.line_label_first.toPlainText() == "predict “Pullover” →"
