@@ -29,7 +29,7 @@ from biasviz.core.decisions import (
     threshold_from_probability,
 )
 from biasviz.core.text import escape_html
-from biasviz.gui.class_labels import ElidedLabel, class_noun, elide
+from biasviz.gui.class_labels import ElidedLabel, class_noun
 from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
 from biasviz.gui.decision_common import (
     BIAS_DECIMALS,
@@ -64,7 +64,7 @@ from biasviz.gui.decision_common import (
     quoted,
     wide_enough,
 )
-from biasviz.gui.plot_style import nice_ceiling, steady_range
+from biasviz.gui.plot_style import FINE_STEPS, nice_ceiling, steady_range
 
 PLOT_MIN_HEIGHT = 96  # what a short screen leaves the histogram (1280×800 at 2×)
 
@@ -540,11 +540,12 @@ class BinaryPage:
         at = (float(self.decision_line.value()) - x0) / (x1 - x0) * width
         rooms = (width - at - 10, at - 10)  # first class right of the line, second left
         first, second = (quoted(n) for n in self._class_names)
-        # (no bare arrow: beside the other label, "←" read as part of it — "← predict
-        # “Pullover” →" — so a side too narrow for a name shows nothing)
+        # (no bare arrow, no bare or cut name: beside the other label "←" read as part of
+        # it — "← predict “Pullover” →" — and "“C…" as a stray mark: a side too narrow
+        # for "← “Coat”" shows nothing, the whole text in its tooltip)
         candidates = (
-            (f"predict {first} →", f"{first} →", first),
-            (f"← predict {second}", f"← {second}", second),
+            (f"predict {first} →", f"{first} →"),
+            (f"← predict {second}", f"← {second}"),
         )
         for label, options, room in zip(
             (self.line_label_first, self.line_label_second), candidates, rooms, strict=True
@@ -553,8 +554,6 @@ class BinaryPage:
             # the text item draws a margin around its text
             room -= 2 * label.textItem.document().documentMargin() + 2
             text = next((o for o in options if metrics.horizontalAdvance(o) <= room), "")
-            if not text and room > metrics.horizontalAdvance("“…”"):
-                text = elide(options[2], metrics, room)
             fmt_text = text.replace("{", "{{").replace("}", "}}")
             if (label.format == fmt_text and label.toolTip() == options[0]
                     and label.isVisibleTo(self.decision_line) == bool(text)):
@@ -604,7 +603,8 @@ class BinaryPage:
         )
         self.probability_name_label.setText(f"or as a probability:  σ({wx} + b) ≥ p")
         self.legend_label.setText(
-            f"How the validation images score on z = {wx}"
+            # (not "z = w·x": everywhere else z is w·x + b, what the sigmoid takes)
+            f"How the validation images score on {wx}"
             + (" (h: what the hidden layer outputs)" if wx == "w·h" else "") + ": "
             f"<span style='color:{c1}'>■</span>&nbsp;{escape_html(first)}&nbsp;&nbsp; "
             f"<span style='color:{c2}'>■</span>&nbsp;{escape_html(second)}"
@@ -713,8 +713,10 @@ class BinaryPage:
         # frame): the axes then keep their ticks and are drawn from their cache.
         x_range = steady_range(self._plot_ranges[0], x_lo, x_hi)
         y_top = self._plot_ranges[1]
-        if y_top is None or not top * 1.25 <= y_top <= top * 2.0:
-            y_top = nice_ceiling(top * 1.25)  # head room for the line labels
+        # (fine steps, and kept only while within 1.6× the tallest bar: 10 images had an
+        # axis to 20, half the plot empty, on a short screen where height is scarce)
+        if y_top is None or not top * 1.25 <= y_top <= top * 1.6:
+            y_top = nice_ceiling(top * 1.25, FINE_STEPS)  # head room for the line labels
         item = self.plot.getPlotItem()
         if (x_range, y_top) != self._plot_ranges:
             self._plot_ranges = (x_range, y_top)
@@ -784,13 +786,13 @@ class BinaryPage:
         self.trained_line.setValue(self._threshold - self._trained_bias)
         self.trained_line.setVisible(self._bias_overridden)
         b, t, wx = self._bias, self._threshold, self._wx()
-        self.equation_label.setText(
-            f"{wx} + (<b>{fmt(b, sign=True)}</b>) ≥ <b>{fmt(t)}</b>"
-            "&nbsp;&nbsp;⇔&nbsp;&nbsp;"
-            f"{wx} + (<b>{fmt(b - t, sign=True)}</b>) ≥ 0"
-            "&nbsp;&nbsp;⇔&nbsp;&nbsp;"
-            f"{wx} ≥ <b>{fmt(t - b)}</b>"
-        )
+        forms = (f"{wx} + (<b>{fmt(b, sign=True)}</b>) ≥ <b>{fmt(t)}</b>",
+                 f"{wx} + (<b>{fmt(b - t, sign=True)}</b>) ≥ 0",
+                 f"{wx} ≥ <b>{fmt(t - b)}</b>")
+        # a line may break only after a "⇔", never inside an inequality ("w·x ≥" then
+        # "−14.36" on the next line, at 1280×720 with large numbers)
+        self.equation_label.setText("&nbsp;&nbsp;⇔&nbsp; ".join(
+            form.replace(" ", "&nbsp;") for form in forms))
         n = self._decision.n
         correct = int(result.confusion[0, 0] + result.confusion[1, 1])
         total = self._valid_total

@@ -310,6 +310,12 @@ class TrainingPlots(QWidget):
             return
         self._ranges[key] = (lo, hi)
         if axis == "x":
+            if plot is self.acc_plot:
+                # whole epochs on a short run (pyqtgraph put ticks at 0.5, 1.5, 2.5 for 3)
+                levels = next((levels for span, levels in ((6, [(1.0, 0.0)]),
+                                                           (12, [(2.0, 0.0), (1.0, 0.0)]))
+                               if hi - lo <= span), None)
+                plot.getPlotItem().getAxis("bottom").setTickSpacing(levels=levels)
             plot.setXRange(lo, hi, padding=0)
         else:
             plot.setYRange(lo, hi, padding=0)

@@ -292,6 +292,44 @@ def test_equation_shows_the_live_numbers(panel):
     assert "threshold in disguise" in panel.explain_label.text()
 
 
+def test_the_equation_breaks_only_between_its_three_forms(panel):
+    """At 1280×720 with large numbers it wrapped inside an inequality ("w·x ≥" then
+    "−14.36" on the next line; walk-through of session 8)."""
+    panel.set_bias(-14.36)
+    html = panel.equation_label.text()
+    spaces = [i for i, ch in enumerate(html) if ch == " "]
+    assert len(spaces) == 2, html  # the only places a line may break
+    assert all(html[i - 7:i] == "⇔&nbsp;" for i in spaces), html
+
+
+def test_the_histogram_title_does_not_call_w_x_z(panel):
+    """z is w·x + b everywhere else (the sigmoid's input): the histogram of w·x must not
+    say "z = w·x"."""
+    text = plain(panel.legend_label.text())
+    assert "w·x" in text and "z =" not in text
+
+
+def test_the_histogram_height_fits_its_tallest_bar(panel, qtbot):
+    """A range kept from taller bars (up to 2× the data, with coarse steps: 10 images on
+    an axis to 20) left half of a short screen's histogram empty."""
+    panel.show()
+    qtbot.waitExposed(panel)
+
+    def top_over_tallest() -> float:
+        d = panel._decision
+        tallest = max(d.hist_first.max(), d.hist_second.max())
+        return panel.plot.getPlotItem().vb.viewRange()[1][1] / tallest
+
+    assert 1.2 <= top_over_tallest() <= 1.6 * 1.04
+    rng = np.random.default_rng(5)
+    z = np.concatenate([rng.normal(3, 0.5, 100), rng.normal(-3, 0.5, 100)])  # taller bars
+    targets = np.concatenate([np.ones(100, dtype=np.int64), np.zeros(100, dtype=np.int64)])
+    panel.set_binary(BinaryDecision(z, targets), TRAINED_B, ("3", "7"))
+    assert 1.2 <= top_over_tallest() <= 1.6 * 1.04
+    panel.set_binary(make_binary(), TRAINED_B, ("3", "7"))  # and back to shorter ones
+    assert 1.2 <= top_over_tallest() <= 1.6 * 1.04
+
+
 # ---------------------------------------------------------------- editable
 def test_set_editable_disables_bias_controls_with_reason(panel, qtbot):
     panel.show()

@@ -330,3 +330,12 @@ def test_the_accuracy_axis_labels_0_and_100_whatever_its_height_and_font(qtbot, 
     assert labels[0] == "0" and labels[-1] == "100" and len(labels) >= 3, labels
     lo, hi = plots.acc_plot.getPlotItem().vb.viewRange()[1]
     assert lo < 0 and hi > 100
+
+
+@pytest.mark.parametrize("epochs", [3, 10, 40])
+def test_the_accuracy_axis_counts_whole_epochs(plots, epochs):
+    """pyqtgraph put ticks at 0.5, 1.5, 2.5 on a 3-epoch run (walk-through of session 8)."""
+    plots.plan_run(epochs * 10, epochs)
+    QApplication.processEvents()
+    labels = _drawn_labels(plots.acc_plot.getPlotItem().getAxis("bottom"))
+    assert labels and all(float(t) == int(float(t)) for t in labels), labels
