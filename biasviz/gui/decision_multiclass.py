@@ -130,13 +130,18 @@ class MulticlassPage:
             f"The share of validation images whose highest output is the right {noun}.")
         self.mc_accuracy_label.setToolTip(self._mc_accuracy_tip)
         # short enough for two lines and one line: the confusion grid needs the height
-        self.mc_explain_label.setText(
-            # "inputs": the pixels for the linear model, the hidden layer's outputs for
-            # the MLP and the CNN: the same sentence is true of all three
-            f"One bias per output neuron: the highest score (weights · inputs + b) wins, so "
-            f"raising {'an' if noun == 'item' else 'a'} {noun}'s bias makes the network "
-            f"answer that {noun} more often — for better or worse."
-        )
+        # "inputs": the pixels for the linear model, the hidden layer's outputs for the MLP
+        # and the CNN: the same sentence is true of all three
+        article = "an" if noun == "item" else "a"
+        full = (f"One bias per output neuron: the highest score (weights · inputs + b) wins, "
+                f"so raising {article} {noun}'s bias makes the network answer that {noun} "
+                "more often — for better or worse.")
+        # On a short screen one line, the whole sentence in its tooltip: three lines left
+        # the confusion grid's column names cut off at 1280×720 (session 8's review).
+        short = (f"Highest score (w·inputs + b) wins: raise {article} {noun}'s bias, it wins "
+                 "more often.")
+        self.mc_explain_label.setText(short if self._short_screen else full)
+        self.mc_explain_label.setToolTip(full if self._short_screen else "")
         self.mc_plot_title.setText(
             f"Confusion: rows = true {noun}, columns = the answer; darker = more images."
         )

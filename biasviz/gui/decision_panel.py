@@ -63,6 +63,7 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
         super().__init__(parent)
         self._mode = MODE_EMPTY
         self._results_detached = False  # the results box placed by the window (short screens)
+        self._short_screen = False  # shorter texts where height is scarce (set_short_screen)
         self._editable = True
         self._edit_reason = ""
         # Has the model been trained yet?  Before any step the "trained" values are the
@@ -164,6 +165,13 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
         self._results_detached = True
         box.setVisible(self._mode == MODE_BINARY)
         return box
+
+    def set_short_screen(self, short: bool) -> None:
+        """A window under ~880 px high: the ten-class page explains itself in one line
+        (the whole sentence in its tooltip), the confusion grid gets the height."""
+        self._short_screen = bool(short)
+        if self.has_multiclass_page():
+            self._set_multiclass_words()
 
     def _show(self, mode: str) -> None:
         self._mode = mode
