@@ -76,6 +76,17 @@ BINARY_PLOT_ITEMS = frozenset({
 })
 
 
+
+def _style_cell(cell: QLabel, correct: bool) -> None:
+    """A confusion count's look: green for correct answers, grey otherwise (restyled only
+    when it changes: a style sheet is re-parsed at each set)."""
+    if getattr(cell, "_biasviz_correct", None) is correct:
+        return
+    cell._biasviz_correct = correct  # type: ignore[attr-defined]
+    bg, fg = (CORRECT_BG, CORRECT_FG) if correct else (WRONG_BG, WRONG_FG)
+    cell.setStyleSheet(f"background: {bg}; color: {fg}; border: 1px solid #c8c8c8; "
+                       "padding: 2px 6px;")
+
 class _PlotStandIn(QGraphicsView):
     """Holds the histogram plot's place until the plot is made, asking the layout for
     what the plot asks: the splitters share the window out by their parts' size hints,
@@ -217,11 +228,7 @@ class BinaryPage:
                 cell = self.confusion_labels[i][j]
                 cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
                 cell.setMinimumWidth(48)
-                bg, fg = (CORRECT_BG, CORRECT_FG) if i == j else (WRONG_BG, WRONG_FG)
-                cell.setStyleSheet(
-                    f"background: {bg}; color: {fg}; border: 1px solid #c8c8c8; "
-                    "padding: 2px 6px;"
-                )
+                _style_cell(cell, correct=i == j)
                 _bold(cell)
                 confusion_box.addWidget(cell, i + 1, j + 1)
         # no stretch factors: each column gets what its names need, shortened (with a
@@ -803,7 +810,10 @@ class BinaryPage:
         self.accuracy_label.setToolTip(self._accuracy_tip(n))
         for i in range(2):
             for j in range(2):
-                self.confusion_labels[i][j].setText(str(int(result.confusion[i, j])))
+                count = int(result.confusion[i, j])
+                self.confusion_labels[i][j].setText(str(count))
+                if i == j:  # green for the correct answers there are: a green 0 read as good
+                    _style_cell(self.confusion_labels[i][j], correct=count > 0)
         trained_text = fmt(self._trained_bias, BIAS_DECIMALS, sign=True)
         which = self._which()
         if self._bias_overridden:

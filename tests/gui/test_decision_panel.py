@@ -17,6 +17,7 @@ from biasviz.core.decisions import (
     MulticlassResult,
     threshold_from_probability,
 )
+from biasviz.gui.decision_common import CORRECT_BG
 from biasviz.gui.decision_panel import DecisionPanel, fmt
 
 ACCURACY_RE = re.compile(r"validation accuracy\s+([\d.]+)%\s+\((\d+) / (\d+)\)")
@@ -328,6 +329,20 @@ def test_the_histogram_height_fits_its_tallest_bar(panel, qtbot):
     assert 1.2 <= top_over_tallest() <= 1.6 * 1.04
     panel.set_binary(make_binary(), TRAINED_B, ("3", "7"))  # and back to shorter ones
     assert 1.2 <= top_over_tallest() <= 1.6 * 1.04
+
+
+def test_a_diagonal_count_of_zero_is_not_green(panel):
+    """Green marks the correct answers there are: "true Coat, called Coat: 0" in green
+    read as a good result (a neuron stuck on one class, session 8's review)."""
+    def green(i: int) -> bool:
+        return CORRECT_BG in panel.confusion_labels[i][i].styleSheet()
+
+    assert green(0) and green(1)
+    panel.set_bias(1e6)  # everything is called the first class
+    assert panel.confusion_labels[1][1].text() == "0"
+    assert green(0) and not green(1)
+    panel.set_bias(TRAINED_B)
+    assert green(0) and green(1)
 
 
 # ---------------------------------------------------------------- editable
