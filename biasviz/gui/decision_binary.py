@@ -77,6 +77,10 @@ BINARY_PLOT_ITEMS = frozenset({
 
 
 
+#: How far out a flat tail's shading reaches (beyond any z the plot can show).
+SATURATED_REACH = 1e7
+
+
 def _style_cell(cell: QLabel, correct: bool) -> None:
     """A confusion count's look: green for correct answers, grey otherwise (restyled only
     when it changes: a style sheet is re-parsed at each set)."""
@@ -382,9 +386,16 @@ class BinaryPage:
             item.removeItem(region)
         self._saturated_items = []
         for lo, hi in self._saturated:
+            # A tail is flat all the way out: shaded to the plot's edge, not to the last
+            # training image (validation images beyond it were left unshaded); grey, not
+            # the first class' orange, which it was read as.
+            if hi <= 0:
+                lo = -SATURATED_REACH
+            if lo >= 0:
+                hi = SATURATED_REACH
             region = pg.LinearRegionItem(
                 values=(lo - self._bias, hi - self._bias), movable=False,
-                brush=pg.mkBrush(213, 94, 0, 40), pen=pg.mkPen(None),
+                brush=pg.mkBrush(110, 110, 110, 45), pen=pg.mkPen(None),
             )
             region.setZValue(-10)
             region.setToolTip("Flat part of the sigmoid: σ′(z) ≈ 0 here, so these images "

@@ -17,6 +17,7 @@ from biasviz.core.decisions import (
     MulticlassResult,
     threshold_from_probability,
 )
+from biasviz.gui.decision_binary import SATURATED_REACH
 from biasviz.gui.decision_common import CORRECT_BG
 from biasviz.gui.decision_panel import DecisionPanel, fmt
 
@@ -345,6 +346,19 @@ def test_a_diagonal_count_of_zero_is_not_green(panel):
     assert green(0) and green(1)
 
 
+def test_a_flat_tail_is_shaded_to_the_plots_edge_in_grey(panel):
+    """The diagnosis' ranges end at the last training image; validation images beyond it
+    were left unshaded, and the orange shade read as the first class' colour."""
+    panel.set_saturated([(-40.0, -5.0), (5.0, 30.0)])
+    (x_lo, x_hi), _ = panel.plot.getPlotItem().vb.viewRange()
+    (low_lo, low_hi), (up_lo, up_hi) = (r.getRegion() for r in panel._saturated_items)
+    b = panel.bias()
+    assert low_hi == pytest.approx(-5.0 - b) and up_lo == pytest.approx(5.0 - b)
+    assert low_lo < x_lo and up_hi > x_hi  # to the edges, whatever the data
+    brush = panel._saturated_items[0].brush.color()
+    assert brush.red() == brush.green() == brush.blue()  # grey, no class' hue
+
+
 # ---------------------------------------------------------------- editable
 def test_set_editable_disables_bias_controls_with_reason(panel, qtbot):
     panel.show()
@@ -537,7 +551,8 @@ def test_the_histogram_plot_is_made_when_the_first_neuron_shows(qtbot):
     assert page.layout().stretch(slot) == 1
     assert widget.decision_line.movable
     assert widget.trained_line_label.format == "initial"
-    assert [(r.getRegion()) for r in widget._saturated_items] == [(3.75, 8.75)]  # z − b
+    # z − b, the tail shaded all the way out
+    assert [(r.getRegion()) for r in widget._saturated_items] == [(3.75, SATURATED_REACH - 0.25)]
     assert "“Pullover”" in widget.plot.toolTip()
     assert widget.line_label_first.toolTip() == "predict “Pullover” →"
     assert widget.decision_line.value() == pytest.approx(0.5 - 0.25)  # t − b
