@@ -302,7 +302,9 @@ class BiasLesson(ui.SideBySideLesson):
 
         # the per-pixel biases --------------------------------------------------------------
         self.key_label = ui.key_label(
-            ui.key_html(COLORS, NAMES, tuple(f" <code>{f}</code>" for f in FORMULAS)),
+            # a formula never wraps inside ("(x*w +" then "b).sum()" at 1280×720)
+            ui.key_html(COLORS, NAMES, tuple(f" <code>{f.replace(' ', '&nbsp;')}</code>"
+                                             for f in FORMULAS)),
             "The three neurons keep these colours in every plot and table of this lesson.",
         )
         self.bias_picture = _BiasPicture()
@@ -675,7 +677,8 @@ class BiasLesson(ui.SideBySideLesson):
         answer = first if ident["lhs"] >= 0 else second
         self.identity_label.setText(
             "<table cellspacing=0 cellpadding=1>"
-            f"<tr><td>(x*w + b).sum()</td><td>= </td><td align=right><b>{ident['lhs']:.4f}"
+            "<tr><td>(x*w&nbsp;+&nbsp;b).sum()</td><td>= </td>"
+            f"<td align=right><b>{ident['lhs']:.4f}"
             "</b></td></tr>"
             f"<tr><td>x·w + Σbᵢ</td><td>= </td><td align=right><b>{ident['rhs']:.4f}</b>"
             "</td></tr>"

@@ -184,3 +184,12 @@ def test_updates_are_throttled(qtbot, lesson):
     steps = 60 * lesson._trainers[0].batches_per_epoch
     assert len(lesson.loss_curves[0].getData()[0]) == steps  # no step lost
     assert lesson.runner().updates_sent() < steps / 2  # but sent in batches
+
+
+def test_the_formulas_never_wrap_inside(lesson):
+    """At 1280×720 the key read "(x*w +" then "b).sum()" (session 8's review): a formula's
+    spaces are non-breaking."""
+    import re
+
+    codes = re.findall(r"<code>(.*?)</code>", lesson.key_label.text())
+    assert len(codes) == 3 and all(" " not in code for code in codes), codes
