@@ -249,6 +249,14 @@ class BinaryPage:
         self._set_binary_names(self._class_names)
         return page
 
+    def set_accuracy_caption(self, caption: str) -> None:
+        """The accuracy's first line ("validation accuracy"; with a pinned run beside this
+        one, "validation accuracy (now)": the counts are this run's only)."""
+        if caption != self._accuracy_caption:
+            self._accuracy_caption = caption
+            if self._decision is not None:
+                self._refresh_binary()
+
     def has_binary_plot(self) -> bool:
         """Whether the histogram plot has been made (it is, the first time it is needed)."""
         return "plot" in self.__dict__
@@ -815,7 +823,7 @@ class BinaryPage:
         correct = int(result.confusion[0, 0] + result.confusion[1, 1])
         total = self._valid_total
         self.accuracy_label.setText(
-            f"validation accuracy\n{fmt_percent(result.accuracy)} "
+            f"{self._accuracy_caption}\n{fmt_percent(result.accuracy)} "
             f"{accuracy_counts(correct, n, total)}"
         )
         self.accuracy_label.setToolTip(self._accuracy_tip(n))

@@ -64,6 +64,7 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
         self._mode = MODE_EMPTY
         self._results_detached = False  # the results box placed by the window (short screens)
         self._short_screen = False  # shorter texts where height is scarce (set_short_screen)
+        self._accuracy_caption = "validation accuracy"  # (set_accuracy_caption)
         self._editable = True
         self._edit_reason = ""
         # Has the model been trained yet?  Before any step the "trained" values are the

@@ -641,8 +641,11 @@ def test_compare_two_runs_overlays_curves_and_names_the_difference(qtbot, window
     assert any("pinned: lr 1" in n for n in names), names
     assert any("lr 0.1" in n for n in names), names
     assert w.weights_view.tile_count() == 2  # now and pinned side by side
+    # the accuracy and counts under two weight images say whose they are
+    assert w.decision_panel.accuracy_label.text().startswith("validation accuracy (now)\n")
     w.unpin_action.trigger()
     assert w.weights_view.tile_count() == 1
+    assert w.decision_panel.accuracy_label.text().startswith("validation accuracy\n")
 
 
 def test_export_animation_and_pictures(qtbot, window, tmp_path):
