@@ -8,7 +8,7 @@ import weakref
 from dataclasses import dataclass
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsTextItem, QWidget
 
 from biasviz.core.text import escape_html
@@ -52,6 +52,30 @@ def draw_what_fits(curve: pg.PlotDataItem) -> None:
 #: Finer steps, for axes that should not stand half empty (a run of 2,600 steps on an
 #: axis to 3,000, not 5,000).
 FINE_STEPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def fit_percent_axis(plot: pg.PlotWidget) -> None:
+    """A 0–100 % axis with room for the labels "0" and "100" at its ends, whatever the
+    plot's height and font (call it again when either changes): the axis draws no label
+    that crosses its ends, and with a fixed 0–108 the "100" went in presentation mode at
+    1366×768 (and "0" always).  Fixed ticks, 0–100 only (no grid line below 0 or above
+    100 %): every 20 % where the labels have a third of a line between them, else every
+    25 %, else 0, 50, 100."""
+    item = plot.getPlotItem()
+    axis = item.getAxis("left")
+    height = item.vb.height()
+    font = axis.style["tickFont"] or axis.font()
+    half = 0.4 * QFontMetricsF(font).height() + 2  # (the axis counts 0.8 of a line)
+    if height <= 2 * half + 10:
+        plot.setYRange(0, 108, padding=0)  # not laid out yet
+        return
+    pad = 100 * half / (height - 2 * half)
+    plot.setYRange(-pad, 100 + pad, padding=0)
+    line = 0.8 * QFontMetricsF(font).height()
+    per_percent = (height - 2 * half) / 100
+    major = next((m for m in (20, 25) if m * per_percent >= 1.33 * line), 50)
+    axis.setTicks([[(v, str(v)) for v in range(0, 101, major)],
+                   [(v, "") for v in range(0, 101, 10) if v % major]])
 
 
 def nice_ceiling(value: float, steps: tuple[float, ...] = (1.0, 2.0, 2.5, 5.0, 10.0)) -> float:

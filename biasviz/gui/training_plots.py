@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from biasviz.gui.plot_style import (
@@ -15,6 +14,7 @@ from biasviz.gui.plot_style import (
     PlotKey,
     cache_axes,
     draw_what_fits,
+    fit_percent_axis,
     nice_ceiling,
 )
 
@@ -197,26 +197,7 @@ class TrainingPlots(QWidget):
         self._fit_accuracy_range()
 
     def _fit_accuracy_range(self, *_args) -> None:
-        """0–100 % with room for the labels "0" and "100" at the axis' ends, whatever the
-        plot's height and font: the axis draws no label that crosses its ends, and with a
-        fixed 0–108 the "100" went in presentation mode at 1366×768 (and "0" always)."""
-        item = self.acc_plot.getPlotItem()
-        axis = item.getAxis("left")
-        height = item.vb.height()
-        font = axis.style["tickFont"] or axis.font()
-        half = 0.4 * QFontMetricsF(font).height() + 2  # (the axis counts 0.8 of a line)
-        if height <= 2 * half + 10:
-            self.acc_plot.setYRange(0, 108, padding=0)  # not laid out yet
-            return
-        pad = 100 * half / (height - 2 * half)
-        self.acc_plot.setYRange(-pad, 100 + pad, padding=0)
-        # fixed ticks, 0–100 only (no grid line below 0 or above 100 %): every 20 % where
-        # the labels have a third of a line between them, else every 25 %, else 0, 50, 100
-        line = 0.8 * QFontMetricsF(font).height()
-        per_percent = (height - 2 * half) / 100
-        major = next((m for m in (20, 25) if m * per_percent >= 1.33 * line), 50)
-        axis.setTicks([[(v, str(v)) for v in range(0, 101, major)],
-                       [(v, "") for v in range(0, 101, 10) if v % major]])
+        fit_percent_axis(self.acc_plot)
 
     def clear(self) -> None:
         for curve in (self.raw_curve, self.smooth_curve, self.valid_loss_curve, self.acc_curve):

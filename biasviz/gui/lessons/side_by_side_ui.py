@@ -44,6 +44,7 @@ from biasviz.gui.lessons.base import (
     lesson_text,
 )
 from biasviz.gui.lessons.runner import DEFAULT_SPEED, SPEEDS, SideBySideRunner
+from biasviz.gui.plot_style import fit_percent_axis
 
 Color = tuple[int, int, int]
 
@@ -142,7 +143,9 @@ def accuracy_plot(tooltip: str, colors, names=None) -> tuple[pg.PlotWidget, list
     50% line; returns the plot and its three curves (``names``: the curves' names)."""
     plot = make_plot("Validation accuracy (each epoch)", "epoch", "accuracy (%)", tooltip)
     plot.disableAutoRange(axis=pg.ViewBox.YAxis)
-    plot.setYRange(0, 100, padding=0.03)
+    # 0–100 with the end labels shown and the main window's ticks
+    fit_percent_axis(plot)
+    plot.getPlotItem().vb.sigResized.connect(lambda *_a: fit_percent_axis(plot))
     plot.addItem(pg.InfiniteLine(
         50, angle=0, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine)))
     curve_pens = pens(colors)
