@@ -24,8 +24,9 @@ throughput = training
 images per second of wall time from Start to the end of the run, in the window and for
 the same run iterated headless in this process (ratio = window / headless; the runs
 alternate); "steal" is the share of the machine's CPU time its hypervisor gave to other
-guests during the window's run (/proc/stat), which no code here can win back; "training loop alone" uses the engine's own clock (EpochMetrics.elapsed: the
-time inside the training loop, without the start and the end of the run), which shows
+guests during the window's run (/proc/stat), which no code here can win back; "training
+loop alone" uses the engine's own clock (EpochMetrics.elapsed: the time inside the
+training loop, without the start and the end of the run), which shows
 what the window's drawing costs the training thread while it runs.  Peak RSS is the window process's VmHWM (each repeat runs in a fresh process), and the
 training process' beside it.  Start-up: process start → window shown,
 ``biasviz --report-startup``, median of 5.

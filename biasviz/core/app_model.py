@@ -484,9 +484,9 @@ class AppModel:
             # the model changed, e.g. on a hidden tab): it does not apply to this one
             return False
         if self.spec.kind is ModelKind.SINGLE:
-            return self.set_bias(float(np.ravel(biases)[0]))
+            return self.set_bias(float(biases[0]))
         params = self.current_params()
-        params[key] = np.asarray(biases, dtype=np.float32).reshape(params[key].shape)
+        params[key] = biases.reshape(params[key].shape)
         return self._apply_params(params, "biases")
 
     def set_weights(self, weights: np.ndarray) -> bool:

@@ -28,7 +28,7 @@ from biasviz.core.decisions import (
     probability_from_threshold,
     threshold_from_probability,
 )
-from biasviz.core.text import escape_html
+from biasviz.core.text import escape_html, unbroken
 from biasviz.gui.class_labels import ElidedLabel, class_noun
 from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
 from biasviz.gui.decision_common import (
@@ -76,7 +76,6 @@ BINARY_PLOT_ITEMS = frozenset({
 })
 
 
-
 #: How far out a flat tail's shading reaches (beyond any z the plot can show).
 SATURATED_REACH = 1e7
 
@@ -90,6 +89,7 @@ def _style_cell(cell: QLabel, correct: bool) -> None:
     bg, fg = (CORRECT_BG, CORRECT_FG) if correct else (WRONG_BG, WRONG_FG)
     cell.setStyleSheet(f"background: {bg}; color: {fg}; border: 1px solid #c8c8c8; "
                        "padding: 2px 6px;")
+
 
 class _PlotStandIn(QGraphicsView):
     """Holds the histogram plot's place until the plot is made, asking the layout for
@@ -198,7 +198,7 @@ class BinaryPage:
         outer.addLayout(grid)
 
         # --- results: accuracy and the 2×2 confusion counts (a box of their own: on a
-        # short screen the window puts it under the weights, ``detach_results``)
+        # short screen the window puts it under the weights, ``use_short_screen``)
         self.results_box = QWidget()
         results = QHBoxLayout(self.results_box)
         results.setContentsMargins(0, 0, 0, 0)
@@ -818,7 +818,7 @@ class BinaryPage:
         # a line may break only after a "⇔", never inside an inequality ("w·x ≥" then
         # "−14.36" on the next line, at 1280×720 with large numbers)
         self.equation_label.setText("&nbsp;&nbsp;⇔&nbsp; ".join(
-            form.replace(" ", "&nbsp;") for form in forms))
+            unbroken(form) for form in forms))
         n = self._decision.n
         correct = int(result.confusion[0, 0] + result.confusion[1, 1])
         total = self._valid_total

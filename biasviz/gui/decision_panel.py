@@ -62,8 +62,7 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._mode = MODE_EMPTY
-        self._results_detached = False  # the results box placed by the window (short screens)
-        self._short_screen = False  # shorter texts where height is scarce (set_short_screen)
+        self._short_screen = False  # height is scarce (use_short_screen)
         self._accuracy_caption = "validation accuracy"  # (set_accuracy_caption)
         self._editable = True
         self._edit_reason = ""
@@ -156,27 +155,24 @@ class DecisionPanel(BinaryPage, MulticlassPage, QWidget):
         return page
 
     # ------------------------------------------------------------------ shared
-    def detach_results(self) -> QWidget:
-        """The two-class page's accuracy and confusion counts, taken out of the panel for
-        the caller to place (on a short screen, under the weights: the histogram of
-        scores gets their height).  They still show only while the two-class page does."""
+    def use_short_screen(self) -> QWidget:
+        """A window under ~880 px high.  Returns the two-class page's accuracy and
+        confusion counts, taken out of the panel for the caller to place (under the
+        weights: the histogram of scores gets their height; they still show only while
+        the two-class page does); the ten-class page explains itself in one line (the
+        whole sentence in its tooltip), its confusion grid gets the height."""
+        self._short_screen = True
         box = self.results_box
         self.binary_page.layout().removeWidget(box)
         box.setParent(None)
-        self._results_detached = True
         box.setVisible(self._mode == MODE_BINARY)
-        return box
-
-    def set_short_screen(self, short: bool) -> None:
-        """A window under ~880 px high: the ten-class page explains itself in one line
-        (the whole sentence in its tooltip), the confusion grid gets the height."""
-        self._short_screen = bool(short)
         if self.has_multiclass_page():
             self._set_multiclass_words()
+        return box
 
     def _show(self, mode: str) -> None:
         self._mode = mode
-        if self._results_detached:
+        if self._short_screen:  # the results box is the window's to place, then
             self.results_box.setVisible(mode == MODE_BINARY)
         if mode == MODE_MULTICLASS:
             page = self.ensure_multiclass_page()

@@ -332,8 +332,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             # the histogram of scores gets the height of the accuracy and confusion counts,
             # which go under the weights (~65 px: at 1280×720 the histogram was 114 px
             # high, 74 px of data, short of the 150 px every plot should have)
-            self._weights_column_layout.addWidget(self.decision_panel.detach_results())
-            self.decision_panel.set_short_screen(True)
+            self._weights_column_layout.addWidget(self.decision_panel.use_short_screen())
             if self.default_size().height() < 760:
                 self.toolbar.hide()  # its buttons are in the menus and the Training panel
                 # one line instead of two; the whole note stays in the tooltip

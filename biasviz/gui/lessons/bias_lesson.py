@@ -58,6 +58,7 @@ from biasviz.core.datasets import TaskData
 from biasviz.core.history import BoundedSeries
 from biasviz.core.side_by_side import mean_step, per_pixel_identity, sigmoid
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, numpy_logits, total_parameters
+from biasviz.core.text import unbroken
 from biasviz.gui.colormaps import diverging_colormap
 from biasviz.gui.lessons import side_by_side_ui as ui
 from biasviz.gui.lessons.base import Arrangement, Cell, ReflowGrid, stacked
@@ -303,8 +304,7 @@ class BiasLesson(ui.SideBySideLesson):
         # the per-pixel biases --------------------------------------------------------------
         self.key_label = ui.key_label(
             # a formula never wraps inside ("(x*w +" then "b).sum()" at 1280×720)
-            ui.key_html(COLORS, NAMES, tuple(f" <code>{f.replace(' ', '&nbsp;')}</code>"
-                                             for f in FORMULAS)),
+            ui.key_html(COLORS, NAMES, tuple(f" <code>{unbroken(f)}</code>" for f in FORMULAS)),
             "The three neurons keep these colours in every plot and table of this lesson.",
         )
         self.bias_picture = _BiasPicture()
@@ -677,7 +677,7 @@ class BiasLesson(ui.SideBySideLesson):
         answer = first if ident["lhs"] >= 0 else second
         self.identity_label.setText(
             "<table cellspacing=0 cellpadding=1>"
-            "<tr><td>(x*w&nbsp;+&nbsp;b).sum()</td><td>= </td>"
+            f"<tr><td>{unbroken(FORMULAS[1])}</td><td>= </td>"
             f"<td align=right><b>{ident['lhs']:.4f}"
             "</b></td></tr>"
             f"<tr><td>x·w + Σbᵢ</td><td>= </td><td align=right><b>{ident['rhs']:.4f}</b>"
