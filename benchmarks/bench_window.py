@@ -80,6 +80,34 @@ def steal_share(before: list[int], after: list[int]) -> float | None:
     return (after[7] - before[7]) / total if total > 0 else None
 
 
+def thread_cpu(pid: int | str = "self") -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each thread of process ``pid``, by the
+    thread's name (threads of one name summed); {} where /proc cannot tell."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_shares(before: dict[str, float], after: dict[str, float], wall: float) -> dict:
+    """Each thread's CPU time between two :func:`thread_cpu` readings, as a share of the
+    wall time ``wall`` (1.0 = a whole core), the busiest first; threads under 2 % left out."""
+    shares = {name: (after[name] - before.get(name, 0.0)) / wall for name in after}
+    return dict(sorted(((n, v) for n, v in shares.items() if v >= 0.02),
+                       key=lambda item: -item[1]))
+
+
 def run_settings(name: str):
     from biasviz.core.datasets import Task
     from biasviz.core.spec import ModelKind, ModelSpec, TrainConfig
@@ -201,12 +229,17 @@ def in_window(name: str) -> dict:
     s.stateChanged.connect(on_state)
     QTimer.singleShot(600_000, loop.quit)  # never hang a benchmark
     cpu_before = cpu_times()
+    child_pid = s.start_training_process()
+    gui_before = thread_cpu()
+    child_before = thread_cpu(child_pid) if child_pid else {}
     started = time.perf_counter()
     s.start()
     loop.exec()
     if not ended:
         raise TimeoutError(name)
     elapsed = time.perf_counter() - started  # the end's redraw included, as before
+    gui_cpu = cpu_shares(gui_before, thread_cpu(), elapsed)
+    child_cpu = cpu_shares(child_before, thread_cpu(child_pid), elapsed) if child_pid else {}
     s.stateChanged.disconnect(on_state)
     # The ticks go on a little after the end: with many validation images the last
     # numbers come from the background and every view changes once more (a gap there
@@ -241,6 +274,8 @@ def in_window(name: str) -> dict:
         "child_peak_rss_mib": child_mib,
         "platform": os.environ.get("QT_QPA_PLATFORM", ""),
         "steal": steal,
+        "gui_cpu": gui_cpu,
+        "child_cpu": child_cpu,
     }
 
 
@@ -426,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"frames {w['frames_drawn']} (longest {w['longest_frame_ms']:.0f} ms) | peak RSS {w['peak_rss_mib']:.0f} MiB "
                   f"+ training process {w['child_peak_rss_mib']:.0f} MiB "
                   f"[{w['platform']}]{_steal_text(w.get('steal'))}")
+            print(f"{'':10s} CPU while it ran (cores): window {_shares_text(w['gui_cpu'])}; "
+                  f"training process {_shares_text(w['child_cpu'])}")
     for name, rows in report["runs"].items():
         if len(rows) > 1:  # short runs on a shared host vary: the medians say more
             def med(values) -> float:
@@ -450,6 +487,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"start-up (process start → window shown): median {st['median_s']} s of "
               f"{st['runs']}")
     return 0
+
+
+def _shares_text(shares: dict[str, float]) -> str:
+    if not shares:
+        return "—"
+    total = sum(shares.values())
+    return f"{total:.2f} (" + ", ".join(f"{n} {v:.2f}" for n, v in shares.items()) + ")"
 
 
 def _steal_text(steal: float | None) -> str:

@@ -47,6 +47,9 @@ def signed_sci(value: float) -> str:
         return num(value, 1)
     exponent = math.floor(math.log10(abs(value)))
     mantissa = value / 10.0**exponent
+    if abs(round(mantissa, 1)) >= 10:  # 9.99e-4 is 1.0 × 10⁻³, not 10.0 × 10⁻⁴
+        exponent += 1
+        mantissa = value / 10.0**exponent
     sup = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
     return f"{num(mantissa, 1, sign=True)} × 10{sup}"
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biasviz.core.text import num, signed_sci
 from biasviz.core.weight_display import MAX_TILES
 from biasviz.gui.colormaps import diverging_colormap, symmetric_levels
 from biasviz.gui.plot_style import nice_ceiling
@@ -97,15 +98,16 @@ def best_grid(k: int, width: float, height: float, h_gap: float, v_pitch: float)
 
 
 def format_value(v: float) -> str:
-    """Signed number for read-outs: +0.123; tiny values in scientific notation."""
+    """Signed number for read-outs, minus signs as every other view writes them: +0.123,
+    −0.334; tiny and huge values in powers of ten (−2.0 × 10⁻⁵)."""
     v = float(v)
     if not math.isfinite(v):
         return str(v)
     if v == 0.0:
         return "0.000"
-    if abs(v) < 0.001:
-        return f"{v:+.1e}"
-    return f"{v:+.3f}"
+    if abs(v) < 0.001 or abs(v) >= 1e5:  # lr 100 sends weights to ±1e7
+        return signed_sci(v)
+    return num(v, 3, sign=True)
 
 
 def colorbar_ticks(lo: float, hi: float) -> list[tuple[float, str]]:

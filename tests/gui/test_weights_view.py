@@ -70,9 +70,11 @@ def test_best_grid_fits_the_area_and_every_tile():
 
 def test_format_value():
     assert format_value(0.123) == "+0.123"
-    assert format_value(-1.5) == "-1.500"
+    assert format_value(-1.5) == "\u22121.500"  # the typographic minus of every other view
+    assert format_value(-0.0004) == "\u22124.0 × 10⁻⁴"
     assert format_value(0.0) == "0.000"
-    assert format_value(2e-5) == "+2.0e-05"
+    assert format_value(2e-5) == "+2.0 × 10⁻⁵"
+    assert format_value(-9.1e7) == "\u22129.1 × 10⁷"  # lr 100's weights, not 17 digits
 
 
 # -- single neuron ------------------------------------------------------------------

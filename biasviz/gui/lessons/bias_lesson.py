@@ -58,7 +58,7 @@ from biasviz.core.datasets import TaskData
 from biasviz.core.history import BoundedSeries
 from biasviz.core.side_by_side import mean_step, per_pixel_identity, sigmoid
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, numpy_logits, total_parameters
-from biasviz.core.text import unbroken
+from biasviz.core.text import num, signed_sci, unbroken
 from biasviz.gui.colormaps import diverging_colormap
 from biasviz.gui.lessons import side_by_side_ui as ui
 from biasviz.gui.lessons.base import Arrangement, Cell, ReflowGrid, stacked
@@ -90,8 +90,8 @@ def _fmt(v: float, digits: int = 4) -> str:
     if not math.isfinite(v):
         return str(v)
     if v != 0 and abs(v) < 10 ** (-digits):
-        return f"{v:+.2e}"
-    return f"{v:+.{digits}f}"
+        return signed_sci(v)
+    return num(v, digits, sign=True)
 
 
 def _html_color(i: int) -> str:
@@ -660,7 +660,7 @@ class BiasLesson(ui.SideBySideLesson):
             f"the one-bias neuron's bias<br><br>"
             f"Each bᵢ on average: {_fmt(total / 784, 5)}<br>"
             f"Spread of the 784 bᵢ<br>(largest − smallest):<br>"
-            f"at the start {self._start_spread:.4f},<br>now {spread:.4f}"
+            f"at the start {num(self._start_spread, 4)},<br>now {num(spread, 4)}"
         )
         self._update_identity()
         self._update_blank()
@@ -678,13 +678,13 @@ class BiasLesson(ui.SideBySideLesson):
         self.identity_label.setText(
             "<table cellspacing=0 cellpadding=1>"
             f"<tr><td>{unbroken(FORMULAS[1])}</td><td>= </td>"
-            f"<td align=right><b>{ident['lhs']:.4f}"
+            f"<td align=right><b>{num(ident['lhs'], 4)}"
             "</b></td></tr>"
-            f"<tr><td>x·w + Σbᵢ</td><td>= </td><td align=right><b>{ident['rhs']:.4f}</b>"
+            f"<tr><td>x·w + Σbᵢ</td><td>= </td><td align=right><b>{num(ident['rhs'], 4)}</b>"
             "</td></tr>"
             f"<tr><td colspan=3 style='font-family:sans-serif'>&nbsp;&nbsp;= "
-            f"{ident['weighted_sum']:.4f} + ({ident['bias_sum']:.4f})</td></tr>"
-            f"<tr><td>difference</td><td>= </td><td align=right>{ident['difference']:.1e}"
+            f"{num(ident['weighted_sum'], 4)} + ({num(ident['bias_sum'], 4)})</td></tr>"
+            f"<tr><td>difference</td><td>= </td><td align=right>{signed_sci(ident['difference'])}"
             "</td></tr></table>"
             "<p style='font-family:sans-serif'>Equal, for every image: the 784 biases act "
             f"only through their sum.<br>Here σ(z) = {p:.3f} → “{answer}”.</p>"
@@ -702,10 +702,10 @@ class BiasLesson(ui.SideBySideLesson):
         c = _html_color
         self.blank_label.setText(
             "A blank image (every pixel 0) has x·w = 0, so<br>"
-            f"<span style='color:{c(2)}'><b>no bias:</b></span> z = {zn:.4f} → "
+            f"<span style='color:{c(2)}'><b>no bias:</b></span> z = {num(zn, 4)} → "
             f"σ(z) = <b>{pn:.4f}</b>, exactly 50/50, always<br>"
-            f"<span style='color:{c(0)}'>one bias:</span> z = b = {zs:.4f} → σ = {ps:.4f}<br>"
-            f"<span style='color:{c(1)}'>per pixel:</span> z = Σbᵢ = {zp:.4f} → σ = {pp:.4f}"
+            f"<span style='color:{c(0)}'>one bias:</span> z = b = {num(zs, 4)} → σ = {ps:.4f}<br>"
+            f"<span style='color:{c(1)}'>per pixel:</span> z = Σbᵢ = {num(zp, 4)} → σ = {pp:.4f}"
             "<br>Without a bias the boundary x·w = 0 passes through the blank image: the "
             "threshold cannot move, and stronger or fainter ink (x → 2x) never changes "
             "the answer."

@@ -41,6 +41,7 @@ from biasviz.core.datasets import TaskData
 from biasviz.core.history import BoundedSeries
 from biasviz.core.side_by_side import hidden_symmetry
 from biasviz.core.spec import BiasMode, InitKind, ModelKind, ModelSpec
+from biasviz.core.text import num
 from biasviz.gui.lessons import side_by_side_ui as ui
 from biasviz.gui.lessons.base import Arrangement, Cell, stacked
 from biasviz.gui.weights_view import WeightsView
@@ -405,7 +406,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
                 "neuron outputs ReLU(0·x + 0) = 0 for every image. A hidden weight's "
                 "gradient is error × its output weight (0) × ReLU's slope at 0 (0) × pixel "
                 "= 0, and an output weight's gradient is error × its neuron's output (0) = "
-                f"0. Only the output bias moves (now {out_b:+.3f}), so every image gets the "
+                f"0. Only the output bias moves (now {num(out_b, 3, sign=True)}), so every image gets the "
                 "same answer: 50%. Even if the neurons could move, identical neurons get "
                 "identical gradients and would stay copies."
             )

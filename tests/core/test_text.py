@@ -1,0 +1,18 @@
+"""How the app writes numbers (core.text), without a display."""
+
+from biasviz.core.text import MINUS, num, signed_sci
+
+
+def test_num_uses_the_typographic_minus_and_never_minus_zero():
+    assert num(-1.5) == f"{MINUS}1.50"
+    assert num(-0.0001) == "0.00"
+    assert num(0.25, 3, sign=True) == "+0.250"
+
+
+def test_signed_sci_keeps_one_digit_before_the_point():
+    assert signed_sci(-4.924e-7) == f"{MINUS}4.9 × 10⁻⁷"
+    assert signed_sci(2e-5) == "+2.0 × 10⁻⁵"
+    # a mantissa that rounds up to ten moves to the next power
+    assert signed_sci(0.0009999) == "+1.0 × 10⁻³"
+    assert signed_sci(-9.96e7) == f"{MINUS}1.0 × 10⁸"
+    assert signed_sci(9.94e7) == "+9.9 × 10⁷"
