@@ -147,14 +147,16 @@ class ElidingComboBox(QComboBox):
 
     def setItemText(self, index: int, text: str) -> None:  # noqa: N802 (Qt override)
         super().setItemText(index, text)
-        self._fit_popup()
         self._sync_tooltip()
 
-    def addItem(self, *args, **kwargs) -> None:  # noqa: N802 (Qt override)
-        super().addItem(*args, **kwargs)
-        self._fit_popup()
+    def showPopup(self) -> None:  # noqa: N802 (Qt override)
+        # Sized when it opens, for the entries it has then: fitted at every added or
+        # renamed entry, the first window measured its ten class names 2 × 20 times.
+        self.fit_popup()
+        super().showPopup()
 
-    def _fit_popup(self) -> None:
+    def fit_popup(self) -> None:
+        """Make the list wide enough for the longest entry (done when it opens)."""
         metrics = self.fontMetrics()
         widest = max((metrics.horizontalAdvance(self.itemText(i)) for i in range(self.count())),
                       default=0)

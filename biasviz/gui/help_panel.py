@@ -3,7 +3,7 @@ what to look for (its tooltip text), so learners never have to hunt for help."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
@@ -28,8 +28,13 @@ class HelpPanel(QLabel):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
+        # From the next turn: showing a window sends its widgets thousands of events
+        # (the first window's, ~6 ms of start-up through this filter), none a hover.
+        QTimer.singleShot(0, self._attach)
+
+    def _attach(self) -> None:
         app = QApplication.instance()
-        if app is not None and not self._watching:
+        if app is not None and not self._watching and self.isVisible():
             app.installEventFilter(self._watcher)
             self._watching = True
 

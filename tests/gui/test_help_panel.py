@@ -29,7 +29,7 @@ def test_the_panel_explains_what_is_hovered_only_while_shown(qtbot):
     assert panel.text() == DEFAULT_TEXT
     window.show()
     qtbot.waitExposed(window)
-    assert panel.watching
+    qtbot.waitUntil(lambda: panel.watching)  # from the turn after the window shows
     enter(first)
     assert panel.text() == "What the first button does."
 
@@ -39,7 +39,7 @@ def test_the_panel_explains_what_is_hovered_only_while_shown(qtbot):
     assert panel.text() == "What the first button does."  # nobody was watching
 
     panel.show()
-    assert panel.watching
+    qtbot.waitUntil(lambda: panel.watching)
     enter(second)
     assert panel.text() == "What the second button does."
     panel.detach()

@@ -153,9 +153,11 @@ def test_a_narrow_combo_box_elides_with_the_full_text_in_its_tooltip(qtbot):
     shown(qtbot, combo, 70, 30)
     assert combo.shown_text().endswith("…")
     assert combo.toolTip().startswith("T-shirt/top") and "Pick a class." in combo.toolTip()
+    combo.showPopup()  # the list is sized when it opens, for the entries it has then
     assert combo.view().minimumWidth() > QFontMetricsF(combo.font()).horizontalAdvance(
         "T-shirt/top"
     )
+    combo.hidePopup()
 
 
 def _spans(labels: list[str], positions, view_range, width, font):
@@ -387,7 +389,7 @@ def test_update_view_says_when_there_is_no_update_yet(qtbot):
     update = {"weights": np.full(784, 1e-3, np.float32), "bias": np.array([-0.02], np.float32)}
     view.set_snapshot(Snapshot(spec, params, step=1, last_update=update))
     text = view.update_text()
-    assert "Δb = -0.020" in text and "no update" not in text
+    assert "Δb = −0.020" in text and "no update" not in text
     assert "Last update Δw = −lr · gradient" in text
     # "Δb = 0.000" only when the bias really did not move
     still = {"weights": np.full(784, 1e-3, np.float32), "bias": np.zeros(1, np.float32)}
