@@ -458,7 +458,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
                                    "Re-initialize with the same seed")
         self.present_action = action("&Present", lambda: self.presenter.toggle(), "F11",
                                      "Full screen for a projector: big type, thick lines, a "
-                                     "caption; Space, ← / →, + / −, Esc")
+                                     "caption; Space, ← / →, Home / End, + / −, Esc")
         self.present_action.setCheckable(False)
         self.pin_action = action("&Pin this run for comparison", self.pin_run, "Ctrl+P",
                                  "Keep this run's curves and weights on screen, change a "

@@ -79,12 +79,14 @@ def caption_for(model) -> str:
         m_text = (f" · after epoch {m_acc.epoch}: {percent(m_acc.accuracy)}"
                   if m_acc is not None else "")
         return (f"Looking back at step {shown.step:,} (epoch {shown.epoch}){m_text} — "
-                "← / → to move, End for now")
+                "← / → to move, Home for the start, End for now")
     if step == 0:
         hint = ("Press Space to start: the weights begin as random noise"
                 if model.spec.init.value != "zeros" else "Press Space to start from all zeros")
         return f"{what}: {model.spec.describe()} on {model.data.describe()}. {hint}."
-    return f"{what}: step {step:,} · epoch {epoch}{acc_text}"
+    keys = "" if model.state.value == "running" else \
+        " — Space to go on, → one batch, ← to look back"
+    return f"{what}: step {step:,} · epoch {epoch}{acc_text}{keys}"
 
 
 class Presenter:
@@ -149,6 +151,7 @@ class Presenter:
         self.refresh()
         for keys, slot in (
             ("Right", w.present_step), ("Left", w.present_back),
+            ("Home", w.present_first), ("End", w.present_now),
             ("+", w.present_faster), ("=", w.present_faster), ("-", w.present_slower),
             ("Escape", self.leave),
         ):

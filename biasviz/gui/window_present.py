@@ -20,9 +20,14 @@ class PresentCompareMixin:
         self.plots.set_line_width(width)
 
     def present_step(self) -> None:
+        """→: looking back, one recorded moment forward (the last one is the present);
+        at the present, one more batch of training."""
+        model = self.session.model
+        if model.scrub_step is not None:
+            later = [st for st in model.timeline.moments() if st > model.scrub_step]
+            model.scrub_to(later[0] if later else None)
+            return
         if self.session.state in ("ready", PAUSED):
-            if self.session.state == "ready" and not self._confirm_branch():
-                return
             self.session.step_batches(1)
 
     def present_back(self) -> None:
@@ -38,6 +43,17 @@ class PresentCompareMixin:
         earlier = [st for st in steps if st < current]
         if earlier:
             model.scrub_to(earlier[-1])
+
+    def present_first(self) -> None:
+        """Home: the first recorded moment (a scrub; the present is not changed)."""
+        model = self.session.model
+        steps = model.timeline.moments()
+        if self.session.state != RUNNING and len(steps) >= 2:
+            model.scrub_to(steps[0])
+
+    def present_now(self) -> None:
+        """End: back to the present."""
+        self.session.model.scrub_to(None)
 
     def _slow_index(self) -> int:
         delay = self.session.model.slow_delay
@@ -109,6 +125,9 @@ class PresentCompareMixin:
         )
         box.setObjectName("branch_box")
         go = box.addButton("Train from here", QMessageBox.ButtonRole.AcceptRole)
+        # Enter or a second Space (a reflex to pause) keeps the history: forgetting it
+        # takes a click on the button that says so
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.exec()
         if box.clickedButton() is not go:
             return False

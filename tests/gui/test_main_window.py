@@ -588,7 +588,7 @@ def test_train_as_long_as_the_chapter_reaches_its_numbers(qtbot, window):
     assert not w.chapter_label.isVisible()
 
 
-def test_presentation_mode_enters_and_restores_the_layout_exactly(qtbot, window):
+def test_presentation_mode_enters_and_restores_the_layout_exactly(qtbot, window, monkeypatch):
     w, s = window, window.session
     w.code_dock.show()  # shown before: hidden while presenting, back after
 
@@ -614,12 +614,36 @@ def test_presentation_mode_enters_and_restores_the_layout_exactly(qtbot, window)
     qtbot.waitUntil(lambda: s.state == "paused" and s.snapshot.step == 2, timeout=WAIT)
     w.present_back()
     assert s.model.scrub_step == 1 and "step 1" in w.presenter.caption.text()
+    # looking back, → moves forward through the moments and trains nothing
+    w.present_step()
+    assert s.model.scrub_step is None and s.snapshot.step == 2
+    assert "→ one batch" in w.presenter.caption.text()
+    w.present_first()  # Home
+    assert s.model.scrub_step == 0 and "Home for the start" in w.presenter.caption.text()
+    w.present_now()  # End
+    assert s.model.scrub_step is None and s.state == "paused" and s.snapshot.step == 2
+    # Space on a past moment asks first, and its default answer keeps the history
+    asked = []
+
+    def answer_with_default(box):
+        asked.append(box.text())
+        box.defaultButton().click()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "exec", answer_with_default)
+    s.stop()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    w.present_back()
+    assert s.model.scrub_step == 1
+    w.start_action.trigger()  # Space
+    assert asked and "forgets" in asked[0]
+    qtbot.wait(50)
+    assert s.state == "ready" and s.snapshot.step == 2 and s.model.scrub_step == 1
+    w.present_now()
     w.present_slower()
     assert s.model.slow_delay > 0
     w.present_faster()
     assert s.model.slow_delay == 0
-    s.stop()
-    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
     w.present_action.trigger()
     qtbot.wait(50)
     assert not w.presenter.active and not w.isFullScreen()
