@@ -1326,6 +1326,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray | bytes):
             self.restoreState(state)
+            if not self._layout_fits():
+                self._use_default_layout()
+            self._check_fit_when_shown = True  # (panels laid out when shown may grow it)
+        self._keep_on_screen()
         file_dirs.restore(self.settings.value("files/last_folder"))
         raw = self.settings.value("training/last")
         if not raw:
@@ -1353,15 +1357,60 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         }))
         self.settings.sync()
 
+    def _layout_fits(self) -> bool:
+        """Do the window's panels, as laid out now, fit in the screen's work area?"""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return True
+        area = screen.availableGeometry()
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()  # the minimum of the panels just restored
+        need = self.minimumSizeHint().expandedTo(self.minimumSize())
+        return need.width() <= area.width() and need.height() <= area.height()
+
+    def _use_default_layout(self) -> None:
+        """A saved layout with panels this screen has no room for (the code panel and the
+        help panel on a laptop) is not used: the window would reach off the screen."""
+        self.restoreState(self._default_state)
+        self.resize(self.default_size())
+        self._keep_on_screen()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if getattr(self, "_check_fit_when_shown", False):
+            self._check_fit_when_shown = False
+            QTimer.singleShot(0, self._fit_restored_layout)
+
+    def _fit_restored_layout(self) -> None:
+        """Once shown, the restored panels have their content (the code panel writes its
+        code when first shown): if the window now reaches past the screen, the default
+        layout replaces the saved one."""
+        if not (self.isMaximized() or self.isFullScreen()) and not self._fits_screen():
+            self._use_default_layout()
+
+    def _keep_on_screen(self) -> None:
+        """Move the window inside the screen's work area where it reaches past it (a
+        geometry saved on another screen)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        area, frame = screen.availableGeometry(), self.frameGeometry()
+        x = max(area.left(), min(frame.left(), area.right() + 1 - frame.width()))
+        y = max(area.top(), min(frame.top(), area.bottom() + 1 - frame.height()))
+        if (x, y) != (frame.left(), frame.top()):
+            self.move(x, y)
+
     def reset_settings(self) -> None:
         self.settings.clear()
         self.settings.sync()
-        self.restoreState(self._default_state)
-        self.resize(self.default_size())
-        self.controls_dock.show()
-        self.help_dock.show()
+        # floating panels back in the window first, then the fresh start's layout: which
+        # panels show (on a laptop the help panel does not), their places and sizes
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.help_dock)
+        self.restoreState(self._default_state)
+        self.resize(self.default_size())
+        self._keep_on_screen()
         if not self.session.is_running:
             self.session.model.recipes.user_changed.clear()
             self.session.set_config(TrainConfig())

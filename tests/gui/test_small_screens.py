@@ -53,10 +53,28 @@ out["restored_same"] = (w2.controls_dock.geometry().getRect() == w.controls_dock
                         and w2.frameGeometry().height() <= area.height())
 w2.close()
 out["frame_after_lessons"] = [w.frameGeometry().width(), w.frameGeometry().height()]
+# the code panel and the help panel shown, saved: a layout a laptop has no room for
+w.code_dock.show()
+w.help_dock.show()
+for _ in range(10):
+    app.processEvents()
+w.save_settings()
+w3 = MainWindow(settings=QSettings(sys.argv[1], QSettings.Format.IniFormat))
+w3.show()
+for _ in range(20):
+    app.processEvents()
+f3 = w3.frameGeometry()
+out["crowded_saved_layout"] = [f3.left(), f3.top(), f3.right(), f3.bottom(),
+                               w3.plots.loss_plot.height()]
+w3.close()
 w.controls_dock.hide()
 w.reset_settings()
-app.processEvents()
+for _ in range(10):
+    app.processEvents()
 out["dock_back"] = w.controls_dock.isVisible()
+f = w.frameGeometry()
+out["after_reset"] = [f.left(), f.top(), f.right(), f.bottom(), layout()[4:],
+                      w.code_dock.isVisible(), w.plots.loss_plot.height()]
 w.close()
 # a run in a fresh window: the panels' texts change while it goes (editing off, the
 # progress, the recipe note); a window grown past the screen never shrinks back
@@ -153,5 +171,16 @@ def test_window_fits_a_laptop_screen(run_in_xvfb, size):
     assert out["notice_open_on_screen"], "the notice's details did not open on the screen"
     assert out["tallest_with_notice"] <= sh, "the diagnosis notice grew the window off the screen"
     assert out["dock_back"], "Reset layout did not bring the Training panel back"
+    # Reset gives a fresh start's layout: the help panel and the toolbar as a fresh
+    # window has them here (on a laptop it showed the help panel and squeezed the plots),
+    # the code panel closed, the window on the screen
+    left, top, right, bottom, bars, code_shown, loss_height = out["after_reset"]
+    assert bars == out["layouts"][0][4:], out["after_reset"]
+    assert not code_shown and loss_height >= 150, out["after_reset"]
+    assert left >= 0 and top >= 0 and right < sw and bottom < sh, out["after_reset"]
+    # a saved layout the screen has no room for is not used: the window fits
+    left, top, right, bottom, loss_height = out["crowded_saved_layout"]
+    assert left >= 0 and top >= 0 and right < sw and bottom < sh, out["crowded_saved_layout"]
+    assert loss_height >= 150, out["crowded_saved_layout"]
     visible, bottom, page_height = out["ten_grid"]
     assert visible and bottom < page_height, f"the ten-class grid is cut: {out['ten_grid']}"
