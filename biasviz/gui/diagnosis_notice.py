@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from biasviz.core.diagnosis import Finding, Fix
 from biasviz.core.text import escape_html
+from biasviz.gui.flow_layout import FlowLayout
 
 BACKGROUND = "#fff4e0"
 BORDER = "#d08a1a"
@@ -98,9 +99,9 @@ class DiagnosisNotice(QFrame):
         self.details_button.toggled.connect(self._on_details)
         self.close_button = _dismiss_button(self, self.dismiss)
 
-        self.fix_row = QHBoxLayout()
-        self.fix_row.setContentsMargins(0, 0, 0, 0)
-        self.fix_row.setSpacing(6)
+        # wraps: three fixes side by side are wider than the popup (at 1366×768 their
+        # labels were cut at both ends: "tart with init std 0.0")
+        self.fix_row = FlowLayout(spacing=6)
         self.fix_label = QLabel("Fix:")
         self.details_label = _label()
         self.details_label.hide()
@@ -117,9 +118,8 @@ class DiagnosisNotice(QFrame):
         body.addWidget(self.evidence_label)
         fixes = QHBoxLayout()
         fixes.setContentsMargins(0, 0, 0, 0)
-        fixes.addWidget(self.fix_label)
-        fixes.addLayout(self.fix_row)
-        fixes.addStretch(1)
+        fixes.addWidget(self.fix_label, 0, Qt.AlignmentFlag.AlignTop)
+        fixes.addLayout(self.fix_row, 1)
         body.addLayout(fixes)
         body.addWidget(self.details_label)
         outer = QHBoxLayout(self)

@@ -111,7 +111,9 @@ out["decision_overlaps"] = [
 # the diagnosis notice appears (over the tab: no taller window), with a long evidence
 from biasviz.core.diagnosis import Finding, Fix
 fixes = (Fix("lr", "Use learning rate 0.1", "tip", config_changes={"lr": 0.1}),
-         Fix("init", "Start with init std 0.01", "tip", spec_changes={"init_std": 0.01}))
+         Fix("init", "Start with init std 0.01", "tip", spec_changes={"init_std": 0.01}),
+         Fix("loss", "Use binary cross-entropy", "tip", config_changes={"lr": 0.1}),
+         Fix("standard", "Use the standard init", "tip", spec_changes={"init_std": 0.01}))
 finding = Finding("saturated", "The sigmoid is saturated: the neuron has stopped learning",
                   "96% of the training images have |z| > 5, where the sigmoid is flat and "
                   "its gradient is almost 0, so the steps barely move the weights. " * 2,
@@ -130,6 +132,12 @@ for _ in range(20):
 geo = t.notice.frameGeometry()
 out["notice_open_on_screen"] = (t.notice.isVisible() and geo.bottom() <= area.bottom()
                                 and geo.right() <= area.right() and geo.height() > 40)
+# every fix button whole (three side by side were cut at both ends at 1366x768)
+out["fix_buttons_cut"] = [
+    [b.text(), b.width(), b.sizeHint().width(), b.geometry().right(), b.parentWidget().width()]
+    for b in t.notice._fix_buttons
+    if b.width() < b.sizeHint().width() or b.mapTo(t.notice, b.rect().bottomRight()).x()
+    >= t.notice.width() or b.mapTo(t.notice, b.rect().bottomRight()).y() >= t.notice.height()]
 t.notice.hide()
 out["tallest_with_notice"] = max(heights + [t.frameGeometry().height()])
 # ten classes: the confusion grid whole, its column names not cut off (at 1280x720 a
@@ -169,6 +177,7 @@ def test_window_fits_a_laptop_screen(run_in_xvfb, size):
     assert out["decision_overlaps"] == [], "the decision panel's parts overlap"
     assert out["notice_shown"], "the diagnosis notice did not show"
     assert out["notice_open_on_screen"], "the notice's details did not open on the screen"
+    assert out["fix_buttons_cut"] == [], out["fix_buttons_cut"]
     assert out["tallest_with_notice"] <= sh, "the diagnosis notice grew the window off the screen"
     assert out["dock_back"], "Reset layout did not bring the Training panel back"
     # Reset gives a fresh start's layout: the help panel and the toolbar as a fresh
