@@ -75,6 +75,7 @@ from biasviz.core.spec import (
     maxpool2,
     numpy_logits,
 )
+from biasviz.core.text import MINUS, short_sci
 
 # -- codes ---------------------------------------------------------------------------------
 DIVERGED = "diverged"
@@ -227,7 +228,12 @@ class Finding:
 
 # -- helpers ---------------------------------------------------------------------------------------
 def _num(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
+    """A learning rate or a count as a sentence writes it: 0.1, 1e-6 as 10⁻⁶, 12,000."""
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if x != 0 and abs(x) < 1e-3:
+        return short_sci(x)
+    return f"{x:.3g}".replace("-", MINUS)
 
 
 def _pct(x: float) -> str:

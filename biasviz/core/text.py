@@ -41,6 +41,25 @@ def rough_percent(p: float) -> str:
     return f"{p * 100:.0f}%"
 
 
+def superscript(n: int) -> str:
+    """−6 → "⁻⁶"."""
+    return str(int(n)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def short_sci(value: float) -> str:
+    """A small or large number as a sentence writes it: 1e-6 → "10⁻⁶", 2.5e-7 →
+    "2.5 × 10⁻⁷" (up to three significant digits, typographic minus)."""
+    value = float(value)
+    if value == 0 or not math.isfinite(value):
+        return num(value, 0)
+    mantissa, exponent = f"{value:.2e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    power = f"10{superscript(int(exponent))}"
+    if mantissa in ("1", "-1"):
+        return power if mantissa == "1" else MINUS + power
+    return f"{mantissa.replace('-', MINUS)} × {power}"
+
+
 def signed_sci(value: float) -> str:
     """−4.9 × 10⁻⁷ style."""
     if value == 0 or not math.isfinite(value):
@@ -50,8 +69,7 @@ def signed_sci(value: float) -> str:
     if abs(round(mantissa, 1)) >= 10:  # 9.99e-4 is 1.0 × 10⁻³, not 10.0 × 10⁻⁴
         exponent += 1
         mantissa = value / 10.0**exponent
-    sup = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-    return f"{num(mantissa, 1, sign=True)} × 10{sup}"
+    return f"{num(mantissa, 1, sign=True)} × 10{superscript(exponent)}"
 
 
 def unbroken(html: str) -> str:

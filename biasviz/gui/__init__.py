@@ -162,3 +162,23 @@ try:  # also when pyqtgraph came in first (the call above then did nothing)
     _check_sources_without_caching()
 except Exception:  # noqa: BLE001 - only a saving
     pass
+
+
+def _axes_write_minus_signs() -> None:
+    """Every plot's tick labels with the minus sign the rest of the app writes ("−30",
+    not "-30"): pyqtgraph makes them in ``AxisItem.tickStrings``, for every axis that is
+    not given its ticks."""
+    import pyqtgraph as pg
+
+    plain = pg.AxisItem.tickStrings
+    if getattr(plain, "writes_minus_signs", False):
+        return
+
+    def tick_strings(self, values, scale, spacing):  # noqa: ANN001 - pyqtgraph's signature
+        return [text.replace("-", "\u2212") for text in plain(self, values, scale, spacing)]
+
+    tick_strings.writes_minus_signs = True  # type: ignore[attr-defined]
+    pg.AxisItem.tickStrings = tick_strings
+
+
+_axes_write_minus_signs()

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biasviz.core.text import num, signed_sci
+from biasviz.core.text import MINUS, num, signed_sci
 from biasviz.core.weight_display import MAX_TILES
 from biasviz.gui.colormaps import diverging_colormap, symmetric_levels
 from biasviz.gui.plot_style import nice_ceiling
@@ -131,13 +131,13 @@ def colorbar_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
         else:
             mantissa, e = f"{v:.{mantissa_digits}e}".split("e")
             text = f"{mantissa}e{int(e)}"
-        ticks.append((v, text))
+        ticks.append((v, text.replace("-", MINUS)))
     return ticks
 
 
 def _two_decimals(v: float) -> str:
-    text = f"{float(v):+.2f}"
-    return "0.00" if text in ("+0.00", "-0.00") else text
+    text = num(v, 2, sign=True)
+    return "0.00" if text == "+0.00" else text
 
 
 def _brush_kernel(dist: np.ndarray, radius: float) -> np.ndarray:

@@ -71,6 +71,9 @@ def check_text(findings):
         assert OLD_ADVICE not in f.text()
         assert f.title and f.evidence and f.where
         assert "see the" in f.evidence  # says where to look
+        # numbers as the rest of the app writes them: "10⁻⁵", "−0.3" (not "1e-05", "-0.3")
+        for part in (f.title, f.evidence, *(fix.label for fix in f.fixes)):
+            assert not re.search(r"\de[-+]?\d|(?<![\w)])-\d", part), part
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """How the app writes numbers (core.text), without a display."""
 
-from biasviz.core.text import MINUS, num, signed_sci
+from biasviz.core.text import MINUS, num, short_sci, signed_sci
 
 
 def test_num_uses_the_typographic_minus_and_never_minus_zero():
@@ -16,3 +16,10 @@ def test_signed_sci_keeps_one_digit_before_the_point():
     assert signed_sci(0.0009999) == "+1.0 × 10⁻³"
     assert signed_sci(-9.96e7) == f"{MINUS}1.0 × 10⁸"
     assert signed_sci(9.94e7) == "+9.9 × 10⁷"
+
+
+def test_short_sci_writes_powers_of_ten_as_a_sentence_does():
+    assert short_sci(1e-6) == "10⁻⁶"
+    assert short_sci(2.5e-7) == "2.5 × 10⁻⁷"
+    assert short_sci(-1e-6) == f"{MINUS}10⁻⁶"
+    assert short_sci(3e8) == "3 × 10⁸"

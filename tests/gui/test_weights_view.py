@@ -152,8 +152,8 @@ def test_grid_of_ten_tiles_has_labels_with_biases(qtbot, view, rng):
     assert view.tile_count() == 10
     rows, cols = view.grid()
     assert rows * cols >= 10
-    assert view.tile_label(3) == f"3  b={biases[3]:+.2f}"
-    assert view.tile_label(0) == "0  b=-0.50"
+    assert view.tile_label(3) == f"3  b={biases[3]:+.2f}".replace("-", "\u2212")
+    assert view.tile_label(0) == "0  b=\u22120.50"  # the typographic minus
     # at 500×450 there is room for the full labels
     assert view.tile_label_shown(3) == view.tile_label(3)
     m = float(np.abs(weights).max())
@@ -553,7 +553,8 @@ def test_colorbar_ticks_are_a_handful_of_short_nice_labels():
         assert (0.0, "0") in ticks
         assert all(len(text) <= 6 and "+" not in text for _v, text in ticks), ticks
         assert len({text for _v, text in ticks}) == len(ticks)  # no two labels alike
-    assert colorbar_ticks(-9e7, 9e7) == [(-5e7, "-5e7"), (0.0, "0"), (5e7, "5e7")]
+    assert colorbar_ticks(-9e7, 9e7) == [(-5e7, "\u22125e7"), (0.0, "0"), (5e7, "5e7")]
+    assert "\u22121e\u22127" in [t for _v, t in colorbar_ticks(-2e-7, 2e-7)]
     assert colorbar_ticks(float("nan"), 1.0) == [(0.0, "0")]
 
 

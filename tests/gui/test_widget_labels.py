@@ -426,3 +426,15 @@ def test_the_training_panel_keeps_its_width_whatever_the_model(qtbot):
         qtbot.wait(10)
         widths[kind.value] = panel.minimumSizeHint().width()
     assert max(widths.values()) - min(widths.values()) <= 4, widths
+
+
+def test_plot_axes_write_the_typographic_minus(qtbot):
+    """Tick labels like every other number in the app: "−30", not "-30"."""
+    import pyqtgraph as pg
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    axis = plot.getPlotItem().getAxis("bottom")
+    texts = axis.tickStrings([-30.0, 0.0, 2.5, -0.25], 1.0, 0.25)
+    assert texts[0].startswith("\u2212") and texts[3].startswith("\u2212"), texts
+    assert not any("-" in t for t in texts), texts

@@ -684,7 +684,7 @@ class BiasLesson(ui.SideBySideLesson):
             "</td></tr>"
             f"<tr><td colspan=3 style='font-family:sans-serif'>&nbsp;&nbsp;= "
             f"{num(ident['weighted_sum'], 4)} + ({num(ident['bias_sum'], 4)})</td></tr>"
-            f"<tr><td>difference</td><td>= </td><td align=right>{signed_sci(ident['difference'])}"
+            f"<tr><td>difference</td><td>= </td><td align=right>{unbroken(signed_sci(ident['difference']))}"
             "</td></tr></table>"
             "<p style='font-family:sans-serif'>Equal, for every image: the 784 biases act "
             f"only through their sum.<br>Here σ(z) = {p:.3f} → “{answer}”.</p>"
