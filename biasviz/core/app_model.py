@@ -610,10 +610,14 @@ class AppModel:
         structural = spec != self.spec
         if not self.request_settings(spec=spec, config=config):
             return False
+        restarted = fix.restart or structural
         if fix.restart and not structural:
             self.reset_model()
         self.diverged = False
-        self.status(f"Applied: {fix.label}. Press Start to train again.")
+        # the two learning-rate fixes differ in this only: say which one this was
+        then = ("Press Start to train again from the start." if restarted or not self.has_trained
+                else "Press Start to go on from the current weights.")
+        self.status(f"Applied: {fix.label}. {then}")
         return True
 
     # ------------------------------------------------------------------ timeline

@@ -168,14 +168,14 @@ def fix_standard_init() -> Fix:
 
 def fix_learning_rate(lr: float, why: str) -> Fix:
     return Fix(
-        "smaller_lr", f"Learning rate {_num(lr)}",
+        "smaller_lr", f"Restart with learning rate {_num(lr)}",
         f"Start again with learning rate {_num(lr)}: {why}",
         config_changes={"lr": lr}, restart=True)
 
 
 def fix_larger_lr(recipe_lr: float) -> Fix:
     """Go on (no restart) with the recipe's learning rate: steps ten times larger or more."""
-    return Fix("larger_lr", f"Learning rate {_num(recipe_lr)}",
+    return Fix("larger_lr", f"Go on with learning rate {_num(recipe_lr)}",
                f"Go on with the recipe's learning rate {_num(recipe_lr)}: steps "
                "ten times larger or more.",
                config_changes={"lr": recipe_lr}, restart=False)

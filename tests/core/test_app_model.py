@@ -306,3 +306,28 @@ def test_the_diagnosis_judges_training_not_a_bias_typed_in_since(model):
                             accuracies=model.history.accuracy.y)
     assert dg.SATURATED in [f.code for f in as_edited]  # what the notice said before
     assert model.findings() == []
+
+
+def test_the_two_learning_rate_fixes_say_whether_they_restart(model):
+    """"Restart with learning rate …" starts again; "Go on with learning rate …" keeps the
+    weights: their labels and the status after them say which (both were "Learning rate
+    1", and both said "Press Start to train again")."""
+    from biasviz.core.diagnosis import fix_larger_lr, fix_learning_rate
+
+    said = Recorder(model, "status")
+    model.training_started()
+    for _ in model.trainer.run(1):
+        pass
+    model.training_update([], [], model.trainer.snapshot())
+    model.training_finished()
+    step = model.snapshot.step
+    go_on = fix_larger_lr(1.0)
+    assert go_on.label == "Go on with learning rate 1"
+    assert model.apply_fix(go_on)
+    assert model.snapshot.step == step and model.config.lr == 1.0
+    assert "go on from the current weights" in said.calls[-1][1]
+    again = fix_learning_rate(0.1, "smaller steps")
+    assert again.label == "Restart with learning rate 0.1"
+    assert model.apply_fix(again)
+    assert model.snapshot.step == 0 and model.config.lr == 0.1
+    assert "from the start" in said.calls[-1][1]
