@@ -518,6 +518,27 @@ def test_every_view_of_a_frame_shows_the_same_moment(qtbot, window):
     assert set(weights_checked) >= set(checked[:-1]), "a frame's weights were not drawn"
 
 
+def test_the_progress_bar_and_the_curves_show_the_same_step(qtbot, window):
+    """At every frame that draws the curves, the progress bar says the step they end at
+    (updated four times a second, it lagged the curves by up to 0.25 s: 'batch 772' beside
+    a loss curve at step 1,150, the MLP on 60,000 images)."""
+    w, s = window, window.session
+    checked = []
+    original = w._refresh_history
+
+    def checking():
+        progressed = original()
+        last = s.history.last_step
+        if s.state == "running" and w.tabs.currentIndex() == 0 and last is not None:
+            assert f"step {last.step:,}" in w.training_panel.progress.format()
+            checked.append(last.step)
+        return progressed
+
+    w._refresh_history = checking
+    run_to_end(qtbot, w, 600)
+    assert len(set(checked)) >= 2, "no frame drew the curves while training"
+
+
 def test_session_save_open_scrub_and_branch(qtbot, window, tmp_path, monkeypatch):
     """A saved session reopens in a new window as it was (weights, curves, threshold, the
     tab); scrubbing moves every view to the recorded moment; training from a past
