@@ -1,34 +1,38 @@
-"""Where the file dialogs open: the folder last used in any of them (in this session, and
+"""Where the file dialogs open: the folder last used in one of them (in this session, and
 the one before through the window's settings), else the working directory.  They opened
-in the working directory every time, even right after an export elsewhere."""
+in the working directory every time, even right after an export elsewhere.
+
+Datasets have a folder of their own: a dataset folder (``/usr/share/datasets/…``) is
+where images are read, not where a learner's exports belong (the export dialog opened
+there after a folder of images was loaded)."""
 
 from __future__ import annotations
 
 import os
 
-_last: str | None = None
+FILES, DATA = "files", "data"
+_last: dict[str, str] = {}
 
 
-def start_in(file_name: str = "") -> str:
+def start_in(file_name: str = "", kind: str = FILES) -> str:
     """The folder a dialog opens in, with ``file_name`` proposed in it (a save dialog)."""
-    folder = _last if _last and os.path.isdir(_last) else os.getcwd()
+    last = _last.get(kind)
+    folder = last if last and os.path.isdir(last) else os.getcwd()
     return os.path.join(folder, file_name) if file_name else folder
 
 
-def remember(path: str) -> None:
+def remember(path: str, kind: str = FILES) -> None:
     """A dialog chose ``path`` (a file, or a folder): the next one opens where it is."""
-    global _last
     if path:
         path = os.path.abspath(path)
-        _last = path if os.path.isdir(path) else os.path.dirname(path)
+        _last[kind] = path if os.path.isdir(path) else os.path.dirname(path)
 
 
-def last_folder() -> str | None:
-    return _last
+def last_folder(kind: str = FILES) -> str | None:
+    return _last.get(kind)
 
 
-def restore(folder: object) -> None:
+def restore(folder: object, kind: str = FILES) -> None:
     """The folder saved with the window's settings (ignored when it is gone)."""
-    global _last
     if isinstance(folder, str) and folder and os.path.isdir(folder):
-        _last = folder
+        _last[kind] = folder

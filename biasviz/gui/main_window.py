@@ -1328,6 +1328,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self._check_fit_when_shown = True  # (panels laid out when shown may grow it)
         self._keep_on_screen()
         file_dirs.restore(self.settings.value("files/last_folder"))
+        file_dirs.restore(self.settings.value("files/last_data_folder"), kind=file_dirs.DATA)
         raw = self.settings.value("training/last")
         if not raw:
             return
@@ -1347,8 +1348,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         s = self.session
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
-        if file_dirs.last_folder():
-            self.settings.setValue("files/last_folder", file_dirs.last_folder())
+        for key, kind in (("files/last_folder", file_dirs.FILES),
+                          ("files/last_data_folder", file_dirs.DATA)):
+            if file_dirs.last_folder(kind):
+                self.settings.setValue(key, file_dirs.last_folder(kind))
         self.settings.setValue("training/last", json.dumps({
             "task": s.task.to_text(), "spec": s.spec.to_dict(), "config": s.config.to_dict(),
         }))

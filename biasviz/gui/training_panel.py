@@ -609,8 +609,8 @@ class TrainingPanel(QWidget):
         user = self._user_input  # the folder dialog's own events come in between
         if key == "folder":
             folder = QFileDialog.getExistingDirectory(self, "Folder with MNIST-format IDX files",
-                                                      file_dirs.start_in())
-            file_dirs.remember(folder)
+                                                      file_dirs.start_in(kind=file_dirs.DATA))
+            file_dirs.remember(folder, kind=file_dirs.DATA)
             if not folder:
                 self.set_dataset(self._dataset_key, self._dataset_source)
                 return

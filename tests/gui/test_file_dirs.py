@@ -15,7 +15,7 @@ def test_dialogs_open_where_the_last_one_chose_and_the_settings_keep_it(
         qtbot, window, tmp_path, monkeypatch):
     from biasviz.gui.main_window import MainWindow
 
-    monkeypatch.setattr(file_dirs, "_last", None)
+    monkeypatch.setattr(file_dirs, "_last", {})
     asked: list[str] = []
     target = tmp_path / "exports"
     target.mkdir()
@@ -33,13 +33,19 @@ def test_dialogs_open_where_the_last_one_chose_and_the_settings_keep_it(
     window.export_dialog()
     assert asked[0] == os.path.join(os.getcwd(), "biasviz-model.npz")
     assert (target / "model.npz").exists()
+    # a folder of images read since is not where exports go (it was /usr/share/datasets/…)
+    data = tmp_path / "images"
+    data.mkdir()
+    file_dirs.remember(str(data), kind=file_dirs.DATA)
     window.import_dialog()
     window.open_session_dialog()
     assert asked[1:] == [str(target), str(target)]
+    assert file_dirs.start_in(kind=file_dirs.DATA) == str(data)
     window.save_settings()
-    monkeypatch.setattr(file_dirs, "_last", None)
+    monkeypatch.setattr(file_dirs, "_last", {})
     other = MainWindow(settings=QSettings(window.settings.fileName(),
                                           QSettings.Format.IniFormat))
     qtbot.addWidget(other)
     assert file_dirs.last_folder() == str(target)
+    assert file_dirs.last_folder(file_dirs.DATA) == str(data)
     other.session.shutdown()
