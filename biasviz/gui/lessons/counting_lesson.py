@@ -296,7 +296,7 @@ class CountingLesson(Lesson):
         self.kernels_note = QLabel(
             "Choose the <b>Small CNN</b> model in the Training panel to see shared "
             "kernels.<br><br>Its convolution layer learns a handful of small kernels "
-            "(5×5 by default). Each one is applied at every position of the 28×28 digit, "
+            "(5×5 by default). Each one is applied at every position of the 28×28 image, "
             "so the layer has only kernels × (25 + 1) parameters."
         )
         self.kernels_note.setTextFormat(Qt.TextFormat.RichText)
@@ -575,7 +575,7 @@ class CountingLesson(Lesson):
             side=k,
             title=(
                 f"Each kernel is used at all {count.out_width}×{count.out_height} "
-                "positions of the digit"
+                "positions of the image"
             ),
         )
         self.kernel_counts_label.setText(

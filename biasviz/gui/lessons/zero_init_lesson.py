@@ -400,13 +400,24 @@ class ZeroInitLesson(ui.SideBySideLesson):
                 "same gradient and take the same step. They change, but stay exact copies "
                 f"— {h} neurons doing the work of one."
             )
+            copies, different = self._accuracy[ZERO], self._accuracy[RANDOM]
+            if copies is not None and different is not None and copies >= different - 0.02:
+                # a pair one neuron separates: the copies lose nothing here, which a
+                # learner could read as "symmetry does not matter"
+                why_left += (
+                    " Here that costs nothing: one neuron already separates this pair, so "
+                    f"{h} copies of it do as well as {h} different neurons. The cost shows "
+                    "where one neuron is not enough: choose a harder pair or all ten classes "
+                    "in the Training panel and train both again."
+                )
         else:
             why_left = (
                 f"<span style='color:{c(0)}'><b>Left, all zeros:</b></span> every hidden "
                 "neuron outputs ReLU(0·x + 0) = 0 for every image. A hidden weight's "
                 "gradient is error × its output weight (0) × ReLU's slope at 0 (0) × pixel "
                 "= 0, and an output weight's gradient is error × its neuron's output (0) = "
-                f"0. Only the output bias moves (now {num(out_b, 3, sign=True)}), so every image gets the "
+                f"0. Only the output bias moves (now {num(out_b, 3, sign=True)}), so every "
+                "image gets the "
                 "same answer: 50%. Even if the neurons could move, identical neurons get "
                 "identical gradients and would stay copies."
             )

@@ -64,6 +64,11 @@ def test_the_same_value_start_moves_but_stays_symmetric(qtbot, lesson):
     assert lesson.symmetry()[ZERO] == 0.0
     assert np.any(zp["hidden.weights"] != np.float32(SAME_VALUE))  # it did learn
     assert "copies" in lesson.why_label.text()
+    # where the copies do as well as different neurons, the lesson says why (a learner
+    # could read it as "symmetry does not matter")
+    copies, different = lesson._accuracy[ZERO], lesson._accuracy[RANDOM]
+    said = "one neuron already separates this pair" in lesson.why_label.text()
+    assert said == (copies >= different - 0.02), (copies, different)
 
 
 def test_pictures_can_show_the_change_since_the_start(qtbot, lesson):
