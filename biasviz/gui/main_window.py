@@ -1000,6 +1000,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.decision_panel.set_validation_size(len(model.data.valid_y))
         if isinstance(decision, BinaryDecision):
             self.decision_panel.set_hidden_features(model.spec.kind is not ModelKind.SINGLE)
+            self.decision_panel.set_accuracy_caption(self._accuracy_caption(snap))
             self.decision_panel.set_binary(
                 decision, float(trained[0]), tuple(model.data.class_names),
                 bias=float(biases[0]), threshold=model.threshold,
@@ -1008,6 +1009,18 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self.decision_panel.set_multiclass(
                 decision, trained, self._class_names(), biases=biases,
             )
+
+    def _accuracy_caption(self, snap: Snapshot) -> str:
+        """"validation accuracy (now)" where the curves' last point is another moment:
+        a pinned run beside this one, or a moment between two epochs' evaluations (a
+        run going on, a Stop in mid-epoch: "58.0%" beside a plot titled "55.5% after
+        epoch 1" looked like a contradiction)."""
+        model = self.session.model
+        epoch = self.session.history.last_epoch
+        between = (model.scrub_step is None and snap.step > 0
+                   and (epoch is None or epoch.step != snap.step))
+        pinned = getattr(self, "pinned", None) is not None
+        return "validation accuracy (now)" if pinned or between else "validation accuracy"
 
     def _refresh_slow_views(self, snap: Snapshot | None = None) -> None:
         """Views that are not on screen wait until their tab is shown."""

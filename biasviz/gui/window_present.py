@@ -100,11 +100,10 @@ class PresentCompareMixin:
             model = self.session.model
             label_then, label_now = difference(pinned, model.spec, model.config, model.task)
             self.plots.show_pinned(pinned.history, f"pinned: {label_then}", f"now: {label_now}")
-        # two weight images side by side: the accuracy and counts under them are "now"'s
-        self.decision_panel.set_accuracy_caption(
-            "validation accuracy" if pinned is None else "validation accuracy (now)")
         snap = self.session.model.shown_snapshot()
         if snap is not None:
+            # two weight images side by side: the accuracy and counts under them are now's
+            self.decision_panel.set_accuracy_caption(self._accuracy_caption(snap))
             self._show_weights(snap)
 
     # ------------------------------------------------------------------ start from the past
