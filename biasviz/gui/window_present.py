@@ -82,8 +82,9 @@ class PresentCompareMixin:
             return
         self.pinned = pin(model)
         self._refresh_pinned()
+        first = "Stop, then change" if self.session.state in (RUNNING, PAUSED) else "Change"
         self.statusBar().showMessage(
-            "Run pinned: change a setting (learning rate, init, loss, bias…), press Reset "
+            f"Run pinned: {first} a setting (learning rate, init, loss, bias…), press Reset "
             "and Start, and both runs show together", 10000)
 
     def unpin_run(self) -> None:
