@@ -320,10 +320,16 @@ def format_live(key: str, value: object) -> str:
 
 
 def render_live(line: CodeLine, values: dict) -> str:
-    """``line.text`` with its live value appended as a comment, if ``values`` has it."""
+    """``line.text`` with its live value appended as a comment, if ``values`` has it.
+    With a ``moment`` (a past step shown), the values are that step's, and say so."""
     if line.live is None or values.get(line.live) is None:
         return line.text
     shown = format_live(line.live, values[line.live])
+    moment = values.get("moment")
+    if shown and moment is not None:
+        shown = shown.removeprefix("now ").removeprefix("last ")
+        if line.live in ("bias", "bias_sum", "loss", "accuracy"):  # (lr: the setting's)
+            shown = f"step {int(moment):,}: {shown}"
     return line.text + LIVE_MARK + shown if shown else line.text
 
 

@@ -62,15 +62,29 @@ class CodeLinkMixin:
         self.code_panel.set_run(s.spec, s.config, s.task, dataset_ref)
 
     def _live_code_values(self) -> dict:
+        """The values beside the code's lines: the present's, or (replaying, or looking
+        back on the timeline) the moment every other view shows, which the comments then
+        name ("step 36: b = 0.279", not "now b = −0.6345")."""
         model = self.session.model
-        values: dict = {"lr": model.config.lr}
-        snap = model.snapshot
+        values: dict = {"lr": model.config.lr, "moment": None}
+        snap = model.shown_snapshot()
+        past = model.scrub_step is not None and snap is not None
         if snap is not None:
             values.update(step=snap.step, epoch=snap.epoch)
             spec = model.spec
             if spec.kind is ModelKind.SINGLE and spec.bias_mode is not BiasMode.NONE:
                 key = "bias" if spec.bias_mode is BiasMode.SCALAR else "bias_sum"
-                values[key] = model.effective_bias()
+                values[key] = (float(snap.params["bias"].sum()) if past
+                               else model.effective_bias())
+        if past:
+            moment = model.timeline.nearest(snap.step)
+            evaluated = model.timeline.evaluated_at(snap.step)
+            values["moment"] = snap.step
+            values["loss"] = None if moment.loss != moment.loss else moment.loss  # NaN: none
+            # only a figure measured at this very step (an epoch's end) is this step's
+            values["accuracy"] = (evaluated.accuracy if evaluated is not None
+                                  and evaluated.step == snap.step else None)
+            return values
         last = model.history.last_step
         if last is not None:
             values["loss"] = last.loss

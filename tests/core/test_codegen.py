@@ -329,6 +329,12 @@ def test_live_values_go_beside_their_lines():
     per_pixel = generate_code(ModelSpec(bias_mode="per_pixel"), TrainConfig(), PAIR)
     line = next(li for li in per_pixel.lines() if li.live == "bias_sum")
     assert "Σbᵢ = 2.5" in render_live(line, {"bias_sum": 2.5})
+    # a past moment shown (a replay, the timeline): its values, named by their step
+    past = {"bias": 0.279, "step": 36, "loss": 0.25, "lr": 1.0, "moment": 36}
+    assert render_live(by_key["bias"], past).endswith("step 36: b = 0.279")
+    assert render_live(by_key["loss"], past).endswith("step 36: loss 0.2500")
+    assert render_live(by_key["step"], past).endswith("step 36")
+    assert render_live(by_key["lr"], past).endswith("lr = 1")
 
 
 def test_code_follows_the_settings():

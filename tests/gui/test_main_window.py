@@ -582,6 +582,10 @@ def test_session_save_open_scrub_and_branch(qtbot, window, tmp_path, monkeypatch
     np.testing.assert_array_equal(w.decision_panel.result().confusion,
                                   decision.evaluate(bias, 0.5).confusion)
     assert not w.decision_panel.is_editable()
+    # the code panel's values beside its lines are that moment's too, named by its step
+    live = w.code_panel._live
+    assert live["moment"] == k and live["step"] == k
+    assert live["bias"] == pytest.approx(bias)
     # Start from there: asked, then the later history goes
     monkeypatch.setattr(QMessageBox, "exec", lambda box: box.button(
         QMessageBox.StandardButton.Cancel).click() if False else
