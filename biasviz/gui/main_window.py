@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QObject, QRect, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -1319,11 +1319,15 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         elif frame.height() <= area.height():  # it fits only higher up: move it
             self.move(self.x(), self.y() - (frame.bottom() - area.bottom()))
 
-    def _fits_screen(self) -> bool:
+    def _work_area(self) -> QRect | None:
+        """The screen's area for windows (its panels and task bars left out)."""
         screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None:
+        return None if screen is None else screen.availableGeometry()
+
+    def _fits_screen(self) -> bool:
+        area = self._work_area()
+        if area is None:
             return True
-        area = screen.availableGeometry()
         frame = self.frameGeometry()
         return frame.width() <= area.width() + 8 and frame.height() <= area.height() + 8
 
@@ -1372,10 +1376,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
 
     def _layout_fits(self) -> bool:
         """Do the window's panels, as laid out now, fit in the screen's work area?"""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None:
+        area = self._work_area()
+        if area is None:
             return True
-        area = screen.availableGeometry()
         layout = self.layout()
         if layout is not None:
             layout.activate()  # the minimum of the panels just restored
@@ -1405,10 +1408,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
     def _keep_on_screen(self) -> None:
         """Move the window inside the screen's work area where it reaches past it (a
         geometry saved on another screen)."""
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None or self.isMaximized() or self.isFullScreen():
+        area, frame = self._work_area(), self.frameGeometry()
+        if area is None or self.isMaximized() or self.isFullScreen():
             return
-        area, frame = screen.availableGeometry(), self.frameGeometry()
         x = max(area.left(), min(frame.left(), area.right() + 1 - frame.width()))
         y = max(area.top(), min(frame.top(), area.bottom() + 1 - frame.height()))
         if (x, y) != (frame.left(), frame.top()):
