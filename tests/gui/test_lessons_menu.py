@@ -3,6 +3,7 @@ cleanly (its background work stopped)."""
 
 import pytest
 from PySide6.QtCore import QSettings, QThread
+from PySide6.QtWidgets import QGraphicsView
 
 from biasviz.gui.lessons.base import Lesson
 from biasviz.gui.main_window import LESSON_MODULES, MainWindow, lesson_class
@@ -35,6 +36,11 @@ def test_lesson_opens_as_a_tab_and_closes_cleanly(qtbot, window, module):
     assert isinstance(lesson, Lesson)
     assert w.tabs.count() == tabs_before + 1
     assert w.tabs.tabText(w.tabs.currentIndex()) == lesson.title
+    # its plots hold still, as the main window's: the mouse wheel scrolls the page (the
+    # side-by-side lessons' plots zoomed under it and the learner lost the view)
+    for view in lesson.findChildren(QGraphicsView):
+        if hasattr(view, "getPlotItem"):
+            assert view.getPlotItem().vb.state["mouseEnabled"] == [False, False], module
     # opening again focuses the same tab rather than adding another
     w.lesson_actions[module].trigger()
     assert w.tabs.count() == tabs_before + 1

@@ -101,8 +101,12 @@ def style_axis(axis: pg.AxisItem) -> None:
 
 
 def make_plot(title: str, x_label: str, y_label: str, tooltip: str) -> pg.PlotWidget:
-    """A white plot with dark axes, a grid, no context menu and a plain-words tooltip."""
+    """A white plot with dark axes, a grid, a plain-words tooltip, and no pan, zoom,
+    context menu or auto-range button, as the main window's: the mouse wheel over it
+    scrolls the lesson's page (it zoomed the plot, and the learner lost the view)."""
     plot = pg.PlotWidget()
+    plot.setMouseEnabled(x=False, y=False)
+    plot.getPlotItem().hideButtons()
     plot.setTitle(title, color="#202020", size="10pt")
     plot.setBackground("w")
     plot.setLabel("bottom", x_label)
