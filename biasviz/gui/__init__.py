@@ -170,12 +170,14 @@ def _axes_write_minus_signs() -> None:
     not given its ticks."""
     import pyqtgraph as pg
 
+    from biasviz.core.text import MINUS
+
     plain = pg.AxisItem.tickStrings
     if getattr(plain, "writes_minus_signs", False):
         return
 
     def tick_strings(self, values, scale, spacing):  # noqa: ANN001 - pyqtgraph's signature
-        return [text.replace("-", "\u2212") for text in plain(self, values, scale, spacing)]
+        return [text.replace("-", MINUS) for text in plain(self, values, scale, spacing)]
 
     tick_strings.writes_minus_signs = True  # type: ignore[attr-defined]
     pg.AxisItem.tickStrings = tick_strings

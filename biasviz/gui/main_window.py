@@ -337,6 +337,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
                 self.chapter_label.setText(CHAPTER_NOTE_SHORT)
                 self.chapter_label.setToolTip(CHAPTER_NOTE)
             self._default_state = self.saveState()
+        self._check_fit_when_shown = False  # a restored layout is checked once shown
         self._restore_settings()
         self._on_state(self.session.state)
         self._on_data(self.session.data)
@@ -1386,15 +1387,16 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         return need.width() <= area.width() and need.height() <= area.height()
 
     def _use_default_layout(self) -> None:
-        """A saved layout with panels this screen has no room for (the code panel and the
-        help panel on a laptop) is not used: the window would reach off the screen."""
+        """The fresh start's layout and size, on the screen: for Reset layout, and in place
+        of a saved layout with panels this screen has no room for (the code panel and the
+        help panel on a laptop), which would reach off the screen."""
         self.restoreState(self._default_state)
         self.resize(self.default_size())
         self._keep_on_screen()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
-        if getattr(self, "_check_fit_when_shown", False):
+        if self._check_fit_when_shown:
             self._check_fit_when_shown = False
             QTimer.singleShot(0, self._fit_restored_layout)
 
@@ -1423,9 +1425,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         # panels show (on a laptop the help panel does not), their places and sizes
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.help_dock)
-        self.restoreState(self._default_state)
-        self.resize(self.default_size())
-        self._keep_on_screen()
+        self._use_default_layout()
         if not self.session.is_running:
             self.session.model.recipes.user_changed.clear()
             self.session.set_config(TrainConfig())

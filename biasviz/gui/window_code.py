@@ -3,6 +3,7 @@ its lines to the controls both ways; File › Export as notebook / script."""
 
 from __future__ import annotations
 
+import math
 import os
 
 from PySide6.QtCore import QEvent, QObject
@@ -80,7 +81,7 @@ class CodeLinkMixin:
             moment = model.timeline.nearest(snap.step)
             evaluated = model.timeline.evaluated_at(snap.step)
             values["moment"] = snap.step
-            values["loss"] = None if moment.loss != moment.loss else moment.loss  # NaN: none
+            values["loss"] = None if math.isnan(moment.loss) else moment.loss  # (step 0)
             # only a figure measured at this very step (an epoch's end) is this step's
             values["accuracy"] = (evaluated.accuracy if evaluated is not None
                                   and evaluated.step == snap.step else None)

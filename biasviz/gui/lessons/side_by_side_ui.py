@@ -44,7 +44,7 @@ from biasviz.gui.lessons.base import (
     lesson_text,
 )
 from biasviz.gui.lessons.runner import DEFAULT_SPEED, SPEEDS, SideBySideRunner
-from biasviz.gui.plot_style import fit_percent_axis
+from biasviz.gui.plot_style import fit_percent_axis, make_still
 
 Color = tuple[int, int, int]
 
@@ -105,8 +105,7 @@ def make_plot(title: str, x_label: str, y_label: str, tooltip: str) -> pg.PlotWi
     context menu or auto-range button, as the main window's: the mouse wheel over it
     scrolls the lesson's page (it zoomed the plot, and the learner lost the view)."""
     plot = pg.PlotWidget()
-    plot.setMouseEnabled(x=False, y=False)
-    plot.getPlotItem().hideButtons()
+    make_still(plot.getPlotItem(), "#282828", axes=())  # (its axes: style_axis below)
     plot.setTitle(title, color="#202020", size="10pt")
     plot.setBackground("w")
     plot.setLabel("bottom", x_label)
@@ -114,7 +113,6 @@ def make_plot(title: str, x_label: str, y_label: str, tooltip: str) -> pg.PlotWi
     for name in ("left", "bottom"):
         style_axis(plot.getAxis(name))
     plot.showGrid(x=True, y=True, alpha=0.2)
-    plot.setMenuEnabled(False)
     plot.setMinimumSize(240, 160)
     plot.setToolTip(tooltip)
     return plot

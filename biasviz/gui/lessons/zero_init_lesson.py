@@ -417,8 +417,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
                 "gradient is error × its output weight (0) × ReLU's slope at 0 (0) × pixel "
                 "= 0, and an output weight's gradient is error × its neuron's output (0) = "
                 f"0. Only the output bias moves (now {num(out_b, 3, sign=True)}), so every "
-                "image gets the "
-                "same answer: 50%. Even if the neurons could move, identical neurons get "
+                "image gets the same answer: 50%. Even if the neurons could move, identical neurons get "
                 "identical gradients and would stay copies."
             )
         self.why_label.setText(
