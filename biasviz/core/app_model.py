@@ -649,7 +649,10 @@ class AppModel:
             return self.snapshot
         m = self.timeline.nearest(self.scrub_step)
         last = dict(m.last_update) if m.last_update is not None else None
-        return Snapshot(self.spec, dict(m.params), m.step, m.epoch, last)
+        # A moment is recorded with its step's epoch (the one going on, as the progress
+        # bar counts); a snapshot holds the epochs done, as the trainer's own do.
+        done = m.epoch if m.epoch_end or m.step == 0 else max(0, m.epoch - 1)
+        return Snapshot(self.spec, dict(m.params), m.step, done, last)
 
     def branch_from_scrub(self) -> int | None:
         """Make the moment on show the present: its parameters go back into the engine and

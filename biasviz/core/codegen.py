@@ -308,8 +308,9 @@ def format_live(key: str, value: object) -> str:
             return f"now lr = {float(value):g}"  # type: ignore[arg-type]
         if key == "step":
             return f"step {int(value):,}"  # type: ignore[call-overload]
-        if key == "epoch":
-            return f"epoch {int(value):,}"  # type: ignore[call-overload]
+        if key == "epoch":  # a snapshot's epochs done ("epoch 487" beside a bar's 488)
+            n = int(value)  # type: ignore[call-overload]
+            return f"{n:,} epoch{'' if n == 1 else 's'} done"
         if key == "loss":
             return f"last loss {float(value):.4f}"  # type: ignore[arg-type]
         if key == "accuracy":

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
+    QGraphicsView,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -61,6 +62,7 @@ from biasviz.gui.lazy_tabs import (
     new_learning_view,
 )
 from biasviz.gui.lessons.base import Lesson
+from biasviz.gui.paint_pacer import PaintPacer
 from biasviz.gui.presentation import Presenter
 from biasviz.gui.runner import Runner, stop_all_runners
 from biasviz.gui.session import PAUSED, RUNNING, Session
@@ -271,14 +273,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self._prep_runner = Runner(self, "biasviz-frame")
         self._prep_runner.finished.connect(self._on_frame_prepared)
         self._prep_runner.failed.connect(lambda _rid, _msg, _tb: self._refresh_all())
-        # A moment's weights are drawn a turn after its scores: Qt paints every widget
-        # changed in a turn (and the plots' scenes, in the posted events that follow) with
-        # no timer between them, so the weights (~15-20 ms to paint under X) and the
-        # histogram (~25 ms) made one 50-75 ms turn; a timer of 1 ms lets the event loop
-        # breathe between the two.
-        self._weights_due: Snapshot | None = None
-        self._weights_timer = QTimer(self, singleShot=True, interval=1)
-        self._weights_timer.timeout.connect(self._show_due_weights)
+        # The plots a frame changes paint one per turn (Qt paints the window once per
+        # changed plot, back to back: a moment's histogram and weights, ~25 and ~15-20 ms
+        # under X, made one 50-75 ms turn); what their painting costs counts in the budget.
+        self._pacer = PaintPacer(self, on_painted=self._paced_painted)
         # A run's end or pause with many validation images: their scores and the diagnosis
         # are computed off the GUI thread, then every view changes at once.
         self._final_runner = Runner(self, "biasviz-final-numbers")
@@ -590,6 +588,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             # a new run: the plots span it (a resumed one did; a step's run pauses at once
             # and, resumed, goes on to that end: the axes neither shrink nor grow)
             self.plots.plan_run(*plan)
+            self._pacer.spread(self._plot_views(self.plots), counted=False)
         self.training_panel.set_state(state)
         self.stop_action.setEnabled(state in (RUNNING, PAUSED))
         self.import_action.setEnabled(state not in (RUNNING, PAUSED))
@@ -601,6 +600,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self._prep_runner.cancel()  # its moment is no longer the one to show
             if not self._final_numbers_in_background():
                 self._refresh_all()
+                self._pace_every_plot()
             # the run's last moment, evaluated now (not after the edit debounce)
             self._eval_timer.stop()
             self._refresh_evaluation()
@@ -646,6 +646,14 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
     def _show_final(self) -> None:
         if self.session.state != RUNNING:  # (a new run draws its own frames)
             self._refresh_all()
+            self._pace_every_plot()
+
+    def _pace_every_plot(self) -> None:
+        """A run's end or pause changes every view at once: its plots paint one per turn,
+        the decision first."""
+        if self.tabs.currentIndex() == 0:
+            self._pacer.spread(self._plot_views(self.decision_panel, self.weights_view,
+                                                self.plots), counted=False)
 
     def _label_step_epoch(self) -> None:
         """Say what "Step epoch" will do: the rest of a paused epoch, or a whole one."""
@@ -782,6 +790,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
                 return
             elif self._refresh_history():  # the progress bar and the timeline's "now":
                 self._refresh_timeline(snap)  # with the curves, always together
+                self._pacer.spread(self._plot_views(self.plots))
         self.frames_drawn += 1
         # The views repaint after this returns (Qt's update requests): measure until the
         # event loop is back, so the budget counts the painting too.
@@ -831,26 +840,19 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         if findings is not None:
             self._show_findings(findings)
         self._refresh_slow_views(snap)
-        self._weights_due = snap  # the same moment's weights, next turn
-        self._weights_timer.start()
+        self._show_weights(snap)  # of this very moment, painted a turn after the histogram
+        self._pacer.spread(self._plot_views(self.decision_panel, self.weights_view))
         self.frames_drawn += 1
         QTimer.singleShot(0, lambda: self._frame_painted(t0))
         if self.session.model.shown_snapshot() is not snap:
             self._schedule_frame()  # training moved on meanwhile
 
-    def _show_due_weights(self) -> None:
-        """The weights of the moment whose scores the last frame showed (a pause or the
-        end redraws every view itself: then there is nothing left to do here)."""
-        snap, self._weights_due = self._weights_due, None
-        if snap is None or self.session.state != RUNNING or self.tabs.currentIndex() != 0:
-            return
-        t0 = time.perf_counter()
-        self._show_weights(snap)
-        QTimer.singleShot(0, lambda: self._weights_painted(t0))
+    def _plot_views(self, *parts: QWidget) -> list[QWidget]:
+        """The plots (graphics views) on screen in ``parts``, in their order."""
+        return [v for part in parts for v in part.findChildren(QGraphicsView) if v.isVisible()]
 
-    def _weights_painted(self, t0: float) -> None:
-        """The weights' turn counts in its frame's cost (the budget's next wait)."""
-        cost = time.perf_counter() - t0
+    def _paced_painted(self, cost: float) -> None:
+        """The held plots' painting counts in its frame's cost (the budget's next wait)."""
         if self.frame_seconds:
             self.frame_seconds[-1] += cost
         self._next_frame = self._frame_budget.next_interval(self._frame_budget.last_cost + cost)
@@ -1465,6 +1467,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self._closing = True
         self.presenter.leave()
         self._frame_timer.stop()
+        self._pacer.flush()
         self.save_settings()
         self.session.shutdown()
         for lesson in self.lessons.values():

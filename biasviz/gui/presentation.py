@@ -18,6 +18,7 @@ from shiboken6 import isValid
 from biasviz.core.text import percent
 from biasviz.gui.decision_common import FONT_RATIO
 from biasviz.gui.plot_style import scale_plot_text
+from biasviz.gui.timeline_bar import moment_caption
 
 SCALE = 1.4  # type size in presentation mode
 SLOW_STEPS = (0.0, 0.01, 0.03, 0.1, 0.3)  # seconds per batch: full speed … very slow
@@ -76,9 +77,7 @@ def caption_for(model) -> str:
     if model.scrub_step is not None:
         shown = model.shown_snapshot()
         m_acc = model.timeline.evaluated_at(shown.step)
-        m_text = (f" · after epoch {m_acc.epoch}: {percent(m_acc.accuracy)}"
-                  if m_acc is not None else "")
-        return (f"Looking back at step {shown.step:,} (epoch {shown.epoch}){m_text} — "
+        return (f"Looking back at {moment_caption(shown.step, shown.epoch, m_acc)} — "
                 "← / → to move, Home for the start, End for now")
     if step == 0:
         hint = ("Press Space to start: the weights begin as random noise"
@@ -86,7 +85,11 @@ def caption_for(model) -> str:
         return f"{what}: {model.spec.describe()} on {model.data.describe()}. {hint}."
     keys = "" if model.state.value == "running" else \
         " — Space to go on, → one batch, ← to look back"
-    return f"{what}: step {step:,} · epoch {epoch}{acc_text}{keys}"
+    # the epoch as the progress bar counts it: the one going on, or the one just ended
+    ended = model.history.last_epoch
+    where = (f"end of epoch {epoch:,}" if ended is not None and ended.step == step
+             else f"in epoch {epoch + 1:,}")
+    return f"{what}: step {step:,} · {where}{acc_text}{keys}"
 
 
 class Presenter:

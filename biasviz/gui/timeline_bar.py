@@ -202,16 +202,19 @@ class TimelineBar(QWidget):
         self.slider.setValue(self.slider.value() + 1)
 
 
-def moment_caption(step: int, epoch: int, accuracy: Evaluation | float | None) -> str:
+def moment_caption(step: int, epochs_done: int, accuracy: Evaluation | float | None) -> str:
     """The caption of a past moment: its step and epoch and the last validation accuracy
     known then, saying which epoch that was measured after ("step 19 · in epoch 5 · after
     epoch 4: 56.5%"): accuracy is measured at epoch ends, and "epoch 5 · 56.5%" read as
     epoch 5's figure while the panel showed this step's own (walk-through S).
+    ``epochs_done``: the epochs finished at that moment (a snapshot's ``epoch``): the step
+    is in the next one, as the progress bar counts (step 1,950 of 4 a batch: "in epoch
+    488", where the caption said 487 beside the bar's 488).
     ``accuracy``: from ``Timeline.evaluated_at`` (a bare number: its epoch is unknown)."""
     if step == 0:
         where = "step 0 · before training"
     else:
-        where = f"step {step:,} · in epoch {epoch:,}"
+        where = f"step {step:,} · in epoch {epochs_done + 1:,}"
     if accuracy is None:
         return where
     if not isinstance(accuracy, Evaluation):

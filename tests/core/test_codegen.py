@@ -326,6 +326,10 @@ def test_live_values_go_beside_their_lines():
     assert render_live(by_key["step"], {"step": 1234}).endswith("step 1,234")
     assert render_live(by_key["step"], {}) == by_key["step"].text
     assert render_live(by_key["epoch"], {"epoch": None}) == by_key["epoch"].text
+    # a snapshot holds the epochs done: said so (step 1,950 of 4 a batch is in epoch 488,
+    # as the progress bar says; "epoch 487" beside it read as a contradiction)
+    assert render_live(by_key["epoch"], {"epoch": 487}).endswith("487 epochs done")
+    assert render_live(by_key["epoch"], {"epoch": 1}).endswith("1 epoch done")
     per_pixel = generate_code(ModelSpec(bias_mode="per_pixel"), TrainConfig(), PAIR)
     line = next(li for li in per_pixel.lines() if li.live == "bias_sum")
     assert "Σbᵢ = 2.5" in render_live(line, {"bias_sum": 2.5})

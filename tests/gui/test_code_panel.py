@@ -82,7 +82,7 @@ def test_live_values_appear_beside_their_lines_only(qtbot, panel):
     lines = doc_lines(panel)
     assert lines[line_of(panel, "bias = init_params(1)")].endswith(LIVE_MARK + "now b = 0.375")
     assert lines[line_of(panel, "            p.data -= p.grad*lr")].endswith("step 42")
-    assert lines[line_of(panel, "for epoch in range(20):")].endswith("epoch 3")
+    assert lines[line_of(panel, "for epoch in range(20):")].endswith("3 epochs done")
     assert len(changes) == 3
     panel.set_live({"bias": 0.375})  # nothing new: the document is not touched
     assert len(changes) == 3
@@ -91,7 +91,7 @@ def test_live_values_appear_beside_their_lines_only(qtbot, panel):
         "bias = init_params(1)  # one bias"
     # live values survive a change of settings
     panel.set_run(ModelSpec(), TrainConfig(lr=2.0), PAIR)
-    assert doc_lines(panel)[line_of(panel, "for epoch")].endswith("epoch 3")
+    assert doc_lines(panel)[line_of(panel, "for epoch")].endswith("3 epochs done")
     assert not panel.editor.document().isUndoAvailable()
 
 

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from biasviz.core.timeline import Evaluation
+from biasviz.gui.presentation import caption_for
 from biasviz.gui.timeline_bar import TimelineBar, moment_caption
 
 
 def test_a_moment_inside_an_epoch_names_the_epoch_its_accuracy_is_from():
-    text = moment_caption(19, 5, Evaluation(4, 16, 0.565))
+    text = moment_caption(19, 4, Evaluation(4, 16, 0.565))
     assert text == "step 19 · in epoch 5 · after epoch 4: 56.5%"
 
 
@@ -17,10 +18,10 @@ def test_an_epoch_end_shows_its_own_accuracy():
 
 
 def test_before_any_evaluation_and_at_the_start():
-    assert moment_caption(3, 1, None) == "step 3 · in epoch 1"
+    assert moment_caption(3, 0, None) == "step 3 · in epoch 1"
     assert moment_caption(0, 0, None) == "step 0 · before training"
     # a bare number (its epoch unknown) is never presented as this epoch's
-    assert moment_caption(19, 5, 0.565) == "step 19 · in epoch 5 · last evaluated: 56.5%"
+    assert moment_caption(19, 4, 0.565) == "step 19 · in epoch 5 · last evaluated: 56.5%"
 
 
 def test_the_caption_fits_the_bar_at_a_small_screens_width(qtbot):
@@ -45,11 +46,14 @@ def test_the_window_captions_a_scrubbed_moment_with_its_epoch(qtbot, window):
     p = w.training_panel
     qtbot.mouseClick(p.epoch_button, Qt.MouseButton.LeftButton)  # epoch 1, evaluated
     qtbot.waitUntil(lambda: s.state == "paused" and len(w.plots.epochs) >= 1, timeout=60_000)
+    # Present mode's caption counts epochs as the progress bar does
+    assert "· end of epoch 1" in caption_for(s.model)
     for _ in range(2):  # two single steps into epoch 2 (each one a recorded moment)
         step = s.snapshot.step
         qtbot.mouseClick(p.step_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda step=step: s.state == "paused" and s.snapshot.step == step + 1,
                         timeout=60_000)
+    assert "· in epoch 2" in caption_for(s.model) and "epoch 2" in w.training_panel.progress.format()
     per_epoch = s.trainer.batches_per_epoch
     inside = [k for k in s.model.timeline.moments() if per_epoch < k < 2 * per_epoch]
     assert len(inside) == 2
@@ -58,3 +62,6 @@ def test_the_window_captions_a_scrubbed_moment_with_its_epoch(qtbot, window):
     first = s.model.timeline.evaluated_at(inside[0])
     assert first is not None and first.epoch == 1
     assert f"after epoch 1: {100 * first.accuracy:.1f}%" in w.timeline_bar.label.text()
+    # in the epoch the progress bar counts it in (the snapshot holds the epochs done: 1)
+    assert f"step {inside[0]:,} · in epoch 2 ·" in w.timeline_bar.label.text()
+    assert f"Looking back at step {inside[0]:,} · in epoch 2 ·" in caption_for(s.model)

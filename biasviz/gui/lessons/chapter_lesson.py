@@ -462,8 +462,9 @@ class ChapterLesson(GatedLesson):
         snap = self._snapshot
         if learned is not None and snap is not None:
             learned_text = f"<b>{percent(learned)}</b>"
-            learned_name = (f"Your learned neuron (SGD, step {snap.step:,}, "
-                            f"epoch {snap.epoch}): z = x·w + b") if snap.step > 0 else \
+            done = f"{snap.epoch:,} epoch{'' if snap.epoch == 1 else 's'} done"
+            learned_name = (f"Your learned neuron (SGD, step {snap.step:,}, {done}): "
+                            "z = x·w + b") if snap.step > 0 else \
                 "Your neuron, not trained here yet (step 0): z = x·w + b"
         else:
             learned_text = "—"
