@@ -827,6 +827,14 @@ class BinaryPage:
             f"{accuracy_counts(correct, n, total)}"
         )
         self.accuracy_label.setToolTip(self._accuracy_tip(n))
+        # As wide as the widest it has been, and as "(now)" (a run's first frame and its
+        # end switch the caption): a label that narrows and widens moved the confusion
+        # table and relaid the panel out (~10 ms, and the window repainted around it).
+        label = self.accuracy_label
+        widest = max(label.minimumWidth(), label.sizeHint().width(),
+                     label.fontMetrics().horizontalAdvance("validation accuracy (now)"))
+        if widest != label.minimumWidth():
+            label.setMinimumWidth(widest)
         for i in range(2):
             for j in range(2):
                 count = int(result.confusion[i, j])

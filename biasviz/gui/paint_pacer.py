@@ -6,10 +6,9 @@ update request itself).  A frame that changes three plots therefore paints three
 back to back in one pass of posted events, with no timer in between: 40-60 ms in which
 the window answers nothing (the longest gaps measured while training, issue 14).
 
-:class:`PaintPacer` holds the plots after the first with ``setUpdatesEnabled(False)``
-(their data is already set: only the painting waits) and lets one more paint at each
-turn, so that the event loop runs its timers, input and the next report between two
-plots.  A held plot shows its previous picture for a turn (~5-20 ms).
+:class:`PaintPacer` holds the changed plots with ``setUpdatesEnabled(False)`` (their data
+is already set: only the painting waits) and lets one paint at each turn, so that the
+event loop runs its timers, input and the next report between two plots.  A held plot shows its previous picture for a turn (~5-20 ms).
 
 Each plot is also settled first (:func:`settle`): pyqtgraph computes the view's range,
 its text items' transforms and its lines' extents as it paints, and those changes asked
@@ -27,9 +26,11 @@ from PySide6.QtWidgets import QGraphicsView, QWidget
 class PaintPacer(QObject):
     """Lets the plots of one change paint one per turn.
 
-    ``spread(views)`` with the changed views in the order they should paint: the first
-    paints in the coming turn as usual, each of the others a turn later than the one
-    before (while views are still held, a changed view waits behind them).  ``on_painted(seconds)``, if given, hears what the held plots' painting cost
+    ``spread(views)`` with the changed views in the order they should paint, each in a
+    turn of its own: the first once the turn that changed them has ended (under X, the
+    handler's turn and the first plot's paint made one 40-60 ms stretch), each of the
+    others a turn later than the one before (while views are still held, a changed view
+    waits behind them).  ``on_painted(seconds)``, if given, hears what the held plots' painting cost
     (from the first release to the turn after the last), for a frame budget."""
 
     def __init__(self, parent: QObject | None = None,
@@ -55,10 +56,9 @@ class PaintPacer(QObject):
         shown = [v for v in views if v is not None and v.isVisible()]
         for view in shown:
             settle(view)
-        fresh = [v for v in shown if v not in self._held]
-        if not self._held and fresh:
-            fresh = fresh[1:]  # the first paints now, as it would have
-        for view in fresh:
+        for view in shown:
+            if view in self._held:
+                continue
             if view.updatesEnabled():
                 view.setUpdatesEnabled(False)
                 self._held.append(view)
