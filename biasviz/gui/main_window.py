@@ -590,6 +590,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self.plots.plan_run(*plan)
             self._pacer.spread(self._plot_views(self.plots), counted=False)
         self.training_panel.set_state(state)
+        # (with the state: a run's first frame may draw a moment before the timeline's
+        # own frame, and its Replay stayed clickable meanwhile)
+        self.timeline_bar.set_enabled_for(state == RUNNING)
         self.stop_action.setEnabled(state in (RUNNING, PAUSED))
         self.import_action.setEnabled(state not in (RUNNING, PAUSED))
         editable, reason = self.session.model.bias_editable()
@@ -598,6 +601,13 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         if state in ("ready", PAUSED):
             self._frame_timer.stop()
             self._prep_runner.cancel()  # its moment is no longer the one to show
+            # The progress bar with the state, whatever follows (the curves and every
+            # other view in the next turn, or once a 10,000-image set's numbers are
+            # ready): the status said "finished" beside a bar 1,300 steps short of the end
+            last = self.session.history.last_step
+            if last is not None:
+                self.training_panel.show_progress(last.step, last.epoch, last.batch,
+                                                  last.batches_per_epoch)
             if not self._final_numbers_in_background():
                 # the next turn: this one says the state; under X, its widgets' painting
                 # and every view's new data in one turn made a 35-45 ms stretch

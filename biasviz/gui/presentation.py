@@ -70,8 +70,12 @@ def caption_for(model) -> str:
     if snap is None:
         return "Loading…"
     step, epoch = snap.step, snap.epoch
-    acc = model.last_accuracy
-    acc_text = f" · validation accuracy {percent(acc)}" if acc is not None else ""
+    ended = model.history.last_epoch
+    # the accuracy is an epoch end's: said so where the panel below shows another step's
+    # ("validation accuracy 50.0%" above the panel's "(now) 51.0%", step 6 of epoch 2)
+    acc_text = "" if ended is None else (
+        f" · validation accuracy {percent(ended.valid_accuracy)}" if ended.step == step
+        else f" · after epoch {ended.epoch:,}: {percent(ended.valid_accuracy)}")
     what = {"running": "Training", "paused": "Paused", "ready": "Ready"}.get(
         model.state.value, "Loading")
     if model.scrub_step is not None:
@@ -86,7 +90,6 @@ def caption_for(model) -> str:
     keys = "" if model.state.value == "running" else \
         " — Space to go on, → one batch, ← to look back"
     # the epoch as the progress bar counts it: the one going on, or the one just ended
-    ended = model.history.last_epoch
     where = (f"end of epoch {epoch:,}" if ended is not None and ended.step == step
              else f"in epoch {epoch + 1:,}")
     return f"{what}: step {step:,} · {where}{acc_text}{keys}"

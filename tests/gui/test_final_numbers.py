@@ -60,7 +60,16 @@ def test_the_end_of_a_run_scores_every_image_off_the_gui_thread(qtbot, window, m
     w._prep_runner.finished.disconnect()
     w._prep_runner.finished.connect(watching)
     ended_in_gui: list[list[str]] = []
-    _train(qtbot, w, 600, lambda: ended_in_gui.append(list(full_scored_in)))
+    bar_at_end: list[str] = []
+
+    def at_end() -> None:
+        ended_in_gui.append(list(full_scored_in))
+        bar_at_end.append(w.training_panel.progress.format())
+
+    _train(qtbot, w, 600, at_end)
+    # the progress bar says the run's last step with the state, not after the numbers
+    # (the status said "finished" beside a bar 1,300 steps short of the end)
+    assert f"step {s.history.last_step.step:,}" in bar_at_end[0]
     qtbot.waitUntil(lambda: _final_views_agree(w), timeout=WAIT)
     # the first full-set scoring after the end ran in the worker, not in the GUI thread
     after_end = full_scored_in[len(ended_in_gui[0]):]

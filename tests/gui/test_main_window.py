@@ -761,3 +761,16 @@ def test_the_training_panel_keeps_its_width_when_the_model_kind_changes(qtbot, w
         widths.append(window.controls_dock.width())
     # never narrower again: back to a kind seen before, the same width
     assert widths == sorted(widths) and widths[-1] == widths[-2], widths
+
+
+def test_the_timeline_cannot_replay_from_the_moment_a_run_starts(qtbot, window):
+    """Its buttons follow the state, not the run's first curves frame: a moment frame
+    drawn first left Replay clickable beside a running training (walk-through)."""
+    w, s = window, window.session
+    run_to_end(qtbot, w, 3)
+    assert w.timeline_bar.play_button.isEnabled()  # a finished run can be replayed
+    at_start: list[bool] = []
+    s.stateChanged.connect(lambda state: at_start.append(
+        w.timeline_bar.play_button.isEnabled()) if state == "running" else None)
+    run_to_end(qtbot, w, 300)
+    assert at_start and not any(at_start)

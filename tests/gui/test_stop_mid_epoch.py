@@ -24,7 +24,11 @@ def test_start_after_stop_finishes_the_stopped_epoch(qtbot, window, in_thread):
     assert f"Epoch 1 stopped after batch 2 of {per_epoch}" in text
     assert p.epoch_button.text() == f"Finish epoch ({per_epoch - 2} left)"
     # the accuracy read-out is of this moment, not of an epoch's end like the curves'
-    assert w.decision_panel.accuracy_label.text().startswith("validation accuracy (now)\n")
+    # (the final views come in the turn after the state)
+    label = w.decision_panel.accuracy_label
+    qtbot.waitUntil(lambda: s.snapshot.step == 2 and w.decision_panel.result() is not None)
+    qtbot.wait(50)
+    assert label.text().startswith("validation accuracy (now)\n")
 
     p.epochs_spin.setValue(2)
     qtbot.mouseClick(p.start_button, Qt.MouseButton.LeftButton)
@@ -34,7 +38,7 @@ def test_start_after_stop_finishes_the_stopped_epoch(qtbot, window, in_thread):
     assert list(s.history.loss.x) == list(range(1, 2 * per_epoch + 1))
     assert s.trainer.step == 2 * per_epoch and s.trainer.epoch == 2
     assert p.epoch_button.text().startswith("Step 1 epoch")
-    assert w.decision_panel.accuracy_label.text().startswith("validation accuracy\n")
+    qtbot.waitUntil(lambda: label.text().startswith("validation accuracy\n"), timeout=2_000)
     # the run's end says the first of its epochs was the stopped one, finished
     assert (f"finished 2 epochs (epoch 1 from its batch 3 of {per_epoch}, where it had "
             "stopped)") in w.statusBar().currentMessage()

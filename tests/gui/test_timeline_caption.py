@@ -47,13 +47,17 @@ def test_the_window_captions_a_scrubbed_moment_with_its_epoch(qtbot, window):
     qtbot.mouseClick(p.epoch_button, Qt.MouseButton.LeftButton)  # epoch 1, evaluated
     qtbot.waitUntil(lambda: s.state == "paused" and len(w.plots.epochs) >= 1, timeout=60_000)
     # Present mode's caption counts epochs as the progress bar does
-    assert "· end of epoch 1" in caption_for(s.model)
+    epoch1 = s.history.last_epoch
+    assert f"· end of epoch 1 · validation accuracy {100 * epoch1.valid_accuracy:.1f}%" \
+        in caption_for(s.model)
     for _ in range(2):  # two single steps into epoch 2 (each one a recorded moment)
         step = s.snapshot.step
         qtbot.mouseClick(p.step_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda step=step: s.state == "paused" and s.snapshot.step == step + 1,
                         timeout=60_000)
-    assert "· in epoch 2" in caption_for(s.model) and "epoch 2" in w.training_panel.progress.format()
+    # mid-epoch: the accuracy is epoch 1's, and says so (the panel shows this step's)
+    assert f"· in epoch 2 · after epoch 1: {100 * epoch1.valid_accuracy:.1f}%" \
+        in caption_for(s.model) and "epoch 2" in w.training_panel.progress.format()
     per_epoch = s.trainer.batches_per_epoch
     inside = [k for k in s.model.timeline.moments() if per_epoch < k < 2 * per_epoch]
     assert len(inside) == 2
