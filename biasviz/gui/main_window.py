@@ -604,10 +604,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             # The progress bar with the state, whatever follows (the curves and every
             # other view in the next turn, or once a 10,000-image set's numbers are
             # ready): the status said "finished" beside a bar 1,300 steps short of the end
-            last = self.session.history.last_step
-            if last is not None:
-                self.training_panel.show_progress(last.step, last.epoch, last.batch,
-                                                  last.batches_per_epoch)
+            self._show_progress()
             if not self._final_numbers_in_background():
                 # the next turn: this one says the state; under X, its widgets' painting
                 # and every view's new data in one turn made a 35-45 ms stretch
@@ -956,12 +953,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self.plots.show_history(history)
         elif self.tabs.currentWidget() is self.learning_view:
             self.learning_view.show_bias_path(history.bias)
-        last = history.last_step
         running = self.session.state == RUNNING
-        progressed = last is not None
-        if progressed:
-            self.training_panel.show_progress(last.step, last.epoch, last.batch,
-                                              last.batches_per_epoch)
+        progressed = self._show_progress()
         epoch = history.last_epoch
         if running and epoch is not None and epoch is not self._shown_epoch:
             self._shown_epoch = epoch
@@ -970,6 +963,14 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
                 f"loss {epoch.valid_loss:.4f}", 5000
             )
         return progressed
+
+    def _show_progress(self) -> bool:
+        """The progress bar at the newest step (False when there is none yet)."""
+        last = self.session.history.last_step
+        if last is not None:
+            self.training_panel.show_progress(last.step, last.epoch, last.batch,
+                                              last.batches_per_epoch)
+        return last is not None
 
     def _show_weights(self, snapshot: Snapshot) -> None:
         display = weight_display(

@@ -8,7 +8,8 @@ the window answers nothing (the longest gaps measured while training, issue 14).
 
 :class:`PaintPacer` holds the changed plots with ``setUpdatesEnabled(False)`` (their data
 is already set: only the painting waits) and lets one paint at each turn, so that the
-event loop runs its timers, input and the next report between two plots.  A held plot shows its previous picture for a turn (~5-20 ms).
+event loop runs its timers, input and the next report between two plots.  A held plot
+shows its previous picture for a turn (~5-20 ms).
 
 Each plot is also settled first (:func:`settle`): pyqtgraph computes the view's range,
 its text items' transforms and its lines' extents as it paints, and those changes asked
@@ -30,8 +31,9 @@ class PaintPacer(QObject):
     turn of its own: the first once the turn that changed them has ended (under X, the
     handler's turn and the first plot's paint made one 40-60 ms stretch), each of the
     others a turn later than the one before (while views are still held, a changed view
-    waits behind them).  ``on_painted(seconds)``, if given, hears what the held plots' painting cost
-    (from the first release to the turn after the last), for a frame budget."""
+    waits behind them).  ``on_painted(seconds)``, if given, hears what the held plots'
+    painting cost (from the first release to the turn after the last), for a frame
+    budget."""
 
     def __init__(self, parent: QObject | None = None,
                  on_painted: Callable[[float], None] | None = None) -> None:
