@@ -194,13 +194,17 @@ _TRANSPOSED = frozenset({"hidden.weights"})
 _LIMIT = 1e38
 
 
-def _views(flat: np.ndarray, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
-    """Named arrays (in the shapes given) that are consecutive slices of ``flat``."""
-    out, start = {}, 0
+def named_views(flat: np.ndarray, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """Named arrays (in the shapes given) that are consecutive slices of ``flat``'s last
+    axis: of a flat vector, or of each row of a stack of them (then shaped (rows, …))."""
+    out, start, lead = {}, 0, flat.shape[:-1]
     for name, shape in shapes.items():
         size = math.prod(shape)
-        part = flat[start : start + size]
-        out[name] = part.reshape(shape[::-1]).T if name in _TRANSPOSED else part.reshape(shape)
+        part = flat[..., start : start + size]
+        if name in _TRANSPOSED:
+            out[name] = part.reshape(lead + shape[::-1]).swapaxes(-1, -2)
+        else:
+            out[name] = part.reshape(lead + shape)
         start += size
     return out
 
@@ -223,10 +227,10 @@ class NumpyModel:
         self.names = tuple(shapes)
         size = sum(math.prod(s) for s in shapes.values())
         self._flat = np.zeros(size, np.float32)
-        self.params = _views(self._flat, shapes)
+        self.params = named_views(self._flat, shapes)
         # the gradient, then (once checked) the update applied to the parameters
         self._delta = np.zeros(size, np.float32)
-        self.last_update = _views(self._delta, shapes)
+        self.last_update = named_views(self._delta, shapes)
         self._adam: tuple[np.ndarray, np.ndarray] | None = None
         self._adam_t = 0
         self._bound = 0.0  # ≥ max |parameter|
@@ -249,6 +253,18 @@ class NumpyModel:
     def copy_params(self) -> dict[str, np.ndarray]:
         """Copies of the parameters (row-major, as in the spec)."""
         return {name: view.copy() for name, view in self.params.items()}
+
+    def copy_flat_into(self, params: np.ndarray, update: np.ndarray | None = None) -> None:
+        """Copy the parameters (and the last update), as one flat vector each, into the
+        given float32 arrays of :attr:`size` elements."""
+        np.copyto(params, self._flat)
+        if update is not None:
+            np.copyto(update, self._delta)
+
+    @property
+    def size(self) -> int:
+        """How many numbers the parameters are."""
+        return int(self._flat.size)
 
     def reset_optimizer(self, adam: bool) -> None:
         """SGD (no state), or Adam with zero moments."""

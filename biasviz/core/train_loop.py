@@ -355,6 +355,17 @@ class TrainerCore:
                 last = {n: a.copy() for n, a in fast.last_update.items()}
         return Snapshot(self.spec, params, self.step, self.epoch, last)
 
+    def copy_into(self, params: np.ndarray, update: np.ndarray) -> bool:
+        """Copy the parameters, flat (as :meth:`ModelSpec.param_shapes` orders them), into
+        ``params`` and the last update into ``update``; False (``update`` untouched) when
+        there is no last update.  :meth:`snapshot` without its allocations, for recording
+        many steps in a row (:class:`~biasviz.core.train_process.RecordedStack`)."""
+        fast = self._fast
+        assert fast is not None
+        with self._lock:
+            fast.copy_flat_into(params, update if self._has_update else None)
+            return self._has_update
+
     def set_params(self, params: dict[str, np.ndarray]) -> None:
         """Replace the parameters (import, bias edits, painting).  Call from the training
         thread, or through ``control.submit`` while a run is going."""

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from biasviz.core import shared_images
+from biasviz.core.engine_numpy import named_views
 from biasviz.core.errors import BiasvizError
 from biasviz.core.spec import Snapshot
 from biasviz.core.train_loop import (
@@ -136,17 +137,22 @@ class Report:
     orders_used: int = 0
     seq: int = 0  # the last command the child had applied
     state: dict | None = None  # the trainer's state, with a pause or the end
+    # The child's recorded snapshots already stacked (RecordedStack.packed), sent in the
+    # place of ``recorded``: the parent gets them as ``recorded``.
+    packed: list[tuple] | None = None
 
     # Through the pipe the recorded snapshots go as one array per parameter: pickling
     # each snapshot (its spec, its dict, its small arrays) was ~12 µs, and the chapter's
     # neuron records every step: 7 % of its run in the child went to pickling.
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["recorded"] = _pack_snapshots(self.recorded)
+        packed = state.pop("packed")
+        state["recorded"] = packed if packed is not None else _pack_snapshots(self.recorded)
         return state
 
     def __setstate__(self, state: dict) -> None:
         state["recorded"] = _unpack_snapshots(state["recorded"])
+        state["packed"] = None
         self.__dict__.update(state)
 
 
@@ -168,6 +174,68 @@ def _pack_snapshots(recorded: dict[int, Snapshot]) -> list[tuple]:
         packed.append((spec, [s.step for s in snaps], [s.epoch for s in snaps], params,
                        updates))
     return packed
+
+
+class RecordedStack:
+    """The steps the child records for the timeline, stacked as they are taken: each
+    recording copies the trainer's parameters (and its last update) into the next row of
+    two arrays kept from one report to the next, and a report sends the rows in
+    :func:`_pack_snapshots`' form.  A :class:`~biasviz.core.spec.Snapshot` of its own per
+    recording (its dict, its small arrays, then stacked to be sent) made the chapter's
+    neuron train ~15 % slower in the child, recording every 8th step (what
+    :class:`~biasviz.core.train_loop.RecordingPace` charged it was ~8 %: the rest went in
+    allocating and freeing); the rows cost ~1 %."""
+
+    def __init__(self, spec: Any, capacity: int = 256) -> None:
+        self.spec = spec
+        self.shapes = spec.param_shapes()
+        size = sum(int(np.prod(shape)) for shape in self.shapes.values())
+        self._params = np.empty((capacity, size), np.float32)
+        self._updates = np.empty((capacity, size), np.float32)
+        self._has_update = np.empty(capacity, bool)
+        self.steps: list[int] = []
+        self._epochs: list[int] = []
+        self.row_bytes = 2 * size * 4  # what one recording adds to a report
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def take(self, trainer: Any) -> None:
+        """Record the trainer's step (a :class:`~biasviz.core.train_loop.TrainerCore`)."""
+        k = len(self.steps)
+        if k == len(self._params):  # a longer report than any before: room for twice
+            grow = ((0, k), (0, 0))
+            self._params = np.pad(self._params, grow)
+            self._updates = np.pad(self._updates, grow)
+            self._has_update = np.pad(self._has_update, (0, k))
+        self._has_update[k] = trainer.copy_into(self._params[k], self._updates[k])
+        self.steps.append(trainer.step)
+        self._epochs.append(trainer.epoch)
+
+    def packed(self) -> list[tuple]:
+        """The rows taken since :meth:`clear`, as :func:`_pack_snapshots` gives them
+        (views of this stack's arrays: send them before the next :meth:`take`)."""
+        k = len(self.steps)
+        if not k:
+            return []
+        with_update = self._has_update[:k]
+        if with_update.all():
+            return [(self.spec, list(self.steps), list(self._epochs),
+                     named_views(self._params[:k], self.shapes),
+                     named_views(self._updates[:k], self.shapes))]
+        groups = []  # rows without a last update (after an edit): a group of their own
+        for has in (True, False):
+            rows = np.flatnonzero(with_update == has)
+            if len(rows):
+                groups.append((self.spec, [self.steps[i] for i in rows],
+                               [self._epochs[i] for i in rows],
+                               named_views(self._params[rows], self.shapes),
+                               named_views(self._updates[rows], self.shapes) if has else None))
+        return groups
+
+    def clear(self) -> None:
+        self.steps.clear()
+        self._epochs.clear()
 
 
 def _unpack_snapshots(packed: list[tuple]) -> dict[int, Snapshot]:
@@ -709,22 +777,21 @@ class _Child:
         self.trainer = trainer
         pace = RecordingPace(RECORD_BYTES_PER_SECOND)
         events: list = []
-        recorded: dict[int, Snapshot] = {}
-        pending_bytes = 0
+        recorded = RecordedStack(spec)
         last_sent = time.perf_counter()
         for event in trainer.run(epochs, control):
             events.append(event)
-            snap = (pace.take(event, trainer, shown=control.shows_this_batch())
-                    if isinstance(event, StepMetrics) else None)
-            if snap is not None:
-                recorded[event.step] = snap
-                pending_bytes += pace.last_bytes
+            if (isinstance(event, StepMetrics)
+                    and pace.due(event, shown=control.shows_this_batch())):
+                took = time.perf_counter()
+                recorded.take(trainer)
+                pace.recorded(time.perf_counter() - took, recorded.row_bytes)
             if isinstance(event, TrainingEnded):
                 continue  # the last event: reported below, once the run has wound up
             now = time.perf_counter()
             paused = isinstance(event, Paused)
             if (paused or now - last_sent >= REPORT_INTERVAL
-                    or pending_bytes >= MAX_PENDING_BYTES
+                    or len(recorded) * recorded.row_bytes >= MAX_PENDING_BYTES
                     or (isinstance(event, EpochMetrics) and orders.queue.empty())):
                 pause_state: dict | None = None
                 seq = self.seq
@@ -732,22 +799,22 @@ class _Child:
                     pause_state = trainer.engine_state()
                     with self.seq_lock:  # still paused as of command `seq`? (else stale)
                         seq = self.seq if control.paused else -1
-                snapshot = recorded.get(trainer.step)
-                if snapshot is None or snapshot.epoch != trainer.epoch:
-                    # (recorded at an epoch's last batch, before the epoch was counted)
-                    snapshot = trainer.snapshot()
-                self.send(("report", Report(events, recorded, snapshot, orders.used, seq,
-                                            pause_state)))
+                self._report(events, recorded, trainer, orders.used, seq, pause_state)
                 sent = time.perf_counter()
-                if recorded:  # sending them is part of what recording costs
+                if len(recorded):  # sending them is part of what recording costs
                     pace.charge(sent - now, len(recorded))
-                events, recorded, pending_bytes = [], {}, 0
+                events = []
+                recorded.clear()
                 last_sent = time.perf_counter()
         # The end: its events with the trainer's final state, then "done".
         final = trainer.engine_state()
-        self.send(("report", Report(events, recorded, trainer.snapshot(), orders.used,
-                                    self.seq, final)))
+        self._report(events, recorded, trainer, orders.used, self.seq, final)
         self.send(("done", final, orders.used))
+
+    def _report(self, events: list, recorded: RecordedStack, trainer: Any, orders_used: int,
+                seq: int, state: dict | None) -> None:
+        self.send(("report", Report(events, {}, trainer.snapshot(), orders_used, seq, state,
+                                    packed=recorded.packed())))
 
 
 #: The pipes hold this much (Linux; the default is 64 KB): a report of recorded snapshots

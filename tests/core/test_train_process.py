@@ -331,6 +331,51 @@ def test_a_report_travels_with_its_recorded_snapshots_stacked_and_comes_back_who
                 np.testing.assert_array_equal(got.last_update[name], array)
 
 
+def test_recorded_rows_are_the_snapshots_the_trainer_would_give(sample):
+    """The child records steps as rows of a stack kept between reports: what the parent
+    gets is each step's own snapshot (the MLP's transposed hidden weights too), also past
+    the stack's first size and for a step with no last update (after an edit)."""
+    import pickle
+
+    from biasviz.core.train_loop import TrainerCore
+    from biasviz.core.train_process import RecordedStack, Report
+
+    spec, task, config = CASES["MLP with Adam"]
+    data = make_task_data(sample, task)
+    reference = Trainer(spec, data, config)
+    core = TrainerCore(spec, data, config, reference.snapshot().params, reference.order)
+    stack = RecordedStack(spec, capacity=2)
+    expected = {}
+    control = TrainingControl()
+    for event in core.run(1, control):
+        if isinstance(event, StepMetrics):
+            if event.step == 4:  # an edit: the next recording has no last update
+                core.set_params(core.snapshot().params)
+                expected[event.step] = core.snapshot()
+                stack.take(core)
+                continue
+            expected[event.step] = core.snapshot()
+            stack.take(core)
+            if event.step == 7:
+                control.stop()
+    assert len(stack) == 7 and expected[4].last_update is None
+    back = pickle.loads(pickle.dumps(Report([], {}, None, packed=stack.packed())))
+    assert list(back.recorded) == list(expected)
+    for step, want in expected.items():
+        got = back.recorded[step]
+        assert (got.spec, got.step, got.epoch) == (want.spec, want.step, want.epoch)
+        for name, array in want.params.items():
+            assert got.params[name].shape == array.shape
+            np.testing.assert_array_equal(got.params[name], array)
+        if want.last_update is None:
+            assert got.last_update is None
+        else:
+            for name, array in want.last_update.items():
+                np.testing.assert_array_equal(got.last_update[name], array)
+    stack.clear()
+    assert len(stack) == 0 and stack.packed() == []
+
+
 def test_batch_orders_go_in_growing_batches_so_the_child_never_waits(sample, process,
                                                                       monkeypatch):
     """The first epoch's order goes alone, then 2, 4, 8… (the chapter's epoch takes the
