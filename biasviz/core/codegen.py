@@ -331,6 +331,10 @@ def render_live(line: CodeLine, values: dict) -> str:
         shown = shown.removeprefix("now ").removeprefix("last ")
         if line.live in ("bias", "bias_sum", "loss", "accuracy"):  # (lr: the setting's)
             shown = f"step {int(moment):,}: {shown}"
+    loop = re.search(r"range\((\d+)\)", line.text) if line.live == "epoch" else None
+    if shown and loop is not None and int(values["epoch"]) > int(loop.group(1)):
+        # more than this loop trains: Start was pressed again, or epochs were added
+        shown += " (over several Starts)"
     return line.text + LIVE_MARK + shown if shown else line.text
 
 

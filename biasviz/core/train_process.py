@@ -250,6 +250,18 @@ def _unpack_snapshots(packed: list[tuple]) -> dict[int, Snapshot]:
     return dict(sorted(recorded.items()))
 
 
+class RunFeed:
+    """A run in the child: its trainer, its epochs, and the batch orders sent to the child
+    and used by it so far."""
+
+    def __init__(self, trainer: Any, epochs: int) -> None:
+        self.trainer, self.epochs = trainer, epochs
+        self.shuffle = bool(trainer.config.shuffle)
+        self.n = int(trainer.data.n_train)
+        self.ahead = orders_ahead(self.n)
+        self.sent = self.used = 0
+
+
 class RemoteControl:
     """:class:`~biasviz.core.train_loop.TrainingControl`'s commands, sent to the child.
 
@@ -264,11 +276,15 @@ class RemoteControl:
         self._stopped = False
         self._lock = threading.Lock()
         self._live = False  # commands wait until the run itself has been sent
+        self._over = False  # ...and are dropped once it is over (the next run's are not
+        # this one's: the window stops the last run's thread when it starts a new one)
         self._queued: list[tuple] = []
         self.delay = 0.0
 
     def _command(self, name: str, *args: Any, counts: bool = True) -> None:
         with self._lock:
+            if self._over:
+                return
             if counts:
                 self._seq += 1
             message = ("ctl", self._seq, name, args)
@@ -286,6 +302,10 @@ class RemoteControl:
             queued, self._queued = self._queued, []
             for message in queued:
                 self._process._send(message)  # raised here, the run reports it
+
+    def _end(self) -> None:
+        with self._lock:
+            self._over = True
 
     def pause(self) -> None:
         self._command("pause")
@@ -500,53 +520,77 @@ class TrainingProcess:
     def control(self) -> RemoteControl:
         return RemoteControl(self)
 
-    def run(self, trainer: Any, epochs: int, control: RemoteControl) -> Iterator[Report]:
-        """Train ``trainer`` (a numpy-engine :class:`~biasviz.core.training.Trainer`)
-        ``epochs`` more epochs in the child; yields its reports.  When the run is over
-        (or this generator is closed, or the child fails) the trainer holds the child's
-        last state; a failure raises :class:`TrainingProcessError`."""
+    def ready_for(self, data: Any) -> bool:
+        """Is the child running and holding ``data``'s images?  Then :meth:`begin` is
+        quick (a message and the batch orders drawn ahead), fit for the GUI thread."""
+        return self.alive() and self.holds(data)
+
+    def begin(self, trainer: Any, epochs: int, control: RemoteControl,
+              fresh_draws: bool = True) -> RunFeed:
+        """Send the child a run: ``trainer`` (a numpy-engine
+        :class:`~biasviz.core.training.Trainer`) trains ``epochs`` more epochs there;
+        its images first if the child does not hold them, then the run and its first
+        batch orders.  :meth:`run` relays what follows.
+
+        The window calls this itself when :meth:`ready_for` says it is quick: the child
+        then trains while the window shows that the run started.  Sent from the thread
+        that relays the reports, it went ~5 ms later (of the chapter's 0.08 s run): a new
+        thread waits for the GIL, which the window's handlers hold, in Qt's C++ too.
+        ``fresh_draws=False`` sends only orders drawn ahead (no torch draws here)."""
         self.start()
         self._send_data(trainer.data)
-        shuffle = bool(trainer.config.shuffle)
-        order = trainer.order
-        n = trainer.data.n_train
-        ahead = orders_ahead(n)
-        sent = used = 0
+        feed = RunFeed(trainer, int(epochs))
         self._send(("run", trainer.spec, trainer.config, trainer.engine_state(), int(epochs),
                     control.delay))
         control._go_live()
+        self._top_up(feed, fresh_draws)
+        return feed
 
-        def top_up() -> None:
-            nonlocal sent
-            if not shuffle:
-                return
-            # Sent in batches of 1, 2, 4… orders: the child starts as soon as it has the
-            # first epoch's and always has the next one (the chapter's epochs take it
-            # 0.5 ms, drawing 244 orders here 10 ms: sent in one batch, it waited for them).
-            batch: list[np.ndarray] = []
-            size = 1
-            while sent < epochs and sent - used < ahead:
-                batch.append(order.draw(n).astype(np.int32))
-                sent += 1
-                if len(batch) >= size:
-                    self._send(("orders", batch))
-                    batch, size = [], size * 2
-            if batch:
+    def _top_up(self, feed: RunFeed, fresh_draws: bool = True) -> None:
+        """Send the batch orders the child will need next: in batches of 1, 2, 4… orders,
+        so that it starts as soon as it has the first epoch's and always has the next
+        one (the chapter's epochs take it 0.5 ms, drawing 244 orders here 10 ms: sent in
+        one batch, it waited for them).  ``fresh_draws=False``: only orders drawn ahead."""
+        if not feed.shuffle:
+            return
+        order, n = feed.trainer.order, feed.n
+        batch: list[np.ndarray] = []
+        size = 1
+        while feed.sent < feed.epochs and feed.sent - feed.used < feed.ahead:
+            if not fresh_draws and not order.prefetched():
+                break
+            batch.append(order.draw(n).astype(np.int32))
+            feed.sent += 1
+            if len(batch) >= size:
                 self._send(("orders", batch))
+                batch, size = [], size * 2
+        if batch:
+            self._send(("orders", batch))
 
-        top_up()
+    def run(self, trainer: Any, epochs: int, control: RemoteControl,
+            feed: RunFeed | None = None) -> Iterator[Report]:
+        """Train ``trainer`` (a numpy-engine :class:`~biasviz.core.training.Trainer`)
+        ``epochs`` more epochs in the child; yields its reports.  ``feed``: what
+        :meth:`begin` gave, when the run was sent already.  When the run is over (or
+        this generator is closed, or the child fails) the trainer holds the child's last
+        state; a failure raises :class:`TrainingProcessError`."""
+        if feed is None:
+            feed = self.begin(trainer, epochs, control)
+        shuffle, order = feed.shuffle, trainer.order
+
         done = False
         last: Snapshot | None = None
         try:
+            self._top_up(feed)  # the orders begin() did not draw
             while True:
                 message = self._recv()
                 kind = message[0]
                 if kind == "report":
                     report: Report = message[1]
-                    if shuffle and report.orders_used > used:
-                        order.used(report.orders_used - used)
-                        used = report.orders_used
-                        top_up()
+                    if shuffle and report.orders_used > feed.used:
+                        order.used(report.orders_used - feed.used)
+                        feed.used = report.orders_used
+                        self._top_up(feed)
                     if report.state is not None:
                         trainer.load_engine_state(report.state)
                         if report.events and isinstance(report.events[-1], Paused):
@@ -558,8 +602,8 @@ class TrainingProcess:
                     _, state, orders_used = message
                     trainer.load_engine_state(state)
                     if shuffle:
-                        order.used(orders_used - used)
-                        used = orders_used
+                        order.used(orders_used - feed.used)
+                        feed.used = orders_used
                     done = True
                     return
                 elif kind == "error":
@@ -570,6 +614,7 @@ class TrainingProcess:
         finally:
             if not done:
                 self._abandon(trainer, last)
+            control._end()
             if shuffle:
                 order.rewind_unused()
                 if trainer.epoch_in_progress()[0] > 0:  # stopped in mid-epoch: the next

@@ -413,9 +413,20 @@ class Session(QObject):
         if process is not None:
             self._control = control
             model.set_param_sink(control.set_params)
+            # The run goes to the child from here when that is quick (it holds the images,
+            # the orders are drawn ahead): it trains while the window shows the start.
+            from biasviz.core.train_process import TrainingProcessError
+
+            feed = None
+            if process.ready_for(trainer.data):
+                try:
+                    feed = process.begin(trainer, epochs, control, fresh_draws=False)
+                except TrainingProcessError:
+                    feed = None  # the child is gone: the thread starts a new one
             # This thread only relays the child's reports and draws batch orders.
-            self._train_runner.start(self._process_work(process, trainer, epochs, control),
-                                     on_stop=control.stop)
+            self._train_runner.start(
+                self._process_work(process, trainer, epochs, control, feed),
+                on_stop=control.stop)
             model.training_started(prepared=True)
             return
 
@@ -460,8 +471,8 @@ class Session(QObject):
         n = trainer.data.n_train
         trainer.order.prefetch(min(int(trainer.config.epochs), orders_ahead(n)), n)
 
-    def _process_work(self, process: Any, trainer: Any, epochs: int,
-                      control: Any) -> Callable[[Outbox], None]:
+    def _process_work(self, process: Any, trainer: Any, epochs: int, control: Any,
+                      feed: Any = None) -> Callable[[Outbox], None]:
         """The runner's job for a run in the training process: relay its reports (the
         timeline is written here, in the runner's thread, its one writer)."""
         from biasviz.core.training import EpochMetrics, Paused, StepMetrics, TrainingEnded
@@ -470,7 +481,7 @@ class Session(QObject):
         self._blas_hold_due = True  # at the run's first update: see _hold_one_blas_thread
 
         def work(out: Outbox) -> None:
-            for report in process.run(trainer, epochs, control):
+            for report in process.run(trainer, epochs, control, feed):
                 recorded = report.recorded
                 for event in report.events:
                     if isinstance(event, StepMetrics):

@@ -328,8 +328,14 @@ def test_live_values_go_beside_their_lines():
     assert render_live(by_key["epoch"], {"epoch": None}) == by_key["epoch"].text
     # a snapshot holds the epochs done: said so (step 1,950 of 4 a batch is in epoch 488,
     # as the progress bar says; "epoch 487" beside it read as a contradiction)
-    assert render_live(by_key["epoch"], {"epoch": 487}).endswith("487 epochs done")
+    assert render_live(by_key["epoch"], {"epoch": 17}).endswith("17 epochs done")
     assert render_live(by_key["epoch"], {"epoch": 1}).endswith("1 epoch done")
+    # more epochs done than the loop trains (Start pressed again): said so, not left as
+    # "for epoch in range(40):  # ◂ 42 epochs done"
+    loop = int(re.search(r"range\((\d+)\)", by_key["epoch"].text).group(1))
+    assert render_live(by_key["epoch"], {"epoch": loop}).endswith(f"{loop} epochs done")
+    assert render_live(by_key["epoch"], {"epoch": loop + 2}).endswith(
+        f"{loop + 2} epochs done (over several Starts)")
     per_pixel = generate_code(ModelSpec(bias_mode="per_pixel"), TrainConfig(), PAIR)
     line = next(li for li in per_pixel.lines() if li.live == "bias_sum")
     assert "Σbᵢ = 2.5" in render_live(line, {"bias_sum": 2.5})

@@ -78,6 +78,42 @@ def test_a_run_in_the_process_is_the_run_in_this_process(sample, process, case):
     assert_same_trainers(here, there)
 
 
+def test_a_run_begun_before_its_relay_starts_is_the_same_run(sample, process):
+    """The window sends the run itself (begin) when the child holds the images and the
+    orders are drawn ahead, and a thread relays it (run with the feed): the same run."""
+    spec, task, config = CASES["chapter neuron"]
+    data = make_task_data(sample, task)
+    here, there = Trainer(spec, data, config), Trainer(spec, data, config)
+    expected = list(here.run())
+    assert not process.ready_for(there.data)  # the child has not got these images yet
+    process.preload(there.data)
+    assert process.ready_for(there.data)
+    there.order.prefetch(2, data.n_train)  # only these two go at once; the rest later
+    control = process.control()
+    feed = process.begin(there, config.epochs, control, fresh_draws=False)
+    assert (feed.sent, there.order.prefetched()) == (2, 0)
+    got = events_of(process.run(there, config.epochs, control, feed))
+    assert losses(got) == losses(expected)
+    assert_same_trainers(here, there)
+
+
+def test_a_finished_runs_control_cannot_touch_the_next_run(sample, process):
+    """Starting a run stops the last run's thread, whose control says "stop": the child
+    must not apply it to the new run."""
+    data = make_task_data(sample, Task.pair(3, 7))
+    config = TrainConfig(epochs=30)
+    trainer = Trainer(ModelSpec(), data, config)
+    old = process.control()
+    list(process.run(trainer, 1, old))
+    new = process.control()
+    feed = process.begin(trainer, 30, new)
+    old.stop()
+    old.pause()
+    events = events_of(process.run(trainer, 30, new, feed))
+    assert trainer.epoch == 31
+    assert not any(isinstance(e, Paused) for e in events)
+
+
 def test_reports_carry_recorded_snapshots_of_their_steps(sample, process):
     data = make_task_data(sample, Task.pair(3, 7))
     trainer = Trainer(ModelSpec(), data, TrainConfig(epochs=3))
