@@ -553,9 +553,11 @@ class BinaryPage:
             self._set_multiclass_words()
 
     def _fit_line_labels(self, *_args) -> None:
-        """The two labels beside the decision line, shortened to the room on their side
-        of it (a label cut off by the plot's edge tells nothing); the full texts are in
-        their tooltips."""
+        """The two labels beside the decision line, each on its own side of it, shortened
+        to the room there (a label cut off by the plot's edge tells nothing); a side too
+        narrow for its label (the line near an edge) has it on the other side, a row
+        lower, its arrow pointing across the line.  The full texts are in their
+        tooltips."""
         if self._decision is None:
             return
         vb = self.plot.getPlotItem().getViewBox()
@@ -567,26 +569,37 @@ class BinaryPage:
         rooms = (width - at - 10, at - 10)  # first class right of the line, second left
         first, second = (quoted(n) for n in self._class_names)
         # (no bare arrow, no bare or cut name: beside the other label "←" read as part of
-        # it — "← predict “Pullover” →" — and "“C…" as a stray mark: a side too narrow
-        # for "← “Coat”" shows nothing, the whole text in its tooltip)
+        # it — "← predict “Pullover” →" — and "“C…" as a stray mark)
         candidates = (
             (f"predict {first} →", f"{first} →"),
             (f"← predict {second}", f"← {second}"),
         )
-        for label, options, room in zip(
-            (self.line_label_first, self.line_label_second), candidates, rooms, strict=True
-        ):
+        labels = (self.line_label_first, self.line_label_second)
+        for own, (label, options) in enumerate(zip(labels, candidates, strict=True)):
             metrics = QFontMetricsF(label.textItem.font())
             # the text item draws a margin around its text
-            room -= 2 * label.textItem.document().documentMargin() + 2
-            text = next((o for o in options if metrics.horizontalAdvance(o) <= room), "")
+            margin = 2 * label.textItem.document().documentMargin() + 2
+
+            def fitting(room: float, options=options, metrics=metrics,
+                        margin=margin) -> str:
+                return next((o for o in options
+                             if metrics.horizontalAdvance(o) <= room - margin), "")
+
+            side, text = own, fitting(rooms[own])
+            if not text:  # too narrow here: the other side, if it has room
+                side, text = 1 - own, fitting(rooms[1 - own])
+            anchor = (0, 0.5) if side == 0 else (1, 0.5)  # right of the line, or left
+            position = 0.93 if side == own else 0.80
             fmt_text = text.replace("{", "{{").replace("}", "}}")
             if (label.format == fmt_text and label.toolTip() == options[0]
-                    and label.isVisibleTo(self.decision_line) == bool(text)):
+                    and label.isVisibleTo(self.decision_line) == bool(text)
+                    and label.anchors[0] == anchor and label.orthoPos == position):
                 continue  # as it is (each setFormat re-lays the label out: ~0.2 ms)
             label.setVisible(bool(text))  # first: a hidden label ignores new text
+            label.anchors = [anchor, anchor]
             label.setFormat(fmt_text)
             label.setToolTip(options[0])
+            label.setPosition(position)  # (places it anew, with its anchor)
 
     # ------------------------------------------------------------------ binary internals
     def _set_noun(self, names) -> None:

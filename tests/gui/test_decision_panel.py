@@ -756,6 +756,41 @@ def test_the_confusion_grids_tick_marks_stay_outside_its_cells(panel, qtbot):
                 assert not cells.contains(axis.mapToScene(p)), (side, p)
 
 
+def test_near_an_edge_the_line_labels_go_both_on_the_side_with_room(qtbot):
+    """The decision line near the plot's edge: the side without room for its label has
+    it on the other side, a row lower (it showed nothing, the text only in a tooltip);
+    both read whole, inside the plot, apart; back in the middle each is on its side."""
+    panel = DecisionPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    names = ("T-shirt/top", "Ankle boot")
+    first, second = panel.line_label_first, panel.line_label_second
+    whole = ("predict “T-shirt/top” →", "← predict “Ankle boot”")
+
+    def placed(bias: float) -> list[tuple[str, bool, float]]:
+        panel.set_binary(make_binary(), bias, names, bias=bias)
+        qtbot.wait(20)
+        view = panel.plot.getPlotItem().getViewBox().sceneBoundingRect()
+        rects = [label.sceneBoundingRect() for label in (first, second)]
+        assert all(label.isVisible() for label in (first, second))
+        assert not rects[0].intersects(rects[1])
+        assert all(view.left() <= r.left() and r.right() <= view.right() for r in rects)
+        line_x = panel.decision_line.sceneBoundingRect().center().x()
+        return [(label.toPlainText(), r.center().x() > line_x, round(r.top()))
+                for label, r in zip((first, second), rects, strict=True)]
+
+    middle = placed(0.0)
+    assert [(text, right) for text, right, _ in middle] == [(whole[0], True), (whole[1], False)]
+    assert middle[0][2] == middle[1][2]  # one row
+    for bias, side in ((-11.0, False), (11.0, True)):  # the line near the right, the left
+        got = placed(bias)
+        assert [text for text, _, _ in got] == list(whole)
+        assert [right for _, right, _ in got] == [side, side]
+    assert placed(0.0) == middle
+
+
 def test_frames_that_keep_the_line_labels_text_do_not_lay_them_out_again(qtbot):
     """A training frame moves the line a little; the labels beside it are re-laid out
     (pyqtgraph's setFormat: ~0.2 ms in Python each) only when their text changes."""
