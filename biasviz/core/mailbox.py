@@ -116,3 +116,48 @@ class FrameBudget:
         self.last_cost = max(0.0, float(cost))
         rest = rest_for_share(self.last_cost, self.max_share)
         return min(self.max_interval, max(self.min_interval, rest))
+
+
+class RunPace:
+    """When a run will end, at its pace so far: a frame drawn just before the end is
+    replaced by the run's final views at once, and drawing it takes the cores the run
+    needs (the chapter's whole run is ~0.08 s: its one frame, 20-70 ms of painting,
+    made it ~1.5× longer in the window).  Skips stop after ``patience`` seconds, in case
+    the pace was wrong (a run that stalls still gets its frames)."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter,
+                 patience: float = 0.25) -> None:
+        self._clock = clock
+        self.patience = float(patience)
+        self._start: tuple[float, int] | None = None
+        self._end_step: int | None = None
+        self._skipping_since: float | None = None
+
+    def started(self, step: int, end_step: int | None) -> None:
+        """A run (or its resumption) starts at ``step``, to end at ``end_step``."""
+        self._start = (self._clock(), int(step))
+        self._end_step = None if end_step is None else int(end_step)
+        self._skipping_since = None
+
+    def seconds_left(self, step: int) -> float | None:
+        """Seconds until the end step, at the pace from the start to ``step``; None
+        before any step is done or without an end."""
+        if self._start is None or self._end_step is None:
+            return None
+        t0, step0 = self._start
+        done, elapsed = int(step) - step0, self._clock() - t0
+        if done <= 0 or elapsed <= 0:
+            return None
+        return max(0, self._end_step - int(step)) * elapsed / done
+
+    def skip_frame(self, step: int, within: float) -> bool:
+        """Skip a frame at ``step``: the run ends within ``within`` seconds (and frames
+        have not been skipped for ``patience`` already)."""
+        left = self.seconds_left(step)
+        now = self._clock()
+        if left is None or left > within:
+            self._skipping_since = None
+            return False
+        if self._skipping_since is None:
+            self._skipping_since = now
+        return now - self._skipping_since <= self.patience

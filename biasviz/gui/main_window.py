@@ -43,7 +43,7 @@ from biasviz import __version__
 from biasviz.core.datasets import DIGIT_NAMES, Task
 from biasviz.core.decisions import BinaryDecision, output_biases
 from biasviz.core.errors import BiasvizError
-from biasviz.core.mailbox import FrameBudget, rest_for_share
+from biasviz.core.mailbox import FrameBudget, RunPace, rest_for_share
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig
 from biasviz.core.weight_display import weight_display
 from biasviz.gui import file_dirs
@@ -83,6 +83,10 @@ SETTINGS_APP = "biasviz"
 # (see MainWindow._side_share): the training process trains on a core of its own...
 PROCESS_RUN_SHARE = 0.25
 THREAD_RUN_SHARE = 0.1  # ...a thread of this process shares the GIL with the drawing
+# No frame while a run, at its pace, ends within this: its final views come then anyway
+# (a frame 50 ms before the end is on screen 50 ms; its 20-70 ms of painting competed
+# with the run for the machine's two cores: the chapter's 0.08 s run took ~1.5× longer)
+END_SOON_SECONDS = 0.1
 
 # The lessons in menu order: module in biasviz.gui.lessons, its Lesson class, its title.
 # Titles are written here so that the menu costs no imports at start-up; a test checks
@@ -263,6 +267,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         # refresh per frame at most, from one snapshot of the model, and never more often
         # than the frame budget allows (painting holds the GIL the training needs).
         self._frame_budget = FrameBudget(min_interval=1 / 30, max_share=PROCESS_RUN_SHARE)
+        self._run_pace = RunPace()
         # what a moment's numbers cost off the GUI thread, and when the last were ready
         self._prep_cost, self._prep_done_at = 0.0, 0.0
         self._frame_timer = QTimer(self, singleShot=True)
@@ -589,6 +594,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             # and, resumed, goes on to that end: the axes neither shrink nor grow)
             self.plots.plan_run(*plan)
             self._pacer.spread(self._plot_views(self.plots), counted=False)
+        if state == RUNNING:  # (a resumed run too: its pace from here)
+            trainer = self.session.model.trainer
+            self._run_pace.started(trainer.step if trainer is not None else 0,
+                                   plan[0] if plan is not None else None)
         self.training_panel.set_state(state)
         # (with the state: a run's first frame may draw a moment before the timeline's
         # own frame, and its Replay stayed clickable meanwhile)
@@ -789,6 +798,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         t0 = time.perf_counter()
         model = self.session.model
         snap = model.shown_snapshot()
+        if (snap is not None and self.session.state == RUNNING and model.scrub_step is None
+                and self._run_pace.skip_frame(snap.step, END_SOON_SECONDS)):
+            return  # the run's final views come within the blink of an eye
         if snap is not None:
             self._frame_parity = not getattr(self, "_frame_parity", False)
             if self.tabs.currentIndex() != 0:

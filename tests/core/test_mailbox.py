@@ -99,3 +99,31 @@ def test_put_all_adds_a_batch_with_one_decision():
     assert box.put_all([7], urgent=True, state=lambda: "s3")
     assert box.take() == ([6, 7], "s3")
     assert not box.put_all([])  # nothing new, not urgent
+
+
+def test_run_pace_says_when_a_run_ends_and_skips_only_frames_near_the_end():
+    from biasviz.core.mailbox import RunPace
+
+    now = [10.0]
+    pace = RunPace(clock=lambda: now[0], patience=0.25)
+    assert pace.seconds_left(5) is None and not pace.skip_frame(5, 0.1)  # no run yet
+    pace.started(step=100, end_step=1100)
+    assert pace.seconds_left(100) is None  # no step done: no pace
+    now[0] = 10.5
+    assert pace.seconds_left(600) == pytest.approx(0.5)  # 500 steps in 0.5 s, 500 left
+    assert not pace.skip_frame(600, 0.1)
+    now[0] = 10.95
+    assert pace.seconds_left(1050) == pytest.approx(0.05)  # 950 steps in 0.95 s, 50 left
+    assert pace.skip_frame(1050, 0.1)
+    now[0] = 11.1  # a stall: the end did not come when the pace said
+    assert pace.skip_frame(1050, 0.1)
+    now[0] = 11.3  # ...skipping for longer than the patience: frames again
+    assert not pace.skip_frame(1050, 0.1)
+    # slow motion: the same steps left take long, no skip
+    pace.started(step=0, end_step=100)
+    now[0] = 21.3
+    assert pace.seconds_left(90) == pytest.approx(10 * 10.0 / 90)
+    assert not pace.skip_frame(90, 0.1)
+    pace.started(step=0, end_step=None)  # no planned end: never skipped
+    now[0] = 22.0
+    assert pace.seconds_left(5) is None and not pace.skip_frame(5, 0.1)

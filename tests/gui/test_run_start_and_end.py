@@ -82,6 +82,39 @@ def test_the_training_process_has_the_run_before_the_views_redraw_for_it(qtbot, 
     assert sent == [True]
 
 
+def test_no_frame_is_drawn_when_the_run_is_about_to_end(qtbot, window):
+    """A frame drawn just before a run's end is on screen for as long, then replaced by
+    the final views; its painting competed with the run for the cores (the chapter's
+    0.08 s run took ~1.5× longer with its one frame): none when the run, at its pace so
+    far, ends within END_SOON_SECONDS; frames before that."""
+    from dataclasses import replace
+
+    from biasviz.gui.main_window import END_SOON_SECONDS
+
+    w, s = window, window.session
+    s.start_training_process()
+    s.set_config(replace(s.config, epochs=3000))  # ~1 s
+    frames: list[tuple[float | None, bool]] = []  # (seconds left by the pace, drawn)
+    original = w._refresh_frame
+
+    def frame() -> None:
+        snap = s.model.shown_snapshot()
+        left = w._run_pace.seconds_left(snap.step) if snap is not None else None
+        drawn, preparing = w.frames_drawn, w._prep_runner.is_running()
+        original()
+        frames.append((left, w.frames_drawn != drawn
+                       or (w._prep_runner.is_running() and not preparing)))
+
+    w._frame_timer.timeout.disconnect()
+    w._frame_timer.timeout.connect(frame)
+    s.start()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    assert any(drawn for _left, drawn in frames)
+    near_end = [drawn for left, drawn in frames
+                if left is not None and left <= END_SOON_SECONDS]
+    assert not any(near_end), frames
+
+
 def test_a_runs_start_and_end_move_nothing_on_the_neuron_tab(qtbot, window):
     """Nothing on the Neuron tab moves or changes size while a run starts, trains and
     ends: each move had Qt relayout and repaint the widgets around it (a plot's resize
