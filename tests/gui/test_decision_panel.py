@@ -756,15 +756,21 @@ def test_the_confusion_grids_tick_marks_stay_outside_its_cells(panel, qtbot):
                 assert not cells.contains(axis.mapToScene(p)), (side, p)
 
 
-def test_near_an_edge_the_line_labels_go_both_on_the_side_with_room(qtbot):
-    """The decision line near the plot's edge: the side without room for its label has
-    it on the other side, a row lower (it showed nothing, the text only in a tooltip);
-    both read whole, inside the plot, apart; back in the middle each is on its side."""
+def shown_panel(qtbot) -> DecisionPanel:
+    """A decision panel on screen, 700×500."""
     panel = DecisionPanel()
     qtbot.addWidget(panel)
     panel.resize(700, 500)
     panel.show()
     qtbot.waitExposed(panel)
+    return panel
+
+
+def test_near_an_edge_the_line_labels_go_both_on_the_side_with_room(qtbot):
+    """The decision line near the plot's edge: the side without room for its label has
+    it on the other side, a row lower (it showed nothing, the text only in a tooltip);
+    both read whole, inside the plot, apart; back in the middle each is on its side."""
+    panel = shown_panel(qtbot)
     names = ("T-shirt/top", "Ankle boot")
     first, second = panel.line_label_first, panel.line_label_second
     whole = ("predict “T-shirt/top” →", "← predict “Ankle boot”")
@@ -794,11 +800,7 @@ def test_near_an_edge_the_line_labels_go_both_on_the_side_with_room(qtbot):
 def test_frames_that_keep_the_line_labels_text_do_not_lay_them_out_again(qtbot):
     """A training frame moves the line a little; the labels beside it are re-laid out
     (pyqtgraph's setFormat: ~0.2 ms in Python each) only when their text changes."""
-    panel = DecisionPanel()
-    qtbot.addWidget(panel)
-    panel.resize(700, 500)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = shown_panel(qtbot)
     names = ("3", "7")
     panel.set_binary(make_binary(), 0.4, names)
     calls: list[str] = []
