@@ -247,7 +247,8 @@ class TrainingControl:
 
 # -- the batch order ---------------------------------------------------------------------
 class OrderSource(Protocol):
-    """Where each epoch's permutation of the training images comes from."""
+    """Where each epoch's permutation of the training images comes from (and, where it
+    can, ``give_back()``: the last order was not used, the next one is that again)."""
 
     def next_order(self, n: int) -> np.ndarray: ...
 
@@ -343,6 +344,14 @@ class TrainerCore:
             rewind = getattr(self._order_source, "rewind_epoch", None)
             if rewind is not None:
                 rewind()
+        elif position == 0 and self.config.shuffle and self._order_source is not None:
+            # Stopped between two epochs, once the next one's order was drawn: it goes
+            # back, and the next run's first epoch is that one (it was the one after:
+            # a run stopped on an epoch's last batch went on differently from one never
+            # stopped).
+            give_back = getattr(self._order_source, "give_back", None)
+            if give_back is not None:
+                give_back()
 
     def snapshot(self) -> Snapshot:
         """Copies of the parameters and of the last update."""

@@ -702,6 +702,11 @@ class _FedOrder:
             self.used += 1
             return order
 
+    def give_back(self) -> None:
+        """The last order was not used (the run stopped before its first batch): it does
+        not count as used, and the parent draws it again for the next run."""
+        self.used = max(0, self.used - 1)
+
 
 class _Child:
     def __init__(self, cmd: Connection, evt: Connection,

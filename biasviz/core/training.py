@@ -148,6 +148,11 @@ class TorchOrder:
         epoch's order again (a run stopped in mid-epoch)."""
         self.set_state(self.epoch_start_state())
 
+    def give_back(self) -> None:
+        """The last order handed out was not used (a run stopped before its epoch's
+        first batch): the next draw is that order again."""
+        self.rewind_epoch()
+
     def rewind_unused(self) -> None:
         """Forget the draws that were never used: the next draw repeats the first."""
         if self._before:

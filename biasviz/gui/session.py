@@ -417,6 +417,9 @@ class Session(QObject):
             # the orders are drawn ahead): it trains while the window shows the start.
             from biasviz.core.train_process import TrainingProcessError
 
+            # The last run's thread ends first (it hands back the orders its run did not
+            # use: as before, when the new run's thread sent the run once it had ended).
+            self._train_runner.cancel()
             feed = None
             if process.ready_for(trainer.data):
                 try:

@@ -162,6 +162,43 @@ def test_stopping_mid_run_keeps_position_and_batch_order(sample, process):
     assert_same_trainers(straight, there)
 
 
+def test_a_run_stopped_between_two_epochs_goes_on_as_if_never_stopped(sample):
+    """Stopped after an epoch's last batch, once the next epoch's order was drawn: that
+    order goes back, in this process (the generator's state) and in the training
+    process (its orders used, which the parent rewinds to).  The next run's first epoch
+    took the order after it before."""
+    from biasviz.core.train_loop import TrainerCore
+    from biasviz.core.train_process import _FedOrder
+
+    data = make_task_data(sample, Task.pair(3, 7))
+    config = TrainConfig(epochs=6)
+    straight = Trainer(ModelSpec(), data, config)
+    expected = losses(straight.run())
+
+    def stopped_after_epoch_2(run) -> list:
+        control, events = TrainingControl(), []
+        for event in run(control):
+            events.append(event)
+            if isinstance(event, EpochMetrics) and event.epoch == 2:
+                control.stop()
+        return events
+
+    here = Trainer(ModelSpec(), data, config)
+    first = stopped_after_epoch_2(lambda control: here.run(6, control))
+    assert here.epoch == 2 and isinstance(first[-1], TrainingEnded)
+    assert losses(first) + losses(here.run(4)) == expected
+    assert_same_trainers(straight, here)
+
+    # the training process's side: its fed orders
+    parent = Trainer(ModelSpec(), data, config)
+    fed = _FedOrder()
+    for _ in range(6):
+        fed.queue.put(parent.order.draw(data.n_train))
+    child = TrainerCore(ModelSpec(), data, config, parent.snapshot().params, fed)
+    stopped_after_epoch_2(lambda control: child.run(6, control))
+    assert child.epoch == 2 and fed.used == 2  # the third order was given back
+
+
 def test_pause_step_edit_and_resume_reach_the_process(sample, process):
     data = make_task_data(sample, Task.pair(3, 7))
     config = TrainConfig(epochs=4)

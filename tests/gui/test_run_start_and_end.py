@@ -207,3 +207,45 @@ def test_between_runs_the_next_runs_batch_orders_are_drawn_ahead(qtbot, window):
         np.testing.assert_array_equal(s.snapshot.params[name], value)
     # and again for the run after it, once the window has been idle a moment
     qtbot.waitUntil(lambda: s.trainer.order.prefetched() == 5, timeout=5_000)
+
+
+def test_a_run_started_the_moment_a_stopped_one_ends_is_the_run_that_follows_it(qtbot,
+                                                                                 window):
+    """Start pressed in the very handler of a stopped run's "ready", while that run's
+    thread may still be handing back the batch orders it did not use: the two runs are
+    the run that was never stopped (the orders are not drawn twice, nor skipped)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from biasviz.core.training import Trainer
+
+    s = window.session
+    s.start_training_process()
+    s.set_config(replace(s.config, epochs=300))
+    qtbot.waitUntil(lambda: s.trainer.order.prefetched() > 0, timeout=5_000)
+    stopped, restarted = [False], [False]
+
+    def on_update(*_args) -> None:
+        if not stopped[0] and s.state == "running" and s.trainer is not None:
+            stopped[0] = True
+            s.stop()
+
+    def on_state(state: str) -> None:
+        if state == "ready" and stopped[0] and not restarted[0]:
+            restarted[0] = True
+            s.set_config(replace(s.config, epochs=3))
+            s.start()
+
+    s._train_runner.updated.connect(on_update)
+    s.stateChanged.connect(on_state)
+    s.start()
+    qtbot.waitUntil(lambda: restarted[0] and s.state == "ready", timeout=WAIT)
+    s.stateChanged.disconnect(on_state)
+    s._train_runner.updated.disconnect(on_update)
+    assert 0 < s.trainer.epoch < 300
+    straight = Trainer(s.spec, s.data, replace(s.config, epochs=s.trainer.epoch))
+    expected = [e.loss for e in straight.run() if hasattr(e, "loss")]
+    assert list(s.history.loss.y) == expected
+    for name, value in straight.snapshot().params.items():
+        np.testing.assert_array_equal(s.snapshot.params[name], value)
