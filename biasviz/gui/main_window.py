@@ -592,8 +592,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         if state == RUNNING and previous != PAUSED and plan is not None:
             # a new run: the plots span it (a resumed one did; a step's run pauses at once
             # and, resumed, goes on to that end: the axes neither shrink nor grow)
-            self.plots.plan_run(*plan)
-            self._pacer.spread(self._plot_views(self.plots), counted=False)
+            if self.plots.plan_run(*plan):  # (a plot let go repaints whole: only if so)
+                self._pacer.spread(self._plot_views(self.plots), counted=False)
         if state == RUNNING:  # (a resumed run too: its pace from here)
             trainer = self.session.model.trainer
             self._run_pace.started(trainer.step if trainer is not None else 0,

@@ -225,16 +225,19 @@ class TrainingPlots(QWidget):
             return planned + 0.5
         return nice_ceiling(max(5.0, last * 1.02))
 
-    def plan_run(self, end_step: int, end_epoch: int) -> None:
+    def plan_run(self, end_step: int, end_epoch: int) -> bool:
         """A run starts that will end at ``end_step`` / ``end_epoch`` (if not stopped):
         the x axes span it from the start, as fastai's ShowGraphCallback's do, and the
         curves grow into them.  Axes that grew with the curves re-laid out their ticks
-        at every frame of a short run (11 times in the chapter's 0.2 s)."""
+        at every frame of a short run (11 times in the chapter's 0.2 s).  True when an
+        axis changed (the empty plots already span the run Start begins: most often
+        none does)."""
         self._planned = (float(end_step), float(end_epoch))
         self._version = -1  # the next history redraws the ranges
         self._epochs_key = None
-        self._set_range(self.loss_plot, "x", 0.0, self._step_span(0.0))
-        self._set_range(self.acc_plot, "x", 0.0, self._epoch_span(0.0))
+        loss = self._set_range(self.loss_plot, "x", 0.0, self._step_span(0.0))
+        accuracy = self._set_range(self.acc_plot, "x", 0.0, self._epoch_span(0.0))
+        return loss or accuracy
 
     def show_history(self, history) -> None:
         """Draw the app model's training history (only when it changed).
@@ -284,11 +287,12 @@ class TrainingPlots(QWidget):
             self._set_range(self.acc_plot, "x", 0.0, self._epoch_span(epoch))
         self._title_accuracy()  # the last epoch's, or the moment's the timeline shows
 
-    def _set_range(self, plot, axis: str, lo: float, hi: float) -> None:
-        """Set a range only when it differs from the one shown (no relayout otherwise)."""
+    def _set_range(self, plot, axis: str, lo: float, hi: float) -> bool:
+        """Set a range only when it differs from the one shown (no relayout otherwise);
+        True when it did."""
         key = (id(plot), axis)
         if self._ranges.get(key) == (lo, hi):
-            return
+            return False
         self._ranges[key] = (lo, hi)
         if axis == "x":
             if plot is self.acc_plot:
@@ -300,6 +304,7 @@ class TrainingPlots(QWidget):
             plot.setXRange(lo, hi, padding=0)
         else:
             plot.setYRange(lo, hi, padding=0)
+        return True
 
     @property
     def epochs(self) -> list[tuple[int, int, float, float]]:

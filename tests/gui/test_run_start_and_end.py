@@ -249,3 +249,31 @@ def test_a_run_started_the_moment_a_stopped_one_ends_is_the_run_that_follows_it(
     assert list(s.history.loss.y) == expected
     for name, value in straight.snapshot().params.items():
         np.testing.assert_array_equal(s.snapshot.params[name], value)
+
+
+def test_a_runs_start_repaints_the_curves_only_when_their_axes_change(qtbot, window):
+    """A plot let go by the paint pacer repaints whole: the start spreads the curves only
+    when the run's plan moved an axis (the first run's empty plots already span it; a
+    second run reaches further)."""
+    w, s = window, window.session
+    s.start_training_process()
+    spread_at_start: list[bool] = []
+    calls: list[int] = []
+    original = w._pacer.spread
+
+    def spread(views, counted=True):
+        calls.append(1)
+        return original(views, counted)
+
+    def on_state(state: str) -> None:  # (after the window's own handler)
+        if state == "running":
+            spread_at_start.append(bool(calls))
+
+    w._pacer.spread = spread
+    s.stateChanged.connect(on_state)
+    for _ in range(2):
+        calls.clear()
+        s.start()
+        qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    s.stateChanged.disconnect(on_state)
+    assert spread_at_start == [False, True]
