@@ -40,8 +40,9 @@ def _start_and_finish(qtbot, w, epochs: int = 3) -> list[bool]:
     seen: list[bool] = []
 
     def on_state(state: str) -> None:
-        if state == "running":
-            seen.append(w.session._train_runner.is_running())
+        if state == "running":  # started (a 3-epoch run in a thread may be over already)
+            thread = w.session._train_runner.thread_object()
+            seen.append(thread is not None and (thread.isRunning() or thread.isFinished()))
 
     w.session.stateChanged.connect(on_state)
     w.training_panel.epochs_spin.setValue(epochs)
