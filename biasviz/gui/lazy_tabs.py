@@ -24,6 +24,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QAbstractButton, QTabBar, QTabWidget, QWidget
 
+from biasviz.gui.wheel_guard import guard_wheel
+
 
 class PendingPage(QWidget):
     """Stands in a tab (and in ``owner.<attribute>``) for a view built on first need.
@@ -56,6 +58,7 @@ class PendingPage(QWidget):
         if self._view is not None:
             return self._view
         view = self._factory()
+        guard_wheel(view)  # as the window's other controls (see wheel_guard)
         self._view = view
         tabs = self._tab_widget()
         if tabs is not None:

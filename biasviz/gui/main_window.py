@@ -70,6 +70,7 @@ from biasviz.gui.timeline_bar import TimelineBar, moment_caption
 from biasviz.gui.training_panel import TrainingPanel
 from biasviz.gui.training_plots import TrainingPlots
 from biasviz.gui.weights_view import WeightsView
+from biasviz.gui.wheel_guard import guard_wheel
 from biasviz.gui.window_code import CodeLinkMixin
 from biasviz.gui.window_files import FilesMixin
 from biasviz.gui.window_present import PresentCompareMixin
@@ -346,6 +347,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self._on_data(self.session.data)
         self._update_code()
         self._show_recipe()
+        # The wheel scrolls the panels; it changes a value only in a focused control
+        # (tabs built later and lessons get the same as they are built).
+        guard_wheel(self)
 
     # ------------------------------------------------------------------ building
     def _neuron_tab(self) -> QWidget:
@@ -1115,6 +1119,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             page.setWidgetResizable(True)
             page.setFrameShape(QScrollArea.Shape.NoFrame)
             page.setWidget(lesson)
+            guard_wheel(lesson)
             self.tabs.addTab(page, lesson.title)
             lesson.set_data(self.session.data)
             lesson.set_model(self.session.snapshot)
