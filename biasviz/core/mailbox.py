@@ -126,9 +126,12 @@ class RunPace:
     the pace was wrong (a run that stalls still gets its frames)."""
 
     def __init__(self, clock: Callable[[], float] = time.perf_counter,
-                 patience: float = 0.25) -> None:
+                 patience: float = 0.25, settle: float = 0.03) -> None:
         self._clock = clock
         self.patience = float(patience)
+        # no pace before this much of the run (its first step came before any slow
+        # motion's first wait: 1 step in 5 ms said "the 8 steps end in 35 ms")
+        self.settle = float(settle)
         self._start: tuple[float, int] | None = None
         self._end_step: int | None = None
         self._skipping_since: float | None = None
@@ -141,12 +144,13 @@ class RunPace:
 
     def seconds_left(self, step: int) -> float | None:
         """Seconds until the end step, at the pace from the start to ``step``; None
-        before any step is done or without an end."""
+        before any step is done, in the run's first ``settle`` seconds, or without an
+        end."""
         if self._start is None or self._end_step is None:
             return None
         t0, step0 = self._start
         done, elapsed = int(step) - step0, self._clock() - t0
-        if done <= 0 or elapsed <= 0:
+        if done <= 0 or elapsed < max(self.settle, 1e-9):
             return None
         return max(0, self._end_step - int(step)) * elapsed / done
 

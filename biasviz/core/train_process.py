@@ -755,7 +755,9 @@ class _Child:
                 self.orders = _FedOrder()
                 self.orders.control = control
                 self.control = control
-                self.runs.put(message)
+                # (the run takes its own control and orders: the serving thread may still
+                # be winding the last run up, and clearing this one's)
+                self.runs.put((*message, control, self.orders))
             elif kind == "data":
                 # Taken here, not handed to the serving thread through its queue: that
                 # thread would hold the old images while this one received the new ones.
@@ -810,7 +812,7 @@ class _Child:
                 return
             try:
                 self.memlog.write("run started")
-                self.train(*message[1:5])
+                self.train(*message[1:5], control=message[6], orders=message[7])
                 self.memlog.write("run ended")
             except Exception as exc:  # noqa: BLE001 - reported to the parent, which shows it
                 self.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
@@ -818,10 +820,13 @@ class _Child:
                 # The run's trainer holds the images too: it goes with the run, so that
                 # new images never arrive while the old ones are still held (60k images:
                 # 55 MB more at the child's peak).
-                self.control = self.trainer = None
+                with self.seq_lock:
+                    if self.control is message[6]:  # (not a run sent meanwhile)
+                        self.control = None
+                self.trainer = None
 
-    def train(self, spec: Any, config: Any, state: dict, epochs: int) -> None:
-        control, orders = self.control, self.orders
+    def train(self, spec: Any, config: Any, state: dict, epochs: int, *,
+              control: TrainingControl, orders: _FedOrder) -> None:
         trainer = TrainerCore(spec, self.data, config, state["params"], orders)
         trainer.load_engine_state(state)
         self.trainer = trainer
@@ -831,16 +836,20 @@ class _Child:
         last_sent = time.perf_counter()
         for event in trainer.run(epochs, control):
             events.append(event)
-            if (isinstance(event, StepMetrics)
-                    and pace.due(event, shown=control.shows_this_batch())):
-                took = time.perf_counter()
-                recorded.take(trainer)
-                pace.recorded(time.perf_counter() - took, recorded.row_bytes)
+            shown = False
+            if isinstance(event, StepMetrics):
+                shown = control.shows_this_batch()
+                if pace.due(event, shown=shown):
+                    took = time.perf_counter()
+                    recorded.take(trainer)
+                    pace.recorded(time.perf_counter() - took, recorded.row_bytes)
             if isinstance(event, TrainingEnded):
                 continue  # the last event: reported below, once the run has wound up
             now = time.perf_counter()
             paused = isinstance(event, Paused)
-            if (paused or now - last_sent >= REPORT_INTERVAL
+            # (a step on screen for a while, in slow motion, goes at once: held for the
+            # interval, it went with the next step, and the window never showed it)
+            if (paused or shown or now - last_sent >= REPORT_INTERVAL
                     or len(recorded) * recorded.row_bytes >= MAX_PENDING_BYTES
                     or (isinstance(event, EpochMetrics) and orders.queue.empty())):
                 pause_state: dict | None = None

@@ -88,6 +88,9 @@ THREAD_RUN_SHARE = 0.1  # ...a thread of this process shares the GIL with the dr
 # (a frame 50 ms before the end is on screen 50 ms; its 20-70 ms of painting competed
 # with the run for the machine's two cores: the chapter's 0.08 s run took ~1.5× longer)
 END_SOON_SECONDS = 0.1
+# Slow motion this slow (seconds a step) has the frames drawn with no rest after them:
+# every step, whatever the drawing costs (under load, a 40 ms frame's rest skipped a step)
+SLOW_MOTION_DRAWS_ALL = 0.05
 
 # The lessons in menu order: module in biasviz.gui.lessons, its Lesson class, its title.
 # Titles are written here so that the menu costs no imports at start-up; a test checks
@@ -269,6 +272,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         # than the frame budget allows (painting holds the GIL the training needs).
         self._frame_budget = FrameBudget(min_interval=1 / 30, max_share=PROCESS_RUN_SHARE)
         self._run_pace = RunPace()
+        self._moment_step = -1  # the step the moment's views (weights, histogram) show
+        self._curves_version = -1  # the history version the curves and the bar show
         # what a moment's numbers cost off the GUI thread, and when the last were ready
         self._prep_cost, self._prep_done_at = 0.0, 0.0
         self._frame_timer = QTimer(self, singleShot=True)
@@ -602,6 +607,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             trainer = self.session.model.trainer
             self._run_pace.started(trainer.step if trainer is not None else 0,
                                    plan[0] if plan is not None else None)
+            if previous == PAUSED and trainer is not None:
+                # ("Paused at step … Resume, step, or edit the bias now" stayed beside a
+                # running training until the next epoch's end)
+                self.statusBar().showMessage(f"Training on from step {trainer.step:,}", 3000)
         self.training_panel.set_state(state)
         # (with the state: a run's first frame may draw a moment before the timeline's
         # own frame, and its Replay stayed clickable meanwhile)
@@ -803,6 +812,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         model = self.session.model
         snap = model.shown_snapshot()
         if (snap is not None and self.session.state == RUNNING and model.scrub_step is None
+                and model.slow_delay == 0  # (in slow motion every step is to be seen)
                 and self._run_pace.skip_frame(snap.step, END_SOON_SECONDS)):
             return  # the run's final views come within the blink of an eye
         if snap is not None:
@@ -815,6 +825,10 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             elif self._refresh_history():  # the progress bar and the timeline's "now":
                 self._refresh_timeline(snap)  # with the curves, always together
                 self._pacer.spread(self._plot_views(self.plots))
+                if self._moment_step != snap.step and self.session.state == RUNNING:
+                    # the moment's views next, without waiting for another report: in
+                    # slow motion (a report a second) every other step was never shown
+                    self._schedule_frame()
         self.frames_drawn += 1
         # The views repaint after this returns (Qt's update requests): measure until the
         # event loop is back, so the budget counts the painting too.
@@ -844,6 +858,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         a tenth while a thread of this process does (the CNN: each frame holds the GIL
         the training thread needs; with a quarter each, the CNN trained at 0.57× its
         headless speed with the Neuron tab shown, 0.76× with another tab)."""
+        if self.session.model.slow_delay >= SLOW_MOTION_DRAWS_ALL:
+            return 1.0  # the training waits most of the time: every step is drawn
         return THREAD_RUN_SHARE if self.session.trains_in_thread else PROCESS_RUN_SHARE
 
     def _moment_due(self) -> bool:
@@ -859,6 +875,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             return  # a pause or the end redraws everything itself
         t0 = time.perf_counter()
         snap, decision, findings = result
+        self._moment_step = snap.step
         self._auto_show()  # w − w₀ from the run's first frame, not only at its end
         self._show_decision(snap, decision)
         if findings is not None:
@@ -868,8 +885,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self._pacer.spread(self._plot_views(self.decision_panel, self.weights_view))
         self.frames_drawn += 1
         QTimer.singleShot(0, lambda: self._frame_painted(t0))
-        if self.session.model.shown_snapshot() is not snap:
-            self._schedule_frame()  # training moved on meanwhile
+        if (self.session.model.shown_snapshot() is not snap
+                or self.session.history.version != self._curves_version):
+            self._schedule_frame()  # training moved on meanwhile, or the curves lag
 
     def _plot_views(self, *parts: QWidget) -> list[QWidget]:
         """The plots (graphics views) on screen in ``parts``, in their order."""
@@ -898,6 +916,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             return
         progressed = self._refresh_history()  # the progress bar is always on screen
         if self.tabs.currentIndex() == 0:  # only what is on screen redraws
+            self._moment_step = snap.step
             self._show_weights(snap)
             self._refresh_decision(snap)
             if progressed or self.session.state != RUNNING:  # with the progress bar
@@ -965,6 +984,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         the progress bar lagged the curves by up to 0.25 s; it now only marks itself for
         the frame's paint (~0.4 ms)."""
         history = self.session.history
+        self._curves_version = history.version
         if self.tabs.currentIndex() == 0:
             self.plots.show_history(history)
         elif self.tabs.currentWidget() is self.learning_view:

@@ -448,7 +448,7 @@ class Session(QObject):
                     model.record_epoch(event)
                 # Steps and epochs pile up in the mailbox; a pause or the end goes out at
                 # once.  The snapshot is taken only when an update is really sent.
-                urgent = isinstance(event, Paused | TrainingEnded)
+                urgent = isinstance(event, Paused | TrainingEnded) or control.delay > 0
                 out.put(event, urgent=urgent, state=state)
                 if isinstance(event, StepMetrics) and out.stop_requested:
                     control.stop()
@@ -493,9 +493,12 @@ class Session(QObject):
                             model.record_step(event, snap)
                     elif isinstance(event, EpochMetrics):
                         model.record_epoch(event)
-                # A report's last event is the only one that can be a pause or the end.
-                urgent = bool(report.events) and isinstance(report.events[-1],
-                                                            Paused | TrainingEnded)
+                # A report's last event is the only one that can be a pause or the end;
+                # in slow motion every report is a step to see (held for the mailbox's
+                # interval, it waited for the next step, a whole delay later, and the
+                # window showed every second step)
+                urgent = bool(report.events) and (
+                    isinstance(report.events[-1], Paused | TrainingEnded) or control.delay > 0)
                 state = (lambda snap=report.snapshot: snap) if report.snapshot else None
                 out.put_all(report.events, urgent=urgent, state=state)
                 if out.stop_requested and not control.stopped:

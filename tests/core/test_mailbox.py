@@ -109,6 +109,8 @@ def test_run_pace_says_when_a_run_ends_and_skips_only_frames_near_the_end():
     assert pace.seconds_left(5) is None and not pace.skip_frame(5, 0.1)  # no run yet
     pace.started(step=100, end_step=1100)
     assert pace.seconds_left(100) is None  # no step done: no pace
+    now[0] = 10.01
+    assert pace.seconds_left(110) is None  # too soon to tell (slow motion waits after)
     now[0] = 10.5
     assert pace.seconds_left(600) == pytest.approx(0.5)  # 500 steps in 0.5 s, 500 left
     assert not pace.skip_frame(600, 0.1)

@@ -24,3 +24,22 @@ def test_step_epoch_says_the_epoch_it_finished(qtbot, window):
                     timeout=WAIT)
     text = w.statusBar().currentMessage()
     assert text.startswith(f"Paused at step {epoch.step + 1:,}") and "validation" not in text
+
+
+def test_resuming_says_so_at_once(qtbot, window):
+    """After Resume the pause's "Resume, step, or edit the bias now" goes at once (it
+    stayed beside a running training until the next epoch's end: a step a second in
+    slow motion, a few seconds)."""
+    w, s, p = window, window.session, window.training_panel
+    s.set_slow_motion(0.2)
+    qtbot.mouseClick(p.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "paused", timeout=WAIT)
+    assert w.statusBar().currentMessage().startswith("Paused at step 1")
+    states: list[str] = []
+    s.stateChanged.connect(lambda state: states.append(
+        f"{state}: {w.statusBar().currentMessage()}"))
+    qtbot.mouseClick(p.start_button, Qt.MouseButton.LeftButton)  # Resume
+    qtbot.waitUntil(lambda: bool(states), timeout=WAIT)
+    assert states[0] == "running: Training on from step 1"
+    p.stop_button.click()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)

@@ -198,3 +198,44 @@ def test_the_back_to_recipe_button_moves_nothing_when_it_comes_and_goes(qtbot, w
     qtbot.waitUntil(lambda: p.recipe_button.isVisible())
     QApplication.processEvents()
     assert p.start_button.mapTo(window, p.start_button.rect().topLeft()) == where
+
+
+def test_slow_motion_shows_every_step_in_every_view(qtbot, window):
+    """In slow motion a report comes once a step: the frame it brings draws either the
+    moment (weights, histogram) or the curves and progress bar, and the other kind now
+    follows without waiting for the next report (each kind showed every second step)."""
+    import re
+    from dataclasses import replace
+
+    w, s = window, window.session
+    s.start_training_process()
+    s.set_config(replace(s.config, epochs=2))
+    per_epoch = s.trainer.batches_per_epoch
+    s.set_slow_motion(0.12)
+    moments: set[int] = set()
+    bars: set[str] = set()
+    prepared = w._on_frame_prepared
+
+    def on_prepared(run_id, result):
+        prepared(run_id, result)
+        if s.state == "running":
+            moments.add(result[0].step)
+
+    w._prep_runner.finished.disconnect()
+    w._prep_runner.finished.connect(on_prepared)
+    original = w._refresh_frame
+
+    def frame():
+        original()
+        if s.state == "running":
+            found = re.search(r"step ([\d,]+)", w.training_panel.progress.text())
+            if found:
+                bars.add(found.group(1))
+
+    w._frame_timer.timeout.disconnect()
+    w._frame_timer.timeout.connect(frame)
+    s.start()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=60_000)
+    steps = set(range(1, 2 * per_epoch))  # (the last one: the run's end shows it)
+    assert steps <= moments, sorted(moments)
+    assert {str(n) for n in steps} <= bars, sorted(bars, key=int)
