@@ -823,6 +823,11 @@ class BinaryPage:
         self._result = result
         self.decision_line.setValue(result.cut)
         self.trained_line.setValue(self._threshold - self._trained_bias)
+        if self._bias_overridden and not self.trained_line.isVisible():
+            self.trained_line.setVisible(True)
+            # (its label ignored the word it was given while hidden: "trained" beside
+            # "initial b = +0.411" on a model never trained)
+            self.trained_line_label.valueChanged()
         self.trained_line.setVisible(self._bias_overridden)
         b, t, wx = self._bias, self._threshold, self._wx()
         forms = (f"{wx} + (<b>{fmt(b, sign=True)}</b>) ≥ <b>{fmt(t)}</b>",

@@ -868,3 +868,23 @@ def test_the_histogram_legend_is_not_covered_once_the_plot_is_made(qtbot, window
     covering = [c for c in panel.legend_label.parentWidget().findChildren(_PlotStandIn)
                 if c.isVisible() and c.geometry().intersects(legend)]
     assert covering == [] and panel.legend_label.isVisible()
+
+
+def test_the_reference_line_is_named_for_the_model_it_compares_with(qtbot):
+    """Moving b away from the model's shows a dashed line where the model's b puts the
+    line: named "initial" before any training, "trained" after (it said "trained" on a
+    model never trained: its label ignored the word while the line was hidden)."""
+    panel = shown_panel(qtbot)
+    panel.set_has_trained(False)
+    panel.set_binary(make_binary(), 0.25, ("Pullover", "Coat"))
+    panel.set_has_trained(True)
+    panel.set_has_trained(False)  # the word changes while the line is hidden
+    panel.set_bias(3.0)  # overridden: the line shows
+    qtbot.wait(20)
+    assert panel.trained_line.isVisible()
+    assert panel.trained_line_label.toPlainText() == "initial"
+    panel.set_bias(0.25)
+    panel.set_has_trained(True)
+    panel.set_bias(-2.0)
+    qtbot.wait(20)
+    assert panel.trained_line_label.toPlainText() == "trained"
