@@ -339,8 +339,15 @@ class MulticlassPage:
             spin.setValue(float(self._mc_biases[i]))
             spin.blockSignals(blocked)
             changed = bool(overridden[i])
-            trained_text = f"{self._which()} {fmt(self._mc_trained[i], MULTI_DECIMALS, sign=True)}"
+            value = fmt(self._mc_trained[i], MULTI_DECIMALS, sign=True)
+            trained_text = f"{self._which()} {value}"
             label = self.mc_trained_labels[i]
+            # the number alone where the words do not fit (a bias of −18.87 after a
+            # learning rate of 100 read "rained −18.87", cut at both ends); the tooltip
+            # says what it is
+            room = label.contentsRect().width()
+            if room > 0 and label.fontMetrics().horizontalAdvance(trained_text) > room:
+                trained_text = value
             if label.text() != trained_text:
                 label.setText(trained_text)
             # a style sheet costs ~0.1 ms to set (it re-polishes): only when it changes

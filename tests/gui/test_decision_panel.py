@@ -888,3 +888,23 @@ def test_the_reference_line_is_named_for_the_model_it_compares_with(qtbot):
     panel.set_bias(-2.0)
     qtbot.wait(20)
     assert panel.trained_line_label.toPlainText() == "trained"
+
+
+def test_a_large_trained_bias_reads_whole_under_its_box(qtbot):
+    """After a silly learning rate the ten biases are large ("trained −18.87"): where
+    the words do not fit the box, the number alone shows (it read "rained −18.87", cut
+    at both ends), the words in its tooltip."""
+    from biasviz.core.datasets import FASHION_NAMES
+
+    panel = shown_panel(qtbot)
+    panel.resize(420, 500)
+    trained = np.array([-18.87, 18.69, -123.45, 2.05, 1.91, -0.79, 1.96, -1.85, 1.24, -3.08])
+    panel.set_has_trained(True)
+    panel.set_multiclass(make_multiclass(), trained, list(FASHION_NAMES))
+    qtbot.wait(50)
+    panel.set_multiclass(make_multiclass(), trained, list(FASHION_NAMES))  # laid out now
+    for label, value in zip(panel.mc_trained_labels, trained, strict=True):
+        text = label.text()
+        assert text.endswith(f"{abs(value):.2f}"), text
+        assert label.fontMetrics().horizontalAdvance(text) <= label.contentsRect().width()
+    assert panel.mc_trained_labels[3].text() == "trained +2.05"  # room: the words too
