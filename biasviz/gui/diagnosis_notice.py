@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QStyle,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -299,8 +300,15 @@ class NoticeChip(QFrame):
         self.refresh()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        # as wide as the corner allows (the title elides), one line high
-        return QSize(520, max(super().sizeHint().height(), 24))
+        # As wide as the tab bar leaves (the title elides), at most 520 px; one line
+        # high.  At 520 always, the tabs of a 1366-px window scrolled ("Evaluate" showed
+        # as "Ev" beside arrows) while a notice was up.
+        height = max(super().sizeHint().height(), 24)
+        tabs = self.parentWidget()
+        if isinstance(tabs, QTabWidget):
+            room = tabs.width() - tabs.tabBar().sizeHint().width() - 16
+            return QSize(max(self.minimumSizeHint().width(), min(520, room)), height)
+        return QSize(520, height)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(180, super().minimumSizeHint().height())

@@ -774,3 +774,21 @@ def test_the_timeline_cannot_replay_from_the_moment_a_run_starts(qtbot, window):
         w.timeline_bar.play_button.isEnabled()) if state == "running" else None)
     run_to_end(qtbot, w, 300)
     assert at_start and not any(at_start)
+
+
+def test_a_notice_in_the_tab_bars_corner_leaves_the_tabs_their_room(qtbot, window):
+    """The notice's line takes what the tabs leave (at most 520 px): at 520 always, the
+    tabs of a 1366-px window scrolled behind arrows while a notice was up ("Ev")."""
+    from biasviz.gui.main_window import LESSONS
+
+    w, s = window, window.session
+    w.resize(1366, 740)
+    s.set_spec(s.spec.__class__(kind="mlp", hidden=4, init="zeros"))
+    run_to_end(qtbot, w, 3)
+    qtbot.waitUntil(w.notice_chip.isVisible, timeout=5000)
+    w.open_lesson(LESSONS[0][0])
+    w.tabs.setCurrentIndex(0)
+    bar = w.tabs.tabBar()
+    qtbot.waitUntil(lambda: bar.width() >= bar.sizeHint().width(), timeout=2000)
+    assert w.notice_chip.width() >= w.notice_chip.minimumSizeHint().width()
+    assert not bar.geometry().intersects(w.notice_chip.geometry())
