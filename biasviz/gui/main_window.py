@@ -273,6 +273,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self._frame_budget = FrameBudget(min_interval=1 / 30, max_share=PROCESS_RUN_SHARE)
         self._run_pace = RunPace()
         self._moment_step = -1  # the step the moment's views (weights, histogram) show
+        self._run_span: tuple[int, int] | None = None  # the last run's start and end step
         self._curves_version = -1  # the history version the curves and the bar show
         # what a moment's numbers cost off the GUI thread, and when the last were ready
         self._prep_cost, self._prep_done_at = 0.0, 0.0
@@ -607,6 +608,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             trainer = self.session.model.trainer
             self._run_pace.started(trainer.step if trainer is not None else 0,
                                    plan[0] if plan is not None else None)
+            if previous != PAUSED and plan is not None and trainer is not None:
+                self._run_span = (trainer.step, plan[0])  # the progress bar fills with it
             if previous == PAUSED and trainer is not None:
                 # ("Paused at step … Resume, step, or edit the bias now" stayed beside a
                 # running training until the next epoch's end)
@@ -761,6 +764,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self.plots.plan_run(*end)
 
     def _on_model_reset(self, snapshot: Snapshot) -> None:
+        self._run_span = None
         self.plots.clear()
         self._plan_empty_plots()
         self.training_panel.reset_progress()
@@ -1005,7 +1009,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         last = self.session.history.last_step
         if last is not None:
             self.training_panel.show_progress(last.step, last.epoch, last.batch,
-                                              last.batches_per_epoch)
+                                              last.batches_per_epoch, self._run_span)
         return last is not None
 
     def _show_weights(self, snapshot: Snapshot) -> None:

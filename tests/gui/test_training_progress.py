@@ -239,3 +239,24 @@ def test_slow_motion_shows_every_step_in_every_view(qtbot, window):
     steps = set(range(1, 2 * per_epoch))  # (the last one: the run's end shows it)
     assert steps <= moments, sorted(moments)
     assert {str(n) for n in steps} <= bars, sorted(bars, key=int)
+
+
+def test_the_progress_bar_fills_with_the_run(qtbot, window):
+    """The bar fills with the run Start began (with the epoch, a run of 3,000 four-batch
+    epochs flickered between 25 and 100 % and never said how far it had got); its text
+    still says the epoch, the batch and the step."""
+    from dataclasses import replace
+
+    from PySide6.QtCore import Qt
+
+    w, s, p = window, window.session, window.training_panel
+    s.set_config(replace(s.config, epochs=3))
+    per_epoch = s.trainer.batches_per_epoch
+    bar = p.progress
+    qtbot.mouseClick(p.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=60_000)
+    assert (bar.value(), bar.maximum()) == (3 * per_epoch, 3 * per_epoch)
+    qtbot.mouseClick(p.step_button, Qt.MouseButton.LeftButton)  # a new run, one step of it
+    qtbot.waitUntil(lambda: s.state == "paused", timeout=60_000)
+    assert (bar.value(), bar.maximum()) == (1, 3 * per_epoch)
+    assert bar.text() == f"epoch 4 · batch 1/{per_epoch} · step {3 * per_epoch + 1:,}"
