@@ -55,10 +55,14 @@ class ElidedLabel(QLabel):
     text it was given, ``text()`` what is shown.
     """
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, text: str = "", parent: QWidget | None = None,
+                 wrap_once: bool = False) -> None:
         super().__init__(parent)
         self._full = ""
         self._tip = ""
+        # too narrow for one line: two, at the first space ("called" over "“Pullover”"),
+        # before any "…" (a confusion table's headers read "called “Co…" at 1366 px)
+        self._wrap_once = wrap_once
         self.setTextFormat(Qt.TextFormat.PlainText)
         # its whole text when there is room, down to "…" when there is not
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
@@ -75,7 +79,8 @@ class ElidedLabel(QLabel):
         return self._full
 
     def is_elided(self) -> bool:
-        return self.text() != self._full
+        """Shortened with "…" (on two lines, whole, it is not)."""
+        return self.text().replace("\n", " ") != self._full
 
     def minimumSizeHint(self):  # noqa: N802 (Qt override)
         hint = super().minimumSizeHint()
@@ -101,11 +106,18 @@ class ElidedLabel(QLabel):
     def _fit(self) -> None:
         room = self.contentsRect().width() - 2
         laid_out = self.isVisible() and room > 0  # before that its width means nothing
-        shown = elide(self._full, QFontMetricsF(self.font()), room) if laid_out else self._full
+        metrics = QFontMetricsF(self.font())
+        shown = elide(self._full, metrics, room) if laid_out else self._full
+        if shown != self._full and self._wrap_once and " " in self._full:
+            first, rest = self._full.split(" ", 1)
+            shown = f"{elide(first, metrics, room)}\n{elide(rest, metrics, room)}"
         if shown != self.text():
+            lines_changed = shown.count("\n") != self.text().count("\n")
             super().setText(shown)
+            if lines_changed:
+                self.updateGeometry()  # one line more or less: the layout's height
         tip = self._tip
-        if shown != self._full:
+        if shown.replace("\n", " ") != self._full:
             tip = self._full + (f"\n{tip}" if tip else "")
         if tip != self.toolTip():
             self.setToolTip(tip)

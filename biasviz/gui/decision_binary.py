@@ -219,8 +219,10 @@ class BinaryPage:
         confusion_box = QGridLayout()
         confusion_box.setSpacing(2)
         # long class names ("Ankle boot") shorten with "…" and a tooltip
-        self.confusion_col_headers = [_small(ElidedLabel()), _small(ElidedLabel())]
-        self.confusion_row_headers = [_small(ElidedLabel()), _small(ElidedLabel())]
+        self.confusion_col_headers = [_small(ElidedLabel(wrap_once=True)),
+                                      _small(ElidedLabel(wrap_once=True))]
+        self.confusion_row_headers = [_small(ElidedLabel(wrap_once=True)),
+                                      _small(ElidedLabel(wrap_once=True))]
         self.confusion_labels: list[list[QLabel]] = [[QLabel(), QLabel()], [QLabel(), QLabel()]]
         for j, header in enumerate(self.confusion_col_headers):
             header.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -249,7 +249,7 @@ def test_the_progress_bar_fills_with_the_run(qtbot, window):
 
     from PySide6.QtCore import Qt
 
-    w, s, p = window, window.session, window.training_panel
+    s, p = window.session, window.training_panel
     s.set_config(replace(s.config, epochs=3))
     per_epoch = s.trainer.batches_per_epoch
     bar = p.progress

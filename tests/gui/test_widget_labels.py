@@ -438,3 +438,34 @@ def test_plot_axes_write_the_typographic_minus(qtbot):
     texts = axis.tickStrings([-30.0, 0.0, 2.5, -0.25], 1.0, 0.25)
     assert texts[0].startswith("\u2212") and texts[3].startswith("\u2212"), texts
     assert not any("-" in t for t in texts), texts
+
+
+def test_a_header_too_narrow_for_one_line_takes_two_before_any_ellipsis(qtbot):
+    """The confusion table's headers: "called “Pullover”" on one line where it fits, on
+    two ("called" over "“Pullover”") where it does not (it read "called “Pullo…" at
+    1366 px), and shortened with "…" (the whole in the tooltip) only below that."""
+    from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+    from biasviz.gui.class_labels import ElidedLabel
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    row = QHBoxLayout(holder)
+    row.setContentsMargins(0, 0, 0, 0)
+    label = ElidedLabel(wrap_once=True)
+    row.addWidget(label)
+    label.set_full_text("called “Pullover”")
+    holder.show()
+    qtbot.waitExposed(holder)
+    metrics = label.fontMetrics()
+    for width, expected in ((metrics.horizontalAdvance("called “Pullover”") + 20,
+                             "called “Pullover”"),
+                            (metrics.horizontalAdvance("“Pullover”") + 12,
+                             "called\n“Pullover”")):
+        label.setFixedWidth(width)
+        qtbot.waitUntil(lambda expected=expected: label.text() == expected, timeout=1000)
+        assert not label.is_elided()
+    label.setFixedWidth(metrics.horizontalAdvance("“Pul") + 6)
+    qtbot.waitUntil(lambda: "…" in label.text(), timeout=1000)
+    assert label.is_elided() and label.text().count("\n") == 1
+    assert "called “Pullover”" in label.toolTip()
