@@ -566,6 +566,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         s.historyChanged.connect(self._on_history)
         s.thresholdChanged.connect(lambda _t: self._refresh_decision())
         s.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        s.runSummary.connect(lambda m: self.statusBar().showMessage(m))  # (it stays)
         s.errorOccurred.connect(self.show_error)
         s.settingsChanged.connect(self._on_settings_changed)
         s.configChanged.connect(lambda _c: (self._update_code(), self._on_config_shown(),

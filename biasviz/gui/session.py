@@ -94,6 +94,10 @@ class Session(QObject):
     settingsChanged = Signal()  # dataset/task/spec/config changed (e.g. by an import)
     configChanged = Signal(object)  # TrainConfig (lr, batch, epochs...)
     statusMessage = Signal(str)
+    # How a run ended ("Training finished 245 epochs; validation accuracy 96.0% …"): it
+    # stays in the status bar until something else is said (a status message went after
+    # 8 s, and a learner coming back to the window saw nothing of the end)
+    runSummary = Signal(str)
     errorOccurred = Signal(str, str)  # title, message
     trainingEnded = Signal(object)  # TrainingEnded
     datasetLoading = Signal(str)  # a dataset is being loaded/downloaded (its name)
@@ -639,7 +643,7 @@ class Session(QObject):
             if 0 < done < per_epoch:  # (kept: the next run finishes that epoch)
                 text += (f". Epoch {trainer.epoch + 1} stopped after batch {done} of "
                          f"{per_epoch}: Start (or Finish epoch) goes on from there")
-        self.statusMessage.emit(f"Training {ended.message}{text}")
+        self.runSummary.emit(f"Training {ended.message}{text}")
 
     def chance_accuracy(self) -> float:
         return self.model.chance_accuracy()

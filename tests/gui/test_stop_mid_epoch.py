@@ -42,3 +42,27 @@ def test_start_after_stop_finishes_the_stopped_epoch(qtbot, window, in_thread):
     # the run's end says the first of its epochs was the stopped one, finished
     assert (f"finished 2 epochs (epoch 1 from its batch 3 of {per_epoch}, where it had "
             "stopped)") in w.statusBar().currentMessage()
+
+
+def test_how_a_run_ended_stays_in_the_status_bar(qtbot, window):
+    """"Training finished 3 epochs; validation accuracy …" stays until something else is
+    said (it went after 8 s: a learner coming back to the window saw nothing of the
+    end)."""
+    w, s = window, window.session
+    bar = w.statusBar()
+    shown: list[tuple[str, int]] = []
+    original = bar.showMessage
+
+    def recording(text, timeout=0):
+        shown.append((text, timeout))
+        original(text, timeout)
+
+    bar.showMessage = recording
+    w.training_panel.epochs_spin.setValue(3)
+    s.start()
+    qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    qtbot.waitUntil(lambda: any(t.startswith("Training finished") for t, _ in shown),
+                    timeout=WAIT)
+    text, timeout = next((t, ms) for t, ms in shown if t.startswith("Training finished"))
+    assert timeout == 0 and "validation accuracy" in text
+    assert bar.currentMessage() == text
