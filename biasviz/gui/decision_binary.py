@@ -91,6 +91,11 @@ def _style_cell(cell: QLabel, correct: bool) -> None:
                        "padding: 2px 6px;")
 
 
+def _unbroken(name: str) -> str:
+    """``name`` as html that a wrapping label never breaks inside."""
+    return escape_html(name).replace(" ", "&nbsp;")
+
+
 class _PlotStandIn(QGraphicsView):
     """Holds the histogram plot's place until the plot is made, asking the layout for
     what the plot asks: the splitters share the window out by their parts' size hints,
@@ -647,8 +652,9 @@ class BinaryPage:
             # (not "z = w·x": everywhere else z is w·x + b, what the sigmoid takes)
             f"How the validation images score on {wx}"
             + (" (h: what the hidden layer outputs)" if wx == "w·h" else "") + ": "
-            f"<span style='color:{c1}'>■</span>&nbsp;{escape_html(first)}&nbsp;&nbsp; "
-            f"<span style='color:{c2}'>■</span>&nbsp;{escape_html(second)}"
+            # (a name never wraps inside: "“Ankle" ended one line, "boot”" began the next)
+            f"<span style='color:{c1}'>■</span>&nbsp;{_unbroken(first)}&nbsp;&nbsp; "
+            f"<span style='color:{c2}'>■</span>&nbsp;{_unbroken(second)}"
         )
         if self.has_binary_plot():  # else it is named when it is made
             self._set_plot_names()

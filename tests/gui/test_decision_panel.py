@@ -908,3 +908,12 @@ def test_a_large_trained_bias_reads_whole_under_its_box(qtbot):
         assert text.endswith(f"{abs(value):.2f}"), text
         assert label.fontMetrics().horizontalAdvance(text) <= label.contentsRect().width()
     assert panel.mc_trained_labels[3].text() == "trained +2.05"  # room: the words too
+
+
+def test_the_histograms_key_never_breaks_a_class_name(qtbot):
+    """A wrapping key keeps each name whole ("“Ankle" ended a line, "boot”" began the
+    next, at 1366 px)."""
+    panel = shown_panel(qtbot)
+    panel.set_binary(make_binary(), 0.25, ("T-shirt/top", "Ankle boot"))
+    text = panel.legend_label.text()
+    assert "“Ankle&nbsp;boot”" in text and "Ankle boot" not in text
