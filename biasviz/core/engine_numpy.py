@@ -256,15 +256,10 @@ class NumpyModel:
 
     def copy_flat_into(self, params: np.ndarray, update: np.ndarray | None = None) -> None:
         """Copy the parameters (and the last update), as one flat vector each, into the
-        given float32 arrays of :attr:`size` elements."""
+        given float32 arrays (as many elements as the spec has parameters)."""
         np.copyto(params, self._flat)
         if update is not None:
             np.copyto(update, self._delta)
-
-    @property
-    def size(self) -> int:
-        """How many numbers the parameters are."""
-        return int(self._flat.size)
 
     def reset_optimizer(self, adam: bool) -> None:
         """SGD (no state), or Adam with zero moments."""

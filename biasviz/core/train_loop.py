@@ -616,7 +616,6 @@ class RecordingPace:
         self._step_time = 0.0  # smoothed seconds per training step
         self._record_time = 0.0  # smoothed seconds per recording
         self._record_bytes = 0.0  # size of the last recording
-        self.last_bytes = 0  # bytes of the last snapshot :meth:`take` made
         self._last = time.perf_counter()
 
     def due(self, event: StepMetrics, shown: bool = False) -> bool:
@@ -632,18 +631,18 @@ class RecordingPace:
              keep: Callable[[Snapshot], None] | None = None,
              shown: bool = False) -> Snapshot | None:
         """The trainer's snapshot of this step when it is due (None when not), its cost
-        counted; ``keep`` stores it (its time counts as recording time too).
-        :attr:`last_bytes` is then its size.  ``shown``: see :meth:`due`."""
+        counted; ``keep`` stores it (its time counts as recording time too).  ``shown``:
+        see :meth:`due`."""
         if not self.due(event, shown):
             return None
         t0 = time.perf_counter()
         snap = trainer.snapshot()
         if keep is not None:
             keep(snap)
-        self.last_bytes = sum(a.nbytes for a in snap.params.values())
+        nbytes = sum(a.nbytes for a in snap.params.values())
         if snap.last_update is not None:
-            self.last_bytes += sum(a.nbytes for a in snap.last_update.values())
-        self.recorded(time.perf_counter() - t0, self.last_bytes)
+            nbytes += sum(a.nbytes for a in snap.last_update.values())
+        self.recorded(time.perf_counter() - t0, nbytes)
         return snap
 
     def recorded(self, seconds: float, nbytes: int = 0) -> None:

@@ -50,7 +50,7 @@ import numpy as np
 from biasviz.core import shared_images
 from biasviz.core.engine_numpy import named_views
 from biasviz.core.errors import BiasvizError
-from biasviz.core.spec import Snapshot
+from biasviz.core.spec import Snapshot, total_parameters
 from biasviz.core.train_loop import (
     EpochMetrics,
     Paused,
@@ -189,7 +189,7 @@ class RecordedStack:
     def __init__(self, spec: Any, capacity: int = 256) -> None:
         self.spec = spec
         self.shapes = spec.param_shapes()
-        size = sum(int(np.prod(shape)) for shape in self.shapes.values())
+        size = total_parameters(spec)
         self._params = np.empty((capacity, size), np.float32)
         self._updates = np.empty((capacity, size), np.float32)
         self._has_update = np.empty(capacity, bool)

@@ -429,7 +429,7 @@ class Session(QObject):
                 try:
                     feed = process.begin(trainer, epochs, control, fresh_draws=False)
                 except TrainingProcessError:
-                    feed = None  # the child is gone: the thread starts a new one
+                    pass  # the child is gone: the thread starts a new one
             # This thread only relays the child's reports and draws batch orders.
             self._train_runner.start(
                 self._process_work(process, trainer, epochs, control, feed),
