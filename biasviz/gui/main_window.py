@@ -606,15 +606,14 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             if self.plots.plan_run(*plan):  # (a plot let go repaints whole: only if so)
                 self._pacer.spread(self._plot_views(self.plots), counted=False)
         if state == RUNNING:  # (a resumed run too: its pace from here)
-            trainer = self.session.model.trainer
-            self._run_pace.started(trainer.step if trainer is not None else 0,
-                                   plan[0] if plan is not None else None)
-            if previous != PAUSED and plan is not None and trainer is not None:
-                self._run_span = (trainer.step, plan[0])  # the progress bar fills with it
-            if previous == PAUSED and trainer is not None:
+            start = self.session.leg_from
+            self._run_pace.started(start, plan[0] if plan is not None else None)
+            if previous != PAUSED and plan is not None:
+                self._run_span = (start, plan[0])  # the progress bar fills with it
+            if previous == PAUSED:
                 # ("Paused at step … Resume, step, or edit the bias now" stayed beside a
                 # running training until the next epoch's end)
-                self.statusBar().showMessage(f"Training on from step {trainer.step:,}", 3000)
+                self.statusBar().showMessage(f"Training on from step {start:,}", 3000)
         self.training_panel.set_state(state)
         # (with the state: a run's first frame may draw a moment before the timeline's
         # own frame, and its Replay stayed clickable meanwhile)

@@ -147,6 +147,10 @@ class Session(QObject):
         # engine, or no training process), sharing the GIL with the window's drawing?
         self.trains_in_thread = False
         self.planned_end: tuple[int, int] | None = None  # see _launch
+        # The step the run (or its resumed leg) goes on from, read before the run is told
+        # to go: the trainer's own step, read in the state's handlers, could already be
+        # the run's first report's (the Step button's bar read 0 of 11, not 1 of 12).
+        self.leg_from = 0
 
     # ------------------------------------------------------------------ model values
     # Read-only views of the model, for widgets and tests; the model is their one home.
@@ -406,6 +410,7 @@ class Session(QObject):
         # a step's run pauses at once, and goes there when resumed)
         self.planned_end = model.run_end()
         trainer = model.trainer
+        self.leg_from = trainer.step
         epochs = int(model.config.epochs)
         process = self._training_process() if trainer.engine == "numpy" else None
         control = process.control() if process is not None else TrainingControl()
@@ -580,10 +585,15 @@ class Session(QObject):
         if self._control is None:
             return
         if self.model.state is RunState.PAUSED:
+            self._note_leg()
             self._control.resume()
             self.model.training_resumed()
         elif self.model.state is RunState.RUNNING:
             self._control.resume()  # a pause asked for and not landed yet is called off
+
+    def _note_leg(self) -> None:
+        trainer = self.model.trainer
+        self.leg_from = trainer.step if trainer is not None else 0
 
     def toggle_pause(self) -> None:
         state = self.model.state
@@ -611,6 +621,7 @@ class Session(QObject):
             self._pending = retry
             return
         if self.model.state is RunState.PAUSED and self._control is not None:
+            self._note_leg()
             command(self._control)
             self.model.training_resumed()
         elif self.model.state is RunState.READY:

@@ -40,15 +40,16 @@ def test_the_end_of_a_run_scores_every_image_off_the_gui_thread(qtbot, window, m
     n_valid = len(model.data.valid_y)
     monkeypatch.setattr(model, "LIVE_IMAGES", n_valid // 4)  # live frames score a sample
     assert model.live_frames_sample()
-    full_scored_in: list[str] = []
+    full_scored_in: list[tuple[str, str]] = []
     original = model.decision_for
 
     checking = [False]  # the test's own check scores too: not the window's
 
     def recording(params, live=False):
         own_check = checking[0] and threading.current_thread() is threading.main_thread()
-        if not live and not own_check:
-            full_scored_in.append(threading.current_thread().name)
+        if not live and not own_check:  # (the state: the worker's call can come before
+            # the test's own "ready" handler, which runs after the window's, has run)
+            full_scored_in.append((threading.current_thread().name, s.state))
         return original(params, live=live)
 
     def views_agree() -> bool:
@@ -69,13 +70,14 @@ def test_the_end_of_a_run_scores_every_image_off_the_gui_thread(qtbot, window, m
 
     w._prep_runner.finished.disconnect()
     w._prep_runner.finished.connect(watching)
-    ended_in_gui: list[list[str]] = []
     bar_at_end: list[str] = []
 
     def at_end() -> None:
-        ended_in_gui.append(list(full_scored_in))
         bar_at_end.append(w.training_panel.progress.format())
 
+    started_at: list[list] = []
+    s.stateChanged.connect(
+        lambda state: started_at.append(list(full_scored_in)) if state == "running" else None)
     _train(qtbot, w, 600, at_end)
     # the progress bar says the run's last step with the state, not after the numbers
     # (the status said "finished" beside a bar 1,300 steps short of the end)
@@ -84,8 +86,9 @@ def test_the_end_of_a_run_scores_every_image_off_the_gui_thread(qtbot, window, m
     # the first full-set scoring after the end ran in the worker, not in the GUI thread
     # (the check above, polling in the GUI thread while the worker was slow to start
     # under load, was once counted as the window's)
-    after_end = full_scored_in[len(ended_in_gui[0]):]
-    assert after_end and after_end[0] != threading.main_thread().name
+    after_end = [name for name, state in full_scored_in[len(started_at[0]):]
+                 if state == "ready"]
+    assert after_end and after_end[0] != threading.main_thread().name, full_scored_in
     assert f"{100 * w.decision_panel.result().accuracy:.1f}%" in \
         w.decision_panel.accuracy_label.text()
     assert w.decision_panel.result().confusion.sum() == n_valid  # every image, not a sample

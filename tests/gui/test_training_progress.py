@@ -260,3 +260,32 @@ def test_the_progress_bar_fills_with_the_run(qtbot, window):
     qtbot.waitUntil(lambda: s.state == "paused", timeout=60_000)
     assert (bar.value(), bar.maximum()) == (1, 3 * per_epoch)
     assert bar.text() == f"epoch 4 · batch 1/{per_epoch} · step {3 * per_epoch + 1:,}"
+
+
+def test_the_run_span_is_where_the_run_began_however_late_the_window_hears(qtbot, window,
+                                                                          monkeypatch):
+    """The bar's span is read before the run is told to go: the trainer's own step, read
+    in the state's handlers, could already be the run's first report's (under load the
+    Step button's bar read 0 of 11, not 1 of 12).  Here the window hears of the start
+    only once the training process has made the step."""
+    import time
+    from dataclasses import replace
+
+    from PySide6.QtCore import Qt
+
+    s, p = window.session, window.training_panel
+    s.set_config(replace(s.config, epochs=3))
+    per_epoch = s.trainer.batches_per_epoch
+    started = s.model.training_started
+
+    def late(prepared: bool = False) -> None:
+        deadline = time.monotonic() + 10
+        while s.model.trainer.step == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the relay's thread takes the step meanwhile
+        assert s.model.trainer.step == 1
+        started(prepared)
+
+    monkeypatch.setattr(s.model, "training_started", late)
+    qtbot.mouseClick(p.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: s.state == "paused", timeout=60_000)
+    assert (p.progress.value(), p.progress.maximum()) == (1, 3 * per_epoch)
