@@ -112,6 +112,7 @@ def settings_for(concept: str) -> tuple[str, ...]:
 
 EVAL_CHUNK = 4096  # Trainer.evaluate's chunk; the same chunks give the same sums
 LIVE_MARK = "  # ◀ "  # what render_live puts between a line and its live value
+SECTION_MARK = "# -- "  # a section's heading line starts so: "# -- 2. The data --"
 
 
 # -- where the data comes from ------------------------------------------------------------
@@ -229,8 +230,10 @@ class RunCode:
         out = list(self.header)
         for number, block in enumerate(self.blocks, 1):
             out.append(CodeLine(""))
-            out.append(CodeLine(f"# -- {number}. {block.title} " + "-" * max(
-                3, 72 - len(block.title)), (block.key,) if block.key in CONCEPTS else ()))
+            # (short: a rule of dashes to column 80 wrapped into a row of dashes alone
+            # in the code panel beside the controls)
+            out.append(CodeLine(f"{SECTION_MARK}{number}. {block.title} --",
+                                (block.key,) if block.key in CONCEPTS else ()))
             out.extend(block.lines)
         return out
 

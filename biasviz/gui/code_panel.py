@@ -16,12 +16,14 @@ import os
 import re
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QRegularExpression, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, QRegularExpression, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
     QFontDatabase,
     QMouseEvent,
+    QPainter,
+    QPaintEvent,
     QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
@@ -87,6 +89,7 @@ class PythonHighlighter(QSyntaxHighlighter):
         self.number_format = _format("#1750eb")
         self.string_format = _format("#067d17")
         self.comment_format = _format("#6e6e6e", italic=True)
+        self.section_format = _format("#3c3c3c", bold=True)
         self.live_format = _format("#b34700", bold=True)
         self.live_format.setBackground(QColor(255, 240, 200))
         words = "|".join(keyword.kwlist)
@@ -101,7 +104,7 @@ class PythonHighlighter(QSyntaxHighlighter):
             r"""(?P<s>[rbf]?"(?:[^"\\]|\\.)*"|[rbf]?'(?:[^'\\]|\\.)*')|(?P<c>#.*$)""")
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt API
-        from biasviz.core.codegen import LIVE_MARK
+        from biasviz.core.codegen import LIVE_MARK, SECTION_MARK
 
         live_at = text.find(LIVE_MARK)
         code = text if live_at < 0 else text[:live_at]
@@ -113,9 +116,89 @@ class PythonHighlighter(QSyntaxHighlighter):
         for found in self._strings_comments.finditer(code):
             fmt = self.string_format if found.group("s") is not None else self.comment_format
             self.setFormat(found.start(), found.end() - found.start(), fmt)
+        if text.startswith(SECTION_MARK):  # a section's heading: it reads as one
+            self.setFormat(0, len(code), self.section_format)
         if live_at >= 0:  # the live value: its own colour, so it never reads as code
             start = live_at + 2
             self.setFormat(start, len(text) - start, self.live_format)
+
+
+WRAP_MARK = "\u21aa"  # ↪ before each row that goes on from the row above
+WRAP_MARK_COLOR = QColor(150, 150, 150)
+
+
+class _WrapGutter(QWidget):
+    """The strip left of the code where a wrapped line's further rows get ``↪``."""
+
+    def __init__(self, editor: CodeEditor) -> None:
+        super().__init__(editor)
+        self._editor = editor
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        self._editor.paint_gutter(self, event)
+
+
+class CodeEditor(QPlainTextEdit):
+    """Read-only code whose long lines wrap at the edge, each further row of a line marked
+    with ``↪`` in a strip on the left (a plain text edit cannot indent them): on a laptop
+    the panel shares the controls' column, ~440 px, and a line's end and its live value
+    needed sideways scrolling.  A wrapped line is still one line: to copy, to highlight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.gutter = _WrapGutter(self)
+        self.updateRequest.connect(self._gutter_follows)
+
+    def setFont(self, font: QFont) -> None:  # noqa: N802 - Qt API
+        super().setFont(font)
+        self.gutter.setFont(font)
+        self.setViewportMargins(self.gutter_width(), 0, 0, 0)
+
+    def gutter_width(self) -> int:
+        return self.fontMetrics().horizontalAdvance(WRAP_MARK) + 4
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        area = self.contentsRect()
+        self.gutter.setGeometry(QRect(area.left(), area.top(), self.gutter_width(),
+                                      area.height()))
+
+    def _gutter_follows(self, rect: QRect, dy: int) -> None:
+        if dy:
+            self.gutter.scroll(0, dy)
+        else:
+            self.gutter.update(0, rect.y(), self.gutter.width(), rect.height())
+
+    def wrapped_rows(self) -> list[tuple[int, int]]:
+        """(line, row) of every visible row that goes on from the row above (row ≥ 1)."""
+        rows = []
+        block = self.firstVisibleBlock()
+        offset = self.contentOffset()
+        bottom = self.viewport().height()
+        while block.isValid():
+            top = self.blockBoundingGeometry(block).translated(offset).top()
+            if top > bottom:
+                break
+            if block.isVisible():
+                rows.extend((block.blockNumber(), row)
+                            for row in range(1, block.layout().lineCount()))
+            block = block.next()
+        return rows
+
+    def paint_gutter(self, gutter: QWidget, event: QPaintEvent) -> None:
+        painter = QPainter(gutter)
+        painter.setPen(WRAP_MARK_COLOR)
+        offset = self.contentOffset()
+        doc = self.document()
+        for number, row in self.wrapped_rows():
+            block = doc.findBlockByNumber(number)
+            line = block.layout().lineAt(row)
+            top = self.blockBoundingGeometry(block).translated(offset).top() + line.y()
+            painter.drawText(QRect(0, round(top), gutter.width() - 2, round(line.height())),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                             WRAP_MARK)
+        painter.end()
 
 
 class CodePanel(QWidget):
@@ -137,10 +220,9 @@ class CodePanel(QWidget):
         self.title.setWordWrap(True)
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setContentsMargins(4, 2, 4, 2)
-        self.editor = QPlainTextEdit()
+        self.editor = CodeEditor()
         self.editor.setReadOnly(True)
         self.editor.setUndoRedoEnabled(False)  # live edits must not pile up in memory
-        self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.editor.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
@@ -324,7 +406,14 @@ class CodePanel(QWidget):
 
     def _line_selection(self, number: int, color: QColor) -> QTextEdit.ExtraSelection:
         sel = QTextEdit.ExtraSelection()
-        sel.cursor = QTextCursor(self.editor.document().findBlockByNumber(number))
+        cursor = QTextCursor(self.editor.document().findBlockByNumber(number))
+        # the whole line, every row of it when it wraps (a cursor alone: its first row)
+        cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock,
+                            QTextCursor.MoveMode.KeepAnchor)
+        # (and its end: the last row's full width too)
+        cursor.movePosition(QTextCursor.MoveOperation.NextCharacter,
+                            QTextCursor.MoveMode.KeepAnchor)
+        sel.cursor = cursor
         sel.format.setBackground(color)
         sel.format.setProperty(QTextFormat.Property.FullWidthSelection, True)
         return sel
@@ -346,11 +435,11 @@ class CodePanel(QWidget):
         block = self.editor.document().findBlockByNumber(number)
         if not block.isValid():
             return
-        first = self.editor.firstVisibleBlock().blockNumber()
-        visible = max(1, self.editor.viewport().height()
-                      // max(1, self.editor.fontMetrics().lineSpacing()))
-        if not first <= number < first + visible - 1:
-            self.editor.verticalScrollBar().setValue(max(0, number - 3))
+        rect = self.editor.blockBoundingGeometry(block).translated(self.editor.contentOffset())
+        if rect.top() < 0 or rect.bottom() > self.editor.viewport().height():
+            # (the scroll bar counts rows, a wrapped line's every row: not lines)
+            first_row = self.editor.document().findBlockByNumber(max(0, number - 3))
+            self.editor.verticalScrollBar().setValue(first_row.firstLineNumber())
 
     # -- hovering ------------------------------------------------------------------------------
     def _hover_at(self, event: QMouseEvent) -> None:

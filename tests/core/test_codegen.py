@@ -241,6 +241,19 @@ def test_torchvision_dataset_is_loaded_by_torchvision(tmp_path, monkeypatch):
     check_reproduces(run_dir, spec, config, TEN, ref, data)
 
 
+@pytest.mark.parametrize("kind", ["single", "linear", "mlp", "cnn"])
+def test_section_headings_are_short(kind):
+    """A heading is "# -- 2. The data --": a rule of dashes to column 80 wrapped, in the
+    code panel beside the controls, into a row of dashes alone."""
+    spec = ModelSpec(kind=kind, n_outputs=1 if kind == "single" else 10)
+    code = generate_code(spec, TrainConfig(), PAIR if kind == "single" else TEN)
+    headings = [line.text for line in code.lines() if line.text.startswith("# -- ")]
+    assert len(headings) == len(code.blocks) >= 5
+    for number, (text, block) in enumerate(zip(headings, code.blocks, strict=True), 1):
+        assert text == f"# -- {number}. {block.title} --"
+        assert len(text) <= 56, text  # (the laptop column: ~56 characters)
+
+
 def test_dataset_refs():
     assert DatasetRef.parse("sample") == DatasetRef()
     assert DatasetRef.parse(" MNIST ") == DatasetRef("torchvision", "mnist")

@@ -107,7 +107,9 @@ def test_highlight_concept_marks_exactly_its_lines(panel):
     panel.highlight_concept("bias")
     code = panel.code()
     assert panel.highlighted_lines()["concept"] == code.lines_for("bias")
-    marked = sorted(s.cursor.blockNumber() for s in panel.editor.extraSelections())
+    doc = panel.editor.document()  # (a selection spans its line: it starts there)
+    marked = sorted(doc.findBlock(s.cursor.selectionStart()).blockNumber()
+                    for s in panel.editor.extraSelections())
     assert marked == code.lines_for("bias")
     texts = [doc_lines(panel)[i] for i in marked]
     assert any("xb@weights + bias" in t for t in texts)
@@ -196,3 +198,44 @@ def test_screenshot_of_the_panel_is_not_blank(qtbot, panel, tmp_path):
     colours = {image.pixelColor(x, y).name() for x in range(0, image.width(), 7)
                for y in range(0, image.height(), 7)}
     assert len(colours) > 5
+
+
+def test_in_a_laptop_column_long_lines_wrap_and_say_so(qtbot, panel):
+    """On a laptop the panel shares the controls' column (~440 px): a line's end and its
+    live value needed sideways scrolling.  Long lines wrap, each further row marked ↪ in
+    the strip on the left; the text itself (to copy) is the script, unchanged."""
+    shown(qtbot, panel)
+    panel.resize(440, 400)
+    panel.set_live({"bias": -0.334})
+    QApplication.processEvents()
+    editor = panel.editor
+    assert editor.horizontalScrollBar().maximum() == 0
+    bias_line = line_of(panel, "bias = init_params(1)")
+    longest = max(range(len(doc_lines(panel))), key=lambda i: len(doc_lines(panel)[i]))
+    editor.verticalScrollBar().setValue(
+        editor.document().findBlockByNumber(longest).firstLineNumber())
+    QApplication.processEvents()
+    rows = editor.wrapped_rows()
+    assert (longest, 1) in rows
+    assert all(row >= 1 for _line, row in rows)
+    assert editor.gutter.isVisible() and editor.gutter.width() > 0
+    assert editor.viewportMargins().left() == editor.gutter.width()
+    assert LIVE_MARK in doc_lines(panel)[bias_line]
+    panel.resize(1400, 400)  # wide enough: nothing wraps, no marks
+    QApplication.processEvents()
+    assert editor.wrapped_rows() == []
+
+
+def test_highlighting_scrolls_a_wrapped_line_into_view(qtbot, panel):
+    """The scroll bar counts rows, every row of a wrapped line: the line lands in view."""
+    shown(qtbot, panel)
+    panel.resize(330, 200)
+    QApplication.processEvents()
+    for concept in ("save", "data", "loss", "save"):
+        panel.highlight_concept(concept)
+        QApplication.processEvents()
+        number = panel.code().lines_for(concept)[0]
+        block = panel.editor.document().findBlockByNumber(number)
+        rect = panel.editor.blockBoundingGeometry(block).translated(
+            panel.editor.contentOffset())
+        assert 0 <= rect.top() and rect.top() < panel.editor.viewport().height(), concept

@@ -440,6 +440,20 @@ def test_plot_axes_write_the_typographic_minus(qtbot):
     assert not any("-" in t for t in texts), texts
 
 
+def test_large_ticks_read_in_thousands_or_millions(qtbot):
+    """A run of 3,000 epochs on 60,000 images: the step axis read "1e+06 … 5e+06"."""
+    import pyqtgraph as pg
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    axis = plot.getPlotItem().getAxis("bottom")
+    assert axis.tickStrings([0.0, 1e6, 2.5e6, 5e6], 1.0, 5e5) == ["0", "1M", "2.5M", "5M"]
+    assert axis.tickStrings([0.0, 5000.0, 10_000.0, 15_000.0], 1.0, 5000.0) == \
+        ["0", "5k", "10k", "15k"]
+    assert axis.tickStrings([-20_000.0, 0.0], 1.0, 20_000.0) == ["\u221220k", "0"]
+    assert axis.tickStrings([0.0, 250.0, 500.0], 1.0, 250.0) == ["0", "250", "500"]
+
+
 def test_a_header_too_narrow_for_one_line_takes_two_before_any_ellipsis(qtbot):
     """The confusion table's headers: "called “Pullover”" on one line where it fits, on
     two ("called" over "“Pullover”") where it does not (it read "called “Pullo…" at
