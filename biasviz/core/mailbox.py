@@ -135,24 +135,38 @@ class RunPace:
         self._start: tuple[float, int] | None = None
         self._end_step: int | None = None
         self._skipping_since: float | None = None
+        self._heard: tuple[float, int] | None = None  # the newest step and when
 
     def started(self, step: int, end_step: int | None) -> None:
         """A run (or its resumption) starts at ``step``, to end at ``end_step``."""
         self._start = (self._clock(), int(step))
         self._end_step = None if end_step is None else int(end_step)
         self._skipping_since = None
+        self._heard = None
+
+    def heard(self, step: int) -> None:
+        """The run reported ``step`` just now.  The pace is the one up to the newest
+        report, and the time since then counts as done: a frame drawn 40 ms after a
+        report, reading that report's step, took "400 steps in 92 ms" for the pace
+        (they were done in 47) and drew a frame 25 ms before the end."""
+        newest = self._heard[1] if self._heard is not None else None
+        if self._start is not None and int(step) > (newest or self._start[1]):
+            self._heard = (self._clock(), int(step))
 
     def seconds_left(self, step: int) -> float | None:
-        """Seconds until the end step, at the pace from the start to ``step``; None
-        before any step is done, in the run's first ``settle`` seconds, or without an
-        end."""
+        """Seconds until the end step, at the pace from the start to the newest step
+        heard (or ``step``, when newer); None before any step is done, in the run's
+        first ``settle`` seconds, or without an end."""
         if self._start is None or self._end_step is None:
             return None
         t0, step0 = self._start
-        done, elapsed = int(step) - step0, self._clock() - t0
+        now = self._clock()
+        at, last = self._heard if self._heard is not None and self._heard[1] >= int(step) \
+            else (now, int(step))
+        done, elapsed = last - step0, at - t0
         if done <= 0 or elapsed < max(self.settle, 1e-9):
             return None
-        return max(0, self._end_step - int(step)) * elapsed / done
+        return max(0.0, max(0, self._end_step - last) * elapsed / done - (now - at))
 
     def skip_frame(self, step: int, within: float) -> bool:
         """Skip a frame at ``step``: the run ends within ``within`` seconds (and frames

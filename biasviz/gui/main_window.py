@@ -792,6 +792,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
 
     def _on_history(self, history) -> None:
         if self.session.state == RUNNING:
+            if history.last_step is not None:
+                self._run_pace.heard(history.last_step.step)
             self._schedule_frame()
             # a finished epoch: a shown Evaluate tab follows it (at most once a second)
             epoch = history.last_epoch

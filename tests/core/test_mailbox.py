@@ -129,3 +129,31 @@ def test_run_pace_says_when_a_run_ends_and_skips_only_frames_near_the_end():
     pace.started(step=0, end_step=None)  # no planned end: never skipped
     now[0] = 22.0
     assert pace.seconds_left(5) is None and not pace.skip_frame(5, 0.1)
+
+
+def test_run_pace_counts_the_time_since_the_newest_report():
+    """A frame drawn 40 ms after a report reads that report's step: "400 steps in 92 ms"
+    was taken for the pace (they were done in 47 ms) and the frame, drawn 25 ms before the
+    end, competed with the run's last steps and held up its end."""
+    from biasviz.core.mailbox import RunPace
+
+    now = [0.0]
+    pace = RunPace(clock=lambda: now[0])
+    pace.started(step=0, end_step=980)
+    now[0] = 0.047
+    pace.heard(420)  # a report: 420 steps done in 47 ms
+    now[0] = 0.092  # a frame, 45 ms on, showing that report's step
+    left = 560 * 0.047 / 420 - 0.045
+    assert pace.seconds_left(420) == pytest.approx(left)
+    assert pace.skip_frame(420, 0.1)
+    # without the report's time it read 560 steps × 92/420 ms: 123 ms, a frame drawn
+    assert 560 * 0.092 / 420 > 0.1
+    now[0] = 0.2  # overdue: nothing left, not less than nothing
+    assert pace.seconds_left(420) == 0.0
+    pace.heard(100)  # (an older step than the newest heard is never the newest)
+    assert pace.seconds_left(420) == 0.0
+    pace.started(step=0, end_step=980)  # a new run forgets the last one's reports
+    now[0] = 0.25
+    assert pace.seconds_left(0) is None
+    pace.heard(0)  # no step done yet: nothing heard
+    assert pace.seconds_left(0) is None

@@ -108,8 +108,12 @@ def test_no_frame_is_drawn_when_the_run_is_about_to_end(qtbot, window):
 
     w._frame_timer.timeout.disconnect()
     w._frame_timer.timeout.connect(frame)
+    heard: list[int] = []  # the pace hears each report's newest step (RunPace.heard)
+    pace_heard = w._run_pace.heard
+    w._run_pace.heard = lambda step: (heard.append(step), pace_heard(step))
     s.start()
     qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+    assert heard and heard == sorted(heard) and heard[-1] <= s.history.last_step.step
     assert any(drawn for _left, drawn in frames)
     near_end = [drawn for left, drawn in frames
                 if left is not None and left <= END_SOON_SECONDS]
