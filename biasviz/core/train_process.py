@@ -39,7 +39,7 @@ import threading
 import time
 import traceback
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
@@ -834,22 +834,26 @@ class _Child:
         events: list = []
         recorded = RecordedStack(spec)
         last_sent = time.perf_counter()
+        end = EndNear(trainer.step + trainer.batches_left_in_epoch()
+                      + (epochs - 1) * trainer.batches_per_epoch)
         for event in trainer.run(epochs, control):
             events.append(event)
             shown = False
+            near_end = False
             if isinstance(event, StepMetrics):
                 shown = control.shows_this_batch()
                 if pace.due(event, shown=shown):
                     took = time.perf_counter()
                     recorded.take(trainer)
                     pace.recorded(time.perf_counter() - took, recorded.row_bytes)
+                near_end = end.due(event.step, control.delay)
             if isinstance(event, TrainingEnded):
                 continue  # the last event: reported below, once the run has wound up
             now = time.perf_counter()
             paused = isinstance(event, Paused)
             # (a step on screen for a while, in slow motion, goes at once: held for the
             # interval, it went with the next step, and the window never showed it)
-            if (paused or shown or now - last_sent >= REPORT_INTERVAL
+            if (paused or shown or near_end or now - last_sent >= REPORT_INTERVAL
                     or len(recorded) * recorded.row_bytes >= MAX_PENDING_BYTES
                     or (isinstance(event, EpochMetrics) and orders.queue.empty())):
                 pause_state: dict | None = None
@@ -898,6 +902,42 @@ def _widen_pipe(conn: Connection) -> int:
         return int(fcntl.fcntl(conn.fileno(), setsize, min(PIPE_BYTES, limit)))
     except (ImportError, OSError):
         return 0  # a smaller pipe only means the child waits for the reader more often
+
+
+class EndNear:
+    """When the child's run is about to end: the steps held since the last report go out
+    then, ``lead`` seconds before the end at the run's pace, once.  The report the end
+    found held up to a report interval of steps (the chapter's: ~400 steps and 150
+    recorded snapshots, 4 ms for the window's relay to read and record, all after the
+    last step); now the window reads those while the last few steps train, and the end's
+    report is small."""
+
+    def __init__(self, end_step: int, lead: float = 0.006,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.end_step = int(end_step)
+        self.lead = float(lead)
+        self._clock = clock
+        self._first: tuple[float, int] | None = None
+        self._done = False
+
+    def due(self, step: int, delay: float = 0.0) -> bool:
+        """After ``step``: send what is held now?  (Never in slow motion: each step goes
+        on its own there.)"""
+        now = self._clock()
+        if self._first is None:
+            self._first = (now, int(step))
+            return False
+        if self._done or delay > 0:
+            return False
+        t0, step0 = self._first
+        done = int(step) - step0
+        if done <= 0:
+            return False
+        left = self.end_step - int(step)
+        if 0 < left and left * (now - t0) / done <= self.lead:
+            self._done = True
+            return True
+        return False
 
 
 def _fd_socketpair() -> tuple[socket.socket | None, socket.socket | None]:

@@ -541,3 +541,31 @@ def test_a_run_whose_orders_were_drawn_ahead_is_the_same_run(sample, process):
     assert losses(got) == losses(expected)
     assert there.order.prefetched() == 0
     assert_same_trainers(here, there)
+
+
+def test_the_child_reports_what_it_holds_just_before_the_end():
+    """EndNear: the steps held since the last report go out once, ``lead`` seconds before
+    the end at the run's pace, so that the end's own report is small (the chapter's end
+    found ~400 steps and 150 snapshots held, 4 ms for the window to read after the last
+    step); never in slow motion, never twice, never at or after the end."""
+    from biasviz.core.train_process import EndNear
+
+    now = [0.0]
+    end = EndNear(1000, lead=0.006, clock=lambda: now[0])
+    assert not end.due(0)  # the first step starts the clock
+    now[0] = 0.05
+    assert not end.due(500)  # 500 steps in 50 ms: 50 ms left
+    now[0] = 0.0935
+    assert not end.due(935)  # 65 steps left: 6.5 ms
+    now[0] = 0.094
+    assert end.due(940)  # 60 steps left: 6.0 ms
+    now[0] = 0.095
+    assert not end.due(950)  # once
+    slow = EndNear(10, clock=lambda: now[0])
+    slow.due(0)
+    now[0] = 10.0
+    assert not slow.due(9, delay=1.0)  # slow motion: every step goes on its own anyway
+    over = EndNear(10, clock=lambda: now[0])
+    over.due(0)
+    now[0] = 10.001
+    assert not over.due(10)  # the end itself: its own report follows
