@@ -569,3 +569,43 @@ def test_the_child_reports_what_it_holds_just_before_the_end():
     over.due(0)
     now[0] = 10.001
     assert not over.due(10)  # the end itself: its own report follows
+
+
+def test_the_child_trains_on_while_the_parent_reads():
+    """The child's messages are pickled at once and written by its sender thread: a
+    report of the chapter's (~600 KB) had the training wait 1-6 ms for the window's relay
+    to make room in the pipe (~10 ms of a 70 ms run).  The order stays; once SEND_AHEAD
+    wait their turn the training waits too; closing sends what is left."""
+    import pickle
+    import threading
+    import time
+
+    from biasviz.core.train_process import SEND_AHEAD, _Child
+
+    gate = threading.Event()
+    written: list = []
+
+    class SlowPipe:  # the parent, not reading until the gate opens
+        def send_bytes(self, data) -> None:
+            gate.wait()
+            written.append(pickle.loads(bytes(data)))
+
+    child = _Child(cmd=None, evt=SlowPipe())
+    rows = np.arange(3.0)
+    started = time.perf_counter()
+    child.send(("report", rows))  # taken by the sender thread, which waits at the gate
+    rows[:] = -1  # (reused by the training once send returns: what was sent stays)
+    for i in range(SEND_AHEAD):
+        child.send(("report", i))
+    assert time.perf_counter() - started < 2.0  # none of them waited for the parent
+    late = threading.Thread(target=child.send, args=(("done", "last"),))
+    late.start()
+    late.join(0.3)
+    assert late.is_alive()  # the queue is full: the training waits now
+    gate.set()
+    late.join(5)
+    child.close_sending()
+    assert [m[0] for m in written] == ["report"] * (SEND_AHEAD + 1) + ["done"]
+    assert list(written[0][1]) == [0.0, 1.0, 2.0]
+    assert [m[1] for m in written[1:-1]] == list(range(SEND_AHEAD))
+    assert not child._sender.is_alive()
