@@ -1476,6 +1476,16 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self.move(x, y)
 
     def reset_settings(self) -> None:
+        """View › Reset layout and settings.  The default task and model replace a trained,
+        unsaved model: asked first, as everywhere else that throws one away (it was not,
+        and the model went without a word)."""
+        s = self.session
+        changes_model = s.task != Task.pair(3, 7) or s.spec != ModelSpec()
+        if not s.is_running and changes_model and not ask_before_discarding(
+                self, "Resetting the settings starts a new, untrained model",
+                s.unsaved_progress, self.save_session_dialog, go_on="Discard and reset",
+                cancel_keeps="the trained model, the layout and the settings"):
+            return
         self.settings.clear()
         self.settings.sync()
         # floating panels back in the window first, then the fresh start's layout: which

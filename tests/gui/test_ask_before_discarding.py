@@ -229,3 +229,28 @@ def test_training_holds_still_while_quit_asks_and_goes_on_after_cancel(qtbot, wi
     qtbot.waitUntil(lambda: s.snapshot.step > moving_from, timeout=WAIT)
     s.stop()
     qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+
+
+def test_reset_layout_and_settings_asks_before_it_replaces_a_trained_model(qtbot, window,
+                                                                           monkeypatch):
+    """View › Reset layout and settings put the chapter's task and model back and threw a
+    trained ten-class model away without a word (the only way that did not ask)."""
+    from dataclasses import replace
+
+    from biasviz.core.datasets import Task
+
+    w, s = window, window.session
+    s.set_task(Task.all_ten())
+    s.set_config(replace(s.config, epochs=1))
+    train_one_epoch(qtbot, w)
+    snap = s.snapshot
+    answers = Answers(monkeypatch, "Cancel")
+    w.reset_settings()
+    assert len(answers.asked) == 1 and "Resetting the settings" in answers.asked[0][1]
+    assert s.task == Task.all_ten() and s.snapshot is snap  # kept, nothing reset
+    answers.answer = "Discard and reset"
+    w.reset_settings()
+    assert len(answers.asked) == 2
+    assert s.task == Task.pair(3, 7) and s.snapshot.step == 0
+    w.reset_settings()  # the chapter's own model, untrained: nothing to ask
+    assert len(answers.asked) == 2
