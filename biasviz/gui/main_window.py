@@ -1102,9 +1102,14 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             return
         if self.width() < 1600 and self.controls_dock.isVisible() \
                 and self.dockWidgetArea(self.code_dock) != self.dockWidgetArea(self.controls_dock):
-            # a laptop: no room for three columns; the code shares the panel's place
+            # a laptop: no room for three columns; the code shares the panel's place, at
+            # the panel's width (Qt gave the column the code's own width hint, and at
+            # 1280×720 the window grew past the screen's edge, and stayed so)
+            width = self.controls_dock.width()
             self.tabifyDockWidget(self.controls_dock, self.code_dock)
             self.code_dock.raise_()
+            self.resizeDocks([self.code_dock], [width], Qt.Orientation.Horizontal)
+            QTimer.singleShot(0, self._back_within_screen_width)
         else:
             width = min(460, max(320, self.width() // 3))
             self.resizeDocks([self.code_dock], [width], Qt.Orientation.Horizontal)
@@ -1376,6 +1381,22 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self.resize(self.width(), room)
         elif frame.height() <= area.height():  # it fits only higher up: move it
             self.move(self.x(), self.y() - (frame.bottom() - area.bottom()))
+
+    def _back_within_screen_width(self) -> None:
+        """Narrow the window back to the screen's width where a panel shown as a column
+        of its own widened it past the edge (Qt gives a newly shown panel its width hint:
+        at 1280×720 the code panel took the window to 1317 px, and it stayed so after the
+        panel shared the controls' column)."""
+        area = self._work_area()
+        if area is None or self.isMaximized() or self.isFullScreen():
+            return
+        frame = self.frameGeometry()
+        if frame.width() <= area.width():
+            return
+        width = area.width() - (frame.width() - self.width())
+        if self.minimumSizeHint().width() <= width:
+            self.resize(width, self.height())
+            self._keep_on_screen()
 
     def _work_area(self) -> QRect | None:
         """The screen's area for windows (its panels and task bars left out)."""
