@@ -123,8 +123,21 @@ class PythonHighlighter(QSyntaxHighlighter):
             self.setFormat(start, len(text) - start, self.live_format)
 
 
+def _shown_line(line: CodeLine, values: dict) -> str:
+    """A line as the panel shows it: with its live value, whose spaces do not break
+    (a wrapped line split "# ◀ step" from "80"; copied, they are spaces again)."""
+    from biasviz.core.codegen import LIVE_MARK, render_live
+
+    text = render_live(line, values)
+    at = text.find(LIVE_MARK, len(line.text))
+    if at < 0:
+        return text
+    live = text[at + len(LIVE_MARK):]
+    return text[:at] + LIVE_MARK + live.replace(" ", "\u00a0")
+
+
 WRAP_MARK = "\u21aa"  # ↪ before each row that goes on from the row above
-WRAP_MARK_COLOR = QColor(150, 150, 150)
+WRAP_MARK_COLOR = QColor(70, 110, 170)  # (pale grey was missed: a walk-through)
 
 
 class _WrapGutter(QWidget):
@@ -189,6 +202,9 @@ class CodeEditor(QPlainTextEdit):
     def paint_gutter(self, gutter: QWidget, event: QPaintEvent) -> None:
         painter = QPainter(gutter)
         painter.setPen(WRAP_MARK_COLOR)
+        font = painter.font()
+        font.setBold(True)
+        painter.setFont(font)
         offset = self.contentOffset()
         doc = self.document()
         for number, row in self.wrapped_rows():
@@ -270,7 +286,7 @@ class CodePanel(QWidget):
     def _make_code(self, flash: bool) -> None:
         import html
 
-        from biasviz.core.codegen import DatasetRef, generate_code, render_live
+        from biasviz.core.codegen import DatasetRef, generate_code
 
         assert self._pending is not None
         (spec, config, task, dataset_ref), self._pending = self._pending, None
@@ -294,9 +310,14 @@ class CodePanel(QWidget):
         if old == new:
             return
         bar = self.editor.verticalScrollBar()
-        scroll = bar.value()
-        self.editor.setPlainText("\n".join(render_live(li, self._live) for li in self._lines))
-        bar.setValue(min(scroll, bar.maximum()))
+        # the same line on top, not the same row: the header's summary may wrap into
+        # fewer or more rows now
+        first = self.editor.firstVisibleBlock()
+        top_line, rows_in = first.blockNumber(), bar.value() - first.firstLineNumber()
+        self.editor.setPlainText("\n".join(_shown_line(li, self._live) for li in self._lines))
+        block = self.editor.document().findBlockByNumber(min(top_line, len(self._lines) - 1))
+        if block.isValid():
+            bar.setValue(min(block.firstLineNumber() + max(0, rows_in), bar.maximum()))
         self._hover_line = -1
         if old and flash:  # the first code shown is not a change
             self._flash(_changed_lines(old, new))
@@ -320,15 +341,13 @@ class CodePanel(QWidget):
         self._show_live()
 
     def _show_live(self) -> None:
-        from biasviz.core.codegen import render_live
-
         doc = self.editor.document()
         merged = self._live
         for number, line in enumerate(self._lines):
             if line.live is None:
                 continue
             block = doc.findBlockByNumber(number)
-            shown = render_live(line, merged)
+            shown = _shown_line(line, merged)
             if block.isValid() and block.text() != shown:
                 cursor = QTextCursor(block)
                 cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock,
@@ -395,7 +414,20 @@ class CodePanel(QWidget):
         self._flash_left = FLASH_MS if lines else 0
         if lines:
             self._flash_timer.start()
-            self._ensure_visible(lines[0])
+            # The code's own changed lines, not the header's summary comment (every
+            # setting changes it: the panel jumped to the top, away from the loop being
+            # read); and no scrolling while one of them is in view already.
+            header = len(self._code.header) if self._code is not None else 0
+            body = [n for n in lines if n >= header] or lines
+            if not any(self._in_view(n) for n in body):
+                self._ensure_visible(body[0])
+
+    def _in_view(self, number: int) -> bool:
+        block = self.editor.document().findBlockByNumber(number)
+        if not block.isValid():
+            return False
+        rect = self.editor.blockBoundingGeometry(block).translated(self.editor.contentOffset())
+        return rect.top() >= 0 and rect.bottom() <= self.editor.viewport().height()
 
     def _fade(self) -> None:
         self._flash_left = max(0, self._flash_left - FLASH_TICK_MS)
@@ -435,8 +467,7 @@ class CodePanel(QWidget):
         block = self.editor.document().findBlockByNumber(number)
         if not block.isValid():
             return
-        rect = self.editor.blockBoundingGeometry(block).translated(self.editor.contentOffset())
-        if rect.top() < 0 or rect.bottom() > self.editor.viewport().height():
+        if not self._in_view(number):
             # (the scroll bar counts rows, a wrapped line's every row: not lines)
             first_row = self.editor.document().findBlockByNumber(max(0, number - 3))
             self.editor.verticalScrollBar().setValue(first_row.firstLineNumber())

@@ -239,3 +239,45 @@ def test_highlighting_scrolls_a_wrapped_line_into_view(qtbot, panel):
         rect = panel.editor.blockBoundingGeometry(block).translated(
             panel.editor.contentOffset())
         assert 0 <= rect.top() and rect.top() < panel.editor.viewport().height(), concept
+
+
+def test_a_changed_setting_keeps_the_reader_in_place(qtbot, panel):
+    """Every setting changes the header's summary comment: the panel jumped to the top,
+    away from the training loop being read.  Now it scrolls only to a changed line of the
+    code itself, and not at all while one is in view."""
+    shown(qtbot, panel)
+    panel.resize(600, 260)
+    QApplication.processEvents()
+    loop = line_of(panel, "for epoch in range(")
+    bar = panel.editor.verticalScrollBar()
+    bar.setValue(panel.editor.document().findBlockByNumber(loop - 2).firstLineNumber())
+    QApplication.processEvents()
+    where = panel.editor.firstVisibleBlock().blockNumber()
+    panel.set_run(ModelSpec(), TrainConfig(epochs=7), PAIR)
+    QApplication.processEvents()
+    assert line_of(panel, "for epoch in range(7)") in panel.highlighted_lines()["flash"]
+    # the changed loop line was in view: the same line on top (the header above may wrap
+    # into another number of rows now)
+    assert panel.editor.firstVisibleBlock().blockNumber() == where
+    bar.setValue(0)  # at the top, a change far below: shown
+    panel.set_run(ModelSpec(), TrainConfig(epochs=9), PAIR)
+    QApplication.processEvents()
+    top = panel.editor.firstVisibleBlock().blockNumber()
+    assert top > 0 and top <= line_of(panel, "for epoch in range(9)")
+
+
+def test_a_live_value_never_breaks_across_rows(qtbot, panel):
+    """A wrapped line split "# ◀ step" from "80": the live value's spaces do not break on
+    screen, and copied they are plain spaces again."""
+    from biasviz.core.codegen import render_live
+
+    shown(qtbot, panel)
+    panel.resize(330, 400)
+    panel.set_live({"bias": -0.334, "step": 80, "moment": 80})
+    QApplication.processEvents()
+    number = line_of(panel, "bias = init_params(1)")
+    block = panel.editor.document().findBlockByNumber(number)
+    live = block.text().split(LIVE_MARK, 1)[1]
+    assert " " not in live and "\u00a0" in live  # no-break spaces on screen
+    assert doc_lines(panel)[number] == render_live(panel.code().lines()[number],
+                                                   {"bias": -0.334, "step": 80, "moment": 80})
