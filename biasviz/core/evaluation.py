@@ -338,6 +338,17 @@ def sigma_text(p: float) -> str:
     return f"σ = {p:.3f}"
 
 
+def sigma_bound(p: float) -> str:
+    """A probability threshold with the digits it needs not to read as 0 or 1 ("0.999",
+    "0.9999997"; at t = 6.91 it read "σ ≥ 1.00", which no σ reaches)."""
+    p = float(p)
+    for digits in range(2, 10):
+        text = f"{p:.{digits}f}"
+        if 0.0 < float(text) < 1.0 and (digits > 2 or 0.01 <= p <= 0.99):
+            return text
+    return f"{p:.10f}"
+
+
 def percent_sure(confidence: float) -> str:
     """``"92%"``; above 99% ``">99%"`` (a model is never exactly 100% sure)."""
     c = 100 * float(confidence)
@@ -390,7 +401,7 @@ def explanation_text(
         who = "The neuron" if spec.kind is ModelKind.SINGLE else "The model"
         lines.append(
             f"{who} calls {names[0]} when its logit is ≥ {fmt(t)} "
-            f"(σ ≥ {fmt(float(sigmoid(t)))}), otherwise {names[1]}."
+            f"(σ ≥ {sigma_bound(float(sigmoid(t)))}), otherwise {names[1]}."
         )
         if ev.bias_overridden:
             lines.append(

@@ -28,7 +28,7 @@ from biasviz.core.decisions import (
     probability_from_threshold,
     threshold_from_probability,
 )
-from biasviz.core.text import escape_html, unbroken
+from biasviz.core.text import escape_html, num, unbroken
 from biasviz.gui.class_labels import ElidedLabel, class_noun
 from biasviz.gui.colormaps import FIRST_CLASS_COLOR, SECOND_CLASS_COLOR
 from biasviz.gui.decision_common import (
@@ -45,6 +45,7 @@ from biasviz.gui.decision_common import (
     PROBABILITY_DECIMALS,
     RANGE_SLACK,
     SAMPLE_TIP,
+    T_BOX,
     T_LIMIT,
     THRESHOLD_DECIMALS,
     WRONG_BG,
@@ -188,11 +189,13 @@ class BinaryPage:
         self.threshold_name_label = _bold(QLabel("threshold t"))
         self.threshold_slider = FloatSlider(THRESHOLD_DECIMALS)
         self.threshold_slider.set_float_range(-T_LIMIT, T_LIMIT)
-        self.threshold_spin = _spin(THRESHOLD_DECIMALS, -T_LIMIT, T_LIMIT, 0.01)
+        self.threshold_spin = _spin(THRESHOLD_DECIMALS, -T_BOX, T_BOX, 0.01)
         self.threshold_spin.setMinimumWidth(88)
         self.probability_name_label = QLabel()
         self.probability_name_label.setWordWrap(True)
-        self.probability_spin = _spin(PROBABILITY_DECIMALS, P_MIN, P_MAX, 0.01)
+        # (0…1: a threshold past ±6.907 shows as 1.000 or 0.000, rounded, not as a
+        # p of 0.999 beside a t of 15; a typed 0 or 1 is taken as 0.001 or 0.999)
+        self.probability_spin = _spin(PROBABILITY_DECIMALS, 0.0, 1.0, 0.01)
         self.probability_spin.setPrefix("p = ")
         self.probability_spin.setMinimumWidth(88)
         grid.addWidget(self.threshold_name_label, 3, 0)
@@ -682,7 +685,9 @@ class BinaryPage:
             f"right: {who} gets pickier."
         )
         self.threshold_slider.setToolTip(t_tip + FINE_KEYS_TIP)
-        self.threshold_spin.setToolTip(t_tip)
+        self.threshold_spin.setToolTip(
+            t_tip + f" Type any value here: the slider spans t = {num(-T_LIMIT, 2)} … "
+            f"{num(T_LIMIT, 2)}, p = {P_MIN} … {P_MAX}.")
         self.threshold_name_label.setToolTip(t_tip)
         p_tip = (
             f"The same threshold as a probability: say {first} when σ({wx} + b) ≥ p. "
@@ -798,7 +803,7 @@ class BinaryPage:
         self._user_threshold(float(value))
 
     def _on_probability_input(self, value: float) -> None:
-        self._user_threshold(threshold_from_probability(float(value)))
+        self._user_threshold(threshold_from_probability(min(max(float(value), P_MIN), P_MAX)))
 
     def _user_bias(self, value: float) -> None:
         if self._decision is None or not self._editable:
@@ -811,7 +816,7 @@ class BinaryPage:
         self.biasChanged.emit(self._bias)
 
     def _user_threshold(self, t: float) -> None:
-        self._threshold = min(max(t, -T_LIMIT), T_LIMIT)
+        self._threshold = min(max(t, -T_BOX), T_BOX)
         self._sync_threshold_widgets()
         if self._decision is None:
             return

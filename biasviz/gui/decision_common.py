@@ -33,6 +33,10 @@ FINE_KEYS_TIP = (
 )
 RANGE_SLACK = 2.0  # the bias slider may span up to this many times what the data need
 T_LIMIT = round(threshold_from_probability(P_MAX), 3)  # 6.907: the logit of p = 0.999
+# What the threshold box takes (its slider spans ±T_LIMIT, p = 0.001…0.999): the scores
+# reach ±30 and the bias box takes any value, and a typed −15 became "−1.000" (the box
+# refused the "5" without a word).
+T_BOX = 1000.0
 BIAS_DECIMALS = 3
 THRESHOLD_DECIMALS = 3
 PROBABILITY_DECIMALS = 3

@@ -1,5 +1,6 @@
 """The numbers behind the evaluation view: predictions, counts, mistakes, breakdowns."""
 
+import math
 import re
 
 import numpy as np
@@ -262,3 +263,14 @@ def test_an_evaluation_asked_to_stop_stops_between_chunks(monkeypatch):
     assert len(asked) == 4  # 200 images, chunks of 64
     np.testing.assert_array_equal(kept.confusion, plain.confusion)
     np.testing.assert_array_equal(kept.logits, plain.logits)
+
+
+def test_a_probability_threshold_never_reads_as_0_or_1():
+    """At t = 6.91 the explanation said "σ ≥ 1.00", which no σ reaches."""
+    from biasviz.core.evaluation import sigma_bound
+
+    assert sigma_bound(0.5) == "0.50" and sigma_bound(0.8) == "0.80"
+    assert sigma_bound(1 / (1 + math.exp(-6.907))) == "0.999"
+    assert sigma_bound(1 / (1 + math.exp(-15.0))) == "0.9999997"
+    assert sigma_bound(1 / (1 + math.exp(15.0))) == "0.0000003"
+    assert sigma_bound(0.004) == "0.004"

@@ -263,6 +263,31 @@ def test_probability_and_logit_are_linked(panel, qtbot):
     assert panel.probability_threshold() == pytest.approx(1 / (1 + math.e))
 
 
+def test_the_threshold_box_takes_what_is_typed(panel, decision, qtbot):
+    """The box took only ±6.907 (p 0.001…0.999) and refused the rest without a word: a
+    typed −15 became "−1.000", a typed −9 nothing.  It takes any t (the scores reach ±30,
+    like the bias box); the slider keeps its span and its handle stops at the end; p
+    shows the rounded 0.000 or 1.000; a typed p of 0 or 1 means 0.001 or 0.999."""
+    from PySide6.QtCore import Qt
+
+    panel.show()
+    qtbot.waitExposed(panel)
+    spin = panel.threshold_spin
+    spin.setFocus()
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "-15")
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+    assert panel.threshold() == pytest.approx(-15.0)
+    assert spin.value() == pytest.approx(-15.0)
+    assert panel.probability_spin.value() == pytest.approx(0.0)
+    assert panel.threshold_slider.value() == panel.threshold_slider.minimum()
+    assert_shows(panel, decision.evaluate(TRAINED_B, -15.0))
+    assert panel.decision_line.value() == pytest.approx(-15.0 - TRAINED_B)
+    panel.probability_spin.setValue(1.0)  # p = 1: t = +∞, taken as p = 0.999
+    assert panel.threshold() == pytest.approx(threshold_from_probability(0.999))
+    assert "Type any value here" in spin.toolTip()
+
+
 def test_thresholds_move_accuracy_and_line(panel, decision):
     for p in (0.2, 0.8, 0.99):
         panel.probability_spin.setValue(p)
