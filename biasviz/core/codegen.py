@@ -395,17 +395,31 @@ class _Context:
         )
 
 
+def _reproduces(epochs: int, trained_epochs: int | None) -> str:
+    """The header's claim, true of the app's model: a model trained over several Starts
+    has more epochs than the script's loop (an exported script said "It reproduces the
+    app's run" with range(20) beside a model of 3,026 epochs)."""
+    if trained_epochs is not None and int(trained_epochs) > int(epochs):
+        return (f"# It reproduces the first {int(epochs):,} of the {int(trained_epochs):,} "
+                "epochs the app's model trained over several Starts: the same data, seed, "
+                "batch order and updates.")
+    return "# It reproduces the app's run: the same data, seed, batch order and updates."
+
+
 def generate_code(
     spec: ModelSpec,
     config: TrainConfig,
     task: Task,
     dataset: DatasetRef | str = "sample",
     params_path: str = "biasviz-run.npz",
+    trained_epochs: int | None = None,
 ) -> RunCode:
     """The plain PyTorch code of the run ``spec`` × ``config`` on ``task`` of ``dataset``.
 
     ``params_path`` is where the code saves the trained parameters (an .npz that biasviz
-    opens).  Raises :class:`ConfigError` for settings it cannot write (a model that does
+    opens).  ``trained_epochs``: how many epochs the app's model has trained; more than
+    the script's (several Starts), and the header says the script trains the first of
+    them.  Raises :class:`ConfigError` for settings it cannot write (a model that does
     not fit the task, an initialization it does not know).
     """
     ref = dataset if isinstance(dataset, DatasetRef) else DatasetRef.parse(dataset)
@@ -418,8 +432,7 @@ def generate_code(
         CodeLine(f"# {_training_summary(ctx)}", ("setup",)),
         CodeLine(f"# Written by biasviz {biasviz.__version__}, in the style of the fastai "
                  "book's chapter 4.", ("setup",)),
-        CodeLine("# It reproduces the app's run: the same data, seed, batch order and "
-                 "updates.", ("setup",)),
+        CodeLine(_reproduces(config.epochs, trained_epochs), ("setup",)),
     )
     # The chapter sets up the neuron's parameters, then writes the function that uses
     # them; a torch module is built first and its parameters are set afterwards.

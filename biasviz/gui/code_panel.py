@@ -396,7 +396,9 @@ class CodePanel(QWidget):
         if self._run is None:
             raise BiasvizError("there is no run to export yet")
         spec, config, task, ref = self._run
-        code = generate_code(spec, config, task, ref, params_path=default_params_path(path))
+        epoch = self._live.get("epoch")
+        code = generate_code(spec, config, task, ref, params_path=default_params_path(path),
+                             trained_epochs=None if epoch is None else int(epoch))
         write_code(path, code)
 
     def highlighted_lines(self) -> dict[str, list[int]]:

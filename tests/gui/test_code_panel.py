@@ -191,6 +191,22 @@ def test_export_writes_a_script_that_saves_beside_itself(tmp_path, panel):
     assert '"nbformat": 4' in (tmp_path / "run.ipynb").read_text()
 
 
+def test_an_export_after_several_starts_says_what_it_reproduces(tmp_path, panel):
+    """The header said "It reproduces the app's run" with range(245) beside a model of
+    3,026 epochs: it says which epochs now."""
+    epochs = TrainConfig().epochs
+    panel.set_live({"epoch": epochs})
+    panel.export_code(tmp_path / "one.py")
+    assert "# It reproduces the app's run:" in (tmp_path / "one.py").read_text()
+    panel.set_live({"epoch": 3026})
+    panel.export_code(tmp_path / "more.py")
+    text = (tmp_path / "more.py").read_text()
+    assert "It reproduces the app's run" not in text
+    assert f"the first {epochs} of the 3,026 epochs the app's model trained over several " \
+        "Starts" in text
+    assert f"for epoch in range({epochs})" in text
+
+
 def test_screenshot_of_the_panel_is_not_blank(qtbot, panel, tmp_path):
     shown(qtbot, panel)
     panel.set_live({"bias": -1.25, "step": 80})
