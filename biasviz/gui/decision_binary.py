@@ -566,8 +566,9 @@ class BinaryPage:
         """The two labels beside the decision line, each on its own side of it, shortened
         to the room there (a label cut off by the plot's edge tells nothing); a side too
         narrow for its label (the line near an edge) has it on the other side, a row
-        lower, its arrow pointing across the line.  The full texts are in their
-        tooltips."""
+        lower, in words that name its side ("left of the line: “Coat”": an arrow there,
+        "← predict “Coat”" right of the line, read as if the right predicted Coat).  The
+        full texts are in their tooltips."""
         if self._decision is None:
             return
         vb = self.plot.getPlotItem().getViewBox()
@@ -584,6 +585,10 @@ class BinaryPage:
             (f"predict {first} →", f"{first} →"),
             (f"← predict {second}", f"← {second}"),
         )
+        across = (  # the same, on the other side of the line
+            (f"right of the line: predict {first}", f"right: {first}"),
+            (f"left of the line: predict {second}", f"left: {second}"),
+        )
         labels = (self.line_label_first, self.line_label_second)
         for own, (label, options) in enumerate(zip(labels, candidates, strict=True)):
             metrics = QFontMetricsF(label.textItem.font())
@@ -597,7 +602,7 @@ class BinaryPage:
 
             side, text = own, fitting(rooms[own])
             if not text:  # too narrow here: the other side, if it has room
-                side, text = 1 - own, fitting(rooms[1 - own])
+                side, text = 1 - own, fitting(rooms[1 - own], across[own])
             anchor = (0, 0.5) if side == 0 else (1, 0.5)  # right of the line, or left
             position = 0.93 if side == own else 0.80
             fmt_text = text.replace("{", "{{").replace("}", "}}")

@@ -793,8 +793,10 @@ def shown_panel(qtbot) -> DecisionPanel:
 
 def test_near_an_edge_the_line_labels_go_both_on_the_side_with_room(qtbot):
     """The decision line near the plot's edge: the side without room for its label has
-    it on the other side, a row lower (it showed nothing, the text only in a tooltip);
-    both read whole, inside the plot, apart; back in the middle each is on its side."""
+    it on the other side, a row lower (it showed nothing, the text only in a tooltip),
+    in words naming its side ("← predict “Coat”" right of the line read as if the right
+    predicted Coat); both read whole, inside the plot, apart; back in the middle each is
+    on its side."""
     panel = shown_panel(qtbot)
     names = ("T-shirt/top", "Ankle boot")
     first, second = panel.line_label_first, panel.line_label_second
@@ -815,10 +817,14 @@ def test_near_an_edge_the_line_labels_go_both_on_the_side_with_room(qtbot):
     middle = placed(0.0)
     assert [(text, right) for text, right, _ in middle] == [(whole[0], True), (whole[1], False)]
     assert middle[0][2] == middle[1][2]  # one row
+    across = {False: ("right of the line: predict “T-shirt/top”", whole[1]),
+              True: (whole[0], "left of the line: predict “Ankle boot”")}
     for bias, side in ((-11.0, False), (11.0, True)):  # the line near the right, the left
         got = placed(bias)
-        assert [text for text, _, _ in got] == list(whole)
+        assert [text for text, _, _ in got] == list(across[side]), got
         assert [right for _, right, _ in got] == [side, side]
+        moved = got[0] if not side else got[1]
+        assert "←" not in moved[0] and "→" not in moved[0]  # no arrow across the line
     assert placed(0.0) == middle
 
 
