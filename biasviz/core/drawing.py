@@ -35,7 +35,9 @@ class Prediction:
     probabilities : np.ndarray or None
         (2,) ``[σ(z), 1 − σ(z)]`` for one output, (10,) softmax for ten; sums to 1.
     predicted : int or None
-        Index into ``class_names`` of the predicted class.
+        Index into ``class_names`` of the predicted class: for one output the first
+        class when ``z ≥ threshold`` (the rule of the bias and threshold controls), for
+        ten the highest logit.
     logits : np.ndarray or None
         (1,) ``[z]`` for one output, (10,) otherwise.
     contribution : np.ndarray or None
@@ -47,6 +49,9 @@ class Prediction:
         What is added to Σ w⊙x: b, Σbᵢ (per-pixel bias) or 0 (no bias).
     error : str or None
         Why the model could not be evaluated (wrong parameter shapes and the like).
+    threshold : float
+        The logit threshold t the single output was compared with (0 for ten outputs:
+        an argmax has none).
     """
 
     generation: int
@@ -61,6 +66,7 @@ class Prediction:
     contribution_sum: float | None = None
     bias_term: float | None = None
     error: str | None = None
+    threshold: float = 0.0
 
     @property
     def binary(self) -> bool:
@@ -81,6 +87,8 @@ class Prediction:
 
     @property
     def confidence(self) -> float | None:
+        """The probability the model gives the class it predicts (for one output with a
+        threshold t ≠ 0 that may be under 50%: as on the Evaluate tab)."""
         if self.probabilities is None or self.predicted is None:
             return None
         return float(self.probabilities[self.predicted])
@@ -101,13 +109,21 @@ def predict_drawing(
     spec: ModelSpec | None,
     class_names: Sequence[str],
     generation: int = 0,
+    threshold: float = 0.0,
 ) -> Prediction:
-    """Preprocess a drawing and run the model on it with numpy.  Thread-safe, pure."""
+    """Preprocess a drawing and run the model on it with numpy.  Thread-safe, pure.
+
+    ``threshold``: the logit threshold t of a one-output model, which predicts its first
+    class when ``z ≥ t`` (``σ(z) ≥ σ(t)``); ignored for ten outputs (argmax).
+    """
     pre = preprocess_drawing(drawing)
     image = pre.image
     if params is None or spec is None:
         return Prediction(generation, image, pre.empty, has_model=False)
     names = class_names_for(class_names, 2 if spec.n_outputs == 1 else spec.n_outputs)
+    threshold = float(threshold) if spec.n_outputs == 1 else 0.0
+    if not np.isfinite(threshold):
+        threshold = 0.0
     if pre.empty:
         return Prediction(generation, image, True, has_model=True, class_names=names)
     x = image.reshape(1, -1).astype(np.float32)
@@ -130,7 +146,7 @@ def predict_drawing(
         z = float(raw[0])
         p = float(sigmoid(z))
         probabilities = np.array([p, 1.0 - p])
-        predicted = 0 if p >= 0.5 else 1
+        predicted = 0 if z >= threshold else 1  # as the Neuron & bias and Evaluate tabs
         logits = np.array([z])
     else:
         logits = raw
@@ -161,5 +177,6 @@ def predict_drawing(
         contribution,
         contribution_sum,
         bias_term,
+        threshold=threshold,
     )
 

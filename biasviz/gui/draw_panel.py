@@ -4,7 +4,9 @@ What the panel shows, left to right:
 
 * the drawing canvas with its controls (brush width, Clear, Undo, Open image…);
 * the prediction in words ("Prediction: 3 (97%)"), and for two classes the logit z and
-  σ(z) written out;
+  σ(z) written out.  One output neuron calls its first class when z ≥ t, the threshold t
+  of the Neuron & bias tab (:meth:`DrawPanel.set_threshold`; 0 by default), as the other
+  tabs do; ten outputs take the highest logit, with no threshold;
 * "what the model sees": the 28×28 image the model really receives (the drawing cropped,
   scaled and centred like MNIST), enlarged without smoothing so every pixel shows;
 * the contribution map w⊙x (each pixel's weight times its ink) on a diverging colormap
@@ -58,10 +60,11 @@ from PySide6.QtWidgets import (
 )
 
 from biasviz.core.colormap import RDBU_ANCHORS
+from biasviz.core.decisions import sigmoid
 from biasviz.core.drawing import Prediction, class_names_for, predict_drawing
 from biasviz.core.preprocess import OUT_SIDE
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec
-from biasviz.core.text import num, rough_percent
+from biasviz.core.text import num, rough_percent, unbroken
 from biasviz.gui import file_dirs
 from biasviz.gui.canvas import DEFAULT_BRUSH, MAX_BRUSH, MIN_BRUSH, DrawingCanvas
 from biasviz.gui.class_labels import CategoryAxis, class_noun, with_article
@@ -165,6 +168,41 @@ def how_text(spec: ModelSpec | None, noun: str = "digit") -> str:
     return intro + how
 
 
+_HEADLINE_TIP = (
+    "The class with the highest probability, and how sure the model is of it.  "
+    "It changes live while you draw."
+)
+
+
+def _binary_headline_tip(t: float, names: Sequence[str]) -> str:
+    first, second = names
+    return (
+        f"The class the threshold picks: “{first}” when the logit z ≥ t = {num(t)} "
+        f"(σ(z) ≥ {_sigma(t)}), otherwise “{second}”; and the probability σ gives that "
+        "class, which may be under 50%.  It changes live while you draw."
+    )
+
+
+def _finite(value: float) -> float:
+    value = float(value)
+    return value if math.isfinite(value) else 0.0
+
+
+def _sigma(t: float) -> str:
+    """σ(t), the probability threshold p of a logit threshold t, with three decimals as
+    σ(z) beside it, more when three would round it to 0 or 1 (p = 0.9999)."""
+    p = float(sigmoid(t))
+    for decimals in range(3, 7):
+        if 0 < round(p, decimals) < 1:
+            break
+    return f"{p:.{decimals}f}"
+
+
+def _digits(z: float, t: float) -> int:
+    """Decimals for z beside t: near the threshold, two could show the wrong side of it."""
+    return 2 if t == 0 or abs(z - t) >= 0.005 else 4
+
+
 def _swatch(color: str) -> str:
     return f'<span style="color:{color}; font-size:large">■</span>'
 
@@ -223,6 +261,7 @@ class DrawPanel(QWidget):
         self._params: dict[str, np.ndarray] | None = None
         self._spec: ModelSpec | None = None
         self._class_names: tuple[str, ...] = ()
+        self._threshold = 0.0  # the logit threshold t of a one-output model
         self._noun = "digit"  # "item" for classes that are not the digits 0–9
         self._generation = 0
         self._job: _PredictJob | None = None
@@ -322,10 +361,7 @@ class DrawPanel(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.9)
         font.setBold(True)
         self._headline.setFont(font)
-        self._headline.setToolTip(
-            "The class with the highest probability, and how sure the model is of it.  "
-            "It changes live while you draw."
-        )
+        self._headline.setToolTip(_HEADLINE_TIP)
         self._detail = QLabel()
         self._detail.setWordWrap(True)
         self._detail.setTextFormat(Qt.TextFormat.RichText)
@@ -419,12 +455,16 @@ class DrawPanel(QWidget):
         params: dict[str, np.ndarray] | None,
         spec: ModelSpec | None,
         class_names: Sequence[str] = (),
+        threshold: float | None = None,
     ) -> None:
         """Use this model from now on (None: no model) and re-predict the drawing.
 
         ``class_names``: ten names in output order for ten classes; for two classes
-        ``(first, second)`` where the single logit is for the first.
+        ``(first, second)`` where the single logit is for the first.  ``threshold``: the
+        logit threshold t (see :meth:`set_threshold`); None keeps the current one.
         """
+        if threshold is not None:
+            self._threshold = _finite(threshold)
         if params is None or spec is None:
             self._params, self._spec, self._class_names = None, None, ()
         else:
@@ -434,6 +474,18 @@ class DrawPanel(QWidget):
         self._noun = class_noun(self._class_names) if self._class_names else "digit"
         self._apply_words()
         self.request_prediction()
+
+    def set_threshold(self, threshold: float) -> None:
+        """The logit threshold t: a one-output model calls its first class when z ≥ t
+        (the rule of the Neuron & bias tab; σ(z) ≥ p is t = logit(p)).  Re-predicts the
+        drawing when t changes; ten-output models have no threshold and ignore it."""
+        threshold = _finite(threshold)
+        if threshold != self._threshold:
+            self._threshold = threshold
+            self.request_prediction()
+
+    def threshold(self) -> float:
+        return self._threshold
 
     def noun(self) -> str:
         """"digit" or "item": what the panel asks the learner to draw."""
@@ -534,9 +586,10 @@ class DrawPanel(QWidget):
         self._pending = False
         drawing = self.canvas.image_array()
         params, spec, names, gen = self._params, self._spec, self._class_names, self._generation
+        threshold = self._threshold
 
         def compute() -> Prediction:
-            return predict_drawing(drawing, params, spec, names, gen)
+            return predict_drawing(drawing, params, spec, names, gen, threshold=threshold)
 
         if self._runs_inline(spec):
             self.handle_result(compute())
@@ -566,6 +619,7 @@ class DrawPanel(QWidget):
         self._readout.setText(" ")
 
     def _show_verdict(self, r: Prediction) -> None:
+        self._headline.setToolTip(_HEADLINE_TIP)
         if not r.has_model:
             self._headline.setText("Train or import a model first")
             self._detail.setText(
@@ -583,12 +637,17 @@ class DrawPanel(QWidget):
             name = r.predicted_name
             self._headline.setText(f"Prediction: {name} ({rough_percent(r.confidence or 0.0)})")
             if r.binary:
-                z = float(r.logits[0])
+                z, t = float(r.logits[0]), r.threshold
                 first, second = (escape(n) for n in r.class_names)
+                rule = "z ≥ 0 means"
+                if t != 0:
+                    rule = f"z ≥ t = <b>{num(t)}</b> (σ(z) ≥ {_sigma(t)}) means"
+                    self._headline.setToolTip(_binary_headline_tip(t, r.class_names))
                 self._detail.setText(
-                    f"logit z = <b>{num(z)}</b> &nbsp;→&nbsp; σ(z) = <b>{r.probabilities[0]:.3f}</b>"
+                    f"logit z = <b>{num(z, _digits(z, t))}</b> &nbsp;→&nbsp; σ(z) = "
+                    f"<b>{r.probabilities[0]:.3f}</b>"
                     f" = P(“{first}”), &nbsp; P(“{second}”) = 1 − σ(z) = "
-                    f"{r.probabilities[1]:.3f}.&nbsp; z ≥ 0 means “{first}”."
+                    f"{r.probabilities[1]:.3f}.&nbsp; {rule} “{first}”."
                 )
             else:
                 self._detail.setText(
@@ -677,10 +736,20 @@ class DrawPanel(QWidget):
         )
         who = "" if r.binary else f"For “{escape(r.predicted_name or '')}”: &nbsp;"
         gap = "&nbsp;&nbsp;&nbsp;"
-        return (
+        text = (
             f"{who}<b>Σ w⊙x = {num(s)}</b>{gap}<b>{bias}</b>{gap}"
             f"<b>= logit {num(z if ok else s + b)}</b>{gap}{check}"
         )
+        if r.binary and r.threshold != 0:
+            # what the threshold is compared with: this logit z (bias included)
+            t = r.threshold
+            digits = _digits(z, t)
+            sign = "≥" if z >= t else "&lt;"
+            text += (
+                f"{gap}{unbroken(f'compared with t: {num(z, digits)} {sign} {num(t, digits)}')}"
+                f" → “{escape(r.predicted_name or '')}”"
+            )
+        return text
 
     def _show_bars(self, r: Prediction) -> None:
         plot = self._bars_plot.getPlotItem()
@@ -723,10 +792,15 @@ class DrawPanel(QWidget):
             self._bar_text.setVisible(False)
         if n == 2 and r.has_model:
             first, second = names
+            t = r.threshold
+            which = ("The taller bar is the prediction." if t == 0 else
+                     f"With the threshold t = {num(t)} the model calls “{first}” only when "
+                     f"σ(z) ≥ {_sigma(t)}, so the outlined bar, the prediction, need not be "
+                     "the taller one.")
             self._bars_box.setToolTip(
                 f"The neuron outputs one number, the logit z.  σ(z) turns it into the "
                 f"probability of “{first}”; the probability of “{second}” is what is "
-                "left, 1 − σ(z).  The taller bar is the prediction."
+                f"left, 1 − σ(z).  {which}"
             )
         else:
             self._bars_box.setToolTip(

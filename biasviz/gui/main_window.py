@@ -565,6 +565,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         s.paramsChanged.connect(self._on_params)
         s.historyChanged.connect(self._on_history)
         s.thresholdChanged.connect(lambda _t: self._refresh_decision())
+        s.thresholdChanged.connect(self._show_threshold_in_draw)
         s.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
         s.runSummary.connect(lambda m: self.statusBar().showMessage(m))  # (it stays)
         s.errorOccurred.connect(self.show_error)
@@ -1090,11 +1091,18 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self.learning_view.set_snapshot(snap)
             self.learning_view.show_bias_path(self.session.history.bias)
         elif current is self.draw_panel:
-            self.draw_panel.set_model(snap.params, snap.spec, self._class_names())
+            self.draw_panel.set_model(snap.params, snap.spec, self._class_names(),
+                                      threshold=self.session.model.threshold)
         else:
             lesson = self.current_lesson()
             if lesson is not None:
                 lesson.set_model(snap)
+
+    def _show_threshold_in_draw(self, threshold: float) -> None:
+        """The Draw tab on screen follows the threshold t at once (hidden, it gets t with
+        the model when its tab is shown)."""
+        if self.tabs.currentWidget() is self.draw_panel:
+            self.draw_panel.set_threshold(threshold)
 
     def _on_code_dock_shown(self, visible: bool) -> None:
         """Shown: wide enough to read, taken from the central views (not the panel)."""
