@@ -398,8 +398,9 @@ class EvaluationView(QWidget):
             self._selected = None
             self._show_detail(None)
 
-    def clear(self) -> None:
-        """Forget the model and show the empty state."""
+    def clear(self, message: str | None = None) -> None:
+        """Forget the model and show the empty state (``message`` in its header: what
+        comes next, e.g. a new model being built)."""
         self._params = self._spec = self._data = None
         self._evaluation = None
         self._moment = ""
@@ -407,6 +408,8 @@ class EvaluationView(QWidget):
         self._selected = None
         self._filter = None
         self._show_empty()
+        if message:
+            self.header.setText(message)
 
     def select_sample(self, index: int) -> None:
         """Show validation image ``index`` (right or wrong) in the detail panel."""

@@ -151,3 +151,28 @@ def test_an_evaluation_of_an_earlier_moment_is_never_shown_after_a_pause(
             np.testing.assert_array_equal(params[name], value)
     s.stop()
     qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
+
+
+def test_a_new_model_never_shows_under_the_last_ones_figures(qtbot, window, monkeypatch):
+    """Switching to another model with the Evaluate tab shown: the last model's figures
+    went on showing, unmarked, while the new one was built (a CNN on 60,000 images:
+    ~2 s), as if they were the new model's.  They go at once; the new model's follow."""
+    from biasviz.core.datasets import Task
+
+    w, s = window, window.session
+    w.tabs.setCurrentIndex(w.tabs.indexOf(w.evaluation_view))
+    view = w.evaluation_view
+    qtbot.waitUntil(lambda: view.evaluation() is not None, timeout=WAIT)
+    seen_while_building: list[tuple] = []
+    original = s.model.request_settings
+
+    def building(**change):
+        seen_while_building.append((view.evaluation(), view.header.text()))
+        return original(**change)
+
+    monkeypatch.setattr(s.model, "request_settings", building)
+    w._request(task=Task.all_ten())
+    assert seen_while_building and seen_while_building[0][0] is None
+    assert "Building the new model" in seen_while_building[0][1]
+    qtbot.waitUntil(lambda: view.evaluation() is not None
+                    and view.confusion().shape == (10, 10), timeout=WAIT)

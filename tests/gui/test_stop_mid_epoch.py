@@ -66,3 +66,9 @@ def test_how_a_run_ended_stays_in_the_status_bar(qtbot, window):
     text, timeout = next((t, ms) for t, ms in shown if t.startswith("Training finished"))
     assert timeout == 0 and "validation accuracy" in text
     assert bar.currentMessage() == text
+    # ...but not past its model: after a switch to ten classes it still spoke of the pair's
+    from biasviz.core.datasets import Task
+
+    s.set_task(Task.all_ten())
+    qtbot.waitUntil(lambda: s.task == Task.all_ten(), timeout=WAIT)
+    assert not bar.currentMessage().startswith("Training finished")
