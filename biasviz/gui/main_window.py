@@ -1170,11 +1170,35 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             page.setFrameShape(QScrollArea.Shape.NoFrame)
             page.setWidget(lesson)
             guard_wheel(lesson)
-            self.tabs.addTab(page, lesson.title)
+            index = self.tabs.addTab(page, lesson.title)
+            self.tabs.setTabToolTip(index, lesson.title)
             lesson.set_data(self.session.data)
             lesson.set_model(self.session.snapshot)
         self.tabs.setCurrentIndex(self.lesson_tab_index(lesson))
+        self._fit_lesson_tabs()
         return lesson
+
+    def _fit_lesson_tabs(self) -> None:
+        """Lessons' tabs share what the main tabs leave of the bar, their titles shortened
+        with "…" (whole in their tooltips); the main tabs keep their names.  With three
+        lessons open the bar scrolled the main tabs out of view."""
+        bar = self.tabs.tabBar()
+        lessons = range(self._fixed_tabs, bar.count())
+        if not lessons:
+            return
+        corner = self.tabs.cornerWidget(Qt.Corner.TopRightCorner)
+        room = self.tabs.width() - (corner.width() if corner is not None and
+                                    corner.isVisible() else 0) - 4
+        room -= sum(bar.tabRect(i).width() for i in range(self._fixed_tabs))
+        metrics = bar.fontMetrics()
+        share = room / len(lessons)
+        for i in lessons:
+            title = bar.tabToolTip(i)
+            padding = bar.tabRect(i).width() - metrics.horizontalAdvance(bar.tabText(i))
+            width = max(metrics.horizontalAdvance("Aaaa…"), int(share - padding))
+            text = metrics.elidedText(title, Qt.TextElideMode.ElideRight, width)
+            if bar.tabText(i) != text:
+                bar.setTabText(i, text)
 
     def close_tab(self, index: int) -> None:
         lesson = self.lesson_at(index)
@@ -1187,6 +1211,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
                 del self.lessons[key]
         self.tabs.removeTab(index)
         page.deleteLater()
+        self._fit_lesson_tabs()
 
     def _refresh_evaluation(self) -> None:
         """Evaluate every validation image off the GUI thread (10,000 images through a
@@ -1376,6 +1401,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
+        if self.tabs.count() > self._fixed_tabs:
+            QTimer.singleShot(0, self._fit_lesson_tabs)  # (once the tabs have their width)
         grown = event.size().height() > event.oldSize().height() > 0
         if grown and event.size().height() <= self.minimumSize().height():
             # Grown by its layout's minimum (a label wrapped at a narrow width for a

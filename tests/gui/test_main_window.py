@@ -792,3 +792,30 @@ def test_a_notice_in_the_tab_bars_corner_leaves_the_tabs_their_room(qtbot, windo
     qtbot.waitUntil(lambda: bar.width() >= bar.sizeHint().width(), timeout=2000)
     assert w.notice_chip.width() >= w.notice_chip.minimumSizeHint().width()
     assert not bar.geometry().intersects(w.notice_chip.geometry())
+
+
+def test_lesson_tabs_share_the_bar_and_the_main_tabs_stay_in_view(qtbot, window):
+    """With three lessons open the tab bar scrolled the main tabs out of view: now the
+    lessons' tabs share what the main tabs leave, their titles shortened with "…" (whole
+    in their tooltips), and they grow back as lessons close."""
+    from biasviz.gui.main_window import LESSON_MODULES
+
+    w = window
+    w.resize(1366, 740)
+    w.show()
+    qtbot.waitExposed(w)
+    bar = w.tabs.tabBar()
+    main = [bar.tabText(i) for i in range(w._fixed_tabs)]
+    lessons = [w.open_lesson(m) for m in LESSON_MODULES]
+    qtbot.wait(20)
+    assert [bar.tabText(i) for i in range(w._fixed_tabs)] == main
+    assert bar.tabRect(0).left() >= 0
+    assert bar.tabRect(bar.count() - 1).right() <= bar.width()
+    titles = [lesson.title for lesson in lessons]
+    assert [bar.tabToolTip(w.lesson_tab_index(lesson)) for lesson in lessons] == titles
+    shortened = [bar.tabText(w.lesson_tab_index(lesson)) for lesson in lessons]
+    assert any(text.endswith("…") for text in shortened)
+    for lesson in lessons[1:]:
+        w.close_tab(w.lesson_tab_index(lesson))
+    qtbot.wait(20)
+    assert bar.tabText(w.lesson_tab_index(lessons[0])) == lessons[0].title  # room again
