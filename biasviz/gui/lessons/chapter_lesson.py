@@ -449,7 +449,10 @@ class ChapterLesson(GatedLesson):
             f"x·(mean {first} − mean {second}) + b ≥ 0 with "
             f"b = −(|mean {first}|² − |mean {second}|²)/2 = {num(base['nearest_bias'])} "
             f"({percent(base['nearest'])} here): a single neuron whose weights are a "
-            "difference of averages instead of being learned by SGD."
+            "difference of averages instead of being learned by SGD. (The middle row "
+            f"uses the same weights with another bias, b = {num(base['best_bias'])}: the "
+            "one that does best on the training images; the bias alone moves the "
+            "line.)"
         )
 
     def _update_results(self) -> None:

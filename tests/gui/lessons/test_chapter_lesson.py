@@ -16,6 +16,7 @@ from biasviz.core.chapter import (
 from biasviz.core.datasets import Task, load_sample, make_task_data
 from biasviz.core.models import build_model, snapshot_params
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot
+from biasviz.core.text import num
 from biasviz.core.training import Trainer
 from biasviz.gui.lessons.base import Lesson
 from biasviz.gui.lessons.chapter_lesson import (
@@ -65,6 +66,11 @@ def test_baseline_numbers_match_the_core(ready, data):
     assert "3s 85.0%, 7s 100.0%" in text
     assert "mean |difference|" in text
     assert "squared" in ready.connection_label.text()
+    # two biases for the same weights: the text says which is which (a learner saw
+    # "b = −5.73 (the best bias…)" and "= −6.58 (96.5% here)" with no word on why)
+    connection = ready.connection_label.text()
+    assert num(base["nearest_bias"]) in connection and num(base["best_bias"]) in connection
+    assert "another bias" in connection
 
 
 def test_learned_weights_and_accuracy_are_shown(ready, trained):
