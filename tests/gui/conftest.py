@@ -114,3 +114,18 @@ def in_thread(request, monkeypatch):
     elif not train_process.wanted():
         pytest.skip("the suite runs with BIASVIZ_TRAIN_PROCESS=0: no training process")
     return request.param == "thread"
+
+
+@pytest.fixture
+def draw_panel(qtbot):
+    """A shown Draw panel; at the end its prediction jobs are all done."""
+    from biasviz.gui.draw_panel import DrawPanel
+
+    p = DrawPanel()
+    qtbot.addWidget(p)
+    p.resize(1000, 600)
+    p.show()
+    qtbot.waitExposed(p)
+    yield p
+    assert p.shutdown(5000)
+    assert p._pool.activeThreadCount() == 0  # no job left running

@@ -107,15 +107,8 @@ def canvas(qtbot):
 
 
 @pytest.fixture
-def panel(qtbot):
-    p = DrawPanel()
-    qtbot.addWidget(p)
-    p.resize(1000, 600)
-    p.show()
-    qtbot.waitExposed(p)
-    yield p
-    assert p.shutdown(5000)
-    assert p._pool.activeThreadCount() == 0  # no job left running
+def panel(draw_panel):
+    return draw_panel  # (tests/gui/conftest.py)
 
 
 # --------------------------------------------------------------------------- canvas

@@ -16,20 +16,13 @@ from biasviz.core.decisions import sigmoid
 from biasviz.core.drawing import predict_drawing
 from biasviz.core.spec import ModelKind, ModelSpec
 from biasviz.core.text import MINUS, num, rough_percent
-from biasviz.gui.draw_panel import DrawPanel
 
 WAIT = 30_000
 
 
 @pytest.fixture
-def panel(qtbot):
-    p = DrawPanel()
-    qtbot.addWidget(p)
-    p.resize(1000, 600)
-    p.show()
-    qtbot.waitExposed(p)
-    yield p
-    assert p.shutdown(5000)
+def panel(draw_panel):
+    return draw_panel  # (tests/gui/conftest.py)
 
 
 def _texts(panel) -> tuple[str, str, str]:
