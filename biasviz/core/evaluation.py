@@ -338,13 +338,14 @@ def sigma_text(p: float) -> str:
     return f"σ = {p:.3f}"
 
 
-def sigma_bound(p: float) -> str:
-    """A probability threshold with the digits it needs not to read as 0 or 1 ("0.999",
-    "0.9999997"; at t = 6.91 it read "σ ≥ 1.00", which no σ reaches)."""
+def sigma_bound(p: float, digits: int = 2) -> str:
+    """A probability threshold with ``digits`` decimals, or the more it needs not to read
+    as 0 or 1 ("0.999", "0.9999997"; at t = 6.91 it read "σ ≥ 1.00", which no σ
+    reaches).  Two decimals only between 0.01 and 0.99."""
     p = float(p)
-    for digits in range(2, 10):
-        text = f"{p:.{digits}f}"
-        if 0.0 < float(text) < 1.0 and (digits > 2 or 0.01 <= p <= 0.99):
+    for places in range(digits, 10):
+        text = f"{p:.{places}f}"
+        if 0.0 < float(text) < 1.0 and (places > 2 or 0.01 <= p <= 0.99):
             return text
     return f"{p:.10f}"
 

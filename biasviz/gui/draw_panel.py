@@ -191,11 +191,9 @@ def _finite(value: float) -> float:
 def _sigma(t: float) -> str:
     """σ(t), the probability threshold p of a logit threshold t, with three decimals as
     σ(z) beside it, more when three would round it to 0 or 1 (p = 0.9999)."""
-    p = float(sigmoid(t))
-    for decimals in range(3, 7):
-        if 0 < round(p, decimals) < 1:
-            break
-    return f"{p:.{decimals}f}"
+    from biasviz.core.evaluation import sigma_bound
+
+    return sigma_bound(float(sigmoid(t)), 3)
 
 
 def _digits(z: float, t: float) -> int:
