@@ -32,11 +32,20 @@ Causes (each checked only where it can happen):
     no gradient reaches their weights, they stay dead.  Cause: a start far too large
     for the number of inputs (fix: standard init), or else too large a learning rate
     (fix: a smaller one).  Dead neurons never come back: both fixes start again.
+``tiny_steps``
+    The learning rate is ten or more times smaller than the recipe's, and the weights
+    have barely moved: the steps so far (their number × the learning rate × the size of
+    the gradient on the validation images, for the output layer) add up to under 0.1 %
+    of the weights' size, while the loss is still within 10 % of where it started.  Fix:
+    the recipe's learning rate — going on, or, where going on from this start is known
+    to freeze a mnist_loss neuron (see :data:`RECIPE_SAFE_SPREAD`), starting again with
+    that learning rate and a small start.  Not reported beside ``saturated_output``,
+    whose evidence and first fix already name the learning rate.
 
 Symptoms, reported after the causes (with no fixes of their own when a cause is found):
 
 ``one_class``
-    (Almost) every image gets the same answer.
+    (Almost) every image gets the same answer ("every" only when it is every one).
 ``loss_flat``
     The training loss stopped moving while still high, and the model is no better
     than guessing.
@@ -63,6 +72,8 @@ from biasviz.core.saturation import (
     Z_SATURATED,
     SaturationStats,
     saturation_stats,
+    sigmoid,
+    sigmoid_slope,
 )
 from biasviz.core.spec import (
     N_PIXELS,
@@ -82,14 +93,17 @@ DIVERGED = "diverged"
 SYMMETRY = "hidden_symmetry"
 SATURATED = "saturated_output"
 DEAD_RELUS = "dead_relus"
+TINY_STEPS = "tiny_steps"
 ONE_CLASS = "one_class"
 LOSS_FLAT = "loss_flat"
 
-#: Most important first: a cause before its symptoms.
-PRIORITY: tuple[str, ...] = (DIVERGED, SYMMETRY, SATURATED, DEAD_RELUS, ONE_CLASS, LOSS_FLAT)
-CAUSES = frozenset({DIVERGED, SYMMETRY, SATURATED, DEAD_RELUS})
+#: Most important first: a cause before its symptoms.  A start that a larger learning
+#: rate cannot cure (equal neurons, dead ReLUs, a frozen sigmoid) before the tiny steps.
+PRIORITY: tuple[str, ...] = (DIVERGED, SYMMETRY, SATURATED, DEAD_RELUS, TINY_STEPS, ONE_CLASS,
+                             LOSS_FLAT)
+CAUSES = frozenset({DIVERGED, SYMMETRY, SATURATED, DEAD_RELUS, TINY_STEPS})
 
-# -- thresholds (measured: see tests/core/test_diagnosis.py) ----------------------------------
+# -- thresholds (measured: see tests/core/test_diagnosis*.py) ---------------------------------
 #: Saturation freezes training when at least this share of the images is wrong AND flat…
 SATURATED_WRONG_SHARE = 0.25
 #: …and the wrong images send back less than this share of the gradient they would
@@ -107,6 +121,24 @@ FLAT_ABOVE_GUESSING = 0.1  # …and validation accuracy within 10 points of gues
 #: has std·√fan-in = 1/√3 ≈ 0.58; the chapter's std 1 over 784 pixels gives 28).
 LARGE_START = 4.0
 SMALL_STD = 0.01
+#: Tiny steps: the steps taken could have moved the (output) weights by less than this
+#: share of their size.  Measured after 2-4 epochs: single neuron at lr 10⁻⁶ (3 vs 7,
+#: Fashion pairs) 10⁻⁹-2·10⁻⁶; MLP, CNN at lr 10⁻⁵ 10⁻⁴-6·10⁻⁴; the ten-class linear
+#: model at lr 10⁻⁵ 3·10⁻³ (slow, but learning); the estimate is within 3× of the true
+#: distance moved.
+BARELY_MOVED = 1e-3
+#: …while the training loss is still within 10 % of where it started (a model trained
+#: at a larger learning rate before it was lowered has moved: its loss fell).
+BARELY_LOWER = 0.1
+TINY_MIN_STEPS = 20
+#: The chapter's normal(0, 1) start with mnist_loss is known to work where it puts the
+#: typical |w·x| of the images (:func:`~biasviz.core.saturation.start_spread`) at up to
+#: this: 3 vs 7 has 9.4 (digit pairs 8.1-10.5) and trains to 95 %.  Fashion-MNIST pairs
+#: have 11.2-14.9, and about half of those starts froze at 50 % with lr 1 (seeds 0-3 of
+#: Pullover vs Coat, Trouser vs Bag, Shirt vs T-shirt, Bag vs Ankle boot, Sneaker vs Ankle
+#: boot …); the same recipe from a normal(0, 0.01) start reached 83-99 % after 5 epochs
+#: (Pullover vs Coat, Shirt vs T-shirt, Trouser vs Bag, seeds 0-2).
+RECIPE_SAFE_SPREAD = 11.0
 
 
 # -- fixes -------------------------------------------------------------------------------------
@@ -181,6 +213,31 @@ def fix_larger_lr(recipe_lr: float) -> Fix:
                config_changes={"lr": recipe_lr}, restart=False)
 
 
+def fix_larger_lr_small_start(recipe_lr: float, spread: float) -> Fix:
+    """Start again with the recipe's learning rate from a small start: going on with it
+    from a large start whose typical |w·x| is ``spread`` is a coin toss (it may freeze)."""
+    return Fix(
+        "larger_lr_small_start",
+        f"Restart with learning rate {_num(recipe_lr)} and init std {SMALL_STD:g}",
+        f"Start again with the recipe's learning rate {_num(recipe_lr)} and every weight "
+        f"drawn from normal(0, {SMALL_STD:g}). The weights have hardly left their start, "
+        f"and that start puts w·x of these images at about {spread:.0f}, deep in the "
+        f"sigmoid's flat tails: going on from it with learning rate {_num(recipe_lr)} froze "
+        "about half such starts at 50% (Fashion-MNIST pairs). A small start begins on the "
+        "steep middle of the sigmoid.",
+        spec_changes={"init": InitKind.RANDOM, "init_std": SMALL_STD},
+        config_changes={"lr": recipe_lr}, restart=True)
+
+
+def fix_with_lr(fix: Fix, lr: float) -> Fix:
+    """``fix`` that also sets learning rate ``lr`` (a restart at a far too small learning
+    rate would only take tiny steps again)."""
+    return replace(fix, label=f"{fix.label} at learning rate {_num(lr)}",
+                   tooltip=f"{fix.tooltip} With learning rate {_num(lr)} (the recipe's): "
+                   "at the current one the new start would barely move.",
+                   config_changes={**fix.config_changes, "lr": lr})
+
+
 def fix_recipe(spec: ModelSpec, config: TrainConfig) -> Fix | None:
     """Back to the model's recipe (None when already on it)."""
     recipe = recipe_for_spec(spec)
@@ -192,6 +249,25 @@ def fix_recipe(spec: ModelSpec, config: TrainConfig) -> Fix | None:
     label = recipe.label if recipe.label.startswith("the ") else f"the {recipe.label} recipe"
     return Fix(
         "recipe", f"Back to {label}", f"Start again with {label}: {recipe.summary()}.",
+        spec_changes=spec_changes, config_changes=dict(recipe.config_fields), restart=True)
+
+
+def fix_recipe_small_start(spec: ModelSpec, config: TrainConfig, spread: float) -> Fix | None:
+    """The chapter's recipe with a normal(0, 0.01) start, for images where its own
+    normal(0, 1) start (``spread``: their typical |w·x| from it) is known to freeze."""
+    recipe = recipe_for_spec(spec)
+    spec_changes = {**recipe.spec_fields, "init": InitKind.RANDOM, "init_std": SMALL_STD}
+    fix_spec, fix_config = replace(spec, **spec_changes), replace(config, **recipe.config_fields)
+    if (fix_spec, fix_config) == (spec, config):
+        return None
+    label = recipe.label if recipe.label.startswith("the ") else f"the {recipe.label} recipe"
+    return Fix(
+        "recipe_small_start", f"Back to {label}, with init std {SMALL_STD:g}",
+        f"Start again with {label} ({recipe.summary()}), except that every weight starts "
+        f"from normal(0, {SMALL_STD:g}). Its normal(0, 1) start puts w·x of these images at "
+        f"about {spread:.0f} (the chapter's 3 vs 7: about 9), deep in the sigmoid's flat "
+        "tails, where about half such starts froze at 50% (Fashion-MNIST pairs); a small "
+        "start begins on the steep middle.",
         spec_changes=spec_changes, config_changes=dict(recipe.config_fields), restart=True)
 
 
@@ -279,6 +355,22 @@ class _Forward:
     symmetric: bool = False
     sat: SaturationStats | None = None
     n_total: int = 0  # the validation images there are (the findings judge n_images)
+    #: What feeds the output layer: the images (as given, converted when needed) for a
+    #: single neuron or the linear model, the hidden features for an MLP or CNN; and the
+    #: size ‖W‖ of the output layer's weights.  For the tiny-steps check.
+    inputs: np.ndarray | None = None
+    pixels: bool = True  # inputs are the images (else hidden features)
+    out_weight_norm: float = 0.0
+    step_ratio: float | None = None  # cached: ‖∂L/∂W‖ / ‖W‖ (see _step_ratio)
+    x_rms: float | None = None  # cached: √mean(‖x‖² + 1) of the images
+
+    def output_inputs(self) -> np.ndarray:
+        """What the output layer sees, as floats: (n, 784) pixels or (n, features)."""
+        x = np.asarray(self.inputs)
+        if not self.pixels:
+            return x
+        return (as_float_images(x) if x.dtype == np.uint8
+                else x.astype(np.float32, copy=False).reshape(-1, N_PIXELS))
 
     def images(self) -> str:
         """The images judged, as the evidence names them: "the 400 validation images",
@@ -301,7 +393,9 @@ def _forward(spec: ModelSpec, params: Mapping[str, np.ndarray], images: np.ndarr
     with np.errstate(over="ignore", invalid="ignore"):
         if spec.kind not in (ModelKind.MLP, ModelKind.CNN):
             logits = np.asarray(numpy_logits(p, spec, x), dtype=np.float64)
-            return _Forward(logits=logits, n_images=int(x.shape[0]))
+            # the images as given (a view: no float copy kept), converted if needed
+            return _Forward(logits=logits, n_images=int(x.shape[0]), inputs=head,
+                            out_weight_norm=_norm(p["weights"]))
         # The hidden layer's pre-activations once: its dead units, and the logits from it.
         if spec.kind is ModelKind.MLP:
             w = p["hidden.weights"]
@@ -321,7 +415,84 @@ def _forward(spec: ModelSpec, params: Mapping[str, np.ndarray], images: np.ndarr
         logits=logits, n_images=int(x.shape[0]), dead_share=float(1.0 - alive.mean()),
         n_units=n_units,
         symmetric=n_units >= 2 and bool(np.all(w.max(axis=0) == w.min(axis=0))),
+        inputs=features, pixels=False, out_weight_norm=_norm(p["output.weights"]),
     )
+
+
+def _norm(a: np.ndarray) -> float:
+    return float(np.linalg.norm(np.asarray(a, dtype=np.float64)))
+
+
+def _step_ratio(spec: ModelSpec, config: TrainConfig, fwd: _Forward,
+                labels: np.ndarray) -> float:
+    """‖∂L/∂W‖ / ‖W‖ for the output layer's weights W on the judged images: how far one
+    step of learning rate 1 moves them, as a share of their size (inf when W = 0 or the
+    logits are not finite; cached per snapshot)."""
+    if fwd.step_ratio is not None:
+        return fwd.step_ratio
+    z = fwd.logits
+    ratio = math.inf
+    if (fwd.inputs is not None and z.size and fwd.out_weight_norm > 0
+            and np.all(np.isfinite(z)) and labels.size == z.shape[0]):
+        if spec.n_outputs == 1:
+            if config.loss is BinaryLoss.BCE:
+                dz = sigmoid(z) - (labels == 1)
+            else:  # mnist_loss: 1 − σ(z) for the first class, σ(z) for the second
+                dz = np.where(labels == 1, -1.0, 1.0) * sigmoid_slope(z)
+            grad = dz @ fwd.output_inputs().astype(np.float64) / z.shape[0]
+        else:  # cross-entropy on the softmax
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            dz = e / e.sum(axis=1, keepdims=True)
+            dz[np.arange(z.shape[0]), labels.astype(np.int64)] -= 1.0
+            grad = dz.T @ fwd.output_inputs().astype(np.float64) / z.shape[0]
+        ratio = float(np.linalg.norm(grad)) / fwd.out_weight_norm
+    fwd.step_ratio = ratio
+    return ratio
+
+
+def _start_spread(fwd: _Forward, std: float) -> float:
+    """The typical |w·x| of a normal(0, ``std``) start on the judged images
+    (:func:`~biasviz.core.saturation.start_spread`; cached per snapshot)."""
+    if fwd.x_rms is None:
+        x = fwd.output_inputs()
+        fwd.x_rms = float(np.sqrt(np.mean(np.einsum("ij,ij->i", x, x, dtype=np.float64)) + 1.0))
+    return float(std) * fwd.x_rms
+
+
+def _start_may_freeze(spec: ModelSpec, init: InitKind, std: float, loss: BinaryLoss,
+                      fwd: _Forward) -> float | None:
+    """The typical |w·x| of a neuron on the pixels started from normal(0, ``std``) with
+    mnist_loss, when it is beyond what the chapter's recipe is known to survive
+    (:data:`RECIPE_SAFE_SPREAD`); else None."""
+    if (spec.n_outputs != 1 or spec.kind not in (ModelKind.SINGLE, ModelKind.LINEAR)
+            or init is not InitKind.RANDOM or loss is not BinaryLoss.MNIST
+            or fwd.inputs is None or not fwd.pixels or fwd.n_images == 0):
+        return None
+    spread = _start_spread(fwd, std)
+    return spread if spread > RECIPE_SAFE_SPREAD else None
+
+
+def _faster_fix(spec: ModelSpec, config: TrainConfig, fwd: _Forward) -> Fix:
+    """The recipe's (larger) learning rate: going on, or — where the weights sit at a
+    start known to freeze with that learning rate — starting again from a small start."""
+    recipe_lr = _recipe_lr(spec, config)
+    spread = _start_may_freeze(spec, spec.init, spec.init_std, config.loss, fwd)
+    if spread is not None:
+        return fix_larger_lr_small_start(recipe_lr, spread)
+    return fix_larger_lr(recipe_lr)
+
+
+def _recipe_fix(spec: ModelSpec, config: TrainConfig, fwd: _Forward) -> Fix | None:
+    """Back to the recipe — with a small start where the recipe's own start is known to
+    freeze on these images (the chapter's on Fashion-MNIST pairs)."""
+    recipe = recipe_for_spec(spec)
+    spread = _start_may_freeze(
+        spec, recipe.spec_fields.get("init", spec.init),
+        recipe.spec_fields.get("init_std", spec.init_std),
+        recipe.config_fields.get("loss", config.loss), fwd)
+    if spread is not None:
+        return fix_recipe_small_start(spec, config, spread)
+    return fix_recipe(spec, config)
 
 
 class Diagnoser:
@@ -441,9 +612,14 @@ def _findings(spec: ModelSpec, config: TrainConfig, fwd: _Forward, labels: np.nd
             out.append(finding)
     if any(f.code == SYMMETRY for f in out):  # equal neurons die together: one cause
         out = [f for f in out if f.code != DEAD_RELUS]
+    if not any(f.code in (DIVERGED, SATURATED) for f in out):  # they name the lr already
+        finding = _check_tiny_steps(spec, config, fwd, labels, losses, step_of)
+        if finding is not None:
+            out.append(finding)
     causes = bool(out)
     for symptom in (_check_one_class(spec, config, fwd, labels, target_names, causes),
-                    _check_flat(spec, config, labels, losses, accuracies, causes, step_of)):
+                    _check_flat(spec, config, fwd, labels, losses, accuracies, causes,
+                                step_of)):
         if symptom is not None:
             out.append(symptom)
     out.sort(key=lambda f: PRIORITY.index(f.code))
@@ -533,6 +709,8 @@ def _check_saturated(spec, config, fwd, labels, losses, diverged) -> Finding | N
     if lr * 10 <= recipe_lr:
         evidence += (f" And learning rate {_num(lr)} takes tiny steps on top: the recipe's "
                      f"{_num(recipe_lr)} moves the weights {_num(recipe_lr / lr)}× as far.")
+        # a new start at this learning rate would barely move either
+        fixes = [fix_with_lr(f, recipe_lr) for f in fixes]
         fixes.insert(0, fix_larger_lr(recipe_lr))
     elif lr >= 10 * recipe_lr:
         evidence += (f" Learning rate {_num(lr)} is {_num(lr / recipe_lr)}× the recipe's: "
@@ -572,9 +750,48 @@ def _check_dead(spec, config, fwd, labels, losses, diverged) -> Finding | None:
                                    "smaller steps no longer throw neurons into the region "
                                    "where ReLU is 0 for every image."),)
     else:
-        fixes = tuple(f for f in (fix_recipe(spec, config),) if f is not None)
+        fixes = tuple(f for f in (_recipe_fix(spec, config, fwd),) if f is not None)
     return Finding(DEAD_RELUS, f"Many {what} are dead (ReLU is 0 for every image)",
                    evidence, "weight pictures", fwd.dead_share, fixes)
+
+
+def _check_tiny_steps(spec, config, fwd, labels, losses,
+                      step_of: _StepOf) -> Finding | None:
+    """The learning rate is far below the recipe's and the weights have barely moved
+    from their start (measured: see :data:`BARELY_MOVED`)."""
+    lr, recipe_lr = float(config.lr), _recipe_lr(spec, config)
+    finite = losses[np.isfinite(losses)]
+    if not (lr > 0 and lr * 10 <= recipe_lr) or finite.size < 2:
+        return None
+    steps = step_of(finite.size - 1)
+    if steps < TINY_MIN_STEPS:
+        return None  # too early to tell slow from stuck
+    start = float(np.median(finite[:5]))
+    last = float(finite[-max(5, finite.size // 5):].mean())
+    if start <= 0 or last < (1.0 - BARELY_LOWER) * start:
+        return None  # the loss fell: the model has learned something
+    moved = steps * lr * _step_ratio(spec, config, fwd, labels)
+    if not moved < BARELY_MOVED:
+        return None
+    what = "weights" if fwd.pixels else "output layer's weights"
+    evidence = (
+        f"in {steps:,} steps at learning rate {_num(lr)} the {what} moved "
+        f"{_small_pct(moved)} of their size, and the training loss is {_num(last)} "
+        f"(it started at {_num(start)}) — see the loss curve. The model still answers "
+        f"almost as it did at the start. The recipe's learning rate {_num(recipe_lr)} takes "
+        f"steps {_num(recipe_lr / lr)}× as large.")
+    return Finding(
+        TINY_STEPS, f"Learning rate {_num(lr)} is too small: the weights have barely moved",
+        evidence, "loss curve", moved, (_faster_fix(spec, config, fwd),))
+
+
+def _small_pct(share: float) -> str:
+    """A small share as a bound, without exponents: "at most 0.003%", "less than
+    0.001%"."""
+    p = 100.0 * share
+    if p < 0.001:
+        return "less than 0.001%"
+    return f"at most {p:.1g}%"
 
 
 def _check_one_class(spec, config, fwd, labels, target_names, causes) -> Finding | None:
@@ -585,7 +802,8 @@ def _check_one_class(spec, config, fwd, labels, target_names, causes) -> Finding
     pred = (logits >= 0).astype(np.int64) if binary else np.argmax(logits, axis=1)
     counts = np.bincount(pred, minlength=2 if binary else 10)
     top = int(np.argmax(counts))
-    share = float(counts[top] / pred.size)
+    n_top, n = int(counts[top]), int(pred.size)
+    share = n_top / n
     label_share = float(np.mean(labels == top)) if labels.size else 0.0
     if share < ONE_CLASS_SHARE or label_share > 0.9:
         return None
@@ -597,13 +815,21 @@ def _check_one_class(spec, config, fwd, labels, target_names, causes) -> Finding
     if causes:
         evidence += " This follows from the cause above."
     else:
-        recipe = fix_recipe(spec, config)
+        recipe = _recipe_fix(spec, config, fwd)
         fixes = (recipe,) if recipe is not None else ()
-    return Finding(ONE_CLASS, f"Every image gets the same answer: “{name}”", evidence,
+    return Finding(ONE_CLASS, f"{same_answer_title(n_top, n)}: “{name}”", evidence,
                    "confusion counts", share, fixes)
 
 
-def _check_flat(spec, config, labels, losses, accuracies, causes,
+def same_answer_title(n_top: int, n: int) -> str:
+    """"Every image gets the same answer" only when every one does; else "Almost every
+    image (999 of 1,000) gets the same answer"."""
+    if n_top >= n:
+        return "Every image gets the same answer"
+    return f"Almost every image ({n_top:,} of {n:,}) gets the same answer"
+
+
+def _check_flat(spec, config, fwd, labels, losses, accuracies, causes,
                 step_of: _StepOf) -> Finding | None:
     finite = losses[np.isfinite(losses)]
     window = max(FLAT_MIN_WINDOW, finite.size // 5)
@@ -634,8 +860,8 @@ def _check_flat(spec, config, labels, losses, accuracies, causes,
         recipe_lr = _recipe_lr(spec, config)
         if config.lr * 10 <= recipe_lr:
             evidence += f" Learning rate {_num(config.lr)} takes very small steps."
-            fixes = (fix_larger_lr(recipe_lr),)
+            fixes = (_faster_fix(spec, config, fwd),)
         else:
-            recipe = fix_recipe(spec, config)
+            recipe = _recipe_fix(spec, config, fwd)
             fixes = (recipe,) if recipe is not None else ()
     return Finding(LOSS_FLAT, "The loss stopped moving", evidence, "loss curve", last, fixes)

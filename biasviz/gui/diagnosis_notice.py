@@ -2,8 +2,9 @@
 
 :class:`DiagnosisNotice` shows the most important :class:`Finding` of
 :mod:`biasviz.core.diagnosis`: its title in plain words, the evidence (a number and where
-to look), and one button per fix; "Details" opens the other findings.  It hides itself
-when there is nothing to say.  A click on a fix emits ``fixRequested(fix)``; applying it
+to look), and one button per fix; "Details" opens the other findings, each with buttons
+for its own fixes (every fix a finding proposes can be clicked).  It hides itself when
+there is nothing to say.  A click on a fix emits ``fixRequested(fix)``; applying it
 (changing the spec/config, starting again) is the owner's job.
 
 Setting the same findings again costs nothing (the GUI may call :meth:`set_findings` on
@@ -64,6 +65,74 @@ def _text(plain: str) -> str:
     return escape_html(plain, quote=False)
 
 
+def _fix_button(fix: Fix, clicked) -> QPushButton:
+    button = QPushButton(fix.label)
+    button.setToolTip(fix.tooltip)
+    button.clicked.connect(lambda _checked=False: clicked())
+    return button
+
+
+class _Details(QWidget):
+    """The other findings under "Details": each one's title and evidence, then a button
+    for each of its fixes.  The same findings' fixes keep their buttons while the evidence
+    changes (a button rebuilt under the mouse would lose the learner's click)."""
+
+    def __init__(self, request) -> None:
+        super().__init__()
+        self._request = request
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        self._labels: list[QLabel] = []
+        self._blocks: list[QWidget] = []
+        self._buttons: list[QPushButton] = []
+        self._fixes: tuple[tuple[Fix, ...], ...] = ()
+
+    def text(self) -> str:
+        """Every finding's text as shown (rich text), one per line."""
+        return "<br>".join(label.text() for label in self._labels)
+
+    def buttons(self) -> list[QPushButton]:
+        return list(self._buttons)
+
+    def set_findings(self, findings: Sequence[Finding]) -> None:
+        fixes = tuple(tuple(f.fixes) for f in findings)
+        if fixes != self._fixes:
+            self._rebuild(fixes)
+        for label, finding in zip(self._labels, findings, strict=True):
+            label.setText(f"<b>{_text(finding.title)}</b> — {_text(_sentence(finding.evidence))}")
+
+    def _rebuild(self, fixes: tuple[tuple[Fix, ...], ...]) -> None:
+        for block in self._blocks:
+            self._layout.removeWidget(block)
+            block.deleteLater()
+        self._labels, self._blocks, self._buttons = [], [], []
+        self._fixes = fixes
+        for i, own in enumerate(fixes):
+            block = QWidget()
+            column = QVBoxLayout(block)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.setSpacing(2)
+            label = _label()
+            column.addWidget(label)
+            if own:
+                row = QHBoxLayout()
+                row.setContentsMargins(0, 0, 0, 0)
+                row.addWidget(QLabel("Fix:"), 0, Qt.AlignmentFlag.AlignTop)
+                flow = FlowLayout(spacing=6)
+                for j in range(len(own)):
+                    # emits the fix shown now (an equal one may have replaced it since)
+                    button = _fix_button(own[j], lambda i=i, j=j: self._request(
+                        self._fixes[i][j]))
+                    flow.addWidget(button)
+                    self._buttons.append(button)
+                row.addLayout(flow, 1)
+                column.addLayout(row)
+            self._layout.addWidget(block)
+            self._labels.append(label)
+            self._blocks.append(block)
+
+
 class DiagnosisNotice(QFrame):
     """Title, evidence and fix buttons of the first finding; the others under Details."""
 
@@ -104,7 +173,8 @@ class DiagnosisNotice(QFrame):
         # labels were cut at both ends: "tart with init std 0.0")
         self.fix_row = FlowLayout(spacing=6)
         self.fix_label = QLabel("Fix:")
-        self.details_label = _label()
+        # the other findings, each with its fix buttons (the name is the old label's)
+        self.details_label = _Details(self._request)
         self.details_label.hide()
 
         head = QHBoxLayout()
@@ -164,6 +234,10 @@ class DiagnosisNotice(QFrame):
         """The fix buttons of the finding shown (for tests and keyboard focus)."""
         return list(self._fix_buttons)
 
+    def detail_fix_buttons(self) -> list[QPushButton]:
+        """The fix buttons of the other findings, under Details."""
+        return self.details_label.buttons()
+
     def dismiss(self) -> None:
         """Hide until the findings change."""
         self._dismissed = list(self._findings)
@@ -198,11 +272,7 @@ class DiagnosisNotice(QFrame):
         if not others:
             self.details_button.setChecked(False)
         self._label_details()
-        self.details_label.setText("<br>".join(
-            f"<b>{_text(f.title)}</b> — {_text(_sentence(f.evidence))}"
-            + (f"<br><i>Fixes: {_text(', '.join(x.label for x in f.fixes))}</i>"
-               if f.fixes else "")
-            for f in others))
+        self.details_label.set_findings(others)
         self.details_label.setVisible(bool(others) and self.details_button.isChecked())
         if not self._popup:
             self.show()
@@ -222,10 +292,8 @@ class DiagnosisNotice(QFrame):
         self._fix_buttons = []
         self._shown_fixes = fixes
         for i, fix in enumerate(fixes):
-            button = QPushButton(fix.label)
-            button.setToolTip(fix.tooltip)
             # emits the fix shown now (an equal one may have replaced it since)
-            button.clicked.connect(lambda _checked=False, i=i: self._request(self._shown_fixes[i]))
+            button = _fix_button(fix, lambda i=i: self._request(self._shown_fixes[i]))
             self.fix_row.addWidget(button)
             self._fix_buttons.append(button)
 

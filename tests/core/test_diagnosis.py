@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from biasviz.core import diagnosis as dg
-from biasviz.core.datasets import Task, load_idx_folder, load_sample, make_task_data, to_float
+from biasviz.core.datasets import Task, load_sample, make_task_data, to_float
 from biasviz.core.diagnosis import Diagnoser, Fix, diagnose
 from biasviz.core.recipes import CHAPTER_STEPS, defaults_for, epochs_for_steps
 from biasviz.core.saturation import Z_SATURATED
@@ -81,19 +80,8 @@ def sample():
     return load_sample()
 
 
-@pytest.fixture(scope="module")
-def fashion():
-    if not (FASHION / "train-images-idx3-ubyte.gz").is_file():
-        pytest.skip("Debian's dataset-fashion-mnist is not installed")
-    return load_idx_folder(FASHION)
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # a busy 2-core machine: the second thread only slows down
-    yield
-    torch.set_num_threads(before)
+# (fashion and one_torch_thread: tests/core/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- saturation --------------------------------------------------------------------------------
