@@ -711,7 +711,11 @@ def _check_saturated(spec, config, fwd, labels, losses, diverged) -> Finding | N
                      f"{_num(recipe_lr)} moves the weights {_num(recipe_lr / lr)}× as far.")
         # a new start at this learning rate would barely move either
         fixes = [fix_with_lr(f, recipe_lr) for f in fixes]
-        fixes.insert(0, fix_larger_lr(recipe_lr))
+        faster = _faster_fix(spec, config, fwd)
+        if faster.code == "larger_lr_small_start":  # going on froze again (lr 1, 2 of 2
+            # Pullover vs Coat seeds): the small start at the recipe's lr leads, once
+            fixes = [f for f in fixes if f.code != "init_std_small"]
+        fixes.insert(0, faster)
     elif lr >= 10 * recipe_lr:
         evidence += (f" Learning rate {_num(lr)} is {_num(lr / recipe_lr)}× the recipe's: "
                      f"steps that large throw {z} far into the tails.")
