@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -306,13 +308,45 @@ class MulticlassPage:
             )
         ticks = [[(i + 0.5, name) for i, name in enumerate(names)], []]
         item = self.confusion_plot.getPlotItem()
-        left = item.getAxis("left")
-        left.setTicks(ticks)
-        metrics = QFontMetricsF(left.font())
-        left.setWidth(int(max(metrics.horizontalAdvance(n) for n in names)) + 28)
+        item.getAxis("left").setTicks(ticks)
+        self.fit_confusion_axis()
         # column names: whole, staggered over two lines, or shortened with a tooltip
         self.confusion_columns.set_names(names, [i + 0.5 for i in range(len(names))])
         self._fit_multiclass_names()
+
+    def fit_confusion_axis(self) -> None:
+        """The confusion grid's row axis as wide as its names, its tick marks and its
+        title "true" need in the fonts they are drawn in now; call it again when the plots'
+        text is scaled (presentation mode: the names grew in a width measured for the
+        normal font, and the title sat on top of the rows 3–6)."""
+        if not self.has_multiclass_page() or not self._mc_names:
+            return
+        left = self.confusion_plot.getPlotItem().getAxis("left")
+        metrics = QFontMetricsF(left.style["tickFont"] or left.font())
+        names = max(metrics.horizontalAdvance(n) for n in self._mc_names)
+        title = 0.0
+        if left.label is not None and left.label.isVisible():
+            # the title's text box starts 5 px left of the axis (pyqtgraph's nudge) and
+            # holds the text between its document margins
+            margin = left.label.document().documentMargin()
+            title = left.label.boundingRect().height() - margin - 5
+        ticks = max(0, left.style["tickLength"]) + left.style["tickTextOffset"][0]
+        left.setWidth(math.ceil(names + ticks + title + 4))  # 4 px between title and names
+
+    def confusion_min_height(self) -> int:
+        """The confusion grid's height, its axes included, at which its row names stand
+        apart in the font they are drawn in now (0 before it has rows).  Presentation
+        mode holds the grid at least this high: its larger names ran into each other in
+        a grid squeezed to 150 px at 1366×768."""
+        if not self.has_multiclass_page() or not self._mc_names:
+            return 0
+        item = self.confusion_plot.getPlotItem()
+        left, bottom = item.getAxis("left"), item.getAxis("bottom")
+        rows = QFontMetricsF(left.style["tickFont"] or left.font())
+        row = max(rows.tightBoundingRect(name).height() for name in self._mc_names) + 2
+        columns = QFontMetricsF(bottom.style["tickFont"] or bottom.font())
+        below = max(bottom.height(), columns.lineSpacing() + 16)  # (as CategoryAxis has it)
+        return math.ceil(len(self._mc_names) * row + below + 4)
 
     def _fit_multiclass_names(self) -> None:
         """The boxes' titles: every name in quotes (“3”) when all of them fit so, else all
