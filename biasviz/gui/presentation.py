@@ -147,7 +147,10 @@ def caption_for(model) -> str:
         return (f"Looking back at {moment_caption(shown.step, shown.epoch, m_acc)} — "
                 "← / → to move, Home for the start, End for now")
     if step == 0:
-        hint = ("Press Space to start: the weights begin as random noise"
+        # (an imported model's weights are someone's trained ones: "begin as random
+        # noise" was said beside a model that scored 91.5%)
+        hint = ("Press Space to train on from the imported weights" if model.imported
+                else "Press Space to start: the weights begin as random noise"
                 if model.spec.init.value != "zeros" else "Press Space to start from all zeros")
         return f"{what}: {model.spec.describe()} on {model.data.describe()}. {hint}."
     keys = "" if model.state.value == "running" else \

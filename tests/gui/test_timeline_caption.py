@@ -69,3 +69,13 @@ def test_the_window_captions_a_scrubbed_moment_with_its_epoch(qtbot, window):
     # in the epoch the progress bar counts it in (the snapshot holds the epochs done: 1)
     assert f"step {inside[0]:,} · in epoch 2 ·" in w.timeline_bar.label.text()
     assert f"Looking back at step {inside[0]:,} · in epoch 2 ·" in caption_for(s.model)
+
+
+def test_the_caption_of_an_imported_model_does_not_call_it_noise(window):
+    """Present mode on an imported model that scores 91.5% said "the weights begin as
+    random noise"."""
+    s = window.session
+    assert "begin as random noise" in caption_for(s.model)  # a fresh random start
+    s.model.imported = True  # (as a parameter file's import leaves it)
+    text = caption_for(s.model)
+    assert "random noise" not in text and "imported weights" in text
