@@ -15,7 +15,7 @@ from biasviz.core.diagnosis import Diagnoser, Fix, diagnose
 from biasviz.core.recipes import CHAPTER_STEPS, defaults_for, epochs_for_steps
 from biasviz.core.saturation import Z_SATURATED
 from biasviz.core.spec import BinaryLoss, InitKind, ModelSpec, TrainConfig
-from biasviz.core.training import EndReason, EpochMetrics, StepMetrics, Trainer, TrainingEnded
+from tests.core.diagnosis_run import Run
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 needs_fashion = pytest.mark.skipif(
@@ -25,39 +25,7 @@ needs_fashion = pytest.mark.skipif(
 OLD_ADVICE = "Try a smaller learning rate, or a random (not all-zero) start"
 
 
-class Run:
-    """A training run with what the GUI would pass to the diagnosis."""
-
-    def __init__(self, spec, data, config):
-        self.spec, self.data, self.config = spec, data, config
-        self.trainer = Trainer(spec, data, config)
-        self.losses: list[float] = []
-        self.accuracies: list[float] = []
-        self.diverged = False
-        self.x = to_float(data.valid_x[:2000])
-        self.y = data.valid_y[:2000]
-
-    def train(self, epochs, on_epoch=None):
-        for e in self.trainer.run(epochs):
-            if isinstance(e, StepMetrics):
-                self.losses.append(e.loss)
-            elif isinstance(e, EpochMetrics):
-                self.accuracies.append(e.valid_accuracy)
-                if on_epoch is not None:
-                    on_epoch(self)
-            elif isinstance(e, TrainingEnded):
-                self.diverged = e.reason is EndReason.DIVERGED
-        return self
-
-    def findings(self, diagnoser=None):
-        d = diagnoser or Diagnoser()
-        return d.diagnose(self.spec, self.config, self.trainer.snapshot().params, self.x,
-                          self.y, self.losses, self.accuracies, self.diverged,
-                          self.data.target_names())
-
-    @property
-    def accuracy(self):
-        return self.trainer.evaluate()[1]
+# (Run: tests/core/diagnosis_run.py)
 
 
 def fixed(run, fix: Fix, epochs):

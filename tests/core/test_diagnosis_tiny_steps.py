@@ -16,51 +16,16 @@ import numpy as np
 import pytest
 
 from biasviz.core import diagnosis as dg
-from biasviz.core.datasets import Task, load_sample, make_task_data, to_float
+from biasviz.core.datasets import Task, load_sample, make_task_data
 from biasviz.core.diagnosis import Diagnoser, Fix, diagnose
 from biasviz.core.recipes import defaults_for
 from biasviz.core.spec import ModelSpec, TrainConfig
-from biasviz.core.training import EpochMetrics, StepMetrics, Trainer
+from tests.core.diagnosis_run import Run
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
-class Run:
-    """A training run with what the window passes to the diagnosis."""
-
-    def __init__(self, spec, data, config):
-        self.spec, self.data, self.config = spec, data, config
-        self.trainer = Trainer(spec, data, config)
-        self.losses: list[float] = []
-        self.accuracies: list[float] = []
-        self.x = to_float(data.valid_x[:2000])
-        self.y = data.valid_y[:2000]
-
-    def train(self, epochs):
-        for e in self.trainer.run(epochs):
-            if isinstance(e, StepMetrics):
-                self.losses.append(e.loss)
-            elif isinstance(e, EpochMetrics):
-                self.accuracies.append(e.valid_accuracy)
-        return self
-
-    def findings(self):
-        return Diagnoser().diagnose(self.spec, self.config, self.trainer.snapshot().params,
-                                    self.x, self.y, self.losses, self.accuracies,
-                                    target_names=self.data.target_names())
-
-    def apply(self, fix: Fix):
-        """The fix as the window applies it: a new start, or going on from here."""
-        spec, config = fix.apply(self.spec, self.config)
-        if fix.restart or spec != self.spec:
-            return Run(spec, self.data, config)
-        self.config = config
-        self.trainer.set_config(config)
-        return self
-
-    @property
-    def accuracy(self):
-        return self.trainer.evaluate()[1]
+# (Run: tests/core/diagnosis_run.py)
 
 
 def check_text(findings):
