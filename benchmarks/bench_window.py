@@ -229,6 +229,8 @@ def in_window(name: str) -> dict:
             QTimer.singleShot(0, loop.quit)  # after the other handlers of the end
 
     s.stateChanged.connect(on_state)
+    errors: list[str] = []  # a failed run would "end" at once, at an absurd rate
+    s.errorOccurred.connect(lambda title, message: errors.append(f"{title}: {message}"))
     # The run's final views come in the turn after "ready" (or from the background, with
     # many validation images): when, for the record.
     final_at: list[float] = []
@@ -250,6 +252,10 @@ def in_window(name: str) -> dict:
     loop.exec()
     if not ended:
         raise TimeoutError(name)
+    if errors or s.history.n_epochs != config.epochs:
+        raise RuntimeError(f"the {name} run in the window did not finish its "
+                           f"{config.epochs} epochs ({s.history.n_epochs} done): "
+                           + ("; ".join(errors) or "no error shown"))
     elapsed = time.perf_counter() - started  # the end's redraw included, as before
     gui_cpu = cpu_shares(gui_before, thread_cpu(), elapsed)
     child_cpu = cpu_shares(child_before, thread_cpu(child_pid), elapsed) if child_pid else {}
