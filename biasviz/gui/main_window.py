@@ -1128,7 +1128,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self.tabifyDockWidget(self.controls_dock, self.code_dock)
             self.code_dock.raise_()
             self.resizeDocks([self.code_dock], [width], Qt.Orientation.Horizontal)
-            QTimer.singleShot(0, self._back_within_screen_width)
+            QTimer.singleShot(0, self._back_on_screen)
         else:
             width = min(460, max(320, self.width() // 3))
             self.resizeDocks([self.code_dock], [width], Qt.Orientation.Horizontal)
@@ -1419,11 +1419,23 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         return super().event(event)
 
     def _back_on_screen(self) -> None:
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        if screen is None or self.isMaximized() or self.isFullScreen():
+        """Bring the window back inside the screen's work area where its layout grew it
+        past an edge, which Qt never undoes: narrower where a panel shown as a column of
+        its own widened it (Qt gives a newly shown panel its width hint: at 1280×720 the
+        code panel took the window to 1317 px, and it stayed so after the panel shared
+        the controls' column); lower where a label wrapped for a moment (a resize to the
+        room below its top, or, where only its minimum fits, a move up).  A size set by
+        code or by the user is left alone (only called after such growth)."""
+        area = self._work_area()
+        if area is None or self.isMaximized() or self.isFullScreen():
             return
-        area = screen.availableGeometry()
         frame = self.frameGeometry()
+        if frame.width() > area.width():
+            width = area.width() - (frame.width() - self.width())
+            if self.minimumSizeHint().width() <= width:
+                self.resize(width, self.height())
+                self._keep_on_screen()
+                frame = self.frameGeometry()
         if frame.bottom() <= area.bottom():
             self._grown_by_layout = False
             return
@@ -1433,22 +1445,6 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self.resize(self.width(), room)
         elif frame.height() <= area.height():  # it fits only higher up: move it
             self.move(self.x(), self.y() - (frame.bottom() - area.bottom()))
-
-    def _back_within_screen_width(self) -> None:
-        """Narrow the window back to the screen's width where a panel shown as a column
-        of its own widened it past the edge (Qt gives a newly shown panel its width hint:
-        at 1280×720 the code panel took the window to 1317 px, and it stayed so after the
-        panel shared the controls' column)."""
-        area = self._work_area()
-        if area is None or self.isMaximized() or self.isFullScreen():
-            return
-        frame = self.frameGeometry()
-        if frame.width() <= area.width():
-            return
-        width = area.width() - (frame.width() - self.width())
-        if self.minimumSizeHint().width() <= width:
-            self.resize(width, self.height())
-            self._keep_on_screen()
 
     def _work_area(self) -> QRect | None:
         """The screen's area for windows (its panels and task bars left out)."""
