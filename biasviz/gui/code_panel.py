@@ -376,6 +376,11 @@ class CodePanel(QWidget):
         self._catch_up()
         return [i for i, line in enumerate(self._lines) if concept and concept in line.concepts]
 
+    def code_for(self, concept: str, limit: int = 4) -> list[str]:
+        """The first ``limit`` lines showing ``concept``, as the panel shows them (with
+        their live values)."""
+        return [_shown_line(self._lines[i], self._live) for i in self.lines_for(concept)[:limit]]
+
     def concept_at_line(self, number: int, word: str = "") -> str:
         """The concept a line shows: the word under the mouse if it names one of the
         line's concepts (``bias`` in ``xb@weights + bias``), else the line's main one."""

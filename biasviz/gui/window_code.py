@@ -3,14 +3,16 @@ its lines to the controls both ways; File › Export as notebook / script."""
 
 from __future__ import annotations
 
+import html
 import math
 import os
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QGraphicsDropShadowEffect,
+    QToolTip,
     QWidget,
 )
 
@@ -20,8 +22,21 @@ from biasviz.gui import file_dirs
 from biasviz.gui.code_panel import CodePanel
 
 
+def code_tooltip(own: str, lines: list[str]) -> str:
+    """A control's tooltip with the code behind it: ``own`` (plain or rich text), then
+    ``lines`` as the Code panel shows them."""
+    own_html = own if Qt.mightBeRichText(own) else html.escape(own).replace("\n", "<br>")
+    # (each line on its own: the indentation of its place in the program is no help here)
+    code = "\n".join(html.escape(line.replace("\u00a0", " ").strip()) for line in lines)
+    return (f"{own_html}{'<hr>' if own else ''}<b>In the code</b> "
+            f"<span style='color:#555'>(all of it: View › Code, Ctrl+K)</span>"
+            f"<pre style='margin:2px 0'>{code}</pre>")
+
+
 class _ConceptHover(QObject):
-    """Tells the code panel which concept the control under the mouse stands for."""
+    """Tells the code panel which concept the control under the mouse stands for; where
+    the panel is not on screen (closed, or behind the Training panel's tab on a laptop,
+    where the two share a column), the control's tooltip shows its lines of code."""
 
     def __init__(self, panel: CodePanel, settings: dict) -> None:
         super().__init__(panel)
@@ -37,6 +52,15 @@ class _ConceptHover(QObject):
             self._panel.highlight_concept(SETTING_CONCEPTS[self._settings[obj]])
         elif kind == QEvent.Type.Leave and obj in self._settings:
             self._panel.highlight_concept("")
+        elif (kind == QEvent.Type.ToolTip and obj in self._settings
+              and self._settings[obj] != "weights"  # (the picture's tooltip: its pixel)
+              and (not self._panel.isVisible() or self._panel.visibleRegion().isEmpty())):
+            from biasviz.core.codegen import SETTING_CONCEPTS
+
+            lines = self._panel.code_for(SETTING_CONCEPTS[self._settings[obj]])
+            if lines:
+                QToolTip.showText(event.globalPos(), code_tooltip(obj.toolTip(), lines), obj)
+                return True
         return False
 
 
