@@ -348,6 +348,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
                 self.chapter_label.setToolTip(CHAPTER_NOTE)
             self._default_state = self.saveState()
         self._check_fit_when_shown = False  # a restored layout is checked once shown
+        self._task_after_load: Task | None = None  # the saved task, its dataset loading
         self._restore_settings()
         self._on_state(self.session.state)
         self._on_data(self.session.data)
@@ -1483,10 +1484,30 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             config = TrainConfig(**d["config"])
         except (BiasvizError, KeyError, TypeError, ValueError):
             return  # stale or broken settings: keep the chapter's defaults
+        ref = d.get("dataset") if isinstance(d.get("dataset"), dict) else {}
+        key, source = str(ref.get("key", "sample")), str(ref.get("source", ""))
         self.session.set_config(config)
-        self.session.set_task(task)
+        if key == "sample":
+            self.session.set_task(task)
+        else:
+            # The classes are the saved dataset's ("2 vs 4" was Pullover vs Coat: on the
+            # bundled sample it became the digits 2 and 4, without a word): that dataset
+            # loads in the background, and its task comes with it.  Until then, and if it
+            # cannot load (a folder gone, a download offline: the error says so), the
+            # sample with the chapter's task.
+            self._task_after_load = task
+            self.session.datasetLoadFinished.connect(self._restore_task_with_dataset)
+            name = source if key == "folder" else key
+            QTimer.singleShot(0, lambda: self.session.load_dataset(name))
         self.session.set_spec(spec)
         self._on_settings_changed()
+
+    def _restore_task_with_dataset(self, ok: bool) -> None:
+        """The dataset used last time has loaded (or failed to): its saved task now."""
+        self.session.datasetLoadFinished.disconnect(self._restore_task_with_dataset)
+        task, self._task_after_load = self._task_after_load, None
+        if ok and task is not None and self.session.set_task(task):
+            self._on_settings_changed()
 
     def save_settings(self) -> None:
         s = self.session
@@ -1498,6 +1519,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
                 self.settings.setValue(key, file_dirs.last_folder(kind))
         self.settings.setValue("training/last", json.dumps({
             "task": s.task.to_text(), "spec": s.spec.to_dict(), "config": s.config.to_dict(),
+            "dataset": {"key": s.dataset.key, "source": s.dataset.source},
         }))
         self.settings.sync()
 
