@@ -463,7 +463,11 @@ class AppModel:
         if self.scrub_step is not None:
             return False, "Showing a past moment of training: press Now to edit the bias."
         if self.spec.kind is ModelKind.SINGLE and self.spec.bias_mode is BiasMode.NONE:
-            return False, "This neuron has no bias: its decision line must pass through 0."
+            # (not "its line must pass through 0": the threshold t moves it all the same,
+            # and a walk-through saw the line at t = 5 beside that sentence)
+            return False, ("This neuron has no bias: training cannot move its line off "
+                           "w·x = 0. Only the threshold t moves it, by hand: what a bias "
+                           "would learn.")
         return True, ""
 
     def set_bias(self, bias: float) -> bool:

@@ -302,8 +302,8 @@ class TrainingPanel(QWidget):
         for mode in BiasMode:
             self.bias_combo.addItem(BIAS_LABELS[mode], mode.value)
         _tip(self.bias_combo, "One bias for the whole image (the chapter), one bias per "
-             "pixel (the forum question: they act only through their sum), or none (the "
-             "decision line must pass through zero).")
+             "pixel (the forum question: they act only through their sum), or none (training "
+             "cannot move the decision line off w·x = 0; only the threshold t can).")
         mform.addRow("Bias", self.bias_combo)
         self.hidden_spin = QSpinBox()
         self.hidden_spin.setRange(1, 512)

@@ -116,6 +116,8 @@ def test_no_bias_neuron_refuses_bias_edits(model):
     assert not model.set_bias(1.0)
     ok, reason = model.bias_editable()
     assert not ok and "no bias" in reason
+    # the threshold still moves its line: the reason must not say the line cannot move
+    assert "threshold t" in reason and "must pass through" not in reason
 
 
 def test_edits_refused_while_running_and_routed_while_paused(model):
