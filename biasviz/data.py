@@ -28,8 +28,9 @@ def load_task(
     dataset
         ``"sample"`` (the 5,000 MNIST digits bundled with biasviz, split 4,000 / 1,000
         the same way on every machine), ``"mnist"``, ``"fashion-mnist"``, ``"kmnist"``
-        (downloaded once into biasviz's cache, as the app does) or the path of a folder
-        with the four MNIST-style IDX files.
+        (downloaded once into biasviz's cache, or read from a copy a system package
+        installed in /usr/share/datasets, as the app does) or the path of a folder with
+        the four MNIST-style IDX files.
     task
         Two classes, ``"3,7"``: the target is 1 for the *first* class and 0 for the
         second (the fastai chapter's threes = 1, sevens = 0); or ``"all"`` for the ten

@@ -63,3 +63,14 @@ def garbage_collected_on_the_test_thread():
     finally:
         gc.enable()
         gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def no_installed_datasets(monkeypatch):
+    """No test sees the datasets a system package installed on this machine
+    (/usr/share/datasets/fashion-mnist): a test of the Fashion-MNIST download, offline or
+    from a fake server, would read that copy instead.  Tests of installed copies point
+    SYSTEM_DATASET_DIRS at folders of their own."""
+    from biasviz.core.datasets import download
+
+    monkeypatch.setattr(download, "SYSTEM_DATASET_DIRS", ())

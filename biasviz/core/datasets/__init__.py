@@ -55,6 +55,8 @@ from biasviz.core.datasets.download import (  # noqa: F401 - the package's names
     dataset_root,
     download_torchvision,
     find_cached,
+    installed_copy,
+    installed_name,
 )
 from biasviz.core.datasets.folders import (  # noqa: F401 - the package's names
     _IDX_ROLES,
@@ -101,7 +103,9 @@ def load_dataset(
     ----------
     spec
         ``"sample"``, ``"mnist"``, ``"fashion-mnist"``, ``"kmnist"`` (downloaded once,
-        then cached) or the path of a folder with IDX files.
+        then cached; read from a system package's copy such as
+        /usr/share/datasets/fashion-mnist when there is one) or the path of a folder
+        with IDX files.
     progress, cancel
         Passed to :func:`download_torchvision` for the downloadable datasets.
 

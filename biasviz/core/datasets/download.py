@@ -1,5 +1,6 @@
 """torchvision's MNIST, Fashion-MNIST and KMNIST: downloaded once with checks, then
-cached and verified on reuse."""
+cached and verified on reuse; a copy a system package installed is read instead of
+downloading."""
 
 from __future__ import annotations
 
@@ -88,6 +89,61 @@ def find_cached(name: str, root: str | os.PathLike[str] | None = None) -> bool:
     except DatasetError:
         return False
     return True
+
+
+# --- copies installed by a system package --------------------------------------------
+
+#: Folders where system packages install datasets, one sub-folder per dataset named like
+#: its key (``fashion-mnist``, ``mnist``, ``kmnist``): Debian's dataset-fashion-mnist puts
+#: the four published ``.gz`` files in /usr/share/datasets/fashion-mnist.  A learner with
+#: the package and no internet was sent to download what was on the disk already.  Tests
+#: replace this with folders of their own.
+SYSTEM_DATASET_DIRS: tuple[Path, ...] = (Path("/usr/share/datasets"),)
+
+
+def installed_copy(name: str) -> Path | None:
+    """The first folder in :data:`SYSTEM_DATASET_DIRS` that holds the four IDX files of
+    dataset ``name`` (raw or ``.gz``), or None.  Cheap: looks at file names only."""
+    kind = _kind(name)
+    for parent in SYSTEM_DATASET_DIRS:
+        folder = Path(parent) / kind.key
+        try:
+            _find_idx_files(folder, prefer_gz=True)
+        except (DatasetError, OSError):  # absent, incomplete, or not ours to look at
+            continue
+        return folder
+    return None
+
+
+def installed_name(kind_name: str, folder: str | os.PathLike[str]) -> str:
+    """What an installed copy is called: "Fashion-MNIST (installed copy in /usr/…)"."""
+    return f"{kind_name} (installed copy in {folder})"
+
+
+def _read_installed(kind: _Kind) -> tuple[Dataset | None, str]:
+    """The installed copy of ``kind`` if there is one that reads cleanly, else None and,
+    when one was there but could not be read, a sentence for the download's error.
+
+    No checksum is asked of it: the package manager installed and vouches for these
+    files (they may be extracted, which torchvision publishes no checksum for), and
+    reading them checks that each is complete and that images and labels agree.
+    """
+    folder = installed_copy(kind.key)
+    if folder is None:
+        return None, ""
+    try:
+        train, valid = _read_folder(folder, prefer_gz=True)
+    except DatasetError as exc:
+        return None, f" The installed copy could not be used either: {exc}."
+    return Dataset(
+        key=kind.key,
+        name=installed_name(kind.name, folder),
+        class_names=kind.class_names,
+        train=train,
+        valid=valid,
+        attribution=kind.attribution,
+        source=str(folder),
+    ), ""
 
 
 def _md5(path: Path) -> str:
@@ -290,7 +346,9 @@ def download_torchvision(
 
     Files go to ``<root>/<TorchvisionClass>/raw/`` (torchvision's layout), ``root``
     defaulting to :func:`dataset_root`.  When the four IDX files are already there and
-    read cleanly the network is not touched.  Downloads stream to a temporary file,
+    read cleanly the network is not touched; nor is it when a system package installed
+    the dataset (:data:`SYSTEM_DATASET_DIRS`): that copy is read where it is, and the
+    dataset's ``name`` and ``source`` say so.  Downloads stream to a temporary file,
     are checked against torchvision's md5 and only then renamed into place.
 
     Parameters
@@ -322,6 +380,9 @@ def download_torchvision(
             return _torchvision_dataset(kind, raw)
         except DatasetError:
             pass  # damaged cache: download what does not match its checksum
+    installed, trouble = _read_installed(kind)
+    if installed is not None:
+        return installed
     _check_cancel(cancel, kind.name)
     source = _torchvision_source(kind)
     _remove_stale_parts(raw)
@@ -335,7 +396,7 @@ def download_torchvision(
             except DownloadCancelled:
                 raise
             except DatasetError as exc:
-                raise DatasetError(str(exc) + _unverified_hint(raw)) from None
+                raise DatasetError(str(exc) + _unverified_hint(raw) + trouble) from None
         verified[filename] = md5
     _record_verified(raw, verified)
     return _torchvision_dataset(kind, raw)
