@@ -318,6 +318,9 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+LESSON_TAB_PADDING = 40  # a tab's width beyond its text: margins and its close button
+
+
 class NoticeChip(QFrame):
     """The notice as one line in a corner (the tab bar's): icon, title, "Why? How to
     fix…", close; the full :class:`DiagnosisNotice` (evidence, fix buttons, details) opens
@@ -348,13 +351,21 @@ class NoticeChip(QFrame):
         font = self.title_label.font()
         font.setBold(True)
         self.title_label.setFont(font)
-        self.title_label.setMinimumWidth(60)
+        # ~20 letters at least ("The neuron is stuck i…"): "The ne…" said nothing; the
+        # lessons' tabs scroll first
+        self.title_label.setMinimumWidth(self.title_label.fontMetrics().horizontalAdvance(
+            "x" * 22))
         self.open_button = QToolButton()
         self.open_button.setText("Why? How to fix…")
         self.open_button.setAutoRaise(True)
         self.open_button.setToolTip("The evidence, and buttons that apply a fix")
         self.open_button.clicked.connect(self.open)
+        # never cut ("Why…ix…" beside four lessons' tabs at 1280×720): the title elides
+        self.open_button.setMinimumWidth(self.open_button.sizeHint().width())
         self.close_button = _dismiss_button(self, notice.dismiss)
+        # The tab bar's first tabs (the main views), set by the window: the notice gets
+        # the room they leave, before the lessons' tabs (which elide, then scroll)
+        self.reserved_tabs: int | None = None
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 0, 2, 0)
         row.setSpacing(4)
@@ -371,15 +382,27 @@ class NoticeChip(QFrame):
         # As wide as the tab bar leaves (the title elides), at most 520 px; one line
         # high.  At 520 always, the tabs of a 1366-px window scrolled ("Evaluate" showed
         # as "Ev" beside arrows) while a notice was up.
+        # With lessons open, the notice comes before their tabs: beside four lessons at
+        # 1280×720 it was squeezed to "⚠ The ne… Why…ix…", the one line that says why a
+        # run fails.
         height = max(super().sizeHint().height(), 24)
         tabs = self.parentWidget()
         if isinstance(tabs, QTabWidget):
-            room = tabs.width() - tabs.tabBar().sizeHint().width() - 16
+            bar = tabs.tabBar()
+            main = bar.count() if self.reserved_tabs is None else min(self.reserved_tabs,
+                                                                       bar.count())
+            taken = sum(bar.tabRect(i).width() for i in range(main))
+            if main < bar.count():  # a lesson's tab at its shortest: "Aaaa…" and its ✕
+                taken += (bar.count() - main) * (
+                    bar.fontMetrics().horizontalAdvance("Aaaa…") + LESSON_TAB_PADDING)
+            room = tabs.width() - taken - 16
             return QSize(max(self.minimumSizeHint().width(), min(520, room)), height)
         return QSize(520, height)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return QSize(180, super().minimumSizeHint().height())
+        # the icon, a few letters of the title, the whole button and the close
+        return QSize(max(180, super().minimumSizeHint().width()),
+                     super().minimumSizeHint().height())
 
     def refresh(self) -> None:
         first = self.notice.current()

@@ -243,6 +243,9 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.code_dock.hide()
         self.code_dock.visibilityChanged.connect(self._on_code_dock_shown)
         self._fixed_tabs = self.tabs.count()
+        self.notice_chip.reserved_tabs = self._fixed_tabs
+        # (the notice shown or gone: the lessons' tabs get what it leaves)
+        self.notice.changed.connect(lambda: QTimer.singleShot(0, self._fit_lesson_tabs))
         self.tabs.setTabsClosable(True)
         # The fixed tabs cannot close: a slim placeholder instead of a close button keeps
         # the tab bar as tall as it will be with lessons open (no layout jump then).
@@ -1188,6 +1191,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         if not lessons:
             return
         corner = self.tabs.cornerWidget(Qt.Corner.TopRightCorner)
+        if corner is not None and corner.isVisible() and corner.width() < corner.sizeHint().width():
+            corner.updateGeometry()  # (the notice first: it sizes itself to the main tabs)
         room = self.tabs.width() - (corner.width() if corner is not None and
                                     corner.isVisible() else 0) - 4
         room -= sum(bar.tabRect(i).width() for i in range(self._fixed_tabs))
