@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -128,6 +128,30 @@ class Arrangement:
                 for k, i in enumerate(span):
                     widths[i] += missing // c.column_span + (k < missing % c.column_span)
         return widths
+
+
+def places(arrangement: Arrangement, *widgets: QWidget) -> tuple[str, ...]:
+    """Where each of ``widgets`` is in ``arrangement``, in the word a reader finds it by:
+    "left", "middle" or "right" among the panels of its row when the row has several;
+    "upper" or "lower" (first or last of ``widgets`` from the top) when it is alone in its
+    row, as in a one-column arrangement.  A text that names panels by place takes its
+    words from here, so it cannot disagree with the layout on screen."""
+    cells = {id(c.widget): c for c in arrangement.cells}
+    mine = [cells[id(w)] for w in widgets]
+    alone_rows = sorted({c.row for c in mine
+                         if sum(1 for o in arrangement.cells if o.row == c.row) == 1})
+    words = []
+    for c in mine:
+        row = sorted(o.column for o in arrangement.cells if o.row == c.row)
+        if len(row) > 1:
+            rank = row.index(c.column)
+            words.append("left" if rank == 0 else "right" if rank == len(row) - 1
+                         else "middle")
+        else:
+            rank = alone_rows.index(c.row)
+            words.append("upper" if rank == 0 else "lower" if rank == len(alone_rows) - 1
+                         else "middle")
+    return tuple(words)
 
 
 def stacked(*widgets: QWidget, row_stretch: tuple[int, ...] = ()) -> Arrangement:
@@ -274,7 +298,13 @@ class ReflowGrid(QWidget):
 
     Its minimum width is that of the narrowest arrangement, so a scroll area around it
     never scrolls sideways while that one fits; its minimum height is what the current
-    arrangement needs at the current width."""
+    arrangement needs at the current width.
+
+    :attr:`arranged` tells which arrangement is shown whenever that changes, so that a
+    text naming panels by where they are ("left", "below") can follow the layout."""
+
+    #: The index of the arrangement now shown (0 the widest), after a change.
+    arranged = Signal(int)
 
     def __init__(self, arrangements: list[Arrangement], *, column_floor: int = 0,
                  spacing: int = 8, parent: QWidget | None = None) -> None:
@@ -339,7 +369,7 @@ class ReflowGrid(QWidget):
     def reflow(self) -> None:
         """Choose the arrangement for the current width and place the panels by it."""
         width = self.width()
-        self._current = self.choose(width)
+        previous, self._current = self._current, self.choose(width)
         arrangement = self._arrangements[self._current]
         columns = self._column_widths(arrangement, width)
         lefts = [sum(columns[:c]) + self._spacing * c for c in range(len(columns))]
@@ -374,6 +404,8 @@ class ReflowGrid(QWidget):
                 # a splitter re-reads its panes' minima only when told, and not in the
                 # middle of laying them out
                 QTimer.singleShot(0, self._tell_splitter)
+        if self._current != previous:
+            self.arranged.emit(self._current)
 
     def _tell_splitter(self) -> None:
         parent = self.parentWidget()

@@ -223,7 +223,7 @@ class BiasLesson(ui.SideBySideLesson):
             "from how the biases learn.\n"
             "• 784 random bᵢ: what init_params(28*28) gives. Their sum is √784 = 28 "
             "times as spread as one random number, so the neuron starts with a huge "
-            "bias (the forum's “inappropriate value range”). Changing it starts again."
+            "bias, far outside the range where σ has a slope. Changing it starts again."
         )
         self.speed_combo = ui.speed_combo(
             "How fast training runs. Slower is easier to watch; the training itself is "
@@ -571,8 +571,8 @@ class BiasLesson(ui.SideBySideLesson):
                 "<code>init_params(28*28)</code>. Their sum spreads √784 = 28 times as "
                 "much as one random number, so the per-pixel neuron usually starts with a "
                 "|Σbᵢ| far bigger than anything x·w adds: σ(z) is flat (nearly 0 or 1) "
-                "for every image, and it learns little or nothing at any learning rate — "
-                "the “inappropriate value range” from the forum answer. The picture now "
+                "for every image, and it learns little or nothing at any learning rate: its "
+                "biases start in a range far too wide for σ. The picture now "
                 "shows the random start, and training never changes its pattern."
             )
         else:

@@ -350,9 +350,9 @@ class SaturationLesson(ui.SideBySideLesson):
             f"<b>{self._ink:.0f}</b> of them here — so z lands far out where the sigmoid "
             "is <b>flat</b>. mnist_loss learns only through the slope σ′(z): an image in a "
             "flat tail sends back almost nothing, <i>even when it is wrong</i>. Watch the "
-            "big plot: each neuron's images are drawn at their own z on σ. In seed 001's "
-            "words, the weight decides the steepness: large weights make the neuron a step, "
-            "and a step has no slope to learn from."
+            "big plot: each neuron's images are drawn at their own z on σ. The weight sets the "
+            "steepness: large weights make the neuron a step, and a step has no slope to "
+            "learn from."
         )
         self.reset()
 
@@ -523,9 +523,9 @@ class SaturationLesson(ui.SideBySideLesson):
             f"<span style='color:{c(COLORS[BCE])}'><b>std {big:g} + BCE:</b></span> the same "
             "flat start, but binary cross-entropy's gradient is (σ(z) − target)·x: about "
             "1·x for a confidently wrong image. It climbs out of the tails.<br><br>"
-            "<b>Seed 001:</b> “weight increases the steepness of the activation "
-            "function”. Large weights make σ(w·x) a step function of the image — and a "
-            "step is flat everywhere but at one point: there is no slope to learn from."
+            "<b>The weight sets the steepness</b> of the activation function: large "
+            "weights make σ(w·x) a step function of the image — and a step is flat "
+            "everywhere but at one point: there is no slope to learn from."
         )
 
 

@@ -35,7 +35,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from biasviz.core.datasets import TaskData
 from biasviz.core.history import BoundedSeries
@@ -43,7 +43,7 @@ from biasviz.core.side_by_side import hidden_symmetry
 from biasviz.core.spec import BiasMode, InitKind, ModelKind, ModelSpec
 from biasviz.core.text import num
 from biasviz.gui.lessons import side_by_side_ui as ui
-from biasviz.gui.lessons.base import Arrangement, Cell, stacked
+from biasviz.gui.lessons.base import Arrangement, Cell, places, stacked
 from biasviz.gui.weights_view import WeightsView
 
 DEFAULT_HIDDEN = 8
@@ -115,14 +115,15 @@ class ZeroInitLesson(ui.SideBySideLesson):
         self.start_combo = QComboBox()
         self.start_combo.addItem("every parameter 0", START_ZEROS)
         self.start_combo.addItem(f"every parameter {SAME_VALUE:g}", START_SAME)
-        self.start_combo.setToolTip(
-            "How the left network starts.\n"
+        self._start_tip = (
+            "How the {place} network starts (the orange one).\n"
             "• every parameter 0: nothing can ever move except the output bias (see "
             "“Why?”).\n"
             f"• every parameter {SAME_VALUE:g}: not zero, but all equal. Now gradients do "
             "flow, yet every hidden neuron gets the same gradient as the others: they all "
             "change, and stay exact copies of each other. Changing it starts again."
         )
+        self.start_combo.setToolTip(self._start_tip.format(place="left"))
         self.speed_combo = ui.speed_combo(
             "How fast training runs; slower is easier to watch. Can be changed while it runs."
         )
@@ -144,6 +145,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
         self._settings = (self.hidden_spin, self.std_spin, self.lr_spin, self.epochs_spin,
                           self.seed_spin, self.start_combo)
 
+        # the two networks' settings are named by where their pictures are (_name_places)
         row1 = ui.settings_row((("Hidden neurons", self.hidden_spin),
                                 ("Left network starts with", self.start_combo),
                                 ("Right network: random, std", self.std_spin),
@@ -241,6 +243,11 @@ class ZeroInitLesson(ui.SideBySideLesson):
             stacked(zero, rnd, self.sym_plot, self.acc_plot, single, self.why_box),
         ], column_floor=330)
         self._lay_out(row1, row2, scroll=scroll)
+        self.start_name, self.std_name = (
+            next(label for label in self.findChildren(QLabel) if label.buddy() is widget)
+            for widget in (self.start_combo, self.std_spin))
+        self.panels.arranged.connect(self._name_places)
+        self._name_places()
 
         # wiring -----------------------------------------------------------------------------
         for signal in (self.hidden_spin.valueChanged, self.std_spin.valueChanged,
@@ -257,8 +264,25 @@ class ZeroInitLesson(ui.SideBySideLesson):
         self.single_view.set_class_names(first, second)
         self.reset()
 
+    def network_places(self) -> tuple[str, str]:
+        """Where the zero-started and the random network's pictures are now: "left",
+        "middle", "right", or "upper" / "lower" in one column (the texts use these)."""
+        zero, rnd = places(self.panels.arrangement(), self.zero_box, self.random_box)
+        return zero, rnd
+
+    def _name_places(self, *_args) -> None:
+        """Name the two networks in the settings and in “Why?” by where their pictures
+        are in the arrangement on screen (the Why text said “Middle” on a laptop, where
+        the random network is on the right)."""
+        zero, rnd = self.network_places()
+        self.start_name.setText(f"{zero.capitalize()} network starts with")
+        self.std_name.setText(f"{rnd.capitalize()} network: random, std")
+        self.start_combo.setToolTip(self._start_tip.format(place=zero))
+        self.start_name.setToolTip(self.start_combo.toolTip())
+        self._update_texts()
+
     def _update_intro(self) -> None:
-        """The intro, for the left network's chosen start: from zeros nothing reaches the
+        """The intro, for the zero-started network's chosen start: from zeros nothing reaches the
         hidden weights; from equal values they move, but as copies of each other."""
         first, second = self._data.class_names
         if self.start_combo.currentData() == START_SAME:
@@ -363,6 +387,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
         h = self.hidden_spin.value()
         same_start = self.start_combo.currentData() == START_SAME
         zp, rp, sp = (s.params for s in snaps)
+        zero_place, random_place = (p.capitalize() for p in self.network_places())
 
         def acc(i: int) -> str:
             a = self._accuracy[i]
@@ -395,7 +420,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
         out_b = float(zp["output.biases"][0])
         if same_start:
             why_left = (
-                f"<span style='color:{c(0)}'><b>Left, every parameter {SAME_VALUE:g}:</b></span> "
+                f"<span style='color:{c(0)}'><b>{zero_place}, every parameter {SAME_VALUE:g}:</b></span> "
                 "all hidden neurons compute the same thing for every image, so they get the "
                 "same gradient and take the same step. They change, but stay exact copies "
                 f"— {h} neurons doing the work of one."
@@ -412,7 +437,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
                 )
         else:
             why_left = (
-                f"<span style='color:{c(0)}'><b>Left, all zeros:</b></span> every hidden "
+                f"<span style='color:{c(0)}'><b>{zero_place}, all zeros:</b></span> every hidden "
                 "neuron outputs ReLU(0·x + 0) = 0 for every image. A hidden weight's "
                 "gradient is error × its output weight (0) × ReLU's slope at 0 (0) × pixel "
                 "= 0, and an output weight's gradient is error × its neuron's output (0) = "
@@ -422,7 +447,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
             )
         self.why_label.setText(
             why_left + "<br><br>"
-            f"<span style='color:{c(1)}'><b>Middle, random:</b></span> each neuron starts "
+            f"<span style='color:{c(1)}'><b>{random_place}, random:</b></span> each neuron starts "
             "different, sees each image differently, gets its own gradient and becomes its "
             "own detector.<br><br>"
             f"<span style='color:{c(2)}'><b>One neuron from zeros:</b></span> there is no "

@@ -56,7 +56,7 @@ def test_the_std_1_start_puts_images_in_the_flat_tails_and_std_001_does_not(less
     for i in (BIG, SMALL, BCE):
         np.testing.assert_allclose(lesson.pictures.weights(i).ravel(),
                                    snaps[i].params["weights"], rtol=1e-6)
-    assert "flat" in lesson.why_label.text() and "Seed 001" in lesson.why_label.text()
+    assert "flat" in lesson.why_label.text() and "sets the steepness" in lesson.why_label.text()
 
 
 def test_the_right_neuron_trains_with_bce_and_a_new_std_starts_again(qtbot, lesson):
