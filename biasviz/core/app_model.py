@@ -815,5 +815,11 @@ class AppModel:
         make_task_data(self.dataset, task)  # raises before anything changes
         if self.trainer is None:
             self.attach_engine()
+        # Another kind of model comes with its recipe, as when the learner switches to it:
+        # an MLP from a notebook showed the chapter's "random normal, std 1", lr 1 and
+        # batches of 256 (the single neuron's) beside its PyTorch-initialised weights.
+        spec, config = self.recipes.update(self.spec, self.config, spec, self.config)
+        if config != self.config:
+            self.set_config(config)
         self._apply_settings(self.dataset, task, spec, params=model_file.params)
         self.status(f"Imported {spec.describe()}" + (f" from {source}" if source else ""))

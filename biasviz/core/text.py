@@ -85,3 +85,14 @@ def escape_html(text: str, quote: bool = True) -> str:
     if quote:
         text = text.replace('"', "&quot;").replace("'", "&#x27;")
     return text
+
+
+def as_sentence(text: str) -> str:
+    """``text`` as a sentence of its own: its first letter capitalised, a full stop at the
+    end if it has none (notes written to follow a title or a colon: "the state_dict does
+    not say…" read as a fragment in a box of its own)."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[:1].upper() + text[1:]
+    return text if text[-1] in ".!?…" else text + "."

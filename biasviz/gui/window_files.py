@@ -140,8 +140,11 @@ class FilesMixin:
         if notes:
             # what the import had to assume (a state_dict's activation, a reshaped
             # tensor): said where it stays, not only in a status line
+            from biasviz.core.text import as_sentence
+
             box = QMessageBox(QMessageBox.Icon.Information, "Imported, with a note",
-                              "\n\n".join(notes), QMessageBox.StandardButton.Ok, self)
+                              "\n\n".join(as_sentence(n) for n in notes),
+                              QMessageBox.StandardButton.Ok, self)
             box.setObjectName("import_note_box")
             box.setWindowModality(Qt.WindowModality.WindowModal)
             box.open()

@@ -17,7 +17,8 @@ from biasviz.core.app_model import (
 )
 from biasviz.core.datasets import Task
 from biasviz.core.errors import ConfigError
-from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, TrainConfig
+from biasviz.core.recipes import STANDARD_LR
+from biasviz.core.spec import BiasMode, InitKind, ModelKind, ModelSpec, TrainConfig
 
 
 class Recorder:
@@ -235,11 +236,31 @@ def test_import_adopts_spec_task_and_params(model):
     mf = SimpleNamespace(spec=spec, params=params, metadata={})
     rec = Recorder(model, "model", "settings", "status")
     model.import_model_file(mf, source="x.npz")
-    assert model.task == Task.all_ten() and model.spec == spec
+    assert model.task == Task.all_ten()
+    assert (model.spec.kind, model.spec.n_outputs) == (ModelKind.LINEAR, 10)
     np.testing.assert_array_equal(model.snapshot.params["biases"], params["biases"])
     np.testing.assert_array_equal(model.trained_output_biases(), params["biases"])
     assert rec.names() == ["model", "settings", "status"]
     assert "x.npz" in rec.calls[-1][1]
+
+
+def test_an_imported_model_of_another_kind_comes_with_its_recipe(model):
+    # a notebook's MLP (its file says nothing of init or training) after the chapter's
+    # neuron: the panel showed "random normal, std 1", lr 1 and batches of 256
+    assert model.spec.kind is ModelKind.SINGLE and model.config.lr == 1.0
+    spec = ModelSpec(kind=ModelKind.MLP, hidden=30)
+    params = {name: np.zeros(shape, np.float32) for name, shape in spec.param_shapes().items()}
+    model.import_model_file(SimpleNamespace(spec=spec, params=params, metadata={}))
+    assert model.spec.kind is ModelKind.MLP and model.spec.hidden == 30
+    assert model.follows_recipe(), model.recipe_label()  # "recipe: standard"
+    assert model.spec.init is InitKind.STANDARD and model.config.lr == STANDARD_LR
+    # a neuron imported over a neuron keeps the learner's own settings
+    neuron = {"weights": np.ones(784, np.float32), "bias": np.zeros(1, np.float32)}
+    model.import_model_file(SimpleNamespace(spec=ModelSpec(), params=neuron, metadata={}))
+    assert model.config.lr == 1.0  # the chapter's recipe again
+    model.request_settings(config=TrainConfig(lr=0.5))
+    model.import_model_file(SimpleNamespace(spec=ModelSpec(), params=neuron, metadata={}))
+    assert model.config.lr == 0.5
 
 
 def test_import_refused_while_running_changes_nothing(model):

@@ -23,3 +23,13 @@ def test_short_sci_writes_powers_of_ten_as_a_sentence_does():
     assert short_sci(2.5e-7) == "2.5 × 10⁻⁷"
     assert short_sci(-1e-6) == f"{MINUS}10⁻⁶"
     assert short_sci(3e8) == "3 × 10⁸"
+
+
+def test_as_sentence_capitalises_and_ends_a_note():
+    from biasviz.core.text import as_sentence
+
+    assert as_sentence("the state_dict does not say which activation") == \
+        "The state_dict does not say which activation."
+    assert as_sentence("  Already one.  ") == "Already one."
+    assert as_sentence("is it?") == "Is it?"
+    assert as_sentence("") == ""
