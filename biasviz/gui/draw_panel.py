@@ -274,6 +274,7 @@ class DrawPanel(QWidget):
         self._start_soon.connect(self._start_if_idle, Qt.ConnectionType.QueuedConnection)
         self._closing = False
         self._last: Prediction | None = None
+        self._untrained = False
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         # Parentless on purpose: a job still holding it never touches a deleted object.
@@ -454,8 +455,11 @@ class DrawPanel(QWidget):
         spec: ModelSpec | None,
         class_names: Sequence[str] = (),
         threshold: float | None = None,
+        untrained: bool = False,
     ) -> None:
         """Use this model from now on (None: no model) and re-predict the drawing.
+        ``untrained``: its weights are still the random start (the prediction says that
+        its answer is a guess: "Prediction: 4 (56%)" read as a verdict).
 
         ``class_names``: ten names in output order for ten classes; for two classes
         ``(first, second)`` where the single logit is for the first.  ``threshold``: the
@@ -463,6 +467,7 @@ class DrawPanel(QWidget):
         """
         if threshold is not None:
             self._threshold = _finite(threshold)
+        self._untrained = bool(untrained)
         if params is None or spec is None:
             self._params, self._spec, self._class_names = None, None, ()
         else:
@@ -653,6 +658,10 @@ class DrawPanel(QWidget):
                     f"for “{escape(name or '')}”.&nbsp; Softmax turns the ten logits "
                     "into probabilities that add up to 100%."
                 )
+        if r.has_model and r.error is None and not r.empty and self._untrained:
+            self._detail.setText(
+                "<i>An untrained model (its random start): this answer is a guess. Press "
+                "Start, then draw again.</i><br>" + self._detail.text())
         tip = (
             "σ(z) = 1 / (1 + e^−z) squashes the logit into a probability between 0 and 1."
             if r.binary

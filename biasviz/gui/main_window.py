@@ -1106,8 +1106,11 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             self.learning_view.set_snapshot(snap)
             self.learning_view.show_bias_path(self.session.history.bias)
         elif current is self.draw_panel:
+            model = self.session.model
+            trained = snap.step > 0 if model.scrub_step is not None else model.has_trained
             self.draw_panel.set_model(snap.params, snap.spec, self._class_names(),
-                                      threshold=self.session.model.threshold)
+                                      threshold=model.threshold,
+                                      untrained=not trained and not model.imported)
         else:
             lesson = self.current_lesson()
             if lesson is not None:

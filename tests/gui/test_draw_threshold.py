@@ -155,3 +155,31 @@ def test_the_draw_tab_uses_the_windows_threshold(qtbot, window, tmp_path):
     # and t again, still on the Draw tab
     s.set_threshold(6.907)
     assert settle(qtbot, panel).predicted_name == second
+
+
+def test_an_untrained_models_prediction_says_it_is_a_guess(qtbot, panel):
+    # "Prediction: 4 (56%)" from the random start read as a verdict (a walk-through)
+    params, spec = left_right_model()
+    panel.set_model(params, spec, ["left", "right"], untrained=True)
+    stroke(panel.canvas, L_SHAPE)
+    settle(qtbot, panel)
+    headline, detail, _ = _texts(panel)
+    assert headline.startswith("Prediction:")
+    assert "untrained" in detail and "guess" in detail
+    panel.set_model(params, spec, ["left", "right"])  # trained (the default)
+    settle(qtbot, panel)
+    assert "untrained" not in _texts(panel)[1]
+
+
+def test_the_window_tells_the_draw_tab_whether_its_model_has_trained(qtbot, window):
+    w = window
+    w.tabs.setCurrentWidget(w.draw_panel)
+    stroke(w.draw_panel.canvas, L_SHAPE)
+    settle(qtbot, w.draw_panel)
+    qtbot.waitUntil(lambda: "untrained" in w.draw_panel._detail.text(), timeout=WAIT)
+    s = w.session
+    s.set_config(s.config.__class__(epochs=2))
+    s.start()
+    qtbot.waitUntil(lambda: s.state == "ready" and s.model.has_trained, timeout=WAIT)
+    qtbot.waitUntil(lambda: "untrained" not in w.draw_panel._detail.text()
+                    and w.draw_panel.headline_text().startswith("Prediction:"), timeout=WAIT)
