@@ -185,6 +185,21 @@ def _init_std(text: str) -> float:
     return value
 
 
+def _activation(text: str) -> str:
+    """A hidden-layer activation biasviz knows by name (argparse's ``type``): a typo is a
+    bad argument (exit 2; it was refused as a bad file, exit 1).  Whether the file's
+    network can be shown with it is the file's matter."""
+    import argparse
+
+    from biasviz.core.paramfiles import KNOWN_ACTIVATIONS, normalise_activation
+
+    if normalise_activation(text) not in KNOWN_ACTIVATIONS:
+        raise argparse.ArgumentTypeError(
+            f"unknown activation {printable(text)!r}: choose one of "
+            f"{', '.join(KNOWN_ACTIVATIONS)} (biasviz computes relu)")
+    return text
+
+
 def _add_run_options(train: argparse.ArgumentParser) -> None:
     """The options that describe a run (data, model, training): shared by ``train`` and
     ``code``."""
@@ -311,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="model file (.npz, .pt, .pth, .json; a notebook's tensors or "
                          "state_dict too)")
     predict.add_argument("image", metavar="IMAGE", help="picture to classify")
-    predict.add_argument("--activation", default=None, metavar="NAME",
+    predict.add_argument("--activation", type=_activation, default=None, metavar="NAME",
                          help="the hidden layer's activation, for a state_dict that does not "
                          "record it (relu is assumed; biasviz computes relu only)")
 
@@ -325,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("params", metavar="PARAMS|SESSION",
                       help="model file (.npz, .pt, .pth, .json; a notebook's tensors or "
                       "state_dict too) or session (.biasviz)")
-    info.add_argument("--activation", default=None, metavar="NAME",
+    info.add_argument("--activation", type=_activation, default=None, metavar="NAME",
                       help="the hidden layer's activation, for a state_dict that does not "
                       "record it (relu is assumed)")
     return parser
@@ -583,6 +598,19 @@ def _mention_local_folder(name: str) -> None:
               f"folder, give its path: --dataset ./{key}")
 
 
+def _check_dataset(spec: str) -> None:
+    """``--dataset`` that names no dataset (a typo, a path that is no folder) is a bad
+    argument (exit 2), found before torch is imported; a folder whose files fail to load
+    is bad data (exit 1), found when it is read.  It was exit 1 for both."""
+    from biasviz.core.datasets import check_dataset_spec
+    from biasviz.core.errors import DatasetError
+
+    try:
+        check_dataset_spec(spec)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _task_data(dataset, task):
     """The task's part of the data; a dataset without those classes is a data problem
     (exit 1), not a usage error."""
@@ -604,6 +632,7 @@ def cmd_train(ns: argparse.Namespace) -> int:
 
     # Everything that can be checked without data is checked first.
     task = Task.parse(ns.task)
+    _check_dataset(ns.dataset)
     spec = _build_spec(ns, task)
     if ns.out is not None:
         _check_out_path(ns.out)
@@ -791,6 +820,7 @@ def cmd_code(ns: argparse.Namespace) -> int:
     if out.suffix.lower() not in CODE_SUFFIXES:
         raise UsageError(f"--out {ns.out}: write a .py script or an .ipynb notebook")
     task = Task.parse(ns.task)
+    _check_dataset(ns.dataset)
     spec = _build_spec(ns, task)
     if ns.loss is not None and not task.is_binary:
         raise UsageError("--loss is for two-class tasks; ten classes use cross-entropy")
@@ -961,6 +991,8 @@ def cmd_animate(ns: argparse.Namespace) -> int:
         raise ParamFileError(f"--out {ns.out}: {what}")
     if not ns.budget > 0:
         raise UsageError(f"--budget {ns.budget:g}: give the memory in MB, more than 0")
+    if ns.train:
+        _check_dataset(ns.dataset)
     width, height = parse_size(ns.size)
     options = AnimationOptions(width=width, height=height, fps=ns.fps, frames=ns.frames,
                                first_step=ns.first_step, last_step=ns.last_step,
@@ -1318,6 +1350,15 @@ def _print_counts(spec) -> None:
         print(f"  {layer:<{lw}}  {w:>9,}  {b:>7,}  {t:>9,}")
 
 
+def _was_installed_copy(key: str, name: str, source: object) -> bool:
+    """The session's dataset was read from an installed copy (its name says so), not
+    downloaded: ``info`` said "the fashion-mnist download" beside "(installed copy in …)"."""
+    from biasviz.core.datasets import _KINDS, installed_name
+
+    return key in _KINDS and bool(source) and name == installed_name(_KINDS[key].name,
+                                                                     str(source))
+
+
 def _session_info(path: str) -> int:
     """``biasviz info run.biasviz``: what the session holds.  Everything read from the
     file goes through :func:`printable`."""
@@ -1331,6 +1372,8 @@ def _session_info(path: str) -> int:
         where = "bundled with biasviz"
     elif s.dataset_key == "folder":
         where = f"the folder {ref.get('source', '?')}"
+    elif _was_installed_copy(s.dataset_key, s.dataset_name, ref.get("source")):
+        where = "a copy a system package installed, not a download"
     else:
         where = f"the {s.dataset_key} download"
     rows.append(("dataset", f"{s.dataset_name}, {where}"))

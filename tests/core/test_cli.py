@@ -179,7 +179,7 @@ ERROR_CASES = {
     "bad image file": (["predict", "{model}", "{bad_image}"], 1),
     "image with no ink": (["predict", "{model}", "{blank}"], 1),
     "missing image": (["predict", "{model}", "{tmp}/nope.png"], 1),
-    "unknown dataset": (["train", "--dataset", "no-such-dataset"], 1),
+    "unknown dataset": (["train", "--dataset", "no-such-dataset"], 2),  # README: bad argument
     "same class twice": (["train", "--task", "3,3"], 2),
     "unreadable task": (["train", "--task", "threes"], 2),
     "negative learning rate": (["train", "--lr", "-1"], 2),

@@ -114,15 +114,30 @@ def load_dataset(
     DatasetError
         Unknown ``spec`` (the message lists the choices) or any loader's failure.
     """
-    text = str(spec).strip()
-    key = _ALIASES.get(text.lower(), text.lower())
+    key = check_dataset_spec(spec)
     if key == "sample":
         return load_sample()
     if key in _KINDS:
         return download_torchvision(key, progress=progress, cancel=cancel)
-    path = Path(text).expanduser()
-    if text and _is_dir(path):
-        return load_idx_folder(path)
+    return load_idx_folder(Path(key).expanduser())
+
+
+def check_dataset_spec(spec: str) -> str:
+    """The dataset ``spec`` names: a key of :data:`DATASET_CHOICES` (aliases resolved), or
+    the folder path as given.  Reads nothing, so a command line can tell a typo (a bad
+    argument) from a folder whose files fail to load (bad data) before any work.
+
+    Raises
+    ------
+    DatasetError
+        Neither a known name nor a folder (the message lists the choices).
+    """
+    text = str(spec).strip()
+    key = _ALIASES.get(text.lower(), text.lower())
+    if key in DATASET_CHOICES:
+        return key
+    if text and _is_dir(Path(text).expanduser()):
+        return text
     raise DatasetError(
         f"unknown dataset {spec!r}: choose one of {', '.join(DATASET_CHOICES)}, "
         "or give a folder holding MNIST-style IDX files"
