@@ -294,6 +294,15 @@ class TrainingPanel(QWidget):
         self.model_combo = QComboBox()
         for kind in ModelKind:
             self.model_combo.addItem(MODEL_LABELS[kind], kind.value)
+        # (offered beside a two-class task too: said before it is chosen, not after)
+        self.model_combo.setItemData(
+            self.model_combo.findData(ModelKind.LINEAR.value),
+            "One neuron per class: choosing it sets the task to all ten classes.",
+            Qt.ItemDataRole.ToolTipRole)
+        self.model_combo.setItemData(
+            self.model_combo.findData(ModelKind.SINGLE.value),
+            "One neuron says yes or no: choosing it with ten classes sets the task to two.",
+            Qt.ItemDataRole.ToolTipRole)
         _tip(self.model_combo, "Single neuron: 784 weights and a bias, the chapter's model. "
              "Linear: ten such neurons. MLP: a hidden layer of neurons with ReLU, then the "
              "outputs. CNN: small kernels shared across the image (weight sharing).")

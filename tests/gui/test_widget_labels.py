@@ -350,6 +350,16 @@ def test_dataset_box_names_the_loaded_folder(qtbot):
                for i in range(panel.dataset_combo.count()))
 
 
+def test_the_model_box_says_which_kinds_change_the_task(qtbot):
+    # "Linear (ten neurons)" beside a two-class task switched it to ten classes unsaid
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    combo = panel.model_combo
+    linear = combo.itemData(combo.findData("linear"), Qt.ItemDataRole.ToolTipRole)
+    single = combo.itemData(combo.findData("single"), Qt.ItemDataRole.ToolTipRole)
+    assert "all ten classes" in linear and "two" in single
+
+
 def test_a_local_read_shows_a_busy_bar_and_no_cancel_button(qtbot):
     panel = shown(qtbot, TrainingPanel(), 330, 900)
     panel.show_dataset_loading(FASHION_FOLDER)
