@@ -106,7 +106,9 @@ class PythonHighlighter(QSyntaxHighlighter):
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt API
         from biasviz.core.codegen import LIVE_MARK, SECTION_MARK
 
-        live_at = text.find(LIVE_MARK)
+        live_at = text.find(shown_live_mark())
+        if live_at < 0:
+            live_at = text.find(LIVE_MARK)
         code = text if live_at < 0 else text[:live_at]
         for regex, fmt in self._rules:
             it = regex.globalMatch(code)
@@ -133,7 +135,17 @@ def _shown_line(line: CodeLine, values: dict) -> str:
     if at < 0:
         return text
     live = text[at + len(LIVE_MARK):]
-    return text[:at] + LIVE_MARK + live.replace(" ", "\u00a0")
+    return text[:at] + shown_live_mark() + live.replace(" ", "\u00a0")
+
+
+def shown_live_mark() -> str:
+    """The live-value mark as the panel shows it: its spaces after "#" do not break
+    either ("# ◀" ended one row, "last loss 0.6921" began the next); only the spaces
+    before "#" may, and the comment moves to a row of its own, whole."""
+    from biasviz.core.codegen import LIVE_MARK
+
+    body = LIVE_MARK.lstrip()
+    return LIVE_MARK[:len(LIVE_MARK) - len(body)] + body.replace(" ", "\u00a0")
 
 
 WRAP_MARK = "\u21aa"  # ↪ before each row that goes on from the row above

@@ -293,7 +293,15 @@ def test_a_live_value_never_breaks_across_rows(qtbot, panel):
     QApplication.processEvents()
     number = line_of(panel, "bias = init_params(1)")
     block = panel.editor.document().findBlockByNumber(number)
-    live = block.text().split(LIVE_MARK, 1)[1]
-    assert " " not in live and "\u00a0" in live  # no-break spaces on screen
+    text = block.text()
+    comment = text[text.rindex("  #") + 2:]  # "# ◀ step 80: b = −0.334"
+    # no-break spaces on screen, the mark's too ("# ◀" ended a row, "last loss 0.69"
+    # began the next): the comment moves to a row of its own, whole
+    assert comment.startswith("#\u00a0◀\u00a0") and " " not in comment
+    # ...and it is still coloured as a live value, never as code
+    live_color = panel.highlighter.live_format.foreground().color()
+    at = text.rindex("  #") + 2
+    assert any(r.start <= at < r.start + r.length and r.format.foreground().color() == live_color
+               for r in block.layout().formats())
     assert doc_lines(panel)[number] == render_live(panel.code().lines()[number],
                                                    {"bias": -0.334, "step": 80, "moment": 80})
