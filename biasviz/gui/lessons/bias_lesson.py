@@ -39,7 +39,7 @@ from collections import deque
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtGui import QFont, QFontMetricsF, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -62,6 +62,8 @@ from biasviz.core.text import num, signed_sci, unbroken
 from biasviz.gui.colormaps import diverging_colormap
 from biasviz.gui.lessons import side_by_side_ui as ui
 from biasviz.gui.lessons.base import Arrangement, Cell, ReflowGrid, stacked
+from biasviz.gui.plot_style import nice_ceiling
+from biasviz.gui.weights_view import colorbar_ticks
 
 #: Learning rate of the "Show the instability" preset (see the module docstring).
 INSTABILITY_LR = 10.0
@@ -107,6 +109,60 @@ def _gray_pixmap(pixels: np.ndarray, scale: int = 4) -> QPixmap:
     )
 
 
+#: The blank-image box's title; the comparison note sends the learner there by name
+#: (not by place: where it is depends on the tab's width).
+BLANK_TITLE = "No bias: what it cannot do"
+#: No bias within this much of one bias: "accuracy alone hides what a bias adds".
+CLOSE = 0.01
+
+
+def comparison_note(accuracy, pair: tuple[str, str]) -> str:
+    """One sentence under the side-by-side table: why its accuracies (no bias about as
+    good as one bias, walk-through 13: 95.0% vs 94.5%) do not show what a bias adds, and
+    where that does show — the blank image.  Written from the numbers shown; "" while
+    one is unknown."""
+    if len(accuracy) != 3 or any(a is None for a in accuracy):
+        return ""
+    one, none = accuracy[SCALAR], accuracy[NONE]
+    where = (
+        f"for an empty image (“{BLANK_TITLE}”): no bias must say 50/50, and the 784 "
+        "per-pixel biases add up to one number, Σbᵢ."
+    )
+    if none >= one - CLOSE:
+        first, second = pair
+        return (
+            "Accuracy alone hides what a bias adds: a boundary through the blank image "
+            f"already splits “{first}” from “{second}” well, hence no bias "
+            f"{100 * none:.1f}% vs one bias {100 * one:.1f}%. It shows {where}"
+        )
+    return (
+        f"One bias {100 * one:.1f}% vs no bias {100 * none:.1f}%; accuracy alone does "
+        f"not say why. It shows {where}"
+    )
+
+
+def bias_scale(b: np.ndarray) -> tuple[float, list[tuple[float, str]]]:
+    """The colour scale of the per-pixel biases: (m, ticks) for levels −m…m around 0
+    (white = 0) that include every finite bᵢ, and ticks at every multiple of a nice step
+    from −m to m, m itself one of them, so both ends of the bar are labelled.
+
+    With m the largest |bᵢ| and pyqtgraph's own ticks, 784 equal biases of −0.0052 gave
+    a bar labelled 0, 0.002, 0.004 only: the negative labels were wider than the axis and
+    pyqtgraph dropped them (walk-through 13).  All zero (or none finite): −1…1."""
+    b = np.asarray(b, dtype=np.float64)
+    finite = b[np.isfinite(b)]
+    largest = float(np.abs(finite).max()) if finite.size else 0.0
+    if largest < 1e-9:
+        largest = 1.0
+    step = nice_ceiling(largest / 3)  # two or three steps each side of 0
+    m = math.ceil(largest / step - 1e-9) * step
+    # written as the main view's colour bars write them (colorbar_ticks picks this same
+    # step for ±3 steps)
+    ticks = [(v, text) for v, text in colorbar_ticks(-3 * step, 3 * step)
+             if abs(v) <= m * (1 + 1e-9)]
+    return m, ticks
+
+
 class _BiasPicture(QWidget):
     """The 784 per-pixel biases laid out as a 28×28 picture, colours centred on 0."""
 
@@ -132,6 +188,7 @@ class _BiasPicture(QWidget):
         axis.setLabel("bᵢ", color="#303030")
         self._area.addItem(self._bar, row=0, col=1)
         self._levels = (-1.0, 1.0)
+        self._ticks: list[tuple[float, str]] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._area)
@@ -146,13 +203,23 @@ class _BiasPicture(QWidget):
 
     def set_biases(self, b: np.ndarray) -> None:
         b = np.asarray(b, dtype=np.float32).reshape(28, 28)
-        finite = b[np.isfinite(b)]
-        m = float(np.abs(finite).max()) if finite.size else 0.0
-        if m < 1e-9:
-            m = 1.0
+        m, ticks = bias_scale(b)
         self._levels = (-m, m)
         self.image.setImage(b, levels=self._levels, autoLevels=False)
         self._bar.setLevels(self._levels)
+        if ticks != self._ticks:
+            self._ticks = ticks
+            axis = self._bar.getAxis("right")
+            axis.setTicks([ticks, []])
+            # wide enough for every label (pyqtgraph drops a label wider than its axis)
+            metrics = QFontMetricsF(axis.style["tickFont"] or self.font())
+            text_w = max(metrics.horizontalAdvance(text) for _v, text in ticks)
+            title_h = axis.label.boundingRect().height()
+            axis.setWidth(math.ceil(text_w + title_h + 4))
+
+    def ticks(self) -> list[tuple[float, str]]:
+        """The colour bar's labelled values and their texts."""
+        return list(self._ticks)
 
     def levels(self) -> tuple[float, float]:
         return self._levels
@@ -346,6 +413,11 @@ class BiasLesson(ui.SideBySideLesson):
         )
 
         # the scoreboard ----------------------------------------------------------------------
+        self.table_note = ui.note()
+        self.table_note.setToolTip(
+            "Why the accuracies alone do not show what a bias does, and where to see it."
+        )
+        self.table_note.hide()
         self.table = QTableWidget(3, 4)
         self.table.setHorizontalHeaderLabels(
             ["Model", "Parameters", "Valid. accuracy", "Status"])
@@ -384,8 +456,8 @@ class BiasLesson(ui.SideBySideLesson):
 
         # layout ---------------------------------------------------------------------------
         picture_row = QHBoxLayout()
-        picture_row.addWidget(self.bias_picture, 3)
-        picture_row.addWidget(self.bias_numbers, 2)
+        picture_row.addWidget(self.bias_picture, 2)
+        picture_row.addWidget(self.bias_numbers, 1)
         identity_row = QHBoxLayout()
         image_col = QVBoxLayout()
         image_col.addWidget(self.image_label, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -397,8 +469,8 @@ class BiasLesson(ui.SideBySideLesson):
         self.picture_box = ui.group(
             "The 784 per-pixel biases bᵢ: training shifts them all alike", picture_row)
         self.identity_box = ui.group("The identity, on a real image", identity_row)
-        self.blank_box = ui.group("No bias: what it cannot do", self.blank_label)
-        self.table_box = ui.group("Side by side", self.table)
+        self.blank_box = ui.group(BLANK_TITLE, self.blank_label)
+        self.table_box = ui.group("Side by side", self.table, self.table_note)
 
         # Three columns when the tab is wide; two and the biases' boxes below them on a
         # laptop (the boxes side by side when they fit); one column when narrower.
@@ -655,7 +727,7 @@ class BiasLesson(ui.SideBySideLesson):
         spread = float(np.ptp(biases))
         self.bias_numbers.setText(
             f"<span style='color:{_html_color(1)}'><b>Σbᵢ = {_fmt(total)}</b></span><br>"
-            f"the sum of the 784 biases above<br><br>"
+            f"the sum of the 784 biases in the picture<br><br>"
             f"<span style='color:{_html_color(0)}'><b>b = {_fmt(scalar_b)}</b></span><br>"
             f"the one-bias neuron's bias<br><br>"
             f"Each bᵢ on average: {_fmt(total / 784, 5)}<br>"
@@ -768,3 +840,7 @@ class BiasLesson(ui.SideBySideLesson):
             self.table.item(i, 2).setText("—" if acc is None else f"{100 * acc:.1f}%")
             self.table.item(i, 3).setText(status)
         ui.fit_table_width(self.table, TABLE_STATUSES)
+        trained = any(len(points) > 1 for points in self._acc_points)  # an epoch or more
+        note = comparison_note(self._accuracy, self._data.class_names) if trained else ""
+        self.table_note.setText(note)
+        self.table_note.setVisible(bool(note))
