@@ -462,6 +462,8 @@ def test_batch_orders_go_in_growing_batches_so_the_child_never_waits(sample, pro
     def recording(self, message):
         if message[0] == "orders":
             sizes.append(len(message[1]))
+            # one array, a row per order (655 arrays pickled one by one: 12 ms)
+            assert isinstance(message[1], np.ndarray) and message[1].ndim == 2
         return send(self, message)
 
     monkeypatch.setattr(TrainingProcess, "_send", recording)
