@@ -446,7 +446,7 @@ def _restore_sigterm(previous) -> None:
             pass
 
 
-_FILE_SUFFIXES = (".npz", ".pt", ".pth", ".bin", ".json", ".biasviz")
+_FILE_SUFFIXES = (".npz", ".npy", ".pt", ".pth", ".bin", ".json", ".biasviz")
 
 
 def _looks_like_a_file(arg: str) -> bool:

@@ -85,7 +85,7 @@ class FilesMixin:
         from biasviz.core.paramfiles import IMPORT_FORMATS, dialog_filter
 
         filters = (
-            "Parameter files (*.npz *.pt *.pth *.json);;" + dialog_filter(IMPORT_FORMATS)
+            "Parameter files (*.npz *.npy *.pt *.pth *.json);;" + dialog_filter(IMPORT_FORMATS)
             + ";;All files (*)"
         )
         if not self._may_replace_model("Importing parameters replaces the model"):

@@ -10,6 +10,8 @@ format     import  content (module)
 =========  ======  ================================================================
 .npz       yes     one array per parameter plus ``metadata`` (:mod:`.npz`); plain
                    ``np.savez`` files from notebooks too
+.npy       yes     ``np.save`` of a neuron's 784 weights alone: a neuron without bias
+                   (:mod:`.npz`)
 .pt, .pth  yes     a PyTorch state_dict loading strictly into the equivalent torch
                    module (:mod:`.pt`); notebook tensors, nn.Sequential state_dicts,
                    fastai ``learn.save`` too (:mod:`.notebook`)
@@ -72,7 +74,7 @@ from biasviz.core.paramfiles.notebook import (
     model_file_from_objects,
     normalise_activation,
 )
-from biasviz.core.paramfiles.npz import read_npz, write_npz
+from biasviz.core.paramfiles.npz import read_npy, read_npz, write_npz
 from biasviz.core.paramfiles.png import (
     PNG_GAP,
     PNG_GAP_COLOR,
@@ -116,8 +118,8 @@ _WRITERS: dict[str, Callable[[ModelFile], Callable[[IO[bytes]], None]]] = {
     ".csv": write_csv,
     ".png": _write_png,
 }
-_READERS: dict[str, Callable[..., ModelFile]] = {"npz": read_npz, "pt": read_pt,
-                                                 "json": read_json}
+_READERS: dict[str, Callable[..., ModelFile]] = {"npz": read_npz, "npy": read_npy,
+                                                 "pt": read_pt, "json": read_json}
 
 
 def _as_path(path: Any, action: str) -> Path:
@@ -208,7 +210,8 @@ def import_params(path: str | os.PathLike[str], *, activation: str | None = None
     Parameters
     ----------
     path
-        The file (.npz, .pt, .pth, .bin or .json).
+        The file (.npz, .pt, .pth, .bin or .json; or a .npy of 784 weights alone, read
+        as a neuron without bias).
     activation
         For a state_dict with a hidden layer: the activation the network used
         (``"relu"``).  A state_dict does not record it; when not given, ReLU is assumed

@@ -2,8 +2,9 @@
 
 Notebooks save under many names (``.pt``, ``.pth``, ``.bin``; ``np.savez`` adds
 ``.npz``), so the bytes decide: a zip holding ``data.pkl`` is PyTorch, a zip of
-``.npy`` members is NumPy, a pickle is PyTorch's legacy format (or a plain pickle,
-refused), text starting with ``{`` is JSON.
+``.npy`` members is NumPy, a lone ``.npy`` (``np.save``) is a neuron's weights, a
+pickle is PyTorch's legacy format (or a plain pickle, refused), text starting with
+``{`` is JSON.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from biasviz.core.paramfiles.limits import Refused, open_zip
 
 IMPORT_SUFFIXES: dict[str, str] = {".npz": "npz", ".pt": "pt", ".pth": "pt", ".bin": "pt",
-                                   ".json": "json"}
+                                   ".json": "json", ".npy": "npy"}
 EXPORT_ONLY_SUFFIXES = (".csv", ".png")
 
 
@@ -24,8 +25,8 @@ def _zip_kind(data: bytes) -> str:
 
 
 def detect_format(data: bytes, suffix: str) -> str:
-    """``"npz"``, ``"pt"`` or ``"json"`` for the reader of ``data`` (a file named
-    ``*suffix``); :class:`Refused` with what to do for anything else."""
+    """``"npz"``, ``"npy"``, ``"pt"`` or ``"json"`` for the reader of ``data`` (a file
+    named ``*suffix``); :class:`Refused` with what to do for anything else."""
     suffix = suffix.lower()
     if data.startswith(b"PK"):
         try:
@@ -37,10 +38,7 @@ def detect_format(data: bytes, suffix: str) -> str:
     if data.startswith(b"\x80"):
         return "pt"
     if data.startswith(b"\x93NUMPY"):
-        raise Refused(
-            "it is a single NumPy array (np.save); save the weights and the bias together: "
-            "np.savez('model.npz', weights=weights, bias=bias)"
-        )
+        return "npy"  # np.save's one array: a neuron's weights (read_npy checks which)
     head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{") or (head.startswith(b"[") and suffix == ".json"):
         return "json"
@@ -49,5 +47,6 @@ def detect_format(data: bytes, suffix: str) -> str:
     if suffix in IMPORT_SUFFIXES:
         return IMPORT_SUFFIXES[suffix]
     raise Refused(
-        f"unknown file type {suffix or '(none)'!r}; choose one of .npz, .pt (.pth) or .json"
+        f"unknown file type {suffix or '(none)'!r}; choose one of .npz, .pt (.pth), .json "
+        "or a weights-only .npy"
     )

@@ -5,6 +5,9 @@ archive itself (no ``np.load``): each .npy header is checked before its data is
 inflated, only stored or deflate members are read, and the data read must be exactly
 what the header declares.  Files without biasviz metadata (``np.savez`` from a
 notebook) go through :mod:`~biasviz.core.paramfiles.notebook`.
+
+A lone .npy (``np.save(path, weights)``, the chapter's weights without their bias) is
+read the same way, as one neuron without bias (:func:`read_npy`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from biasviz.core.paramfiles.limits import (
 )
 from biasviz.core.paramfiles.model_file import ModelFile, inferred_metadata
 from biasviz.core.paramfiles.notebook import map_named, map_sequence
+from biasviz.core.spec import N_PIXELS
 
 _POSITIONAL = re.compile(r"^arr_(\d+)$")
 
@@ -123,5 +127,39 @@ def read_npz(data: bytes, activation: str | None = None) -> ModelFile:
         mapped = map_named(arrays, "np.savez arrays", activation)
     meta = inferred_metadata(mapped.spec, "the .npz had no metadata; model inferred from "
                              "the names and shapes")
+    meta.update(mapped.metadata())
+    return finish(mapped.spec, mapped.params, meta)
+
+
+NPY_MAGIC = b"\x93NUMPY"
+_NPY_SHAPES = "(784,), (784, 1), (1, 784) or 28×28"
+
+
+def read_npy(data: bytes, activation: str | None = None) -> ModelFile:
+    """One array saved with ``np.save``: the chapter's weights alone, read as a neuron
+    without bias, as a weights-only .pt is (it was refused, telling the learner to save
+    again with np.savez).  Its header is checked before the data is used and an array
+    of Python objects (a pickle) is refused: nothing is ever unpickled.  Any other
+    shape is refused: one array holds no bias, so it cannot be ten neurons or an MLP."""
+    if not data.startswith(NPY_MAGIC):
+        raise Refused("it is not a NumPy .npy file (np.save writes one); damaged?")
+    array = _read_array(data, "weights")
+    wrong = (
+        f"it is a single NumPy array (np.save) of shape {array.shape}; biasviz reads one "
+        f"as the 784 weights of a neuron without bias ({_NPY_SHAPES}). To import weights "
+        "and biases, save them together: np.savez('model.npz', weights=weights, bias=bias)"
+    )
+    if array.size != N_PIXELS:
+        raise Refused(wrong)
+    try:
+        mapped = map_sequence([array], "np.save array (.npy)", activation)
+    except Refused:
+        raise Refused(wrong) from None
+    mapped.notes.insert(0, (
+        "a single NumPy array (np.save): read as the weights of one neuron. The file holds "
+        "no bias, so the neuron has none; to import one, save both: np.savez('model.npz', "
+        "weights=weights, bias=bias)"))
+    meta = inferred_metadata(mapped.spec, "a single .npy array: the weights of a neuron "
+                             "without bias")
     meta.update(mapped.metadata())
     return finish(mapped.spec, mapped.params, meta)

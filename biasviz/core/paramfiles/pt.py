@@ -287,11 +287,22 @@ def _explain_torch_error(exc: Exception) -> str:
     return f"it is not a readable PyTorch file: damaged or truncated? ({first})"
 
 
+_ZIP_LOCAL_HEADER = b"PK\x03\x04"  # how every zip archive (and torch.save's file) starts
+
+
 def read_pt(data: bytes, activation: str | None = None) -> ModelFile:
     if zipfile.is_zipfile(io.BytesIO(data)):
         _check_zip_pt(data)
     elif data[:1] == b"\x80":
         _check_legacy_pt(data)
+    elif data.startswith(_ZIP_LOCAL_HEADER):
+        # The start of torch.save's zip without the directory a zip ends with: a file
+        # cut short.  It was called "not a PyTorch file", as if the wrong file were chosen.
+        raise Refused(
+            "it is incomplete or damaged: it starts like a PyTorch file (a zip archive) but "
+            "its end is missing, as when a copy or download is cut short. Copy or save it "
+            "again"
+        )
     else:
         raise Refused("it is not a PyTorch file (neither torch's zip nor its legacy format)")
     loaded = _load(data)
