@@ -46,6 +46,7 @@ from biasviz.core.counting import (
 )
 from biasviz.core.errors import ConfigError
 from biasviz.core.spec import ModelKind, ModelSpec, Snapshot
+from biasviz.core.weight_display import first_layer_names
 from biasviz.gui.lessons.base import Lesson, lesson_text
 from biasviz.gui.weights_view import WeightsView
 
@@ -571,7 +572,9 @@ class CountingLesson(Lesson):
         self.kernels_view.set_neurons(
             weights,
             biases,
-            [f"kernel {i + 1}" for i in range(c)],
+            # named as the main view names them ("kernel 0" …): the same kernel, the
+            # same name (the lesson said "kernel 1" for the main view's "kernel 0")
+            first_layer_names(spec, c),
             side=k,
             title=(
                 f"Each kernel is used at all {count.out_width}×{count.out_height} "

@@ -42,6 +42,7 @@ from biasviz.core.history import BoundedSeries
 from biasviz.core.side_by_side import hidden_symmetry
 from biasviz.core.spec import BiasMode, InitKind, ModelKind, ModelSpec
 from biasviz.core.text import num
+from biasviz.core.weight_display import first_layer_names
 from biasviz.gui.lessons import side_by_side_ui as ui
 from biasviz.gui.lessons.base import Arrangement, Cell, places, stacked
 from biasviz.gui.weights_view import WeightsView
@@ -182,8 +183,11 @@ class ZeroInitLesson(ui.SideBySideLesson):
             view.setMinimumHeight(230)  # the picture itself ≥ 150 px under its labels
 
         # plots ----------------------------------------------------------------------------
+        # No y-axis titles on this lesson's two plots: on a laptop the plots sit half
+        # below the fold, and a title turned up the axis showed as "st difference" and
+        # "curacy" (walk-through 13).  What the y axis measures is in the plot's title.
         self.sym_plot = ui.make_plot(
-            "How different the hidden neurons are", "step",
+            "Largest difference between two hidden neurons", "step",
             "largest difference",
             "For each network: the largest difference between the weights of any two of "
             "its hidden neurons (0 = all neurons identical).\nThe scale is logarithmic, "
@@ -191,8 +195,9 @@ class ZeroInitLesson(ui.SideBySideLesson):
             "for: the random network's neurons start different and stay different; the "
             "zero-started network stays on the floor — its neurons are exact copies.",
         )
+        self.sym_plot.getAxis("left").showLabel(False)
         self.sym_plot.setLogMode(x=False, y=True)
-        self.sym_plot.setMinimumHeight(190)  # its y label whole (walk-through V)
+        self.sym_plot.setMinimumHeight(190)  # its four decades legible (walk-through V)
         self.sym_plot.setYRange(math.log10(FLOOR) - 0.5, 1.0)
         self.floor_line = self.sym_plot.plot(
             [0, 1], [FLOOR, FLOOR], pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
@@ -208,12 +213,16 @@ class ZeroInitLesson(ui.SideBySideLesson):
             "image the same answer scores on two balanced classes.",
             COLORS,
         )
+        self.acc_plot.setTitle("Validation accuracy in % (each epoch)", color="#202020",
+                               size="10pt")
+        self.acc_plot.getAxis("left").showLabel(False)
         self._step_plots = (self.sym_plot,)
         self._epoch_plots = (self.acc_plot,)
         self.key_label = ui.key_label(
             "", "Each model keeps its colour in every plot of this lesson.")
 
         self.why_label = ui.note()
+        self.why_label.setAlignment(Qt.AlignmentFlag.AlignTop)  # not afloat in its box
         self.why_label.setToolTip(
             "Why each model behaves as it does, with numbers from the models as they are "
             "now."
@@ -370,7 +379,9 @@ class ZeroInitLesson(ui.SideBySideLesson):
             now = snaps[i].params[name]
             return now - self._start[i].params[name] if change else now
 
-        labels = [str(i + 1) for i in range(self.hidden_spin.value())]
+        # numbered as the main view numbers hidden neurons ("hidden 0" …), from 0
+        names = first_layer_names(self._specs[RANDOM], self.hidden_spin.value())
+        labels = [name.removeprefix("hidden ") for name in names]
         title = "change since the start" if change else ""
         for i, view in ((ZERO, self.zero_view), (RANDOM, self.random_view)):
             view.set_neurons(shown(i, "hidden.weights"), shown(i, "hidden.biases"), labels,

@@ -66,7 +66,24 @@ def test_axis_labels_fit_their_plots(lesson):
         plot.resize(max(plot.minimumWidth(), 300), plot.minimumHeight())
         QApplication.processEvents()
         axis = plot.getAxis("left")
+        if not axis.label.isVisible():  # the title says what the axis measures
+            continue
         doc = axis.label.document()  # the label is drawn turned by 90°
         text = doc.idealWidth() - 2 * doc.documentMargin()
         assert text <= axis.geometry().height(), (axis.labelText, text,
                                                   axis.geometry().height())
+
+
+def test_zero_init_plots_name_their_y_axis_in_the_title(show_lesson, data):
+    """Walk-through 13: on a laptop the zero-init plots sit half below the fold and their
+    turned y-axis titles read "st difference" and "curacy".  They have none: the plot's
+    title says what is measured, whole at the narrowest column the lesson allows."""
+    lesson = show_lesson(ZeroInitLesson, data)
+    for plot, words in ((lesson.sym_plot, "Largest difference"),
+                        (lesson.acc_plot, "accuracy in %")):
+        assert not plot.getAxis("left").label.isVisible()
+        title = plot.getPlotItem().titleLabel
+        assert words in title.text
+        plot.resize(330, plot.minimumHeight())  # the lesson's column floor
+        QApplication.processEvents()
+        assert title.item.boundingRect().width() <= plot.width() - 20, title.text
