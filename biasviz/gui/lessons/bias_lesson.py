@@ -397,8 +397,9 @@ class BiasLesson(ui.SideBySideLesson):
         mono.setStyleHint(QFont.StyleHint.TypeWriter)
         self.identity_label.setFont(mono)
         self.identity_label.setToolTip(
-            "Left: what the per-pixel neuron computes, adding a bias to every pixel's "
-            "x×w and then summing.\nRight: the dot product plus the sum of the biases. "
+            "First line: what the per-pixel neuron computes, adding a bias to every "
+            "pixel's x×w and then summing.\nSecond line: the dot product plus the sum of "
+            "the biases. "
             "They are equal for every image, because a sum of (xᵢwᵢ + bᵢ) is Σxᵢwᵢ + Σbᵢ."
             "\nSo the 784 biases act only through their sum: one bias b = Σbᵢ would give "
             "exactly the same outputs."

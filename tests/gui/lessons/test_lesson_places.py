@@ -61,3 +61,18 @@ def test_places_reads_rows_and_columns(qtbot):
     assert places(two, a, b) == ("left", "right")
     assert places(stacked(a, b, c, d), a, b) == ("upper", "lower")
     assert places(stacked(a, c, b, d), b, a) == ("lower", "upper")
+
+
+def test_bias_identity_tooltip_names_its_lines(show_lesson, data):
+    """The identity is written as two lines, the per-pixel sum first; its tooltip said
+    "Left: … Right: …" (of an equation no longer written side by side)."""
+    from biasviz.gui.lessons.bias_lesson import FORMULAS, PER_PIXEL, BiasLesson
+
+    lesson = show_lesson(BiasLesson, data)
+    text, tip = lesson.identity_label.text(), lesson.identity_label.toolTip()
+    first = text.index("<tr>")
+    assert text.index(FORMULAS[PER_PIXEL].split()[0]) > first
+    assert text.index(FORMULAS[PER_PIXEL].split()[0]) < text.index("x·w + Σbᵢ")
+    assert "Left:" not in tip and "Right:" not in tip
+    assert tip.index("First line: what the per-pixel neuron computes") < tip.index(
+        "Second line: the dot product")
