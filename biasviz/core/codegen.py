@@ -613,7 +613,8 @@ def _init(ctx: _Context) -> CodeBlock:
         bias_md = {
             BiasMode.SCALAR: "784 weights, one per pixel, and **one bias** for the whole image.",
             BiasMode.PER_PIXEL: (
-                "784 weights and **784 biases**, one per pixel (seed 000's question): "
+                "784 weights and **784 biases**, one per pixel (the fastai forum's question: "
+                "why not `(x*w + b).sum()`?): "
                 "they only ever act through their sum."
             ),
             BiasMode.NONE: "784 weights and **no bias**.",
