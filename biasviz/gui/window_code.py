@@ -3,7 +3,6 @@ its lines to the controls both ways; File › Export as notebook / script."""
 
 from __future__ import annotations
 
-import html
 import math
 import os
 
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from biasviz.core.errors import BiasvizError
 from biasviz.core.spec import BiasMode, ModelKind
+from biasviz.core.text import escape_html
 from biasviz.gui import file_dirs
 from biasviz.gui.code_panel import CodePanel
 
@@ -25,9 +25,9 @@ from biasviz.gui.code_panel import CodePanel
 def code_tooltip(own: str, lines: list[str]) -> str:
     """A control's tooltip with the code behind it: ``own`` (plain or rich text), then
     ``lines`` as the Code panel shows them."""
-    own_html = own if Qt.mightBeRichText(own) else html.escape(own).replace("\n", "<br>")
+    own_html = own if Qt.mightBeRichText(own) else escape_html(own).replace("\n", "<br>")
     # (each line on its own: the indentation of its place in the program is no help here)
-    code = "\n".join(html.escape(line.replace("\u00a0", " ").strip()) for line in lines)
+    code = "\n".join(escape_html(line.replace("\u00a0", " ").strip()) for line in lines)
     return (f"{own_html}{'<hr>' if own else ''}<b>In the code</b> "
             f"<span style='color:#555'>(all of it: View › Code, Ctrl+K)</span>"
             f"<pre style='margin:2px 0'>{code}</pre>")
