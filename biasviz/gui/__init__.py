@@ -1,6 +1,7 @@
 """The Qt desktop app: thin widgets, one file each; ``main_window.py`` composes them."""
 
 import gc
+import math
 import os
 import sys
 import types
@@ -198,3 +199,46 @@ def _axes_write_minus_signs() -> None:
 
 
 _axes_write_minus_signs()
+
+
+def sparser_interval(interval: float) -> float:
+    """The next tick interval up in 1, 2, 5, 10, 20… (2 → 5, 5 → 10, 0.2 → 0.5)."""
+    exponent = math.floor(math.log10(interval) + 1e-9)
+    base = 10.0 ** exponent
+    for step in (2.0, 5.0, 10.0):
+        if step * base > interval * (1 + 1e-9):
+            return step * base
+    return 20.0 * base
+
+
+def _axes_keep_labels_apart() -> None:
+    """A short vertical axis labels every 2nd, 5th… value instead of piling its labels up:
+    pyqtgraph always gives an axis 2.25 intervals or more, so a histogram's 0-10 images
+    at 105 px with present mode's large type read "0 2 4 6 8 10" one on another.  Major
+    ticks are kept at least 1.3 label heights apart."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QFontMetricsF
+
+    plain = pg.AxisItem.tickSpacing
+    if getattr(plain, "keeps_labels_apart", False):
+        return
+
+    def tick_spacing(self, minVal, maxVal, size):  # noqa: ANN001, N803 - pyqtgraph's
+        levels = plain(self, minVal, maxVal, size)
+        if (self._tickSpacing is not None or not levels or size <= 0
+                or self.orientation not in ("left", "right")):
+            return levels
+        major = levels[0][0]
+        per_unit = size / max(abs(maxVal - minVal), 1e-300)
+        need = 1.3 * QFontMetricsF(self.style.get("tickFont") or self.font()).height()
+        if major <= 0 or major * per_unit >= need:
+            return levels
+        while major * per_unit < need and major * per_unit * 2.25 < size:
+            major = sparser_interval(major)
+        return [(major, 0.0), *levels[1:2]]
+
+    tick_spacing.keeps_labels_apart = True  # type: ignore[attr-defined]
+    pg.AxisItem.tickSpacing = tick_spacing
+
+
+_axes_keep_labels_apart()

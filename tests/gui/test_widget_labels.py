@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from plot_probes import drawn_tick_texts
+from plot_probes import drawn_tick_texts, tick_layout
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QMouseEvent
 from PySide6.QtWidgets import (
@@ -462,6 +462,36 @@ def test_large_ticks_read_in_thousands_or_millions(qtbot):
         ["0", "5k", "10k", "15k"]
     assert axis.tickStrings([-20_000.0, 0.0], 1.0, 20_000.0) == ["\u221220k", "0"]
     assert axis.tickStrings([0.0, 250.0, 500.0], 1.0, 250.0) == ["0", "250", "500"]
+
+
+def test_a_short_axis_in_large_type_labels_fewer_values_never_piled_up(qtbot):
+    # present mode at 1280×720: the histogram's 0-10 images read "0 2 4 6 8 10" one on
+    # another at ~105 px with 1.4× type (a walk-through)
+    from PySide6.QtGui import QFont
+
+    from biasviz.gui import sparser_interval
+
+    assert [sparser_interval(v) for v in (1, 2, 5, 0.2, 20)] == [2, 5, 10, 0.5, 50]
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    axis = plot.getPlotItem().getAxis("left")
+    font = QFont()
+    font.setPointSizeF(font.pointSizeF() * 1.4)
+    axis.setStyle(tickFont=font)
+    plot.setYRange(0, 10, padding=0)
+    plot.resize(400, 100)  # an axis of ~80 px: "0 2 4 6 8 10" overlapped there
+    plot.show()
+    qtbot.waitExposed(plot)
+    _axis_line, _ticks, texts = tick_layout(axis)
+    tops = sorted(rect.top() for rect, _flags, _text in texts)
+    height = texts[0][0].height()
+    assert len(texts) >= 2
+    assert all(b - a >= height for a, b in zip(tops, tops[1:], strict=False)), \
+        [t for _r, _f, t in texts]
+    # a tall axis keeps pyqtgraph's own spacing
+    plot.resize(400, 600)
+    qtbot.waitUntil(lambda: axis.height() > 500)
+    assert {"0", "2", "4", "6", "8", "10"} <= drawn_tick_texts(axis)
 
 
 def test_a_header_too_narrow_for_one_line_takes_two_before_any_ellipsis(qtbot):
