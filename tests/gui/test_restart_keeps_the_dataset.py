@@ -34,8 +34,8 @@ def open_window(qtbot, tmp_path, monkeypatch):
         w.session.shutdown()
 
 
-def test_a_restart_loads_last_times_folder_and_its_task(qtbot, open_window, tmp_path):
-    folder = make_idx_folder(tmp_path / "my-clothes")
+def quit_after_2_vs_4_on(qtbot, open_window, folder) -> None:
+    """A first window: ``folder`` loaded, the task 2 vs 4, the settings saved, closed."""
     w = open_window()
     with qtbot.waitSignal(w.session.datasetLoadFinished, timeout=WAIT):
         w.session.load_dataset(str(folder))
@@ -43,6 +43,11 @@ def test_a_restart_loads_last_times_folder_and_its_task(qtbot, open_window, tmp_
     w.save_settings()
     w.session.shutdown()
     w.close()
+
+
+def test_a_restart_loads_last_times_folder_and_its_task(qtbot, open_window, tmp_path):
+    folder = make_idx_folder(tmp_path / "my-clothes")
+    quit_after_2_vs_4_on(qtbot, open_window, folder)
 
     again = open_window()
     s = again.session
@@ -59,13 +64,7 @@ def test_a_restart_loads_last_times_folder_and_its_task(qtbot, open_window, tmp_
 def test_a_folder_gone_since_leaves_the_sample_with_the_chapters_task(
         qtbot, open_window, tmp_path):
     folder = make_idx_folder(tmp_path / "gone")
-    w = open_window()
-    with qtbot.waitSignal(w.session.datasetLoadFinished, timeout=WAIT):
-        w.session.load_dataset(str(folder))
-    assert w.session.set_task(Task.pair(2, 4))
-    w.save_settings()
-    w.session.shutdown()
-    w.close()
+    quit_after_2_vs_4_on(qtbot, open_window, folder)
     shutil.rmtree(folder)
 
     again = open_window()
