@@ -29,11 +29,13 @@ def start_in(file_name: str = "", kind: str = FILES) -> str:
 def _datasets_home() -> str:
     """The first system dataset location that holds a dataset folder
     (/usr/share/datasets with Debian's dataset-fashion-mnist), else the home folder."""
+    from pathlib import Path
+
     from biasviz.core.datasets.download import SYSTEM_DATASET_DIRS
 
     for parent in SYSTEM_DATASET_DIRS:
         try:
-            if any(child.is_dir() for child in parent.iterdir()):
+            if any(child.is_dir() for child in Path(parent).iterdir()):
                 return str(parent)
         except OSError:  # absent or unreadable: the next one
             continue

@@ -150,3 +150,18 @@ def test_a_folder_path_is_still_read_as_a_folder(system: Path) -> None:
     write_idx_folder(system / "fashion-mnist")
     d = load_dataset(str(system / "fashion-mnist"))
     assert d.key == "folder" and d.class_names == FASHION_NAMES
+
+
+def test_archives_already_in_the_cache_are_used_without_a_record(
+        system: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The download's own folder already worked offline (checked here, not changed):
+    archives torchvision left there, or copied in, are used when their md5 is the
+    published one, even without biasviz's record of a verified download."""
+    raw = tmp_path / "cache" / "datasets" / "kmnist" / "KMNIST" / "raw"
+    arrays = write_idx_folder(raw, ".gz", seed=3)
+    published = tuple((n + ".gz", dl._md5(raw / (n + ".gz"))) for n in IDX_NAMES)
+    monkeypatch.setattr(dl, "_torchvision_source",
+                        lambda kind: dl._Source(("http://mirror.invalid/",), published))
+    d = download_torchvision("kmnist")  # urlopen fails if it is called (the fixture)
+    assert d.key == "kmnist" and d.source == str(raw)
+    np.testing.assert_array_equal(d.train.images, arrays["train-images-idx3-ubyte"])
