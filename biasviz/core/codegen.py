@@ -47,6 +47,9 @@ from biasviz.core.datasets import (
     _find_idx_files,
     _guess_kind,
     dataset_root,
+    find_cached,
+    installed_copy,
+    is_installed_copy,
 )
 from biasviz.core.errors import BiasvizError, ConfigError, DatasetError
 from biasviz.core.spec import (
@@ -147,7 +150,10 @@ class DatasetRef:
         if key == "sample":
             return cls("sample", "sample")
         if key in _KINDS:
-            return cls("torchvision", key)
+            # where the app would read it: a download in the cache, else a copy a system
+            # package installed (its folder: a download offline fails), else a download
+            copy = None if find_cached(key) else installed_copy(key)
+            return cls("folder", str(copy)) if copy is not None else cls("torchvision", key)
         path = Path(raw).expanduser()
         if raw and path.is_dir():
             _find_idx_files(path)  # DatasetError naming the missing files
@@ -163,6 +169,10 @@ class DatasetRef:
         if key == "sample":
             return cls("sample", "sample")
         if key in _KINDS:
+            # a copy a system package installed: read where it is (a download offline
+            # fails: the learner's notebook could not run what the app had trained on)
+            if source and is_installed_copy(source):
+                return cls("folder", str(source))
             return cls("torchvision", key)
         if key == "folder" and source:
             return cls("folder", str(source))

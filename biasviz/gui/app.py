@@ -38,7 +38,7 @@ def seconds_since_process_start() -> float:
 
 
 def _parse(args: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="biasviz", description="Open the biasviz window.")
+    parser = argparse.ArgumentParser(prog="biasviz gui", description="Open the biasviz window.")
     parser.add_argument("--screenshot", metavar="PNG",
                         help="save a screenshot of the window after start-up and quit")
     parser.add_argument("--train-epochs", type=int, default=0, metavar="N",

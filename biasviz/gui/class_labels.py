@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -128,6 +128,8 @@ class ElidingComboBox(QComboBox):
     narrow (Qt's own style cuts it mid-letter), the whole text in its tooltip, and a
     list wide enough for the longest entry."""
 
+    popupAboutToShow = Signal()  # (its entries may be brought up to date first)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._help = ""
@@ -164,6 +166,7 @@ class ElidingComboBox(QComboBox):
     def showPopup(self) -> None:  # noqa: N802 (Qt override)
         # Sized when it opens, for the entries it has then: fitted at every added or
         # renamed entry, the first window measured its ten class names 2 × 20 times.
+        self.popupAboutToShow.emit()
         self.fit_popup()
         super().showPopup()
 

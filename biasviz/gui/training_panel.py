@@ -250,6 +250,9 @@ class TrainingPanel(QWidget):
              "the full datasets are downloaded once into your cache folder. A local folder "
              "needs the four MNIST-format IDX files (train-images-idx3-ubyte[.gz] …).")
         form.addRow("Dataset", self.dataset_combo)
+        # a dataset a system package installed says so before it is chosen (looked up
+        # when the list opens: nothing of it at start-up)
+        self.dataset_combo.popupAboutToShow.connect(self._name_installed_copies)
         # While a dataset loads: what is happening, a bar (busy, or the download's
         # progress) and, for a download only, a way to cancel it.
         self.loading_label = ElidedLabel()
@@ -752,8 +755,33 @@ class TrainingPanel(QWidget):
                 if i >= 0:
                     combo.removeItem(i)
                 self._select(combo, key)
+                if key in DOWNLOADABLE:  # read from a system package's copy, or not
+                    from biasviz.core.datasets.download import is_installed_copy
+
+                    installed = is_installed_copy(source)
+                    j = combo.findData(key)
+                    label = dict(DATASETS)[key]
+                    combo.setItemText(j, label.replace("(download)", "(installed copy)")
+                                      if installed else label)
+                    combo.setItemData(j, source if installed else None,
+                                      Qt.ItemDataRole.ToolTipRole)
         finally:
             self._updating = False
+
+    def _name_installed_copies(self) -> None:
+        """"Fashion-MNIST (installed copy)" where the app would read a system package's
+        copy (no download in the cache), with the folder in the entry's tooltip."""
+        from biasviz.core.datasets.download import find_cached, installed_copy
+
+        combo = self.dataset_combo
+        for key in DOWNLOADABLE:
+            j = combo.findData(key)
+            copy = None if find_cached(key) else installed_copy(key)
+            label = dict(DATASETS)[key]
+            combo.setItemText(j, label.replace("(download)", "(installed copy)")
+                              if copy is not None else label)
+            combo.setItemData(j, str(copy) if copy is not None else None,
+                              Qt.ItemDataRole.ToolTipRole)
 
     def dataset_text(self) -> str:
         """What the Dataset box says."""
@@ -837,8 +865,16 @@ class TrainingPanel(QWidget):
         cancel."""
         spec = str(spec)
         download = spec in DOWNLOADABLE or not spec
-        if download:
-            name = dict(DATASETS).get(spec, "the dataset").replace(" (download)", "")
+        if spec in DOWNLOADABLE:
+            # a download already in the cache, or a system package's copy: read, not
+            # fetched ("Downloading Fashion-MNIST…" and a Cancel while a copy was read)
+            from biasviz.core.datasets.download import find_cached, installed_copy
+
+            download = not find_cached(spec) and installed_copy(spec) is None
+        name = dict(DATASETS).get(spec, "the dataset").replace(" (download)", "")
+        if spec in DOWNLOADABLE and not download:
+            text = f"Reading {name}…"
+        elif download:
             text = f"Downloading {name}…" if spec else "Downloading…"
         else:
             text = f"Reading {folder_label(spec).replace('Folder', 'folder', 1)}…"

@@ -284,7 +284,7 @@ def test_notebook_validates_and_explains_every_step():
         assert cell.cell_type == ("markdown" if i % 2 == 0 else "code")
     assert [c.source for c in code_cells] == [b.code for b in code.blocks]
     text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
-    assert "seed 000" in text and "784 biases" in text and "mnist_loss" in text
+    assert "forum" in text and "784 biases" in text and "mnist_loss" in text
 
 
 @pytest.mark.slow
@@ -480,3 +480,24 @@ def test_the_code_never_names_our_source_texts(mode):
     code = generate_code(ModelSpec(bias_mode=mode), TrainConfig(), Task.pair(3, 7), "sample")
     text = notebook_text(code) + code.script()
     assert not re.search(r"seed 00\d", text)
+
+
+def test_code_for_an_installed_copy_reads_that_copy(tmp_path, monkeypatch):
+    # Debian's dataset-fashion-mnist, no internet: the exported code said
+    # datasets.FashionMNIST(root, download=True), which fails where the app did not
+    from biasviz.core.datasets import download
+
+    monkeypatch.setattr(download, "SYSTEM_DATASET_DIRS", (tmp_path,))
+    copy = tmp_path / "fashion-mnist"
+    ref = DatasetRef.of_dataset("fashion-mnist", str(copy))
+    assert ref == DatasetRef("folder", str(copy))
+    assert ref.class_names[0] == "T-shirt/top"  # the folder's name still says Fashion
+    # a download in the cache stays a download; `biasviz code --dataset fashion-mnist`
+    # reads the installed copy too when there is no download
+    copy.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (copy / name).write_bytes(b"")
+    assert DatasetRef.parse("fashion-mnist") == DatasetRef("folder", str(copy))
+    assert DatasetRef.of_dataset("fashion-mnist", str(tmp_path / "cache" / "FashionMNIST")) \
+        == DatasetRef("torchvision", "fashion-mnist")

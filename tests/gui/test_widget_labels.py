@@ -378,6 +378,41 @@ def test_a_local_read_shows_a_busy_bar_and_no_cancel_button(qtbot):
     assert not panel.cancel_download_button.isVisible()
 
 
+def test_an_installed_copy_is_named_and_read_not_downloaded(qtbot, tmp_path, monkeypatch):
+    # Debian's dataset-fashion-mnist: the box said "Fashion-MNIST (download)" and the
+    # read showed "Downloading Fashion-MNIST…" with a Cancel button
+    from biasviz.core.datasets import download
+
+    monkeypatch.setenv("BIASVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    copy = tmp_path / "share" / "fashion-mnist"
+    copy.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (copy / name).write_bytes(b"")
+    monkeypatch.setattr(download, "SYSTEM_DATASET_DIRS", (copy.parent,))
+    panel = shown(qtbot, TrainingPanel(), 330, 900)
+    panel.show_dataset_loading("fashion-mnist")
+    assert panel.loading_label.full_text() == "Reading Fashion-MNIST…"
+    assert not panel.cancel_download_button.isVisible()
+    panel.hide_dataset_loading()
+    panel.set_dataset("fashion-mnist", str(copy))
+    assert panel.dataset_text() == "Fashion-MNIST (installed copy)"
+    index = panel.dataset_combo.currentIndex()
+    assert panel.dataset_combo.itemData(index, Qt.ItemDataRole.ToolTipRole) == str(copy)
+    panel.set_dataset("sample")  # the copy is still there: choosing it reads it
+    item = panel.dataset_combo.findData("fashion-mnist")
+    assert panel.dataset_combo.itemText(item) == "Fashion-MNIST (installed copy)"
+    # a fresh panel says so when its list opens, before the copy is ever chosen
+    fresh = shown(qtbot, TrainingPanel(), 330, 900)
+    item = fresh.dataset_combo.findData("fashion-mnist")
+    assert fresh.dataset_combo.itemText(item) == "Fashion-MNIST (download)"
+    fresh.dataset_combo.showPopup()
+    assert fresh.dataset_combo.itemText(item) == "Fashion-MNIST (installed copy)"
+    fresh.dataset_combo.hidePopup()
+    panel.set_dataset("fashion-mnist", str(tmp_path / "cache" / "FashionMNIST"))
+    assert panel.dataset_text() == "Fashion-MNIST (download)"
+
+
 # ---------------------------------------------------------------- Δw
 def _single(bias: float = 0.4) -> tuple[ModelSpec, dict[str, np.ndarray]]:
     spec = ModelSpec()

@@ -57,6 +57,7 @@ from biasviz.core.datasets.download import (  # noqa: F401 - the package's names
     find_cached,
     installed_copy,
     installed_name,
+    is_installed_copy,
 )
 from biasviz.core.datasets.folders import (  # noqa: F401 - the package's names
     _IDX_ROLES,

@@ -115,6 +115,14 @@ def installed_copy(name: str) -> Path | None:
     return None
 
 
+def is_installed_copy(source: str | os.PathLike[str]) -> bool:
+    """Is ``source`` (a loaded dataset's folder) a copy in :data:`SYSTEM_DATASET_DIRS`?"""
+    if not source:
+        return False
+    parent = Path(source).parent
+    return any(parent == Path(d) for d in SYSTEM_DATASET_DIRS)
+
+
 def installed_name(kind_name: str, folder: str | os.PathLike[str]) -> str:
     """What an installed copy is called: "Fashion-MNIST (installed copy in /usr/…)"."""
     return f"{kind_name} (installed copy in {folder})"
