@@ -351,7 +351,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
                 self.chapter_label.setToolTip(CHAPTER_NOTE)
             self._default_state = self.saveState()
         self._check_fit_when_shown = False  # a restored layout is checked once shown
-        self._task_after_load: Task | None = None  # the saved task, its dataset loading
+        # the saved task and model while their dataset loads
+        self._task_after_load: tuple[Task, ModelSpec] | None = None
         self._restore_settings()
         self._on_state(self.session.state)
         self._on_data(self.session.data)
@@ -1497,24 +1498,27 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self.session.set_config(config)
         if key == "sample":
             self.session.set_task(task)
+            self.session.set_spec(spec)
         else:
             # The classes are the saved dataset's ("2 vs 4" was Pullover vs Coat: on the
             # bundled sample it became the digits 2 and 4, without a word): that dataset
             # loads in the background, and its task comes with it.  Until then, and if it
             # cannot load (a folder gone, a download offline: the error says so), the
             # sample with the chapter's task.
-            self._task_after_load = task
+            # (the model too: ten outputs do not fit the chapter's two classes)
+            self._task_after_load = (task, spec)
             self.session.datasetLoadFinished.connect(self._restore_task_with_dataset)
             name = source if key == "folder" else key
             QTimer.singleShot(0, lambda: self.session.load_dataset(name))
-        self.session.set_spec(spec)
         self._on_settings_changed()
 
     def _restore_task_with_dataset(self, ok: bool) -> None:
-        """The dataset used last time has loaded (or failed to): its saved task now."""
+        """The dataset used last time has loaded (or failed to): its saved task and
+        model now."""
         self.session.datasetLoadFinished.disconnect(self._restore_task_with_dataset)
-        task, self._task_after_load = self._task_after_load, None
-        if ok and task is not None and self.session.set_task(task):
+        saved, self._task_after_load = self._task_after_load, None
+        if ok and saved is not None and self.session.set_task(saved[0]):
+            self.session.set_spec(saved[1])
             self._on_settings_changed()
 
     def save_settings(self) -> None:

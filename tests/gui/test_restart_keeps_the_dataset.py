@@ -34,12 +34,13 @@ def open_window(qtbot, tmp_path, monkeypatch):
         w.session.shutdown()
 
 
-def quit_after_2_vs_4_on(qtbot, open_window, folder) -> None:
-    """A first window: ``folder`` loaded, the task 2 vs 4, the settings saved, closed."""
+def quit_after_2_vs_4_on(qtbot, open_window, folder, task=None) -> None:
+    """A first window: ``folder`` loaded, the task 2 vs 4 (or ``task``), the settings
+    saved, closed."""
     w = open_window()
     with qtbot.waitSignal(w.session.datasetLoadFinished, timeout=WAIT):
         w.session.load_dataset(str(folder))
-    assert w.session.set_task(Task.pair(2, 4))
+    assert w.session.set_task(task or Task.pair(2, 4))
     w.save_settings()
     w.session.shutdown()
     w.close()
@@ -75,3 +76,16 @@ def test_a_folder_gone_since_leaves_the_sample_with_the_chapters_task(
     assert s.dataset.key == "sample" and s.task.classes == (3, 7)  # not the digits 2 and 4
     # ...and the learner is told why
     assert any("gone" in box.text() for box in error_boxes(again))
+
+
+def test_a_ten_class_model_comes_back_with_its_folder(qtbot, open_window, tmp_path):
+    # ten outputs do not fit the chapter's two classes the window starts with
+    from tests.gui.test_datasets_gui import error_boxes as boxes
+
+    folder = make_idx_folder(tmp_path / "ten")
+    quit_after_2_vs_4_on(qtbot, open_window, folder, task=Task.all_ten())
+    again = open_window()
+    s = again.session
+    qtbot.waitUntil(lambda: s.dataset.key == "folder" and s.task == Task.all_ten(),
+                    timeout=WAIT)
+    assert s.spec.n_outputs == 10 and not boxes(again)
