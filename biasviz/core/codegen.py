@@ -47,8 +47,7 @@ from biasviz.core.datasets import (
     _find_idx_files,
     _guess_kind,
     dataset_root,
-    find_cached,
-    installed_copy,
+    installed_copy_in_use,
     is_installed_copy,
 )
 from biasviz.core.errors import BiasvizError, ConfigError, DatasetError
@@ -152,7 +151,7 @@ class DatasetRef:
         if key in _KINDS:
             # where the app would read it: a download in the cache, else a copy a system
             # package installed (its folder: a download offline fails), else a download
-            copy = None if find_cached(key) else installed_copy(key)
+            copy = installed_copy_in_use(key)
             return cls("folder", str(copy)) if copy is not None else cls("torchvision", key)
         path = Path(raw).expanduser()
         if raw and path.is_dir():

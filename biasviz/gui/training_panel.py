@@ -758,30 +758,28 @@ class TrainingPanel(QWidget):
                 if key in DOWNLOADABLE:  # read from a system package's copy, or not
                     from biasviz.core.datasets.download import is_installed_copy
 
-                    installed = is_installed_copy(source)
-                    j = combo.findData(key)
-                    label = dict(DATASETS)[key]
-                    combo.setItemText(j, label.replace("(download)", "(installed copy)")
-                                      if installed else label)
-                    combo.setItemData(j, source if installed else None,
-                                      Qt.ItemDataRole.ToolTipRole)
+                    self._name_dataset_entry(key, source if is_installed_copy(source) else None)
         finally:
             self._updating = False
 
     def _name_installed_copies(self) -> None:
         """"Fashion-MNIST (installed copy)" where the app would read a system package's
         copy (no download in the cache), with the folder in the entry's tooltip."""
-        from biasviz.core.datasets.download import find_cached, installed_copy
+        from biasviz.core.datasets.download import installed_copy_in_use
 
-        combo = self.dataset_combo
         for key in DOWNLOADABLE:
-            j = combo.findData(key)
-            copy = None if find_cached(key) else installed_copy(key)
-            label = dict(DATASETS)[key]
-            combo.setItemText(j, label.replace("(download)", "(installed copy)")
-                              if copy is not None else label)
-            combo.setItemData(j, str(copy) if copy is not None else None,
-                              Qt.ItemDataRole.ToolTipRole)
+            copy = installed_copy_in_use(key)
+            self._name_dataset_entry(key, None if copy is None else str(copy))
+
+    def _name_dataset_entry(self, key: str, installed: str | None) -> None:
+        """The Dataset box's entry for ``key``: "… (installed copy)" with the folder
+        ``installed`` in its tooltip, or "… (download)"."""
+        combo = self.dataset_combo
+        j = combo.findData(key)
+        label = dict(DATASETS)[key]
+        combo.setItemText(j, label if installed is None
+                          else label.replace("(download)", "(installed copy)"))
+        combo.setItemData(j, installed, Qt.ItemDataRole.ToolTipRole)
 
     def dataset_text(self) -> str:
         """What the Dataset box says."""

@@ -56,6 +56,7 @@ from biasviz.core.datasets.download import (  # noqa: F401 - the package's names
     download_torchvision,
     find_cached,
     installed_copy,
+    installed_copy_in_use,
     installed_name,
     is_installed_copy,
 )

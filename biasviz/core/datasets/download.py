@@ -115,6 +115,12 @@ def installed_copy(name: str) -> Path | None:
     return None
 
 
+def installed_copy_in_use(name: str) -> Path | None:
+    """The installed copy :func:`download_torchvision` would read for ``name``: none
+    when a download is in the cache (it goes first)."""
+    return None if find_cached(name) else installed_copy(name)
+
+
 def is_installed_copy(source: str | os.PathLike[str]) -> bool:
     """Is ``source`` (a loaded dataset's folder) a copy in :data:`SYSTEM_DATASET_DIRS`?"""
     if not source:
