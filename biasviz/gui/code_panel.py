@@ -104,11 +104,9 @@ class PythonHighlighter(QSyntaxHighlighter):
             r"""(?P<s>[rbf]?"(?:[^"\\]|\\.)*"|[rbf]?'(?:[^'\\]|\\.)*')|(?P<c>#.*$)""")
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt API
-        from biasviz.core.codegen import LIVE_MARK, SECTION_MARK
+        from biasviz.core.codegen import SECTION_MARK
 
-        live_at = text.find(shown_live_mark())
-        if live_at < 0:
-            live_at = text.find(LIVE_MARK)
+        live_at = text.find(shown_live_mark())  # (every line is shown by _shown_line)
         code = text if live_at < 0 else text[:live_at]
         for regex, fmt in self._rules:
             it = regex.globalMatch(code)
