@@ -632,8 +632,12 @@ def save_npz(path: Path, **arrays) -> Path:
 
 
 def test_npz_damaged(tmp_path):
-    (tmp_path / "noise.npz").write_bytes(os.urandom(2000))
-    expect_refused(tmp_path / "noise.npz", "not a zip")
+    noise = np.random.default_rng(634).integers(0, 256, 2000, dtype=np.uint8).tobytes()
+    # Noise that opens like another format's magic ("{" of JSON, 0x80 of a pickle) is
+    # still judged by its content: only real text or a real pickle header changes reader.
+    for i, head in enumerate((b"", b"{", b" \n{", b"\x80", b"\x80\x00", b"\x80\xff")):
+        (tmp_path / f"noise{i}.npz").write_bytes(head + b"\xff" + noise)
+        expect_refused(tmp_path / f"noise{i}.npz", "not a zip")
     good = tmp_path / "good.npz"
     export_params(good, make_file(SPECS["mlp-ten"]))
     data = good.read_bytes()
