@@ -211,11 +211,39 @@ def sparser_interval(interval: float) -> float:
     return 20.0 * base
 
 
+def _multiples_within(interval: float, low: float, high: float) -> int:
+    """How many multiples of ``interval`` lie in [low, high] (the ticks it would label)."""
+    low, high = min(low, high), max(low, high)
+    return max(0, math.floor(high / interval + 1e-9) - math.ceil(low / interval - 1e-9) + 1)
+
+
+def _labelled_interval(major: float, low: float, high: float, per_unit: float,
+                       need: float) -> float:
+    """The interval between labelled ticks: the first of 1, 2, 5, 10… × ``major``'s power
+    of ten at least ``need`` pixels apart that keeps two labels in view; where none does
+    (a loss axis of 0.02-0.62 in 50 px of large type read "0.5" alone), 3 or 4 times
+    one may (not 2.5: its labels would need one more decimal), or else the widest that
+    still shows two."""
+    interval = major
+    while interval * per_unit < need:
+        wider = sparser_interval(interval)
+        if _multiples_within(wider, low, high) < 2:
+            break
+        interval = wider
+    if interval * per_unit >= need:
+        return interval
+    base = 10.0 ** math.floor(math.log10(interval) + 1e-9)
+    two_labels = [v for v in (m * base for m in (2, 3, 4, 5, 10, 20, 30, 40, 50))
+                  if v > interval and _multiples_within(v, low, high) >= 2]
+    apart = [v for v in two_labels if v * per_unit >= need]
+    return apart[0] if apart else max(two_labels, default=interval)
+
+
 def _axes_keep_labels_apart() -> None:
     """A short vertical axis labels every 2nd, 5th… value instead of piling its labels up:
     pyqtgraph always gives an axis 2.25 intervals or more, so a histogram's 0-10 images
     at 105 px with present mode's large type read "0 2 4 6 8 10" one on another.  Major
-    ticks are kept at least 1.3 label heights apart."""
+    ticks are kept at least 1.3 label heights apart, as long as two of them stay in view."""
     import pyqtgraph as pg
     from PySide6.QtGui import QFontMetricsF
 
@@ -233,9 +261,8 @@ def _axes_keep_labels_apart() -> None:
         need = 1.3 * QFontMetricsF(self.style.get("tickFont") or self.font()).height()
         if major <= 0 or major * per_unit >= need:
             return levels
-        while major * per_unit < need and major * per_unit * 2.25 < size:
-            major = sparser_interval(major)
-        return [(major, 0.0), *levels[1:2]]
+        return [(_labelled_interval(major, minVal, maxVal, per_unit, need), 0.0),
+                *levels[1:2]]
 
     tick_spacing.keeps_labels_apart = True  # type: ignore[attr-defined]
     pg.AxisItem.tickSpacing = tick_spacing

@@ -523,7 +523,16 @@ def test_a_short_axis_in_large_type_labels_fewer_values_never_piled_up(qtbot):
     assert len(texts) >= 2
     assert all(b - a >= height for a, b in zip(tops, tops[1:], strict=False)), \
         [t for _r, _f, t in texts]
+    # never down to one label: present mode's short loss axis (0.3-0.7) read "0.5" alone
+    plot.resize(400, 90)  # an axis of ~68 px
+    for low, high in ((0.02, 0.62), (0.01, 0.7), (0.3, 0.7), (0.25, 0.65), (0.62, 0.71)):
+        plot.setYRange(low, high, padding=0)
+        qtbot.waitUntil(lambda: len(tick_layout(axis)[2]) >= 2, timeout=1000)
+        tops = sorted(rect.top() for rect, _flags, _text in tick_layout(axis)[2])
+        assert all(b - a >= height for a, b in zip(tops, tops[1:], strict=False)), \
+            (low, high, [t for _r, _f, t in tick_layout(axis)[2]])
     # a tall axis keeps pyqtgraph's own spacing
+    plot.setYRange(0, 10, padding=0)
     plot.resize(400, 600)
     qtbot.waitUntil(lambda: axis.height() > 500)
     assert {"0", "2", "4", "6", "8", "10"} <= drawn_tick_texts(axis)
