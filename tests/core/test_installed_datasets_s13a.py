@@ -165,3 +165,18 @@ def test_archives_already_in_the_cache_are_used_without_a_record(
     d = download_torchvision("kmnist")  # urlopen fails if it is called (the fixture)
     assert d.key == "kmnist" and d.source == str(raw)
     np.testing.assert_array_equal(d.train.images, arrays["train-images-idx3-ubyte"])
+
+
+def test_a_local_copy_is_the_download_first_then_the_installed_copy(system: Path,
+                                                                    tmp_path: Path) -> None:
+    """What a lesson reads without downloading (the saturation lesson's Pullover vs
+    Coat): nothing, an installed copy, and a download in the cache ahead of it."""
+    assert dl.local_copy("fashion-mnist") is None
+    installed = system / "fashion-mnist"
+    write_idx_folder(installed)
+    assert dl.local_copy("fashion-mnist") == installed
+    assert dl.local_copy("kmnist") is None
+    cached = tmp_path / "cache" / "datasets" / "fashion-mnist" / "FashionMNIST" / "raw"
+    write_idx_folder(cached, suffix="")
+    assert dl.find_cached("fashion-mnist")
+    assert dl.local_copy("fashion-mnist") == cached

@@ -121,6 +121,14 @@ def installed_copy_in_use(name: str) -> Path | None:
     return None if find_cached(name) else installed_copy(name)
 
 
+def local_copy(name: str) -> Path | None:
+    """The folder of ``name``'s IDX files on this machine without a download: the
+    cache's when it was downloaded before, else an installed copy, else None.  Cheap."""
+    if find_cached(name):
+        return _raw_dir(_kind(name), None)
+    return installed_copy(name)
+
+
 def is_installed_copy(source: str | os.PathLike[str]) -> bool:
     """Is ``source`` (a loaded dataset's folder) a copy in :data:`SYSTEM_DATASET_DIRS`?"""
     if not source:

@@ -51,7 +51,6 @@ from biasviz.gui.colormaps import diverging_colormap, symmetric_levels
 from biasviz.gui.lessons import side_by_side_ui as ui
 from biasviz.gui.lessons.base import Arrangement, Cell, stacked
 
-FASHION_FOLDER = Path("/usr/share/datasets/fashion-mnist")
 FASHION_PAIR = (2, 4)  # Pullover vs Coat: stuck at exactly 50 % with the chapter's recipe
 DATA_FASHION = "fashion"
 DATA_CURRENT = "current"
@@ -98,8 +97,15 @@ def error_signal_share(z: np.ndarray, targets: np.ndarray, loss: BinaryLoss) -> 
     return float(signal[wrong].sum() / (n * FULL_SIGNAL[loss]))
 
 
-def fashion_pair(folder: Path = FASHION_FOLDER) -> TaskData | None:
-    """Pullover vs Coat from Debian's Fashion-MNIST folder (loaded once), or None."""
+def fashion_folder() -> Path | None:
+    """Where Fashion-MNIST is on this machine (downloaded before, or installed), if it is."""
+    from biasviz.core.datasets.download import local_copy
+
+    return local_copy("fashion-mnist")
+
+
+def fashion_pair(folder: Path) -> TaskData | None:
+    """Pullover vs Coat from a Fashion-MNIST folder (loaded once), or None."""
     folder = Path(folder)
     if folder not in _fashion_cache:
         try:
@@ -110,9 +116,10 @@ def fashion_pair(folder: Path = FASHION_FOLDER) -> TaskData | None:
     return _fashion_cache[folder]
 
 
-def fashion_available(folder: Path = FASHION_FOLDER) -> bool:
-    return (Path(folder) / "train-images-idx3-ubyte.gz").is_file() or (
-        Path(folder) / "train-images-idx3-ubyte").is_file()
+def fashion_available(folder: Path | None) -> bool:
+    return folder is not None and (
+        (Path(folder) / "train-images-idx3-ubyte.gz").is_file()
+        or (Path(folder) / "train-images-idx3-ubyte").is_file())
 
 
 class NeuronPictures(pg.GraphicsLayoutWidget):
@@ -162,9 +169,10 @@ class SaturationLesson(ui.SideBySideLesson):
     )
 
     def __init__(self, data: TaskData | None = None, parent: QWidget | None = None,
-                 fashion_folder: Path | str = FASHION_FOLDER) -> None:
+                 fashion: Path | str | None = None) -> None:
+        """``fashion``: the Fashion-MNIST folder (default: :func:`fashion_folder`)."""
         super().__init__(parent)
-        self._fashion_folder = Path(fashion_folder)
+        self._fashion_folder = Path(fashion) if fashion is not None else fashion_folder()
         self._current: TaskData | None = None
         self._stats: list[SaturationStats | None] = [None, None, None]
         self._signals: list[float | None] = [None, None, None]
@@ -179,11 +187,14 @@ class SaturationLesson(ui.SideBySideLesson):
         if fashion_available(self._fashion_folder):
             self.data_combo.addItem("Fashion-MNIST: Pullover vs Coat", DATA_FASHION)
         self.data_combo.addItem("the main window's task", DATA_CURRENT)
+        where = (f"read from {self._fashion_folder}" if self.data_combo.count() > 1 else
+                 "offered once Fashion-MNIST is on this machine: choose it in the main "
+                 "window's Dataset box to download it")
         self.data_combo.setToolTip(
-            "What the three neurons learn. Pullover vs Coat (Fashion-MNIST, from the "
-            "Debian folder) is where the chapter's recipe freezes at exactly 50 %: "
-            "clothes have several hundred bright pixels, so w·x is a sum of hundreds of "
-            "weights. The main window's task: the two classes you picked there.")
+            f"What the three neurons learn. Pullover vs Coat (Fashion-MNIST, {where}) is "
+            "where the chapter's recipe freezes at exactly 50 %: clothes have several "
+            "hundred bright pixels, so w·x is a sum of hundreds of weights. The main "
+            "window's task: the two classes you picked there.")
         self.big_spin = ui.decimal_spin(
             3, 0.05, 10.0, 0.25, DEFAULT_BIG,
             "Spread of the large start (the left and right neurons): every weight and "

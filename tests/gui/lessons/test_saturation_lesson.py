@@ -1,6 +1,8 @@
 """The saturation lesson: σ and σ′ with each neuron's images at their z, the flat tails
 shaded; on Pullover vs Coat the std-1 neuron freezes at 50 % while std 0.01 and BCE learn."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from lesson_helpers import run_to_end
@@ -12,7 +14,6 @@ from biasviz.gui.lessons.saturation_lesson import (
     BIG,
     DATA_CURRENT,
     DATA_FASHION,
-    FASHION_FOLDER,
     HIST_HEIGHT,
     SMALL,
     SaturationLesson,
@@ -30,6 +31,7 @@ def lesson(show_lesson, data, tmp_path):
 def test_it_is_a_lesson_on_the_current_task(lesson, data):
     assert isinstance(lesson, Lesson) and lesson.seed == "001" and lesson.title
     assert lesson.data_combo.count() == 1 and lesson.data_combo.currentData() == DATA_CURRENT
+    assert "Dataset box to download it" in lesson.data_combo.toolTip()
     assert lesson.data().class_names == data.class_names
     assert "3" in lesson.intro.text() and "flat" in lesson.intro.text()
 
@@ -73,7 +75,11 @@ def test_the_right_neuron_trains_with_bce_and_a_new_std_starts_again(qtbot, less
     assert lesson.snapshots()[BIG].spec.init_std == pytest.approx(2.0)
 
 
-@pytest.mark.skipif(not fashion_available(), reason="Debian's Fashion-MNIST is not installed")
+FASHION_FOLDER = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
+
+
+@pytest.mark.skipif(not fashion_available(FASHION_FOLDER),
+                    reason="Debian's Fashion-MNIST is not installed")
 def test_pullover_vs_coat_freezes_the_std_1_neuron_only(qtbot, show_lesson, data):
     lesson = show_lesson(SaturationLesson, data, None, FASHION_FOLDER)
     assert lesson.data_combo.currentData() == DATA_FASHION
@@ -88,6 +94,7 @@ def test_pullover_vs_coat_freezes_the_std_1_neuron_only(qtbot, show_lesson, data
     assert stats[SMALL].share_wrong_saturated < 0.1
     x, y = lesson.flat_curves[BIG].getData()
     assert len(x) >= 2 and np.all(y > 40)
+    assert f"read from {FASHION_FOLDER}" in lesson.data_combo.toolTip()
     # the main window's task can be chosen instead
     lesson.data_combo.setCurrentIndex(lesson.data_combo.findData(DATA_CURRENT))
     assert lesson.data().class_names == data.class_names
@@ -144,3 +151,15 @@ def test_what_the_errors_send_back_is_true_for_each_loss(lesson):
     assert shown[BIG] < 0.1 * shown[BCE]
     assert 0.9 * lesson.stats()[BCE].share_wrong_saturated < shown[BCE] <= wrong
     assert "under 0.01%" not in text.split("<br>")[BCE]
+
+
+@pytest.mark.skipif(not fashion_available(FASHION_FOLDER),
+                    reason="Debian's Fashion-MNIST is not installed")
+def test_the_lesson_finds_an_installed_fashion_mnist_itself(show_lesson, data, monkeypatch):
+    """Not only at /usr/share/datasets: where the app's own Dataset box finds it."""
+    from biasviz.core.datasets import download
+
+    monkeypatch.setattr(download, "SYSTEM_DATASET_DIRS", (FASHION_FOLDER.parent,))
+    lesson = show_lesson(SaturationLesson, data)
+    assert lesson.data_combo.findData(DATA_FASHION) >= 0
+    assert str(FASHION_FOLDER) in lesson.data_combo.toolTip()
