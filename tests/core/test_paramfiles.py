@@ -402,7 +402,7 @@ def test_png_single_neuron_colours_and_metadata(tmp_path):
     export_params(path, mf)
     with Image.open(path) as im:
         assert im.format == "PNG"
-        assert im.size == (224 + 4, 224 + 4)
+        assert im.size == (224 + 4, 224 + 4 + paramfiles.PNG_LEGEND_HEIGHT)
         rgb = im.convert("RGB")
         embedded = json.loads(im.text["biasviz"])
     pos = rgb.getpixel(tile_pixel(10, 5))
@@ -416,6 +416,15 @@ def test_png_single_neuron_colours_and_metadata(tmp_path):
     assert rgb.getpixel((0, 0)) == paramfiles.PNG_GAP_COLOR  # the frame
     assert embedded["metadata"]["model"] == spec.describe()
     assert embedded["picture"]["color_limit"] == 2.0
+    # the scale under the tiles: blue at the left end, white in the middle, red at the right
+    grid = 224 + 4
+    bar = [rgb.getpixel((x, grid + 22 + 6)) for x in (2 + 9, 228 // 2, 228 - 2 - 10)]
+    assert bar[0][2] > bar[0][0] + 60 and bar[2][0] > bar[2][2] + 60, bar
+    assert min(bar[1]) >= 225, bar
+    lit = [x for x in range(228) for y in range(grid + 37, grid + 52)
+           if min(rgb.getpixel((x, y))) > 200]
+    assert lit and min(lit) < 40 and max(lit) > 188  # "-2" at the left, "+2" at the right
+    assert embedded["picture"]["legend_height"] == paramfiles.PNG_LEGEND_HEIGHT
 
 
 def test_png_limit_is_shared_across_tiles(tmp_path):
@@ -427,7 +436,7 @@ def test_png_limit_is_shared_across_tiles(tmp_path):
     with Image.open(tmp_path / "ten.png") as im:
         cols, rows, scale = paramfiles.png_layout(10, 28)
         assert (cols, rows, scale) == (5, 2, 8)
-        assert im.size == (5 * 224 + 6 * 2, 2 * 224 + 3 * 2)
+        assert im.size == (5 * 224 + 6 * 2, 2 * 224 + 3 * 2 + paramfiles.PNG_LEGEND_HEIGHT)
         rgb = im.convert("RGB")
         strong = rgb.getpixel(tile_pixel(0, 0, tile=0, cols=5))
         half = rgb.getpixel(tile_pixel(0, 0, tile=1, cols=5))
@@ -441,7 +450,8 @@ def test_png_cnn_kernels(tmp_path):
     export_params(tmp_path / "k.png", mf)
     cols, rows, scale = paramfiles.png_layout(4, 3)
     with Image.open(tmp_path / "k.png") as im:
-        assert im.size == (cols * 3 * scale + (cols + 1) * 2, rows * 3 * scale + (rows + 1) * 2)
+        assert im.size == (cols * 3 * scale + (cols + 1) * 2,
+                           rows * 3 * scale + (rows + 1) * 2 + paramfiles.PNG_LEGEND_HEIGHT)
     assert 200 <= 3 * scale <= 224
 
 

@@ -78,6 +78,7 @@ from biasviz.core.paramfiles.npz import read_npy, read_npz, write_npz
 from biasviz.core.paramfiles.png import (
     PNG_GAP,
     PNG_GAP_COLOR,
+    PNG_LEGEND_HEIGHT,
     PNG_MAX_SIDE,
     PNG_SCALE,
     png_layout,
@@ -273,6 +274,7 @@ __all__ = [
     "ModelFile",
     "PNG_GAP",
     "PNG_GAP_COLOR",
+    "PNG_LEGEND_HEIGHT",
     "PNG_MAX_SIDE",
     "PNG_SCALE",
     "SUPPORTED_ACTIVATIONS",

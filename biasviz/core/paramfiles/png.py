@@ -1,5 +1,6 @@
 """.png (export only): the first layer's weights as pictures, one tile per neuron (or
-kernel), on a shared blue-white-red scale centred on 0 (:mod:`biasviz.core.colormap`)."""
+kernel), on a shared blue-white-red scale centred on 0 (:mod:`biasviz.core.colormap`),
+with that scale drawn beneath them: a colour bar from −limit through 0 to +limit."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ PNG_SCALE = 8  # 28x28 weights → 224x224 tiles
 PNG_GAP = 2  # pixels between tiles and around the grid
 PNG_MAX_SIDE = 4096  # big hidden layers get smaller tiles so the picture stays sane
 PNG_GAP_COLOR = (64, 64, 64)
+PNG_LEGEND_HEIGHT = 60  # the colour bar and its values under the tiles
+_LEGEND_TEXT = (235, 235, 235)
 
 
 def _grid_columns(n: int) -> int:
@@ -74,11 +77,44 @@ def weight_picture(mf: ModelFile) -> tuple[np.ndarray, dict]:
     return canvas, info
 
 
+def _signed(value: float) -> str:
+    text = f"{abs(value):.3g}"  # ASCII "-": Pillow's own font has no U+2212
+    return "0" if value == 0 else ("+" if value > 0 else "-") + text
+
+
+def with_legend(canvas: np.ndarray, limit: float):  # noqa: ANN201 - a PIL Image
+    """``canvas`` above a strip that reads its colours: "weight", then a bar from blue
+    (−limit) through white (0) to red (+limit) with those three values under it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    height, width = canvas.shape[:2]
+    image = Image.new("RGB", (width, height + PNG_LEGEND_HEIGHT), PNG_GAP_COLOR)
+    image.paste(Image.fromarray(canvas, mode="RGB"), (0, 0))
+    left, right = PNG_GAP + 8, width - PNG_GAP - 8
+    values = np.linspace(-1.0, 1.0, max(right - left, 1), dtype=np.float32)
+    bar = np.repeat(diverging_rgb(values, 1.0)[None, :, :], 12, axis=0)
+    draw = ImageDraw.Draw(image)
+    try:
+        font = ImageFont.load_default(size=13)
+    except (OSError, TypeError):  # Pillow without FreeType: the small bitmap font
+        font = ImageFont.load_default()
+    middle = (left + right) // 2
+    caption = "weight" if limit else "weight (all 0)"
+    draw.text((middle, height + 3), caption, fill=_LEGEND_TEXT, font=font, anchor="ma")
+    top = height + 22
+    image.paste(Image.fromarray(bar, mode="RGB"), (left, top))
+    for text, x, anchor in ((_signed(-limit), left, "la"), ("0", middle, "ma"),
+                            (_signed(limit), right, "ra")):
+        draw.text((x, top + 15), text, fill=_LEGEND_TEXT, font=font, anchor=anchor)
+    return image
+
+
 def write_png(mf: ModelFile) -> Callable[[IO[bytes]], None]:
-    from PIL import Image, PngImagePlugin
+    from PIL import PngImagePlugin
 
     canvas, drawing = weight_picture(mf)
-    image = Image.fromarray(canvas, mode="RGB")
+    image = with_legend(canvas, drawing["color_limit"])
+    drawing["legend_height"] = PNG_LEGEND_HEIGHT
     png_info = PngImagePlugin.PngInfo()
     envelope = {
         "format": FORMAT,
