@@ -10,7 +10,8 @@ MYPY_CHECKED = biasviz/core/app_model.py biasviz/core/mailbox.py biasviz/core/te
 	biasviz/core/sessionfile.py biasviz/core/compare.py biasviz/core/recipes.py \
 	biasviz/core/diagnosis.py biasviz/core/timeline.py biasviz/core/codegen.py \
 	biasviz/core/engine_numpy.py biasviz/core/training.py biasviz/core/side_by_side.py \
-	biasviz/core/train_loop.py biasviz/core/train_process.py biasviz/core/shared_images.py
+	biasviz/core/train_loop.py biasviz/core/train_process.py biasviz/core/shared_images.py \
+	biasviz/core/torch_init.py
 
 .PHONY: run test venv system-deps benchmark screenshot
 

@@ -37,6 +37,7 @@ from biasviz.core.history import TrainingHistory
 from biasviz.core.recipes import RecipeTracker, describe_state
 from biasviz.core.spec import BiasMode, ModelKind, ModelSpec, Snapshot, TrainConfig
 from biasviz.core.timeline import Timeline
+from biasviz.core.torch_init import initial_params
 
 Params = dict[str, np.ndarray]
 
@@ -185,6 +186,7 @@ class AppModel:
         # Where parameter edits go: the trainer itself when idle; the session routes them
         # to the training thread while a run is paused (set_param_sink).
         self._param_sink: Callable[[Params], None] | None = None
+        self._previewing = False  # show_preview was asked for: settings keep it current
 
     # ------------------------------------------------------------------ state
     def set_state(self, state: RunState) -> None:
@@ -226,6 +228,31 @@ class AppModel:
         """Build the trainer (imports torch: call it off the path to the first window)."""
         self._new_model()
         self.set_state(RunState.READY)
+
+    def show_preview(self) -> None:
+        """Before the engine is ready: show the model about to be trained, its first
+        parameters computed without torch (:mod:`biasviz.core.torch_init`), so that the
+        window has its weights, histogram and accuracy while torch loads (2-4 s) instead
+        of empty panels.  Nothing can be edited or trained until the engine is attached,
+        which puts its own, equal, parameters in their place; a change of model or data
+        meanwhile previews the new one."""
+        self._previewing = True
+        self._preview()
+
+    def _preview(self, params: Params | None = None) -> None:
+        if self.trainer is not None or self.state is not RunState.LOADING:
+            return
+        first = initial_params(self.spec)
+        snap = Snapshot(self.spec, params if params is not None else first, 0, 0)
+        self.imported = params is not None
+        self.initial_params = first
+        self.trained_params = {k: v.copy() for k, v in snap.params.items()}
+        self.snapshot = snap
+        self.history.clear()
+        self.timeline.clear()
+        self.scrub_step = None
+        self._decision_cache = None
+        self.events.emit("model", snap)
 
     def _new_model(self, params: Params | None = None) -> None:
         from biasviz.core.training import Trainer
@@ -343,6 +370,8 @@ class AppModel:
             self.events.emit("data", data)
         if self.trainer is not None:
             self._new_model(params)
+        elif self._previewing:
+            self._preview(params)
         self.events.emit("settings", None)
         return True
 

@@ -218,12 +218,14 @@ def _multiples_within(interval: float, low: float, high: float) -> int:
 
 
 def _labelled_interval(major: float, low: float, high: float, per_unit: float,
-                       need: float) -> float:
-    """The interval between labelled ticks: the first of 1, 2, 5, 10… × ``major``'s power
-    of ten at least ``need`` pixels apart that keeps two labels in view; where none does
-    (a loss axis of 0.02-0.62 in 50 px of large type read "0.5" alone), 3 or 4 times
-    one may (not 2.5: its labels would need one more decimal), or else the widest that
-    still shows two."""
+                       height: float) -> float:
+    """The interval between labelled ticks on [low, high] (the part where a label fits
+    whole), labels ``height`` pixels tall: the first of 1, 2, 5, 10… × ``major`` whose
+    labels stand 1.3 heights apart, as long as two stay in view; where none does (a loss
+    axis of 0.02-0.62 in 50 px of large type read "0.5" alone), 3 or 4 times a power of
+    ten may (not 2.5: its labels would need one more decimal); else two labels that just
+    do not touch; else one label on its own rather than labels on top of each other."""
+    need = 1.3 * height
     interval = major
     while interval * per_unit < need:
         wider = sparser_interval(interval)
@@ -233,10 +235,31 @@ def _labelled_interval(major: float, low: float, high: float, per_unit: float,
     if interval * per_unit >= need:
         return interval
     base = 10.0 ** math.floor(math.log10(interval) + 1e-9)
-    two_labels = [v for v in (m * base for m in (2, 3, 4, 5, 10, 20, 30, 40, 50))
-                  if v > interval and _multiples_within(v, low, high) >= 2]
-    apart = [v for v in two_labels if v * per_unit >= need]
-    return apart[0] if apart else max(two_labels, default=interval)
+    wider = [m * base for m in (2, 3, 4, 5, 10, 20, 30, 40, 50, 100) if m * base > interval]
+    two = [v for v in wider if _multiples_within(v, low, high) >= 2]
+    for enough in (need, 0.85 * height):
+        apart = [v for v in two if v * per_unit >= enough]
+        if apart:
+            return apart[0] if enough == need else apart[-1]
+    one = [v for v in wider if v * per_unit >= need and _multiples_within(v, low, high) >= 1]
+    return one[0] if one else interval
+
+
+def _labels_fit_between(axis, low: float, high: float,  # noqa: ANN001 - an AxisItem
+                        height: float) -> tuple[float, float]:
+    """The values on vertical ``axis`` whose label pyqtgraph draws: one that would stick
+    out of the axis' bounding rectangle is left out (labels measured at 0.8 of their
+    height, ``AxisItem.generateDrawSpecs``), so 0-1 in 80 px labelled only 0.5."""
+    low, high = sorted((low, high))
+    bounds = axis.mapRectFromParent(axis.geometry())
+    room = axis.boundingRect()
+    if bounds.height() <= 0 or high <= low:
+        return low, high
+    per_unit = bounds.height() / (high - low)
+    half = 0.4 * height
+    top = high - (room.top() + half - bounds.top()) / per_unit
+    bottom = high - (room.bottom() - half - bounds.top()) / per_unit
+    return max(low, bottom), min(high, top)  # (ticks are only made within the range)
 
 
 def _axes_keep_labels_apart() -> None:
@@ -258,11 +281,11 @@ def _axes_keep_labels_apart() -> None:
             return levels
         major = levels[0][0]
         per_unit = size / max(abs(maxVal - minVal), 1e-300)
-        need = 1.3 * QFontMetricsF(self.style.get("tickFont") or self.font()).height()
-        if major <= 0 or major * per_unit >= need:
+        height = QFontMetricsF(self.style.get("tickFont") or self.font()).height()
+        if major <= 0 or major * per_unit >= 1.3 * height:
             return levels
-        return [(_labelled_interval(major, minVal, maxVal, per_unit, need), 0.0),
-                *levels[1:2]]
+        low, high = _labels_fit_between(self, minVal, maxVal, height)
+        return [(_labelled_interval(major, low, high, per_unit, height), 0.0), *levels[1:2]]
 
     tick_spacing.keeps_labels_apart = True  # type: ignore[attr-defined]
     pg.AxisItem.tickSpacing = tick_spacing

@@ -211,6 +211,7 @@ class Session(QObject):
                     self._process_broken = True  # training goes on in a thread
 
         self._engine_runner.start(work)
+        self.model.show_preview()  # the model about to be trained, while torch loads
 
     def _preload_data(self, data: TaskData) -> None:
         """New task data: give it to a running training process in the background."""
