@@ -3,7 +3,8 @@
     python scripts/screenshots.py OUT_DIR [scenario ...]     (needs Xvfb)
 
 Each scenario runs in its own process on its own Xvfb screen (size per scenario) and
-saves OUT_DIR/<scenario>.png.  Scenarios: main, main-720 (1280×720), ten-720, saturation, cnn, lesson, present,
+saves OUT_DIR/<scenario>.png.  Scenarios: main, main-720 (1280×720), ten-720, fashion-pair-720 (Sneaker vs Ankle
+boot), fashion-ten-720, saturation, cnn, lesson, present,
 present-small, compare, code, scale2.  The README's screenshot is ``main``.
 Every lesson of the Lessons menu, after a short training run: lesson-chapter,
 lesson-bias, lesson-activation, lesson-saturation, lesson-zero-init, lesson-counting
@@ -21,7 +22,8 @@ from pathlib import Path
 
 FASHION = "/usr/share/datasets/fashion-mnist"
 SCREENS = {"present": "1920x1080", "scale2": "2560x1600", "lesson-bias-720": "1280x720",
-           "main-720": "1280x720", "ten-720": "1280x720",
+           "main-720": "1280x720", "ten-720": "1280x720", "fashion-pair-720": "1280x720",
+           "fashion-ten-720": "1280x720",
            "lesson-bias-scale2": "2560x1600"}
 # the lesson scenarios: scenario name → lesson module
 LESSONS = {"lesson-chapter": "chapter_lesson", "lesson-bias": "bias_lesson",
@@ -81,6 +83,11 @@ def scenario(name: str, out: Path) -> None:
         w._request(spec=s.spec.__class__(kind="mlp", n_outputs=10, hidden=64,
                                          init="standard", init_std=s.spec.init_std))
         train(3)
+    elif name in ("fashion-pair-720", "fashion-ten-720"):  # long class names, short screen
+        s.load_dataset(FASHION)
+        spin(lambda: not s.loading_dataset)
+        w._request(task=Task.pair(7, 9) if name == "fashion-pair-720" else Task.all_ten())
+        train(2)
     elif name == "ten-720":  # the ten-neuron linear model on a short screen
         w._request(task=Task.all_ten())
         train(3)

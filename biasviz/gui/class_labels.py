@@ -9,6 +9,7 @@ whole, or shortened with "…" and the whole name in a tooltip.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pyqtgraph as pg
@@ -214,12 +215,14 @@ def fit_category_ticks(
     font: QFont,
     gap_px: float = 6.0,
     max_lines: int = 2,
+    spill: tuple[float, float] = (0.0, 0.0),
 ) -> tuple[list[str], bool]:
     """Tick labels for class names at ``positions`` on a horizontal axis ``width_px``
     wide showing ``view_range``: on one line when they fit, else staggered over up to
     ``max_lines`` lines (label i on line i mod lines), shortened with "…" where even
     that leaves too little room.  A label near an end is shortened so it does not run
-    past the axis (pyqtgraph drops such a label).
+    past the axis (pyqtgraph drops such a label), or past ``spill`` pixels beyond its
+    (left, right) ends where there is free room there (under the row names).
 
     Returns ``(labels, shortened)``; show the full names in a tooltip when shortened.
     """
@@ -235,7 +238,7 @@ def fit_category_ticks(
     pitch = min((abs(b - a) for a, b in zip(pos, pos[1:], strict=False)), default=hi - lo) * px
     widths = [metrics.horizontalAdvance(n) for n in names]
     # room at the axis ends: a label is centred on its tick
-    end_room = [2 * min((p - lo) * px, (hi - p) * px) - 2 for p in pos]
+    end_room = [2 * min((p - lo) * px + spill[0], (hi - p) * px + spill[1]) - 2 for p in pos]
     lines = 1
     allowed = _allowed_widths(widths, end_room, 1, pitch, gap_px)
     if all(a >= w for a, w in zip(allowed, widths, strict=True)):
@@ -299,6 +302,16 @@ class CategoryAxis:
         """The tick texts as set on the axis (staggered ones start with a newline)."""
         return list(self.shown)
 
+    def _room_beyond_ends(self) -> tuple[float, float]:
+        """Free pixels left and right of the view box within the plot (under the row
+        names on the left; the plot's margin on the right) that an end label may use."""
+        vb = self._item.getViewBox()
+        inner, outer = vb.sceneBoundingRect(), self._item.sceneBoundingRect()
+        if inner.width() <= 0 or outer.width() <= 0:
+            return 0.0, 0.0
+        return (max(0.0, inner.left() - outer.left() - 2),
+                max(0.0, outer.right() - inner.right() - 2))
+
     def refit(self, *_args) -> None:
         if not self._names:
             self.shown, self.shortened = [], False
@@ -309,9 +322,15 @@ class CategoryAxis:
         (x0, x1), _ = vb.viewRange()
         width = vb.width()
         font = self._font or QFont(self._axis.font())
+        spill = self._room_beyond_ends()
         labels, shortened = fit_category_ticks(
-            self._names, self._positions, (x0, x1), width, font, max_lines=self._max_lines
+            self._names, self._positions, (x0, x1), width, font, max_lines=self._max_lines,
+            spill=spill,
         )
+        # pyqtgraph draws a label only inside the axis' rectangle grown by this much
+        beyond = max(0, math.floor(max(spill)))
+        if self._axis.style["hideOverlappingLabels"] != (beyond or True):
+            self._axis.setStyle(hideOverlappingLabels=beyond or True)
         lines = 1 + max((len(label) - len(label.lstrip("\n")) for label in labels), default=0)
         metrics = QFontMetricsF(font)
         height = int(metrics.lineSpacing() * lines + 16)

@@ -204,6 +204,21 @@ def test_ten_class_confusion_grid_names_every_column_whole(qtbot):
     assert drawn == set(FASHION_NAMES)
 
 
+def test_the_first_column_name_may_reach_under_the_row_names(qtbot):
+    """At 1280×720 the grid read "T-shirt/t…" though the corner under the row names was
+    empty: the first name may use it (and is drawn there, not dropped)."""
+    panel = shown(qtbot, DecisionPanel(), 440, 650)
+    panel.set_multiclass(multiclass_decision(), np.zeros(10), list(FASHION_NAMES))
+    QApplication.processEvents()
+    axis = panel.confusion_plot.getPlotItem().getAxis("bottom")
+    assert "T-shirt/top" in drawn_tick_texts(axis)
+    (rect, _flags, text), = [t for t in tick_layout(axis)[2] if "T-shirt" in t[2]]
+    grid = panel.confusion_plot.getPlotItem().getViewBox()
+    assert axis.mapRectToScene(rect).left() < grid.sceneBoundingRect().left()
+    whole = [label.strip("\n") for label in panel.confusion_columns.shown]
+    assert all(name in axis.toolTip() for name in FASHION_NAMES) or whole == list(FASHION_NAMES)
+
+
 def test_a_narrow_axis_shortens_names_and_lists_them_in_its_tooltip(qtbot):
     plot = pg.PlotWidget()
     item = plot.getPlotItem()
