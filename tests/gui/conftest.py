@@ -3,10 +3,7 @@
 import pytest
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    """A shown main window with its own settings file and the engine loaded; its
-    session (and training process) shut down afterwards."""
+def _shown_window(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
     from biasviz.gui.main_window import MainWindow
@@ -15,7 +12,24 @@ def window(qtbot, tmp_path):
     w = MainWindow(settings=settings)
     qtbot.addWidget(w)
     w.show()
+    return w
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """A shown main window with its own settings file and the engine loaded; its
+    session (and training process) shut down afterwards."""
+    w = _shown_window(qtbot, tmp_path)
     w.session.load_engine_now()
+    yield w
+    w.session.shutdown()
+
+
+@pytest.fixture
+def window_loading(qtbot, tmp_path):
+    """A shown main window as it is before torch is loaded (the engine not imported)."""
+    w = _shown_window(qtbot, tmp_path)
+    qtbot.waitExposed(w)
     yield w
     w.session.shutdown()
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QAbstractButton, QLabel, QTabBar, QTabWidget, QWidget
 
 from biasviz.core.spec import first_layer
 from biasviz.gui.lazy_tabs import PendingPage, build_pending_on_show
-from biasviz.gui.main_window import MainWindow
 
 WAIT = 30_000
 
@@ -127,13 +125,8 @@ def test_a_pending_page_outside_a_tab_widget_still_builds(qtbot):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.session.shutdown()
+def window(window_loading):
+    return window_loading
 
 
 def test_the_window_starts_with_its_hidden_tabs_pending(window):

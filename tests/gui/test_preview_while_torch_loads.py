@@ -5,28 +5,13 @@ panel and "Train or load a model to see how its bias decides…" until then."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from PySide6.QtCore import QSettings
 
 from biasviz.core.datasets import Task
 from biasviz.core.spec import ModelKind, ModelSpec
-from biasviz.gui.main_window import MainWindow
 
 
-@pytest.fixture
-def loading(qtbot, tmp_path):
-    """A shown window whose engine is not loaded yet."""
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.session.shutdown()
-
-
-def test_the_first_model_is_on_show_before_the_engine(loading):
-    w = loading
+def test_the_first_model_is_on_show_before_the_engine(window_loading):
+    w = window_loading
     assert w.session.state == "loading" and w.session.snapshot is None
     w.session.model.show_preview()
     assert w.session.state == "loading" and not w.session.engine_ready
@@ -46,8 +31,8 @@ def test_the_first_model_is_on_show_before_the_engine(loading):
     assert w.decision_panel.accuracy_label.text() == text
 
 
-def test_a_change_of_model_while_loading_previews_the_new_one(loading):
-    w = loading
+def test_a_change_of_model_while_loading_previews_the_new_one(window_loading):
+    w = window_loading
     w.session.model.show_preview()
     assert w.session.set_task(Task.all_ten())
     spec = ModelSpec(kind=ModelKind.LINEAR, n_outputs=10, seed=3)
