@@ -1581,7 +1581,8 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
     def reset_settings(self) -> None:
         """View › Reset layout and settings.  The default task and model replace a trained,
         unsaved model: asked first, as everywhere else that throws one away (it was not,
-        and the model went without a word)."""
+        and the model went without a word).  A model that is the default one already is
+        kept as it is, trained or not: only the layout and the training settings reset."""
         s = self.session
         changes_model = s.task != Task.pair(3, 7) or s.spec != ModelSpec()
         if not s.is_running and changes_model and not ask_before_discarding(
@@ -1599,8 +1600,12 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         if not self.session.is_running:
             self.session.model.recipes.user_changed.clear()
             self.session.set_config(TrainConfig())
-            self.session.set_task(Task.pair(3, 7))
-            self.session.set_spec(ModelSpec())
+            # the model is replaced only where it is not the chapter's already: a trained
+            # chapter neuron went back to step 0 without a word (nothing was asked, as
+            # the task and model "did not change")
+            if changes_model:
+                self.session.set_task(Task.pair(3, 7))
+                self.session.set_spec(ModelSpec())
             self._on_settings_changed()
         self.statusBar().showMessage("Layout and settings reset to the defaults", 5000)
 

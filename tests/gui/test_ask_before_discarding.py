@@ -254,3 +254,10 @@ def test_reset_layout_and_settings_asks_before_it_replaces_a_trained_model(qtbot
     assert s.task == Task.pair(3, 7) and s.snapshot.step == 0
     w.reset_settings()  # the chapter's own model, untrained: nothing to ask
     assert len(answers.asked) == 2
+    # the chapter's own model, trained: kept as it is, nothing to ask (it went back to
+    # step 0 without a word)
+    train_one_epoch(qtbot, w)
+    trained = s.snapshot
+    assert trained.step > 0
+    w.reset_settings()
+    assert len(answers.asked) == 2 and s.snapshot is trained and s.history.loss.total > 0
