@@ -528,6 +528,14 @@ class DrawPanel(QWidget):
     def _a_noun(self) -> str:
         return with_article(self._noun)
 
+    def _only_two(self) -> str:
+        """"This model knows only “3” and “7”" for a one-output model, else "" (a 0 drawn
+        for the chapter's neuron read "Prediction: 7 (86%)" as if it knew better)."""
+        if self._spec is None or self._spec.n_outputs != 1 or len(self._class_names) != 2:
+            return ""
+        first, second = (escape(n) for n in self._class_names)
+        return f"This model knows only “{first}” and “{second}”"
+
     def last_prediction(self) -> Prediction | None:
         """The last accepted result (None before the first one)."""
         return self._last
@@ -634,7 +642,9 @@ class DrawPanel(QWidget):
             self._detail.setText(escape(r.error))
         elif r.empty:
             self._headline.setText(f"Draw {self._a_noun()}")
-            self._detail.setText("The prediction updates while you draw.")
+            only = self._only_two()
+            self._detail.setText((only + ". " if only else "")
+                                 + "The prediction updates while you draw.")
         else:
             assert r.probabilities is not None and r.logits is not None
             name = r.predicted_name
@@ -651,6 +661,8 @@ class DrawPanel(QWidget):
                     f"<b>{r.probabilities[0]:.3f}</b>"
                     f" = P(“{first}”), &nbsp; P(“{second}”) = 1 − σ(z) = "
                     f"{r.probabilities[1]:.3f}.&nbsp; {rule} “{first}”."
+                    f"<br><i>{self._only_two()}: anything else you draw is still called "
+                    "one of the two.</i>"
                 )
             else:
                 self._detail.setText(

@@ -367,6 +367,19 @@ def test_clear_shows_draw_a_digit(qtbot, panel):
     assert panel.headline_text() == "Draw a digit"
 
 
+def test_a_two_class_model_says_it_knows_only_its_two(qtbot, panel):
+    """A 0 drawn for the chapter's 3-vs-7 neuron read "Prediction: 7 (86%)" as a verdict
+    on a digit it has never seen."""
+    params, spec = left_right_model()
+    panel.set_model(params, spec, ["3", "7"])
+    settle(qtbot, panel)
+    assert "knows only “3” and “7”" in panel._detail.text()  # before any drawing
+    stroke(panel.canvas, L_SHAPE)
+    assert settle(qtbot, panel).predicted is not None
+    assert "knows only “3” and “7”" in panel._detail.text()
+    assert "called one of the two" in panel._detail.text()
+
+
 def test_undo_button_restores_previous_prediction(qtbot, panel):
     params, spec = left_right_model()
     panel.set_model(params, spec, ["left", "right"])
