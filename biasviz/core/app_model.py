@@ -726,6 +726,8 @@ class AppModel:
             "spec": self.spec.to_dict(),
             "config": self.config.to_dict(),
             "threshold": self.threshold,
+            # an import not trained here yet: its values are "imported", not "initial"
+            "imported": bool(self.imported),
             "position": {"step": self.snapshot.step, "epoch": self.snapshot.epoch},
             "engine": self.trainer.position_state(),
             "view": dict(view or {}),
@@ -811,6 +813,7 @@ class AppModel:
         self.history = history
         self.timeline = timeline
         self.threshold = threshold
+        self.imported = meta.get("imported") is True
         self.scrub_step = None
         self.dataset_note = note
         self.stand_in_data = stand_in

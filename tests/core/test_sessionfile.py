@@ -84,6 +84,28 @@ def test_a_ten_class_mlp_session_round_trips(tmp_path):
                                   m.snapshot.params["hidden.weights"])
 
 
+def test_an_imported_model_stays_imported_after_a_round_trip(tmp_path):
+    """Saved right after an import, a session reopened with the file's values called
+    "initial" ("Reset all to initial"): they are the imported ones."""
+    from biasviz.core.paramfiles.model_file import ModelFile
+
+    m = AppModel()
+    m.attach_engine()
+    params = {"weights": np.full(784, 0.01, np.float32), "bias": np.array([-1.5], np.float32)}
+    m.import_model_file(ModelFile(m.spec, params, {}))
+    assert m.reference_word == "imported"
+    path = tmp_path / "imported.biasviz"
+    write_session(path, *m.session_state())
+    back = AppModel()
+    back.restore_session(*read_session(path), load_sample())
+    assert back.reference_word == "imported"
+    fresh = AppModel()  # and a session of a model started here stays "initial"
+    fresh.attach_engine()
+    write_session(path, *fresh.session_state())
+    back.restore_session(*read_session(path), load_sample())
+    assert back.reference_word == "initial"
+
+
 def test_fingerprint_notices_a_changed_dataset():
     ds = load_sample()
     same = dataset_fingerprint(ds)
