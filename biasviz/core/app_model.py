@@ -216,6 +216,17 @@ class AppModel:
             return "trained"
         return "imported" if self.imported else "initial"
 
+    def imported_start(self) -> Params | None:
+        """The numbers the current model started from when they came from a file (an
+        import, trained here since or not), else None (it started from its
+        initialization): the exported code loads them instead of trusting the seed."""
+        if not self.imported:
+            return None
+        first = self.timeline.first()
+        if first is not None and first.step == 0:
+            return {k: np.array(v) for k, v in first.params.items()}
+        return {k: v.copy() for k, v in (self.trained_params or {}).items()} or None
+
     @property
     def last_accuracy(self) -> float | None:
         return self.history.last_accuracy

@@ -383,7 +383,7 @@ class _Context:
     """Everything the block writers need, computed once."""
 
     def __init__(self, spec: ModelSpec, config: TrainConfig, task: Task, ref: DatasetRef,
-                 params_path: str) -> None:
+                 params_path: str, start_path: str | None = None) -> None:
         if spec.n_outputs != task.n_outputs:
             raise ConfigError(
                 f"{spec.describe()} has {spec.n_outputs} output(s) but the task "
@@ -391,6 +391,7 @@ class _Context:
             )
         self.spec, self.config, self.task, self.ref = spec, config, task, ref
         self.params_path = params_path
+        self.start_path = start_path
         self.single = spec.kind is ModelKind.SINGLE
         self.binary = task.is_binary
         names = ref.class_names
@@ -422,19 +423,25 @@ def generate_code(
     dataset: DatasetRef | str = "sample",
     params_path: str = "biasviz-run.npz",
     trained_epochs: int | None = None,
+    start_path: str | None = None,
 ) -> RunCode:
     """The plain PyTorch code of the run ``spec`` × ``config`` on ``task`` of ``dataset``.
 
     ``params_path`` is where the code saves the trained parameters (an .npz that biasviz
     opens).  ``trained_epochs``: how many epochs the app's model has trained; more than
     the script's (several Starts), and the header says the script trains the first of
-    them.  Raises :class:`ConfigError` for settings it cannot write (a model that does
-    not fit the task, an initialization it does not know).
+    them.  ``start_path``: the model did not start from its initialization but from
+    numbers that came from a file (an import): the code loads them from this .npz
+    (biasviz's names) after initializing, as the app did.  Raises :class:`ConfigError`
+    for settings it cannot write (a model that does not fit the task, an initialization
+    it does not know).
     """
     ref = dataset if isinstance(dataset, DatasetRef) else DatasetRef.parse(dataset)
     if not str(params_path).lower().endswith(".npz"):
         raise ConfigError(f"the code saves an .npz file, not {params_path!r}")
-    ctx = _Context(spec, config, task, ref, str(params_path))
+    if start_path is not None and not str(start_path).lower().endswith(".npz"):
+        raise ConfigError(f"the code loads its start from an .npz file, not {start_path!r}")
+    ctx = _Context(spec, config, task, ref, str(params_path), start_path)
     summary = _summary(ctx)
     header = (
         CodeLine(f"# {summary}", ("setup",)),
@@ -639,7 +646,34 @@ def _init(ctx: _Context) -> CodeBlock:
         _single_init(b, ctx)
     else:
         _layers_init(b, ctx)
+    if ctx.start_path is not None:
+        _imported_start(b, ctx)
     return b.done()
+
+
+def _imported_start(b: _Block, ctx: _Context) -> None:
+    """The app's model started from a file's numbers (an import), not from the start above:
+    the same numbers, loaded (the code panel said "manual_seed(0)" beside an import)."""
+    path = ctx.start_path
+    b.markdown += (
+        f"\n\nThe app's model did not start from this initialization: its parameters came "
+        f"from a file (File › Import parameters). `{path}` holds those numbers under "
+        "biasviz's names; the code starts from them, as the app did."
+    )
+    b.add()
+    b.add("# the app's model started from imported numbers: start from the same ones",
+          "init", "weights", "bias")
+    b.add(f"start = np.load({_q(str(path))})", "init", "weights", "bias")
+    b.add("with torch.no_grad():", "init", "weights", "bias")
+    if ctx.single:
+        b.add('    weights.copy_(torch.from_numpy(start["weights"]))', "init", "weights")
+        if ctx.spec.bias_mode is not BiasMode.NONE:
+            b.add('    bias.copy_(torch.from_numpy(start["bias"]))', "init", "bias")
+    else:
+        names = list(ctx.spec.param_shapes())
+        b.add(f"    for name, p in zip({_py_literal(names)}, model.parameters()):",
+              "init", "weights", "bias")
+        b.add("        p.copy_(torch.from_numpy(start[name]))", "init", "weights", "bias")
 
 
 def _single_init(b: _Block, ctx: _Context) -> None:
@@ -1055,3 +1089,10 @@ def _umask() -> int:
 def default_params_path(code_path: str | os.PathLike[str]) -> str:
     """Where the exported code saves its parameters: beside it, ``<name>.npz``."""
     return Path(os.fspath(code_path)).with_suffix(".npz").name
+
+
+def default_start_path(code_path: str | os.PathLike[str]) -> str:
+    """Where the exported code of an imported model finds its start: ``<name>-start.npz``
+    beside it."""
+    path = Path(os.fspath(code_path))
+    return f"{path.stem}-start.npz"

@@ -15,6 +15,7 @@ import keyword
 import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QRect, QRegularExpression, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -42,6 +43,8 @@ from biasviz.core.errors import BiasvizError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only
+    import numpy as np
+
     from biasviz.core.codegen import CodeLine, DatasetRef, RunCode
     from biasviz.core.datasets import Task
     from biasviz.core.spec import ModelSpec, TrainConfig
@@ -50,6 +53,9 @@ if TYPE_CHECKING:  # annotations only
 # window's panel starts hidden and makes its code when shown or asked (start-up, issue 14)
 
 FLASH_MS = 1500  # how long changed lines glow after a settings change
+# where the shown code of an imported model loads its start (an export writes
+# "<script>-start.npz" beside the script instead)
+LIVE_START_PATH = "biasviz-run-start.npz"
 FLASH_TICK_MS = 50
 FLASH_COLOR = QColor(255, 196, 0)  # amber, faded out over FLASH_MS
 CONCEPT_COLOR = QColor(86, 180, 233, 90)  # sky blue (Okabe-Ito), see-through
@@ -241,6 +247,7 @@ class CodePanel(QWidget):
         super().__init__(parent)
         self._defer_while_hidden = defer_while_hidden
         self._pending: tuple | None = None  # a run noted while hidden
+        self._start: dict[str, np.ndarray] | None = None  # an imported model's start
         self.setToolTip(TOOLTIP)
         self.title = QLabel()
         self.title.setWordWrap(True)
@@ -279,10 +286,14 @@ class CodePanel(QWidget):
 
     # -- what the window calls ---------------------------------------------------------
     def set_run(self, spec: ModelSpec, config: TrainConfig, task: Task,
-                dataset_ref: DatasetRef | str | Callable[[], DatasetRef] = "sample") -> None:
+                dataset_ref: DatasetRef | str | Callable[[], DatasetRef] = "sample",
+                start: dict[str, np.ndarray] | None = None) -> None:
         """Show the code of this run; lines that differ from the shown code glow.
         ``dataset_ref``: a :class:`DatasetRef`, what ``DatasetRef.parse`` reads, or a
-        function returning one (called when the code is made)."""
+        function returning one (called when the code is made).  ``start``: the numbers
+        an imported model started from (the code loads them from a file that an export
+        writes beside it), or None."""
+        self._start = start
         self._pending = (spec, config, task, dataset_ref)
         if self.isVisible() or not self._defer_while_hidden:
             self._make_code(flash=True)
@@ -307,7 +318,8 @@ class CodePanel(QWidget):
                 ref = dataset_ref
             else:
                 ref = dataset_ref()
-            code = generate_code(spec, config, task, ref)
+            code = generate_code(spec, config, task, ref, start_path=(
+                LIVE_START_PATH if self._start is not None else None))
         except BiasvizError as exc:
             self.title.setText(f"No code for these settings: {html.escape(str(exc))}")
             return
@@ -402,19 +414,40 @@ class CodePanel(QWidget):
             return word
         return concepts[0] if concepts else ""
 
-    def export_code(self, path: str | os.PathLike[str]) -> None:
+    def export_code(self, path: str | os.PathLike[str]) -> str | None:
         """Write the shown run as a script (.py) or notebook (.ipynb) that saves its
-        parameters beside itself.  Raises :class:`BiasvizError` with a message to show."""
-        from biasviz.core.codegen import default_params_path, generate_code, write_code
+        parameters beside itself; for an imported model also the numbers it starts from
+        (``<name>-start.npz``, whose name is returned; else None).  Raises
+        :class:`BiasvizError` with a message to show."""
+        from biasviz.core.codegen import (
+            default_params_path,
+            default_start_path,
+            generate_code,
+            write_code,
+        )
 
         self._catch_up()
         if self._run is None:
             raise BiasvizError("there is no run to export yet")
         spec, config, task, ref = self._run
         epoch = self._live.get("epoch")
+        start = self._start
+        start_path = default_start_path(path) if start is not None else None
         code = generate_code(spec, config, task, ref, params_path=default_params_path(path),
-                             trained_epochs=None if epoch is None else int(epoch))
+                             trained_epochs=None if epoch is None else int(epoch),
+                             start_path=start_path)
+        if start is not None and start_path is not None:
+            # the imported numbers the code starts from, beside it (written first: code
+            # that cannot find its start would not run)
+            from biasviz.core.paramfiles import export_params, make_metadata
+            from biasviz.core.paramfiles.model_file import ModelFile
+
+            meta = make_metadata(spec, note="the imported parameters the app's model "
+                                 "started from")
+            export_params(Path(os.fspath(path)).with_name(start_path),
+                          ModelFile(spec, start, meta))
         write_code(path, code)
+        return start_path
 
     def highlighted_lines(self) -> dict[str, list[int]]:
         """Lines under each kind of highlight now: ``concept``, ``flash``, ``hover``."""

@@ -797,6 +797,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self._auto_show()
         self._refresh_all()
         self._on_state(self.session.state)
+        self._update_code()  # an import's code loads its start; a fresh model's does not
 
     def _on_params(self, _snapshot: Snapshot) -> None:
         if self.session.state == RUNNING:

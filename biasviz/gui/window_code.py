@@ -84,7 +84,8 @@ class CodeLinkMixin:
             except BiasvizError:
                 return DatasetRef.of_dataset("sample")
 
-        self.code_panel.set_run(s.spec, s.config, s.task, dataset_ref)
+        self.code_panel.set_run(s.spec, s.config, s.task, dataset_ref,
+                                start=s.model.imported_start())
 
     def _live_code_values(self) -> dict:
         """The values beside the code's lines: the present's, or (replaying, or looking
@@ -171,9 +172,10 @@ class CodeLinkMixin:
 
     def export_code_to(self, path: str) -> bool:
         try:
-            self.code_panel.export_code(path)
+            start = self.code_panel.export_code(path)
         except BiasvizError as exc:
             self.show_error("Export failed", str(exc))
             return False
-        self.statusBar().showMessage(f"Code written to {path}", 8000)
+        beside = f", and beside it {start}: the imported numbers it starts from" if start else ""
+        self.statusBar().showMessage(f"Code written to {path}{beside}", 8000)
         return True

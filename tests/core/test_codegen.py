@@ -501,3 +501,51 @@ def test_code_for_an_installed_copy_reads_that_copy(tmp_path, monkeypatch):
     assert DatasetRef.parse("fashion-mnist") == DatasetRef("folder", str(copy))
     assert DatasetRef.of_dataset("fashion-mnist", str(tmp_path / "cache" / "FashionMNIST")) \
         == DatasetRef("torchvision", "fashion-mnist")
+
+
+def test_an_imported_start_is_loaded_and_the_run_reproduced(tmp_path):
+    """The code of an imported model started from "manual_seed(0)" and init_params: run,
+    it trained another model than the app's.  Now it loads the file's numbers."""
+    from biasviz.core.codegen import default_start_path
+    from biasviz.core.paramfiles import export_params, make_metadata
+    from biasviz.core.paramfiles.model_file import ModelFile
+    from biasviz.core.training import EpochMetrics, Trainer
+
+    cases = {
+        "single": (ModelSpec(), TrainConfig(epochs=2), PAIR),
+        "mlp": (ModelSpec(kind="mlp", n_outputs=10, hidden=8, init="standard"),
+                TrainConfig(epochs=1, lr=0.5, batch_size=64), TEN),
+    }
+    rng = np.random.default_rng(5)
+    args, starts = [], {}
+    for name, (spec, config, task) in cases.items():
+        start = {k: rng.normal(0, 0.05, shape).astype(np.float32)
+                 for k, shape in spec.param_shapes().items()}
+        starts[name] = start
+        folder = tmp_path / name
+        folder.mkdir()
+        script = folder / "run.py"
+        assert default_start_path(script) == "run-start.npz"
+        code = generate_code(spec, config, task, "sample", params_path="run.npz",
+                             start_path="run-start.npz")
+        text = code.script()
+        assert 'np.load("run-start.npz")' in text and "imported" in text
+        export_params(folder / "run-start.npz", ModelFile(spec, start, make_metadata(spec)))
+        write_code(script, code)
+        args += [name, str(script)]
+    done = subprocess.run([sys.executable, "-c", RUNNER, *args], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    for name, (spec, config, task) in cases.items():
+        assert results[name]["ok"], results[name].get("error")
+        per_epoch, _final = script_accuracies(results[name]["stdout"])
+        trainer = Trainer(spec, make_task_data(load_sample(), task), config)
+        trainer.set_params(starts[name])
+        app = [e.valid_accuracy for e in trainer.run() if isinstance(e, EpochMetrics)]
+        assert len(per_epoch) == len(app)
+        assert all(abs(a - b) <= TOLERANCE for a, b in zip(per_epoch, app, strict=True)), \
+            (name, per_epoch, app)
+        # and not what the seed's own start gives
+        fresh = app_accuracies(spec, config, make_task_data(load_sample(), task))
+        assert fresh != app
