@@ -40,7 +40,9 @@ Causes (each checked only where it can happen):
     the recipe's learning rate — going on, or, where going on from this start is known
     to freeze a mnist_loss neuron (see :data:`RECIPE_SAFE_SPREAD`), starting again with
     that learning rate and a small start.  Not reported beside ``saturated_output``,
-    whose evidence and first fix already name the learning rate.
+    whose evidence and first fix already name the learning rate.  Also when the weights
+    did move but the loss is still above 60 % of where it started ("training crawls"):
+    the same fix.
 
 Symptoms, reported after the causes (with no fixes of their own when a cause is found):
 
@@ -131,6 +133,9 @@ BARELY_MOVED = 1e-3
 #: at a larger learning rate before it was lowered has moved: its loss fell).
 BARELY_LOWER = 0.1
 TINY_MIN_STEPS = 20
+#: ``tiny_steps`` of a run that moved: its loss is still above this share of where it
+#: started (a run at a tenth of the recipe's rate that got somewhere is slow, not stuck)
+CRAWL_STILL_HIGH = 0.6
 #: The chapter's normal(0, 1) start with mnist_loss is known to work where it puts the
 #: typical |w·x| of the images (:func:`~biasviz.core.saturation.start_spread`) at up to
 #: this: 3 vs 7 has 9.4 (digit pairs 8.1-10.5) and trains to 95 %.  Fashion-MNIST pairs
@@ -613,7 +618,8 @@ def _findings(spec: ModelSpec, config: TrainConfig, fwd: _Forward, labels: np.nd
     if any(f.code == SYMMETRY for f in out):  # equal neurons die together: one cause
         out = [f for f in out if f.code != DEAD_RELUS]
     if not any(f.code in (DIVERGED, SATURATED) for f in out):  # they name the lr already
-        finding = _check_tiny_steps(spec, config, fwd, labels, losses, step_of)
+        finding = (_check_tiny_steps(spec, config, fwd, labels, losses, step_of)
+                   or _check_crawling(spec, config, fwd, losses, accuracies, step_of))
         if finding is not None:
             out.append(finding)
     causes = bool(out)
@@ -787,6 +793,34 @@ def _check_tiny_steps(spec, config, fwd, labels, losses,
     return Finding(
         TINY_STEPS, f"Learning rate {_num(lr)} is too small: the weights have barely moved",
         evidence, "loss curve", moved, (_faster_fix(spec, config, fwd),))
+
+
+def _check_crawling(spec, config, fwd, losses, accuracies,
+                    step_of: _StepOf) -> Finding | None:
+    """The learning rate is far below the recipe's, and the loss is still high: the
+    weights have moved (not ``tiny_steps``' "barely moved") but the run got nowhere.  A
+    learner's MLP at lr 10⁻⁵ on Fashion-MNIST crept to 32 % in 37,500 steps (the
+    recipe's lr: 84 %) with no notice, while too large a rate had one."""
+    lr, recipe_lr = float(config.lr), _recipe_lr(spec, config)
+    finite = losses[np.isfinite(losses)]
+    if not (lr > 0 and lr * 10 <= recipe_lr) or finite.size < 2 * FLAT_MIN_WINDOW:
+        return None
+    steps = step_of(finite.size - 1)
+    if steps < TINY_MIN_STEPS:
+        return None
+    start = float(np.median(finite[:5]))
+    last = float(finite[-max(FLAT_MIN_WINDOW, finite.size // 5):].mean())
+    if start <= 0 or last < CRAWL_STILL_HIGH * start:
+        return None  # it got somewhere: slower than the recipe, but not stuck
+    evidence = (f"in {steps:,} steps at learning rate {_num(lr)} the training loss went "
+                f"only from {_num(start)} to {_num(last)}")
+    if accuracies.size and np.isfinite(accuracies[-1]):
+        evidence += f", validation accuracy {100 * accuracies[-1]:.1f}%"
+    evidence += (f" — see the loss curve. The recipe's learning rate {_num(recipe_lr)} takes "
+                 f"steps {_num(recipe_lr / lr)}× as large.")
+    return Finding(
+        TINY_STEPS, f"Learning rate {_num(lr)} is too small: training crawls",
+        evidence, "loss curve", last, (_faster_fix(spec, config, fwd),))
 
 
 def _small_pct(share: float) -> str:
