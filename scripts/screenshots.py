@@ -4,7 +4,7 @@
 
 Each scenario runs in its own process on its own Xvfb screen (size per scenario) and
 saves OUT_DIR/<scenario>.png.  Scenarios: main, main-720 (1280×720), ten-720, fashion-pair-720 (Sneaker vs Ankle
-boot), fashion-ten-720, saturation, cnn, lesson, present,
+boot), fashion-ten-720, mlp-lr100, saturation, cnn, lesson, present,
 present-small, compare, code, scale2.  The README's screenshot is ``main``.
 Every lesson of the Lessons menu, after a short training run: lesson-chapter,
 lesson-bias, lesson-activation, lesson-saturation, lesson-zero-init, lesson-counting
@@ -88,6 +88,12 @@ def scenario(name: str, out: Path) -> None:
         spin(lambda: not s.loading_dataset)
         w._request(task=Task.pair(7, 9) if name == "fashion-pair-720" else Task.all_ten())
         train(2)
+    elif name == "mlp-lr100":  # a silly learning rate: the loss shoots up, log axis
+        w._request(task=Task.all_ten())
+        w._request(spec=s.spec.__class__(kind="mlp", n_outputs=10, hidden=32,
+                                         init="standard", init_std=s.spec.init_std))
+        w._request(config=TrainConfig(lr=100.0, epochs=3, batch_size=32))
+        train(3)
     elif name == "ten-720":  # the ten-neuron linear model on a short screen
         w._request(task=Task.all_ten())
         train(3)

@@ -3,11 +3,14 @@ per epoch.  Plot items are made once; updates call ``setData`` on bounded buffer
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from biasviz.core.history import TrainingHistory, smooth
 from biasviz.gui.plot_style import (
     FINE_STEPS,
     KeyEntry,
@@ -35,6 +38,7 @@ PINNED_ACC_PEN = pg.mkPen(PINNED_COLOR, width=1, style=Qt.PenStyle.DashLine)
 # On a projector (presentation mode) lines are drawn wider, the raw losses half as wide.
 _PROJECTOR_WEIGHT = {"raw": 0.5, "smooth": 1.0, "valid": 1.0, "acc": 1.0}
 MARKER_LIMIT = 200  # draw a marker per epoch up to this many epochs
+LOG_SPREAD = 100.0  # the loss axis goes logarithmic past this × the recent typical loss
 # Stacking, bottom to top: the batches, a pinned run's curves (added later, they were
 # drawn over the trend where the runs agree), the smoothed trend, the validation points.
 RAW_Z, PINNED_Z, SMOOTH_Z, VALID_Z = 0, 1, 2, 3
@@ -56,6 +60,17 @@ def _acc_titles(last: tuple[float, float] | None) -> tuple[str, ...]:
     return (f"Validation accuracy per epoch: {value} after epoch {int(epoch)}",
             f"Validation accuracy: {value} after epoch {int(epoch)}",
             f"Validation accuracy: {value}", f"Accuracy {value}")
+
+
+def _log_trend(losses: np.ndarray) -> np.ndarray:
+    """The smoothed loss for a logarithmic axis: the history's moving average, of the
+    logarithm (a geometric mean), so that a spike does not drag the trend for steps."""
+    y = np.asarray(losses, dtype=np.float64)
+    ok = np.isfinite(y) & (y > 0)
+    out = np.full(y.shape, np.nan)
+    if ok.any():
+        out[ok] = np.exp(smooth(np.log(y[ok]), TrainingHistory.SMOOTHING))
+    return out
 
 
 class TrainingPlots(QWidget):
@@ -121,6 +136,8 @@ class TrainingPlots(QWidget):
         self._planned = (0.0, 0.0)  # the run's end, step and epoch (plan_run)
         self._raw_dot = False  # the raw loss drawn as a dot (a single point)
         self._moment_epoch: float | None = None  # the timeline's moment (show_moment)
+        self._log_loss = False  # the loss axis is logarithmic (_use_log)
+        self._ranges: dict = {}
         self._set_empty_ranges()
 
     def set_line_width(self, width: float | None) -> None:
@@ -189,6 +206,7 @@ class TrainingPlots(QWidget):
         self._ranges: dict = {}
         self._loss_top = 0.0
         self._epochs_key: tuple | None = None
+        self._use_log(False)
         for plot in (self.loss_plot, self.acc_plot):
             plot.disableAutoRange()
         self._set_range(self.loss_plot, "x", 0.0, self._step_span(0.0))  # (a plan: its span)
@@ -258,16 +276,29 @@ class TrainingPlots(QWidget):
             self.raw_curve.setSymbolBrush(RAW_PEN.color())
             self.raw_curve.setSymbolPen(RAW_PEN.color())
         self.raw_curve.setData(history.loss.x, history.loss.y)
-        self.smooth_curve.setData(history.smoothed.x, history.smoothed.y)
         if n_loss == 0:
+            self.smooth_curve.setData(history.smoothed.x, history.smoothed.y)
             self._set_empty_ranges()
         else:
             x_last = float(history.loss.x[-1])
             self._loss_top = max(self._loss_top, float(np.nanmax(history.loss.y)))
             self._set_range(self.loss_plot, "x", 0.0, self._step_span(x_last))
-            # a little head room: the key is above the data area, not in it
-            self._set_range(self.loss_plot, "y", 0.0,
-                            nice_ceiling(self._loss_top * 1.05, FINE_STEPS))
+            log = self._use_log(self._wants_log(history.loss.y))
+            if log:
+                # the trend of the logarithm: a plain average of 5·10⁸ and 42 took 150
+                # steps to come down, a slope the run never had
+                self.smooth_curve.setData(history.loss.x, _log_trend(history.loss.y))
+            else:
+                self.smooth_curve.setData(history.smoothed.x, history.smoothed.y)
+            if log:
+                low = max(self._loss_low(history.loss.y), self._loss_top * 1e-12)
+                self._set_range(self.loss_plot, "y", math.floor(math.log10(low)),
+                                max(math.floor(math.log10(low)) + 1,
+                                    math.ceil(math.log10(self._loss_top * 1.5))))
+            else:
+                # a little head room: the key is above the data area, not in it
+                self._set_range(self.loss_plot, "y", 0.0,
+                                nice_ceiling(self._loss_top * 1.05, FINE_STEPS))
         # The per-epoch curves change once an epoch: redrawn (with the accuracy plot)
         # only then, not with every batch.
         epochs_key = (id(history), history.accuracy.total, history.valid_loss.total,
@@ -286,6 +317,37 @@ class TrainingPlots(QWidget):
             epoch, _acc = history.accuracy.last()
             self._set_range(self.acc_plot, "x", 0.0, self._epoch_span(epoch))
         self._title_accuracy()  # the last epoch's, or the moment's the timeline shows
+
+    def _wants_log(self, losses: np.ndarray) -> bool:
+        """A loss that shot up (a learning rate far too large: 500 million, then a
+        plateau at 42) drawn on a linear axis is a spike and a flat line at 0; past
+        :data:`LOG_SPREAD` times its recent typical value the axis goes logarithmic,
+        where both show (and stays so until the plot is cleared)."""
+        if self._log_loss:
+            return True
+        finite = losses[np.isfinite(losses) & (losses > 0)]
+        if finite.size < 2:
+            return False
+        typical = float(np.median(finite[-max(20, finite.size // 5):]))
+        return typical > 0 and self._loss_top > LOG_SPREAD * typical
+
+    @staticmethod
+    def _loss_low(losses: np.ndarray) -> float:
+        positive = losses[np.isfinite(losses) & (losses > 0)]
+        return float(positive.min()) if positive.size else 1.0
+
+    def _use_log(self, log: bool) -> bool:
+        """The loss axis logarithmic (or not), labelled so."""
+        if log != self._log_loss:
+            self._log_loss = log
+            self.loss_plot.setLogMode(x=False, y=log)
+            self.loss_plot.setLabel("left", "loss (log scale)" if log else "loss")
+            self._ranges.pop((id(self.loss_plot), "y"), None)
+        return log
+
+    @property
+    def loss_log_scale(self) -> bool:
+        return self._log_loss
 
     def _set_range(self, plot, axis: str, lo: float, hi: float) -> bool:
         """Set a range only when it differs from the one shown (no relayout otherwise);

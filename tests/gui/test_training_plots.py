@@ -104,6 +104,36 @@ def test_the_loss_axes_are_not_half_empty(plots):
     assert 2600 <= x_hi <= 3000  # 2,600 steps on an axis to 3,000, not 5,000
 
 
+def test_a_loss_that_shot_up_is_drawn_on_a_log_axis(plots):
+    """lr 100 on an MLP: the loss shot to 500 million, then stayed at 42.5; on a linear
+    axis to "500M" the plateau the diagnosis spoke of was a line at 0 (a learner walk)."""
+    history = TrainingHistory()
+    spike = [2.3, 40.0, 3e4, 5e8, 2e6, 900.0]
+    history.add_steps([SimpleNamespace(step=s, loss=v, bias=None)
+                       for s, v in enumerate(spike, 1)])
+    history.add_steps([SimpleNamespace(step=s, loss=42.5 + 0.1 * (s % 7), bias=None)
+                       for s in range(len(spike) + 1, 3000)])
+    plots.show_history(history)
+    QApplication.processEvents()
+    assert plots.loss_log_scale
+    assert "log scale" in plots.loss_plot.getPlotItem().getAxis("left").labelText
+    _x, (lo, hi) = plots.loss_plot.getPlotItem().viewRange()
+    assert lo <= np.log10(2.3) and hi >= np.log10(5e8)  # log10 units: both in view
+    assert hi - lo <= 10
+    # the trend follows the plateau within steps of the spike (a plain average of 5·10⁸
+    # and 42 came down over 150 steps, a slope the run never had)
+    sx, sy = plots.smooth_curve.getData()
+    assert np.all(np.isfinite(sy)) and float(sy[np.searchsorted(sx, 60)]) < 100
+    # a new run starts on a linear axis again
+    plots.clear()
+    assert not plots.loss_log_scale
+    assert plots.loss_plot.getPlotItem().getAxis("left").labelText == "loss"
+    ordinary = TrainingHistory()
+    ordinary.add_steps(_steps(1, 500, np.random.default_rng(1)))
+    plots.show_history(ordinary)
+    assert not plots.loss_log_scale
+
+
 def _pinned(history) -> dict:
     return {"smoothed": (history.smoothed.x, 0.9 * history.smoothed.y),
             "accuracy": (history.accuracy.x, 0.9 * history.accuracy.y)}
