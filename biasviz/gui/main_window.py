@@ -1116,6 +1116,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         else:
             lesson = self.current_lesson()
             if lesson is not None:
+                lesson.set_start(self.session.initial_params)
                 lesson.set_model(snap)
 
     def _show_threshold_in_draw(self, threshold: float) -> None:
@@ -1182,6 +1183,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
             index = self.tabs.addTab(page, lesson.title)
             self.tabs.setTabToolTip(index, lesson.title)
             lesson.set_data(self.session.data)
+            lesson.set_start(self.session.initial_params)
             lesson.set_model(self.session.snapshot)
         self.tabs.setCurrentIndex(self.lesson_tab_index(lesson))
         self._fit_lesson_tabs()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
@@ -47,6 +48,9 @@ class Lesson(QWidget):
 
     def set_model(self, snapshot: Snapshot | None) -> None:  # noqa: B027 - optional hook
         """The main model's parameters changed."""
+
+    def set_start(self, params: dict[str, np.ndarray] | None) -> None:  # noqa: B027
+        """The main model's first parameters w₀ (called before :meth:`set_model`)."""
 
     def shutdown(self) -> None:  # noqa: B027 - optional hook
         """Stop background work; called before the lesson is closed."""

@@ -24,6 +24,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
+    QComboBox,
     QDoubleSpinBox,
     QGraphicsRectItem,
     QGridLayout,
@@ -124,6 +125,7 @@ class ChapterLesson(GatedLesson):
         super().__init__(parent)
         self._data: TaskData | None = None
         self._snapshot: Snapshot | None = None
+        self._start: dict[str, np.ndarray] | None = None  # the model's first parameters
         self._valid_x: np.ndarray | None = None  # float images of a two-class task
         self._train_ink = np.zeros(SIDE * SIDE, dtype=bool)
         self._valid_ink = np.zeros(SIDE * SIDE, dtype=np.int64)
@@ -195,6 +197,22 @@ class ChapterLesson(GatedLesson):
         self.learned_stack.addWidget(self.learned_view)
         self.learned_stack.addWidget(self.learned_note)
         views.addWidget(self.learned_stack, 1, Qt.AlignmentFlag.AlignTop)
+        # the learned neuron as the main window shows it after training: what SGD added
+        # (raw w after a normal(0, 1) start is mostly that start's noise, and beside the
+        # two averages it read as "SGD learned nothing")
+        self.learned_show = QComboBox()
+        self.learned_show.addItem("what training changed: w − w₀", "delta")
+        self.learned_show.addItem("the weights w", "weights")
+        self.learned_show.setToolTip(
+            "w − w₀: what training added to each weight since the random start; the "
+            "template appears there. w: the weights themselves, the start's noise "
+            "included. The experiment below uses a pixel's weight w either way.")
+        self.learned_show.currentIndexChanged.connect(lambda *_: self._gate.request())
+        show_row = QHBoxLayout()
+        show_row.addStretch(1)
+        show_row.addWidget(QLabel("The learned neuron shows:"))
+        show_row.addWidget(self.learned_show)
+        v.addLayout(show_row)
         v.addLayout(views)
         for view in (self.baseline_view, self.learned_stack):
             view.setMinimumHeight(260)  # the picture itself ≥ 150 px under its labels
@@ -357,6 +375,11 @@ class ChapterLesson(GatedLesson):
         self._update_badge()
         self._show_baseline()
         self._gate.request()
+
+    def set_start(self, params: dict[str, np.ndarray] | None) -> None:
+        if params is not self._start:
+            self._start = params
+            self._gate.request()
 
     def set_model(self, snapshot: Snapshot | None) -> None:
         old = self._snapshot
@@ -542,9 +565,16 @@ class ChapterLesson(GatedLesson):
         with np.errstate(over="ignore", invalid="ignore"):
             self._z0 = self._valid_x.astype(np.float64) @ self._weights
         first, second = data.class_names
+        start = (self._start or {}).get("weights")
+        delta = (self.learned_show.currentData() == "delta" and start is not None
+                 and np.size(start) == self._weights.size and snap.step > 0)
+        self.learned_show.setEnabled(start is not None and snap.step > 0)
+        shown = self._weights - np.asarray(start, np.float64).ravel() if delta else self._weights
+        self.learned_view.set_value_name("w − w₀" if delta else "weight")
         self.learned_view.set_neurons(
-            self._weights[None, :], np.array([self._bias]), ["learned"],
-            title="Learned weights (SGD on mnist_loss)")
+            shown[None, :], np.array([self._bias]), ["learned"],
+            title=("What SGD on mnist_loss changed: w − w₀" if delta
+                   else "Learned weights (SGD on mnist_loss)"))
         self.learned_view.set_class_names(first, second)
         self.learned_view.set_note("Click a pixel to use its weight in the experiment →")
         if self._pixel is None:

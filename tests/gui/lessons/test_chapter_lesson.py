@@ -82,6 +82,30 @@ def test_learned_weights_and_accuracy_are_shown(ready, trained):
     assert f"step {trained.step:,}" in ready.baseline_label.text()
 
 
+def test_the_learned_neuron_shows_what_training_changed_given_its_start(ready, trained):
+    """Beside the mean-3 − mean-7 template the raw w of a normal(0, 1) start looked like
+    noise, as if SGD had learned nothing (a learner walk): with w₀ known the lesson shows
+    w − w₀ as the main window does, and w on request; the experiment keeps using w."""
+    start = snapshot_params(build_model(ModelSpec()))
+    ready.set_start(start)
+    ready.flush()
+    assert ready.learned_show.isEnabled() and ready.learned_show.currentData() == "delta"
+    assert ready.learned_view.colorbar_label() == "w − w₀"
+    np.testing.assert_allclose(ready.learned_view.current_weights()[0],
+                               trained.params["weights"] - start["weights"], rtol=1e-5,
+                               atol=1e-6)
+    ready.learned_show.setCurrentIndex(ready.learned_show.findData("weights"))
+    ready.flush()
+    np.testing.assert_allclose(ready.learned_view.current_weights()[0],
+                               trained.params["weights"])
+    # the untrained start: nothing changed yet, w shown
+    ready.learned_show.setCurrentIndex(ready.learned_show.findData("delta"))
+    ready.set_model(Snapshot(ModelSpec(), start, 0, 0))
+    ready.flush()
+    assert not ready.learned_show.isEnabled()
+    np.testing.assert_allclose(ready.learned_view.current_weights()[0], start["weights"])
+
+
 def test_chapter_model_is_marked(ready):
     assert "This is the fastai chapter 04_mnist_basics model" in ready.badge.text()
 
