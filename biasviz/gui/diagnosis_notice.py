@@ -321,6 +321,9 @@ def _sentence(text: str) -> str:
 LESSON_TAB_PADDING = 40  # a tab's width beyond its text: margins and its close button
 
 
+OPEN_LONG, OPEN_SHORT = "Why? How to fix…", "Why?"
+
+
 class NoticeChip(QFrame):
     """The notice as one line in a corner (the tab bar's): icon, title, "Why? How to
     fix…", close; the full :class:`DiagnosisNotice` (evidence, fix buttons, details) opens
@@ -356,12 +359,16 @@ class NoticeChip(QFrame):
         self.title_label.setMinimumWidth(self.title_label.fontMetrics().horizontalAdvance(
             "x" * 22))
         self.open_button = QToolButton()
-        self.open_button.setText("Why? How to fix…")
+        self.open_button.setText(OPEN_LONG)
         self.open_button.setAutoRaise(True)
-        self.open_button.setToolTip("The evidence, and buttons that apply a fix")
+        self.open_button.setToolTip("Why? How to fix… The evidence, and buttons that apply "
+                                    "a fix")
         self.open_button.clicked.connect(self.open)
-        # never cut ("Why…ix…" beside four lessons' tabs at 1280×720): the title elides
-        self.open_button.setMinimumWidth(self.open_button.sizeHint().width())
+        # never cut ("Why…ix…" beside four lessons' tabs at 1280×720): the title elides,
+        # and where the title is shortened the button says just "Why?" and leaves it
+        # the room ("⚠ Many hidden neurons … Why? How to fix…" beside lessons' tabs)
+        self._open_widths = {text: self._button_width(text) for text in (OPEN_LONG, OPEN_SHORT)}
+        self.open_button.setMinimumWidth(self._open_widths[OPEN_LONG])
         self.close_button = _dismiss_button(self, notice.dismiss)
         # The tab bar's first tabs (the main views), set by the window: the notice gets
         # the room they leave, before the lessons' tabs (which elide, then scroll)
@@ -404,12 +411,35 @@ class NoticeChip(QFrame):
         return QSize(max(180, super().minimumSizeHint().width()),
                      super().minimumSizeHint().height())
 
+    def _button_width(self, text: str) -> int:
+        old = self.open_button.text()
+        self.open_button.setText(text)
+        width = self.open_button.sizeHint().width()
+        self.open_button.setText(old)
+        return width
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit_button()
+
+    def _fit_button(self) -> None:
+        """"Why? How to fix…" where the whole title fits beside it, else "Why?"."""
+        title = self.title_label
+        full = title.fontMetrics().horizontalAdvance(title.full_text()) + 8
+        spare = self._open_widths[OPEN_LONG] - self._open_widths[OPEN_SHORT]
+        have = title.width() + (spare if self.open_button.text() == OPEN_SHORT else 0)
+        text = OPEN_LONG if have >= full + spare else OPEN_SHORT
+        if text != self.open_button.text():
+            self.open_button.setText(text)
+            self.open_button.setMinimumWidth(self._open_widths[text])
+
     def refresh(self) -> None:
         first = self.notice.current()
         news = self.notice.has_news()
         if first is not None:
             self.title_label.set_full_text(first.title, _sentence(first.evidence))
             self.setToolTip(f"{first.title}. {_sentence(first.evidence)}")
+            self._fit_button()
         self.setVisible(news)
         if not news:
             self.notice.hide()
