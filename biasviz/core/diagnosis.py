@@ -886,8 +886,10 @@ def _check_flat(spec, config, fwd, labels, losses, accuracies, causes,
             or last < FLAT_STILL_HIGH * start):
         return None
     span = step_of(finite.size - 1) - step_of(finite.size - 2 * window) + 1
+    # the first step's loss, not the median of the first few: a run that blew up at
+    # once said "(it started at 39.9)" of a ten-class loss that starts near 2.3
     evidence = (f"over the last {span:,} steps the training loss stayed at "
-                f"{_num(last)} (it started at {_num(start)})")
+                f"{_num(last)} (its first step's was {_num(float(finite[0]))})")
     if accuracies.size and np.isfinite(accuracies[-1]):
         evidence += f", validation accuracy {100 * accuracies[-1]:.1f}%"
     evidence += " — see the loss curve."

@@ -508,10 +508,10 @@ class SaturationLesson(ui.SideBySideLesson):
                 why = ""
             parts.append(
                 f"<span style='color:{c(COLORS[i])}'><b>{names[i]}</b></span>{same}: "
-                f"{100 * s.share_saturated:.0f}% of the images in the flat tails, "
-                f"<b>{100 * s.share_wrong_saturated:.0f}% wrong and flat</b>; its errors "
-                f"send back {_share(self._signals[i])} of the most they could{why}; "
-                f"{acc(i)} right.")
+                f"{100 * s.share_saturated:.0f}% of the training images in the flat "
+                f"tails, <b>{100 * s.share_wrong_saturated:.0f}% wrong and flat</b>; its "
+                f"errors send back {_share(self._signals[i])} of the most they could"
+                f"{why}; {acc(i)} of the validation images right.")
         self.stats_label.setText("<br>".join(parts))
         big, small = self.big_spin.value(), self.small_spin.value()
         x = self._probe_x
