@@ -61,7 +61,8 @@ def detect_format(data: bytes, suffix: str) -> str:
             _looks_like_text(head):
         return "json"
     if suffix in EXPORT_ONLY_SUFFIXES:
-        raise Refused(f"{suffix} files are export-only; import .npz, .pt or .json")
+        raise Refused(f"{suffix} files are export-only; import .npz, .pt (.pth, .bin), .json "
+                      "or a weights-only .npy")
     if suffix in IMPORT_SUFFIXES:
         return IMPORT_SUFFIXES[suffix]
     raise Refused(
