@@ -153,8 +153,8 @@ def caption_for(model) -> str:
                 else "Press Space to start: the weights begin as random noise"
                 if model.spec.init.value != "zeros" else "Press Space to start from all zeros")
         return f"{what}: {model.spec.describe()} on {model.data.describe()}. {hint}."
-    keys = "" if model.state.value == "running" else \
-        " — Space to go on, → one batch, ← to look back"
+    keys = (" — Space to pause, + / − speed" if model.state.value == "running" else
+            " — Space to go on, → one batch, ← to look back, + / − speed")
     # the epoch as the progress bar counts it: the one going on, or the one just ended
     where = (f"end of epoch {epoch:,}" if ended is not None and ended.step == step
              else f"in epoch {epoch + 1:,}")
