@@ -381,13 +381,15 @@ def test_csv_holds_the_first_layer(tmp_path, key):
 
 
 # -- png ---------------------------------------------------------------------------------------------
-def tile_pixel(row: int, col: int, tile: int = 0, cols: int = 1, scale: int = 8, gap: int = 2):
-    """Centre of weight pixel (row, col) of a tile in the picture (x, y)."""
+def tile_pixel(row: int, col: int, tile: int = 0, cols: int = 1, scale: int = 8, gap: int = 2,
+               label: int = 0):
+    """Centre of weight pixel (row, col) of a tile in the picture (x, y); ``label``: the
+    height of the name above each tile (pictures of more than one tile)."""
     r, c = divmod(tile, cols)
     side = 28 * scale
     return (
         gap + c * (side + gap) + col * scale + scale // 2,
-        gap + r * (side + gap) + row * scale + scale // 2,
+        gap + label + r * (side + gap + label) + row * scale + scale // 2,
     )
 
 
@@ -432,14 +434,21 @@ def test_png_limit_is_shared_across_tiles(tmp_path):
     params = {"weights": np.zeros((10, 784), np.float32), "biases": np.zeros(10, np.float32)}
     params["weights"][0, 0] = 1.0
     params["weights"][1, 0] = 0.5
-    export_params(tmp_path / "ten.png", ModelFile(spec, params, {}))
+    export_params(tmp_path / "ten.png", ModelFile(spec, params, {"class_names": list("ABCDEFGHIJ")}))
+    label = paramfiles.PNG_LABEL_HEIGHT
     with Image.open(tmp_path / "ten.png") as im:
         cols, rows, scale = paramfiles.png_layout(10, 28)
         assert (cols, rows, scale) == (5, 2, 8)
-        assert im.size == (5 * 224 + 6 * 2, 2 * 224 + 3 * 2 + paramfiles.PNG_LEGEND_HEIGHT)
+        assert im.size == (5 * 224 + 6 * 2,
+                           2 * (224 + label) + 3 * 2 + paramfiles.PNG_LEGEND_HEIGHT)
         rgb = im.convert("RGB")
-        strong = rgb.getpixel(tile_pixel(0, 0, tile=0, cols=5))
-        half = rgb.getpixel(tile_pixel(0, 0, tile=1, cols=5))
+        strong = rgb.getpixel(tile_pixel(0, 0, tile=0, cols=5, label=label))
+        half = rgb.getpixel(tile_pixel(0, 0, tile=1, cols=5, label=label))
+        embedded = json.loads(im.text["biasviz"])
+        # each tile named above it: light text in the band over tile 0
+        band = [rgb.getpixel((x, y)) for x in range(2, 226) for y in range(3, 2 + label)]
+    assert any(min(px) > 180 for px in band)
+    assert embedded["picture"]["labels"] == list("ABCDEFGHIJ")
     # one scale for all tiles: the 0.5 weight is paler than the 1.0 weight
     assert half[1] > strong[1] + 40
 
@@ -451,7 +460,10 @@ def test_png_cnn_kernels(tmp_path):
     cols, rows, scale = paramfiles.png_layout(4, 3)
     with Image.open(tmp_path / "k.png") as im:
         assert im.size == (cols * 3 * scale + (cols + 1) * 2,
-                           rows * 3 * scale + (rows + 1) * 2 + paramfiles.PNG_LEGEND_HEIGHT)
+                           rows * (3 * scale + paramfiles.PNG_LABEL_HEIGHT) + (rows + 1) * 2
+                           + paramfiles.PNG_LEGEND_HEIGHT)
+        labels = json.loads(im.text["biasviz"])["picture"]["labels"]
+    assert labels == [f"kernel {i}" for i in range(4)]
     assert 200 <= 3 * scale <= 224
 
 

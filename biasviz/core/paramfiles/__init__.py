@@ -78,6 +78,7 @@ from biasviz.core.paramfiles.npz import read_npy, read_npz, write_npz
 from biasviz.core.paramfiles.png import (
     PNG_GAP,
     PNG_GAP_COLOR,
+    PNG_LABEL_HEIGHT,
     PNG_LEGEND_HEIGHT,
     PNG_MAX_SIDE,
     PNG_SCALE,
@@ -274,6 +275,7 @@ __all__ = [
     "ModelFile",
     "PNG_GAP",
     "PNG_GAP_COLOR",
+    "PNG_LABEL_HEIGHT",
     "PNG_LEGEND_HEIGHT",
     "PNG_MAX_SIDE",
     "PNG_SCALE",

@@ -20,6 +20,8 @@ PNG_GAP = 2  # pixels between tiles and around the grid
 PNG_MAX_SIDE = 4096  # big hidden layers get smaller tiles so the picture stays sane
 PNG_GAP_COLOR = (64, 64, 64)
 PNG_LEGEND_HEIGHT = 60  # the colour bar and its values under the tiles
+PNG_LABEL_HEIGHT = 18  # a tile's name above it (more than one tile)
+PNG_LABEL_SIZE = 12
 _LEGEND_TEXT = (235, 235, 235)
 
 
@@ -42,8 +44,37 @@ def png_layout(n_tiles: int, side: int) -> tuple[int, int, int]:
     return cols, rows, max(1, min(scale, fit))
 
 
+def _font(size: int):  # noqa: ANN202 - a PIL font
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except (OSError, TypeError):  # Pillow without FreeType: the small bitmap font
+        return ImageFont.load_default()
+
+
+def tile_labels(mf: ModelFile, n: int, tile_px: int) -> list[str]:
+    """What each tile is ("T-shirt/top", "hidden 3", "kernel 2"), as the app's view names
+    them; the bare numbers where names do not fit a tile; none for one tile, or where
+    even numbers do not fit (a picture of unlabelled tiles said nothing of which is which)."""
+    from PIL import Image, ImageDraw
+
+    if n <= 1:
+        return []
+    from biasviz.core.weight_display import first_layer_names
+
+    names = first_layer_names(mf.spec, n, mf.metadata.get("class_names") or ())
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength
+    font = _font(PNG_LABEL_SIZE)
+    for labels in (names, [str(i) for i in range(n)]):
+        if all(measure(text, font=font) <= tile_px - 2 for text in labels):
+            return labels
+    return []
+
+
 def weight_picture(mf: ModelFile) -> tuple[np.ndarray, dict]:
-    """The RGB grid (h, w, 3) of first-layer weights and how it was drawn."""
+    """The RGB grid (h, w, 3) of first-layer weights and how it was drawn (with room for
+    each tile's label above it, ``info["labels"]``)."""
     weights, _ = first_layer(mf.params, mf.spec)
     side = mf.spec.kernel if mf.spec.kind is ModelKind.CNN else 28
     tiles = weights.reshape(-1, side, side)
@@ -52,14 +83,17 @@ def weight_picture(mf: ModelFile) -> tuple[np.ndarray, dict]:
     # One limit for all tiles, so that equal colours mean equal weights across neurons.
     limit = float(np.max(np.abs(tiles))) if tiles.size else 0.0
     tile_px = side * scale
-    height = rows * tile_px + (rows + 1) * PNG_GAP
+    labels = tile_labels(mf, n, tile_px)
+    label_h = PNG_LABEL_HEIGHT if labels else 0
+    pitch = tile_px + PNG_GAP + label_h
+    height = rows * pitch + PNG_GAP
     width = cols * tile_px + (cols + 1) * PNG_GAP
     canvas = np.empty((height, width, 3), dtype=np.uint8)
     canvas[:] = PNG_GAP_COLOR
     colours = diverging_rgb(tiles, limit)  # n, side, side, 3
     for i in range(n):
         r, c = divmod(i, cols)
-        y = PNG_GAP + r * (tile_px + PNG_GAP)
+        y = PNG_GAP + label_h + r * pitch
         x = PNG_GAP + c * (tile_px + PNG_GAP)
         big = np.repeat(np.repeat(colours[i], scale, axis=0), scale, axis=1)  # nearest
         canvas[y : y + tile_px, x : x + tile_px] = big
@@ -72,9 +106,25 @@ def weight_picture(mf: ModelFile) -> tuple[np.ndarray, dict]:
         "tile_pixels": tile_px,
         "scale": scale,
         "gap": PNG_GAP,
+        "label_height": label_h,
+        "labels": labels,
         "order": "row by row, neuron 0 top left",
     }
     return canvas, info
+
+
+def _draw_labels(image, info: dict) -> None:  # noqa: ANN001 - a PIL Image
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(image)
+    font = _font(PNG_LABEL_SIZE)
+    tile_px, label_h, cols = info["tile_pixels"], info["label_height"], info["columns"]
+    pitch = tile_px + PNG_GAP + label_h
+    for i, text in enumerate(info["labels"]):
+        r, c = divmod(i, cols)
+        x = PNG_GAP + c * (tile_px + PNG_GAP) + tile_px // 2
+        draw.text((x, PNG_GAP + r * pitch + label_h // 2), text, fill=_LEGEND_TEXT,
+                  font=font, anchor="mm")
 
 
 def _signed(value: float) -> str:
@@ -85,7 +135,7 @@ def _signed(value: float) -> str:
 def with_legend(canvas: np.ndarray, limit: float):  # noqa: ANN201 - a PIL Image
     """``canvas`` above a strip that reads its colours: "weight", then a bar from blue
     (−limit) through white (0) to red (+limit) with those three values under it."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     height, width = canvas.shape[:2]
     image = Image.new("RGB", (width, height + PNG_LEGEND_HEIGHT), PNG_GAP_COLOR)
@@ -94,10 +144,7 @@ def with_legend(canvas: np.ndarray, limit: float):  # noqa: ANN201 - a PIL Image
     values = np.linspace(-1.0, 1.0, max(right - left, 1), dtype=np.float32)
     bar = np.repeat(diverging_rgb(values, 1.0)[None, :, :], 12, axis=0)
     draw = ImageDraw.Draw(image)
-    try:
-        font = ImageFont.load_default(size=13)
-    except (OSError, TypeError):  # Pillow without FreeType: the small bitmap font
-        font = ImageFont.load_default()
+    font = _font(13)
     middle = (left + right) // 2
     caption = "weight" if limit else "weight (all 0)"
     draw.text((middle, height + 3), caption, fill=_LEGEND_TEXT, font=font, anchor="ma")
@@ -114,6 +161,7 @@ def write_png(mf: ModelFile) -> Callable[[IO[bytes]], None]:
 
     canvas, drawing = weight_picture(mf)
     image = with_legend(canvas, drawing["color_limit"])
+    _draw_labels(image, drawing)
     drawing["legend_height"] = PNG_LEGEND_HEIGHT
     png_info = PngImagePlugin.PngInfo()
     envelope = {
