@@ -434,7 +434,7 @@ def run_peak(epochs: int, cycle_tabs: bool, child_at_start: bool = True) -> dict
     w.show()
     for _ in range(10):
         app.processEvents()
-    sampler.mark("engine loaded (import torch)")
+    sampler.mark("engine loaded")
     s = w.session
     s.load_engine_now()
     for _ in range(10):

@@ -578,7 +578,7 @@ def _build_spec(ns: argparse.Namespace, task):
 
 
 def _build_config(ns: argparse.Namespace):
-    from biasviz.core.training import TrainConfig
+    from biasviz.core.spec import TrainConfig
 
     kwargs: dict = dict(_recipe(ns)[1].config_fields)
     for name in ("epochs", "lr", "batch_size", "optimizer", "loss", "seed"):
@@ -657,9 +657,9 @@ def cmd_train(ns: argparse.Namespace) -> int:
             f"{data.n_valid:,} validation images"
         )
 
-    from biasviz.core.training import Trainer
+    from biasviz.core.train_loop import make_trainer
 
-    trainer = model.trainer if model is not None else Trainer(spec, data, config)
+    trainer = model.trainer if model is not None else make_trainer(spec, data, config)
     # A session is trained through the app model, as the window does: every step into
     # the timeline, the history and the trained parameters reported per epoch.
     runner = _SessionRecorder(model) if model is not None else trainer
@@ -739,7 +739,7 @@ class _SessionRecorder:
         return self.trainer.step
 
     def run(self, epochs: int):
-        from biasviz.core.training import EpochMetrics, StepMetrics, TrainingEnded
+        from biasviz.core.train_loop import EpochMetrics, StepMetrics, TrainingEnded
 
         model, trainer = self.model, self.trainer
         model.training_started()
@@ -767,7 +767,7 @@ class _SessionRecorder:
 
 def _train_loop(trainer, epochs: int, status: StatusLine | None, quiet: bool):
     """Consume ``trainer.run(epochs)``; return (last validation accuracy, end event)."""
-    from biasviz.core.training import EpochMetrics, StepMetrics, TrainingEnded
+    from biasviz.core.train_loop import EpochMetrics, StepMetrics, TrainingEnded
 
     accuracy: float | None = None
     ended = None
@@ -916,7 +916,7 @@ class _RecordingTrainer:
         return self.trainer.step
 
     def run(self, epochs: int):
-        from biasviz.core.training import EpochMetrics, StepMetrics
+        from biasviz.core.train_loop import EpochMetrics, StepMetrics
 
         for event in self.trainer.run(epochs):
             if isinstance(event, StepMetrics):
@@ -1065,14 +1065,14 @@ def _trained_animator(ns: argparse.Namespace, options, status: StatusLine | None
 
     from biasviz.core.spec import MODEL_LABELS
     from biasviz.core.timeline import Timeline
-    from biasviz.core.training import Trainer
+    from biasviz.core.train_loop import make_trainer
 
     options = replace(
         options,
         title=f"{MODEL_LABELS[spec.kind]} · {data.describe()} · {dataset.name}",
         class_names=tuple(data.class_names) if task.is_binary else None,
     )
-    trainer = Trainer(spec, data, config)
+    trainer = make_trainer(spec, data, config)
     timeline = Timeline(budget_bytes=int(ns.budget * 2**20))
     recorder = _RecordingTrainer(trainer, timeline)
     if not quiet:

@@ -187,6 +187,11 @@ class AppModel:
         # to the training thread while a run is paused (set_param_sink).
         self._param_sink: Callable[[Params], None] | None = None
         self._previewing = False  # show_preview was asked for: settings keep it current
+        # The window loads torch in the background when a model needs it (the CNN): a
+        # change to one then previews it and asks for the engine ("engine" event) instead
+        # of importing torch (~2 s) on the GUI thread.  Scripts and the CLI import at once.
+        self.torch_in_background = False
+        self._pending_params: Params | None = None  # an import's, while torch loads
 
     # ------------------------------------------------------------------ state
     def set_state(self, state: RunState) -> None:
@@ -236,9 +241,14 @@ class AppModel:
 
     # ------------------------------------------------------------------ engine
     def attach_engine(self) -> None:
-        """Build the trainer (imports torch: call it off the path to the first window)."""
-        self._new_model()
-        self.set_state(RunState.READY)
+        """Build the trainer (the CNN's imports torch: call it off the path to the first
+        window); parameters a model was previewed with (an import) are kept."""
+        params, self._pending_params = self._pending_params, None
+        if params is None and self.imported and self.snapshot is not None:
+            params = self.snapshot.params
+        self._new_model(params)
+        if self.trainer is not None:
+            self.set_state(RunState.READY)
 
     def show_preview(self) -> None:
         """Before the engine is ready: show the model about to be trained, its first
@@ -266,9 +276,17 @@ class AppModel:
         self.events.emit("model", snap)
 
     def _new_model(self, params: Params | None = None) -> None:
-        from biasviz.core.training import Trainer
+        from biasviz.core.train_loop import make_trainer, needs_torch, torch_loaded
 
-        self.trainer = Trainer(self.spec, self.data, self.config)
+        if self.torch_in_background and needs_torch(self.spec) and not torch_loaded():
+            self.trainer = None
+            self.set_state(RunState.LOADING)
+            self._previewing = True
+            self._preview(params)
+            self._pending_params = params
+            self.events.emit("engine", self.spec)
+            return
+        self.trainer = make_trainer(self.spec, self.data, self.config)
         self._adopt_new_model(params)
 
     def _adopt_new_model(self, params: Params | None = None) -> None:
@@ -499,7 +517,7 @@ class AppModel:
         if self.state is RunState.RUNNING:
             return False, "Training is running: pause or stop it to edit the bias."
         if self.state is RunState.LOADING:
-            return False, "Loading PyTorch…"
+            return False, "Loading the training engine…"
         if self.scrub_step is not None:
             return False, "Showing a past moment of training: press Now to edit the bias."
         if self.spec.kind is ModelKind.SINGLE and self.spec.bias_mode is BiasMode.NONE:
@@ -806,10 +824,10 @@ class AppModel:
             raise
         except (BiasvizError, KeyError, TypeError, ValueError, IndexError) as exc:
             raise ParamFileError(f"cannot open this session: {exc}") from None
-        from biasviz.core.training import Trainer
+        from biasviz.core.train_loop import make_trainer
 
         try:  # the engine too is built before anything changes
-            trainer = Trainer(spec, data, config)
+            trainer = make_trainer(spec, data, config)
             trainer.set_params(params["current"])
             trainer.restore_position(step, epoch, engine, order_state, epoch_losses)
         except (BiasvizError, KeyError, TypeError, ValueError) as exc:

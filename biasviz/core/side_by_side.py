@@ -28,22 +28,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from biasviz.core.datasets import Task, TaskData
 from biasviz.core.errors import ConfigError
-
-if TYPE_CHECKING:  # pragma: no cover - typing only; the engine imports torch
-    from biasviz.core.training import (
-        EpochMetrics,
-        Paused,
-        StepMetrics,
-        Trainer,
-        TrainingControl,
-        TrainingEnded,
-    )
+from biasviz.core.train_loop import (
+    EndReason,
+    EpochMetrics,
+    Paused,
+    StepMetrics,
+    TrainerCore,
+    TrainingControl,
+    TrainingEnded,
+)
 
 
 # -- events ----------------------------------------------------------------------------
@@ -89,7 +87,7 @@ class AllEnded:
     ends: tuple[TrainingEnded, ...]
 
 
-def _check_lockstep(trainers: Sequence[Trainer]) -> None:
+def _check_lockstep(trainers: Sequence[TrainerCore]) -> None:
     if not trainers:
         raise ConfigError("train_together needs at least one trainer")
     first = trainers[0]
@@ -113,7 +111,7 @@ def _check_lockstep(trainers: Sequence[Trainer]) -> None:
 
 
 def train_together(
-    trainers: Sequence[Trainer],
+    trainers: Sequence[TrainerCore],
     epochs: int | None = None,
     control: TrainingControl | None = None,
 ) -> Iterator[StepsTogether | EpochsTogether | ModelEnded | Paused | AllEnded]:
@@ -123,15 +121,6 @@ def train_together(
     (before training anything) when the trainers cannot go in lockstep: different
     data sizes or batch sizes, different batch-order seeds, or different positions.
     """
-    from biasviz.core.training import (
-        EndReason,
-        EpochMetrics,
-        Paused,
-        StepMetrics,
-        TrainingControl,
-        TrainingEnded,
-    )
-
     trainers = list(trainers)
     _check_lockstep(trainers)
     control = control or TrainingControl()

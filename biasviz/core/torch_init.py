@@ -15,7 +15,16 @@ torch's CPU generator is a Mersenne Twister (mt19937) seeded like numpy's legacy
   Box-Muller on blocks of 16 (the first 8 paired with the last 8); when the count is
   not a multiple of 16 the last 16 are drawn again and transformed as one block;
 - ``randn`` of fewer than 16: a double-precision Box-Muller per pair of 64-bit draws,
-  whose second value is kept in the generator for the next call.
+  whose second value is kept in the generator for the next call;
+- ``randperm(n)``: Fisher-Yates, swapping item ``i`` with item ``i + draw % (n - i)``
+  for ``i`` from 0 to ``n - 2``, one 32-bit draw each (aten's ``randperm_cpu``);
+- ``get_state()``: 5,056 bytes (``CPUGeneratorImplState``, little-endian): the seed
+  (u64), ``left`` and ``seeded`` (i32), ``next`` (u64), the 624 words of state (u64
+  each), then the cached normals (``normal_y`` and its flag are the double one).
+
+With these, the window trains the single neuron, the linear model and the MLP without
+importing torch (~650 MB and 2 s): the batch orders, and the state a session file keeps
+of them, are torch's own, byte for byte.
 """
 
 from __future__ import annotations
@@ -32,16 +41,81 @@ _UNIT_24 = np.float32(2.0**-24)
 _BLOCK = 16
 
 
+STATE_BYTES = 5056
+_N = 624  # mt19937's words of state
+_WORDS = slice(24, 24 + 8 * _N)
+_NORMAL_Y, _NORMAL_VALID = slice(5024, 5032), slice(5040, 5044)
+
+
 class TorchCpuGenerator:
-    """The draws of ``torch.Generator().manual_seed(seed)`` on the CPU."""
+    """The draws of ``torch.Generator().manual_seed(seed)`` on the CPU, and its state."""
 
     def __init__(self, seed: int) -> None:
         self._bits = np.random.MT19937()
-        self._bits._legacy_seeding(int(seed) & 0xFFFFFFFF)
+        self._seed = int(seed) & 0xFFFFFFFFFFFFFFFF
+        self._bits._legacy_seeding(self._seed & 0xFFFFFFFF)
+        self._fresh = True  # nothing drawn since seeding (torch's next is 0, not 624)
         self._next_normal: float | None = None  # the cached second Box-Muller value
+        self._tail = np.zeros(STATE_BYTES - _WORDS.stop, np.uint8)  # the cached normals
 
     def _random32(self, n: int) -> np.ndarray:
+        if n:
+            self._fresh = False
         return self._bits.random_raw(n).astype(np.uint32)
+
+    def randperm(self, n: int) -> np.ndarray:
+        """``torch.randperm(n, generator=gen)`` (int64)."""
+        n = int(n)
+        if n < 2:
+            return np.arange(max(n, 0), dtype=np.int64)
+        draws = self._random32(n - 1).astype(np.int64)
+        targets = (draws % np.arange(n, 1, -1, dtype=np.int64)
+                   + np.arange(n - 1, dtype=np.int64)).tolist()
+        order = list(range(n))
+        for i, j in enumerate(targets):  # sequential by nature: ~60 ns a swap
+            order[i], order[j] = order[j], order[i]
+        return np.array(order, dtype=np.int64)
+
+    def get_state(self) -> np.ndarray:
+        """``gen.get_state().numpy()``: the generator as torch saves it (uint8)."""
+        bits = self._bits.state["state"]
+        pos = int(bits["pos"])
+        state = np.zeros(STATE_BYTES, np.uint8)
+        left, following = (1, 0 if self._fresh else _N) if pos >= _N else (_N + 1 - pos, pos)
+        state[0:8] = np.frombuffer(np.uint64(self._seed).tobytes(), np.uint8)
+        state[8:16] = np.frombuffer(np.array([left, 1], "<i4").tobytes(), np.uint8)
+        state[16:24] = np.frombuffer(np.uint64(following).tobytes(), np.uint8)
+        state[_WORDS] = np.frombuffer(
+            np.asarray(bits["key"], "<u8").tobytes(), np.uint8)
+        state[_WORDS.stop:] = self._tail
+        if self._next_normal is not None:
+            state[_NORMAL_Y] = np.frombuffer(np.float64(self._next_normal).tobytes(), np.uint8)
+            state[_NORMAL_VALID] = np.frombuffer(np.int32(1).tobytes(), np.uint8)
+        return state
+
+    def set_state(self, state: np.ndarray) -> None:
+        """``gen.set_state(...)``: ValueError when ``state`` is not one torch could save."""
+        raw = np.ascontiguousarray(state, dtype=np.uint8).ravel()
+        if raw.size != STATE_BYTES:
+            raise ValueError(f"{raw.size} bytes where a generator's state has {STATE_BYTES}")
+        left, _seeded = (int(v) for v in np.frombuffer(raw[8:16].tobytes(), "<i4"))
+        following = int(np.frombuffer(raw[16:24].tobytes(), "<u8")[0])
+        words = np.frombuffer(raw[_WORDS].tobytes(), "<u8")
+        if not 1 <= left <= _N or following > _N or int(words.max()) > 0xFFFFFFFF:
+            raise ValueError("the generator's state is not one torch could have saved")
+        if left > 1 and following != _N + 1 - left:
+            raise ValueError("the generator's position does not add up")
+        pos = _N if left == 1 else following
+        self._bits.state = {"bit_generator": "MT19937",
+                            "state": {"key": words.astype(np.uint32), "pos": pos}}
+        self._seed = int(np.frombuffer(raw[0:8].tobytes(), "<u8")[0])
+        self._fresh = left == 1 and following == 0
+        valid = int(np.frombuffer(raw[_NORMAL_VALID].tobytes(), "<i4")[0])
+        self._next_normal = (float(np.frombuffer(raw[_NORMAL_Y].tobytes(), "<f8")[0])
+                             if valid else None)
+        self._tail = raw[_WORDS.stop:].copy()
+        self._tail[_NORMAL_Y.start - _WORDS.stop:_NORMAL_Y.stop - _WORDS.stop] = 0
+        self._tail[_NORMAL_VALID.start - _WORDS.stop:_NORMAL_VALID.stop - _WORDS.stop] = 0
 
     def rand(self, n: int) -> np.ndarray:
         """``torch.rand(n, generator=gen)`` (float32 in [0, 1))."""

@@ -14,17 +14,24 @@ single steps, slow motion, and edits queued by another thread (applied between t
 batches, never in the middle of one).  Consumers that want fewer updates throttle on
 their side; the engine itself never sleeps unless asked to.
 
-:class:`biasviz.core.training.Trainer` adds torch: it builds and initializes the models,
-draws the batch order with torch's generator, and trains the CNN with autograd.  This
-module needs no torch so that the window's training process
-(:mod:`biasviz.core.train_process`) starts in a fraction of a second and stays small.
+:class:`NumpyTrainer` is the trainer of the window, its lessons and the CLI for the single
+neuron, the linear model and the MLP: their first parameters and batch orders are
+torch's, drawn without torch (:mod:`biasviz.core.torch_init`).
+:class:`biasviz.core.training.Trainer` adds torch: it builds and initializes the models
+with torch and trains the CNN with autograd (and, with ``engine="torch"``, any model: the
+reference the numpy engine is tested against).  :func:`make_trainer` picks one.  This
+module needs no torch, so that the window and its training process
+(:mod:`biasviz.core.train_process`) start in a fraction of a second and stay small (torch
+is ~650 MB and 2 s to import).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -34,6 +41,7 @@ import numpy as np
 
 from biasviz.core import engine_numpy
 from biasviz.core.datasets import TaskData
+from biasviz.core.errors import ConfigError
 from biasviz.core.spec import (
     BiasMode,
     BinaryLoss,
@@ -44,6 +52,7 @@ from biasviz.core.spec import (
     TrainConfig,
     validate_params,
 )
+from biasviz.core.torch_init import TorchCpuGenerator, initial_params
 
 # The numpy engine converts validation images to float in chunks this size, into a
 # buffer kept for the trainer's life (0.8 MB: converted and read while in cache).
@@ -253,6 +262,108 @@ class OrderSource(Protocol):
     def next_order(self, n: int) -> np.ndarray: ...
 
 
+class SeededOrder:
+    """The batch order drawn as torch's generator seeded with the config's seed draws it
+    (``torch.randperm``, reproduced without torch in :mod:`biasviz.core.torch_init`, byte
+    for byte, states included), so that a run's batches are the same whichever engine
+    trains it, and the code behind a run draws them again with torch.
+
+    Draws may run ahead of the training that uses them (the training process gets its
+    orders in advance): :meth:`draw` remembers the generator's state before each draw,
+    :meth:`used` says how many of those the training has started, and :meth:`state` and
+    :meth:`rewind_unused` give back the state as if only the used draws had been made.
+    States are torch's (``Generator.get_state()``, uint8) as numpy arrays.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._gen = TorchCpuGenerator(int(seed))
+        self._before: list[np.ndarray] = []  # states before the draws not yet used
+        self._started: np.ndarray | None = None  # the state before the last used draw
+        # Orders drawn ahead by :meth:`prefetch` and not handed out yet: (state before, order)
+        self._ready: deque[tuple[np.ndarray, np.ndarray]] = deque()
+
+    def draw(self, n: int) -> np.ndarray:
+        if self._ready and len(self._ready[0][1]) == n:
+            before, order = self._ready.popleft()
+            self._before.append(before)
+            return order
+        self._drop_ready()
+        before, order = self._fresh(n)
+        self._before.append(before)
+        return order
+
+    def _fresh(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """A new draw from the generator: (its state before, the order)."""
+        before = self._gen.get_state()
+        return before, self._gen.randperm(n)
+
+    def prefetch(self, count: int, n: int) -> None:
+        """Draw up to ``count`` orders of ``n`` ahead, while nothing waits for them (the
+        window between runs): the next run's draws then cost nothing.  The chapter's 245
+        epochs took the thread that feeds the training process ~12 ms of draws at the
+        run's start, holding the GIL the window needed to show it.  The generator reads
+        as if they were not drawn (:meth:`state`); a draw of another ``n``, a rewind or a
+        new state forgets them."""
+        if self._ready and len(self._ready[0][1]) != n:
+            self._drop_ready()
+        while len(self._ready) < count:
+            self._ready.append(self._fresh(n))
+
+    def prefetched(self) -> int:
+        """How many orders are drawn ahead (:meth:`prefetch`)."""
+        return len(self._ready)
+
+    def _drop_ready(self) -> None:
+        if self._ready:
+            self._gen.set_state(self._ready[0][0])
+            self._ready.clear()
+
+    def used(self, count: int) -> None:
+        count = min(max(0, int(count)), len(self._before))
+        if count:
+            self._started = self._before[count - 1]
+        del self._before[:count]
+
+    def next_order(self, n: int) -> np.ndarray:
+        order = self.draw(n)
+        self.used(1)
+        return order
+
+    def state(self) -> np.ndarray:
+        if self._before:
+            return self._before[0].copy()
+        return self._ready[0][0].copy() if self._ready else self._gen.get_state()
+
+    def epoch_start_state(self) -> np.ndarray:
+        """The state before the draw of the epoch under way: set back to it, the next
+        draw is that epoch's order again (a session saved mid-epoch)."""
+        return self._started.copy() if self._started is not None else self.state()
+
+    def rewind_epoch(self) -> None:
+        """Set back to before the draw of the epoch under way: the next draw is that
+        epoch's order again (a run stopped in mid-epoch)."""
+        self.set_state(self.epoch_start_state())
+
+    def give_back(self) -> None:
+        """The last order handed out was not used (a run stopped before its epoch's
+        first batch): the next draw is that order again."""
+        self.rewind_epoch()
+
+    def rewind_unused(self) -> None:
+        """Forget the draws that were never used: the next draw repeats the first."""
+        if self._before:
+            self._gen.set_state(self._before[0])
+            self._before.clear()
+            self._ready.clear()  # drawn after those
+
+    def set_state(self, state: np.ndarray) -> None:
+        """Go on from ``state`` (ValueError when it is not a generator's state)."""
+        self._gen.set_state(state)
+        self._before.clear()
+        self._ready.clear()
+        self._started = None
+
+
 def batches_in_epoch(n_train: int, batch_size: int) -> int:
     """Batches in an epoch of ``n_train`` images (the last one may be short)."""
     return max(1, math.ceil(int(n_train) / int(batch_size)))
@@ -352,6 +463,74 @@ class TrainerCore:
             give_back = getattr(self._order_source, "give_back", None)
             if give_back is not None:
                 give_back()
+
+    # -- position in training (session files, "train from a past moment") -----------------
+    @property
+    def order(self) -> SeededOrder:
+        """The batch order's generator (the training process draws from it ahead)."""
+        assert isinstance(self._order_source, SeededOrder)
+        return self._order_source
+
+    def _restart_position(self) -> None:
+        """Step 0 of a new training: the batch order starts again from the seed."""
+        self.step = 0
+        self.epoch = 0
+        self._epoch_position = 0
+        self._drop_resume()
+        self._order_source = SeededOrder(self.config.seed)
+        self._make_optimizer()
+
+    def position_state(self) -> dict:
+        """Where training stands, JSON-able (the batch order's state is
+        :meth:`order_state`; the losses of an unfinished epoch's batches are
+        :meth:`epoch_in_progress`'s).  Saved while a run is paused mid-epoch, it says
+        which batch of the epoch comes next."""
+        position, _losses, per_epoch = self.epoch_in_progress()
+        return {"step": int(self.step), "epoch": int(self.epoch),
+                "optimizer": self.config.optimizer.value,
+                "epoch_position": int(position), "batches_per_epoch": int(per_epoch)}
+
+    def order_state(self) -> np.ndarray:
+        """The batch-order generator's state (uint8, torch's): restored, the next epochs
+        draw the same batches as they would have.  In an unfinished epoch, the state
+        before its draw: the epoch's order is drawn again and goes on from its next
+        batch."""
+        if self.epoch_in_progress()[0] > 0:
+            return self.order.epoch_start_state()
+        return self.order.state()
+
+    def restore_position(self, step: int, epoch: int, state: dict | None = None,
+                         order_state: np.ndarray | None = None,
+                         epoch_losses: np.ndarray | None = None) -> None:
+        """Continue from a saved position (a session file), in the middle of an epoch
+        when it was saved there (``state["epoch_position"]``, ``epoch_losses``).  Adam's
+        running averages are not saved: they start afresh (SGD, the chapter's
+        optimizer, has none)."""
+        state = state or {}
+        position = int(state.get("epoch_position", 0))
+        saved_per_epoch = int(state.get("batches_per_epoch", self.batches_per_epoch))
+        losses = [] if epoch_losses is None else [float(v) for v in np.ravel(epoch_losses)]
+        if not 0 <= position < max(1, saved_per_epoch) or len(losses) != position:
+            raise ConfigError(f"its position in the epoch (batch {position} of "
+                              f"{saved_per_epoch}) is damaged")
+        self.step, self.epoch = int(step), int(epoch)
+        if order_state is not None:
+            try:
+                self.order.set_state(np.asarray(order_state))
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"the saved batch order is damaged ({exc})") from None
+        self._drop_resume()
+        # (other data, e.g. a stand-in for a missing dataset: a new epoch instead)
+        if position and saved_per_epoch == self.batches_per_epoch:
+            self.resume_epoch_at(position, losses)
+        self._make_optimizer()
+
+    def rewind(self, step: int, epoch: int) -> None:
+        """Go back to an earlier step (its parameters set with :meth:`set_params`); the
+        batch order goes on from where it is, so the new branch sees new batches."""
+        self.step, self.epoch = int(step), int(epoch)
+        self._drop_resume()
+        self._make_optimizer()
 
     def snapshot(self) -> Snapshot:
         """Copies of the parameters and of the last update."""
@@ -670,3 +849,73 @@ class RecordingPace:
             self.stride = min(self.stride * 2, 1 << 16)
         elif self.stride > 1 and not self._too_much(self.stride / 4):
             self.stride //= 2
+
+
+# -- the window's trainer ------------------------------------------------------------------
+class NumpyTrainer(TrainerCore):
+    """The numpy engine's trainer without torch: the single neuron, the linear model and
+    the MLP, as :class:`biasviz.core.training.Trainer` trains them, from the same first
+    parameters (:func:`~biasviz.core.torch_init.initial_params`: torch's draws, equal
+    within a float32 rounding) and the same batch orders (torch's, byte for byte).  The
+    window, its lessons and sessions use it: torch (~650 MB, 2 s to import) is loaded only
+    for the CNN and ``.pt`` files.
+
+    ``run`` continues from where the last run ended; ``reset`` re-initializes the model
+    with the spec's seed and restarts the batch order.
+    """
+
+    def __init__(self, spec: ModelSpec, data: TaskData,
+                 config: TrainConfig | None = None) -> None:
+        check_fits(spec, data)
+        if not engine_numpy.supports(spec):
+            raise ConfigError(f"the numpy engine cannot train {spec.describe()}")
+        self._first = initial_params(spec)
+        super().__init__(spec, data, config or TrainConfig(), self._first, order=None)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the initial parameters (same seed), step 0, fresh optimizer."""
+        fast = self._fast
+        assert fast is not None
+        with self._lock:
+            fast.load(self._first)
+            self._has_update = False
+        self._restart_position()
+
+    def set_config(self, config: TrainConfig) -> None:
+        """Change how training goes on (lr, batch size, optimizer...) keeping parameters."""
+        old = self.config
+        self.config = config
+        if (config.batch_size, config.shuffle) != (old.batch_size, old.shuffle):
+            self._drop_resume()  # other batches: a reopened session's epoch starts anew
+        if config.optimizer is not old.optimizer:  # (Adam takes the lr at each step)
+            self._make_optimizer()
+
+
+def check_fits(spec: ModelSpec, data: TaskData) -> None:
+    """ConfigError unless the model's outputs are what the task needs."""
+    if spec.n_outputs != data.task.n_outputs:
+        raise ConfigError(
+            f"{spec.describe()} has {spec.n_outputs} output(s) but the task "
+            f"{data.describe()} needs {data.task.n_outputs}"
+        )
+
+
+def needs_torch(spec: ModelSpec) -> bool:
+    """Does training ``spec`` take torch (the CNN, trained with autograd)?"""
+    return not engine_numpy.supports(spec)
+
+
+def torch_loaded() -> bool:
+    """Is torch's trainer imported already (so that building one is quick)?"""
+    return "biasviz.core.training" in sys.modules
+
+
+def make_trainer(spec: ModelSpec, data: TaskData, config: TrainConfig | None = None) -> Any:
+    """The trainer the app uses for ``spec``: :class:`NumpyTrainer` where the numpy engine
+    trains it, else torch's :class:`~biasviz.core.training.Trainer` (imports torch)."""
+    if not needs_torch(spec):
+        return NumpyTrainer(spec, data, config)
+    from biasviz.core.training import Trainer
+
+    return Trainer(spec, data, config)

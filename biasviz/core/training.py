@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -45,10 +44,12 @@ from biasviz.core.train_loop import (  # noqa: F401 - re-exported for callers
     EpochMetrics,
     Event,
     Paused,
+    SeededOrder,
     StepMetrics,
     TrainerCore,
     TrainingControl,
     TrainingEnded,
+    check_fits,
 )
 
 EVAL_CHUNK = 4096
@@ -67,104 +68,6 @@ def _shared_tensor(a: np.ndarray) -> torch.Tensor:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         return torch.from_numpy(a)
-
-
-class TorchOrder:
-    """The batch order drawn with torch's generator (seeded by the config's seed), so
-    that a run's batches are the same whichever engine trains it.
-
-    Draws may run ahead of the training that uses them (the training process gets its
-    orders in advance): :meth:`draw` remembers the generator's state before each draw,
-    :meth:`used` says how many of those the training has started, and :meth:`state` and
-    :meth:`rewind_unused` give back the state as if only the used draws had been made.
-    """
-
-    def __init__(self, seed: int) -> None:
-        self._gen = torch.Generator().manual_seed(int(seed))
-        self._before: list[torch.Tensor] = []  # states before the draws not yet used
-        self._started: torch.Tensor | None = None  # the state before the last used draw
-        # Orders drawn ahead by :meth:`prefetch` and not handed out yet: (state before, order)
-        self._ready: deque[tuple[torch.Tensor, np.ndarray]] = deque()
-
-    def draw(self, n: int) -> np.ndarray:
-        if self._ready and len(self._ready[0][1]) == n:
-            before, order = self._ready.popleft()
-            self._before.append(before)
-            return order
-        self._drop_ready()
-        before, order = self._fresh(n)
-        self._before.append(before)
-        return order
-
-    def _fresh(self, n: int) -> tuple[torch.Tensor, np.ndarray]:
-        """A new draw from the generator: (its state before, the order)."""
-        before = self._gen.get_state()
-        return before, torch.randperm(n, generator=self._gen).numpy()
-
-    def prefetch(self, count: int, n: int) -> None:
-        """Draw up to ``count`` orders of ``n`` ahead, while nothing waits for them (the
-        window between runs): the next run's draws then cost nothing.  The chapter's 245
-        epochs took the thread that feeds the training process ~12 ms of draws at the
-        run's start, holding the GIL the window needed to show it.  The generator reads
-        as if they were not drawn (:meth:`state`); a draw of another ``n``, a rewind or a
-        new state forgets them."""
-        if self._ready and len(self._ready[0][1]) != n:
-            self._drop_ready()
-        while len(self._ready) < count:
-            self._ready.append(self._fresh(n))
-
-    def prefetched(self) -> int:
-        """How many orders are drawn ahead (:meth:`prefetch`)."""
-        return len(self._ready)
-
-    def _drop_ready(self) -> None:
-        if self._ready:
-            self._gen.set_state(self._ready[0][0])
-            self._ready.clear()
-
-    def used(self, count: int) -> None:
-        count = min(max(0, int(count)), len(self._before))
-        if count:
-            self._started = self._before[count - 1]
-        del self._before[:count]
-
-    def next_order(self, n: int) -> np.ndarray:
-        order = self.draw(n)
-        self.used(1)
-        return order
-
-    def state(self) -> torch.Tensor:
-        if self._before:
-            return self._before[0]
-        return self._ready[0][0] if self._ready else self._gen.get_state()
-
-    def epoch_start_state(self) -> torch.Tensor:
-        """The state before the draw of the epoch under way: set back to it, the next
-        draw is that epoch's order again (a session saved mid-epoch)."""
-        return self._started if self._started is not None else self.state()
-
-    def rewind_epoch(self) -> None:
-        """Set back to before the draw of the epoch under way: the next draw is that
-        epoch's order again (a run stopped in mid-epoch)."""
-        self.set_state(self.epoch_start_state())
-
-    def give_back(self) -> None:
-        """The last order handed out was not used (a run stopped before its epoch's
-        first batch): the next draw is that order again."""
-        self.rewind_epoch()
-
-    def rewind_unused(self) -> None:
-        """Forget the draws that were never used: the next draw repeats the first."""
-        if self._before:
-            self._gen.set_state(self._before[0])
-            self._before.clear()
-            self._ready.clear()  # drawn after those
-
-    def set_state(self, state: torch.Tensor) -> None:
-        self._gen.set_state(state)
-        self._before.clear()
-        self._ready.clear()
-        self._started = None
 
 
 class Trainer(TrainerCore):
@@ -188,11 +91,7 @@ class Trainer(TrainerCore):
         *,
         engine: str = "auto",
     ):
-        if spec.n_outputs != data.task.n_outputs:
-            raise ConfigError(
-                f"{spec.describe()} has {spec.n_outputs} output(s) but the task "
-                f"{data.describe()} needs {data.task.n_outputs}"
-            )
+        check_fits(spec, data)
         if engine not in ("auto", "torch", "numpy"):
             raise ConfigError(f"unknown engine {engine!r}: choose auto, torch or numpy")
         if engine == "numpy" and not engine_numpy.supports(spec):
@@ -225,12 +124,6 @@ class Trainer(TrainerCore):
                     p.copy_(torch.from_numpy(self._fast.params[name]))
         return self._model
 
-    @property
-    def order(self) -> TorchOrder:
-        """The batch order's generator (the training process draws from it ahead)."""
-        assert isinstance(self._order_source, TorchOrder)
-        return self._order_source
-
     # -- state -------------------------------------------------------------------------
     def reset(self) -> None:
         """Back to the initial parameters (same seed), step 0, fresh optimizer."""
@@ -242,12 +135,7 @@ class Trainer(TrainerCore):
                 for b, p in zip(self._backup, self._params, strict=True):
                     b.copy_(p.detach())
             self._has_update = False
-        self.step = 0
-        self.epoch = 0
-        self._epoch_position = 0
-        self._drop_resume()
-        self._order_source = TorchOrder(self.config.seed)
-        self._make_optimizer()
+        self._restart_position()
 
     def _make_optimizer(self) -> None:
         if self._fast is not None:
@@ -302,59 +190,6 @@ class Trainer(TrainerCore):
             for b, p in zip(self._backup, self._params, strict=True):
                 b.copy_(p.detach())
             self._has_update = False
-
-    # -- position in training (session files, "train from a past moment") -----------------
-    def position_state(self) -> dict:
-        """Where training stands, JSON-able (the batch order's state is
-        :meth:`order_state`; the losses of an unfinished epoch's batches are
-        :meth:`epoch_in_progress`'s).  Saved while a run is paused mid-epoch, it says
-        which batch of the epoch comes next."""
-        position, _losses, per_epoch = self.epoch_in_progress()
-        return {"step": int(self.step), "epoch": int(self.epoch),
-                "optimizer": self.config.optimizer.value,
-                "epoch_position": int(position), "batches_per_epoch": int(per_epoch)}
-
-    def order_state(self) -> np.ndarray:
-        """The batch-order generator's state (uint8): restored, the next epochs draw the
-        same batches as they would have.  In an unfinished epoch, the state before its
-        draw: the epoch's order is drawn again and goes on from its next batch."""
-        if self.epoch_in_progress()[0] > 0:
-            return self.order.epoch_start_state().numpy().copy()
-        return self.order.state().numpy().copy()
-
-    def restore_position(self, step: int, epoch: int, state: dict | None = None,
-                         order_state: np.ndarray | None = None,
-                         epoch_losses: np.ndarray | None = None) -> None:
-        """Continue from a saved position (a session file), in the middle of an epoch
-        when it was saved there (``state["epoch_position"]``, ``epoch_losses``).  Adam's
-        running averages are not saved: they start afresh (SGD, the chapter's
-        optimizer, has none)."""
-        state = state or {}
-        position = int(state.get("epoch_position", 0))
-        saved_per_epoch = int(state.get("batches_per_epoch", self.batches_per_epoch))
-        losses = [] if epoch_losses is None else [float(v) for v in np.ravel(epoch_losses)]
-        if not 0 <= position < max(1, saved_per_epoch) or len(losses) != position:
-            raise ConfigError(f"its position in the epoch (batch {position} of "
-                              f"{saved_per_epoch}) is damaged")
-        self.step, self.epoch = int(step), int(epoch)
-        if order_state is not None:
-            try:
-                self.order.set_state(torch.from_numpy(
-                    np.ascontiguousarray(order_state, dtype=np.uint8).copy()))
-            except (RuntimeError, ValueError, TypeError) as exc:
-                raise ConfigError(f"the saved batch order is damaged ({exc})") from None
-        self._drop_resume()
-        # (other data, e.g. a stand-in for a missing dataset: a new epoch instead)
-        if position and saved_per_epoch == self.batches_per_epoch:
-            self.resume_epoch_at(position, losses)
-        self._make_optimizer()
-
-    def rewind(self, step: int, epoch: int) -> None:
-        """Go back to an earlier step (its parameters set with :meth:`set_params`); the
-        batch order goes on from where it is, so the new branch sees new batches."""
-        self.step, self.epoch = int(step), int(epoch)
-        self._drop_resume()
-        self._make_optimizer()
 
     def bias_value(self) -> float | None:
         """The single neuron's effective bias (b or Σbᵢ), else None."""

@@ -268,7 +268,7 @@ class MainWindow(FilesMixin, CodeLinkMixin, PresentCompareMixin, QMainWindow):
         self._make_actions()
         # What "Reset layout" goes back to: the docks and toolbar as built.
         self._default_state = self.saveState()
-        self.statusBar().showMessage("Loading PyTorch in the background…")
+        self.statusBar().showMessage("Loading the training engine in the background…")
 
         # While training, the views redraw at their own pace, not at the training's: one
         # refresh per frame at most, from one snapshot of the model, and never more often

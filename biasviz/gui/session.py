@@ -70,14 +70,14 @@ def _same_moment(a: Snapshot | None, b: Snapshot | None) -> bool:
 #: np.percentile import at their first call (the diagnosis' in the first frame).  Imported
 #: in the first frame's worker thread (then at a lowered priority), it held the import lock
 #: and the GIL for 25-30 ms while the GUI thread waited (a missed frame at the first run).
-RUN_IMPORTS = ("biasviz.core.training", "numpy.ma")
+RUN_IMPORTS = ("biasviz.core.train_loop", "numpy.ma")
 
 
-def _import_engine() -> None:
-    """Import the training engine (torch) and what a run imports lazily, and make
-    threadpoolctl's controller, whose first look at the loaded libraries takes ~15 ms:
-    all off the path of a run."""
-    for name in RUN_IMPORTS:
+def _import_engine(torch: bool = False) -> None:
+    """Import the training engine (with ``torch``, torch's: the CNN's) and what a run
+    imports lazily, and make threadpoolctl's controller, whose first look at the loaded
+    libraries takes ~15 ms: all off the path of a run."""
+    for name in RUN_IMPORTS + (("biasviz.core.training",) if torch else ()):
         importlib.import_module(name)
     from biasviz.core.engine_numpy import blas_controls
 
@@ -118,6 +118,7 @@ class Session(QObject):
         ev.connect("config", self.configChanged.emit)
         ev.connect("status", self.statusMessage.emit)
         ev.connect("ended", self._on_ended)
+        ev.connect("engine", lambda _spec: self._load_torch())
         self._engine_runner = Runner(self, "biasviz-import-torch")
         self._engine_runner.finished.connect(self._on_engine_imported)
         self._engine_runner.failed.connect(self._on_engine_failed)
@@ -197,13 +198,19 @@ class Session(QObject):
 
     # ------------------------------------------------------------------ start-up
     def load_engine_in_background(self) -> None:
-        """Import torch and the training engine off the GUI thread, and start the
-        training process (so that the first Start trains at once)."""
+        """Import the training engine off the GUI thread (torch only if the model needs
+        it), and start the training process (so that the first Start trains at once).
+        From here on a change to a model that needs torch loads it in the background
+        too (:meth:`_load_torch`)."""
+        from biasviz.core.train_loop import needs_torch
+
         process = self._training_process()
         data = self.model.data
+        torch = needs_torch(self.model.spec)
+        self.model.torch_in_background = True
 
         def work(_out: Outbox) -> None:
-            _import_engine()
+            _import_engine(torch)
             if process is not None:
                 try:
                     process.preload(data)
@@ -251,13 +258,26 @@ class Session(QObject):
 
     def load_engine_now(self) -> None:
         """Import the engine in this thread (tests, scripts)."""
-        _import_engine()
+        from biasviz.core.train_loop import needs_torch
+
+        _import_engine(needs_torch(self.model.spec))
         self._on_engine_imported(0, None)
+
+    def _load_torch(self) -> None:
+        """A model that needs torch (the CNN) was chosen before torch was loaded: load it
+        in the background; the model is previewed meanwhile, and a Start waits for it."""
+        if self._engine_runner.is_running():
+            return  # the import under way ends in _on_engine_imported all the same
+        self.statusMessage.emit("Loading PyTorch for this model…")
+        self._engine_runner.start(lambda _out: _import_engine(torch=True))
 
     def _on_engine_imported(self, _run_id: int, _result: object) -> None:
         if self.model.engine_ready:
             return
         self.model.attach_engine()
+        if not self.model.engine_ready:  # a model that needs torch came meanwhile
+            QTimer.singleShot(0, self._load_torch)
+            return
         spec = self.model.spec
         chapter = spec == ModelSpec(seed=spec.seed) and self.model.task.classes == (3, 7)
         # (a model's description starts with its kind, capitalised: "Single neuron, …")
@@ -378,7 +398,11 @@ class Session(QObject):
             return
         if not self.model.engine_ready:
             self._pending = self.start
-            self.statusMessage.emit("Loading PyTorch… training starts in a moment")
+            from biasviz.core.train_loop import needs_torch
+
+            self.statusMessage.emit(
+                ("Loading PyTorch…" if needs_torch(self.model.spec)
+                 else "Loading the training engine…") + " training starts in a moment")
             return
         if self.model.stand_in_data:
             self.errorOccurred.emit(
@@ -391,7 +415,7 @@ class Session(QObject):
         self._launch()
 
     def _launch(self, first_command: Callable[[Any], None] | None = None) -> None:
-        from biasviz.core.training import (
+        from biasviz.core.train_loop import (
             EpochMetrics,
             Paused,
             StepMetrics,
@@ -488,7 +512,7 @@ class Session(QObject):
                       feed: Any = None) -> Callable[[Outbox], None]:
         """The runner's job for a run in the training process: relay its reports (the
         timeline is written here, in the runner's thread, its one writer)."""
-        from biasviz.core.training import EpochMetrics, Paused, StepMetrics, TrainingEnded
+        from biasviz.core.train_loop import EpochMetrics, Paused, StepMetrics, TrainingEnded
 
         model = self.model
         self._blas_hold_due = True  # at the run's first update: see _hold_one_blas_thread
@@ -537,7 +561,7 @@ class Session(QObject):
             self._blas_release = None
 
     def _on_training_update(self, _run_id: int, events: list, snapshot: Snapshot | None) -> None:
-        from biasviz.core.training import EpochMetrics, Paused, StepMetrics, TrainingEnded
+        from biasviz.core.train_loop import EpochMetrics, Paused, StepMetrics, TrainingEnded
 
         if self._blas_hold_due:
             self._hold_one_blas_thread()

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import os
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEventLoop, Qt
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QMessageBox,
 )
@@ -73,11 +74,24 @@ class FilesMixin:
             self.export_to(path)
 
     def export_to(self, path: str) -> bool:
+        import sys
+
+        # The window runs without torch unless a model needs it: the first .pt written
+        # loads it (~2 s), said and shown by the cursor meanwhile.
+        loads_torch = (path.lower().endswith((".pt", ".pth"))
+                       and "torch" not in sys.modules)
+        if loads_torch:
+            self.statusBar().showMessage("Loading PyTorch to write a .pt file…")
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         try:
             self.session.export(path)
         except BiasvizError as exc:
             self.show_error("Export failed", str(exc))
             return False
+        finally:
+            if loads_torch:
+                QApplication.restoreOverrideCursor()
         self.statusBar().showMessage(f"Exported to {path}", 8000)
         return True
 

@@ -134,13 +134,13 @@ def test_predict_prints_prediction_and_probabilities(models, tmp_path, capsys, k
 
 
 def test_interrupt_stops_cleanly_without_writing(tmp_path, monkeypatch, capsys):
-    from biasviz.core import training
+    from biasviz.core import train_loop as training
 
     def interrupted_run(self, epochs=None, control=None):
         yield training.StepMetrics(1, 1, 1, 4, 0.5, 0.0)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training.Trainer, "run", interrupted_run)
+    monkeypatch.setattr(training.TrainerCore, "run", interrupted_run)
     out_file = tmp_path / "model.npz"
     assert main(["train", "--out", str(out_file)]) == 130
     out, err = capsys.readouterr()

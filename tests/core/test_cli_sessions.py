@@ -97,13 +97,13 @@ def test_train_session_out_is_checked_before_training(tmp_path, capsys):
 
 
 def test_an_interrupted_session_run_writes_nothing(tmp_path, monkeypatch, capsys):
-    from biasviz.core import training
+    from biasviz.core import train_loop as training
 
     def interrupted_run(self, epochs=None, control=None):
         yield training.StepMetrics(1, 1, 1, 4, 0.5, 0.0)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training.Trainer, "run", interrupted_run)
+    monkeypatch.setattr(training.TrainerCore, "run", interrupted_run)
     assert main(["train", "--out", str(tmp_path / "run.biasviz")]) == 130
     assert "nothing was written" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

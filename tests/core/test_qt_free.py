@@ -107,3 +107,59 @@ print("torch" in sys.modules, "torchvision" in sys.modules)
 w.close()
 """
     assert _run(code).split() == ["False", "False"]
+
+
+def test_the_window_trains_saves_and_reopens_without_torch_until_a_cnn(tmp_path):
+    """The window loads its engine as the app does (in the background), trains the
+    chapter's neuron and an MLP, saves and reopens a session: torch is never imported
+    (~650 MB, 2 s).  Choosing the CNN loads it in the background, the model previewed
+    meanwhile; then the CNN trains with torch."""
+    code = f"""
+import sys, time
+from dataclasses import replace
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from biasviz.gui.main_window import MainWindow
+from biasviz.core.spec import ModelKind, ModelSpec, TrainConfig
+
+def wait(cond, what, timeout=120):
+    end = time.monotonic() + timeout
+    while not cond():
+        app.processEvents()
+        time.sleep(0.01)
+        assert time.monotonic() < end, what
+
+w = MainWindow(settings=QSettings({str(tmp_path / 's.ini')!r}, QSettings.Format.IniFormat))
+w.show()
+s = w.session
+s.load_engine_in_background()
+wait(lambda: s.engine_ready, "engine")
+s.set_config(replace(s.config, epochs=3))
+s.start()
+wait(lambda: s.model.history.n_epochs == 3 and not s.is_running,
+     "chapter run")
+chapter_acc = s.model.last_accuracy
+s.set_spec(ModelSpec(kind=ModelKind.MLP, hidden=16, n_outputs=1))
+s.start()
+wait(lambda: s.model.trainer.step > 0 and not s.is_running, "mlp run")
+path = {str(tmp_path / 'run.biasviz')!r}
+assert w.save_session_to(path)
+before = s.model.trainer
+w.open_session(path)
+wait(lambda: s.model.trainer is not before, "reopened")
+assert s.model.spec.kind is ModelKind.MLP and s.model.trainer.step > 0
+print("torch" in sys.modules, "torchvision" in sys.modules, chapter_acc > 0.5)
+s.set_spec(ModelSpec(kind=ModelKind.CNN, channels=4, kernel=3, n_outputs=1))
+print(s.engine_ready, s.model.snapshot.spec.kind.value, s.model.state.value)
+wait(lambda: s.engine_ready, "torch")
+s.start()
+wait(lambda: s.model.trainer.step > 0 and not s.is_running, "cnn run", timeout=300)
+print("torch" in sys.modules, s.model.trainer.engine)
+s.shutdown()
+w.close()
+"""
+    lines = _run(code).split("\n")
+    assert lines[0].split() == ["False", "False", "True"]  # no torch, and it learnt
+    assert lines[1].split() == ["False", "cnn", "loading"]  # previewed while torch loads
+    assert lines[2].split() == ["True", "torch"]

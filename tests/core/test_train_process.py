@@ -493,25 +493,25 @@ def test_the_reports_pipe_holds_a_report_of_recorded_snapshots(process):
 
 
 def test_orders_drawn_ahead_between_runs_are_the_orders_a_run_would_draw():
-    """TorchOrder.prefetch draws the next orders before a run asks for them: handed out,
+    """SeededOrder.prefetch draws the next orders before a run asks for them: handed out,
     they are the draws a run would make, the generator's state reads as if they were not
     drawn, and a draw of another size, a rewind or a new state forgets them."""
-    from biasviz.core.training import TorchOrder
+    from biasviz.core.train_loop import SeededOrder
 
-    plain, ahead = TorchOrder(5), TorchOrder(5)
+    plain, ahead = SeededOrder(5), SeededOrder(5)
     plain.draw(50)
     plain.used(1)
     ahead.draw(50)
     ahead.used(1)
-    before = ahead.state().clone()
+    before = ahead.state().copy()
     ahead.prefetch(4, 50)
     assert ahead.prefetched() == 4
-    assert np.array_equal(ahead.state().numpy(), before.numpy())  # as if not drawn
+    assert np.array_equal(ahead.state(), before)  # as if not drawn
     for _ in range(3):
         np.testing.assert_array_equal(ahead.draw(50), plain.draw(50))
     ahead.used(2)
     plain.used(2)
-    np.testing.assert_array_equal(ahead.state().numpy(), plain.state().numpy())
+    np.testing.assert_array_equal(ahead.state(), plain.state())
     ahead.rewind_unused()  # the third draw was never used: drawn again, with the rest
     plain.rewind_unused()
     assert ahead.prefetched() == 0
@@ -520,10 +520,10 @@ def test_orders_drawn_ahead_between_runs_are_the_orders_a_run_would_draw():
     np.testing.assert_array_equal(ahead.draw(60), plain.draw(60))  # another size: forgotten
     assert ahead.prefetched() == 0
     ahead.prefetch(2, 60)
-    state = plain.state().clone()
+    state = plain.state().copy()
     ahead.set_state(state)
     assert ahead.prefetched() == 0
-    other = TorchOrder(0)
+    other = SeededOrder(0)
     other.set_state(state)
     np.testing.assert_array_equal(ahead.draw(60), other.draw(60))
 

@@ -9,7 +9,7 @@ import pytest
 
 from biasviz.core.datasets import Task, TaskData, load_sample, make_task_data
 from biasviz.core.errors import ConfigError
-from biasviz.core.spec import InitKind, ModelSpec
+from biasviz.core.spec import InitKind, ModelKind, ModelSpec
 from biasviz.core.training import (
     EndReason,
     EpochMetrics,
@@ -450,3 +450,50 @@ def test_train_together_step_epoch_pauses_after_the_epochs_evaluation(threes_sev
     assert seen[-1] == Paused(per_epoch, 1)
     control.stop()
     list(it)
+
+
+@pytest.mark.parametrize("spec, task", [
+    (ModelSpec(), Task.pair(3, 7)),
+    (ModelSpec(kind=ModelKind.MLP, hidden=16, n_outputs=10), Task.all_ten()),
+], ids=["chapter", "mlp"])
+def test_the_windows_torch_free_trainer_trains_as_torchs_does(sample, spec, task):
+    """NumpyTrainer (the window's: no torch) against Trainer (torch's first parameters
+    and generator): the same batches, the same losses and parameters within float32
+    rounding, and each goes on from the other's saved position with the same batches."""
+    from biasviz.core.train_loop import NumpyTrainer
+
+    data = make_task_data(sample, task)
+    config = TrainConfig(epochs=3, batch_size=64, lr=0.5)
+    ours, theirs = NumpyTrainer(spec, data, config), Trainer(spec, data, config)
+    assert ours.engine == theirs.engine == "numpy"
+    for name, value in theirs.snapshot().params.items():
+        np.testing.assert_allclose(ours.snapshot().params[name], value, atol=1e-6)
+    np.testing.assert_array_equal(ours.order_state(), theirs.order_state())
+    a, b = list(ours.run()), list(theirs.run())
+    losses = [[e.loss for e in events if isinstance(e, StepMetrics)] for events in (a, b)]
+    assert len(losses[0]) == len(losses[1]) == 3 * ours.batches_per_epoch
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4, atol=1e-6)
+    for name, value in theirs.snapshot().params.items():
+        np.testing.assert_allclose(ours.snapshot().params[name], value, atol=1e-4)
+    np.testing.assert_array_equal(ours.order_state(), theirs.order_state())
+    # a session saved by one and opened by the other draws the same next batches
+    other = NumpyTrainer(spec, data, config)
+    other.restore_position(theirs.step, theirs.epoch, theirs.position_state(),
+                           theirs.order_state())
+    np.testing.assert_array_equal(other.order.next_order(data.n_train),
+                                  theirs.order.next_order(data.n_train))
+    # ...and reset gives the first parameters and the first batch order back
+    ours.reset()
+    np.testing.assert_array_equal(ours.order_state(), NumpyTrainer(spec, data, config)
+                                  .order_state())
+    assert ours.step == 0 and ours.snapshot().last_update is None
+
+
+def test_the_torch_free_trainer_refuses_what_it_cannot_train(threes_sevens):
+    from biasviz.core.train_loop import NumpyTrainer, make_trainer
+
+    with pytest.raises(ConfigError, match="cannot train"):
+        NumpyTrainer(ModelSpec(kind=ModelKind.CNN, n_outputs=1), threes_sevens)
+    with pytest.raises(ConfigError, match="output"):
+        NumpyTrainer(ModelSpec(kind=ModelKind.LINEAR, n_outputs=10), threes_sevens)
+    assert make_trainer(ModelSpec(kind=ModelKind.CNN, n_outputs=1), threes_sevens).engine == "torch"

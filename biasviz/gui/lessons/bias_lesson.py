@@ -560,14 +560,14 @@ class BiasLesson(ui.SideBySideLesson):
 
     # ------------------------------------------------------------------ internals
     def _make_trainers(self) -> None:
-        from biasviz.core.training import Trainer  # torch: only once the lesson is used
+        from biasviz.core.train_loop import NumpyTrainer
 
         seed, std = self.seed_spin.value(), float(self.std_spin.value())
         self._specs = tuple(
             ModelSpec(kind=ModelKind.SINGLE, bias_mode=m, init_std=std, seed=seed) for m in MODES
         )
         config = self._config()
-        self._trainers = [Trainer(spec, self._data, config) for spec in self._specs]
+        self._trainers = [NumpyTrainer(spec, self._data, config) for spec in self._specs]
         if self.start_combo.currentData() == START_SAME_SUM:
             b = float(self._trainers[SCALAR].snapshot().params["bias"][0])
             params = self._trainers[PER_PIXEL].snapshot().params

@@ -75,7 +75,7 @@ class SideBySideRunner(QObject):
     def start(self, trainers: Sequence[Any], epochs: int, delay: float = 0.0) -> None:
         """Train ``trainers`` together for ``epochs`` more epochs, waiting ``delay``
         seconds after each batch (slow motion).  Cancels a previous run first."""
-        from biasviz.core.training import TrainingControl
+        from biasviz.core.train_loop import TrainingControl
 
         self.cancel()
         control = TrainingControl()

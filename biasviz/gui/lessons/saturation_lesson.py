@@ -391,7 +391,7 @@ class SaturationLesson(ui.SideBySideLesson):
                 f"std {big:g}, binary cross-entropy")
 
     def _make_trainers(self) -> None:
-        from biasviz.core.training import Trainer  # torch: only once the lesson is used
+        from biasviz.core.train_loop import NumpyTrainer
 
         seed = self.seed_spin.value()
         big, small = float(self.big_spin.value()), float(self.small_spin.value())
@@ -402,7 +402,7 @@ class SaturationLesson(ui.SideBySideLesson):
 
         self._specs = (neuron(big), neuron(small), neuron(big))
         config = self._config()
-        self._trainers = [Trainer(spec, self._data, c) for spec, c in
+        self._trainers = [NumpyTrainer(spec, self._data, c) for spec, c in
                           zip(self._specs, self._configs(config), strict=True)]
         self._snapshots = tuple(t.snapshot() for t in self._trainers)
         self._start = self._snapshots

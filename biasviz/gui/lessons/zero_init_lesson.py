@@ -321,7 +321,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
 
     # ------------------------------------------------------------------ internals
     def _make_trainers(self) -> None:
-        from biasviz.core.training import Trainer  # torch: only once the lesson is used
+        from biasviz.core.train_loop import NumpyTrainer
 
         hidden, seed = self.hidden_spin.value(), self.seed_spin.value()
         self._specs = (
@@ -332,7 +332,7 @@ class ZeroInitLesson(ui.SideBySideLesson):
                       seed=seed),
         )
         config = self._config()
-        self._trainers = [Trainer(spec, self._data, config) for spec in self._specs]
+        self._trainers = [NumpyTrainer(spec, self._data, config) for spec in self._specs]
         if self.start_combo.currentData() == START_SAME:
             left = self._trainers[ZERO]
             params = {k: np.full_like(v, SAME_VALUE) for k, v in left.snapshot().params.items()}
