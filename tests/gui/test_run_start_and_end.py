@@ -198,12 +198,12 @@ def test_between_runs_the_next_runs_batch_orders_are_drawn_ahead(qtbot, window):
 
     import numpy as np
 
-    from biasviz.core.training import Trainer
+    from biasviz.core.train_loop import make_trainer
 
     s = window.session
     s.set_config(replace(s.config, epochs=5))
     qtbot.waitUntil(lambda: s.trainer.order.prefetched() == 5, timeout=5_000)
-    headless = Trainer(s.spec, s.data, s.config)
+    headless = make_trainer(s.spec, s.data, s.config)
     expected = [e.loss for e in headless.run() if hasattr(e, "loss")]
     s.start()
     qtbot.waitUntil(lambda: s.state == "ready", timeout=WAIT)
@@ -223,7 +223,7 @@ def test_a_run_started_the_moment_a_stopped_one_ends_is_the_run_that_follows_it(
 
     import numpy as np
 
-    from biasviz.core.training import Trainer
+    from biasviz.core.train_loop import make_trainer
 
     s = window.session
     s.start_training_process()
@@ -249,7 +249,7 @@ def test_a_run_started_the_moment_a_stopped_one_ends_is_the_run_that_follows_it(
     s.stateChanged.disconnect(on_state)
     s._train_runner.updated.disconnect(on_update)
     assert 0 < s.trainer.epoch < 300
-    straight = Trainer(s.spec, s.data, replace(s.config, epochs=s.trainer.epoch))
+    straight = make_trainer(s.spec, s.data, replace(s.config, epochs=s.trainer.epoch))
     expected = [e.loss for e in straight.run() if hasattr(e, "loss")]
     assert list(s.history.loss.y) == expected
     for name, value in straight.snapshot().params.items():
