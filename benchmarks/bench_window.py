@@ -131,12 +131,12 @@ def run_settings(name: str):
 
 def headless(name: str) -> dict:
     from biasviz.core.datasets import load_dataset, load_sample, make_task_data
-    from biasviz.core.training import Trainer
+    from biasviz.core.train_loop import make_trainer
 
     source, task, spec, config = run_settings(name)
     dataset = load_sample() if source == "sample" else load_dataset(source)
     data = make_task_data(dataset, task)
-    trainer = Trainer(spec, data, config)
+    trainer = make_trainer(spec, data, config)  # the window's trainer
     started = time.perf_counter()
     last = None
     train_s = None

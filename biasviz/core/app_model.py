@@ -192,6 +192,7 @@ class AppModel:
         # of importing torch (~2 s) on the GUI thread.  Scripts and the CLI import at once.
         self.torch_in_background = False
         self._pending_params: Params | None = None  # an import's, while torch loads
+        self._engine_attached = False  # attach_engine was called: models get trainers
 
     # ------------------------------------------------------------------ state
     def set_state(self, state: RunState) -> None:
@@ -243,6 +244,7 @@ class AppModel:
     def attach_engine(self) -> None:
         """Build the trainer (the CNN's imports torch: call it off the path to the first
         window); parameters a model was previewed with (an import) are kept."""
+        self._engine_attached = True
         params, self._pending_params = self._pending_params, None
         if params is None and self.imported and self.snapshot is not None:
             params = self.snapshot.params
@@ -288,6 +290,8 @@ class AppModel:
             return
         self.trainer = make_trainer(self.spec, self.data, self.config)
         self._adopt_new_model(params)
+        if self.state is RunState.LOADING and self._engine_attached:
+            self.set_state(RunState.READY)  # back from a model that waited for torch
 
     def _adopt_new_model(self, params: Params | None = None) -> None:
         self.imported = params is not None
@@ -397,7 +401,7 @@ class AppModel:
         self.dataset, self.task, self.spec, self.data = dataset, task, spec, data
         if changed_data:
             self.events.emit("data", data)
-        if self.trainer is not None:
+        if self.trainer is not None or self._engine_attached:
             self._new_model(params)
         elif self._previewing:
             self._preview(params)

@@ -49,9 +49,24 @@ def _read_session_and_data(path: str):
                 if ref.get("fingerprint") and ref["fingerprint"] != dataset_fingerprint(dataset):
                     note = (f"the dataset at {source or key} has changed since the session "
                             "was saved: accuracies may differ from the saved curves.")
+        _import_torch_if_needed(meta)
         return meta, arrays, dataset, note, stand_in
     except BiasvizError as exc:
         return exc
+
+
+def _import_torch_if_needed(meta) -> None:
+    """A session of a model that needs torch (the CNN): import it here, off the GUI
+    thread, before the session is restored there (the window runs without torch)."""
+    from biasviz.core.spec import ModelSpec
+    from biasviz.core.train_loop import needs_torch
+
+    try:
+        spec = ModelSpec.from_dict(dict(meta["spec"]))
+    except (BiasvizError, KeyError, TypeError, ValueError):
+        return  # a damaged spec: restoring the session says so
+    if needs_torch(spec):
+        import biasviz.core.training  # noqa: F401 - imported for the restore to come
 
 
 class FilesMixin:

@@ -354,3 +354,31 @@ def test_the_two_learning_rate_fixes_say_whether_they_restart(model):
     assert model.apply_fix(again)
     assert model.snapshot.step == 0 and model.config.lr == 0.1
     assert "from the start" in said.calls[-1][1]
+
+
+def test_a_model_that_needs_torch_waits_for_it_and_the_others_do_not(monkeypatch):
+    """The window runs without torch: choosing the CNN before torch is loaded previews it
+    and asks for the engine ("engine") instead of importing torch on the GUI thread; a
+    model the numpy engine trains is back at once; the CNN gets its trainer once torch is
+    there."""
+    from biasviz.core import train_loop
+
+    m = AppModel()
+    m.torch_in_background = True
+    m.attach_engine()
+    assert m.trainer.engine == "numpy" and m.state is RunState.READY
+    monkeypatch.setattr(train_loop, "torch_loaded", lambda: False)
+    rec = Recorder(m, "engine", "model", "state")
+    cnn = ModelSpec(kind=ModelKind.CNN, channels=4, kernel=3, n_outputs=1)
+    assert m.set_spec(cnn)
+    assert m.trainer is None and m.state is RunState.LOADING and not m.engine_ready
+    assert m.snapshot.spec == cnn  # previewed: its first parameters, computed in numpy
+    assert rec.names() == ["state", "model", "engine"]
+    assert not m.bias_editable()[0]
+    assert m.set_spec(ModelSpec())  # back to the chapter's neuron: no torch needed
+    assert m.trainer.engine == "numpy" and m.state is RunState.READY
+    assert m.set_spec(cnn)
+    monkeypatch.setattr(train_loop, "torch_loaded", lambda: True)
+    m.attach_engine()  # what the window does once torch is imported
+    assert m.trainer.engine == "torch" and m.state is RunState.READY
+    assert m.trainer.spec == cnn
