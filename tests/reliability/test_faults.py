@@ -654,12 +654,13 @@ def test_worker_exceptions_at_other_points(qtbot, window, monkeypatch, where):
     def boom(*_a, **_k):
         raise RuntimeError(f"injected failure in {where}")
 
+    window_trainer = type(s.trainer)  # the window's (the numpy engine's, without torch)
     if where == "evaluate":
-        monkeypatch.setattr(Trainer, "evaluate", boom)
+        monkeypatch.setattr(window_trainer, "evaluate", boom)
     elif where == "snapshot":
-        real = Trainer.snapshot
-        monkeypatch.setattr(Trainer, "snapshot", lambda self: boom() if threading.current_thread()
-                            is not main else real(self))
+        real = window_trainer.snapshot
+        monkeypatch.setattr(window_trainer, "snapshot", lambda self: boom()
+                            if threading.current_thread() is not main else real(self))
     else:
         # the first batch's loss: the autograd path's loss_fn, the numpy engine's step
         from biasviz.core import engine_numpy
