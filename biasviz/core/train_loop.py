@@ -297,17 +297,22 @@ class SeededOrder:
         before = self._gen.get_state()
         return before, self._gen.randperm(n)
 
-    def prefetch(self, count: int, n: int) -> None:
+    def prefetch(self, count: int, n: int, budget: float | None = None) -> bool:
         """Draw up to ``count`` orders of ``n`` ahead, while nothing waits for them (the
         window between runs): the next run's draws then cost nothing.  The chapter's 245
         epochs took the thread that feeds the training process ~12 ms of draws at the
         run's start, holding the GIL the window needed to show it.  The generator reads
         as if they were not drawn (:meth:`state`); a draw of another ``n``, a rewind or a
-        new state forgets them."""
+        new state forgets them.  With ``budget`` (seconds), it stops once that much time
+        has gone (a slice of a frame on the GUI thread); True when ``count`` are ready."""
         if self._ready and len(self._ready[0][1]) != n:
             self._drop_ready()
+        end = None if budget is None else time.perf_counter() + budget
         while len(self._ready) < count:
             self._ready.append(self._fresh(n))
+            if end is not None and time.perf_counter() > end:
+                break
+        return len(self._ready) >= count
 
     def prefetched(self) -> int:
         """How many orders are drawn ahead (:meth:`prefetch`)."""

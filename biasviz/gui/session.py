@@ -32,6 +32,8 @@ LOADING, READY, RUNNING, PAUSED = (s.value for s in RunState)
 #: Between runs, the next run's batch orders are drawn this long after the last change
 #: (a Stop, a new model or setting): see Session._prefetch_orders.
 PREFETCH_DELAY_MS = 250
+PREFETCH_SLICE_S = 0.006  # the GUI thread's draws at a time (_prefetch_orders)
+PREFETCH_NEXT_SLICE_MS = 20
 
 
 class TimelineRecorder:
@@ -135,7 +137,7 @@ class Session(QObject):
         self._prefetch_timer = QTimer(self, singleShot=True, interval=PREFETCH_DELAY_MS)
         self._prefetch_timer.timeout.connect(self._prefetch_orders)
         for name in ("model", "config", "state"):
-            ev.connect(name, lambda *_: self._prefetch_timer.start())
+            ev.connect(name, lambda *_: self._prefetch_timer.start(PREFETCH_DELAY_MS))
         self._control: Any = None
         self._process: Any = None  # the training process (numpy engine), made on demand
         self._process_broken = False  # it could not start: train in a thread instead
@@ -506,7 +508,11 @@ class Session(QObject):
         from biasviz.core.train_process import orders_ahead
 
         n = trainer.data.n_train
-        trainer.order.prefetch(min(int(trainer.config.epochs), orders_ahead(n)), n)
+        # in slices of a few ms, a frame's time apart: 655 orders of the chapter's 800
+        # images are ~0.1 s of draws in numpy (a missed-frame gap in one go)
+        if not trainer.order.prefetch(min(int(trainer.config.epochs), orders_ahead(n)), n,
+                                      budget=PREFETCH_SLICE_S):
+            self._prefetch_timer.start(PREFETCH_NEXT_SLICE_MS)
 
     def _process_work(self, process: Any, trainer: Any, epochs: int, control: Any,
                       feed: Any = None) -> Callable[[Outbox], None]:

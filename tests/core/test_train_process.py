@@ -611,3 +611,20 @@ def test_the_child_trains_on_while_the_parent_reads():
     assert list(written[0][1]) == [0.0, 1.0, 2.0]
     assert [m[1] for m in written[1:-1]] == list(range(SEND_AHEAD))
     assert not child._sender.is_alive()
+
+
+def test_orders_drawn_ahead_in_slices_are_the_same_orders():
+    """The window draws ahead in slices of a few ms (a whole prefetch of the chapter's
+    655 orders is ~0.1 s of numpy): a slice stops when its time is up, says whether all
+    are drawn, and the orders are those of one prefetch."""
+    from biasviz.core.train_loop import SeededOrder
+
+    sliced, whole = SeededOrder(3), SeededOrder(3)
+    assert sliced.prefetch(5, 40, budget=0.0) is False and sliced.prefetched() == 1
+    slices = 1
+    while not sliced.prefetch(5, 40, budget=0.0):
+        slices += 1
+    assert sliced.prefetched() == 5 and slices == 4
+    assert whole.prefetch(5, 40) is True
+    for _ in range(6):
+        np.testing.assert_array_equal(sliced.draw(40), whole.draw(40))
