@@ -124,13 +124,23 @@ def running_average(y: np.ndarray, alpha: float, avg: float = 0.0,
     """Exponential moving average of ``y``, debiased like Adam's (so it starts at the
     data), going on from a running ``avg`` over ``count`` values before; returns the
     averages and the running state after ``y``."""
+    out, avgs = running_states(y, alpha, avg, count)
+    return out, (float(avgs[-1]) if avgs.size else avg), count + out.size
+
+
+def running_states(y: np.ndarray, alpha: float, avg: float = 0.0,
+                   count: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`running_average`'s averages, and its running (not debiased) average after
+    each value: the state to go on from there."""
     y = np.asarray(y, dtype=np.float64)
     out = np.empty_like(y)
+    avgs = np.empty_like(y)
     for i, v in enumerate(y.tolist()):
         count += 1
         avg = (1 - alpha) * avg + alpha * v
+        avgs[i] = avg
         out[i] = avg / (1 - (1 - alpha) ** count)
-    return out, avg, count
+    return out, avgs
 
 
 def smooth(y: np.ndarray, alpha: float = 0.05) -> np.ndarray:
@@ -157,12 +167,17 @@ class TrainingHistory:
         self.accuracy = BoundedSeries(capacity)  # x = epoch, y = fraction
         self._avg = 0.0
         self._n_avg = 0
+        # The smoothing's running state after each point of ``smoothed`` (the same steps,
+        # thinned alike): going back to a step takes the state it had there
+        self._avg_at = BoundedSeries(capacity)
+        self._n_avg_at = BoundedSeries(capacity)
         self.last_step: Any = None  # the newest StepMetrics
         self.last_epoch: Any = None  # the newest EpochMetrics
         self.version = 0
 
     def clear(self) -> None:
-        for series in (self.loss, self.smoothed, self.bias, self.valid_loss, self.accuracy):
+        for series in (self.loss, self.smoothed, self.bias, self.valid_loss, self.accuracy,
+                       self._avg_at, self._n_avg_at):
             series.clear()
         self._avg, self._n_avg = 0.0, 0
         self.last_step = self.last_epoch = None
@@ -184,9 +199,13 @@ class TrainingHistory:
         finite = np.isfinite(loss)
         x, loss = x[finite], loss[finite]
         self.loss.extend(x, loss)
-        smoothed, self._avg, self._n_avg = running_average(
-            loss, self.SMOOTHING, self._avg, self._n_avg)
+        smoothed, avgs = running_states(loss, self.SMOOTHING, self._avg, self._n_avg)
         self.smoothed.extend(x, smoothed)
+        self._avg_at.extend(x, avgs)
+        self._n_avg_at.extend(x, np.arange(self._n_avg + 1, self._n_avg + x.size + 1,
+                                           dtype=np.float64))
+        if x.size:
+            self._avg, self._n_avg = float(avgs[-1]), self._n_avg + x.size
         self.last_step = steps[-1]
         self.version += 1
 
@@ -204,8 +223,16 @@ class TrainingHistory:
 
     def truncate_after(self, step: int) -> None:
         """Forget what happened after ``step`` (training goes on from an earlier moment)."""
-        for name in ("loss", "smoothed", "bias", "valid_loss"):
+        for name in ("loss", "smoothed", "bias", "valid_loss", "_avg_at", "_n_avg_at"):
             getattr(self, name).truncate_after(step)
+        # the smoothing goes on from its state at the last step kept (a fake drop or jump
+        # otherwise: the average of the forgotten steps went on into the new ones)
+        kept = self._avg_at.last()
+        counted = self._n_avg_at.last()
+        if kept is None or counted is None:
+            self._avg, self._n_avg = 0.0, 0
+        else:
+            self._avg, self._n_avg = kept[1], int(round(counted[1]))
         epochs_kept = len(self.valid_loss)
         if len(self.accuracy) > epochs_kept:
             self.accuracy.truncate_after(self.accuracy.x[epochs_kept - 1] if epochs_kept else -1)
@@ -226,6 +253,9 @@ class TrainingHistory:
             counters, x, y = getattr(self, name).state()
             meta["series"][name] = counters
             arrays[f"{name}_x"], arrays[f"{name}_y"] = x, y
+        for name, series in (("smoothing_avg", self._avg_at),
+                             ("smoothing_count", self._n_avg_at)):
+            arrays[f"{name}_x"], arrays[f"{name}_y"] = series.x.copy(), series.y.copy()
         if self.last_step is not None:
             meta["last_step"] = {k: getattr(self.last_step, k) for k in self._STEP_FIELDS}
         if self.last_epoch is not None:
@@ -241,6 +271,13 @@ class TrainingHistory:
             getattr(self, name).restore(meta["series"][name], arrays[f"{name}_x"],
                                         arrays[f"{name}_y"])
         self._avg, self._n_avg = float(meta["avg"]), int(meta["n_avg"])
+        if "smoothing_avg_x" in arrays and "smoothing_count_x" in arrays:
+            self._avg_at.restore(meta["series"]["smoothed"], arrays["smoothing_avg_x"],
+                                 arrays["smoothing_avg_y"])
+            self._n_avg_at.restore(meta["series"]["smoothed"], arrays["smoothing_count_x"],
+                                   arrays["smoothing_count_y"])
+        else:  # a file saved before they were kept: derived from the smoothed curve
+            self._restore_smoothing_state()
         step, epoch = meta.get("last_step"), meta.get("last_epoch")
         self.last_step = None if step is None else SimpleNamespace(
             **_numbers(step, self._STEP_FIELDS, ints=("step", "epoch", "batch",
@@ -248,6 +285,18 @@ class TrainingHistory:
         self.last_epoch = None if epoch is None else SimpleNamespace(
             **_numbers(epoch, self._EPOCH_FIELDS, ints=("epoch", "step")))
         self.version += 1
+
+
+    def _restore_smoothing_state(self) -> None:
+        """The smoothing's state at each point of a session saved without it: point i of a
+        series thinned to one in ``stride`` is the (i·stride + 1)-th value appended (the
+        losses were finite; a run that diverged stops there), and the debiased average
+        there gives the running one."""
+        x, y = self.smoothed.x, self.smoothed.y
+        counts = np.arange(x.size, dtype=np.float64) * self.smoothed.stride + 1
+        counters = self.smoothed.state()[0]
+        self._avg_at.restore(counters, x, y * (1 - (1 - self.SMOOTHING) ** counts))
+        self._n_avg_at.restore(counters, x, counts)
 
 
 def _numbers(record: Any, fields: tuple[str, ...], ints: tuple[str, ...]) -> dict[str, Any]:

@@ -52,7 +52,7 @@ class LearningView(QWidget):
         self.update_view = WeightsView()
         self.update_view.set_bias_name("its bias moved by Δb")
         self.update_view.set_value_name("Δw")  # the colour bar and hover show Δw, not w
-        self.update_view.setToolTip(update_tooltip(ModelSpec()))
+        self._explain_update(ModelSpec())
         self.bias_plot = pg.PlotWidget(title="Bias over the steps")
         self.bias_plot.setLabel("bottom", "step")
         self.bias_plot.setLabel("left", "bias b (or Σbᵢ)")
@@ -88,8 +88,15 @@ class LearningView(QWidget):
         single = snapshot.spec.kind is ModelKind.SINGLE
         self.bias_plot.setVisible(single)
         self.note.setText(update_note(snapshot.spec))
-        self.update_view.setToolTip(update_tooltip(snapshot.spec))
+        self._explain_update(snapshot.spec)
         self._show_update(snapshot)
+
+    def _explain_update(self, spec: ModelSpec) -> None:
+        """The Δw picture's tooltip, over the picture too (the weights picture's text
+        showed there: the picture's own tooltip comes before the widget's)."""
+        text = update_tooltip(spec)
+        self.update_view.setToolTip(text)
+        self.update_view.set_help(text)
 
     def show_bias_path(self, series: BoundedSeries) -> None:
         """The bias after every step, from the app model's history."""

@@ -127,6 +127,11 @@ class TimelineBar(QWidget):
             f"{budget / 2**20:.0f} MB budget; a longer run keeps evenly spaced moments "
             "(and the latest ones) so that it never uses more.")
 
+    def stop_replay(self) -> None:
+        """Stop a replay where it is: the moment on show stays on show."""
+        if self.play_button.isChecked():
+            self.play_button.setChecked(False)  # (stops the timer)
+
     def set_caption(self, text: str) -> None:
         self.label.setText(text)
 

@@ -47,6 +47,42 @@ def hover_hint(value_name: str) -> str:
     """The read-out's text while no pixel is pointed at, for pictures of ``value_name``."""
     return _HOVER_HINTS.get(value_name, f"Point at a pixel to read its {value_name}.")
 
+
+_PIXEL_PLACE = ("Rows and columns count from 0 at the top-left corner, like numpy indexing "
+                "of a 28×28 image.")
+
+
+def readout_tooltip(value_name: str) -> str:
+    """The hover read-out's tooltip, for pictures of ``value_name``."""
+    if value_name == "Δw":
+        return ("The last change of the weight of the pixel under the mouse pointer, Δw. "
+                + _PIXEL_PLACE)
+    if value_name == "w − w₀":
+        return ("What training added to the weight of the pixel under the mouse pointer: "
+                "its weight now minus its initial value, w − w₀. " + _PIXEL_PLACE)
+    return "The weight of the pixel under the mouse pointer. " + _PIXEL_PLACE
+
+
+def colour_bar_tooltip(value_name: str) -> str:
+    """How to read the colours of pictures of ``value_name``."""
+    if value_name == "Δw":
+        return ("How to read the colours: white means the last update did not change that "
+                "weight (Δw = 0).\nRed: the weight was just pushed up. Blue: it was pushed "
+                "down. The deeper the colour, the bigger the change.\nThe scale runs from "
+                "−max|Δw| to +max|Δw| and is shared by every picture; it rescales with each "
+                "update.")
+    if value_name == "w − w₀":
+        return ("How to read the colours: white means training has not changed that weight "
+                "(w − w₀ = 0).\nRed: training raised the weight. Blue: training lowered it. "
+                "The deeper the colour, the bigger the change.\nThe scale runs from "
+                "−max|w − w₀| to +max|w − w₀| and is shared by every picture; it rescales "
+                "as the weights change.")
+    return ("How to read the colours: white means a weight of exactly 0 (the pixel is "
+            "ignored).\nRed is a positive weight, blue a negative one; the deeper the "
+            "colour, the bigger the weight.\nThe scale runs from −max|w| to +max|w| and is "
+            "shared by every picture, so colours can be compared; it rescales as the "
+            "weights change.")
+
 # Gaps between tiles, as fractions of a tile's side (room for the label above a tile).
 _H_GAP = 0.18
 _V_GAP = 0.50
@@ -377,10 +413,6 @@ class WeightsView(QWidget):
 
         self._hover_label = QLabel(HOVER_HINT)
         self._hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._hover_label.setToolTip(
-            "The weight of the pixel under the mouse pointer. Rows and columns count from 0 "
-            "at the top-left corner, like numpy indexing of a 28×28 image."
-        )
         self._bias_name = "bias b"
         self._bias_label = QLabel()
         bf = self._bias_label.font()
@@ -415,13 +447,6 @@ class WeightsView(QWidget):
         self._plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._view.sigResized.connect(self._on_view_resized)
 
-        self._colorbar.setToolTip(
-            "How to read the colours: white means a weight of exactly 0 (the pixel is "
-            "ignored).\nRed is a positive weight, blue a negative one; the deeper the "
-            "colour, the bigger the weight.\nThe scale runs from −max|w| to +max|w| and is "
-            "shared by every picture, so colours can be compared; it rescales as the "
-            "weights change."
-        )
         self._update_tooltips()
 
     # ------------------------------------------------------------------ public API
@@ -487,6 +512,7 @@ class WeightsView(QWidget):
                 self._set_hover(hover_hint(name))
             self._value_name = name
             self._colorbar.getAxis("right").setLabel(name, color=self._text_color.name())
+            self._update_tooltips()  # each picture explains what it shows
 
     def value_name(self) -> str:
         return self._value_name
@@ -938,8 +964,13 @@ class WeightsView(QWidget):
         self._brush_outline.setVisible(visible)
 
     def _update_tooltips(self) -> None:
+        self._hover_label.setToolTip(readout_tooltip(self._value_name))
+        self._colorbar.setToolTip(colour_bar_tooltip(self._value_name))
         if self._help is not None:
             self._view.setToolTip(self._help)
+            return
+        if self._value_name != "weight":
+            self._view.setToolTip(self._change_tooltip())
             return
         k = self._k
         if self._class_names is not None:
@@ -983,3 +1014,28 @@ class WeightsView(QWidget):
                     f"{self._paint_mode} weights under the round brush."
                 )
         self._view.setToolTip(text)
+
+    def _change_tooltip(self) -> str:
+        """The picture's tooltip when it shows a change of the weights, not the weights."""
+        if self._k > 1 and self._side != 28:
+            what = (f"each tile is one convolution kernel's {self._side}×{self._side} patch "
+                    "of weights")
+        elif self._k > 1:
+            what = ("each tile is one neuron's 784 weights, one per pixel, laid out like the "
+                    "28×28 input image")
+        else:
+            what = ("the neuron's 784 weights, one per pixel, laid out like the 28×28 digit "
+                    "it looks at")
+        if self._value_name == "Δw":
+            text = (f"The last update of the weights, Δw = −learning rate × gradient: {what}."
+                    "\nRed: the update pushed that weight up. Blue: it pushed it down. White: "
+                    "it left it as it was.")
+        else:
+            text = (f"What training changed, w − w₀ (each weight now minus its value at "
+                    f"initialization): {what}.\nRed: training raised that weight. Blue: "
+                    "training lowered it. White: training has not changed it.\nThe weights "
+                    "themselves are the initial ones plus this change.")
+        if self.painting_enabled():
+            text += (f"\n\nPainting is on: drag with the left mouse button to "
+                     f"{self._paint_mode} weights under the round brush.")
+        return text

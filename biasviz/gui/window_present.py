@@ -110,27 +110,42 @@ class PresentCompareMixin:
     # ------------------------------------------------------------------ start from the past
     def _confirm_branch(self) -> bool:
         """Training from a past moment: its later history goes (one line of history, not
-        branches: simple to read on a slide, and the timeline's memory stays bounded)."""
+        branches: simple to read on a slide, and the timeline's memory stays bounded).
+
+        A replay stops first: the question is about the moment on show, and a replay
+        going on behind the dialog would change that moment before the answer (training
+        went on from step 80 after a question about step 12)."""
+        self.timeline_bar.stop_replay()
         model = self.session.model
         if model.scrub_step is None:
             return True
-        latest = model.timeline.moments()[-1]
+        shown = model.scrub_step
+        moments = model.timeline.moments()
+        latest = model.snapshot.step if model.snapshot is not None else moments[-1]
         box = QMessageBox(
             QMessageBox.Icon.Question, "Train from this moment?",
-            f"You are looking at step {model.scrub_step:,}. Training from here forgets what "
-            f"came after it (steps {model.scrub_step + 1:,}–{latest:,}): the weights go back "
+            f"You are looking at step {shown:,}. Training from here forgets what "
+            f"came after it (steps {shown + 1:,}–{latest:,}): the weights go back "
             "to this moment and the curves are cut here. The batches drawn from here on "
-            "are new ones.",
+            f"are new ones.\n\nOr train on from the latest step ({latest:,}) and keep "
+            "everything.",
             QMessageBox.StandardButton.Cancel, self,
         )
         box.setObjectName("branch_box")
         go = box.addButton("Train from here", QMessageBox.ButtonRole.AcceptRole)
+        latest_button = box.addButton(f"Train on from step {latest:,}",
+                                      QMessageBox.ButtonRole.AcceptRole)
         # Enter or a second Space (a reflex to pause) keeps the history: forgetting it
         # takes a click on the button that says so
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.exec()
-        if box.clickedButton() is not go:
+        clicked = box.clickedButton()
+        if clicked is latest_button:
+            model.scrub_to(None)
+            return True
+        if clicked is not go:
             return False
+        model.scrub_to(shown)  # the moment the question named, whatever moved meanwhile
         model.branch_from_scrub()
         return True
 

@@ -92,3 +92,54 @@ def test_add_steps_in_reports_of_any_size_gives_the_same_curves():
     full.add_steps(steps)
     np.testing.assert_allclose(full.smoothed.y, expected, rtol=1e-12)
     assert in_reports.last_step is steps[-1]
+
+
+def _steps(losses, first: int = 1):
+    return [StepMetrics(k, 1, 1, 10, float(v), None) for k, v in enumerate(losses, first)]
+
+
+@pytest.mark.parametrize("capacity", [4096, 16])
+def test_training_on_from_an_earlier_step_smooths_as_if_the_later_steps_never_were(
+        capacity):
+    """After truncate_after (Train from here) the smoothing goes on from its state at that
+    step: the forgotten steps' low losses made a fake drop at the branch point."""
+    rng = np.random.default_rng(7)
+    losses = np.linspace(2.0, 0.05, 300) + 0.01 * rng.random(300)
+    branched = TrainingHistory(capacity)
+    branched.add_steps(_steps(losses))
+    k = int(branched.smoothed.x[len(branched.smoothed) // 3])  # a step the curve keeps
+    branched.truncate_after(k)
+    new = 1.0 + 0.01 * rng.random(50)  # what training from step k gives this time
+    branched.add_steps(_steps(new, k + 1))
+    # as if the run had been these steps all along
+    straight = smooth(np.concatenate([losses[:k], new]), TrainingHistory.SMOOTHING)
+    after = branched.smoothed.x > k
+    assert after.any()
+    np.testing.assert_allclose(branched.smoothed.y[after],
+                               straight[branched.smoothed.x[after].astype(int) - 1],
+                               rtol=1e-12)
+
+
+def test_truncating_to_before_the_first_step_starts_the_smoothing_afresh():
+    h = TrainingHistory()
+    h.add_steps(_steps([5.0, 4.0, 3.0]))
+    h.truncate_after(0)
+    h.add_steps(_steps([1.0]))
+    assert h.smoothed.y.tolist() == smooth(np.array([1.0]), TrainingHistory.SMOOTHING).tolist()
+
+
+def test_a_reopened_session_still_smooths_from_the_right_state_after_a_branch():
+    """The state per step is saved with the session; a file saved before it was has it
+    derived from the smoothed curve."""
+    losses = np.linspace(2.0, 0.1, 120)
+    h = TrainingHistory()
+    h.add_steps(_steps(losses))
+    meta, arrays = h.to_arrays()
+    old_file = {k: v for k, v in arrays.items() if not k.startswith("smoothing_")}
+    for saved in (arrays, old_file):
+        back = TrainingHistory()
+        back.restore(meta, saved)
+        back.truncate_after(40)
+        back.add_steps(_steps([1.0], 41))
+        expected = smooth(np.concatenate([losses[:40], [1.0]]), TrainingHistory.SMOOTHING)
+        np.testing.assert_allclose(back.smoothed.y, expected, rtol=1e-12)
